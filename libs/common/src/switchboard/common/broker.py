@@ -1,0 +1,109 @@
+"""Kafka wiring: the broker a service uses and topic creation.
+
+Subscribers (switchboard.common.subscriptions) commit offsets only after their batch's effect is
+durable (NACK_ON_ERROR: ack after success, seek back on error), never FastStream's Kafka default of
+acking first. Each consumer has one batch in flight (no `max_workers`), so its commit, which commits
+every position it has returned, covers exactly the records handled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import CollectorRegistry
+
+from switchboard.common.topics import REGISTRY, Topic
+
+
+def build_broker(*, bootstrap: str, service: str, metrics: CollectorRegistry) -> KafkaBroker:
+    """Tracing is ours (a span per consumed record and per relayed row), not FastStream's
+    middleware, whose batch consumers make one span per batch and so break per-contact traces."""
+    return KafkaBroker(
+        bootstrap,
+        logger=logging.getLogger("switchboard.faststream"),
+        client_id=f"switchboard-{service}",
+        acks="all",
+        linger_ms=2,
+        request_timeout_ms=15_000,
+        middlewares=[
+            KafkaPrometheusMiddleware(registry=metrics, app_name=f"switchboard-{service}")
+        ],
+    )
+
+
+def consumer_group(service: str) -> str:
+    return f"switchboard-{service}"
+
+
+async def ensure_topics(
+    bootstrap: str, *, replication_factor: int = -1, topics: tuple[Topic, ...] = REGISTRY
+) -> None:
+    """Create every registry topic and its dead-letter twin; existing ones are left as they are.
+
+    A replication factor of -1 takes the cluster's default (real Kafka); the embedded broker has one
+    node and wants 1.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
+    await admin.start()
+    try:
+        wanted = [
+            NewTopic(
+                name=name,
+                num_partitions=topic.partitions,
+                replication_factor=replication_factor,
+                topic_configs=_configs(topic),
+            )
+            for topic in topics
+            for name in (topic.name, topic.dlq)
+        ]
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t.name not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+    finally:
+        await admin.close()
+
+
+def _configs(topic: Topic) -> dict[str, str]:
+    configs = {"retention.ms": str(topic.retention_ms)}
+    if topic.compacted:
+        configs["cleanup.policy"] = "compact"
+    return configs
+
+
+async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record on `topic` now, by partition and offset (no consumer group, nothing committed).
+
+    Reads on past the end offsets the broker reports until nothing more comes: the embedded broker
+    reports a partition's end as its last batch's start + 1 (measured on Tansu 0.6).
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer.topics()  # fetches metadata for every topic
+        partitions = [
+            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])
+        ]
+        if not partitions:
+            return []
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        while True:
+            behind = [tp for tp in partitions if await consumer.position(tp) < ends[tp]]
+            batch = await consumer.getmany(timeout_ms=1000 if behind else 200)
+            if not batch and not behind:
+                break
+            for items in batch.values():
+                records.extend(items)
+        return sorted(records, key=lambda r: (r.partition, r.offset))
+    finally:
+        await consumer.stop()

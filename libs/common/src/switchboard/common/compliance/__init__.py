@@ -1,0 +1,1 @@
+"""Compliance checks that run inline in every service (Privacy Act; the Do Not Call Register)."""

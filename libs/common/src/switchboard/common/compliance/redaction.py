@@ -1,0 +1,64 @@
+"""One redaction layer for everything written for operators rather than for the record: log lines,
+span attributes and events, error reports, dead-letter reasons. Ids stay; personal details go.
+
+- values under keys that hold personal details (names, addresses, message text ...) are replaced
+  whole, since no pattern finds a name;
+- every other string is scanned for email addresses, phone numbers, street addresses, and card,
+  TFN and Medicare numbers (by their check digits), each replaced by a marker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, MutableMapping, Sequence
+from typing import Any
+
+from switchboard.common.compliance.pii import mask_sensitive
+
+REDACTED = "[redacted]"
+SENSITIVE_KEYS = frozenset(
+    {
+        "name", "customer_name", "sender_name", "caller_name", "display_name",
+        "email", "sender_address", "customer_address", "recipient",
+        "phone", "ani", "callback_number", "calling_number", "csid",
+        "address", "postal_address", "street",
+        "text", "body", "subject", "notes", "content",
+    }
+)  # fmt: skip
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE = re.compile(r"(?<![\w.*-])(?:\+\d[\d ()-]{6,17}\d|\(?0\d\)?(?:[ -]?\d){8})(?![\w-])")
+_STREET = re.compile(
+    r"\b\d{1,5}[A-Za-z]?(?:/\d{1,5})?\s+(?:[A-Z][\w'-]*\s+){1,3}"
+    r"(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Court|Ct|Place|Pl|Crescent|Cres|Parade|Pde|"
+    r"Highway|Hwy|Terrace|Tce|Boulevard|Blvd|Way|Close|Cl|Circuit|Cct|Grove|Gr)\b\.?"
+)
+
+
+def redact(text: str) -> str:
+    text = mask_sensitive(text).text
+    text = _EMAIL.sub("[email]", text)
+    text = _STREET.sub("[address]", text)
+    return _PHONE.sub("[phone]", text)
+
+
+def redact_value(value: Any, key: str | None = None) -> Any:
+    if key is not None and key.lower() in SENSITIVE_KEYS and value not in (None, "", [], {}):
+        return REDACTED
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {k: redact_value(v, str(k)) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
+        return (
+            type(value)(redact_value(v) for v in value)
+            if isinstance(value, tuple)
+            else [redact_value(v) for v in value]
+        )
+    return value
+
+
+def redact_log_event(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> dict[str, Any]:
+    """structlog processor: runs last before rendering, over structlog's and the stdlib's lines."""
+    return {key: redact_value(value, key) for key, value in event_dict.items()}

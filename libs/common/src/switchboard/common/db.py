@@ -1,0 +1,145 @@
+"""Database access, SQLite or PostgreSQL, the same tables on both.
+
+`session()` is a write transaction, `reader()` a read. On SQLite (several service processes share
+one file) the two differ:
+- a write starts with BEGIN IMMEDIATE: a deferred transaction that later upgrades to the write lock
+  fails at once ("database is locked") instead of waiting; IMMEDIATE takes the lock up front;
+- writes within one process queue on an asyncio lock, so they wait their turn without falling into
+  SQLite's sleeping busy handler (only writers of other processes can make one wait there);
+- reads run on a separate engine with plain deferred transactions, which in WAL mode never block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from switchboard.common.envelope import utcnow
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """The idempotent-consumer ledger: an event id applied by a consumer group, written in the same
+    transaction as the effect, so a redelivered event is recognised and skipped."""
+
+    __tablename__ = "processed_event"
+
+    consumer: str = Field(primary_key=True, max_length=64)
+    event_id: str = Field(primary_key=True, max_length=36)
+    processed_at: datetime = Field(default_factory=utcnow)
+
+
+def make_engine(url: str, *, writer: bool = True) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        _sqlite_discipline(engine.sync_engine, begin="BEGIN IMMEDIATE" if writer else "BEGIN")
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _sqlite_discipline(engine: Engine, *, begin: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(begin)
+
+
+class Database:
+    """The process's engine and its sessions."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._sqlite = url.startswith("sqlite")
+        self.read_engine = make_engine(url, writer=False) if self._sqlite else self.engine
+        self._write_turn = asyncio.Lock() if self._sqlite else None
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    async def create_tables(self) -> None:
+        """Create the tables of every model imported in this process (a service imports its own)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(SQLModel.metadata.create_all)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction: commits on normal exit, rolls back on an exception."""
+        async with contextlib.AsyncExitStack() as stack:
+            if self._write_turn is not None:
+                await stack.enter_async_context(self._write_turn)
+            session = await stack.enter_async_context(
+                AsyncSession(self.engine, expire_on_commit=False)
+            )
+            await stack.enter_async_context(session.begin())
+            yield session
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[AsyncSession]:
+        """A read-only session; it never waits for writers."""
+        async with AsyncSession(self.read_engine, expire_on_commit=False) as session:
+            yield session
+
+    async def ping(self) -> None:
+        async with self.read_engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
+
+
+async def claim_new(session: AsyncSession, *, consumer: str, events: list[Any]) -> list[Any]:
+    """Of `events` (envelopes), those `consumer` has not applied, each once, now claimed in the
+    caller's transaction."""
+    ids = list({event.event_id for event in events})
+    seen: set[str] = set()
+    for start in range(0, len(ids), 500):
+        rows = await session.exec(
+            select(ProcessedEvent.event_id).where(
+                ProcessedEvent.consumer == consumer,
+                col(ProcessedEvent.event_id).in_(ids[start : start + 500]),
+            )
+        )
+        seen.update(rows)
+    new = []
+    for envelope in events:
+        if envelope.event_id in seen:
+            continue
+        seen.add(envelope.event_id)
+        session.add(ProcessedEvent(consumer=consumer, event_id=envelope.event_id))
+        new.append(envelope)
+    return new
+
+
+# SQLite reports schema mistakes with the same exception class as a busy database; they will not
+# go away by waiting.
+_SCHEMA_MISTAKES = ("no such table", "no such column", "has no column", "syntax error")
+
+
+def is_transient(error: BaseException) -> bool:
+    """A database failure that is the infrastructure's, not the message's: retry, never dead-letter."""
+    if isinstance(error, OperationalError):
+        return not any(mistake in str(error.orig).lower() for mistake in _SCHEMA_MISTAKES)
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)

@@ -1,0 +1,113 @@
+"""What happens to consumed messages, whatever their handlers do (at-least-once, never lost).
+
+A batch of records is applied in ONE database transaction: each event claimed in the idempotency
+ledger (a redelivered one is skipped), its handler's effect and emitted events written; the offsets
+are committed after that transaction commits. If the batch fails:
+
+    TransientError, a database connection/lock error, a Kafka or socket error
+        -> not the messages' fault: wait, then nack (seek back); the whole batch is redelivered
+    anything else
+        -> the batch is retried one record at a time, each in its own transaction, so one bad
+           record cannot hold up the others:
+             a value that does not decode or validate, or a PermanentError -> dead-lettered at once
+             other failures -> retried up to `max_attempts`, then dead-lettered
+
+A dead letter goes to `<topic>.dlq` with the original value and headers plus `x-dlq-*` headers
+(reason, error type, consumer group, source topic/partition/offset, attempts, time); the reason is
+redacted of personal details. The source offset is committed only once the broker acknowledged it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any, TypeAlias
+
+import structlog
+from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaError
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from pydantic import ValidationError
+
+from switchboard.common.compliance.redaction import redact
+from switchboard.common.db import is_transient
+from switchboard.common.errors import PermanentError, TransientError
+from switchboard.common.topics import DLQ_SUFFIX
+
+log = structlog.get_logger("switchboard.consumer")
+
+Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
+PublishDeadLetter = Callable[[str, bytes | None, bytes, dict[str, str]], Awaitable[Any]]
+
+
+def classify(error: BaseException) -> str:
+    if isinstance(error, TransientError | KafkaError | OSError | TimeoutError) or is_transient(
+        error
+    ):
+        return "transient"
+    if isinstance(error, PermanentError | ValidationError | json.JSONDecodeError | UnicodeError):
+        return "permanent"
+    return "unknown"
+
+
+class DeliveryMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.handled = Counter(
+            "switchboard_messages_handled", "Messages handled, by topic and outcome", ["topic", "outcome"],
+            registry=registry,
+        )  # fmt: skip
+        self.dead_letters = Counter(
+            "switchboard_dead_letters",
+            "Messages sent to a dead-letter topic",
+            ["topic"],
+            registry=registry,
+        )
+        self.retries = Counter(
+            "switchboard_consumer_retries",
+            "Failed attempts that were retried",
+            ["topic", "kind"],
+            registry=registry,
+        )
+        self.batch_seconds = Histogram(
+            "switchboard_batch_seconds", "Time to apply one consumed batch", registry=registry,
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )  # fmt: skip
+
+
+class DeadLetters:
+    def __init__(self, *, group: str, publish: PublishDeadLetter, metrics: DeliveryMetrics) -> None:
+        self.group = group
+        self.publish = publish
+        self.metrics = metrics
+
+    async def send(self, record: Record, error: BaseException, attempts: int) -> None:
+        headers = {
+            **{k: v.decode("utf-8", "replace") for k, v in record.headers or ()},
+            "x-dlq-reason": redact(reason(error)),
+            "x-dlq-error-type": type(error).__name__,
+            "x-dlq-consumer-group": self.group,
+            "x-dlq-source-topic": record.topic,
+            "x-dlq-source-partition": str(record.partition),
+            "x-dlq-source-offset": str(record.offset),
+            "x-dlq-attempts": str(attempts),
+            "x-dlq-failed-at": datetime.now(UTC).isoformat(),
+        }
+        await self.publish(record.topic + DLQ_SUFFIX, record.key, record.value or b"", headers)
+        self.metrics.dead_letters.labels(topic=record.topic).inc()
+        log.error(
+            "message dead-lettered",
+            reason=headers["x-dlq-reason"],
+            attempts=attempts,
+            topic=record.topic,
+        )
+
+
+def reason(error: BaseException) -> str:
+    if isinstance(error, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
+            for e in error.errors()[:5]
+        )
+        return f"invalid event: {problems}"[:1000]
+    return f"{type(error).__name__}: {error}"[:1000]

@@ -1,0 +1,231 @@
+"""Transactional outbox: events are written as rows in the same transaction as the effect that
+caused them, then relayed to Kafka; a row is deleted only after the broker acknowledged it.
+
+So a change and its events happen together or not at all, and a crash between commit and publish
+only delays the events (the relay finds the rows on start). The price is a possible duplicate
+publish, which the idempotent consumers absorb.
+
+Rows are relayed in id order, one producer's rows by one relay at a time (on PostgreSQL the relay
+holds an advisory lock; SQLite runs one process per service), which keeps each key's events in order.
+The W3C trace context of the transaction that wrote a row travels with it, so the publish span
+joins the trace of the request or message that caused it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import zlib
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+import structlog
+from opentelemetry import propagate
+from opentelemetry.trace import SpanKind, Tracer
+from sqlalchemy import JSON, Column, LargeBinary, delete, func, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import Field, SQLModel, col, select
+
+from switchboard.common import topics
+from switchboard.common.db import Database
+from switchboard.common.envelope import Envelope, utcnow
+
+log = structlog.get_logger("switchboard.outbox")
+
+Send = Callable[[str, bytes, bytes, dict[str, str]], Awaitable["asyncio.Future[Any]"]]
+"""(topic, key, value, headers) -> a future that resolves when the broker acknowledged."""
+
+
+class OutboxMessage(SQLModel, table=True):
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    producer: str = Field(index=True, max_length=64)
+    topic: str = Field(max_length=255)
+    key: str = Field(max_length=255)
+    value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    headers: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+def outbox_row(event: Envelope[Any], *, producer: str) -> OutboxMessage:
+    """The row for `event`, carrying the current trace context in its headers."""
+    headers: dict[str, str] = {
+        "content-type": "application/json",
+        "event-type": event.event_type,
+        "event-id": event.event_id,
+        "correlation-id": event.correlation_id,
+    }
+    propagate.inject(headers)
+    return OutboxMessage(
+        producer=producer,
+        topic=topics.for_event_type(event.event_type).name,
+        key=event.aggregate_id,
+        value=event.to_bytes(),
+        headers=headers,
+    )
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        db: Database,
+        send: Send,
+        *,
+        producer: str,
+        tracer: Tracer,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+        on_backlog: Callable[[int], None] | None = None,
+    ) -> None:
+        self._db = db
+        self._send = send
+        self._producer = producer
+        self._tracer = tracer
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._on_backlog = on_backlog
+        self._wake = asyncio.Event()
+        self._waiters: dict[int, asyncio.Future[None]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._leader_conn: AsyncConnection | None = None
+
+    def wake(self) -> None:
+        """Called after a transaction that wrote rows commits: relay them now, not at the next poll."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self._producer}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._leader_conn is not None:
+            await self._leader_conn.close()
+            self._leader_conn = None
+
+    async def wait_published(self, row_id: int, *, timeout: float) -> bool:
+        """Wait until the row was acknowledged by the broker. False when `timeout` passed first."""
+        future = self._waiters.setdefault(row_id, asyncio.get_running_loop().create_future())
+        self.wake()
+        deadline = asyncio.get_running_loop().time() + timeout
+        try:
+            # Registered first, checked second: a row relayed in between still resolves the future.
+            # A row already gone (a duplicate's, or relayed by another process) returns at once.
+            while await self._row_exists(row_id):
+                remaining = deadline - asyncio.get_running_loop().time()
+                if remaining <= 0:
+                    return False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(future), min(remaining, 0.5))
+                    return True
+            return True
+        finally:
+            self._waiters.pop(row_id, None)
+
+    async def relay_once(self) -> int:
+        """Publish one batch; returns how many rows were acknowledged and deleted."""
+        async with self._db.reader() as session:
+            rows = (
+                await session.exec(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.producer == self._producer)
+                    .order_by(col(OutboxMessage.id))
+                    .limit(self._batch_size)
+                )
+            ).all()
+        if not rows:
+            return 0
+        futures = [await self._publish(row) for row in rows]
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        done = [row.id for row, result in zip(rows, results, strict=True) if not _failed(result)]
+        failures = [result for result in results if _failed(result)]
+        if done:
+            async with self._db.session() as session:
+                await session.exec(delete(OutboxMessage).where(col(OutboxMessage.id).in_(done)))
+            for row_id in done:
+                assert row_id is not None
+                if (waiter := self._waiters.get(row_id)) is not None and not waiter.done():
+                    waiter.set_result(None)
+        if failures:
+            raise failures[0]
+        return len(done)
+
+    async def backlog(self) -> int:
+        async with self._db.reader() as session:
+            count = await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.producer == self._producer)
+            )
+        return int(count or 0)
+
+    async def _publish(self, row: OutboxMessage) -> asyncio.Future[Any]:
+        """Send one row; a PRODUCER span, child of the transaction that wrote it, is what the
+        consumer's span will continue."""
+        headers = dict(row.headers)
+        with self._tracer.start_as_current_span(
+            f"{row.topic} publish",
+            context=propagate.extract(headers),
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation": "publish",
+                "messaging.destination.name": row.topic,
+                "messaging.message.id": headers.get("event-id", ""),
+            },
+        ):
+            propagate.inject(headers)
+            return await self._send(row.topic, row.key.encode(), row.value, headers)
+
+    async def _row_exists(self, row_id: int) -> bool:
+        async with self._db.reader() as session:
+            return await session.get(OutboxMessage, row_id) is not None
+
+    async def _is_leader(self) -> bool:
+        if not self._db.is_postgres:
+            return True
+        if self._leader_conn is None:
+            self._leader_conn = await self._db.engine.connect()
+            key = zlib.crc32(f"outbox:{self._producer}".encode())
+            got = await self._leader_conn.scalar(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": key}
+            )
+            await self._leader_conn.commit()
+            if not got:
+                await self._leader_conn.close()
+                self._leader_conn = None
+                return False
+        return True
+
+    async def _run(self) -> None:
+        backoff = 0.1
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+            self._wake.clear()
+            try:
+                if await self._is_leader():
+                    while await self.relay_once() >= self._batch_size:
+                        pass
+                if self._on_backlog is not None:
+                    self._on_backlog(await self.backlog())
+                backoff = 0.1
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("outbox relay failed; will retry", error=repr(error), retry_in=backoff)
+                if self._leader_conn is not None:
+                    with contextlib.suppress(Exception):
+                        await self._leader_conn.close()
+                    self._leader_conn = None
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                self._wake.set()
+
+
+def _failed(result: object) -> bool:
+    return isinstance(result, BaseException)

@@ -1,0 +1,89 @@
+"""A service process's runtime: its database, broker, outbox relay and metrics, and the one way
+handlers change state — a transaction that claims the event, applies the effect and emits the next
+events, all committed together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from opentelemetry.sdk.trace import TracerProvider
+from prometheus_client import CollectorRegistry, Gauge
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from switchboard.common.broker import build_broker, consumer_group
+from switchboard.common.db import Database, claim_new
+from switchboard.common.envelope import Envelope
+from switchboard.common.outbox import OutboxMessage, OutboxRelay, outbox_row
+from switchboard.common.settings import Settings
+from switchboard.common.telemetry import build_tracer_provider
+
+
+@dataclass
+class Transaction:
+    session: AsyncSession
+    consumer: str
+    producer: str
+    emitted: list[OutboxMessage] = field(default_factory=list)
+
+    async def claim(self, events: list[Envelope[Any]]) -> list[Envelope[Any]]:
+        """The events of a batch this consumer has not applied yet (each once), claimed in this
+        transaction: one query for the whole batch instead of one per event."""
+        return await claim_new(self.session, consumer=self.consumer, events=events)
+
+    async def emit(self, event: Envelope[Any]) -> OutboxMessage:
+        """Publish `event` if, and only if, this transaction commits. The row's id is assigned when
+        the session next flushes."""
+        row = outbox_row(event, producer=self.producer)
+        self.session.add(row)
+        self.emitted.append(row)
+        return row
+
+
+@dataclass
+class Runtime:
+    service: str
+    settings: Settings
+    db: Database
+    broker: KafkaBroker
+    relay: OutboxRelay
+    metrics: CollectorRegistry
+    tracer_provider: TracerProvider
+    state: dict[str, Any] = field(default_factory=dict)
+    """What a service keeps for the life of the process (its caches, its own context)."""
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        async with self.db.session() as session:
+            tx = Transaction(session, consumer=consumer_group(self.service), producer=self.service)
+            yield tx
+        if tx.emitted:
+            self.relay.wake()
+
+
+def build_runtime(service: str, settings: Settings) -> Runtime:
+    metrics = CollectorRegistry()
+    tracer_provider = build_tracer_provider(service=service, settings=settings)
+    broker = build_broker(bootstrap=settings.kafka_bootstrap, service=service, metrics=metrics)
+    db = Database(settings.sqlalchemy_url)
+    backlog = Gauge(
+        "switchboard_outbox_backlog",
+        "Outbox rows not yet acknowledged by the broker",
+        registry=metrics,
+    )
+
+    async def send(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> Any:
+        return await broker.publish(value, topic, key=key, headers=headers, no_confirm=True)
+
+    relay = OutboxRelay(
+        db,
+        send,
+        producer=service,
+        tracer=tracer_provider.get_tracer("switchboard.outbox"),
+        on_backlog=backlog.set,
+    )
+    return Runtime(service, settings, db, broker, relay, metrics, tracer_provider)

@@ -1,0 +1,141 @@
+"""The HTTP host every service runs in: FastAPI with `/healthz` and `/metrics`, and a lifespan that
+brings up the database schema, the topics, the broker's subscribers and the outbox relay, and takes
+them down in the reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from opentelemetry import propagate
+from opentelemetry.trace import SpanKind, StatusCode, Tracer
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from switchboard.common.broker import ensure_topics
+from switchboard.common.errors import InvalidInput
+from switchboard.common.runtime import Runtime
+
+log = structlog.get_logger("switchboard.service")
+
+Hook = Callable[[Runtime], Awaitable[None]]
+
+
+def build_http(
+    runtime: Runtime,
+    *,
+    title: str,
+    on_start: Hook | None = None,
+    on_stop: Hook | None = None,
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await _retrying("database schema", runtime.db.create_tables)
+        replication = 1 if runtime.settings.embedded_broker else -1
+        await _retrying(
+            "topics",
+            lambda: ensure_topics(runtime.settings.kafka_bootstrap, replication_factor=replication),
+        )
+        await runtime.broker.start()
+        await runtime.relay.start()
+        if on_start is not None:
+            await on_start(runtime)
+        log.info("service started", port=runtime.settings.port_of(runtime.service))
+        try:
+            yield
+        finally:
+            if on_stop is not None:
+                await on_stop(runtime)
+            await runtime.relay.stop()
+            await runtime.broker.stop()
+            await runtime.db.dispose()
+            runtime.tracer_provider.shutdown()
+            log.info("service stopped")
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.state.runtime = runtime
+    app.add_middleware(RequestSpans, tracer=runtime.tracer_provider.get_tracer("switchboard.http"))
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> JSONResponse:
+        """200 only when this process reaches both its broker and its database."""
+        checks = {
+            "database": await _check(runtime.db.ping()),
+            "broker": await _check(_ping_broker(runtime)),
+        }
+        healthy = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ok" if healthy else "unavailable", "service": runtime.service, **checks},
+            status_code=200 if healthy else 503,
+        )
+
+    @app.get("/metrics", tags=["ops"])
+    async def metrics() -> Response:
+        return Response(generate_latest(runtime.metrics), media_type=CONTENT_TYPE_LATEST)
+
+    @app.exception_handler(InvalidInput)
+    async def invalid_input(_request: Request, error: InvalidInput) -> JSONResponse:
+        return JSONResponse({"detail": error.reason}, status_code=error.status)
+
+    return app
+
+
+class RequestSpans:
+    """A SERVER span per API request (`/v1/...`), continuing a caller's W3C trace context if it
+    sent one. Plain ASGI: no extra task per request, unlike Starlette's BaseHTTPMiddleware."""
+
+    def __init__(self, app: ASGIApp, *, tracer: Tracer) -> None:
+        self.app = app
+        self.tracer = tracer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        name = f"{scope['method']} {scope['path']}"
+        with self.tracer.start_as_current_span(
+            name, context=propagate.extract(headers), kind=SpanKind.SERVER
+        ) as span:
+            span.set_attribute("http.request.method", scope["method"])
+            span.set_attribute("url.path", scope["path"])
+
+            async def send_with_status(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    span.set_attribute("http.response.status_code", message["status"])
+                    if message["status"] >= 500:
+                        span.set_status(StatusCode.ERROR)
+                await send(message)
+
+            await self.app(scope, receive, send_with_status)
+
+
+async def _ping_broker(runtime: Runtime) -> None:
+    if not await runtime.broker.ping(timeout=2.0):
+        raise ConnectionError("broker unreachable")
+
+
+async def _check(probe: Awaitable[None]) -> str:
+    try:
+        await asyncio.wait_for(probe, 3.0)
+    except Exception as error:
+        return f"failing: {type(error).__name__}: {error}"[:300]
+    return "ok"
+
+
+async def _retrying(what: str, action: Callable[[], Awaitable[None]], attempts: int = 30) -> None:
+    """Start-up steps wait for their dependency (the broker or database may start after us)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            await action()
+            return
+        except Exception as error:
+            if attempt == attempts:
+                raise
+            log.warning("start-up step failed; retrying", step=what, error=repr(error))
+            await asyncio.sleep(min(0.2 * attempt, 2.0))

@@ -1,0 +1,265 @@
+"""A service's event handlers, fed by ONE Kafka consumer in the service's consumer group, in batches.
+
+One consumer per service, not one per topic: a group is the unit Kafka balances partitions over, so
+one group per service is what replicas share; and each group join costs the embedded broker a fixed
+5 s, which one consumer pays once. Records come in batches (up to `batch_size`), applied together in
+one transaction as switchboard.common.delivery describes; each record gets its own CONSUMER span,
+continuing the trace its producer started, so one contact stays one trace.
+
+    subscriptions = Subscriptions("recording")
+
+    @subscriptions.on(topics.CONTACT_RECEIVED)
+    async def on_contact_received(event: Envelope[ContactReceived], tx: Transaction) -> None: ...
+
+A handler is called once per event id (the framework claims it in the idempotency ledger) and
+changes state only through `tx`. Raw channel topics (not envelopes) get `on_raw` handlers, called
+one record at a time with the runtime; they keep their own idempotency (intake's receipts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+import structlog
+from faststream import AckPolicy
+from faststream.kafka.annotations import KafkaMessage
+from opentelemetry import propagate
+from opentelemetry.trace import Span, SpanKind
+
+from switchboard.common.broker import consumer_group
+from switchboard.common.delivery import DeadLetters, DeliveryMetrics, Record, classify
+from switchboard.common.envelope import Envelope, peek
+from switchboard.common.runtime import Runtime, Transaction
+from switchboard.common.topics import Topic
+
+log = structlog.get_logger("switchboard.consumer")
+
+EventHandler = Callable[[Any, Transaction], Awaitable[None]]
+RawHandler = Callable[[Record, Runtime], Awaitable[None]]
+H = TypeVar("H", bound=Callable[..., Awaitable[None]])
+
+
+@dataclass(frozen=True)
+class _Route:
+    topic: Topic
+    model: type[Envelope[Any]] | None
+    handle: Callable[..., Awaitable[None]]
+
+
+class Subscriptions:
+    def __init__(self, service: str, *, batch_size: int = 200) -> None:
+        self.service = service
+        self.batch_size = batch_size
+        self._routes: dict[str, _Route] = {}
+
+    def on(self, topic: Topic) -> Callable[[H], H]:
+        """Register an envelope handler `(event, tx)` for `topic`."""
+        assert topic.envelope, f"{topic.name} is a raw topic: use on_raw"
+
+        def register(handle: H) -> H:
+            model = cast("type[Envelope[Any]]", cast(Any, Envelope)[topic.payload])
+            self._routes[topic.name] = _Route(topic, model, handle)
+            return handle
+
+        return register
+
+    def on_raw(self, topic: Topic) -> Callable[[H], H]:
+        """Register a raw-record handler `(record, runtime)` for a channel system's raw topic."""
+        assert not topic.envelope, f"{topic.name} carries envelopes: use on"
+
+        def register(handle: H) -> H:
+            self._routes[topic.name] = _Route(topic, None, handle)
+            return handle
+
+        return register
+
+    @property
+    def topics(self) -> list[Topic]:
+        return [route.topic for route in self._routes.values()]
+
+    def attach(self, runtime: Runtime) -> None:
+        """Subscribe the runtime's broker to every registered topic with one batching consumer."""
+        if not self._routes:
+            return
+        delivery = _Delivery(self._routes, runtime)
+
+        @runtime.broker.subscriber(
+            *(topic.name for topic in self.topics),
+            group_id=consumer_group(self.service),
+            batch=True,
+            max_records=self.batch_size,
+            batch_timeout_ms=50,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            auto_offset_reset="earliest",
+            title=f"{self.service}:consume",
+            description="; ".join(f"{t.name}: {t.description}" for t in self.topics),
+        )
+        async def consume(message: KafkaMessage) -> None:
+            records = message.raw_message
+            await delivery.apply(list(records) if isinstance(records, tuple | list) else [records])
+
+
+class _Delivery:
+    def __init__(self, routes: dict[str, _Route], runtime: Runtime) -> None:
+        self.routes = routes
+        self.runtime = runtime
+        self.metrics = DeliveryMetrics(runtime.metrics)
+        self.tracer = runtime.tracer_provider.get_tracer("switchboard.consumer")
+        self.max_attempts = runtime.settings.consumer_max_attempts
+
+        async def publish(
+            topic: str, key: bytes | None, value: bytes, headers: dict[str, str]
+        ) -> Any:
+            return await runtime.broker.publish(value, topic, key=key, headers=headers)
+
+        self.dead_letters = DeadLetters(
+            group=consumer_group(runtime.service), publish=publish, metrics=self.metrics
+        )
+
+    async def apply(self, records: list[Record]) -> None:
+        events: list[tuple[Record, _Route, Envelope[Any]]] = []
+        for record in records:
+            route = self.routes[record.topic]
+            if route.model is None:
+                await self._one(record, route, None)
+                continue
+            try:
+                events.append((record, route, route.model.model_validate_json(record.value or b"")))
+            except Exception as error:  # cannot be an event: no retry can change that
+                await self.dead_letters.send(record, error, 1)
+                self._canonical(record, "dead_lettered", 0.0, error)
+        if events:
+            await self._batch(events)
+
+    async def _batch(self, events: list[tuple[Record, _Route, Envelope[Any]]]) -> None:
+        started = time.perf_counter()
+        outcomes: list[str] = []
+        try:
+            with self.metrics.batch_seconds.time():
+                async with self.runtime.transaction() as tx:
+                    new = {id(e) for e in await tx.claim([event for _, _, event in events])}
+                    for record, route, event in events:
+                        if id(event) not in new:
+                            outcomes.append("duplicate")
+                            continue
+                        with self._span(record, event):
+                            await route.handle(event, tx)
+                        outcomes.append("applied")
+        except Exception as error:
+            if classify(error) == "transient":
+                log.warning(
+                    "transient failure; batch will be redelivered",
+                    error=repr(error),
+                    size=len(events),
+                )
+                await asyncio.sleep(1.0)
+                raise
+            log.warning(
+                "batch failed; applying its records one by one", error=repr(error), size=len(events)
+            )
+            for record, route, event in events:
+                await self._one(record, route, event)
+            return
+        share = (time.perf_counter() - started) / len(events)
+        for (record, _, _), outcome in zip(events, outcomes, strict=True):
+            self._canonical(record, outcome, share)
+
+    async def _handle(self, tx: Transaction, route: _Route, event: Envelope[Any]) -> str:
+        if not await tx.claim([event]):
+            return "duplicate"
+        await route.handle(event, tx)
+        return "applied"
+
+    async def _one(self, record: Record, route: _Route, event: Envelope[Any] | None) -> None:
+        """One record in its own transaction, retried, dead-lettered when it cannot be applied."""
+        for attempt in range(1, self.max_attempts + 1):
+            started = time.perf_counter()
+            try:
+                with self._span(record, event):
+                    if event is None:
+                        await route.handle(record, self.runtime)
+                        outcome = "applied"
+                    else:
+                        async with self.runtime.transaction() as tx:
+                            outcome = await self._handle(tx, route, event)
+            except Exception as error:
+                kind = classify(error)
+                self.metrics.retries.labels(topic=record.topic, kind=kind).inc()
+                if kind == "transient":
+                    log.warning("transient failure; message will be redelivered", error=repr(error))
+                    await asyncio.sleep(1.0)
+                    raise
+                if kind == "permanent" or attempt == self.max_attempts:
+                    await self.dead_letters.send(record, error, attempt)
+                    self._canonical(record, "dead_lettered", time.perf_counter() - started, error)
+                    return
+                await asyncio.sleep(0.2 * attempt)
+            else:
+                self._canonical(record, outcome, time.perf_counter() - started)
+                return
+
+    @contextlib.contextmanager
+    def _span(self, record: Record, event: Envelope[Any] | None) -> Iterator[Span]:
+        """A CONSUMER span for one record, child of the context its producer put in its headers."""
+        headers = {k: v.decode("latin-1") for k, v in record.headers or ()}
+        attributes: dict[str, str | int] = {
+            "messaging.system": "kafka",
+            "messaging.operation": "process",
+            "messaging.destination.name": record.topic,
+            "messaging.kafka.destination.partition": record.partition,
+            "messaging.kafka.message.offset": record.offset,
+            "messaging.consumer.group.name": self.dead_letters.group,
+        }
+        if event is not None:
+            attributes.update(
+                {"messaging.message.id": event.event_id, "switchboard.tenant_id": event.tenant_id}
+            )
+            if event.contact_id:
+                attributes["switchboard.contact_id"] = event.contact_id
+        with self.tracer.start_as_current_span(
+            f"{record.topic} process",
+            context=propagate.extract(headers),
+            kind=SpanKind.CONSUMER,
+            attributes=attributes,
+            record_exception=True,
+            set_status_on_exception=True,
+        ) as span:
+            yield span
+
+    def _canonical(
+        self, record: Record, outcome: str, seconds: float, error: BaseException | None = None
+    ) -> None:
+        """One log line per handled message: its ids, outcome and duration (joins traces on trace_id)."""
+        self.metrics.handled.labels(topic=record.topic, outcome=outcome).inc()
+        fields = peek(record.value or b"")
+        line = {
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+            "event_id": fields.get("event_id"),
+            "event_type": fields.get("event_type"),
+            "contact_id": fields.get("contact_id"),
+            "tenant_id": fields.get("tenant_id"),
+            "outcome": outcome,
+            "duration_ms": round(seconds * 1000, 2),
+        }
+        trace_id = _trace_id(record)
+        if trace_id:
+            line["trace_id"] = trace_id
+        if error is None:
+            log.info("message", **line)
+        else:
+            log.warning("message", error=repr(error), **line)
+
+
+def _trace_id(record: Record) -> str | None:
+    for key, value in record.headers or ():
+        if key == "traceparent":
+            parts = value.decode("latin-1").split("-")
+            return parts[1] if len(parts) == 4 else None
+    return None

@@ -1,0 +1,56 @@
+"""Test helpers shipped with the code (as structlog ships `capture_logs`): a service runtime on a
+throw-away SQLite database, for service-tier tests with FastStream's in-memory `TestKafkaBroker`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from faststream.kafka import TestKafkaBroker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from switchboard.common.envelope import Envelope
+from switchboard.common.outbox import OutboxMessage
+from switchboard.common.runtime import Runtime, build_runtime
+from switchboard.common.settings import Settings
+from switchboard.common.subscriptions import Subscriptions
+from switchboard.common.topics import for_event_type
+
+
+@asynccontextmanager
+async def service_under_test(
+    service: str, subscriptions: Subscriptions, var_dir: Path
+) -> AsyncIterator[ServiceUnderTest]:
+    """The service's handlers on an in-memory broker and a fresh SQLite database."""
+    runtime = build_runtime(service, Settings(var_dir=var_dir))
+    subscriptions.attach(runtime)
+    await runtime.db.create_tables()
+    try:
+        async with TestKafkaBroker(runtime.broker) as broker:
+            yield ServiceUnderTest(runtime, broker)
+    finally:
+        await runtime.db.dispose()
+        runtime.tracer_provider.shutdown()
+
+
+class ServiceUnderTest:
+    def __init__(self, runtime: Runtime, broker: Any) -> None:
+        self.runtime = runtime
+        self.broker = broker
+
+    async def deliver(self, event: Envelope[Any]) -> None:
+        """Deliver `event` on its topic, as the broker would (the handler runs before this returns)."""
+        topic = for_event_type(event.event_type)
+        await self.broker.publish(event.to_bytes(), topic.name, key=event.aggregate_id.encode())
+
+    async def outbox(self) -> list[dict[str, Any]]:
+        """The events the service has emitted and not yet relayed, oldest first."""
+        async with self.runtime.db.reader() as session:
+            rows = await session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id)))
+            return [Envelope[Any].model_validate_json(r.value).model_dump() for r in rows]
+
+    async def session(self) -> AsyncSession:
+        return AsyncSession(self.runtime.db.read_engine)

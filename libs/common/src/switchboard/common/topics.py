@@ -1,0 +1,166 @@
+"""The topic registry: every topic Switchboard uses is declared here once.
+
+Names are `<aggregate>.<event>`; the Kafka key is the aggregate's id, so one contact's events stay
+in order. Each topic has a dead-letter twin `<name>.dlq`. The registry creates them at start-up
+(the embedded broker keeps nothing across restarts) and is what `switchboard topics` lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from switchboard.common.envelope import Payload
+from switchboard.common.events.intake import (
+    CallAbandoned,
+    CallAnswered,
+    CallbackRequested,
+    CallEnded,
+    ContactReceived,
+    VoicemailLeft,
+)
+from switchboard.common.events.outbound import OutboundBlocked, OutboundCleared, OutboundRequested
+from switchboard.common.events.routing import ContactNotRouted, ContactQueued
+
+DLQ_SUFFIX = ".dlq"
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    payload: type[Payload]
+    key: str
+    partitions: int = 6
+    retention_ms: int = 7 * 24 * 3600 * 1000
+    compacted: bool = False
+    description: str = ""
+    envelope: bool = True
+    """False for a raw channel topic: its values are what a channel system wrote, not envelopes."""
+
+    @property
+    def dlq(self) -> str:
+        return self.name + DLQ_SUFFIX
+
+    @property
+    def event_type(self) -> str:
+        return self.payload.event_type
+
+
+CONTACT_RECEIVED = Topic(
+    "contact.received",
+    ContactReceived,
+    key="contact_id",
+    description="A contact accepted by intake on any channel.",
+)
+CONTACT_QUEUED = Topic(
+    "contact.queued",
+    ContactQueued,
+    key="contact_id",
+    description="Routing placed a contact in a queue.",
+)
+CONTACT_NOT_ROUTED = Topic(
+    "contact.not_routed",
+    ContactNotRouted,
+    key="contact_id",
+    description="Routing will not offer this contact to an agent (auto-reply, bulk mail).",
+)
+
+CALL_ANSWERED = Topic(
+    "call.answered", CallAnswered, key="contact_id", description="An agent answered the call."
+)
+CALL_ABANDONED = Topic(
+    "call.abandoned",
+    CallAbandoned,
+    key="contact_id",
+    description="The caller hung up before an answer.",
+)
+CALL_ENDED = Topic("call.ended", CallEnded, key="contact_id", description="The call ended.")
+CALL_VOICEMAIL_LEFT = Topic(
+    "call.voicemail_left",
+    VoicemailLeft,
+    key="contact_id",
+    description="The caller left a voicemail.",
+)
+CALL_CALLBACK_REQUESTED = Topic(
+    "call.callback_requested",
+    CallbackRequested,
+    key="contact_id",
+    description="The caller asked to be called back.",
+)
+OUTBOUND_REQUESTED = Topic(
+    "outbound.requested",
+    OutboundRequested,
+    key="request_id",
+    description="An outbound call, fax or SMS someone wants to make; it waits for the DNC gate.",
+)
+OUTBOUND_CLEARED = Topic(
+    "outbound.cleared", OutboundCleared, key="request_id", description="The DNC gate cleared it."
+)
+OUTBOUND_BLOCKED = Topic(
+    "outbound.blocked",
+    OutboundBlocked,
+    key="request_id",
+    description="The DNC gate blocked it, with the reason.",
+)
+
+
+class RawChannelInput(Payload):
+    """What a channel system writes straight to `intake.<channel>.raw` (see intake's README)."""
+
+    event_type = "intake.raw"
+
+
+def _raw(channel: str, form: str) -> Topic:
+    return Topic(
+        f"intake.{channel}.raw",
+        RawChannelInput,
+        key="external id",
+        description=f"{channel} contacts written straight to Kafka by a channel system: {form}",
+        envelope=False,
+    )
+
+
+INTAKE_EMAIL_RAW = _raw("email", "the raw RFC 5322 message")
+INTAKE_PHONE_RAW = _raw("phone", "one CTI event as JSON, as POST /v1/phone/events takes it")
+INTAKE_LETTER_RAW = _raw("letter", "JSON: mailroom metadata and document_base64")
+INTAKE_FAX_RAW = _raw("fax", "JSON: fax server metadata and document_base64")
+
+REGISTRY: tuple[Topic, ...] = (
+    CONTACT_RECEIVED,
+    CONTACT_QUEUED,
+    CONTACT_NOT_ROUTED,
+    CALL_ANSWERED,
+    CALL_ABANDONED,
+    CALL_ENDED,
+    CALL_VOICEMAIL_LEFT,
+    CALL_CALLBACK_REQUESTED,
+    OUTBOUND_REQUESTED,
+    OUTBOUND_CLEARED,
+    OUTBOUND_BLOCKED,
+    INTAKE_EMAIL_RAW,
+    INTAKE_PHONE_RAW,
+    INTAKE_LETTER_RAW,
+    INTAKE_FAX_RAW,
+)
+
+_BY_NAME = {topic.name: topic for topic in REGISTRY}
+_BY_EVENT_TYPE = {topic.event_type: topic for topic in REGISTRY if topic.envelope}
+
+
+def by_name(name: str) -> Topic:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"{name!r} is not in the topic registry") from None
+
+
+def for_event_type(event_type: str) -> Topic:
+    try:
+        return _BY_EVENT_TYPE[event_type]
+    except KeyError:
+        raise KeyError(f"no topic carries {event_type!r} events") from None
+
+
+def all_topic_names(topics: Iterable[Topic] = REGISTRY) -> list[str]:
+    """Every topic and its dead-letter twin."""
+    return [name for topic in topics for name in (topic.name, topic.dlq)]

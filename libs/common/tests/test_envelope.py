@@ -1,0 +1,63 @@
+import uuid
+from datetime import UTC, datetime
+
+from switchboard.common.envelope import Envelope, peek
+from switchboard.common.events.intake import ContactReceived, Party
+from switchboard.common.events.routing import ContactQueued
+from switchboard.common.ids import uuid7
+
+
+def _received() -> ContactReceived:
+    return ContactReceived(
+        channel="email",
+        conversation_id="c-1",
+        received_at=datetime(2026, 11, 24, tzinfo=UTC),
+        destination="help@acme.example",
+        external_id="m-1@example.net",
+        customer=Party(email="a@example.net"),
+    )
+
+
+def test_uuid7_is_version_7_and_sorts_by_creation() -> None:
+    ids = [uuid7() for _ in range(5000)]
+    assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+
+
+def test_first_event_correlates_to_itself() -> None:
+    event = Envelope.first(_received(), tenant_id="acme", aggregate_id="k1", contact_id="k1")
+    assert event.event_type == "contact.received"
+    assert event.correlation_id == event.event_id
+    assert event.causation_id is None
+
+
+def test_follow_keeps_tenant_contact_and_correlation() -> None:
+    first = Envelope.first(_received(), tenant_id="acme", aggregate_id="k1", contact_id="k1")
+    queued = first.follow(ContactQueued(queue_id="general", priority=5, reason="default"))
+    assert queued.event_type == "contact.queued"
+    assert (queued.tenant_id, queued.contact_id, queued.aggregate_id) == ("acme", "k1", "k1")
+    assert queued.correlation_id == first.event_id
+    assert queued.causation_id == first.event_id
+    assert queued.event_id != first.event_id
+
+
+def test_round_trip_keeps_unknown_fields_from_newer_producers() -> None:
+    event = Envelope.first(_received(), tenant_id="acme", aggregate_id="k1")
+    data = event.model_dump(mode="json")
+    data["payload"]["sentiment"] = "annoyed"
+    data["region"] = "ap-southeast-2"
+    parsed = Envelope[ContactReceived].model_validate(data)
+    again = parsed.model_dump(mode="json")
+    assert again["payload"]["sentiment"] == "annoyed"
+    assert again["region"] == "ap-southeast-2"
+    assert parsed.payload.customer.email == "a@example.net"
+
+
+def test_peek_reads_envelope_fields_of_anything_without_failing() -> None:
+    event = Envelope.first(_received(), tenant_id="acme", aggregate_id="k1", contact_id="k1")
+    fields = peek(event.to_bytes())
+    assert fields["event_type"] == "contact.received" and fields["contact_id"] == "k1"
+    assert "payload" not in fields
+    assert peek(b"\xff\x00 not json") == {}
+    assert peek(b"[1, 2]") == {}

@@ -1,0 +1,27 @@
+import hashlib
+import hmac
+
+from switchboard.common.settings import Settings
+from switchboard.common.signing import SIGNATURE_HEADER, signed_headers
+
+
+def test_signature_is_hmac_sha256_over_timestamp_dot_body() -> None:
+    body = b"Subject: hi\r\n\r\nhello"
+    headers = signed_headers("mail-1", "s3cret", body, timestamp=1700000000)
+    expected = hmac.new(b"s3cret", b"1700000000." + body, hashlib.sha256).hexdigest()
+    assert headers[SIGNATURE_HEADER] == "sha256=" + expected
+
+
+def test_database_urls_get_async_drivers(monkeypatch) -> None:
+    monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", "postgresql://u@127.0.0.1:5432/test")
+    assert Settings().sqlalchemy_url == "postgresql+asyncpg://u@127.0.0.1:5432/test"
+    monkeypatch.delenv("SWITCHBOARD_DATABASE_URL")
+    monkeypatch.setenv("SWITCHBOARD_VAR_DIR", "/tmp/sb")
+    assert Settings().sqlalchemy_url == "sqlite+aiosqlite:////tmp/sb/switchboard.db"
+
+
+def test_embedded_broker_unless_kafka_is_named(monkeypatch) -> None:
+    monkeypatch.delenv("SWITCHBOARD_KAFKA", raising=False)
+    assert Settings().embedded_broker and Settings().kafka_bootstrap == "127.0.0.1:9092"
+    monkeypatch.setenv("SWITCHBOARD_KAFKA", "kafka-0:9092")
+    assert not Settings().embedded_broker and Settings().kafka_bootstrap == "kafka-0:9092"

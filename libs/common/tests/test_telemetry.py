@@ -1,0 +1,24 @@
+from opentelemetry.trace import SpanKind
+
+from switchboard.common.settings import Settings
+from switchboard.common.telemetry import build_tracer_provider, read_spans
+
+
+def test_spans_are_written_as_otlp_json_with_hex_ids(tmp_path) -> None:
+    provider = build_tracer_provider(service="unit", settings=Settings(var_dir=tmp_path))
+    tracer = provider.get_tracer("test")
+    with (
+        tracer.start_as_current_span("parent", kind=SpanKind.SERVER) as parent,
+        tracer.start_as_current_span("child"),
+    ):
+        pass
+    provider.shutdown()
+    spans = read_spans(tmp_path / "traces")
+    assert {s["name"] for s in spans} == {"parent", "child"}
+    by_name = {s["name"]: s for s in spans}
+    trace_id = format(parent.get_span_context().trace_id, "032x")
+    assert by_name["parent"]["traceId"] == trace_id == by_name["child"]["traceId"]
+    assert by_name["child"]["parentSpanId"] == by_name["parent"]["spanId"]
+    assert len(by_name["parent"]["spanId"]) == 16
+    assert by_name["parent"]["kind"] == 2  # SERVER, as an integer per OTLP/JSON
+    assert all(s["service"] == "switchboard-unit" for s in spans)
