@@ -1,0 +1,99 @@
+"""`make bench`: figures, not assertions. Runs a centre on free ports (embedded broker, SQLite in a
+temporary folder) and measures it from outside, on loopback, stopping by itself."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+
+from switchboard.cli.centre import Centre
+from switchboard.common.process import free_port
+from switchboard.common.settings import Settings
+from switchboard.common.signing import signed_headers
+
+CLIENTS = 50
+DURATION_SECONDS = 20.0
+
+
+def _email(n: int, to: str) -> bytes:
+    message = EmailMessage()
+    message["From"] = f"Customer {n} <customer{n}@example.net>"
+    message["To"] = to
+    message["Subject"] = f"Bench {n}"
+    message["Message-ID"] = f"<bench-{time.time_ns()}-{n}@example.net>"
+    message.set_content("My bill is wrong. " * 20)
+    return message.as_bytes()
+
+
+async def _intake_emails(centre: Centre, duration: float) -> tuple[int, list[float], int]:
+    creds = centre.credentials
+    tenant = creds["operator_tenant"]
+    system = next(k for k in creds["channel_systems"] if k.endswith("mail"))
+    secret = creds["channel_systems"][system]["secret"]
+    url = centre.settings.base_url("intake") + "/v1/email"
+    latencies: list[float] = []
+    failures = 0
+    counter = iter(range(10**9))
+    deadline = time.monotonic() + duration
+
+    async def client(http: httpx.AsyncClient) -> None:
+        nonlocal failures
+        while time.monotonic() < deadline:
+            raw = _email(next(counter), creds["tenants"][tenant]["email"])
+            headers = {"Content-Type": "message/rfc822", **signed_headers(system, secret, raw)}
+            started = time.perf_counter()
+            response = await http.post(url, content=raw, headers=headers)
+            if response.status_code == 202:
+                latencies.append(time.perf_counter() - started)
+            else:
+                failures += 1
+
+    limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        await asyncio.gather(*(client(http) for _ in range(CLIENTS)))
+    return len(latencies), latencies, failures
+
+
+def _p(values: list[float], q: float) -> float:
+    return (
+        statistics.quantiles(values, n=1000)[int(q * 1000) - 1] if len(values) > 1 else float("nan")
+    )
+
+
+def bench_intake(duration: float = DURATION_SECONDS) -> None:
+    with tempfile.TemporaryDirectory() as var:
+        ports = {
+            f"{s}_port": free_port() for s in ("intake", "routing", "recording", "broker", "smtp")
+        }
+        settings = Settings(var_dir=Path(var), **ports)  # type: ignore[arg-type]
+        centre = Centre(settings, services=("intake",))
+        centre.start()
+        try:
+            centre.wait_healthy(timeout=90)
+            asyncio.run(_intake_emails(centre, 2.0))  # warm-up
+            accepted, latencies, failures = asyncio.run(_intake_emails(centre, duration))
+        finally:
+            centre.stop()
+    print(
+        f"intake, emails: {CLIENTS} concurrent clients for {duration:.0f} s (SQLite, embedded broker)"
+    )
+    print(
+        f"  accepted      {accepted / duration:8.1f} contacts/s   ({accepted} accepted, {failures} refused)"
+    )
+    print(
+        f"  ack latency   p50 {_p(latencies, 0.5) * 1000:7.1f} ms   p99 {_p(latencies, 0.99) * 1000:7.1f} ms"
+    )
+
+
+def main() -> None:
+    bench_intake()
+
+
+if __name__ == "__main__":
+    main()

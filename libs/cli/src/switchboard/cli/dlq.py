@@ -1,0 +1,140 @@
+"""`switchboard dlq list|replay TOPIC`: the dead letters of a topic, and putting them back.
+
+Replaying is safe because every consumer is idempotent: a consumer group that had applied the
+message skips it, the one that dead-lettered it tries again. A message several groups dead-lettered
+is replayed once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import typer
+from aiokafka import AIOKafkaProducer
+
+from switchboard.common.broker import read_topic
+from switchboard.common.envelope import peek
+from switchboard.common.settings import Settings
+from switchboard.common.topics import DLQ_SUFFIX
+
+app = typer.Typer(
+    help="Dead letters: list them with their reasons; replay them once the cause is fixed."
+)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, str]
+
+    @property
+    def id(self) -> str:
+        return f"{self.partition}:{self.offset}"
+
+    @property
+    def source(self) -> tuple[str, str]:
+        return self.headers.get("x-dlq-source-partition", "?"), self.headers.get(
+            "x-dlq-source-offset", "?"
+        )
+
+    def summary(self) -> dict[str, Any]:
+        fields = peek(self.value)
+        return {
+            "id": self.id,
+            "key": (self.key or b"").decode("utf-8", "replace"),
+            "event_id": fields.get("event_id"),
+            "event_type": fields.get("event_type"),
+            "consumer_group": self.headers.get("x-dlq-consumer-group"),
+            "reason": self.headers.get("x-dlq-reason"),
+            "attempts": self.headers.get("x-dlq-attempts"),
+            "failed_at": self.headers.get("x-dlq-failed-at"),
+            "source": f"{self.headers.get('x-dlq-source-topic')}[{':'.join(self.source)}]",
+        }
+
+
+def _dlq_name(topic: str) -> str:
+    return topic if topic.endswith(DLQ_SUFFIX) else topic + DLQ_SUFFIX
+
+
+async def read_dead_letters(bootstrap: str, topic: str) -> list[DeadLetter]:
+    return [
+        DeadLetter(
+            r.partition,
+            r.offset,
+            r.key,
+            r.value or b"",
+            {k: v.decode("utf-8", "replace") for k, v in r.headers},
+        )
+        for r in await read_topic(bootstrap, topic)
+    ]
+
+
+async def replay(bootstrap: str, letters: list[DeadLetter]) -> int:
+    """Publish each original message (once) back to its source topic; returns how many."""
+    originals = {
+        (letter.headers.get("x-dlq-source-topic"), letter.source): letter for letter in letters
+    }
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for (topic, _), letter in originals.items():
+            assert topic, f"dead letter {letter.id} names no source topic"
+            headers = [
+                (k, v.encode()) for k, v in letter.headers.items() if not k.startswith("x-dlq-")
+            ]
+            headers.append(("x-replayed-from", f"{topic}{DLQ_SUFFIX}:{letter.id}".encode()))
+            await producer.send_and_wait(topic, letter.value, key=letter.key, headers=headers)
+    finally:
+        await producer.stop()
+    return len(originals)
+
+
+@app.command("list")
+def list_dead_letters(
+    topic: str,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """The dead letters of TOPIC (or TOPIC.dlq), with why each was dead-lettered."""
+    letters = asyncio.run(read_dead_letters(Settings().kafka_bootstrap, _dlq_name(topic)))
+    for letter in letters:
+        summary = letter.summary()
+        if as_json:
+            typer.echo(json.dumps(summary))
+        else:
+            typer.echo(
+                f"{summary['id']:>8}  {summary['consumer_group'] or '-':<24} {summary['failed_at'] or '-':<32} "
+                f"{summary['event_type'] or '-':<20} {summary['reason']}"
+            )
+    if not as_json:
+        typer.echo(f"{len(letters)} dead letter(s) on {_dlq_name(topic)}", err=True)
+
+
+@app.command("replay")
+def replay_dead_letters(
+    topic: str,
+    ids: Annotated[
+        list[str] | None,
+        typer.Option("--id", help="PARTITION:OFFSET of a dead letter; all if none."),
+    ] = None,
+) -> None:
+    """Put TOPIC's dead letters (or the chosen ones) back on TOPIC."""
+    settings = Settings()
+    letters = asyncio.run(read_dead_letters(settings.kafka_bootstrap, _dlq_name(topic)))
+    if ids:
+        unknown = set(ids) - {letter.id for letter in letters}
+        if unknown:
+            typer.echo(
+                f"no dead letter {', '.join(sorted(unknown))} on {_dlq_name(topic)}", err=True
+            )
+            raise typer.Exit(2)
+        letters = [letter for letter in letters if letter.id in ids]
+    count = asyncio.run(replay(settings.kafka_bootstrap, letters))
+    typer.echo(
+        f"replayed {count} message(s) from {len(letters)} dead letter(s) to their source topics"
+    )

@@ -1,0 +1,209 @@
+"""The `switchboard` command line."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from types import FrameType
+
+import typer
+
+from switchboard.cli.dlq import app as dlq_app
+from switchboard.cli.dnc import app as dnc_app
+from switchboard.common.settings import Settings
+
+app = typer.Typer(
+    help="Switchboard: an event-driven omnichannel contact centre.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(dnc_app, name="dnc")
+app.add_typer(dlq_app, name="dlq")
+
+
+@app.command()
+def up() -> None:
+    """Run the whole centre on this machine until Ctrl-C."""
+    from switchboard.cli.centre import Centre
+
+    settings = Settings()
+    centre = Centre(settings)
+    stop = False
+
+    def request_stop(_signum: int, _frame: FrameType | None) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    started = time.monotonic()
+    try:
+        centre.start()
+        typer.echo("Starting services ...")
+        centre.wait_healthy(timeout=120)
+        _print_welcome(settings, centre.services, time.monotonic() - started)
+        while not stop:
+            for name in centre.supervisor.check() if centre.supervisor else []:
+                typer.echo(f"restarted {name} (see {settings.log_dir / (name + '.log')})", err=True)
+            time.sleep(0.5)
+    finally:
+        typer.echo("Stopping ...")
+        centre.stop()
+        typer.echo("Stopped.")
+
+
+def _print_welcome(settings: Settings, services: tuple[str, ...], seconds: float) -> None:
+    broker = "embedded (memory only)" if settings.embedded_broker else "external"
+    typer.echo(f"\nSwitchboard is up ({seconds:.1f} s).")
+    typer.echo(f"  Kafka        {settings.kafka_bootstrap}  [{broker}]")
+    typer.echo(f"  Database     {settings.database_url or settings.var_dir / 'switchboard.db'}")
+    for name in services:
+        typer.echo(f"  {name:<12} {settings.base_url(name)}  (/healthz, /metrics, /docs)")
+    typer.echo(f"  Credentials  {settings.credentials_file}")
+    typer.echo(f"  Logs         {settings.log_dir}/<service>.log")
+    typer.echo(f"  Traces       {settings.trace_dir}/")
+    typer.echo("\nTry `switchboard demo` in another terminal. Ctrl-C stops everything.\n")
+
+
+@app.command()
+def service(name: str) -> None:
+    """Run one service in this process (as containers and Kubernetes run it)."""
+    import uvicorn
+
+    from switchboard.cli.services import build_app
+    from switchboard.common.logging import configure_logging
+
+    settings = Settings()
+    configure_logging(service=name, level=settings.log_level)
+    try:
+        http_app = build_app(name)
+    except KeyError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    uvicorn.run(
+        http_app,
+        host=settings.host,
+        port=settings.port_of(name),
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def demo(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line, nothing else."),
+    timeout: float = typer.Option(30.0, help="Seconds to wait for recording."),
+) -> None:
+    """Send a sample contact and print it once recording has it (exit 1 if it never does)."""
+    from switchboard.cli.demo import run_demo
+
+    settings = Settings()
+    if not settings.credentials_file.exists():
+        typer.echo(f"{settings.credentials_file} not found: is `switchboard up` running?", err=True)
+        raise typer.Exit(2)
+    lines, ok = run_demo(settings, timeout=timeout)
+    for line in lines:
+        typer.echo(json.dumps(line))
+    if not as_json:
+        typer.echo("recorded" if ok else "NOT recorded within the timeout", err=True)
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def seed() -> None:
+    """Create the schema, apply the centre configuration and write the credentials file
+    (what `up` does before starting services; containers run it once)."""
+    import asyncio
+
+    from switchboard.cli.seed import seed as seed_centre
+
+    settings = Settings()
+    creds = asyncio.run(seed_centre(settings))
+    typer.echo(
+        f"seeded tenants {', '.join(creds['tenants'])}; credentials in {settings.credentials_file}"
+    )
+
+
+@app.command()
+def healthcheck(name: str) -> None:
+    """Exit 0 when service NAME answers /healthz with 200 (a container's health check)."""
+    import httpx
+
+    settings = Settings()
+    try:
+        ok = httpx.get(settings.base_url(name) + "/healthz", timeout=3).status_code == 200
+    except (httpx.HTTPError, KeyError):
+        ok = False
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def trace(
+    contact_id: str,
+    as_json: bool = typer.Option(False, "--json", help="The waterfall as JSON."),
+) -> None:
+    """A contact's trace across the services as a waterfall (from the exported spans)."""
+    from rich.console import Console
+
+    from switchboard.cli import trace as traces
+
+    settings = Settings()
+    waterfall = traces.build(settings.trace_dir, contact_id)
+    if waterfall is None:
+        typer.echo(f"no spans for contact {contact_id} under {settings.trace_dir}", err=True)
+        raise typer.Exit(1)
+    if as_json:
+        typer.echo(traces.as_json(waterfall))
+    else:
+        traces.render(waterfall, Console(highlight=False))
+
+
+@app.command()
+def status(
+    watch: bool = typer.Option(False, "--watch", help="Refresh every 2 s until Ctrl-C."),
+    as_json: bool = typer.Option(False, "--json", help="The status as JSON."),
+) -> None:
+    """Every service's health, consumer lag, outbox backlog, and the dead letters waiting."""
+    import asyncio
+
+    from rich.console import Console
+    from rich.live import Live
+
+    from switchboard.cli import status as centre_status
+
+    settings = Settings()
+    if as_json:
+        typer.echo(json.dumps(centre_status.as_dict(asyncio.run(centre_status.collect(settings)))))
+        return
+    view = centre_status.table(asyncio.run(centre_status.collect(settings)), settings)
+    if not watch:
+        Console().print(view)
+        return
+    with Live(view, refresh_per_second=1) as live:
+        try:
+            while True:
+                time.sleep(2)
+                live.update(
+                    centre_status.table(asyncio.run(centre_status.collect(settings)), settings)
+                )
+        except KeyboardInterrupt:
+            pass
+
+
+@app.command()
+def topics() -> None:
+    """List the topic registry: name, partitions, key, payload."""
+    from switchboard.common.topics import REGISTRY
+
+    for topic in REGISTRY:
+        typer.echo(
+            f"{topic.name:<24} partitions={topic.partitions:<3} key={topic.key:<12} "
+            f"payload={topic.payload.__name__:<18} dlq={topic.dlq}"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(app())

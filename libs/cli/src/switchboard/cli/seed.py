@@ -1,0 +1,91 @@
+"""Seeding a centre: the schema, the centre configuration, and the credentials the demo and an
+operator need (`<var_dir>/dev-credentials.json`, mode 0600, reused across runs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from switchboard.cli.services import import_all_tables
+from switchboard.common import auth
+from switchboard.common.centre import CentreConfig, load_centre
+from switchboard.common.compliance import register as dnc_register
+from switchboard.common.db import Database
+from switchboard.common.settings import Settings
+
+
+def centre_config(settings: Settings) -> CentreConfig:
+    if settings.centre_config is not None:
+        return load_centre(settings.centre_config)
+    return load_centre(Path(str(files("switchboard.cli") / "demo-centre.yaml")))
+
+
+def credentials(settings: Settings, centre: CentreConfig) -> dict[str, Any]:
+    """The existing credentials file's secrets where it has them, new ones where it does not."""
+    existing: dict[str, Any] = {}
+    if settings.credentials_file.exists():
+        existing = json.loads(settings.credentials_file.read_text(encoding="utf-8"))
+    systems = existing.get("channel_systems", {})
+    demo_tenant = centre.tenants[0]
+    return {
+        "channel_systems": {
+            s.id: {
+                "secret": systems.get(s.id, {}).get("secret") or secrets.token_hex(32),
+                "tenant": s.tenant,
+            }
+            for s in centre.channel_systems
+        },
+        "agents": existing.get("agents", {}),
+        "operator_token": existing.get("operator_token") or auth.new_token(),
+        "tenants": {
+            t.id: {
+                "email": next(iter(t.addresses.email), None),
+                "phone": next(iter(t.addresses.phone), None),
+                "fax": next(iter(t.addresses.fax), None),
+            }
+            for t in centre.tenants
+        },
+        "operator_tenant": demo_tenant.id,
+    }
+
+
+def write_credentials(path: Path, creds: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        json.dump(creds, file, indent=2)
+    os.chmod(path, 0o600)
+
+
+async def seed(settings: Settings) -> dict[str, Any]:
+    """Create the schema, apply the centre configuration, grant the operator token; returns the
+    credentials (also written to the credentials file)."""
+    from switchboard.intake import store as intake_store
+    from switchboard.routing import store as routing_store
+
+    import_all_tables()
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    centre = centre_config(settings)
+    creds = credentials(settings, centre)
+    db = Database(settings.sqlalchemy_url)
+    try:
+        await db.create_tables()
+        async with db.session() as session:
+            secrets_by_system = {k: v["secret"] for k, v in creds["channel_systems"].items()}
+            await intake_store.apply_centre(session, centre, secrets_by_system)
+            await routing_store.apply_centre(session, centre)
+            await dnc_register.apply_centre(session, centre)
+            await auth.grant(
+                session,
+                token=creds["operator_token"],
+                tenant_id=creds["operator_tenant"],
+                label="demo operator",
+            )
+    finally:
+        await db.dispose()
+    write_credentials(settings.credentials_file, creds)
+    return creds

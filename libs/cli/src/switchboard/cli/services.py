@@ -1,0 +1,22 @@
+"""The services this build of Switchboard runs, and how to build each one's app."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+SERVICES: tuple[str, ...] = ("intake", "routing", "recording")
+
+
+def build_app(name: str) -> Any:
+    if name not in SERVICES:
+        raise KeyError(f"unknown service {name!r}; services: {', '.join(SERVICES)}")
+    return importlib.import_module(f"switchboard.{name}.app").build_app()
+
+
+def import_all_tables() -> None:
+    """Import every service's tables and the shared ones, so one `create_all` makes the schema."""
+    for module in ("switchboard.common.compliance.register", "switchboard.common.auth"):
+        importlib.import_module(module)
+    for name in SERVICES:
+        importlib.import_module(f"switchboard.{name}.store")

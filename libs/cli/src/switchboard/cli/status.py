@@ -1,0 +1,158 @@
+"""`switchboard status [--watch] [--json]`: the whole centre on one screen.
+
+Per service: health (its /healthz), consumer lag (end offsets minus the group's committed offsets,
+over the topics it consumes), outbox backlog and messages handled (from its /metrics); per topic:
+dead letters waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client.parser import text_string_to_metric_families
+from rich.table import Table
+
+from switchboard.cli.services import SERVICES
+from switchboard.common.broker import consumer_group
+from switchboard.common.settings import Settings
+from switchboard.common.topics import REGISTRY
+
+
+@dataclass
+class ServiceStatus:
+    name: str
+    health: str
+    consumer_lag: int | None = None
+    """Messages waiting on the service's partitions (end offset minus committed offset)."""
+    partitions_ahead: int = 0
+    """Partitions whose committed offset is past the end offset the broker reports. On Apache Kafka
+    that means the broker lost messages. The embedded broker (Tansu 0.6) reports a partition's end
+    as the start of its last produced batch + 1 (measured), so after a multi-record batch it reads
+    low and lag with it; there this is harmless."""
+    outbox_backlog: float | None = None
+    handled: float | None = None
+
+
+@dataclass
+class CentreStatus:
+    services: list[ServiceStatus]
+    dead_letters: dict[str, int] = field(default_factory=dict)
+    broker: str = "ok"
+
+
+def _consumed_topics(service: str) -> list[str]:
+    handlers = importlib.import_module(f"switchboard.{service}.handlers")
+    return [topic.name for topic in handlers.subscriptions.topics]
+
+
+async def _service(client: httpx.AsyncClient, settings: Settings, name: str) -> ServiceStatus:
+    base = settings.base_url(name)
+    try:
+        health = await client.get(base + "/healthz")
+        status = ServiceStatus(
+            name, "ok" if health.status_code == 200 else f"unhealthy ({health.status_code})"
+        )
+        metrics = (await client.get(base + "/metrics")).text
+    except httpx.HTTPError as error:
+        return ServiceStatus(name, f"down ({type(error).__name__})")
+    for family in text_string_to_metric_families(metrics):
+        if family.name == "switchboard_outbox_backlog":
+            status.outbox_backlog = sum(s.value for s in family.samples)
+        if family.name == "switchboard_messages_handled":
+            status.handled = sum(s.value for s in family.samples if s.name.endswith("_total"))
+    return status
+
+
+async def _kafka(settings: Settings, services: list[ServiceStatus]) -> dict[str, int]:
+    """Fills in each service's consumer lag; returns dead letters per topic."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False
+    )
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await consumer.start()
+    await admin.start()
+    try:
+        await consumer.topics()
+
+        def partitions(topic: str) -> list[TopicPartition]:
+            return [
+                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])
+            ]
+
+        dead_letters = {}
+        for topic in REGISTRY:
+            dlq = partitions(topic.dlq)
+            if dlq:
+                ends, starts = (
+                    await consumer.end_offsets(dlq),
+                    await consumer.beginning_offsets(dlq),
+                )
+                dead_letters[topic.name] = sum(ends[tp] - starts[tp] for tp in dlq)
+        for status in services:
+            consumed = [tp for topic in _consumed_topics(status.name) for tp in partitions(topic)]
+            if not consumed:
+                continue
+            committed = await admin.list_consumer_group_offsets(
+                consumer_group(status.name), partitions=consumed
+            )
+            ends = await consumer.end_offsets(consumed)
+            behind = [
+                ends[tp] - max(0, committed[tp].offset if tp in committed else 0) for tp in consumed
+            ]
+            status.consumer_lag = sum(max(0, n) for n in behind)
+            status.partitions_ahead = sum(1 for n in behind if n < 0)
+        return dead_letters
+    finally:
+        await admin.close()
+        await consumer.stop()
+
+
+async def collect(settings: Settings) -> CentreStatus:
+    async with httpx.AsyncClient(timeout=3) as client:
+        services = list(
+            await asyncio.gather(*(_service(client, settings, name) for name in SERVICES))
+        )
+    status = CentreStatus(services)
+    try:
+        status.dead_letters = await asyncio.wait_for(_kafka(settings, services), 15)
+    except Exception as error:
+        status.broker = f"unreachable ({type(error).__name__})"
+    return status
+
+
+def as_dict(status: CentreStatus) -> dict[str, Any]:
+    return asdict(status)
+
+
+def table(status: CentreStatus, settings: Settings) -> Table:
+    view = Table(title=f"Switchboard — broker {settings.kafka_bootstrap}: {status.broker}")
+    for column in ("service", "health", "consumer lag", "outbox backlog", "handled"):
+        view.add_column(column, justify="left" if column in ("service", "health") else "right")
+    for service in status.services:
+        lag = _number(service.consumer_lag)
+        if service.partitions_ahead:
+            lag += f" [red]({service.partitions_ahead} partitions ahead of the broker's end)[/red]"
+        view.add_row(
+            service.name,
+            service.health if service.health == "ok" else f"[red]{service.health}[/red]",
+            lag,
+            _number(service.outbox_backlog),
+            _number(service.handled),
+        )
+    waiting = {topic: count for topic, count in status.dead_letters.items() if count}
+    view.caption = (
+        "dead letters: " + ", ".join(f"{t} {c}" for t, c in waiting.items())
+        if waiting
+        else "no dead letters"
+    )
+    return view
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
