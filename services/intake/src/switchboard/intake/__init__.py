@@ -1,0 +1,1 @@
+"""Intake: where channel systems hand contacts to Switchboard."""

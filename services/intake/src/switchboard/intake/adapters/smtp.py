@@ -1,0 +1,81 @@
+"""The SMTP listener (aiosmtpd, 127.0.0.1:2525 by default): mail servers deliver to it as to any
+MX. A recipient that is no tenant's receiving address is refused at RCPT; a message is answered 250
+only once its event is on the broker, 451 (try later) when the broker has not acknowledged it in
+time, and 5xx with the reason when it can never be a contact."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from switchboard.common.errors import InvalidInput
+from switchboard.intake.adapters.email import parse_email
+from switchboard.intake.channels import Sender, ingest_email
+from switchboard.intake.context import Intake
+
+log = structlog.get_logger("switchboard.intake.smtp")
+
+
+class SmtpIntake:
+    """aiosmtpd handler."""
+
+    def __init__(self, intake: Intake) -> None:
+        self.intake = intake
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        known = await self.intake.directory.destinations("email", [address])
+        if address.lower() not in known:
+            return "550 5.1.1 Recipient address is not served here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        try:
+            email = parse_email(raw, max_text_chars=self.intake.settings.intake_max_text_chars)
+            outcome = await ingest_email(
+                self.intake,
+                email,
+                Sender(None),
+                recipients=[r.lower() for r in envelope.rcpt_tos],
+            )
+        except InvalidInput as refusal:
+            code = "552 5.3.4" if refusal.status == 413 else "554 5.6.0"
+            return f"{code} {refusal.reason}"
+        published = await self.intake.runtime.relay.wait_published(
+            outcome.outbox_id, timeout=self.intake.settings.intake_publish_timeout_seconds
+        )
+        if not published:
+            return "451 4.3.0 Stored but not yet handed on; please try again later"
+        log.info(
+            "email accepted over SMTP", contact_id=outcome.contact_id, duplicate=outcome.duplicate
+        )
+        return f"250 2.0.0 Accepted as {outcome.contact_id}"
+
+
+async def start_smtp(intake: Intake) -> asyncio.Server:
+    handler = SmtpIntake(intake)
+    settings = intake.settings
+
+    def protocol() -> Any:
+        return SMTP(
+            handler,
+            data_size_limit=settings.intake_max_email_bytes,
+            enable_SMTPUTF8=True,
+            hostname="switchboard-intake",
+            ident="Switchboard intake",
+        )
+
+    return await asyncio.get_running_loop().create_server(
+        protocol, host=settings.host, port=settings.smtp_port
+    )

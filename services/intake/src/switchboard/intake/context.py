@@ -1,0 +1,25 @@
+"""What every way in to intake works with: the runtime, intake's settings and its directory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from switchboard.common.runtime import Runtime
+from switchboard.intake.directory import Directory
+from switchboard.intake.settings import IntakeSettings
+
+
+@dataclass(frozen=True)
+class Intake:
+    runtime: Runtime
+    settings: IntakeSettings
+    directory: Directory
+
+    @classmethod
+    def of(cls, runtime: Runtime) -> Intake:
+        """The runtime's intake context, made once."""
+        if "intake" not in runtime.state:
+            assert isinstance(runtime.settings, IntakeSettings)
+            runtime.state["intake"] = cls(runtime, runtime.settings, Directory(runtime.db))
+        intake: Intake = runtime.state["intake"]
+        return intake

@@ -1,0 +1,163 @@
+"""Intake's tables and queries: channel systems, receiving addresses, receipts (idempotency by the
+channel's own id), seen signatures (replay protection) and email threads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from switchboard.common.centre import CentreConfig
+from switchboard.common.envelope import utcnow
+from switchboard.common.phone import e164
+
+
+class ChannelSystem(SQLModel, table=True):
+    __tablename__ = "intake_channel_system"
+
+    id: str = Field(primary_key=True, max_length=64)
+    tenant_id: str = Field(max_length=64)
+    secret: str = Field(max_length=200)
+    channels: str = Field(default="", max_length=200, description="comma-separated channels")
+
+
+class Destination(SQLModel, table=True):
+    """A receiving address (email address, E.164 number) and the tenant it belongs to."""
+
+    __tablename__ = "intake_destination"
+
+    channel: str = Field(primary_key=True, max_length=16)
+    address: str = Field(primary_key=True, max_length=320)
+    tenant_id: str = Field(max_length=64)
+
+
+class Receipt(SQLModel, table=True):
+    """One per thing accepted (a contact, or a later event of a call), under the channel's own id
+    (Message-ID, call id[:event], mailroom batch:item, fax id): a redelivery finds it and is answered
+    with the same ids, publishing nothing new."""
+
+    __tablename__ = "intake_receipt"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    channel: str = Field(primary_key=True, max_length=16)
+    external_id: str = Field(primary_key=True, max_length=500)
+    contact_id: str = Field(max_length=36, index=True)
+    conversation_id: str = Field(max_length=36)
+    event_id: str = Field(max_length=36)
+    outbox_id: int
+    received_at: datetime = Field(default_factory=utcnow)
+
+
+class IntakeTenant(SQLModel, table=True):
+    """What intake needs to know of a tenant: the region its local phone numbers are written in."""
+
+    __tablename__ = "intake_tenant"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    region: str = Field(default="AU", max_length=2)
+
+
+class SeenSignature(SQLModel, table=True):
+    __tablename__ = "intake_seen_signature"
+
+    signature: str = Field(primary_key=True, max_length=80)
+    seen_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class Conversation(SQLModel, table=True):
+    """A conversation with one customer; its token (`[SB-XXXXXXXX]` in a subject) lets a reply that
+    lost its headers find it, but only from that customer: tokens can be guessed."""
+
+    __tablename__ = "intake_conversation"
+
+    conversation_id: str = Field(primary_key=True, max_length=36)
+    tenant_id: str = Field(max_length=64)
+    token: str = Field(max_length=16, unique=True)
+    customer_address: str = Field(max_length=320)
+
+
+class EmailThread(SQLModel, table=True):
+    """Message-IDs Switchboard has seen, so a reply finds its conversation."""
+
+    __tablename__ = "intake_email_thread"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    message_id: str = Field(primary_key=True, max_length=500)
+    conversation_id: str = Field(max_length=36)
+    customer_address: str = Field(max_length=320)
+
+
+async def find_receipt(
+    session: AsyncSession, *, tenant_id: str, channel: str, external_id: str
+) -> Receipt | None:
+    return await session.get(Receipt, (tenant_id, channel, external_id))
+
+
+async def tenant_of_call(session: AsyncSession, *, call_id: str) -> str | None:
+    """The tenant a call was offered to (for later events that arrive without a channel system)."""
+    rows = await session.exec(
+        select(Receipt.tenant_id).where(Receipt.channel == "phone", Receipt.external_id == call_id)
+    )
+    return rows.first()
+
+
+async def remember_signature(session: AsyncSession, *, signature: str) -> None:
+    """Raises IntegrityError when the signature was seen before (a replay)."""
+    session.add(SeenSignature(signature=signature))
+    await session.flush()
+
+
+async def forget_signatures_before(session: AsyncSession, *, cutoff: datetime) -> None:
+    await session.exec(delete(SeenSignature).where(col(SeenSignature.seen_at) < cutoff))
+
+
+async def conversation_of(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    message_ids: list[str],
+    tokens: list[str],
+    customer: str,
+) -> Conversation | None:
+    """The conversation an email from `customer` continues: by a Message-ID it answers, else by a
+    subject token; either only when the conversation is that customer's (a reply to a bulk mailing
+    is not merged with other recipients' replies, a guessed token joins nothing)."""
+    for message_id in message_ids:
+        thread = await session.get(EmailThread, (tenant_id, message_id))
+        if thread is not None and thread.customer_address == customer:
+            return await session.get(Conversation, thread.conversation_id)
+    for token in tokens:
+        rows = await session.exec(
+            select(Conversation).where(
+                Conversation.tenant_id == tenant_id, Conversation.token == token
+            )
+        )
+        conversation = rows.first()
+        if conversation is not None and conversation.customer_address == customer:
+            return conversation
+    return None
+
+
+async def apply_centre(
+    session: AsyncSession, centre: CentreConfig, secrets: dict[str, str]
+) -> None:
+    """Upsert the receiving addresses and channel systems of the centre configuration."""
+    for tenant in centre.tenants:
+        await session.merge(IntakeTenant(tenant_id=tenant.id, region=tenant.region))
+        for channel, addresses in tenant.addresses.model_dump().items():
+            for address in addresses:
+                normal = address.lower() if channel == "email" else e164(address, tenant.region)
+                await session.merge(
+                    Destination(channel=channel, address=normal, tenant_id=tenant.id)
+                )
+    for system in centre.channel_systems:
+        await session.merge(
+            ChannelSystem(
+                id=system.id,
+                tenant_id=system.tenant,
+                secret=secrets[system.id],
+                channels=",".join(system.channels),
+            )
+        )

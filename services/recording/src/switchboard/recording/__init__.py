@@ -1,0 +1,1 @@
+"""Recording: the system of record — every contact, its timeline, and in time the KPIs."""

@@ -1,0 +1,130 @@
+"""Recording's subscribers: every contact event becomes a timeline entry and updates the record,
+exactly once however often it is delivered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from switchboard.common import topics
+from switchboard.common.envelope import Envelope
+from switchboard.common.events.intake import (
+    CallAbandoned,
+    CallAnswered,
+    CallbackRequested,
+    CallEnded,
+    ContactReceived,
+    VoicemailLeft,
+)
+from switchboard.common.events.routing import ContactNotRouted, ContactQueued
+from switchboard.common.runtime import Transaction
+from switchboard.common.subscriptions import Subscriptions
+from switchboard.recording import store
+from switchboard.recording.domain import ContactFacts
+
+SERVICE = "recording"
+subscriptions = Subscriptions(SERVICE)
+
+
+@subscriptions.on(topics.CONTACT_RECEIVED)
+async def on_contact_received(event: Envelope[ContactReceived], tx: Transaction) -> None:
+    contact = event.payload
+    facts = ContactFacts(
+        status="received",
+        channel=contact.channel,
+        conversation_id=contact.conversation_id,
+        received_at=contact.received_at,
+        customer_name=contact.customer.name,
+        customer_email=contact.customer.email,
+        customer_phone=contact.customer.phone,
+        subject=contact.subject,
+        text=contact.text,
+        flags=contact.flags,
+        masked=contact.masked,
+        attachments=[a.model_dump() for a in contact.attachments],
+    )
+    details: dict[str, Any] = {
+        "channel": contact.channel,
+        "flags": contact.flags,
+        "attachments": len(contact.attachments),
+        "parse_warnings": contact.parse_warnings,
+        "masked": contact.masked,
+    }
+    if contact.document is not None:
+        details["document"] = contact.document.model_dump(exclude_none=True)
+    if contact.phone is not None:
+        details["ivr_selections"] = contact.phone.ivr_selections
+    await _apply(tx, event, facts, details)
+
+
+@subscriptions.on(topics.CONTACT_QUEUED)
+async def on_contact_queued(event: Envelope[ContactQueued], tx: Transaction) -> None:
+    queued = event.payload
+    facts = ContactFacts(status="queued", queue_id=queued.queue_id)
+    details = {
+        "queue_id": queued.queue_id,
+        "priority": queued.priority,
+        "reason": queued.reason,
+    }
+    await _apply(tx, event, facts, details)
+
+
+@subscriptions.on(topics.CONTACT_NOT_ROUTED)
+async def on_contact_not_routed(event: Envelope[ContactNotRouted], tx: Transaction) -> None:
+    reason = event.payload.reason
+    facts = ContactFacts(status="not_routed", not_routed_reason=reason)
+    await _apply(tx, event, facts, {"reason": reason})
+
+
+@subscriptions.on(topics.CALL_ANSWERED)
+async def on_call_answered(event: Envelope[CallAnswered], tx: Transaction) -> None:
+    call = event.payload
+    facts = ContactFacts(status="answered", answered_at=call.at)
+    await _apply(tx, event, facts, {"agent_ref": call.agent_ref})
+
+
+@subscriptions.on(topics.CALL_ABANDONED)
+async def on_call_abandoned(event: Envelope[CallAbandoned], tx: Transaction) -> None:
+    await _apply(tx, event, ContactFacts(status="abandoned", abandoned_at=event.payload.at), {})
+
+
+@subscriptions.on(topics.CALL_ENDED)
+async def on_call_ended(event: Envelope[CallEnded], tx: Transaction) -> None:
+    call = event.payload
+    facts = ContactFacts(status="ended", ended_at=call.at)
+    await _apply(tx, event, facts, {"duration_seconds": call.duration_seconds})
+
+
+@subscriptions.on(topics.CALL_VOICEMAIL_LEFT)
+async def on_voicemail_left(event: Envelope[VoicemailLeft], tx: Transaction) -> None:
+    voicemail = event.payload
+    details = {
+        "recording_ref": voicemail.recording_ref,
+        "duration_seconds": voicemail.duration_seconds,
+    }
+    await _apply(tx, event, ContactFacts(status=None), details)
+
+
+@subscriptions.on(topics.CALL_CALLBACK_REQUESTED)
+async def on_callback_requested(event: Envelope[CallbackRequested], tx: Transaction) -> None:
+    facts = ContactFacts(status=None)
+    await _apply(tx, event, facts, {"callback_number": event.payload.callback_number})
+
+
+async def _apply(
+    tx: Transaction, event: Envelope[Any], facts: ContactFacts, details: dict[str, Any]
+) -> None:
+    await store.record(
+        tx.session,
+        contact_id=event.aggregate_id,
+        tenant_id=event.tenant_id,
+        facts=facts,
+        entry=store.TimelineEntry(
+            event_id=event.event_id,
+            contact_id=event.aggregate_id,
+            tenant_id=event.tenant_id,
+            event_type=event.event_type,
+            occurred_at=event.occurred_at,
+            causation_id=event.causation_id,
+            details=details,
+        ),
+    )

@@ -1,0 +1,86 @@
+"""Recording's tables: contacts and their append-only timelines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from switchboard.recording.domain import ContactFacts, merge
+
+
+class RecordedContact(SQLModel, table=True):
+    __tablename__ = "recording_contact"
+
+    contact_id: str = Field(primary_key=True, max_length=36)
+    tenant_id: str = Field(max_length=64, index=True)
+    status: str = Field(max_length=32)
+    channel: str | None = Field(default=None, max_length=16)
+    conversation_id: str | None = Field(default=None, max_length=36, index=True)
+    received_at: datetime | None = None
+    customer_name: str | None = Field(default=None, max_length=300)
+    customer_email: str | None = Field(default=None, max_length=320, index=True)
+    customer_phone: str | None = Field(default=None, max_length=32, index=True)
+    subject: str | None = Field(default=None, sa_column=Column(Text))
+    text: str | None = Field(default=None, sa_column=Column(Text))
+    queue_id: str | None = Field(default=None, max_length=64)
+    not_routed_reason: str | None = Field(default=None, max_length=500)
+    flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    masked: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    attachments: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    answered_at: datetime | None = None
+    abandoned_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+class TimelineEntry(SQLModel, table=True):
+    """One row per event applied to a contact; rows are only ever added."""
+
+    __tablename__ = "recording_timeline"
+
+    event_id: str = Field(primary_key=True, max_length=36)
+    contact_id: str = Field(max_length=36, index=True)
+    tenant_id: str = Field(max_length=64)
+    event_type: str = Field(max_length=64)
+    occurred_at: datetime
+    causation_id: str | None = Field(default=None, max_length=36)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    contact_id: str,
+    tenant_id: str,
+    facts: ContactFacts,
+    entry: TimelineEntry,
+) -> None:
+    """Apply one event: merge its facts into the contact and append its timeline entry."""
+    contact = await session.get(RecordedContact, contact_id, with_for_update=True)
+    current = (
+        contact.model_dump() if contact else {"contact_id": contact_id, "tenant_id": tenant_id}
+    )
+    updated = RecordedContact.model_validate(merge(current, facts))
+    await session.merge(updated)
+    session.add(entry)
+
+
+async def contact(
+    session: AsyncSession, *, contact_id: str, tenant_id: str
+) -> RecordedContact | None:
+    row = await session.get(RecordedContact, contact_id)
+    return row if row is not None and row.tenant_id == tenant_id else None
+
+
+async def timeline(session: AsyncSession, *, contact_id: str) -> list[TimelineEntry]:
+    rows = await session.exec(
+        select(TimelineEntry)
+        .where(TimelineEntry.contact_id == contact_id)
+        .order_by(col(TimelineEntry.occurred_at), col(TimelineEntry.event_id))
+    )
+    return list(rows)

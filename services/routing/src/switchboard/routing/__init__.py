@@ -1,0 +1,1 @@
+"""Routing: the automatic contact distributor — which queue, and in time which agent."""
