@@ -1,0 +1,332 @@
+"""Whole-system fixtures: a real broker (the embedded Tansu binary, or the Kafka that
+SWITCHBOARD_KAFKA names), a real database (SQLite, and PostgreSQL on 127.0.0.1:5432) and every
+service as its own process, started by the same code as `switchboard up`, on free ports."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from switchboard.cli.centre import Centre
+from switchboard.cli.demo import form
+from switchboard.common.broker import read_topic
+from switchboard.common.process import free_port
+from switchboard.common.settings import Settings
+from switchboard.common.signing import signed_headers
+
+PG_ADMIN_URL = os.environ.get("SWITCHBOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgresql", "containers"]
+"""SQLite and PostgreSQL with the embedded broker (or SWITCHBOARD_KAFKA); and, where a Docker
+engine is reachable, Apache Kafka + PostgreSQL in containers (testcontainers)."""
+MAX_EMAIL_BYTES = 256 * 1024
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.path):
+            item.add_marker(pytest.mark.integration)
+
+
+async def _admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _postgres_database() -> tuple[str, str]:
+    """A new, empty database for one test session: (url, name)."""
+    name = f"switchboard_test_{secrets.token_hex(4)}"
+    try:
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+        message = f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {error!r}"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI machines must have it)")
+        pytest.skip(message)
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name, name
+
+
+def _docker_engine_reachable() -> bool:
+    import subprocess
+
+    try:
+        return (
+            subprocess.run(
+                ["docker", "info"], capture_output=True, timeout=10, check=False
+            ).returncode
+            == 0
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@contextlib.contextmanager
+def _containers() -> Iterator[tuple[str, str]]:
+    """(kafka bootstrap, database url) of Apache Kafka and PostgreSQL containers."""
+    if not _docker_engine_reachable():
+        pytest.skip(
+            "no Docker engine reachable: the Apache Kafka + PostgreSQL container variant runs where one is"
+        )
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.postgres import PostgresContainer
+
+    with (
+        KafkaContainer("apache/kafka:3.9.1").with_kraft() as kafka,
+        PostgresContainer("postgres:16") as pg,
+    ):
+        url = pg.get_connection_url().replace("postgresql+psycopg2://", "postgresql://")
+        yield kafka.get_bootstrap_server(), url
+
+
+class RunningCentre:
+    """A running centre and what a test does with it, as a channel system or an operator would."""
+
+    def __init__(self, centre: Centre, backend: str) -> None:
+        self.centre = centre
+        self.backend = backend
+        self.settings = centre.settings
+        creds = centre.credentials
+        self.operator = {"Authorization": f"Bearer {creds['operator_token']}"}
+        self.tenant = creds["operator_tenant"]
+        self.address = creds["tenants"][self.tenant]["email"]
+        self.mail_system = next(k for k in creds["channel_systems"] if k.endswith("mail"))
+        self.mail_secret = creds["channel_systems"][self.mail_system]["secret"]
+        self.phone_number = creds["tenants"][self.tenant]["phone"]
+        self.fax_number = creds["tenants"][self.tenant]["fax"]
+        self.systems = {k: v["secret"] for k, v in creds["channel_systems"].items()}
+
+    # -- channel-system side -------------------------------------------------------------------
+    def email(self, *, subject: str = "Hello", body: str = "Please help.", **headers: str) -> bytes:
+        message = EmailMessage()
+        message["From"] = headers.pop("From", "Jordan Citizen <jordan@example.net>")
+        message["To"] = headers.pop("To", self.address)
+        message["Subject"] = subject
+        message["Message-ID"] = headers.pop("Message_ID", make_msgid(domain="example.net"))
+        for name, value in headers.items():
+            message[name.replace("_", "-")] = value
+        message.set_content(body)
+        return message.as_bytes()
+
+    def signed(self, raw: bytes, **overrides: Any) -> dict[str, str]:
+        headers = {"Content-Type": "message/rfc822"}
+        headers.update(signed_headers(self.mail_system, self.mail_secret, raw, **overrides))
+        return headers
+
+    def post_email(self, raw: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
+        return httpx.post(
+            self.url("intake", "/v1/email"),
+            content=raw,
+            headers=headers if headers is not None else self.signed(raw),
+            timeout=30,
+        )
+
+    def post_signed(
+        self, path: str, body: bytes, content_type: str, *, system: str, **overrides: Any
+    ) -> httpx.Response:
+        headers = {
+            "Content-Type": content_type,
+            **signed_headers(system, self.systems[system], body, **overrides),
+        }
+        return httpx.post(self.url("intake", path), content=body, headers=headers, timeout=120)
+
+    def call_event(self, event: dict[str, Any], **overrides: Any) -> httpx.Response:
+        body = json.dumps({"at": "2026-11-24T09:00:00+11:00", **event}).encode()
+        return self.post_signed(
+            "/v1/phone/events", body, "application/json", system="acme-cti", **overrides
+        )
+
+    def post_document(
+        self,
+        path: str,
+        fields: dict[str, str],
+        document: bytes | None,
+        *,
+        system: str = "acme-mailroom",
+    ) -> httpx.Response:
+        body, content_type = multipart(fields, document)
+        return self.post_signed(path, body, content_type, system=system)
+
+    # -- operator side ---------------------------------------------------------------------------
+    def url(self, service: str, path: str) -> str:
+        return self.settings.base_url(service) + path
+
+    def contact(self, contact_id: str) -> httpx.Response:
+        return httpx.get(
+            self.url("recording", f"/v1/contacts/{contact_id}"), headers=self.operator, timeout=10
+        )
+
+    def wait_contact(
+        self, contact_id: str, *, status: str = "queued", timeout: float = 30
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        last: httpx.Response | None = None
+        while time.monotonic() < deadline:
+            last = self.contact(contact_id)
+            if last.status_code == 200:
+                contact = last.json()
+                received = any(e["event_type"] == "contact.received" for e in contact["timeline"])
+                if contact["status"] == status and received:  # events may arrive in any order
+                    return dict(contact)
+            time.sleep(0.1)
+        raise AssertionError(
+            f"contact {contact_id} not {status} in {timeout}s: {last and last.text}"
+        )
+
+    def wait_timeline(
+        self, contact_id: str, *, entries: int, timeout: float = 30
+    ) -> list[dict[str, Any]]:
+        """The contact's timeline once it has at least `entries` entries."""
+        deadline = time.monotonic() + timeout
+        timeline: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            response = self.contact(contact_id)
+            timeline = response.json()["timeline"] if response.status_code == 200 else []
+            if len(timeline) >= entries:
+                return timeline
+            time.sleep(0.1)
+        raise AssertionError(
+            f"{contact_id}: {len(timeline)} timeline entries after {timeout}s, wanted {entries}"
+        )
+
+    # -- the broker, directly ------------------------------------------------------------------
+    def produce_raw(self, topic: str, value: bytes, key: bytes = b"poison") -> None:
+        async def send() -> None:
+            producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap)
+            await producer.start()
+            try:
+                await producer.send_and_wait(topic, value, key=key)
+            finally:
+                await producer.stop()
+
+        asyncio.run(send())
+
+    def read_topic(self, topic: str) -> list[Any]:
+        """Every record on `topic` right now (no consumer group, nothing committed)."""
+        return asyncio.run(read_topic(self.settings.kafka_bootstrap, topic))
+
+    def switchboard(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run the `switchboard` command against this centre, as an operator would."""
+        return run_switchboard(self.centre.child_env(), *args, timeout=timeout)
+
+    def events(self, topic: str) -> list[dict[str, Any]]:
+        """The envelopes on `topic`, skipping values that are not (poison other tests wrote)."""
+        found = []
+        for record in self.read_topic(topic):
+            try:
+                event = json.loads(record.value)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and "event_id" in event and "payload" in event:
+                found.append(event)
+        return found
+
+    def contact_for_external_id(self, external_id: str, timeout: float = 30) -> str:
+        """The contact intake made for a channel's own id (Message-ID, batch:item ...)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for event in self.events("contact.received"):
+                if event["payload"].get("external_id") == external_id:
+                    return str(event["contact_id"])
+            time.sleep(0.3)
+        raise AssertionError(f"no contact.received for {external_id}")
+
+    def log_lines(self, service: str) -> list[str]:
+        return (self.settings.log_dir / f"{service}.log").read_text(encoding="utf-8").splitlines()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def centre(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningCentre]:
+    backend: str = request.param
+    database_url, kafka = (None, None)
+    with contextlib.ExitStack() as stack:
+        if backend == "postgresql":
+            database_url, name = _postgres_database()
+            stack.callback(
+                lambda: asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            )
+        if backend == "containers":
+            kafka, database_url = stack.enter_context(_containers())
+        yield from _running(backend, tmp_path_factory, database_url, kafka)
+
+
+def _running(
+    backend: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    database_url: str | None,
+    kafka: str | None,
+) -> Iterator[RunningCentre]:
+    var_dir: Path = tmp_path_factory.mktemp(f"centre-{backend}")
+    overrides = {"kafka": kafka} if kafka else {}
+    settings = Settings(
+        **overrides,
+        var_dir=var_dir,
+        database_url=database_url,
+        broker_port=free_port(),
+        intake_port=free_port(),
+        routing_port=free_port(),
+        recording_port=free_port(),
+        desktop_port=free_port(),
+        escalation_port=free_port(),
+        dispatch_port=free_port(),
+        smtp_port=free_port(),
+    )
+    centre = Centre(
+        settings, extra_env={"SWITCHBOARD_INTAKE_MAX_EMAIL_BYTES": str(MAX_EMAIL_BYTES)}
+    )
+    try:
+        centre.start()
+        centre.wait_healthy(timeout=90)
+        yield RunningCentre(centre, backend)
+    finally:
+        centre.stop()
+
+
+def run_switchboard(
+    env: dict[str, str], *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "switchboard.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def multipart(fields: dict[str, str], document: bytes | None) -> tuple[bytes, str]:
+    """A multipart/form-data body; without a document, the fields alone."""
+    if document is not None:
+        return form(fields, document)
+    boundary = "sb-" + secrets.token_hex(8)
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in fields.items()
+    ]
+    return (
+        "".join(parts) + f"--{boundary}--\r\n"
+    ).encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def json_lines(lines: list[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in lines]

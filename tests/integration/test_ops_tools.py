@@ -1,0 +1,155 @@
+"""The operator's tools on a running centre: dead letters listed with their reasons and replayed
+once the cause is fixed; a contact's trace printed as a waterfall."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import signal
+import time
+
+import pytest
+
+from switchboard.cli import samples
+from switchboard.common.db import Database
+from switchboard.intake.store import ChannelSystem
+from tests.integration.conftest import RunningCentre
+
+pytestmark = pytest.mark.parametrize("centre", ["sqlite"], indirect=True)
+
+
+async def _configure_scanner(centre: RunningCentre, system_id: str) -> None:
+    db = Database(centre.settings.sqlalchemy_url)
+    try:
+        async with db.session() as session:
+            session.add(
+                ChannelSystem(
+                    id=system_id, tenant_id=centre.tenant, secret="unused", channels="letter"
+                )
+            )
+    finally:
+        await db.dispose()
+
+
+def _dead_letters(centre: RunningCentre, topic: str) -> list[dict]:
+    result = centre.switchboard("dlq", "list", topic, "--json")
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_a_dead_letter_is_listed_with_its_reason_and_processed_after_replay(
+    centre: RunningCentre,
+) -> None:
+    scanner = f"scanner-{time.time_ns()}"
+    batch = f"DLQ-{time.time_ns()}"
+    letter = {
+        "system": scanner, "batch_id": batch, "item": "1",
+        "document_base64": base64.b64encode(samples.text_pdf(["A letter that waited for its scanner"])).decode(),
+    }  # fmt: skip
+    centre.produce_raw("intake.letter.raw", json.dumps(letter).encode(), key=batch.encode())
+
+    deadline = time.monotonic() + 30
+    mine: list[dict] = []
+    while not mine and time.monotonic() < deadline:
+        mine = [d for d in _dead_letters(centre, "intake.letter.raw") if d["key"] == batch]
+        time.sleep(0.5)
+    [dead] = mine
+    assert dead["reason"] == f"InvalidInput: {scanner!r} is not a mailroom channel system"
+    assert dead["consumer_group"] == "switchboard-intake" and dead["source"].startswith(
+        "intake.letter.raw["
+    )
+    listing = centre.switchboard("dlq", "list", "intake.letter.raw").stdout
+    assert "is not a mailroom channel system" in listing
+
+    asyncio.run(_configure_scanner(centre, scanner))  # the cause, fixed
+    replayed = centre.switchboard("dlq", "replay", "intake.letter.raw", "--id", dead["id"])
+    assert replayed.returncode == 0 and "replayed 1 message" in replayed.stdout, replayed.stderr
+
+    contact_id = centre.contact_for_external_id(f"{batch}:1")
+    assert contact_id, "the replayed letter became a contact"
+    assert "waited for its scanner" in centre.wait_contact(contact_id)["text"]
+    unknown = centre.switchboard("dlq", "replay", "intake.letter.raw", "--id", "99:99999")
+    assert unknown.returncode == 2 and "no dead letter 99:99999" in unknown.stderr
+
+
+def test_switchboard_trace_prints_the_contact_s_waterfall(centre: RunningCentre) -> None:
+    contact_id = centre.post_email(centre.email(subject="Where is my contact?")).json()[
+        "contact_id"
+    ]
+    centre.wait_contact(contact_id)
+    deadline = time.monotonic() + 30
+    while True:
+        result = centre.switchboard("trace", contact_id, "--json")
+        waterfall = json.loads(result.stdout) if result.returncode == 0 else {"rows": []}
+        services = {row["service"] for row in waterfall["rows"]}
+        if (
+            services == {"intake", "routing", "recording"} and len(waterfall["rows"]) >= 7
+        ) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert services == {"intake", "routing", "recording"}
+    assert (
+        waterfall["rows"][0]["operation"] == "POST /v1/email" and waterfall["rows"][0]["depth"] == 0
+    )
+    assert waterfall["total_ms"] > 0 and waterfall["longest_gap"]["ms"] >= 0
+    assert waterfall["rows"][0]["start_ms"] == 0
+    text = centre.switchboard("trace", contact_id).stdout
+    assert (
+        "POST /v1/email" in text
+        and "contact.queued process" in text
+        and "longest gap between services" in text
+    )
+    missing = centre.switchboard("trace", "no-such-contact")
+    assert missing.returncode == 1 and "no spans" in missing.stderr
+
+
+def _status(centre: RunningCentre) -> dict:
+    result = centre.switchboard("status", "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_switchboard_status_shows_health_lag_and_dead_letters(centre: RunningCentre) -> None:
+    before = _status(centre)
+    assert before["broker"] == "ok"
+    assert {s["name"]: s["health"] for s in before["services"]} == {
+        "intake": "ok",
+        "routing": "ok",
+        "recording": "ok",
+    }
+
+    recording = centre.centre.supervisor.processes["recording"]  # type: ignore[union-attr]
+    recording.signal(signal.SIGSTOP)  # recording stops consuming; its lag must show
+    try:
+        centre.post_email(centre.email(subject="Lagging"))
+        deadline = time.monotonic() + 20
+        lag = 0
+        while lag == 0 and time.monotonic() < deadline:
+            lag = next(
+                s["consumer_lag"] for s in _status(centre)["services"] if s["name"] == "recording"
+            )
+            time.sleep(0.5)
+        assert lag >= 1
+    finally:
+        recording.signal(signal.SIGCONT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        after = {s["name"]: s for s in _status(centre)["services"]}
+        if after["recording"]["consumer_lag"] == 0:
+            break
+        time.sleep(1)
+    assert after["recording"]["consumer_lag"] == 0 and after["recording"]["health"] == "ok"
+
+    centre.produce_raw("contact.queued", b"not an event", key=b"status-poison")
+    deadline = time.monotonic() + 30
+    while (
+        _status(centre)["dead_letters"]["contact.queued"]
+        <= before["dead_letters"]["contact.queued"]
+    ):
+        assert time.monotonic() < deadline, "the dead letter is counted"
+        time.sleep(0.5)
+    screen = " ".join(
+        centre.switchboard("status").stdout.split()
+    )  # the caption wraps at 80 columns
+    assert "dead letters:" in screen and "contact.queued" in screen

@@ -1,0 +1,42 @@
+"""The README's table of services must say what the code does."""
+
+import re
+from pathlib import Path
+
+from switchboard.cli.services import SERVICES
+from switchboard.common.settings import Settings
+from switchboard.common.topics import REGISTRY
+
+README = Path(__file__).parent.parent / "README.md"
+
+
+def _table() -> dict[str, dict[str, set[str] | int]]:
+    rows = {}
+    for line in README.read_text().splitlines():
+        match = re.match(r"\| \[(\w+)\]\([^)]*\) \| (\d+) \| ([^|]*) \| ([^|]*) \|", line)
+        if match:
+            name, port, consumes, emits = match.groups()
+            rows[name] = {
+                "port": int(port),
+                "consumes": set(re.findall(r"`([a-z_.]+)`", consumes)),
+                "emits": set(re.findall(r"`([a-z_.]+)`", emits)),
+            }
+    return rows
+
+
+def test_every_service_is_in_the_readme_with_its_port() -> None:
+    table = _table()
+    assert set(table) == set(SERVICES)
+    for name in SERVICES:
+        assert table[name]["port"] == Settings().port_of(name)
+
+
+def test_consumed_topics_match_the_handlers_and_every_topic_is_listed() -> None:
+    import importlib
+
+    table = _table()
+    for name in SERVICES:
+        handlers = importlib.import_module(f"switchboard.{name}.handlers")
+        assert table[name]["consumes"] == {t.name for t in handlers.subscriptions.topics}, name
+    mentioned = set().union(*(row["emits"] | row["consumes"] for row in table.values()))
+    assert mentioned == {t.name for t in REGISTRY}, "every topic is some service's business"
