@@ -256,7 +256,18 @@ class RunningCentre:
 def centre(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningCentre]:
-    backend: str = request.param
+    yield from running_centre(request.param, tmp_path_factory)
+
+
+def running_centre(
+    backend: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    *,
+    centre_config: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[RunningCentre]:
+    """A whole centre on `backend` (see BACKENDS), seeded from `centre_config` (the demo centre
+    when None), its services given `extra_env`."""
     database_url, kafka = (None, None)
     with contextlib.ExitStack() as stack:
         if backend == "postgresql":
@@ -266,39 +277,30 @@ def centre(
             )
         if backend == "containers":
             kafka, database_url = stack.enter_context(_containers())
-        yield from _running(backend, tmp_path_factory, database_url, kafka)
-
-
-def _running(
-    backend: str,
-    tmp_path_factory: pytest.TempPathFactory,
-    database_url: str | None,
-    kafka: str | None,
-) -> Iterator[RunningCentre]:
-    var_dir: Path = tmp_path_factory.mktemp(f"centre-{backend}")
-    overrides = {"kafka": kafka} if kafka else {}
-    settings = Settings(
-        **overrides,
-        var_dir=var_dir,
-        database_url=database_url,
-        broker_port=free_port(),
-        intake_port=free_port(),
-        routing_port=free_port(),
-        recording_port=free_port(),
-        desktop_port=free_port(),
-        escalation_port=free_port(),
-        dispatch_port=free_port(),
-        smtp_port=free_port(),
-    )
-    centre = Centre(
-        settings, extra_env={"SWITCHBOARD_INTAKE_MAX_EMAIL_BYTES": str(MAX_EMAIL_BYTES)}
-    )
-    try:
-        centre.start()
-        centre.wait_healthy(timeout=90)
-        yield RunningCentre(centre, backend)
-    finally:
-        centre.stop()
+        var_dir: Path = tmp_path_factory.mktemp(f"centre-{backend}")
+        overrides = {"kafka": kafka} if kafka else {}
+        settings = Settings(
+            **overrides,
+            var_dir=var_dir,
+            database_url=database_url,
+            centre_config=centre_config,
+            broker_port=free_port(),
+            intake_port=free_port(),
+            routing_port=free_port(),
+            recording_port=free_port(),
+            desktop_port=free_port(),
+            escalation_port=free_port(),
+            dispatch_port=free_port(),
+            smtp_port=free_port(),
+        )
+        env = {"SWITCHBOARD_INTAKE_MAX_EMAIL_BYTES": str(MAX_EMAIL_BYTES), **(extra_env or {})}
+        centre = Centre(settings, extra_env=env)
+        try:
+            centre.start()
+            centre.wait_healthy(timeout=90)
+            yield RunningCentre(centre, backend)
+        finally:
+            centre.stop()
 
 
 def run_switchboard(

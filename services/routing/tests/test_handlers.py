@@ -1,42 +1,81 @@
-"""Routing's wiring on FastStream's in-memory broker: contact.received in, contact.queued out."""
+"""Routing's wiring on FastStream's in-memory broker: contacts in, queued and offered out; an
+acceptance assigns, a decline re-offers, a hang-up withdraws."""
+
+from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from sqlmodel import select
 
-from switchboard.common.centre import CentreConfig, QueueConfig, TenantConfig
+from switchboard.common.centre import AgentConfig, CentreConfig, QueueConfig, TenantConfig
 from switchboard.common.envelope import Envelope
-from switchboard.common.events.intake import ContactReceived, Party
-from switchboard.common.testing import service_under_test
+from switchboard.common.events.desktop import AgentStateChanged, ContactAccepted, ContactDeclined
+from switchboard.common.events.intake import CallAbandoned, ContactReceived, Party, PhoneDetails
+from switchboard.common.runtime import Runtime
+from switchboard.common.testing import ServiceUnderTest, service_under_test
 from switchboard.routing import store
+from switchboard.routing.app import prepare
+from switchboard.routing.distributor import Distributor
 from switchboard.routing.handlers import SERVICE, subscriptions
+from switchboard.routing.settings import RoutingSettings
 
 CENTRE = CentreConfig(
     tenants=[
         TenantConfig(
-            id="acme", name="Acme", queues=[QueueConfig(id="general", name="General", default=True)]
+            id="acme",
+            name="Acme",
+            queues=[QueueConfig(id="general", name="General", default=True)],
         )
-    ]
+    ],
+    agents=[
+        AgentConfig(id="amy", name="Amy", tenants=["acme"]),
+        AgentConfig(id="bob", name="Bob", tenants=["acme"]),
+    ],
 )
 
 
-def _received(flags: list[str] | None = None) -> Envelope[ContactReceived]:
+def _received(
+    contact_id: str = "k-1", *, flags: list[str] | None = None, channel: str = "email"
+) -> Envelope[ContactReceived]:
     payload = ContactReceived(
-        channel="email",
+        channel=channel,  # type: ignore[arg-type]
         conversation_id="conv-1",
         received_at=datetime.now(UTC),
         destination="help@acme.example",
-        external_id="m@x",
+        external_id=f"m-{contact_id}",
         customer=Party(email="a@example.net"),
         flags=flags or [],
+        phone=PhoneDetails(call_id=f"call-{contact_id}", dnis="+61255501000")
+        if channel == "phone"
+        else None,
     )
-    return Envelope.first(payload, tenant_id="acme", aggregate_id="k-1", contact_id="k-1")
+    return Envelope.first(payload, tenant_id="acme", aggregate_id=contact_id, contact_id=contact_id)
 
 
-async def test_a_received_contact_is_queued_once_however_often_delivered(tmp_path) -> None:
-    async with service_under_test(SERVICE, subscriptions, tmp_path) as routing:
-        async with routing.runtime.db.session() as session:
-            await store.apply_centre(session, CENTRE)
+async def _seeded(runtime: Runtime) -> None:
+    async with runtime.db.session() as session:
+        await store.apply_centre(session, CENTRE)
+    await prepare(runtime, RoutingSettings())
+
+
+def _agent_event(agent_id: str, state: str) -> Envelope[AgentStateChanged]:
+    payload = AgentStateChanged(agent_id=agent_id, state=state)  # type: ignore[arg-type]
+    return Envelope.first(payload, tenant_id="acme", aggregate_id=agent_id)
+
+
+async def _step(routing: ServiceUnderTest) -> list[dict[str, Any]]:
+    await Distributor.of(routing.runtime).step()
+    return await routing.outbox()
+
+
+def _of(events: list[dict[str, Any]], event_type: str) -> list[dict[str, Any]]:
+    return [e for e in events if e["event_type"] == event_type]
+
+
+async def test_a_received_contact_is_queued_once_however_often_delivered(tmp_path: Path) -> None:
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
         event = _received()
         await routing.deliver(event)
         await routing.deliver(event)  # redelivered: no second effect
@@ -50,9 +89,50 @@ async def test_a_received_contact_is_queued_once_however_often_delivered(tmp_pat
         assert queued["payload"]["queue_id"] == "general"
 
 
-async def test_an_auto_reply_is_not_routed(tmp_path) -> None:
-    async with service_under_test(SERVICE, subscriptions, tmp_path) as routing:
+async def test_an_auto_reply_is_not_routed(tmp_path: Path) -> None:
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
         await routing.deliver(_received(flags=["auto_reply"]))
         [event] = await routing.outbox()
         assert event["event_type"] == "contact.not_routed"
         assert "auto_reply" in event["payload"]["reason"]
+
+
+async def test_offer_decline_reoffer_accept(tmp_path: Path) -> None:
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
+        received = _received()
+        await routing.deliver(received)
+        await routing.deliver(_agent_event("amy", "available"))
+        [offered] = _of(await _step(routing), "agent.offered")
+        assert offered["aggregate_id"] == "amy" and offered["contact_id"] == "k-1"
+        assert offered["correlation_id"] == received.correlation_id
+        assert offered["payload"]["reason"]["why"].startswith("amy:")
+        await routing.deliver(_agent_event("bob", "available"))
+        declined = ContactDeclined(offer_id=offered["payload"]["offer_id"], agent_id="amy")
+        await routing.deliver(received.follow(declined))
+        offers = _of(await _step(routing), "agent.offered")
+        assert [o["aggregate_id"] for o in offers] == ["amy", "bob"]
+        accepted = ContactAccepted(offer_id=offers[1]["payload"]["offer_id"], agent_id="bob")
+        await routing.deliver(received.follow(accepted))
+        [assigned] = _of(await routing.outbox(), "contact.assigned")
+        assert assigned["payload"]["agent_id"] == "bob"
+        engine = Distributor.of(routing.runtime).engine
+        assert engine.agents["bob"].state == "on_contact" and "k-1" not in engine.waiting
+
+
+async def test_a_caller_who_hangs_up_withdraws_the_offer(tmp_path: Path) -> None:
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
+        call = _received("call-1", channel="phone")
+        await routing.deliver(call)
+        await routing.deliver(_agent_event("amy", "available"))
+        [offered] = _of(await _step(routing), "agent.offered")
+        hung_up = CallAbandoned(call_id="call-call-1", at=datetime.now(UTC))
+        await routing.deliver(call.follow(hung_up))
+        [withdrawn] = _of(await routing.outbox(), "agent.offer_withdrawn")
+        assert withdrawn["payload"] == {
+            "offer_id": offered["payload"]["offer_id"],
+            "agent_id": "amy",
+            "reason": "abandoned",
+        }
+        async with await routing.session() as session:
+            entry = await session.get(store.QueueEntry, "call-1")
+        assert entry is not None and entry.status == "abandoned"

@@ -30,6 +30,7 @@ def credentials(settings: Settings, centre: CentreConfig) -> dict[str, Any]:
     if settings.credentials_file.exists():
         existing = json.loads(settings.credentials_file.read_text(encoding="utf-8"))
     systems = existing.get("channel_systems", {})
+    agents = existing.get("agents", {})
     demo_tenant = centre.tenants[0]
     return {
         "channel_systems": {
@@ -39,7 +40,13 @@ def credentials(settings: Settings, centre: CentreConfig) -> dict[str, Any]:
             }
             for s in centre.channel_systems
         },
-        "agents": existing.get("agents", {}),
+        "agents": {
+            a.id: {
+                "password": agents.get(a.id, {}).get("password") or secrets.token_urlsafe(12),
+                "tenant": a.tenants[0],
+            }
+            for a in centre.agents
+        },
         "operator_token": existing.get("operator_token") or auth.new_token(),
         "tenants": {
             t.id: {

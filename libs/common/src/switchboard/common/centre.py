@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class Addresses(BaseModel):
@@ -20,15 +20,104 @@ class Addresses(BaseModel):
     fax: list[str] = []
 
 
+Channel = Literal["email", "phone", "letter", "fax"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+
+
+class RoutingStep(BaseModel):
+    """After `after_seconds` of waiting a contact's requirements relax; it keeps its place in line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    after_seconds: int = Field(ge=0)
+    drop_skills: list[str] = []
+    min_proficiency: int | None = Field(default=None, ge=1, le=5)
+    """Lower every remaining skill's floor to at most this."""
+    add_groups: list[str] = []
+    """Agents in these groups become eligible whatever their skills."""
+
+
+class OverflowConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    after_seconds: int = Field(ge=0)
+    to: list[str] = Field(min_length=1)
+    """Queues whose agents may take the contact too: `queue` of this tenant or `tenant/queue` of
+    a tenant whose agreement (`overflow_partners`) allows it."""
+
+
+class HoursConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
+    open: str = Field(default="08:00", pattern=CLOCK)
+    close: str = Field(default="18:00", pattern=CLOCK)
+
+
 class QueueConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
     name: str
     default: bool = False
     priority: int = Field(default=5, ge=1, le=10)
     service_level_percent: int = Field(default=80, ge=1, le=100)
     service_level_seconds: int = Field(default=20, gt=0)
+    skills: dict[str, int] = {}
+    """Required skills and their minimum proficiency (1-5); the first is the primary skill agents
+    are ranked on."""
+    steps: list[RoutingStep] = []
+    overflow: OverflowConfig | None = None
+    hours: list[HoursConfig] = []
+    """When the queue is staffed; empty means always."""
+    when_closed: str = "wait"
+    """Outside hours: `wait` (written contacts wait for the morning), `reject`, or a queue id."""
+    max_waiting: int | None = Field(default=None, ge=1)
+    when_full: str = "reject"
+    """What happens to a contact that finds the queue full: `reject` or a queue id."""
+    offer_timeout_seconds: dict[Channel, int] = {}
+
+    @field_validator("skills")
+    @classmethod
+    def _proficiency(cls, skills: dict[str, int]) -> dict[str, int]:
+        for skill, level in skills.items():
+            if not 1 <= level <= 5:
+                raise ValueError(f"skill {skill!r}: proficiency must be 1-5, not {level}")
+        return skills
+
+
+class RuleConfig(BaseModel):
+    """Classification: the first rule whose every given condition matches picks the queue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    queue: str
+    priority: int | None = Field(default=None, ge=1, le=10)
+    channel: list[Channel] = []
+    ivr: list[str] = []
+    destination: list[str] = []
+    """DNIS (the number called) or the recipient address."""
+    keywords: list[str] = []
+    tier: list[str] = []
+    language: list[str] = []
+
+
+class AgentConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")
+    name: str
+    tenants: list[str] = Field(min_length=1)
+    skills: dict[str, int] = {}
+    capacity: dict[Channel, int] = {"phone": 1, "email": 3, "letter": 3, "fax": 3}
+    groups: list[str] = []
+
+    @field_validator("skills")
+    @classmethod
+    def _proficiency(cls, skills: dict[str, int]) -> dict[str, int]:
+        return QueueConfig._proficiency(skills)
 
 
 class DncPolicyConfig(BaseModel):
@@ -53,6 +142,9 @@ class TenantConfig(BaseModel):
     timezone: str = "Australia/Sydney"
     addresses: Addresses = Addresses()
     queues: list[QueueConfig] = []
+    rules: list[RuleConfig] = []
+    overflow_partners: list[str] = []
+    """Tenants whose contacts this tenant's agents may take as overflow (the agreement)."""
     dnc: DncPolicyConfig = DncPolicyConfig()
 
 
@@ -69,12 +161,49 @@ class CentreConfig(BaseModel):
 
     tenants: list[TenantConfig]
     channel_systems: list[ChannelSystemConfig] = []
+    agents: list[AgentConfig] = []
+
+    @model_validator(mode="after")
+    def _references(self) -> CentreConfig:
+        for tenant in self.tenants:
+            check_tenant_references(tenant, self)
+        return self
 
     def tenant(self, tenant_id: str) -> TenantConfig:
         for tenant in self.tenants:
             if tenant.id == tenant_id:
                 return tenant
         raise KeyError(tenant_id)
+
+
+def check_tenant_references(tenant: TenantConfig, centre: CentreConfig) -> None:
+    """Every queue a tenant's rules and queues name exists, and overflow into another tenant's
+    queue is allowed only where that tenant lists this one among its `overflow_partners`."""
+    own = {q.id for q in tenant.queues}
+    others = {t.id: t for t in centre.tenants}
+
+    def local(queue_id: str, where: str) -> None:
+        if queue_id not in own:
+            raise ValueError(f"tenant {tenant.id}: {where} names unknown queue {queue_id!r}")
+
+    for rule in tenant.rules:
+        local(rule.queue, f"rule {rule.name!r}")
+    for queue in tenant.queues:
+        for action, value in (("when_closed", queue.when_closed), ("when_full", queue.when_full)):
+            if value not in ("wait", "reject"):
+                local(value, f"queue {queue.id!r} {action}")
+        for target in queue.overflow.to if queue.overflow else []:
+            partner, _, queue_id = target.rpartition("/")
+            if not partner or partner == tenant.id:
+                local(queue_id, f"queue {queue.id!r} overflow")
+                continue
+            if partner not in others or queue_id not in {q.id for q in others[partner].queues}:
+                raise ValueError(f"tenant {tenant.id}: overflow to unknown queue {target!r}")
+            if tenant.id not in others[partner].overflow_partners:
+                raise ValueError(
+                    f"tenant {tenant.id}: overflow to {target!r} needs {partner!r} to list "
+                    f"{tenant.id!r} in its overflow_partners"
+                )
 
 
 def load_centre(path: Path) -> CentreConfig:

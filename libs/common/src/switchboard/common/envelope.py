@@ -94,6 +94,31 @@ class Envelope(BaseModel, Generic[P]):
             payload=payload,
         )
 
+    @classmethod
+    def resume(
+        cls,
+        payload: Q,
+        *,
+        tenant_id: str,
+        aggregate_id: str,
+        contact_id: str | None,
+        correlation_id: str,
+        causation_id: str,
+    ) -> Envelope[Q]:
+        """An event caused by an earlier one this service kept (a decision taken later, by a timer
+        or when an agent became free), in that event's chain."""
+        return _typed_for(payload)(
+            event_type=payload.event_type,
+            schema_version=payload.schema_version,
+            occurred_at=utcnow(),
+            tenant_id=tenant_id,
+            aggregate_id=aggregate_id,
+            contact_id=contact_id,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            payload=payload,
+        )
+
     def to_bytes(self) -> bytes:
         return self.model_dump_json().encode()
 

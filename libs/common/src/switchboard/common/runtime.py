@@ -5,7 +5,7 @@ events, all committed together.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,7 +28,10 @@ class Transaction:
     session: AsyncSession
     consumer: str
     producer: str
+    state: dict[str, Any] = field(default_factory=dict)
+    """The runtime's process-lifetime state (see `Runtime.state`)."""
     emitted: list[OutboxMessage] = field(default_factory=list)
+    committed: list[Callable[[], object]] = field(default_factory=list)
 
     async def claim(self, events: list[Envelope[Any]]) -> list[Envelope[Any]]:
         """The events of a batch this consumer has not applied yet (each once), claimed in this
@@ -42,6 +45,11 @@ class Transaction:
         self.session.add(row)
         self.emitted.append(row)
         return row
+
+    def after_commit(self, apply: Callable[[], object]) -> None:
+        """Run `apply` once this transaction has committed, never if it rolls back: how a service
+        keeps an in-memory view (routing's ACD) in step with its record."""
+        self.committed.append(apply)
 
 
 @dataclass
@@ -59,8 +67,15 @@ class Runtime:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         async with self.db.session() as session:
-            tx = Transaction(session, consumer=consumer_group(self.service), producer=self.service)
+            tx = Transaction(
+                session,
+                consumer=consumer_group(self.service),
+                producer=self.service,
+                state=self.state,
+            )
             yield tx
+        for apply in tx.committed:
+            apply()
         if tx.emitted:
             self.relay.wake()
 

@@ -30,9 +30,13 @@ def build_http(
     runtime: Runtime,
     *,
     title: str,
+    prepare: Hook | None = None,
     on_start: Hook | None = None,
     on_stop: Hook | None = None,
 ) -> FastAPI:
+    """`prepare` runs before the service consumes its first message (to load state its handlers
+    rely on); `on_start` once it is consuming and publishing."""
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await _retrying("database schema", runtime.db.create_tables)
@@ -41,6 +45,8 @@ def build_http(
             "topics",
             lambda: ensure_topics(runtime.settings.kafka_bootstrap, replication_factor=replication),
         )
+        if prepare is not None:
+            await _retrying("preparation", lambda: prepare(runtime))
         await runtime.broker.start()
         await runtime.relay.start()
         if on_start is not None:

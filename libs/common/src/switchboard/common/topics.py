@@ -11,6 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from switchboard.common.envelope import Payload
+from switchboard.common.events.desktop import (
+    AgentStateChanged,
+    ContactAccepted,
+    ContactDeclined,
+    ContactWrapped,
+)
+from switchboard.common.events.escalation import ContactEscalated
 from switchboard.common.events.intake import (
     CallAbandoned,
     CallAnswered,
@@ -20,7 +27,15 @@ from switchboard.common.events.intake import (
     VoicemailLeft,
 )
 from switchboard.common.events.outbound import OutboundBlocked, OutboundCleared, OutboundRequested
-from switchboard.common.events.routing import ContactNotRouted, ContactQueued
+from switchboard.common.events.routing import (
+    AgentOffered,
+    ContactAssigned,
+    ContactNotRouted,
+    ContactQueued,
+    OfferWithdrawn,
+    QueueStatistics,
+    SupervisorAlert,
+)
 
 DLQ_SUFFIX = ".dlq"
 
@@ -103,6 +118,70 @@ OUTBOUND_BLOCKED = Topic(
     description="The DNC gate blocked it, with the reason.",
 )
 
+AGENT_STATE = Topic(
+    "agent.state",
+    AgentStateChanged,
+    key="agent_id",
+    description="An agent's presence: available, break (with reason) or offline.",
+)
+AGENT_OFFERED = Topic(
+    "agent.offered",
+    AgentOffered,
+    key="agent_id",
+    description="A contact offered to one agent until it expires, with why this agent.",
+)
+AGENT_OFFER_WITHDRAWN = Topic(
+    "agent.offer_withdrawn",
+    OfferWithdrawn,
+    key="agent_id",
+    description="An offer closed without an answer (timed out, the caller hung up, re-queued).",
+)
+CONTACT_ACCEPTED = Topic(
+    "contact.accepted",
+    ContactAccepted,
+    key="contact_id",
+    description="The agent accepted the offer.",
+)
+CONTACT_DECLINED = Topic(
+    "contact.declined",
+    ContactDeclined,
+    key="contact_id",
+    description="The agent declined the offer; it goes to the next agent.",
+)
+CONTACT_ASSIGNED = Topic(
+    "contact.assigned",
+    ContactAssigned,
+    key="contact_id",
+    description="The contact is the agent's until wrapped.",
+)
+CONTACT_WRAPPED = Topic(
+    "contact.wrapped",
+    ContactWrapped,
+    key="contact_id",
+    description="The agent finished the contact, with disposition and outcome.",
+)
+CONTACT_ESCALATED = Topic(
+    "contact.escalated",
+    ContactEscalated,
+    key="contact_id",
+    description="A promise is at risk: re-queue with a new priority or queue.",
+)
+QUEUE_STATS = Topic(
+    "queue.stats",
+    QueueStatistics,
+    key="tenant/queue",
+    partitions=3,
+    retention_ms=24 * 3600 * 1000,
+    compacted=True,
+    description="Each queue's real-time statistics, every few seconds (compacted: latest wins).",
+)
+SUPERVISOR_ALERT = Topic(
+    "supervisor.alert",
+    SupervisorAlert,
+    key="tenant_id",
+    description="What a supervisor must see now (an agent put on break for missed offers).",
+)
+
 
 class RawChannelInput(Payload):
     """What a channel system writes straight to `intake.<channel>.raw` (see intake's README)."""
@@ -137,6 +216,16 @@ REGISTRY: tuple[Topic, ...] = (
     OUTBOUND_REQUESTED,
     OUTBOUND_CLEARED,
     OUTBOUND_BLOCKED,
+    AGENT_STATE,
+    AGENT_OFFERED,
+    AGENT_OFFER_WITHDRAWN,
+    CONTACT_ACCEPTED,
+    CONTACT_DECLINED,
+    CONTACT_ASSIGNED,
+    CONTACT_WRAPPED,
+    CONTACT_ESCALATED,
+    QUEUE_STATS,
+    SUPERVISOR_ALERT,
     INTAKE_EMAIL_RAW,
     INTAKE_PHONE_RAW,
     INTAKE_LETTER_RAW,

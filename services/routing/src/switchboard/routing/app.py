@@ -4,16 +4,39 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from switchboard.common.runtime import build_runtime
+from switchboard.common.runtime import Runtime, build_runtime
 from switchboard.common.service import build_http
-from switchboard.common.settings import Settings
-from switchboard.routing import handlers
+from switchboard.routing import api, handlers
+from switchboard.routing.distributor import STATE_KEY, Distributor
+from switchboard.routing.settings import RoutingSettings
 
 SERVICE = handlers.SERVICE
 
 
-def build_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
+async def prepare(runtime: Runtime, settings: RoutingSettings) -> Distributor:
+    """Rebuild the ACD from the record before the first message is consumed."""
+    distributor = Distributor(runtime, settings)
+    await distributor.load()
+    runtime.state[STATE_KEY] = distributor
+    return distributor
+
+
+def build_app(settings: RoutingSettings | None = None) -> FastAPI:
+    settings = settings or RoutingSettings()
     runtime = build_runtime(SERVICE, settings)
     handlers.subscriptions.attach(runtime)
-    return build_http(runtime, title="Switchboard routing")
+
+    async def load(rt: Runtime) -> None:
+        await prepare(rt, settings)
+
+    async def on_start(rt: Runtime) -> None:
+        Distributor.of(rt).start()
+
+    async def on_stop(rt: Runtime) -> None:
+        await Distributor.of(rt).stop()
+
+    app = build_http(
+        runtime, title="Switchboard routing", prepare=load, on_start=on_start, on_stop=on_stop
+    )
+    app.include_router(api.router)
+    return app

@@ -1,47 +1,249 @@
-"""Routing's handlers: decide (domain) → store → emit, within the batch's transaction."""
+"""Routing's handlers: each changes the record and emits within the batch's transaction, then
+applies the same change to the ACD once committed (see `distributor`)."""
 
 from __future__ import annotations
 
 import structlog
+from opentelemetry import propagate
 
 from switchboard.common import topics
 from switchboard.common.compliance.dnc import mask_number
-from switchboard.common.envelope import Envelope
-from switchboard.common.events.intake import ContactReceived
+from switchboard.common.envelope import Envelope, utcnow
+from switchboard.common.events.desktop import (
+    AgentStateChanged,
+    ContactAccepted,
+    ContactDeclined,
+    ContactWrapped,
+)
+from switchboard.common.events.escalation import ContactEscalated
+from switchboard.common.events.intake import CallAbandoned, CallEnded, ContactReceived
 from switchboard.common.events.outbound import OutboundCleared, OutboundRequested
-from switchboard.common.events.routing import ContactNotRouted, ContactQueued
+from switchboard.common.events.routing import ContactAssigned, ContactNotRouted, ContactQueued
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
 from switchboard.routing import domain, gate, store
+from switchboard.routing.distributor import Distributor, epoch, now
+from switchboard.routing.engine import Waiting
 
 SERVICE = "routing"
 subscriptions = Subscriptions(SERVICE)
 log = structlog.get_logger("switchboard.routing")
 
 
+def _acd(tx: Transaction) -> Distributor:
+    distributor: Distributor = tx.state["acd"]
+    tx.after_commit(distributor.wake)
+    return distributor
+
+
 @subscriptions.on(topics.CONTACT_RECEIVED)
 async def on_contact_received(event: Envelope[ContactReceived], tx: Transaction) -> None:
-    contact = event.payload
+    acd, contact = _acd(tx), event.payload
+    tenant = acd.tenants.get(event.tenant_id)
+    if tenant is None:
+        reason = f"tenant {event.tenant_id!r} has no routing configuration"
+        await tx.emit(event.follow(ContactNotRouted(reason=reason)))
+        return
     decision = domain.classify(
-        channel=contact.channel,
-        flags=contact.flags,
-        queues=await store.queue_rules(tx.session, tenant_id=event.tenant_id),
+        _traits(contact), queues=list(tenant.queues.values()), rules=tenant.rules
     )
     if isinstance(decision, domain.DoNotRoute):
         await tx.emit(event.follow(ContactNotRouted(reason=decision.reason)))
         return
-    await store.enqueue(
-        tx.session,
+    admission = domain.admit(
+        decision,
+        queues=tenant.queues,
+        waiting={q: acd.engine.waiting_count((event.tenant_id, q)) for q in tenant.queues},
+        local=utcnow().astimezone(tenant.timezone),
+    )
+    if admission.queue_id is None:
+        await tx.emit(event.follow(ContactNotRouted(reason=admission.reason)))
+        return
+    queued = ContactQueued(
+        queue_id=admission.queue_id, priority=decision.priority, reason=admission.reason
+    )
+    queued_event = event.follow(queued)
+    headers: dict[str, str] = {}
+    propagate.inject(headers)
+    entry = store.QueueEntry(
         contact_id=event.aggregate_id,
         tenant_id=event.tenant_id,
-        queue_id=decision.queue_id,
+        queue_id=admission.queue_id,
         channel=contact.channel,
         priority=decision.priority,
+        rule=decision.rule,
+        correlation_id=event.correlation_id,
+        queued_event_id=queued_event.event_id,
+        trace_parent=headers.get("traceparent"),
     )
+    tx.session.add(entry)
+    await tx.emit(queued_event)
+
+    def apply() -> None:
+        acd.remember(entry)
+        acd.engine.enqueue(
+            Waiting(
+                contact_id=entry.contact_id,
+                tenant_id=entry.tenant_id,
+                queue_id=entry.queue_id,
+                channel=entry.channel,
+                priority=entry.priority,
+                enqueued_at=epoch(entry.enqueued_at),
+                rule=entry.rule,
+            )
+        )
+
+    tx.after_commit(apply)
+
+
+def _traits(contact: ContactReceived) -> domain.ContactTraits:
+    phone = contact.phone
+    extra = contact.customer.model_extra or {}
+    return domain.ContactTraits(
+        channel=contact.channel,
+        destination=contact.destination,
+        ivr=phone.ivr_selections if phone else (),
+        text=f"{contact.subject or ''}\n{contact.text}",
+        tier=extra.get("tier"),
+        language=(phone.language if phone else None) or extra.get("language"),
+        flags=contact.flags,
+    )
+
+
+@subscriptions.on(topics.CONTACT_ACCEPTED)
+async def on_contact_accepted(event: Envelope[ContactAccepted], tx: Transaction) -> None:
+    acd, accepted = _acd(tx), event.payload
+    offer = await tx.session.get(store.RoutingOffer, accepted.offer_id)
+    if offer is None or offer.agent_id != accepted.agent_id:
+        log.warning("acceptance of an unknown offer ignored", offer_id=accepted.offer_id)
+        return
+    if not await store.transition(
+        tx.session, store.RoutingOffer, offer.offer_id, from_=("offered",), to="accepted"
+    ):
+        log.info("late acceptance ignored: the offer had closed", offer_id=offer.offer_id)
+        return
+    entry = await tx.session.get(store.QueueEntry, offer.contact_id)
+    if entry is None:
+        return
+    waited = max(0.0, now() - epoch(entry.enqueued_at))
+    entry.status, entry.agent_id = "assigned", offer.agent_id
+    entry.outcome_at, entry.waited_seconds = utcnow(), round(waited, 3)
+    tx.session.add(entry)
+    agent = await tx.session.get(store.RoutingAgent, offer.agent_id)
+    if agent is not None:
+        agent.missed_in_row = 0
+        tx.session.add(agent)
+    assigned = ContactAssigned(
+        offer_id=offer.offer_id,
+        agent_id=offer.agent_id,
+        queue_id=offer.queue_id,
+        waited_seconds=round(waited, 3),
+    )
+    await tx.emit(event.follow(assigned, aggregate_id=offer.contact_id))
+    tx.after_commit(lambda: acd.engine.accept(offer.offer_id, now=now()))
+
+
+@subscriptions.on(topics.CONTACT_DECLINED)
+async def on_contact_declined(event: Envelope[ContactDeclined], tx: Transaction) -> None:
+    acd, declined = _acd(tx), event.payload
+    offer = await tx.session.get(store.RoutingOffer, declined.offer_id)
+    if offer is None or offer.agent_id != declined.agent_id:
+        return
+    if await acd.withdraw_offer(tx, offer.offer_id, "declined", exclude=True):
+        tx.after_commit(lambda: acd.engine.decline(offer.offer_id, now=now()))
+
+
+@subscriptions.on(topics.AGENT_STATE)
+async def on_agent_state(event: Envelope[AgentStateChanged], tx: Transaction) -> None:
+    acd, change = _acd(tx), event.payload
+    agent = await tx.session.get(store.RoutingAgent, change.agent_id)
+    if agent is None:
+        log.warning("state of an unknown agent ignored", agent_id=change.agent_id)
+        return
+    if change.source == "routing":
+        return  # routing's own decision, already applied when it was taken
+    agent.presence, agent.break_reason = change.state, change.reason
+    agent.state_since = utcnow()
+    if change.state == "available":
+        agent.missed_in_row = 0
+    tx.session.add(agent)
+    if change.state != "available":
+        open_offer = await store.open_offer_of_agent(tx.session, change.agent_id)
+        if open_offer is not None:
+            await acd.withdraw_offer(tx, open_offer.offer_id, "agent_unavailable")
+    tx.after_commit(
+        lambda: acd.engine.set_presence(
+            change.agent_id, change.state, reason=change.reason, now=now()
+        )
+    )
+
+
+@subscriptions.on(topics.CALL_ABANDONED)
+async def on_call_abandoned(event: Envelope[CallAbandoned], tx: Transaction) -> None:
+    """A caller who hangs up leaves the line, and any offer of their call is withdrawn."""
+    acd = _acd(tx)
+    contact_id = event.aggregate_id
+    entry = await tx.session.get(store.QueueEntry, contact_id)
+    if entry is None or entry.status not in store.LIVE:
+        return
+    open_offer = await store.open_offer_of(tx.session, contact_id)
+    if open_offer is not None:
+        await acd.withdraw_offer(tx, open_offer.offer_id, "abandoned")
+    entry.status, entry.outcome_at = "abandoned", utcnow()
+    entry.waited_seconds = round(max(0.0, now() - epoch(entry.enqueued_at)), 3)
+    tx.session.add(entry)
+    tx.after_commit(lambda: acd.engine.withdraw(contact_id, now=now(), abandoned=True))
+
+
+@subscriptions.on(topics.CALL_ENDED)
+async def on_call_ended(event: Envelope[CallEnded], tx: Transaction) -> None:
+    acd = _acd(tx)
+    entry = await tx.session.get(store.QueueEntry, event.aggregate_id)
+    if entry is None or entry.status != "assigned" or entry.agent_id is None:
+        return
+    entry.status = "wrap_up"
+    tx.session.add(entry)
+    agent_id = entry.agent_id
+    tx.after_commit(lambda: acd.engine.call_ended(entry.contact_id, agent_id, now=now()))
+
+
+@subscriptions.on(topics.CONTACT_WRAPPED)
+async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -> None:
+    acd, wrapped = _acd(tx), event.payload
+    entry = await tx.session.get(store.QueueEntry, event.aggregate_id)
+    if entry is None or entry.agent_id != wrapped.agent_id:
+        return
+    entry.status = "wrapped"
+    tx.session.add(entry)
+    contact_id = entry.contact_id
+    tx.after_commit(lambda: acd.engine.wrapped(contact_id, wrapped.agent_id, now=now()))
+
+
+@subscriptions.on(topics.CONTACT_ESCALATED)
+async def on_contact_escalated(event: Envelope[ContactEscalated], tx: Transaction) -> None:
+    """Re-queue with the new priority or queue; the contact keeps its place in time."""
+    acd, escalated = _acd(tx), event.payload
+    entry = await tx.session.get(store.QueueEntry, event.aggregate_id)
+    if entry is None or entry.status not in store.LIVE:
+        return
+    tenant = acd.tenants.get(entry.tenant_id)
+    queue_id = escalated.queue_id if tenant and escalated.queue_id in tenant.queues else None
+    open_offer = await store.open_offer_of(tx.session, entry.contact_id)
+    if open_offer is not None:
+        await acd.withdraw_offer(tx, open_offer.offer_id, "escalated")
+    entry.priority = escalated.priority or entry.priority
+    entry.queue_id = queue_id or entry.queue_id
+    tx.session.add(entry)
     queued = ContactQueued(
-        queue_id=decision.queue_id, priority=decision.priority, reason=decision.reason
+        queue_id=entry.queue_id, priority=entry.priority, reason=f"escalated: {escalated.reason}"
     )
     await tx.emit(event.follow(queued))
+    contact_id = entry.contact_id
+    tx.after_commit(
+        lambda: acd.engine.escalate(
+            contact_id, priority=escalated.priority, queue_id=queue_id, now=now()
+        )
+    )
 
 
 @subscriptions.on(topics.OUTBOUND_REQUESTED)

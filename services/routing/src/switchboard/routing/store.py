@@ -1,31 +1,45 @@
-"""Routing's tables: the tenants' queues and the contacts waiting in them."""
+"""Routing's tables — the record the ACD's in-memory state is rebuilt from after a restart — and
+the conditional updates that keep one offer per contact even when a timeout and an answer race."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlmodel import Field, SQLModel, select
+from sqlalchemy import JSON, Column, update
+from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from switchboard.common.centre import CentreConfig
+from switchboard.common.centre import AgentConfig, CentreConfig, QueueConfig, TenantConfig
 from switchboard.common.envelope import utcnow
-from switchboard.routing.domain import QueueRule
+
+LIVE = ("waiting", "offered")
 
 
-class RoutingQueue(SQLModel, table=True):
-    __tablename__ = "routing_queue"
+class RoutingTenant(SQLModel, table=True):
+    """A tenant's routing configuration: its queues, classification rules and agreements."""
+
+    __tablename__ = "routing_tenant"
 
     tenant_id: str = Field(primary_key=True, max_length=64)
-    queue_id: str = Field(primary_key=True, max_length=64)
-    name: str = Field(max_length=200)
-    is_default: bool = False
-    priority: int = 5
-    service_level_percent: int = 80
-    service_level_seconds: int = 20
+    timezone: str = Field(max_length=64)
+    config: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class RoutingAgent(SQLModel, table=True):
+    __tablename__ = "routing_agent"
+
+    agent_id: str = Field(primary_key=True, max_length=64)
+    config: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    presence: str = Field(default="offline", max_length=16)
+    break_reason: str | None = Field(default=None, max_length=200)
+    missed_in_row: int = 0
+    state_since: datetime = Field(default_factory=utcnow)
 
 
 class QueueEntry(SQLModel, table=True):
-    """A contact waiting in a queue."""
+    """A contact's life in routing, from joining a line to being wrapped."""
 
     __tablename__ = "routing_queue_entry"
 
@@ -34,45 +48,128 @@ class QueueEntry(SQLModel, table=True):
     queue_id: str = Field(max_length=64, index=True)
     channel: str = Field(max_length=16)
     priority: int
-    enqueued_at: datetime = Field(default_factory=utcnow, index=True)
+    rule: str = Field(default="default", max_length=200)
+    enqueued_at: datetime = Field(default_factory=utcnow)
+    status: str = Field(default="waiting", max_length=16, index=True)
+    """waiting, offered, assigned, wrapped, abandoned."""
+    excluded: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    agent_id: str | None = Field(default=None, max_length=64)
+    correlation_id: str = Field(max_length=36)
+    queued_event_id: str = Field(max_length=36)
+    """The `contact.queued` event, the cause of the contact's offers."""
+    trace_parent: str | None = Field(default=None, max_length=64)
+    outcome_at: datetime | None = Field(default=None, index=True)
+    waited_seconds: float | None = None
 
 
-async def queue_rules(session: AsyncSession, *, tenant_id: str) -> list[QueueRule]:
-    rows = await session.exec(select(RoutingQueue).where(RoutingQueue.tenant_id == tenant_id))
-    return [QueueRule(r.queue_id, r.priority, r.is_default) for r in rows]
+class RoutingOffer(SQLModel, table=True):
+    __tablename__ = "routing_offer"
+
+    offer_id: str = Field(primary_key=True, max_length=36)
+    contact_id: str = Field(max_length=36, index=True)
+    agent_id: str = Field(max_length=64, index=True)
+    tenant_id: str = Field(max_length=64)
+    queue_id: str = Field(max_length=64)
+    status: str = Field(default="offered", max_length=16, index=True)
+    """offered, accepted, declined, timed_out, withdrawn."""
+    expires_at: datetime
+    created_at: datetime = Field(default_factory=utcnow)
+    reason: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
 
 
-async def enqueue(
-    session: AsyncSession,
-    *,
-    contact_id: str,
-    tenant_id: str,
-    queue_id: str,
-    channel: str,
-    priority: int,
-) -> None:
-    session.add(
-        QueueEntry(
-            contact_id=contact_id,
-            tenant_id=tenant_id,
-            queue_id=queue_id,
-            channel=channel,
-            priority=priority,
-        )
-    )
+# -- configuration -------------------------------------------------------------------------------
 
 
 async def apply_centre(session: AsyncSession, centre: CentreConfig) -> None:
     for tenant in centre.tenants:
-        for queue in tenant.queues:
-            await session.merge(
-                RoutingQueue(
-                    tenant_id=tenant.id,
-                    queue_id=queue.id,
-                    name=queue.name,
-                    is_default=queue.default,
-                    priority=queue.priority,
-                    service_level_percent=queue.service_level_percent,
-                    service_level_seconds=queue.service_level_seconds,
-                )
-            )
+        await save_tenant(session, tenant)
+    for agent in centre.agents:
+        await save_agent(session, agent)
+
+
+async def save_tenant(session: AsyncSession, tenant: TenantConfig) -> None:
+    routing = tenant.model_dump(include={"queues", "rules", "overflow_partners"}, mode="json")
+    await session.merge(
+        RoutingTenant(tenant_id=tenant.id, timezone=tenant.timezone, config=routing)
+    )
+
+
+async def save_agent(session: AsyncSession, agent: AgentConfig) -> None:
+    row = await session.get(RoutingAgent, agent.id)
+    if row is None:
+        session.add(RoutingAgent(agent_id=agent.id, config=agent.model_dump(mode="json")))
+    else:
+        row.config = agent.model_dump(mode="json")
+        session.add(row)
+
+
+async def tenants(session: AsyncSession) -> list[RoutingTenant]:
+    return list(await session.exec(select(RoutingTenant)))
+
+
+async def tenant(session: AsyncSession, tenant_id: str) -> RoutingTenant | None:
+    return await session.get(RoutingTenant, tenant_id)
+
+
+def queues_of(row: RoutingTenant) -> list[QueueConfig]:
+    return [QueueConfig.model_validate(q) for q in row.config.get("queues", [])]
+
+
+async def agents(session: AsyncSession) -> list[RoutingAgent]:
+    return list(await session.exec(select(RoutingAgent).order_by(col(RoutingAgent.state_since))))
+
+
+# -- contacts and offers -------------------------------------------------------------------------
+
+
+async def live_entries(session: AsyncSession) -> list[QueueEntry]:
+    query = select(QueueEntry).where(col(QueueEntry.status).in_(LIVE))
+    return list(await session.exec(query.order_by(col(QueueEntry.enqueued_at))))
+
+
+async def assigned_entries(session: AsyncSession) -> list[QueueEntry]:
+    return list(await session.exec(select(QueueEntry).where(QueueEntry.status == "assigned")))
+
+
+async def outcomes_since(session: AsyncSession, since: datetime) -> list[QueueEntry]:
+    query = select(QueueEntry).where(col(QueueEntry.outcome_at) >= since)
+    return list(await session.exec(query))
+
+
+async def open_offers(session: AsyncSession) -> list[RoutingOffer]:
+    return list(await session.exec(select(RoutingOffer).where(RoutingOffer.status == "offered")))
+
+
+async def transition(
+    session: AsyncSession,
+    model: type[QueueEntry] | type[RoutingOffer],
+    key: str,
+    *,
+    from_: tuple[str, ...],
+    to: str,
+    **values: Any,
+) -> bool:
+    """Move one row from one of `from_` to `to`, only if it is still there: whichever of two racing
+    writers (a timeout and an acceptance) commits first wins, and the other sees False."""
+    key_column = QueueEntry.contact_id if model is QueueEntry else RoutingOffer.offer_id
+    statement = (
+        update(model)
+        .where(col(key_column) == key, col(model.status).in_(from_))
+        .values(status=to, **values)
+    )
+    result = await session.exec(statement)
+    return bool(result.rowcount)
+
+
+async def open_offer_of(session: AsyncSession, contact_id: str) -> RoutingOffer | None:
+    query = select(RoutingOffer).where(
+        RoutingOffer.contact_id == contact_id, RoutingOffer.status == "offered"
+    )
+    return (await session.exec(query)).first()
+
+
+async def open_offer_of_agent(session: AsyncSession, agent_id: str) -> RoutingOffer | None:
+    query = select(RoutingOffer).where(
+        RoutingOffer.agent_id == agent_id, RoutingOffer.status == "offered"
+    )
+    return (await session.exec(query)).first()

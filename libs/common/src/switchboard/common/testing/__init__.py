@@ -3,7 +3,7 @@ throw-away SQLite database, for service-tier tests with FastStream's in-memory `
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -22,12 +22,19 @@ from switchboard.common.topics import for_event_type
 
 @asynccontextmanager
 async def service_under_test(
-    service: str, subscriptions: Subscriptions, var_dir: Path
+    service: str,
+    subscriptions: Subscriptions,
+    var_dir: Path,
+    *,
+    prepare: Callable[[Runtime], Awaitable[object]] | None = None,
 ) -> AsyncIterator[ServiceUnderTest]:
-    """The service's handlers on an in-memory broker and a fresh SQLite database."""
+    """The service's handlers on an in-memory broker and a fresh SQLite database; `prepare` runs
+    before the first delivery, as the service's own does."""
     runtime = build_runtime(service, Settings(var_dir=var_dir))
     subscriptions.attach(runtime)
     await runtime.db.create_tables()
+    if prepare is not None:
+        await prepare(runtime)
     try:
         async with TestKafkaBroker(runtime.broker) as broker:
             yield ServiceUnderTest(runtime, broker)

@@ -1,0 +1,413 @@
+"""The ACD at run time: the Engine rebuilt from the record at start-up, and one task that makes
+offers durable, lapses offers that time out and publishes each queue's statistics.
+
+Handlers change the record in their batch's transaction and apply the same change to the Engine
+only once it has committed (`tx.after_commit`), so the Engine never runs ahead of the record. An
+offer is in the Engine before its transaction commits; if a handler closed it meanwhile (the agent
+went on break), the offer is withdrawn in the record straight after — and every change of status
+is a conditional update, so a timeout racing an acceptance has exactly one winner.
+
+Routing runs as one active process per centre (the ACD needs the whole centre's agents in view);
+see the README's "Scaling" section.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from opentelemetry import propagate, trace
+
+from switchboard.common.centre import QueueConfig, RuleConfig
+from switchboard.common.envelope import Envelope, Payload, utcnow
+from switchboard.common.events.desktop import AgentStateChanged
+from switchboard.common.events.routing import (
+    AgentOffered,
+    Candidate,
+    OfferReason,
+    OfferWithdrawn,
+    QueueStatistics,
+    SupervisorAlert,
+)
+from switchboard.common.runtime import Runtime, Transaction
+from switchboard.routing import store
+from switchboard.routing.domain import QueueSpec
+from switchboard.routing.engine import Agent, Engine, Offer, Waiting
+from switchboard.routing.engine import Candidate as EngineCandidate
+from switchboard.routing.settings import RoutingSettings
+
+log = structlog.get_logger("switchboard.routing.acd")
+STATE_KEY = "acd"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What an offer made later needs of the contact's chain: its correlation, its cause, its
+    trace."""
+
+    tenant_id: str
+    correlation_id: str
+    queued_event_id: str
+    trace_parent: str | None
+
+
+@dataclass
+class TenantRouting:
+    timezone: ZoneInfo
+    queues: dict[str, QueueConfig]
+    rules: list[RuleConfig]
+    partners: list[str]
+
+
+def now() -> float:
+    return utcnow().timestamp()
+
+
+def at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class Distributor:
+    def __init__(self, runtime: Runtime, settings: RoutingSettings) -> None:
+        self.runtime = runtime
+        self.settings = settings
+        self.engine = Engine(
+            default_timeouts=settings.offer_timeouts,
+            missed_offers_limit=settings.routing_missed_offers_limit,
+        )
+        self.tenants: dict[str, TenantRouting] = {}
+        self.origins: dict[str, Origin] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._tracer = runtime.tracer_provider.get_tracer("switchboard.routing")
+        self._next_stats = 0.0
+
+    @classmethod
+    def of(cls, runtime: Runtime) -> Distributor:
+        distributor: Distributor = runtime.state[STATE_KEY]
+        return distributor
+
+    # -- life ----------------------------------------------------------------------------------
+    async def load(self) -> None:
+        """Rebuild the Engine from the record: configuration, agents' presence, the lines, the
+        contacts agents hold and the offers in flight."""
+        clock = now()
+        async with self.runtime.db.reader() as session:
+            for row in await store.tenants(session):
+                self.configure_tenant(row.tenant_id, row.timezone, row.config)
+            for agent_row in await store.agents(session):
+                self.configure_agent(agent_row.agent_id, agent_row.config)
+                agent = self.engine.agents[agent_row.agent_id]
+                agent.missed_in_row = agent_row.missed_in_row
+                self.engine.set_presence(
+                    agent.agent_id, agent_row.presence, reason=agent_row.break_reason, now=clock
+                )
+            for entry in await store.live_entries(session):
+                self.remember(entry)
+                self.engine.enqueue(_waiting(entry))
+            for entry in await store.assigned_entries(session):
+                held = self.engine.agents.get(entry.agent_id or "")
+                if held is not None:
+                    held.active[entry.contact_id] = entry.channel
+                    if entry.status == "wrap_up":
+                        held.wrapping.add(entry.contact_id)
+                    self.engine.set_presence(
+                        held.agent_id, held.presence, reason=held.break_reason, now=clock
+                    )
+            for offer_row in await store.open_offers(session):
+                self.engine.adopt(_offer(offer_row))
+            since = utcnow() - timedelta(minutes=30)
+            for entry in await store.outcomes_since(session, since):
+                if entry.outcome_at is not None and entry.waited_seconds is not None:
+                    self.engine.record_outcome(
+                        (entry.tenant_id, entry.queue_id),
+                        at=epoch(entry.outcome_at),
+                        answered=entry.status != "abandoned",
+                        waited=entry.waited_seconds,
+                    )
+        log.info(
+            "acd loaded",
+            agents=len(self.engine.agents),
+            waiting=len(self.engine.waiting),
+            offers=len(self.engine.offers),
+        )
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # -- configuration -------------------------------------------------------------------------
+    def configure_tenant(self, tenant_id: str, timezone: str, config: dict[str, Any]) -> None:
+        queues = [QueueConfig.model_validate(q) for q in config.get("queues", [])]
+        self.tenants[tenant_id] = TenantRouting(
+            timezone=ZoneInfo(timezone),
+            queues={q.id: q for q in queues},
+            rules=[RuleConfig.model_validate(r) for r in config.get("rules", [])],
+            partners=list(config.get("overflow_partners", [])),
+        )
+        self.engine.set_partners(tenant_id, config.get("overflow_partners", []))
+        for queue in queues:
+            self.engine.set_queue(QueueSpec.from_config(tenant_id, queue))
+
+    def configure_agent(self, agent_id: str, config: dict[str, Any]) -> None:
+        self.engine.set_agent(
+            agent_id,
+            tenants=config["tenants"],
+            skills=config.get("skills", {}),
+            capacity=config.get("capacity", {}),
+            groups=config.get("groups", []),
+        )
+
+    def remember(self, entry: store.QueueEntry) -> None:
+        self.origins[entry.contact_id] = Origin(
+            entry.tenant_id, entry.correlation_id, entry.queued_event_id, entry.trace_parent
+        )
+
+    # -- the loop ------------------------------------------------------------------------------
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.step()
+            except Exception as error:  # the database or broker is away: try again shortly
+                log.warning("acd step failed; retrying", error=repr(error))
+                await asyncio.sleep(1.0)
+            await self._sleep()
+
+    async def _sleep(self) -> None:
+        due = min(filter(None, [self.engine.next_due(), self._next_stats]), default=now() + 1)
+        delay = min(max(due - now(), 0.0), 1.0)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), delay)
+        self._wake.clear()
+
+    async def step(self) -> None:
+        clock = now()
+        lapsed = self.engine.expired(clock)
+        if lapsed:
+            await self._lapse(lapsed, clock)
+        offers = self.engine.decide(clock)
+        if offers:
+            await self._make_durable(offers, clock)
+        if clock >= self._next_stats:
+            await self._publish_stats(clock)
+            self._next_stats = clock + self.settings.routing_stats_interval_seconds
+
+    async def _make_durable(self, offers: list[Offer], clock: float) -> None:
+        made: list[Offer] = []
+        try:
+            async with self.runtime.transaction() as tx:
+                for offer in offers:
+                    if await self._record_offer(tx, offer):
+                        made.append(offer)
+        except Exception:
+            self.engine.release(offers, now=clock)
+            raise
+        self.engine.release([o for o in offers if o not in made], now=clock)
+        closed = [o for o in made if o.offer_id not in self.engine.offers]
+        if closed:  # closed by a handler while we wrote: withdraw them in the record too
+            async with self.runtime.transaction() as tx:
+                for offer in closed:
+                    await self.withdraw_offer(tx, offer.offer_id, "agent_unavailable")
+
+    async def _record_offer(self, tx: Transaction, offer: Offer) -> bool:
+        origin = self.origins.get(offer.contact_id)
+        moved = await store.transition(
+            tx.session,
+            store.QueueEntry,
+            offer.contact_id,
+            from_=("waiting",),
+            to="offered",
+            agent_id=offer.agent_id,
+        )
+        if origin is None or not moved:
+            return False
+        contact = self.engine.waiting[offer.contact_id]
+        reason = OfferReason(
+            queue_id=f"{offer.queue[0]}/{offer.queue[1]}",
+            rule=offer.rule,
+            step=offer.step,
+            considered=[Candidate(**vars(c)) for c in offer.considered],
+            why=offer.why,
+        )
+        tx.session.add(
+            store.RoutingOffer(
+                offer_id=offer.offer_id,
+                contact_id=offer.contact_id,
+                agent_id=offer.agent_id,
+                tenant_id=offer.queue[0],
+                queue_id=offer.queue[1],
+                expires_at=at(offer.expires_at),
+                reason=reason.model_dump(mode="json"),
+            )
+        )
+        payload = AgentOffered(
+            offer_id=offer.offer_id,
+            agent_id=offer.agent_id,
+            queue_id=offer.queue[1],
+            channel=contact.channel,
+            priority=contact.priority,
+            expires_at=at(offer.expires_at),
+            timeout_seconds=offer.timeout_seconds,
+            reason=reason,
+        )
+        with self._in_contact_trace(origin, offer.contact_id, "contact.offer"):
+            await self.emit(tx, offer.contact_id, payload, aggregate_id=offer.agent_id)
+        log.info("offered", contact_id=offer.contact_id, agent_id=offer.agent_id, why=offer.why)
+        return True
+
+    async def _lapse(self, offers: list[Offer], clock: float) -> None:
+        lapsed: list[Offer] = []
+        async with self.runtime.transaction() as tx:
+            missed: dict[str, int] = {}
+            for offer in offers:
+                if not await self.withdraw_offer(tx, offer.offer_id, "timed_out", exclude=True):
+                    continue
+                lapsed.append(offer)
+                agent = self.engine.agents[offer.agent_id]
+                missed[agent.agent_id] = missed.get(agent.agent_id, agent.missed_in_row) + 1
+                await self._count_missed(tx, agent, missed[agent.agent_id], offer)
+
+            def apply() -> None:
+                for offer in lapsed:
+                    self.engine.time_out(offer.offer_id, now=clock)
+
+            tx.after_commit(apply)
+
+    async def _count_missed(self, tx: Transaction, agent: Agent, missed: int, offer: Offer) -> None:
+        row = await tx.session.get(store.RoutingAgent, agent.agent_id)
+        if row is None:
+            return
+        row.missed_in_row = missed
+        if missed >= self.engine.missed_offers_limit and row.presence == "available":
+            row.presence, row.break_reason, row.state_since = "break", "missed offers", utcnow()
+            tenant = offer.queue[0]
+            state = AgentStateChanged(
+                agent_id=agent.agent_id, state="break", reason="missed offers", source="routing"
+            )
+            alert = SupervisorAlert(
+                kind="missed_offers",
+                agent_id=agent.agent_id,
+                message=f"{agent.agent_id} let {missed} offers in a row time out: put on break",
+            )
+            await tx.emit(Envelope.first(state, tenant_id=tenant, aggregate_id=agent.agent_id))
+            await tx.emit(Envelope.first(alert, tenant_id=tenant, aggregate_id=tenant))
+            log.warning("agent put on break", agent_id=agent.agent_id, missed=missed)
+        tx.session.add(row)
+
+    async def withdraw_offer(
+        self, tx: Transaction, offer_id: str, reason: str, *, exclude: bool = False
+    ) -> bool:
+        """Close an open offer in the record (the contact waits again) and tell the agent."""
+        offer = await tx.session.get(store.RoutingOffer, offer_id)
+        if offer is None or not await store.transition(
+            tx.session,
+            store.RoutingOffer,
+            offer_id,
+            from_=("offered",),
+            to=reason if reason in ("timed_out", "declined") else "withdrawn",
+        ):
+            return False
+        entry = await tx.session.get(store.QueueEntry, offer.contact_id)
+        if entry is not None and entry.status == "offered":
+            entry.status, entry.agent_id = "waiting", None
+            if exclude:
+                entry.excluded = [*entry.excluded, offer.agent_id]
+            tx.session.add(entry)
+        payload = OfferWithdrawn(offer_id=offer_id, agent_id=offer.agent_id, reason=reason)
+        await self.emit(tx, offer.contact_id, payload, aggregate_id=offer.agent_id)
+        return True
+
+    async def emit(
+        self, tx: Transaction, contact_id: str, payload: Payload, *, aggregate_id: str
+    ) -> None:
+        origin = self.origins[contact_id]
+        await tx.emit(
+            Envelope.resume(
+                payload,
+                tenant_id=origin.tenant_id,
+                aggregate_id=aggregate_id,
+                contact_id=contact_id,
+                correlation_id=origin.correlation_id,
+                causation_id=origin.queued_event_id,
+            )
+        )
+
+    async def _publish_stats(self, clock: float) -> None:
+        figures = self.engine.figures(clock)
+        if not figures:
+            return
+        async with self.runtime.transaction() as tx:
+            for figure in figures:
+                tenant, queue_id = figure.queue
+                payload = QueueStatistics(queue_id=queue_id, **_figure_fields(figure))
+                event = Envelope.first(
+                    payload, tenant_id=tenant, aggregate_id=f"{tenant}/{queue_id}"
+                )
+                await tx.emit(event)
+
+    @contextlib.contextmanager
+    def _in_contact_trace(self, origin: Origin, contact_id: str, name: str) -> Any:
+        parent = propagate.extract({"traceparent": origin.trace_parent or ""})
+        with self._tracer.start_as_current_span(
+            name,
+            context=parent,
+            kind=trace.SpanKind.INTERNAL,
+            attributes={
+                "switchboard.contact_id": contact_id,
+                "switchboard.tenant_id": origin.tenant_id,
+            },
+        ) as span:
+            yield span
+
+
+def _figure_fields(figure: Any) -> dict[str, Any]:
+    fields = dict(vars(figure))
+    fields.pop("queue")
+    return fields
+
+
+def _waiting(entry: store.QueueEntry) -> Waiting:
+    return Waiting(
+        contact_id=entry.contact_id,
+        tenant_id=entry.tenant_id,
+        queue_id=entry.queue_id,
+        channel=entry.channel,
+        priority=entry.priority,
+        enqueued_at=epoch(entry.enqueued_at),
+        rule=entry.rule,
+        excluded=set(entry.excluded),
+    )
+
+
+def _offer(row: store.RoutingOffer) -> Offer:
+    reason = OfferReason.model_validate(row.reason)
+    return Offer(
+        offer_id=row.offer_id,
+        contact_id=row.contact_id,
+        agent_id=row.agent_id,
+        queue=(row.tenant_id, row.queue_id),
+        expires_at=epoch(row.expires_at),
+        timeout_seconds=int((row.expires_at - row.created_at).total_seconds()),
+        rule=reason.rule,
+        step=reason.step,
+        considered=[EngineCandidate(**c.model_dump()) for c in reason.considered],
+        why=reason.why,
+    )
+
+
+def epoch(moment: datetime) -> float:
+    """Seconds since the epoch; the record's times are UTC whether or not the driver says so."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()

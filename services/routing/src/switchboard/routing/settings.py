@@ -1,0 +1,28 @@
+"""Routing's settings (`SWITCHBOARD_ROUTING_*`); queues may override the offer timeouts."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from switchboard.common.settings import Settings
+
+
+class RoutingSettings(Settings):
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", extra="ignore")
+
+    routing_offer_timeout_voice_seconds: int = Field(default=15, gt=0)
+    routing_offer_timeout_written_seconds: int = Field(default=60, gt=0)
+    routing_missed_offers_limit: int = Field(default=3, ge=1)
+    """An agent who lets this many offers in a row time out is put on break."""
+    routing_stats_interval_seconds: float = Field(default=10.0, gt=0)
+
+    @property
+    def offer_timeouts(self) -> dict[str, int]:
+        written = self.routing_offer_timeout_written_seconds
+        return {
+            "phone": self.routing_offer_timeout_voice_seconds,
+            "email": written,
+            "letter": written,
+            "fax": written,
+        }
