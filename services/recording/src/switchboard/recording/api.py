@@ -35,6 +35,8 @@ class ContactView(BaseModel):
     text: str | None
     queue_id: str | None
     not_routed_reason: str | None
+    agent_id: str | None
+    disposition: str | None
     flags: list[str]
     masked: list[str]
     attachments: list[dict[str, Any]]

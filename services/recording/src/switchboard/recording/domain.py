@@ -15,9 +15,12 @@ STATUS_RANK = {
     "received": 0,
     "queued": 1,
     "not_routed": 1,
-    "answered": 2,
-    "abandoned": 3,
-    "ended": 4,
+    "offered": 2,
+    "assigned": 3,
+    "answered": 3,
+    "abandoned": 4,
+    "ended": 5,
+    "wrapped": 6,
 }
 
 
@@ -37,6 +40,8 @@ class ContactFacts:
     text: str | None = None
     queue_id: str | None = None
     not_routed_reason: str | None = None
+    agent_id: str | None = None
+    disposition: str | None = None
     flags: list[str] | None = None
     masked: list[str] | None = None
     attachments: list[dict[str, Any]] | None = None

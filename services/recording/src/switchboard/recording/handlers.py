@@ -7,6 +7,7 @@ from typing import Any
 
 from switchboard.common import topics
 from switchboard.common.envelope import Envelope
+from switchboard.common.events.desktop import ContactDeclined, ContactWrapped
 from switchboard.common.events.intake import (
     CallAbandoned,
     CallAnswered,
@@ -15,7 +16,13 @@ from switchboard.common.events.intake import (
     ContactReceived,
     VoicemailLeft,
 )
-from switchboard.common.events.routing import ContactNotRouted, ContactQueued
+from switchboard.common.events.routing import (
+    AgentOffered,
+    ContactAssigned,
+    ContactNotRouted,
+    ContactQueued,
+    OfferWithdrawn,
+)
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
 from switchboard.recording import store
@@ -110,17 +117,55 @@ async def on_callback_requested(event: Envelope[CallbackRequested], tx: Transact
     await _apply(tx, event, facts, {"callback_number": event.payload.callback_number})
 
 
+@subscriptions.on(topics.AGENT_OFFERED)
+async def on_agent_offered(event: Envelope[AgentOffered], tx: Transaction) -> None:
+    """Every offer is kept with the contact, with why that agent was chosen."""
+    offer = event.payload
+    details = {
+        "offer_id": offer.offer_id,
+        "agent_id": offer.agent_id,
+        "expires_at": offer.expires_at.isoformat(),
+        "reason": offer.reason.model_dump(mode="json"),
+    }
+    await _apply(tx, event, ContactFacts(status="offered"), details)
+
+
+@subscriptions.on(topics.AGENT_OFFER_WITHDRAWN)
+async def on_offer_withdrawn(event: Envelope[OfferWithdrawn], tx: Transaction) -> None:
+    await _apply(tx, event, ContactFacts(status=None), event.payload.model_dump(mode="json"))
+
+
+@subscriptions.on(topics.CONTACT_DECLINED)
+async def on_contact_declined(event: Envelope[ContactDeclined], tx: Transaction) -> None:
+    await _apply(tx, event, ContactFacts(status=None), event.payload.model_dump(mode="json"))
+
+
+@subscriptions.on(topics.CONTACT_ASSIGNED)
+async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction) -> None:
+    assigned = event.payload
+    facts = ContactFacts(status="assigned", agent_id=assigned.agent_id)
+    await _apply(tx, event, facts, assigned.model_dump(mode="json"))
+
+
+@subscriptions.on(topics.CONTACT_WRAPPED)
+async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -> None:
+    wrapped = event.payload
+    facts = ContactFacts(status="wrapped", disposition=wrapped.disposition)
+    await _apply(tx, event, facts, wrapped.model_dump(mode="json"))
+
+
 async def _apply(
     tx: Transaction, event: Envelope[Any], facts: ContactFacts, details: dict[str, Any]
 ) -> None:
+    contact_id = event.contact_id or event.aggregate_id  # an offer's aggregate is its agent
     await store.record(
         tx.session,
-        contact_id=event.aggregate_id,
+        contact_id=contact_id,
         tenant_id=event.tenant_id,
         facts=facts,
         entry=store.TimelineEntry(
             event_id=event.event_id,
-            contact_id=event.aggregate_id,
+            contact_id=contact_id,
             tenant_id=event.tenant_id,
             event_type=event.event_type,
             occurred_at=event.occurred_at,

@@ -28,6 +28,8 @@ class RecordedContact(SQLModel, table=True):
     text: str | None = Field(default=None, sa_column=Column(Text))
     queue_id: str | None = Field(default=None, max_length=64)
     not_routed_reason: str | None = Field(default=None, max_length=500)
+    agent_id: str | None = Field(default=None, max_length=64, index=True)
+    disposition: str | None = Field(default=None, max_length=64)
     flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     masked: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     attachments: list[dict[str, Any]] = Field(
