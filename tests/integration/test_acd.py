@@ -51,6 +51,10 @@ def acd_centre(
             "SWITCHBOARD_ROUTING_OFFER_TIMEOUT_VOICE_SECONDS": "3",
             "SWITCHBOARD_ROUTING_OFFER_TIMEOUT_WRITTEN_SECONDS": "4",
             "SWITCHBOARD_ROUTING_STATS_INTERVAL_SECONDS": "1",
+            "SWITCHBOARD_ROUTING_RETRY_SAME_AGENT_AFTER_SECONDS": "10",
+            # Offers also lapse while routing is down; the break for missed offers is tested in
+            # services/routing/tests.
+            "SWITCHBOARD_ROUTING_MISSED_OFFERS_LIMIT": "50",
         },
     )
 
@@ -214,7 +218,8 @@ async def test_twenty_contacts_three_agents_offers_timeouts_and_a_restart(
     declined = floor.offers(contact_ids[DECLINE])
     assert declined[1]["payload"]["agent_id"] != declined[0]["payload"]["agent_id"]
     lapsed = floor.offers(contact_ids[LAPSE])
-    [withdrawn] = floor.seen["agent.offer_withdrawn"][contact_ids[LAPSE]]
+    withdrawn = floor.seen["agent.offer_withdrawn"][contact_ids[LAPSE]][0]
+    assert withdrawn["payload"]["offer_id"] == lapsed[0]["payload"]["offer_id"]
     assert withdrawn["payload"]["reason"] == "timed_out"
     assert lapsed[1]["payload"]["agent_id"] != lapsed[0]["payload"]["agent_id"]
     gone = floor.seen["agent.offer_withdrawn"][contact_ids[ABANDON]]
@@ -284,3 +289,39 @@ async def _wait(condition: Any, what: str, timeout: float = 60) -> Any:
             return value
         await asyncio.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_operators_read_and_change_routing_through_the_api(acd_centre: RunningCentre) -> None:
+    centre, headers = acd_centre, acd_centre.operator
+    centre.centre.wait_healthy(timeout=90)
+    url = centre.url("routing", "/v1/routing")
+    assert httpx.get(url).status_code == 401
+    config = httpx.get(url, headers=headers).json()
+    assert [q["id"] for q in config["queues"]] == ["general", "billing", "faults"]
+
+    unknown = {**config, "rules": [{"name": "x", "queue": "nowhere", "keywords": ["x"]}]}
+    refused = httpx.put(url, json=unknown, headers=headers)
+    assert refused.status_code == 422 and "unknown queue 'nowhere'" in refused.text
+    faults = {**config["queues"][2], "overflow": {"after_seconds": 30, "to": ["globex/general"]}}
+    unagreed = {**config, "queues": [*config["queues"][:2], faults]}
+    refused = httpx.put(url, json=unagreed, headers=headers)
+    assert refused.status_code == 422 and "globex/general" in refused.text
+
+    rule = {"name": "moving house", "queue": "billing", "keywords": ["moving"]}
+    changed = {**config, "rules": [*config["rules"], rule]}
+    assert httpx.put(url, json=changed, headers=headers).status_code == 200
+    assert httpx.get(url, headers=headers).json()["rules"][-1]["name"] == "moving house"
+    response = centre.post_email(centre.email(subject="We are moving next week"))
+    timeline = centre.wait_timeline(response.json()["contact_id"], entries=2)
+    [queued] = [e for e in timeline if e["event_type"] == "contact.queued"]
+    assert queued["details"]["queue_id"] == "billing"
+    assert "moving house" in queued["details"]["reason"]
+
+    agent = {"id": "dee", "name": "Dee", "tenants": ["acme"], "skills": {"faults": 4}}
+    put = httpx.put(centre.url("routing", "/v1/agents/dee"), json=agent, headers=headers)
+    assert put.status_code == 200, put.text
+    elsewhere = {**agent, "id": "eve", "tenants": ["globex"]}
+    put = httpx.put(centre.url("routing", "/v1/agents/eve"), json=elsewhere, headers=headers)
+    assert put.status_code == 403
+    agents = httpx.get(centre.url("routing", "/v1/agents"), headers=headers).json()
+    assert {a["agent_id"]: a["state"] for a in agents}["dee"] == "offline"

@@ -119,8 +119,8 @@ def test_capacity_per_channel_and_a_call_takes_all_attention() -> None:
     assert _who(engine.decide(17)) == {emails[2]: "amy"}
 
 
-def test_a_declined_or_lapsed_offer_goes_to_the_next_agent_never_back() -> None:
-    engine = _engine(BILLING, missed_offers_limit=2)
+def test_a_declined_or_lapsed_offer_goes_to_the_next_agent_not_back_for_a_while() -> None:
+    engine = _engine(BILLING, missed_offers_limit=2, retry_same_agent_after=300)
     _agent(engine, "amy", skills={"billing": 5}, at=0)
     _agent(engine, "bob", skills={"billing": 4}, at=0)
     _agent(engine, "cat", skills={"billing": 3}, at=0)
@@ -136,8 +136,10 @@ def test_a_declined_or_lapsed_offer_goes_to_the_next_agent_never_back() -> None:
     [offer] = engine.decide(62)
     assert (offer.contact_id, offer.agent_id) == (contact, "cat")
     engine.decline(offer.offer_id, now=63)
-    assert engine.decide(63) == [], "everyone qualified has said no; it waits for someone new"
+    assert engine.decide(63) == [], "everyone qualified has said no just now"
     assert engine.waiting_count(("acme", "billing")) == 1
+    [offer] = engine.decide(302)
+    assert offer.agent_id == "amy", "nobody else took it: after a while it comes back"
 
 
 def test_missing_offers_in_a_row_puts_the_agent_on_break() -> None:

@@ -3,6 +3,7 @@ acceptance assigns, a decline re-offers, a hang-up withdraws."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -136,3 +137,45 @@ async def test_a_caller_who_hangs_up_withdraws_the_offer(tmp_path: Path) -> None
         async with await routing.session() as session:
             entry = await session.get(store.QueueEntry, "call-1")
         assert entry is not None and entry.status == "abandoned"
+
+
+async def test_an_agent_who_lets_offers_lapse_is_put_on_break_and_the_supervisor_told(
+    tmp_path: Path,
+) -> None:
+    impatient = RoutingSettings(
+        routing_offer_timeout_written_seconds=1, routing_missed_offers_limit=1
+    )
+
+    async def seeded(runtime: Runtime) -> None:
+        async with runtime.db.session() as session:
+            await store.apply_centre(session, CENTRE)
+        await prepare(runtime, impatient)
+
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=seeded) as routing:
+        await routing.deliver(_received())
+        await routing.deliver(_agent_event("amy", "available"))
+        [offered] = _of(await _step(routing), "agent.offered")
+        await asyncio.sleep(1.1)
+        events = await _step(routing)
+        [withdrawn] = _of(events, "agent.offer_withdrawn")
+        assert withdrawn["payload"]["reason"] == "timed_out"
+        [state] = _of(events, "agent.state")
+        assert state["payload"] == {
+            "agent_id": "amy",
+            "state": "break",
+            "reason": "missed offers",
+            "source": "routing",
+        }
+        [alert] = _of(events, "supervisor.alert")
+        assert alert["aggregate_id"] == "acme" and "amy" in alert["payload"]["message"]
+        async with await routing.session() as session:
+            agent = await session.get(store.RoutingAgent, "amy")
+            offer = await session.get(store.RoutingOffer, offered["payload"]["offer_id"])
+        assert agent is not None and (agent.presence, agent.break_reason) == (
+            "break",
+            "missed offers",
+        )
+        assert offer is not None and offer.status == "timed_out"
+        await routing.deliver(_agent_event("bob", "available"))
+        [_, again] = _of(await _step(routing), "agent.offered")
+        assert again["aggregate_id"] == "bob", "the contact went on to the next agent"

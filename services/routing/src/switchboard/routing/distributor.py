@@ -79,6 +79,7 @@ class Distributor:
         self.engine = Engine(
             default_timeouts=settings.offer_timeouts,
             missed_offers_limit=settings.routing_missed_offers_limit,
+            retry_same_agent_after=settings.routing_retry_same_agent_after_seconds,
         )
         self.tenants: dict[str, TenantRouting] = {}
         self.origins: dict[str, Origin] = {}
@@ -324,7 +325,8 @@ class Distributor:
         if entry is not None and entry.status == "offered":
             entry.status, entry.agent_id = "waiting", None
             if exclude:
-                entry.excluded = [*entry.excluded, offer.agent_id]
+                until = now() + self.settings.routing_retry_same_agent_after_seconds
+                entry.excluded = {**entry.excluded, offer.agent_id: until}
             tx.session.add(entry)
         payload = OfferWithdrawn(offer_id=offer_id, agent_id=offer.agent_id, reason=reason)
         await self.emit(tx, offer.contact_id, payload, aggregate_id=offer.agent_id)
@@ -388,7 +390,7 @@ def _waiting(entry: store.QueueEntry) -> Waiting:
         priority=entry.priority,
         enqueued_at=epoch(entry.enqueued_at),
         rule=entry.rule,
-        excluded=set(entry.excluded),
+        excluded=dict(entry.excluded),
     )
 
 

@@ -88,7 +88,8 @@ class Waiting:
     priority: int
     enqueued_at: float
     rule: str = "default"
-    excluded: set[str] = field(default_factory=set)
+    excluded: dict[str, float] = field(default_factory=dict)
+    """Agents who declined or let an offer lapse → until when they are passed over."""
     offer_id: str | None = None
     overflowed: bool = False
     version: int = 0
@@ -153,10 +154,12 @@ class Engine:
         *,
         default_timeouts: Mapping[str, int] = DEFAULT_TIMEOUTS,
         missed_offers_limit: int = 3,
+        retry_same_agent_after: float = 60.0,
         partners: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         self.default_timeouts = dict(default_timeouts)
         self.missed_offers_limit = missed_offers_limit
+        self.retry_same_agent_after = retry_same_agent_after
         self.partners = {t: set(p) for t, p in (partners or {}).items()}
         """tenant → tenants whose overflow its agents may take."""
         self.queues: dict[QueueKey, QueueSpec] = {}
@@ -438,7 +441,7 @@ class Engine:
             if queue is None or not self._may_serve(contact, key):
                 continue
             need = self._requirements[key][queue.level_at(waited)]
-            found.extend((a, key, need) for a in self._ready_agents(key[0], contact, need))
+            found.extend((a, key, need) for a in self._ready_agents(key[0], contact, need, now))
         if not found:
             return None
 
@@ -450,7 +453,9 @@ class Engine:
         winner, key, need = found[0]
         return self._make_offer(contact, winner, key, need, [a for a, _, _ in found], now)
 
-    def _ready_agents(self, tenant: str, contact: Waiting, need: Requirement) -> list[Agent]:
+    def _ready_agents(
+        self, tenant: str, contact: Waiting, need: Requirement, now: float
+    ) -> list[Agent]:
         """The best few ready agents of `tenant` meeting `need`, best first."""
         channel, found = contact.channel, []
         if need.skills:
@@ -459,7 +464,7 @@ class Engine:
             for level in range(5, need.skills[rarest] - 1, -1):
                 for agent_id in self._ready.get(("skill", tenant, channel, rarest, str(level)), {}):
                     agent = self.agents[agent_id]
-                    if agent_id in contact.excluded or not qualifies(
+                    if _passed_over(contact, agent_id, now) or not qualifies(
                         agent.skills, frozenset(), need
                     ):
                         continue
@@ -468,14 +473,14 @@ class Engine:
                         return found
         else:
             for agent_id in self._ready.get(("any", tenant, channel), {}):
-                if agent_id not in contact.excluded:
+                if not _passed_over(contact, agent_id, now):
                     found.append(self.agents[agent_id])
                     if len(found) > RUNNERS_UP:
                         break
         for group in need.groups:
             taken = 0
             for agent_id in self._ready.get(("group", tenant, channel, group), {}):
-                if agent_id not in contact.excluded and taken <= RUNNERS_UP:
+                if not _passed_over(contact, agent_id, now) and taken <= RUNNERS_UP:
                     found.append(self.agents[agent_id])
                     taken += 1
         found.sort(key=lambda a: (-a.proficiency(need.primary), a.ready_since))
@@ -496,7 +501,7 @@ class Engine:
                 for priority, line in self._lines.get((key, channel), {}).items():
                     if best is not None and priority < best[0]:
                         continue
-                    contact = self._head(line, key, agent.agent_id)
+                    contact = self._head(line, key, agent.agent_id, now)
                     if contact is None or now - contact.enqueued_at < threshold:
                         continue
                     if not self._may_serve(contact, key):
@@ -508,7 +513,7 @@ class Engine:
             return None
         _priority, _at, contact, key = best
         need = self._requirements[key][self.queues[key].level_at(now - contact.enqueued_at)]
-        others = self._ready_agents(key[0], contact, need)
+        others = self._ready_agents(key[0], contact, need, now)
         considered = [agent, *[a for a in others if a is not agent]][: RUNNERS_UP + 1]
         return self._make_offer(contact, agent, key, need, considered, now)
 
@@ -516,7 +521,7 @@ class Engine:
         return [channel for channel in agent.capacity if agent.spare(channel)]
 
     def _head(
-        self, line: list[tuple[float, int, str, int]], key: QueueKey, agent_id: str
+        self, line: list[tuple[float, int, str, int]], key: QueueKey, agent_id: str, now: float
     ) -> Waiting | None:
         """The longest-waiting live contact of a line this agent has not declined; stale entries
         met on the way are dropped."""
@@ -536,7 +541,7 @@ class Engine:
                 skipped.pop()
                 continue
             assert contact is not None
-            if agent_id not in contact.excluded:
+            if not _passed_over(contact, agent_id, now):
                 found = contact
                 break
         for entry in skipped:
@@ -614,11 +619,14 @@ class Engine:
                 self._reindex(agent, now=now)
 
     def _return(self, offer: Offer, *, now: float) -> None:
-        """Declined or lapsed: the contact goes back to its place, never to this agent again."""
+        """Declined or lapsed: the contact goes back to its place and to other agents; this agent
+        is passed over for a while (if nobody else can take it, it comes back to them then)."""
         self._close_offer(offer, now=now)
         contact = self.waiting.get(offer.contact_id)
         if contact is not None:
-            contact.excluded.add(offer.agent_id)
+            until = now + self.retry_same_agent_after
+            contact.excluded[offer.agent_id] = until
+            self._timer(until, contact, "retry")
             self._line_up(contact)
 
     def _leave(self, contact: Waiting) -> None:
@@ -709,6 +717,10 @@ class Engine:
             self._ready.setdefault(key, {})[agent.agent_id] = None
         agent.index_keys = keys
         self._dirty_agents[agent.agent_id] = None
+
+
+def _passed_over(contact: Waiting, agent_id: str, now: float) -> bool:
+    return contact.excluded.get(agent_id, 0.0) > now
 
 
 def _why(

@@ -15,6 +15,9 @@ class RoutingSettings(Settings):
     routing_offer_timeout_written_seconds: int = Field(default=60, gt=0)
     routing_missed_offers_limit: int = Field(default=3, ge=1)
     """An agent who lets this many offers in a row time out is put on break."""
+    routing_retry_same_agent_after_seconds: float = Field(default=60.0, ge=0)
+    """An agent who declined or let an offer lapse is passed over for this contact this long; if
+    nobody else takes it meanwhile, it may come back to them."""
     routing_stats_interval_seconds: float = Field(default=10.0, gt=0)
 
     @property

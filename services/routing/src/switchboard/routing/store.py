@@ -52,7 +52,8 @@ class QueueEntry(SQLModel, table=True):
     enqueued_at: datetime = Field(default_factory=utcnow)
     status: str = Field(default="waiting", max_length=16, index=True)
     """waiting, offered, assigned, wrapped, abandoned."""
-    excluded: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    excluded: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    """Agents passed over (they declined or let an offer lapse) → until when (epoch seconds)."""
     agent_id: str | None = Field(default=None, max_length=64)
     correlation_id: str = Field(max_length=36)
     queued_event_id: str = Field(max_length=36)
