@@ -110,7 +110,7 @@ class Distributor:
                 )
             for entry in await store.live_entries(session):
                 self.remember(entry)
-                self.engine.enqueue(_waiting(entry))
+                self.engine.enqueue(waiting_of(entry))
             for entry in await store.assigned_entries(session):
                 held = self.engine.agents.get(entry.agent_id or "")
                 if held is not None:
@@ -381,7 +381,7 @@ def _figure_fields(figure: Any) -> dict[str, Any]:
     return fields
 
 
-def _waiting(entry: store.QueueEntry) -> Waiting:
+def waiting_of(entry: store.QueueEntry) -> Waiting:
     return Waiting(
         contact_id=entry.contact_id,
         tenant_id=entry.tenant_id,

@@ -229,9 +229,7 @@ class Engine:
         contact = self.waiting.get(contact_id)
         if contact is None:
             return None
-        offer = self.offers.get(contact.offer_id) if contact.offer_id else None
-        if offer is not None:
-            self._close_offer(offer, now=now)
+        offer = self._cancel_offer_of(contact, now)
         self._leave(contact)
         if abandoned:
             self._outcome(contact.home, now, answered=False, waited=now - contact.enqueued_at)
@@ -245,9 +243,7 @@ class Engine:
         contact = self.waiting.get(contact_id)
         if contact is None:
             return None
-        offer = self.offers.get(contact.offer_id) if contact.offer_id else None
-        if offer is not None:
-            self._close_offer(offer, now=now)
+        offer = self._cancel_offer_of(contact, now)
         self._waiting_in[contact.home] -= 1
         if queue_id is not None and (contact.tenant_id, queue_id) in self.queues:
             contact.queue_id = queue_id
@@ -617,6 +613,12 @@ class Engine:
             agent.offer_id = None
             if requeue_agent:
                 self._reindex(agent, now=now)
+
+    def _cancel_offer_of(self, contact: Waiting, now: float) -> Offer | None:
+        offer = self.offers.get(contact.offer_id) if contact.offer_id else None
+        if offer is not None:
+            self._close_offer(offer, now=now)
+        return offer
 
     def _return(self, offer: Offer, *, now: float) -> None:
         """Declined or lapsed: the contact goes back to its place and to other agents; this agent

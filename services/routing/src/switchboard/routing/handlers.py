@@ -22,8 +22,7 @@ from switchboard.common.events.routing import ContactAssigned, ContactNotRouted,
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
 from switchboard.routing import domain, gate, store
-from switchboard.routing.distributor import Distributor, epoch, now
-from switchboard.routing.engine import Waiting
+from switchboard.routing.distributor import Distributor, epoch, now, waiting_of
 
 SERVICE = "routing"
 subscriptions = Subscriptions(SERVICE)
@@ -81,17 +80,7 @@ async def on_contact_received(event: Envelope[ContactReceived], tx: Transaction)
 
     def apply() -> None:
         acd.remember(entry)
-        acd.engine.enqueue(
-            Waiting(
-                contact_id=entry.contact_id,
-                tenant_id=entry.tenant_id,
-                queue_id=entry.queue_id,
-                channel=entry.channel,
-                priority=entry.priority,
-                enqueued_at=epoch(entry.enqueued_at),
-                rule=entry.rule,
-            )
-        )
+        acd.engine.enqueue(waiting_of(entry))
 
     tx.after_commit(apply)
 
