@@ -84,6 +84,8 @@ class ServiceProcess:
         self.next_start = 0.0
 
     def start(self) -> None:
+        """Start the service. Its PDEATHSIG fires when the *thread* that started it ends, so call
+        this (and `Supervisor.check`) from a thread that lives as long as the centre."""
         self.process = subprocess.Popen(
             [sys.executable, "-m", "switchboard.cli", "service", self.name],
             env=self.env,
