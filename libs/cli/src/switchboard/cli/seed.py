@@ -72,6 +72,7 @@ async def seed(settings: Settings) -> dict[str, Any]:
     """Create the schema, apply the centre configuration, grant the operator token; returns the
     credentials (also written to the credentials file)."""
     from switchboard.intake import store as intake_store
+    from switchboard.recording import kpis as recording_kpis
     from switchboard.routing import store as routing_store
 
     import_all_tables()
@@ -85,6 +86,7 @@ async def seed(settings: Settings) -> dict[str, Any]:
             secrets_by_system = {k: v["secret"] for k, v in creds["channel_systems"].items()}
             await intake_store.apply_centre(session, centre, secrets_by_system)
             await routing_store.apply_centre(session, centre)
+            await recording_kpis.apply_centre(session, centre)
             await dnc_register.apply_centre(session, centre)
             await auth.grant(
                 session,

@@ -19,4 +19,4 @@ def import_all_tables() -> None:
     for module in ("switchboard.common.compliance.register", "switchboard.common.auth"):
         importlib.import_module(module)
     for name in SERVICES:
-        importlib.import_module(f"switchboard.{name}.store")
+        importlib.import_module(f"switchboard.{name}.app")  # the app imports all its tables

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from fastapi import HTTPException, Request
@@ -41,8 +42,20 @@ async def grant(session: AsyncSession, *, token: str, tenant_id: str, label: str
         session.add(ApiToken(token_sha256=digest(token), tenant_id=tenant_id, label=label))
 
 
+@dataclass(frozen=True)
+class Operator:
+    tenant_id: str
+    label: str
+    """Who holds the token, as granted (for audit trails)."""
+
+
 async def operator_tenant(request: Request) -> str:
     """FastAPI dependency: the tenant the request's bearer token gives access to, or 401."""
+    return (await operator(request)).tenant_id
+
+
+async def operator(request: Request) -> Operator:
+    """FastAPI dependency: who the request's bearer token belongs to, or 401."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
@@ -51,4 +64,4 @@ async def operator_tenant(request: Request) -> str:
         row = await session.get(ApiToken, digest(token.strip()))
     if row is None:
         raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
-    return row.tenant_id
+    return Operator(row.tenant_id, row.label or f"token {row.token_sha256[:8]}")

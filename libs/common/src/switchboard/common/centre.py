@@ -133,6 +133,18 @@ class DncPolicyConfig(BaseModel):
     wash_validity_days: int = Field(default=30, ge=1, le=365)
 
 
+class RecordPolicyConfig(BaseModel):
+    """How the record treats the tenant's contacts: KPI choices and retention (Privacy Act)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    abandons_count_against_service_level: bool = True
+    short_abandon_seconds: int = Field(default=5, ge=0)
+    """Callers who hang up within this long count neither as offered nor as abandoned."""
+    retention_days: int = Field(default=7 * 365, ge=1)
+    """Contacts older than this are de-identified."""
+
+
 class TenantConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -146,6 +158,7 @@ class TenantConfig(BaseModel):
     overflow_partners: list[str] = []
     """Tenants whose contacts this tenant's agents may take as overflow (the agreement)."""
     dnc: DncPolicyConfig = DncPolicyConfig()
+    record: RecordPolicyConfig = RecordPolicyConfig()
 
 
 class ChannelSystemConfig(BaseModel):

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from switchboard.common.auth import operator_tenant
+from switchboard.common.auth import Operator, operator, operator_tenant
 from switchboard.common.runtime import Runtime
-from switchboard.recording import store
+from switchboard.recording import customers, kpis, store
 
 router = APIRouter(prefix="/v1", tags=["recording"])
 
@@ -67,3 +68,168 @@ async def get_contact(
         },
         timeline=[TimelineItem.model_validate(e, from_attributes=True) for e in entries],
     )
+
+
+# -- KPIs --------------------------------------------------------------------------------------
+
+
+@router.get("/kpis")
+async def get_kpis(
+    request: Request,
+    tenant_id: Annotated[str, Depends(operator_tenant)],
+    start: Annotated[datetime, Query(alias="from")],
+    end: Annotated[datetime, Query(alias="to")],
+    queue: str | None = None,
+    tenant: str | None = None,
+) -> dict[str, Any]:
+    """The tenant's KPIs for contacts received in [from, to), optionally for one queue. Each figure
+    is defined in `switchboard.recording.kpis` (null where nothing in the period qualifies)."""
+    if tenant is not None and tenant != tenant_id:
+        raise HTTPException(403, "this token is not for that tenant")
+    if end <= start:
+        raise HTTPException(422, "`to` must be after `from`")
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.db.reader() as session:
+        figures = await kpis.compute(session, kpis.Period(tenant_id, start, end, queue))
+    return {"tenant": tenant_id, "from": start, "to": end, "queue": queue, **figures}
+
+
+# -- customers (every read audited) ------------------------------------------------------------
+
+Who = Annotated[Operator, Depends(operator)]
+HISTORY_FIELDS = {
+    "contact_id", "channel", "status", "received_at", "queue_id", "agent_id", "disposition",
+    "outcome", "subject",
+}  # fmt: skip
+
+
+def _reason(request: Request) -> str:
+    return request.headers.get("x-access-reason", "").strip()[:500] or "not given"
+
+
+@router.get("/customers")
+async def find_customers(
+    request: Request,
+    who: Who,
+    email: str | None = None,
+    phone: str | None = None,
+    name: str | None = None,
+) -> list[dict[str, Any]]:
+    """Customers matching an email address, an E.164 phone number or part of a name."""
+    if not (email or phone or name):
+        raise HTTPException(422, "give email, phone or name")
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.db.session() as session:
+        found = await customers.find(
+            session, tenant_id=who.tenant_id, email=email, phone=phone, name=name
+        )
+        for customer in found:
+            customers.audit(
+                session,
+                tenant_id=who.tenant_id,
+                customer_id=customer.customer_id,
+                actor=who.label,
+                action="search",
+                reason=_reason(request),
+            )
+        return [await _summary(session, c) for c in found]
+
+
+@router.get("/customers/{customer_id}")
+async def customer_history(customer_id: str, request: Request, who: Who) -> dict[str, Any]:
+    """The customer, their identities and every contact they made, newest last."""
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.db.session() as session:
+        customer = await _customer(session, who, customer_id, "read", _reason(request))
+        history = await customers.contacts(session, customer.customer_id)
+        return {
+            **(await _summary(session, customer)),
+            "contacts": [c.model_dump(mode="json", include=HISTORY_FIELDS) for c in history],
+        }
+
+
+@router.get("/customers/{customer_id}/export")
+async def export_customer(customer_id: str, request: Request, who: Who) -> dict[str, Any]:
+    """Everything held about the customer, as one document (an access request, APP 12)."""
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.db.session() as session:
+        customer = await _customer(session, who, customer_id, "export", _reason(request))
+        contacts = await customers.contacts(session, customer.customer_id)
+        return {
+            "customer": customer.model_dump(mode="json"),
+            "identities": [
+                {"kind": i.kind, "value": i.value}
+                for i in await customers.identities(session, customer.customer_id)
+            ],
+            "contacts": [
+                {
+                    **c.model_dump(mode="json"),
+                    "timeline": [
+                        e.model_dump(mode="json")
+                        for e in await store.timeline(session, contact_id=c.contact_id)
+                    ],
+                }
+                for c in contacts
+            ],
+            "access_log": [
+                a.model_dump(mode="json", exclude={"id"})
+                for a in await customers.audit_trail(session, customer.customer_id)
+            ],
+        }
+
+
+class MergeRequest(BaseModel):
+    absorb: str
+    reason: str
+
+
+@router.post("/customers/{customer_id}/merge")
+async def merge_customers(
+    customer_id: str, body: MergeRequest, request: Request, who: Who
+) -> dict[str, Any]:
+    """Merge another customer into this one (their identities and contacts move here); audited
+    on both."""
+    if body.absorb == customer_id:
+        raise HTTPException(422, "a customer cannot be merged into itself")
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.db.session() as session:
+        for wanted in (customer_id, body.absorb):
+            if await customers.get(session, tenant_id=who.tenant_id, customer_id=wanted) is None:
+                raise HTTPException(404, f"no such customer: {wanted}")
+        await customers.merge(
+            session,
+            tenant_id=who.tenant_id,
+            keep=customer_id,
+            absorb=body.absorb,
+            actor=who.label,
+            reason=body.reason,
+        )
+    return {"customer_id": customer_id, "absorbed": body.absorb}
+
+
+async def _customer(
+    session: AsyncSession, who: Operator, customer_id: str, action: str, reason: str
+) -> customers.RecordedCustomer:
+    customer = await customers.get(session, tenant_id=who.tenant_id, customer_id=customer_id)
+    if customer is None:
+        raise HTTPException(404, "no such customer")
+    customers.audit(
+        session,
+        tenant_id=who.tenant_id,
+        customer_id=customer_id,
+        actor=who.label,
+        action=action,
+        reason=reason,
+    )
+    return customer
+
+
+async def _summary(session: AsyncSession, customer: customers.RecordedCustomer) -> dict[str, Any]:
+    known = await customers.identities(session, customer.customer_id)
+    return {
+        "customer_id": customer.customer_id,
+        "name": customer.name,
+        "identities": {
+            kind: [i.value for i in known if i.kind == kind] for kind in customers.IDENTITY_KINDS
+        },
+    }

@@ -8,7 +8,7 @@ without taking its status back.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 STATUS_RANK = {
@@ -48,6 +48,18 @@ class ContactFacts:
     answered_at: datetime | None = None
     abandoned_at: datetime | None = None
     ended_at: datetime | None = None
+    offered_at: datetime | None = None
+    assigned_at: datetime | None = None
+    wrapped_at: datetime | None = None
+    waited_seconds: float | None = None
+    outcome: str | None = None
+    escalated: bool | None = None
+    service_level_seconds: int | None = None
+    customer_id: str | None = None
+
+
+EARLIEST = ("offered_at", "assigned_at")
+"""Times that mean "the first time": a later re-offer does not move them."""
 
 
 def later_status(current: str | None, new: str | None) -> str | None:
@@ -62,6 +74,28 @@ def merge(record: dict[str, Any], facts: ContactFacts) -> dict[str, Any]:
     for name, value in vars(facts).items():
         if name == "status" or value is None:
             continue
+        if name in EARLIEST and merged.get(name) is not None:
+            value = min(_aware(merged[name]), _aware(value))
         merged[name] = value
     merged["status"] = later_status(record.get("status"), facts.status) or "received"
+    merged.update(_durations(merged))
     return merged
+
+
+def _durations(record: dict[str, Any]) -> dict[str, float | None]:
+    """Durations the KPIs need, kept as numbers so that SQL aggregates them the same way on every
+    database, once both of their ends are known (in whatever order they arrived)."""
+
+    def between(start: str, end: str) -> float | None:
+        if record.get(start) is None or record.get(end) is None:
+            return None
+        return round((_aware(record[end]) - _aware(record[start])).total_seconds(), 3)
+
+    return {
+        "handle_seconds": between("assigned_at", "wrapped_at"),
+        "abandoned_after_seconds": between("received_at", "abandoned_at"),
+    }
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -8,6 +8,7 @@ from typing import Any
 from switchboard.common import topics
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.desktop import ContactDeclined, ContactWrapped
+from switchboard.common.events.escalation import ContactEscalated
 from switchboard.common.events.intake import (
     CallAbandoned,
     CallAnswered,
@@ -25,7 +26,7 @@ from switchboard.common.events.routing import (
 )
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
-from switchboard.recording import store
+from switchboard.recording import customers, store
 from switchboard.recording.domain import ContactFacts
 
 SERVICE = "recording"
@@ -48,6 +49,9 @@ async def on_contact_received(event: Envelope[ContactReceived], tx: Transaction)
         flags=contact.flags,
         masked=contact.masked,
         attachments=[a.model_dump() for a in contact.attachments],
+        customer_id=await customers.link(
+            tx.session, tenant_id=event.tenant_id, party=contact.customer
+        ),
     )
     details: dict[str, Any] = {
         "channel": contact.channel,
@@ -66,7 +70,11 @@ async def on_contact_received(event: Envelope[ContactReceived], tx: Transaction)
 @subscriptions.on(topics.CONTACT_QUEUED)
 async def on_contact_queued(event: Envelope[ContactQueued], tx: Transaction) -> None:
     queued = event.payload
-    facts = ContactFacts(status="queued", queue_id=queued.queue_id)
+    facts = ContactFacts(
+        status="queued",
+        queue_id=queued.queue_id,
+        service_level_seconds=queued.service_level_seconds,
+    )
     details = {
         "queue_id": queued.queue_id,
         "priority": queued.priority,
@@ -127,7 +135,7 @@ async def on_agent_offered(event: Envelope[AgentOffered], tx: Transaction) -> No
         "expires_at": offer.expires_at.isoformat(),
         "reason": offer.reason.model_dump(mode="json"),
     }
-    await _apply(tx, event, ContactFacts(status="offered"), details)
+    await _apply(tx, event, ContactFacts(status="offered", offered_at=event.occurred_at), details)
 
 
 @subscriptions.on(topics.AGENT_OFFER_WITHDRAWN)
@@ -143,15 +151,31 @@ async def on_contact_declined(event: Envelope[ContactDeclined], tx: Transaction)
 @subscriptions.on(topics.CONTACT_ASSIGNED)
 async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction) -> None:
     assigned = event.payload
-    facts = ContactFacts(status="assigned", agent_id=assigned.agent_id)
+    facts = ContactFacts(
+        status="assigned",
+        agent_id=assigned.agent_id,
+        assigned_at=event.occurred_at,
+        waited_seconds=assigned.waited_seconds,
+    )
     await _apply(tx, event, facts, assigned.model_dump(mode="json"))
 
 
 @subscriptions.on(topics.CONTACT_WRAPPED)
 async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -> None:
     wrapped = event.payload
-    facts = ContactFacts(status="wrapped", disposition=wrapped.disposition)
+    facts = ContactFacts(
+        status="wrapped",
+        disposition=wrapped.disposition,
+        outcome=wrapped.outcome,
+        wrapped_at=event.occurred_at,
+    )
     await _apply(tx, event, facts, wrapped.model_dump(mode="json"))
+
+
+@subscriptions.on(topics.CONTACT_ESCALATED)
+async def on_contact_escalated(event: Envelope[ContactEscalated], tx: Transaction) -> None:
+    facts = ContactFacts(status=None, escalated=True)
+    await _apply(tx, event, facts, event.payload.model_dump(mode="json"))
 
 
 async def _apply(

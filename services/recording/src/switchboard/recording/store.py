@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text
+from sqlalchemy import JSON, Column, Index, Text
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,6 +14,7 @@ from switchboard.recording.domain import ContactFacts, merge
 
 class RecordedContact(SQLModel, table=True):
     __tablename__ = "recording_contact"
+    __table_args__ = (Index("ix_recording_contact_period", "tenant_id", "received_at"),)
 
     contact_id: str = Field(primary_key=True, max_length=36)
     tenant_id: str = Field(max_length=64, index=True)
@@ -38,6 +39,16 @@ class RecordedContact(SQLModel, table=True):
     answered_at: datetime | None = None
     abandoned_at: datetime | None = None
     ended_at: datetime | None = None
+    offered_at: datetime | None = None
+    assigned_at: datetime | None = None
+    wrapped_at: datetime | None = None
+    waited_seconds: float | None = None
+    handle_seconds: float | None = None
+    abandoned_after_seconds: float | None = None
+    service_level_seconds: int | None = None
+    outcome: str | None = Field(default=None, max_length=64)
+    escalated: bool | None = None
+    customer_id: str | None = Field(default=None, max_length=36, index=True)
 
 
 class TimelineEntry(SQLModel, table=True):

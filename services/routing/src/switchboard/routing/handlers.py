@@ -59,7 +59,10 @@ async def on_contact_received(event: Envelope[ContactReceived], tx: Transaction)
         await tx.emit(event.follow(ContactNotRouted(reason=admission.reason)))
         return
     queued = ContactQueued(
-        queue_id=admission.queue_id, priority=decision.priority, reason=admission.reason
+        queue_id=admission.queue_id,
+        priority=decision.priority,
+        reason=admission.reason,
+        service_level_seconds=tenant.queues[admission.queue_id].service_level_seconds,
     )
     queued_event = event.follow(queued)
     headers: dict[str, str] = {}
@@ -223,8 +226,12 @@ async def on_contact_escalated(event: Envelope[ContactEscalated], tx: Transactio
     entry.priority = escalated.priority or entry.priority
     entry.queue_id = queue_id or entry.queue_id
     tx.session.add(entry)
+    queue = tenant.queues.get(entry.queue_id) if tenant else None
     queued = ContactQueued(
-        queue_id=entry.queue_id, priority=entry.priority, reason=f"escalated: {escalated.reason}"
+        queue_id=entry.queue_id,
+        priority=entry.priority,
+        reason=f"escalated: {escalated.reason}",
+        service_level_seconds=queue.service_level_seconds if queue else None,
     )
     await tx.emit(event.follow(queued))
     contact_id = entry.contact_id

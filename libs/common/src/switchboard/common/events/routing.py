@@ -18,6 +18,8 @@ class ContactQueued(Payload):
     queue_id: str
     priority: int
     reason: str
+    service_level_seconds: int | None = None
+    """The queue's answer-time target, so the record can judge the contact against it."""
 
 
 class ContactNotRouted(Payload):

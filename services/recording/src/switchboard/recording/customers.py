@@ -1,0 +1,201 @@
+"""Customers and their identities: contacts from the same email address, phone number or postal
+address join the same customer; an operator can merge two customers, and every merge and every
+read of a customer's record is written to the access audit (who, when, which record, why)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint, update
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from switchboard.common.envelope import utcnow
+from switchboard.common.events.intake import Party
+from switchboard.recording.store import RecordedContact
+
+IDENTITY_KINDS = ("email", "phone", "postal_address")
+_NAMESPACE = uuid.UUID("6f1d3c1e-9a51-4d0b-8a52-2b7c0d6f4e11")
+
+
+class RecordedCustomer(SQLModel, table=True):
+    __tablename__ = "recording_customer"
+
+    customer_id: str = Field(primary_key=True, max_length=36)
+    tenant_id: str = Field(max_length=64, index=True)
+    name: str | None = Field(default=None, max_length=300, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    merged_into: str | None = Field(default=None, max_length=36)
+
+
+class CustomerIdentity(SQLModel, table=True):
+    __tablename__ = "recording_customer_identity"
+    __table_args__ = (UniqueConstraint("tenant_id", "kind", "value"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(max_length=64)
+    kind: str = Field(max_length=16)
+    value: str = Field(max_length=400, index=True)
+    customer_id: str = Field(max_length=36, index=True)
+
+
+class AccessAudit(SQLModel, table=True):
+    """Append-only: who read or changed which customer's record, when and why."""
+
+    __tablename__ = "recording_access_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(max_length=64, index=True)
+    customer_id: str = Field(max_length=36, index=True)
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=32)
+    """read, search, export, merge, correct."""
+    reason: str = Field(max_length=500)
+    at: datetime = Field(default_factory=utcnow)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+def identities_of(party: Party) -> list[tuple[str, str]]:
+    """The party's identities, normalised, strongest first (email, phone, postal address)."""
+    found = []
+    if party.email:
+        found.append(("email", party.email.strip().casefold()))
+    if party.phone:
+        found.append(("phone", party.phone.strip()))
+    if party.postal_address:
+        found.append(("postal_address", " ".join(party.postal_address.casefold().split())))
+    return found
+
+
+async def link(session: AsyncSession, *, tenant_id: str, party: Party) -> str | None:
+    """The customer these identities belong to (created if none does), with any identity not yet
+    known added to them. The id is derived from the first identity, so replaying the same events
+    gives the same customer."""
+    identities = identities_of(party)
+    if not identities:
+        return None
+    known = await _owners(session, tenant_id, identities)
+    customer_id = next((known[i] for i in identities if i in known), None)
+    if customer_id is None:
+        kind, value = identities[0]
+        customer_id = str(uuid.uuid5(_NAMESPACE, f"{tenant_id}:{kind}:{value}"))
+        session.add(RecordedCustomer(customer_id=customer_id, tenant_id=tenant_id, name=party.name))
+    customer = await session.get(RecordedCustomer, customer_id)
+    if customer is not None and party.name and not customer.name:
+        customer.name = party.name
+        session.add(customer)
+    for kind, value in identities:
+        if (kind, value) not in known:
+            session.add(
+                CustomerIdentity(
+                    tenant_id=tenant_id, kind=kind, value=value, customer_id=customer_id
+                )
+            )
+    await session.flush()
+    return customer_id
+
+
+async def _owners(
+    session: AsyncSession, tenant_id: str, identities: list[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    rows = await session.exec(
+        select(CustomerIdentity).where(
+            CustomerIdentity.tenant_id == tenant_id,
+            col(CustomerIdentity.value).in_([value for _, value in identities]),
+        )
+    )
+    return {(r.kind, r.value): r.customer_id for r in rows if (r.kind, r.value) in identities}
+
+
+async def find(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    email: str | None = None,
+    phone: str | None = None,
+    name: str | None = None,
+) -> list[RecordedCustomer]:
+    query = select(RecordedCustomer).where(
+        RecordedCustomer.tenant_id == tenant_id, col(RecordedCustomer.merged_into).is_(None)
+    )
+    if email or phone:
+        kind, value = ("email", email.strip().casefold()) if email else ("phone", phone or "")
+        owners = select(CustomerIdentity.customer_id).where(
+            CustomerIdentity.tenant_id == tenant_id,
+            CustomerIdentity.kind == kind,
+            CustomerIdentity.value == value,
+        )
+        query = query.where(col(RecordedCustomer.customer_id).in_(owners))
+    if name:
+        query = query.where(col(RecordedCustomer.name).ilike(f"%{name}%"))
+    return list(await session.exec(query.order_by(col(RecordedCustomer.created_at)).limit(100)))
+
+
+async def get(
+    session: AsyncSession, *, tenant_id: str, customer_id: str
+) -> RecordedCustomer | None:
+    row = await session.get(RecordedCustomer, customer_id)
+    return row if row is not None and row.tenant_id == tenant_id else None
+
+
+async def identities(session: AsyncSession, customer_id: str) -> list[CustomerIdentity]:
+    query = select(CustomerIdentity).where(CustomerIdentity.customer_id == customer_id)
+    return list(await session.exec(query.order_by(col(CustomerIdentity.id))))
+
+
+async def contacts(session: AsyncSession, customer_id: str) -> list[RecordedContact]:
+    query = select(RecordedContact).where(RecordedContact.customer_id == customer_id)
+    return list(await session.exec(query.order_by(col(RecordedContact.received_at))))
+
+
+async def merge(
+    session: AsyncSession, *, tenant_id: str, keep: str, absorb: str, actor: str, reason: str
+) -> None:
+    """Move `absorb`'s identities and contacts to `keep`; `absorb` remains, pointing at `keep`."""
+    for model in (CustomerIdentity, RecordedContact):
+        await session.exec(
+            update(model).where(col(model.customer_id) == absorb).values(customer_id=keep)
+        )
+    absorbed = await session.get(RecordedCustomer, absorb)
+    if absorbed is not None:
+        absorbed.merged_into = keep
+        session.add(absorbed)
+    for customer_id in (keep, absorb):
+        audit(
+            session,
+            tenant_id=tenant_id,
+            customer_id=customer_id,
+            actor=actor,
+            action="merge",
+            reason=reason,
+            details={"kept": keep, "absorbed": absorb},
+        )
+
+
+def audit(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    customer_id: str,
+    actor: str,
+    action: str,
+    reason: str,
+    details: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AccessAudit(
+            tenant_id=tenant_id,
+            customer_id=customer_id,
+            actor=actor,
+            action=action,
+            reason=reason,
+            details=details or {},
+        )
+    )
+
+
+async def audit_trail(session: AsyncSession, customer_id: str) -> list[AccessAudit]:
+    query = select(AccessAudit).where(AccessAudit.customer_id == customer_id)
+    return list(await session.exec(query.order_by(col(AccessAudit.id))))

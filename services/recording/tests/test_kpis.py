@@ -1,0 +1,183 @@
+"""A period's contacts through their whole life, delivered in order and then duplicated and
+shuffled: the same record, the same customers, and KPIs equal to what is computed here by hand."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import select
+
+from switchboard.common.centre import CentreConfig, RecordPolicyConfig, TenantConfig
+from switchboard.common.envelope import Envelope, Payload
+from switchboard.common.events.desktop import ContactWrapped
+from switchboard.common.events.escalation import ContactEscalated
+from switchboard.common.events.intake import CallAbandoned, ContactReceived, Party
+from switchboard.common.events.routing import (
+    AgentOffered,
+    ContactAssigned,
+    ContactNotRouted,
+    ContactQueued,
+    OfferReason,
+)
+from switchboard.common.runtime import Runtime
+from switchboard.common.testing import ServiceUnderTest, service_under_test
+from switchboard.recording import customers, kpis, store
+from switchboard.recording.handlers import SERVICE, subscriptions
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+PERIOD = kpis.Period("acme", T0, T0 + timedelta(hours=1))
+
+
+class Story:
+    """One contact's events, each at a given second after it was received."""
+
+    def __init__(self, n: int, channel: str, *, conversation: str | None = None, **party: str):
+        self.contact_id = f"c{n}"
+        self.received_at = T0 + timedelta(minutes=n)
+        received = ContactReceived(
+            channel=channel,  # type: ignore[arg-type]
+            conversation_id=conversation or f"conv-{n}",
+            received_at=self.received_at,
+            destination="help@acme.example",
+            external_id=f"ext-{n}",
+            customer=Party(**party),
+        )
+        self.first = Envelope.first(
+            received,
+            tenant_id="acme",
+            aggregate_id=self.contact_id,
+            contact_id=self.contact_id,
+            occurred_at=self.received_at,
+        )
+        self.events: list[Envelope[Any]] = [self.first]
+
+    def then(self, seconds: float, payload: Payload, *, agent: str | None = None) -> Story:
+        at = self.received_at + timedelta(seconds=seconds)
+        self.events.append(self.first.follow(payload, occurred_at=at, aggregate_id=agent))
+        return self
+
+    def queued(self) -> Story:
+        return self.then(1, ContactQueued(queue_id="general", priority=5, reason="r",
+                                          service_level_seconds=20))  # fmt: skip
+
+    def answered(self, waited: float, handled: float, outcome: str) -> Story:
+        reason = OfferReason(queue_id="acme/general", rule="r", step="s", considered=[], why="w")
+        offered = AgentOffered(offer_id=f"o-{self.contact_id}", agent_id="amy",
+                               queue_id="general", channel="email", priority=5,
+                               expires_at=T0, timeout_seconds=60, reason=reason)  # fmt: skip
+        assigned = ContactAssigned(offer_id=f"o-{self.contact_id}", agent_id="amy",
+                                   queue_id="general", waited_seconds=waited)  # fmt: skip
+        wrapped = ContactWrapped(agent_id="amy", disposition="done", outcome=outcome)
+        return (
+            self.then(waited - 1, offered, agent="amy")
+            .then(waited, assigned)
+            .then(waited + handled, wrapped)
+        )
+
+    def abandoned(self, after: float) -> Story:
+        return self.then(
+            after, CallAbandoned(call_id="x", at=self.received_at + timedelta(seconds=after))
+        )
+
+
+def _stories() -> list[Story]:
+    jordan = {"name": "Jordan Citizen", "email": "Jordan@Example.net"}
+    return [
+        Story(1, "email", **jordan).queued().answered(10, 300, "resolved"),
+        Story(2, "phone", phone="+61412345678").queued().answered(30, 120, "sale"),
+        Story(3, "phone", phone="+61412000003").queued().abandoned(60),
+        Story(4, "phone", phone="+61412000004").queued().abandoned(3),  # a short abandon
+        Story(5, "email", email="sam@example.net")
+        .queued()
+        .then(90, ContactEscalated(reason="complaint", priority=9)),
+        Story(6, "email", email="noreply@example.com").then(1, ContactNotRouted(reason="auto")),
+        Story(7, "email", conversation="conv-1", email="jordan@example.net").queued(),
+        Story(8, "email", email="kim@example.net").queued().answered(5, 60, "resolved"),
+    ]
+
+
+async def _seeded(runtime: Runtime) -> None:
+    centre = CentreConfig(
+        tenants=[TenantConfig(id="acme", name="Acme", record=RecordPolicyConfig())]
+    )
+    async with runtime.db.session() as session:
+        await kpis.apply_centre(session, centre)
+
+
+async def _state(recording: ServiceUnderTest) -> tuple[Any, ...]:
+    async with await recording.session() as session:
+        contacts = sorted(
+            (c.model_dump() for c in (await session.exec(select(store.RecordedContact))).all()),
+            key=lambda c: c["contact_id"],
+        )
+        identities = sorted(
+            (i.kind, i.value, i.customer_id)
+            for i in (await session.exec(select(customers.CustomerIdentity))).all()
+        )
+        timeline = sorted(
+            e.event_id for e in (await session.exec(select(store.TimelineEntry))).all()
+        )
+        figures = await kpis.compute(session, PERIOD)
+    return contacts, identities, timeline, figures
+
+
+async def test_kpis_are_what_the_hand_computes_however_events_arrive(tmp_path: Path) -> None:
+    events = [e for story in _stories() for e in story.events]
+    async with service_under_test(
+        SERVICE, subscriptions, tmp_path / "in-order", prepare=_seeded
+    ) as recording:
+        for event in events:
+            await recording.deliver(event)
+        expected = await _state(recording)
+
+    shuffled = events * 2
+    random.Random(11).shuffle(shuffled)
+    async with service_under_test(
+        SERVICE, subscriptions, tmp_path / "shuffled", prepare=_seeded
+    ) as recording:
+        for event in shuffled:
+            await recording.deliver(event)
+        assert await _state(recording) == expected
+
+    contacts, identities, _timeline, figures = expected
+    # Queued: c1-c5, c7, c8 (7); c4 hung up within 5 s: offered 6. Answered c1, c2, c8; within
+    # 20 s c1 (10 s) and c8 (5 s). Abandoned c3. Wrapped c1, c2, c8; resolved c1 and c8, but c7
+    # came back in c1's conversation. Escalated c5. One sale among one sales opportunity.
+    assert figures["offered"] == 6 and figures["answered"] == 3 and figures["abandoned"] == 1
+    assert figures["service_level"] == round(2 / 6, 4)
+    assert figures["average_speed_of_answer"] == 15.0
+    assert figures["average_handle_time"] == 160.0
+    assert figures["abandonment_rate"] == round(1 / 6, 4)
+    assert figures["first_contact_resolution"] == round(1 / 3, 4)
+    assert figures["escalation_rate"] == round(1 / 6, 4)
+    assert figures["conversion_rate"] == 1.0
+    assert figures["csat"] is None and figures["nps"] is None
+
+    by_id = {c["contact_id"]: c for c in contacts}
+    assert by_id["c1"]["customer_id"] == by_id["c7"]["customer_id"], "same email, any case"
+    assert by_id["c1"]["status"] == "wrapped" and by_id["c1"]["handle_seconds"] == 300
+    assert by_id["c3"]["status"] == "abandoned" and by_id["c3"]["abandoned_after_seconds"] == 60
+    assert ("email", "jordan@example.net", by_id["c1"]["customer_id"]) in identities
+
+
+async def test_abandons_left_out_of_the_service_level_by_the_tenant_s_choice(
+    tmp_path: Path,
+) -> None:
+    async def lenient(runtime: Runtime) -> None:
+        policy = RecordPolicyConfig(abandons_count_against_service_level=False)
+        centre = CentreConfig(tenants=[TenantConfig(id="acme", name="Acme", record=policy)])
+        async with runtime.db.session() as session:
+            await kpis.apply_centre(session, centre)
+
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=lenient) as recording:
+        for event in [e for story in _stories() for e in story.events]:
+            await recording.deliver(event)
+        async with await recording.session() as session:
+            figures = await kpis.compute(session, PERIOD)
+            other = await kpis.compute(session, kpis.Period("acme", T0, PERIOD.end, "other"))
+        assert figures["service_level"] == round(2 / 5, 4)
+        assert figures["definitions"]["abandons_count_against_service_level"] is False
+        assert other["offered"] == 0 and other["service_level"] is None

@@ -1,0 +1,86 @@
+"""The record as an operator uses it, on both databases: a customer found by email or phone with
+their history, merged, exported whole (APP 12) — every read in the access audit — and the KPIs."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from tests.integration.conftest import RunningCentre
+
+WHY = {"X-Access-Reason": "customer called about a complaint"}
+
+
+def test_customers_history_merge_export_and_audit(centre: RunningCentre) -> None:
+    address = f"pat.{time.time_ns()}@example.net"
+    ids = [
+        centre.post_email(centre.email(subject=s, From=f"Pat Tester <{a}>")).json()["contact_id"]
+        for s, a in (("First", address), ("Second", address.upper()))
+    ]
+    number = f"+614{time.time_ns() % 10**8:08d}"
+    call = centre.call_event(
+        {"event": "offered", "call_id": f"rec-{time.time_ns()}", "ani": number,
+         "dnis": centre.phone_number}
+    )  # fmt: skip
+    ids.append(call.json()["contact_id"])
+    for contact_id in ids:
+        centre.wait_contact(contact_id)
+    api = centre.url("recording", "/v1/customers")
+    headers = {**centre.operator, **WHY}
+    assert httpx.get(api, params={"email": address}).status_code == 401
+
+    [pat] = httpx.get(api, params={"email": address}, headers=headers).json()
+    assert pat["name"] == "Pat Tester" and pat["identities"]["email"] == [address]
+    history = httpx.get(f"{api}/{pat['customer_id']}", headers=headers).json()
+    assert [c["contact_id"] for c in history["contacts"]] == ids[:2]
+    [caller] = httpx.get(api, params={"phone": number}, headers=headers).json()
+    assert caller["customer_id"] != pat["customer_id"]
+
+    merged = httpx.post(
+        f"{api}/{pat['customer_id']}/merge",
+        json={"absorb": caller["customer_id"], "reason": "same person, confirmed by phone"},
+        headers=headers,
+    )
+    assert merged.status_code == 200, merged.text
+    export = httpx.get(f"{api}/{pat['customer_id']}/export", headers=headers).json()
+    assert sorted(c["contact_id"] for c in export["contacts"]) == sorted(ids)
+    assert {(i["kind"], i["value"]) for i in export["identities"]} == {
+        ("email", address),
+        ("phone", number),
+    }
+    assert all(c["timeline"] for c in export["contacts"])
+    actions = [(a["action"], a["actor"], a["reason"]) for a in export["access_log"]]
+    assert ("search", "demo operator", WHY["X-Access-Reason"]) in actions
+    assert ("read", "demo operator", WHY["X-Access-Reason"]) in actions
+    assert ("merge", "demo operator", "same person, confirmed by phone") in actions
+    assert ("export", "demo operator", WHY["X-Access-Reason"]) in actions
+    other = httpx.get(f"{api}/{pat['customer_id']}", headers={"Authorization": "Bearer nope"})
+    assert other.status_code == 401
+
+
+def test_kpis_for_a_period(centre: RunningCentre) -> None:
+    contact_id = centre.post_email(centre.email(subject="Counting")).json()["contact_id"]
+    centre.wait_contact(contact_id)
+    now = datetime.now(UTC)
+    url = centre.url("recording", "/v1/kpis")
+    period = {
+        "from": (now - timedelta(hours=1)).isoformat(),
+        "to": (now + timedelta(minutes=5)).isoformat(),
+    }
+    figures = httpx.get(url, params=period, headers=centre.operator)
+    assert figures.status_code == 200, figures.text
+    body = figures.json()
+    for key in ("service_level", "average_speed_of_answer", "average_handle_time",
+                "abandonment_rate", "first_contact_resolution", "escalation_rate", "csat",
+                "nps", "conversion_rate"):  # fmt: skip
+        assert key in body
+    assert body["offered"] >= 1
+    assert httpx.get(url, params=period).status_code == 401
+    assert (
+        httpx.get(url, params={**period, "tenant": "globex"}, headers=centre.operator).status_code
+        == 403
+    )
+    backwards = {"from": period["to"], "to": period["from"]}
+    assert httpx.get(url, params=backwards, headers=centre.operator).status_code == 422
