@@ -84,3 +84,12 @@ def test_kpis_for_a_period(centre: RunningCentre) -> None:
     )
     backwards = {"from": period["to"], "to": period["from"]}
     assert httpx.get(url, params=backwards, headers=centre.operator).status_code == 422
+
+
+def test_retention_runs_on_demand_and_reports(centre: RunningCentre) -> None:
+    url = centre.url("recording", "/v1/retention")
+    report = httpx.post(f"{url}/run", headers=centre.operator)
+    assert report.status_code == 200, report.text
+    assert report.json()["contacts"] == 0, "the demo tenant keeps contacts for seven years"
+    runs = httpx.get(f"{url}/runs", headers=centre.operator).json()
+    assert runs[0]["cutoff"] == report.json()["cutoff"]

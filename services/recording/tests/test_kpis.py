@@ -24,7 +24,7 @@ from switchboard.common.events.routing import (
 )
 from switchboard.common.runtime import Runtime
 from switchboard.common.testing import ServiceUnderTest, service_under_test
-from switchboard.recording import customers, kpis, store
+from switchboard.recording import customers, kpis, retention, store
 from switchboard.recording.handlers import SERVICE, subscriptions
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -34,9 +34,17 @@ PERIOD = kpis.Period("acme", T0, T0 + timedelta(hours=1))
 class Story:
     """One contact's events, each at a given second after it was received."""
 
-    def __init__(self, n: int, channel: str, *, conversation: str | None = None, **party: str):
+    def __init__(
+        self,
+        n: int,
+        channel: str,
+        *,
+        conversation: str | None = None,
+        at: datetime | None = None,
+        **party: str,
+    ):
         self.contact_id = f"c{n}"
-        self.received_at = T0 + timedelta(minutes=n)
+        self.received_at = at or T0 + timedelta(minutes=n)
         received = ContactReceived(
             channel=channel,  # type: ignore[arg-type]
             conversation_id=conversation or f"conv-{n}",
@@ -181,3 +189,33 @@ async def test_abandons_left_out_of_the_service_level_by_the_tenant_s_choice(
         assert figures["service_level"] == round(2 / 5, 4)
         assert figures["definitions"]["abandons_count_against_service_level"] is False
         assert other["offered"] == 0 and other["service_level"] is None
+
+
+async def test_retention_deidentifies_old_contacts_and_leaves_no_pii(tmp_path: Path) -> None:
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as recording:
+        for event in [e for story in _stories() for e in story.events]:
+            await recording.deliver(event)
+        later = T0 + timedelta(days=7 * 365)
+        recent = Story(60, "email", at=later, name="Robin Recent", email="robin@example.net")
+        await recording.deliver(recent.first)
+        async with recording.runtime.db.session() as session:
+            [report] = await retention.run(session, now=T0 + timedelta(days=7 * 365, hours=2))
+        assert (report.contacts, report.customers) == (8, 7)
+
+        async with await recording.session() as session:
+            contacts = (await session.exec(select(store.RecordedContact))).all()
+            timeline = (await session.exec(select(store.TimelineEntry))).all()
+            identities = (await session.exec(select(customers.CustomerIdentity))).all()
+            people = (await session.exec(select(customers.RecordedCustomer))).all()
+            figures = await kpis.compute(session, PERIOD)
+        old = [c for c in contacts if c.contact_id != "c60"]
+        dump = repr([c.model_dump() for c in old] + [e.model_dump() for e in timeline
+                    if e.contact_id != "c60"] + [p.model_dump() for p in people if p.name != "Robin Recent"])  # fmt: skip
+        for pii in ("Jordan", "jordan@", "+6141", "sam@", "kim@", "noreply@"):
+            assert pii.casefold() not in dump.casefold(), pii
+        assert all(c.deidentified_at is not None for c in old)
+        assert [i.value for i in identities] == ["robin@example.net"], "only the recent one left"
+        assert figures["average_handle_time"] == 160.0, "what the KPIs need is kept"
+        async with recording.runtime.db.session() as session:
+            [again] = await retention.run(session, now=T0 + timedelta(days=7 * 365, hours=2))
+        assert (again.contacts, again.customers) == (0, 0), "a second run has nothing to do"

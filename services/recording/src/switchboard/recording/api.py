@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.auth import Operator, operator, operator_tenant
 from switchboard.common.runtime import Runtime
-from switchboard.recording import customers, kpis, store
+from switchboard.recording import customers, kpis, retention, store
 
 router = APIRouter(prefix="/v1", tags=["recording"])
 
@@ -233,3 +233,28 @@ async def _summary(session: AsyncSession, customer: customers.RecordedCustomer) 
             kind: [i.value for i in known if i.kind == kind] for kind in customers.IDENTITY_KINDS
         },
     }
+
+
+# -- retention ---------------------------------------------------------------------------------
+
+
+@router.post("/retention/run")
+async def run_retention(request: Request, who: Who) -> dict[str, Any]:
+    """De-identify the tenant's contacts older than its retention now (the job also runs on its
+    own, hourly); returns what it did."""
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.db.session() as session:
+        reports = await retention.run(session, tenant_id=who.tenant_id)
+    if not reports:
+        raise HTTPException(404, "the tenant has no record policy")
+    return reports[0].model_dump(mode="json", exclude={"id"})
+
+
+@router.get("/retention/runs")
+async def retention_runs(request: Request, who: Who) -> list[dict[str, Any]]:
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.db.reader() as session:
+        return [
+            r.model_dump(mode="json", exclude={"id"})
+            for r in await retention.runs(session, who.tenant_id)
+        ]

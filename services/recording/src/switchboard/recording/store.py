@@ -49,6 +49,8 @@ class RecordedContact(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=64)
     escalated: bool | None = None
     customer_id: str | None = Field(default=None, max_length=36, index=True)
+    deidentified_at: datetime | None = None
+    """Set when retention removed who the contact was from and what it said."""
 
 
 class TimelineEntry(SQLModel, table=True):

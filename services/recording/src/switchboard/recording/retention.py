@@ -1,0 +1,115 @@
+"""Retention (Privacy Act, APP 11.2): contacts older than their tenant's `retention_days` are
+de-identified — who they were from and what they said is removed from the contact, its timeline
+and the customer it belonged to — while what the KPIs need (times, queue, agent, outcome) stays.
+A run reports what it did, in `recording_retention_run` and in the log."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import delete, update
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from switchboard.common.envelope import utcnow
+from switchboard.recording.customers import CustomerIdentity, RecordedCustomer
+from switchboard.recording.kpis import RecordPolicy
+from switchboard.recording.store import RecordedContact, TimelineEntry
+
+log = structlog.get_logger("switchboard.recording.retention")
+BATCH = 500
+
+
+class RetentionRun(SQLModel, table=True):
+    __tablename__ = "recording_retention_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(max_length=64, index=True)
+    ran_at: datetime = Field(default_factory=utcnow)
+    cutoff: datetime
+    contacts: int
+    customers: int
+
+
+async def run(
+    session: AsyncSession, *, now: datetime | None = None, tenant_id: str | None = None
+) -> list[RetentionRun]:
+    """De-identify the contacts of every tenant (or of `tenant_id`) received before its cutoff;
+    one report per tenant."""
+    now = now or utcnow()
+    reports = []
+    policies = select(RecordPolicy)
+    if tenant_id is not None:
+        policies = policies.where(RecordPolicy.tenant_id == tenant_id)
+    for policy in await session.exec(policies):
+        cutoff = now - timedelta(days=policy.retention_days)
+        contacts, customers = await _deidentify(session, policy.tenant_id, cutoff)
+        report = RetentionRun(
+            tenant_id=policy.tenant_id, cutoff=cutoff, contacts=contacts, customers=customers
+        )
+        session.add(report)
+        reports.append(report)
+        log.info(
+            "retention run",
+            tenant_id=policy.tenant_id,
+            cutoff=cutoff.isoformat(),
+            contacts_deidentified=contacts,
+            customers_deidentified=customers,
+        )
+    return reports
+
+
+async def _deidentify(session: AsyncSession, tenant_id: str, cutoff: datetime) -> tuple[int, int]:
+    expired = select(RecordedContact.contact_id).where(
+        RecordedContact.tenant_id == tenant_id,
+        col(RecordedContact.received_at) < cutoff,
+        col(RecordedContact.deidentified_at).is_(None),
+    )
+    contact_ids = list(await session.exec(expired))
+    touched: set[str] = set()
+    for start in range(0, len(contact_ids), BATCH):
+        chunk = contact_ids[start : start + BATCH]
+        owners = await session.exec(
+            select(RecordedContact.customer_id).where(col(RecordedContact.contact_id).in_(chunk))
+        )
+        touched.update(c for c in owners if c is not None)
+        await session.exec(
+            update(RecordedContact)
+            .where(col(RecordedContact.contact_id).in_(chunk))
+            .values(
+                customer_name=None,
+                customer_email=None,
+                customer_phone=None,
+                subject=None,
+                text=None,
+                attachments=[],
+                customer_id=None,
+                deidentified_at=utcnow(),
+            )
+        )
+        await session.exec(
+            update(TimelineEntry)
+            .where(col(TimelineEntry.contact_id).in_(chunk))
+            .values(details={"deidentified": True})
+        )
+    customers = 0
+    for customer_id in sorted(touched):
+        remaining = await session.exec(
+            select(RecordedContact.contact_id).where(RecordedContact.customer_id == customer_id)
+        )
+        if remaining.first() is None:  # nothing recent left: the customer goes too
+            await session.exec(
+                delete(CustomerIdentity).where(col(CustomerIdentity.customer_id) == customer_id)
+            )
+            customer = await session.get(RecordedCustomer, customer_id)
+            if customer is not None:
+                customer.name = None
+                session.add(customer)
+            customers += 1
+    return len(contact_ids), customers
+
+
+async def runs(session: AsyncSession, tenant_id: str) -> list[RetentionRun]:
+    query = select(RetentionRun).where(RetentionRun.tenant_id == tenant_id)
+    return list(await session.exec(query.order_by(col(RetentionRun.id).desc()).limit(50)))
