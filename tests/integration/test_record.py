@@ -59,6 +59,22 @@ def test_customers_history_merge_export_and_audit(centre: RunningCentre) -> None
     other = httpx.get(f"{api}/{pat['customer_id']}", headers={"Authorization": "Bearer nope"})
     assert other.status_code == 401
 
+    corrections = f"{api}/{pat['customer_id']}/corrections"
+    fixed = {"field": "email", "old_value": address, "new_value": "pat@example.org",
+             "reason": "customer asked (APP 13)"}  # fmt: skip
+    assert httpx.post(corrections, json=fixed, headers=headers).status_code == 202
+    wrong = {**fixed, "old_value": "nobody@example.net"}
+    assert httpx.post(corrections, json=wrong, headers=headers).status_code == 422
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        export = httpx.get(f"{api}/{pat['customer_id']}/export", headers=headers).json()
+        if export["corrections"]:
+            break
+        time.sleep(0.3)
+    [correction] = export["corrections"]
+    assert (correction["old_value"], correction["new_value"]) == (address, "pat@example.org")
+    assert ("email", "pat@example.org") in {(i["kind"], i["value"]) for i in export["identities"]}
+
 
 def test_kpis_for_a_period(centre: RunningCentre) -> None:
     contact_id = centre.post_email(centre.email(subject="Counting")).json()["contact_id"]

@@ -27,6 +27,7 @@ from switchboard.common.events.intake import (
     VoicemailLeft,
 )
 from switchboard.common.events.outbound import OutboundBlocked, OutboundCleared, OutboundRequested
+from switchboard.common.events.records import CustomerCorrected
 from switchboard.common.events.routing import (
     AgentOffered,
     ContactAssigned,
@@ -181,6 +182,12 @@ SUPERVISOR_ALERT = Topic(
     key="tenant_id",
     description="What a supervisor must see now (an agent put on break for missed offers).",
 )
+CUSTOMER_CORRECTED = Topic(
+    "customer.corrected",
+    CustomerCorrected,
+    key="customer_id",
+    description="A customer's personal information corrected on request (APP 13).",
+)
 
 
 class RawChannelInput(Payload):
@@ -226,6 +233,7 @@ REGISTRY: tuple[Topic, ...] = (
     CONTACT_ESCALATED,
     QUEUE_STATS,
     SUPERVISOR_ALERT,
+    CUSTOMER_CORRECTED,
     INTAKE_EMAIL_RAW,
     INTAKE_PHONE_RAW,
     INTAKE_LETTER_RAW,

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
+from pydantic import Field as PydanticField
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.auth import Operator, operator, operator_tenant
+from switchboard.common.envelope import Envelope
+from switchboard.common.events.records import CustomerCorrected
 from switchboard.common.runtime import Runtime
 from switchboard.recording import customers, kpis, retention, store
 
@@ -171,6 +175,10 @@ async def export_customer(customer_id: str, request: Request, who: Who) -> dict[
                 }
                 for c in contacts
             ],
+            "corrections": [
+                c.model_dump(mode="json", exclude={"tenant_id"})
+                for c in await customers.corrections(session, customer.customer_id)
+            ],
             "access_log": [
                 a.model_dump(mode="json", exclude={"id"})
                 for a in await customers.audit_trail(session, customer.customer_id)
@@ -205,6 +213,42 @@ async def merge_customers(
             reason=body.reason,
         )
     return {"customer_id": customer_id, "absorbed": body.absorb}
+
+
+class CorrectionRequest(BaseModel):
+    field: Literal["name", "email", "phone", "postal_address"]
+    old_value: str | None = None
+    new_value: str = PydanticField(min_length=1, max_length=400)
+    reason: str = PydanticField(min_length=1, max_length=500)
+
+
+@router.post("/customers/{customer_id}/corrections", status_code=202)
+async def correct_customer(
+    customer_id: str, body: CorrectionRequest, request: Request, who: Who
+) -> dict[str, Any]:
+    """Correct personal information on the customer's request (APP 13). It is applied as a
+    `customer.corrected` event; the old value stays in the export's `corrections` history."""
+    if body.field == "email" and "@" not in body.new_value:
+        raise HTTPException(422, "new_value is not an email address")
+    if body.field == "phone" and not re.fullmatch(r"\+[1-9][0-9]{6,14}", body.new_value):
+        raise HTTPException(422, "new_value must be an E.164 number, e.g. +61412345678")
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.transaction() as tx:
+        customer = await customers.get(tx.session, tenant_id=who.tenant_id, customer_id=customer_id)
+        if customer is None:
+            raise HTTPException(404, "no such customer")
+        if body.field != "name":
+            held = {i.value for i in await customers.identities(tx.session, customer_id)
+                    if i.kind == body.field}  # fmt: skip
+            if customers.normalised(body.field, body.old_value or "") not in held:
+                raise HTTPException(422, f"the customer has no {body.field} {body.old_value!r}")
+        event = Envelope.first(
+            CustomerCorrected(**body.model_dump(), actor=who.label),
+            tenant_id=who.tenant_id,
+            aggregate_id=customer_id,
+        )
+        await tx.emit(event)
+    return {"customer_id": customer_id, "event_id": event.event_id}
 
 
 async def _customer(

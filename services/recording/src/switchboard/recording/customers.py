@@ -57,16 +57,38 @@ class AccessAudit(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class CustomerCorrection(SQLModel, table=True):
+    """Append-only history of corrections: the old value is kept here when one is replaced."""
+
+    __tablename__ = "recording_customer_correction"
+
+    event_id: str = Field(primary_key=True, max_length=36)
+    tenant_id: str = Field(max_length=64)
+    customer_id: str = Field(max_length=36, index=True)
+    field: str = Field(max_length=32)
+    old_value: str | None = Field(default=None, max_length=400)
+    new_value: str = Field(max_length=400)
+    reason: str = Field(max_length=500)
+    actor: str = Field(max_length=200)
+    at: datetime
+
+
+def normalised(kind: str, value: str) -> str:
+    if kind == "email":
+        return value.strip().casefold()
+    if kind == "postal_address":
+        return " ".join(value.casefold().split())
+    return value.strip()
+
+
 def identities_of(party: Party) -> list[tuple[str, str]]:
     """The party's identities, normalised, strongest first (email, phone, postal address)."""
-    found = []
-    if party.email:
-        found.append(("email", party.email.strip().casefold()))
-    if party.phone:
-        found.append(("phone", party.phone.strip()))
-    if party.postal_address:
-        found.append(("postal_address", " ".join(party.postal_address.casefold().split())))
-    return found
+    given = (
+        ("email", party.email),
+        ("phone", party.phone),
+        ("postal_address", party.postal_address),
+    )
+    return [(kind, normalised(kind, value)) for kind, value in given if value]
 
 
 async def link(session: AsyncSession, *, tenant_id: str, party: Party) -> str | None:
@@ -194,6 +216,68 @@ def audit(
             details=details or {},
         )
     )
+
+
+async def correct(
+    session: AsyncSession,
+    *,
+    event_id: str,
+    tenant_id: str,
+    customer_id: str,
+    field: str,
+    old_value: str | None,
+    new_value: str,
+    reason: str,
+    actor: str,
+    at: datetime,
+) -> None:
+    """Apply a correction, keeping the old value in the history (and the change in the audit)."""
+    customer = await get(session, tenant_id=tenant_id, customer_id=customer_id)
+    if customer is None:
+        raise LookupError(f"no customer {customer_id}")
+    if field == "name":
+        old_value, customer.name = customer.name, new_value
+        session.add(customer)
+    else:
+        rows = await session.exec(
+            select(CustomerIdentity).where(
+                CustomerIdentity.customer_id == customer_id,
+                CustomerIdentity.kind == field,
+                CustomerIdentity.value == normalised(field, old_value or ""),
+            )
+        )
+        identity = rows.first()
+        if identity is None:
+            raise LookupError(f"customer {customer_id} has no {field} {old_value!r}")
+        identity.value = normalised(field, new_value)
+        session.add(identity)
+    session.add(
+        CustomerCorrection(
+            event_id=event_id,
+            tenant_id=tenant_id,
+            customer_id=customer_id,
+            field=field,
+            old_value=old_value,
+            new_value=new_value,
+            reason=reason,
+            actor=actor,
+            at=at,
+        )
+    )
+    audit(
+        session,
+        tenant_id=tenant_id,
+        customer_id=customer_id,
+        actor=actor,
+        action="correct",
+        reason=reason,
+        details={"field": field},
+    )
+
+
+async def corrections(session: AsyncSession, customer_id: str) -> list[CustomerCorrection]:
+    query = select(CustomerCorrection).where(CustomerCorrection.customer_id == customer_id)
+    return list(await session.exec(query.order_by(col(CustomerCorrection.at))))
 
 
 async def audit_trail(session: AsyncSession, customer_id: str) -> list[AccessAudit]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from switchboard.common import topics
 from switchboard.common.envelope import Envelope
+from switchboard.common.errors import PermanentError
 from switchboard.common.events.desktop import ContactDeclined, ContactWrapped
 from switchboard.common.events.escalation import ContactEscalated
 from switchboard.common.events.intake import (
@@ -17,6 +18,7 @@ from switchboard.common.events.intake import (
     ContactReceived,
     VoicemailLeft,
 )
+from switchboard.common.events.records import CustomerCorrected
 from switchboard.common.events.routing import (
     AgentOffered,
     ContactAssigned,
@@ -176,6 +178,27 @@ async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -
 async def on_contact_escalated(event: Envelope[ContactEscalated], tx: Transaction) -> None:
     facts = ContactFacts(status=None, escalated=True)
     await _apply(tx, event, facts, event.payload.model_dump(mode="json"))
+
+
+@subscriptions.on(topics.CUSTOMER_CORRECTED)
+async def on_customer_corrected(event: Envelope[CustomerCorrected], tx: Transaction) -> None:
+    """A correction requested through the API, applied here (so it is in the event history)."""
+    correction = event.payload
+    try:
+        await customers.correct(
+            tx.session,
+            event_id=event.event_id,
+            tenant_id=event.tenant_id,
+            customer_id=event.aggregate_id,
+            field=correction.field,
+            old_value=correction.old_value,
+            new_value=correction.new_value,
+            reason=correction.reason,
+            actor=correction.actor,
+            at=event.occurred_at,
+        )
+    except LookupError as error:
+        raise PermanentError(str(error)) from None
 
 
 async def _apply(

@@ -1,0 +1,23 @@
+"""Events about the record itself (recording produces and applies them)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from switchboard.common.envelope import Payload
+
+
+class CustomerCorrected(Payload):
+    """A correction of a customer's personal information (Privacy Act, APP 13); the old value is
+    kept in the correction history."""
+
+    event_type = "customer.corrected"
+
+    field: Literal["name", "email", "phone", "postal_address"]
+    old_value: str | None = Field(default=None, max_length=400)
+    """The identity being corrected (for email, phone, address); the name needs none."""
+    new_value: str = Field(min_length=1, max_length=400)
+    reason: str = Field(min_length=1, max_length=500)
+    actor: str = Field(max_length=200)
