@@ -3,6 +3,8 @@ their history, merged, exported whole (APP 12) — every read in the access audi
 
 from __future__ import annotations
 
+import csv
+import io
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -109,3 +111,21 @@ def test_retention_runs_on_demand_and_reports(centre: RunningCentre) -> None:
     assert report.json()["contacts"] == 0, "the demo tenant keeps contacts for seven years"
     runs = httpx.get(f"{url}/runs", headers=centre.operator).json()
     assert runs[0]["cutoff"] == report.json()["cutoff"]
+
+
+def test_contacts_of_a_period_as_csv(centre: RunningCentre) -> None:
+    contact_id = centre.post_email(centre.email(subject="For the report")).json()["contact_id"]
+    centre.wait_contact(contact_id)
+    now = datetime.now(UTC)
+    period = {
+        "from": (now - timedelta(hours=1)).isoformat(),
+        "to": (now + timedelta(minutes=5)).isoformat(),
+    }
+    url = centre.url("recording", "/v1/contacts.csv")
+    response = httpx.get(url, params=period, headers=centre.operator)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    mine = next(r for r in rows if r["contact_id"] == contact_id)
+    assert mine["channel"] == "email" and mine["status"] in ("queued", "offered")
+    assert "customer_email" not in rows[0], "customers' details stay behind the audited endpoints"
+    assert httpx.get(url, params=period).status_code == 401

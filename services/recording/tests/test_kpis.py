@@ -219,3 +219,15 @@ async def test_retention_deidentifies_old_contacts_and_leaves_no_pii(tmp_path: P
         async with recording.runtime.db.session() as session:
             [again] = await retention.run(session, now=T0 + timedelta(days=7 * 365, hours=2))
         assert (again.contacts, again.customers) == (0, 0), "a second run has nothing to do"
+
+
+async def test_contacts_of_a_period_are_read_a_page_at_a_time(tmp_path: Path) -> None:
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as recording:
+        for event in [e for story in _stories() for e in story.events]:
+            await recording.deliver(event)
+        async with await recording.session() as session:
+            pages = [
+                [c.contact_id for c in page]
+                async for page in store.contacts_between(session, "acme", T0, PERIOD.end, page=3)
+            ]
+        assert pages == [["c1", "c2", "c3"], ["c4", "c5", "c6"], ["c7", "c8"]]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text
+from sqlalchemy import JSON, Column, Index, Text, tuple_
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -99,3 +100,30 @@ async def timeline(session: AsyncSession, *, contact_id: str) -> list[TimelineEn
         .order_by(col(TimelineEntry.occurred_at), col(TimelineEntry.event_id))
     )
     return list(rows)
+
+
+async def contacts_between(
+    session: AsyncSession, tenant_id: str, start: datetime, end: datetime, *, page: int = 1000
+) -> AsyncIterator[list[RecordedContact]]:
+    """The tenant's contacts received in [start, end), oldest first, a page at a time (keyset
+    paging, so a long period never sits in memory)."""
+    after: tuple[datetime, str] | None = None
+    while True:
+        query = select(RecordedContact).where(
+            RecordedContact.tenant_id == tenant_id,
+            col(RecordedContact.received_at) >= start,
+            col(RecordedContact.received_at) < end,
+        )
+        if after is not None:
+            query = query.where(
+                tuple_(col(RecordedContact.received_at), col(RecordedContact.contact_id))
+                > tuple_(*after)
+            )
+        order = (col(RecordedContact.received_at), col(RecordedContact.contact_id))
+        rows = list(await session.exec(query.order_by(*order).limit(page)))
+        if not rows:
+            return
+        yield rows
+        last = rows[-1]
+        assert last.received_at is not None
+        after = (last.received_at, last.contact_id)
