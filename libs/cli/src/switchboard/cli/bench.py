@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from switchboard.cli.bench_recording import bench_recording
 from switchboard.cli.bench_routing import bench_routing
 from switchboard.cli.centre import Centre
 from switchboard.common.process import free_port
@@ -95,6 +96,7 @@ def bench_intake(duration: float = DURATION_SECONDS) -> None:
 def main() -> None:
     bench_routing()
     bench_intake()
+    bench_recording()
 
 
 if __name__ == "__main__":
