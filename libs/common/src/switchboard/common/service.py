@@ -6,8 +6,10 @@ them down in the reverse order.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
@@ -15,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, StatusCode, Tracer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from switchboard.common.broker import ensure_topics
@@ -24,6 +27,8 @@ from switchboard.common.runtime import Runtime
 log = structlog.get_logger("switchboard.service")
 
 Hook = Callable[[Runtime], Awaitable[None]]
+Background = Callable[[Runtime], Coroutine[Any, Any, None]]
+"""Work that runs for the life of the process (started with the service, cancelled at stop)."""
 
 
 def build_http(
@@ -33,9 +38,11 @@ def build_http(
     prepare: Hook | None = None,
     on_start: Hook | None = None,
     on_stop: Hook | None = None,
+    background: Sequence[Background] = (),
 ) -> FastAPI:
     """`prepare` runs before the service consumes its first message (to load state its handlers
-    rely on); `on_start` once it is consuming and publishing."""
+    rely on); `on_start` once it is consuming and publishing; `background` tasks from then until
+    the service stops."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -51,10 +58,15 @@ def build_http(
         await runtime.relay.start()
         if on_start is not None:
             await on_start(runtime)
+        tasks = [asyncio.create_task(work(runtime)) for work in background]
         log.info("service started", port=runtime.settings.port_of(runtime.service))
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if on_stop is not None:
                 await on_stop(runtime)
             await runtime.relay.stop()
@@ -124,6 +136,27 @@ class RequestSpans:
 async def _ping_broker(runtime: Runtime) -> None:
     if not await runtime.broker.ping(timeout=2.0):
         raise ConnectionError("broker unreachable")
+
+
+async def repeat(
+    runtime: Runtime,
+    job: Callable[[AsyncSession], Awaitable[object]],
+    *,
+    every: float,
+    name: str,
+    at_start: bool = True,
+) -> None:
+    """Run `job` in its own write transaction every `every` seconds, for ever (a `background`
+    task). A failed run (the database away) is logged; the next one catches up."""
+    if not at_start:
+        await asyncio.sleep(every)
+    while True:
+        try:
+            async with runtime.db.session() as session:
+                await job(session)
+        except Exception as error:
+            log.warning("periodic job failed; the next run retries", job=name, error=repr(error))
+        await asyncio.sleep(every)
 
 
 async def _check(probe: Awaitable[None]) -> str:

@@ -29,14 +29,11 @@ def build_app(settings: RoutingSettings | None = None) -> FastAPI:
     async def load(rt: Runtime) -> None:
         await prepare(rt, settings)
 
-    async def on_start(rt: Runtime) -> None:
-        Distributor.of(rt).start()
-
-    async def on_stop(rt: Runtime) -> None:
-        await Distributor.of(rt).stop()
-
     app = build_http(
-        runtime, title="Switchboard routing", prepare=load, on_start=on_start, on_stop=on_stop
+        runtime,
+        title="Switchboard routing",
+        prepare=load,
+        background=[lambda rt: Distributor.of(rt).run()],
     )
     app.include_router(api.router)
     return app

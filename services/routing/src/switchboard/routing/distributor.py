@@ -84,7 +84,6 @@ class Distributor:
         self.tenants: dict[str, TenantRouting] = {}
         self.origins: dict[str, Origin] = {}
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._tracer = runtime.tracer_provider.get_tracer("switchboard.routing")
         self._next_stats = 0.0
 
@@ -138,15 +137,6 @@ class Distributor:
             offers=len(self.engine.offers),
         )
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
     def wake(self) -> None:
         self._wake.set()
 
@@ -178,7 +168,8 @@ class Distributor:
         )
 
     # -- the loop ------------------------------------------------------------------------------
-    async def _run(self) -> None:
+    async def run(self) -> None:
+        """The distributor's loop, for the life of the process."""
         while True:
             try:
                 await self.step()
