@@ -299,7 +299,8 @@ def test_queue_figures() -> None:
     quick_hangup = _contact(engine, channel="phone", at=12)
     engine.withdraw(gave_up, now=51, abandoned=True)  # abandoned after the target: counts
     engine.withdraw(quick_hangup, now=15, abandoned=True)  # within the target: does not
-    [figures] = engine.figures(60)
+    [(tenant, figures)] = engine.figures(60)
+    assert (tenant, figures.queue_id) == ("acme", "billing")
     assert fast not in engine.waiting and slow in engine.waiting
     assert figures.waiting == 1 and figures.longest_wait_seconds == 50
     assert figures.agents_on_contact == 1 and figures.agents_available == 0

@@ -42,11 +42,7 @@ async def queues(request: Request, tenant: Tenant) -> list[dict[str, Any]]:
     """Each of the tenant's queues now: waiting, longest wait, agents, service level over the last
     15 and 30 minutes, average speed of answer, abandonment rate."""
     acd = Distributor.of(_runtime(request))
-    return [
-        {"queue_id": f.queue[1], **{k: v for k, v in vars(f).items() if k != "queue"}}
-        for f in acd.engine.figures(now())
-        if f.queue[0] == tenant
-    ]
+    return [stats.model_dump() for owner, stats in acd.engine.figures(now()) if owner == tenant]
 
 
 @router.get("/agents")

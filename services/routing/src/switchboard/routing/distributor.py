@@ -31,7 +31,6 @@ from switchboard.common.events.routing import (
     Candidate,
     OfferReason,
     OfferWithdrawn,
-    QueueStatistics,
     SupervisorAlert,
 )
 from switchboard.common.runtime import Runtime, Transaction
@@ -343,11 +342,9 @@ class Distributor:
         if not figures:
             return
         async with self.runtime.transaction() as tx:
-            for figure in figures:
-                tenant, queue_id = figure.queue
-                payload = QueueStatistics(queue_id=queue_id, **_figure_fields(figure))
+            for tenant, payload in figures:
                 event = Envelope.first(
-                    payload, tenant_id=tenant, aggregate_id=f"{tenant}/{queue_id}"
+                    payload, tenant_id=tenant, aggregate_id=f"{tenant}/{payload.queue_id}"
                 )
                 await tx.emit(event)
 
@@ -364,12 +361,6 @@ class Distributor:
             },
         ) as span:
             yield span
-
-
-def _figure_fields(figure: Any) -> dict[str, Any]:
-    fields = dict(vars(figure))
-    fields.pop("queue")
-    return fields
 
 
 def waiting_of(entry: store.QueueEntry) -> Waiting:

@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from switchboard.common.events.routing import QueueStatistics
 from switchboard.common.ids import new_id
 from switchboard.routing.domain import (
     VOICE,
@@ -126,19 +127,6 @@ class Assignment:
     agent_id: str
     queue: QueueKey
     waited_seconds: float
-
-
-@dataclass(frozen=True)
-class QueueFigures:
-    queue: QueueKey
-    waiting: int
-    longest_wait_seconds: float
-    agents_available: int
-    agents_on_contact: int
-    service_level_15m: float | None
-    service_level_30m: float | None
-    average_speed_of_answer_seconds: float | None
-    abandonment_rate: float | None
 
 
 @dataclass
@@ -370,7 +358,8 @@ class Engine:
                     self._line_up(self.waiting[offer.contact_id])
 
     # -- statistics ----------------------------------------------------------------------------
-    def figures(self, now: float) -> list[QueueFigures]:
+    def figures(self, now: float) -> list[tuple[str, QueueStatistics]]:
+        """Each queue's statistics now, with its tenant."""
         staffed: dict[QueueKey, list[int]] = {q: [0, 0] for q in self.queues}
         for agent in self.agents.values():
             state = agent.state
@@ -381,13 +370,16 @@ class Engine:
         for contact in self.waiting.values():
             oldest[contact.home] = min(oldest.get(contact.home, now), contact.enqueued_at)
         return [
-            QueueFigures(
-                queue=key,
-                waiting=self._waiting_in.get(key, 0),
-                longest_wait_seconds=round(now - oldest.get(key, now), 3),
-                agents_available=staffed[key][0],
-                agents_on_contact=staffed[key][1],
-                **self._service_figures(queue, now),
+            (
+                key[0],
+                QueueStatistics(
+                    queue_id=key[1],
+                    waiting=self._waiting_in.get(key, 0),
+                    longest_wait_seconds=round(now - oldest.get(key, now), 3),
+                    agents_available=staffed[key][0],
+                    agents_on_contact=staffed[key][1],
+                    **self._service_figures(queue, now),
+                ),
             )
             for key, queue in sorted(self.queues.items())
         ]
