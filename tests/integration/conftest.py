@@ -25,6 +25,7 @@ from aiokafka import AIOKafkaProducer
 
 from switchboard.cli.centre import Centre
 from switchboard.cli.demo import form
+from switchboard.cli.scratch import create_database, drop_database
 from switchboard.common.broker import read_topic
 from switchboard.common.process import free_port
 from switchboard.common.settings import Settings
@@ -43,25 +44,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def _postgres_database() -> tuple[str, str]:
     """A new, empty database for one test session: (url, name)."""
-    name = f"switchboard_test_{secrets.token_hex(4)}"
     try:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+        return create_database(PG_ADMIN_URL, "switchboard_test")
     except (OSError, asyncpg.PostgresError, TimeoutError) as error:
         message = f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {error!r}"
         if os.environ.get("CI"):
             pytest.fail(message + " (CI machines must have it)")
         pytest.skip(message)
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name, name
 
 
 def _docker_engine_reachable() -> bool:
@@ -272,9 +263,7 @@ def running_centre(
     with contextlib.ExitStack() as stack:
         if backend == "postgresql":
             database_url, name = _postgres_database()
-            stack.callback(
-                lambda: asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            )
+            stack.callback(drop_database, PG_ADMIN_URL, name)
         if backend == "containers":
             kafka, database_url = stack.enter_context(_containers())
         var_dir: Path = tmp_path_factory.mktemp(f"centre-{backend}")

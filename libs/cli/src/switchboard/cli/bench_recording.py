@@ -10,12 +10,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, insert
 from sqlmodel import select
 
 from switchboard.cli.centre import Centre
+from switchboard.cli.scratch import create_database, drop_database
 from switchboard.common.db import Database
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.intake import ContactReceived, Party
@@ -166,48 +166,25 @@ def _contact_row(n: int, rng: random.Random) -> dict[str, object]:
     }
 
 
-def _postgres_database(name: str) -> str:
-    async def create() -> None:
-        conn = await asyncpg.connect(PG_ADMIN, timeout=5)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-
-
-def _drop(name: str) -> None:
-    async def drop() -> None:
-        conn = await asyncpg.connect(PG_ADMIN, timeout=5)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-    asyncio.run(drop())
-
-
 def bench_recording() -> None:
     import switchboard.recording.app  # noqa: F401 - every recording table, for create_tables
 
     print(f"recording: {EVENTS} events through the embedded broker, recording as its own process")
     _events_per_second(None, "SQLite")
-    name = f"switchboard_bench_{int(time.time())}"
     try:
-        _events_per_second(_postgres_database(name), "PostgreSQL")
+        url, name = create_database(PG_ADMIN, "switchboard_bench")
     except OSError as error:
         print(f"  PostgreSQL: not reachable at {PG_ADMIN} ({error})")
+        return
+    try:
+        _events_per_second(url, "PostgreSQL")
     finally:
-        _drop(name)
+        drop_database(PG_ADMIN, name)
     print(f"recording: the KPI query over {KPI_CONTACTS:,} contacts (one aggregate in SQL)")
     with tempfile.TemporaryDirectory() as var:
         asyncio.run(_kpi_time(f"sqlite+aiosqlite:///{var}/kpis.db", "SQLite"))
-    kpi_db = f"switchboard_kpis_{int(time.time())}"
+    url, name = create_database(PG_ADMIN, "switchboard_kpis")
     try:
-        url = _postgres_database(kpi_db).replace("postgresql://", "postgresql+asyncpg://")
-        asyncio.run(_kpi_time(url, "PostgreSQL"))
+        asyncio.run(_kpi_time(url.replace("postgresql://", "postgresql+asyncpg://"), "PostgreSQL"))
     finally:
-        _drop(kpi_db)
+        drop_database(PG_ADMIN, name)
