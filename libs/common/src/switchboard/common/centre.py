@@ -5,6 +5,7 @@ each service applies the part it owns to its own tables.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -55,6 +56,16 @@ class HoursConfig(BaseModel):
     close: str = Field(default="18:00", pattern=CLOCK)
 
 
+class ScriptConfig(BaseModel):
+    """A queue's contact guide: how to open, what to know about the product, how to close."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    greeting: str = ""
+    notes: str = ""
+    closing: str = ""
+
+
 class QueueConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -77,6 +88,8 @@ class QueueConfig(BaseModel):
     when_full: str = "reject"
     """What happens to a contact that finds the queue full: `reject` or a queue id."""
     offer_timeout_seconds: dict[Channel, int] = {}
+    script: ScriptConfig | None = None
+    """The contact guide the desktop shows agents on this queue's contacts."""
 
     @field_validator("skills")
     @classmethod
@@ -113,6 +126,8 @@ class AgentConfig(BaseModel):
     skills: dict[str, int] = {}
     capacity: dict[Channel, int] = {"phone": 1, "email": 3, "letter": 3, "fax": 3}
     groups: list[str] = []
+    supervisor: bool = False
+    """A team leader: the desktop shows them the wallboard of the tenants they serve."""
 
     @field_validator("skills")
     @classmethod
@@ -145,6 +160,137 @@ class RecordPolicyConfig(BaseModel):
     """Contacts older than this are de-identified."""
 
 
+DURATION = r"^[0-9]+[mhd]$"
+
+
+class ClockConfig(BaseModel):
+    """One promise: act `within` (`30m`, `4h`, `3d`) in business hours or calendar time; the
+    clock stops on the first of `stops_on`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    within: str = Field(pattern=DURATION)
+    measure: Literal["business", "calendar"] = "business"
+    stops_on: list[Literal["human_reply", "assigned", "resolved"]] = Field(min_length=1)
+
+
+class SlaPolicyConfig(BaseModel):
+    """The service levels promised to the contacts it matches (the first matching policy wins;
+    an empty list matches anything). A policy changed in the file becomes a new version: contacts
+    keep the version they started under."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    queues: list[str] = []
+    channels: list[Channel] = []
+    min_priority: int | None = Field(default=None, ge=1, le=10)
+    first_response: ClockConfig | None = None
+    resolution: ClockConfig | None = None
+    warn_at_percent: int = Field(default=75, ge=1, le=99)
+
+
+class EscalationLevelConfig(BaseModel):
+    """A rung of the escalation path: where a contact goes and who is told when it breaches."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    queue: str
+    priority: int = Field(ge=1, le=10)
+    notify: list[str] = []
+    """Agent ids told of a breach at this level (their desktops)."""
+
+
+class ComplaintPolicyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    acknowledge: ClockConfig = ClockConfig(
+        within="1d", measure="business", stops_on=["human_reply"]
+    )
+    respond: ClockConfig = ClockConfig(within="30d", measure="calendar", stops_on=["resolved"])
+    level: str | None = None
+    """The escalation level a breached complaint goes to (default: the last, e.g. the complaints
+    officer)."""
+
+
+class EscalationConfig(BaseModel):
+    """The tenant's promises: business hours and holidays, SLA policies, the escalation path,
+    the complaint policy, and the grace a due follow-up has before it is escalated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hours: list[HoursConfig] = [HoursConfig()]
+    holidays: list[date] = []
+    policies: list[SlaPolicyConfig] = []
+    levels: list[EscalationLevelConfig] = []
+    complaints: ComplaintPolicyConfig = ComplaintPolicyConfig()
+    follow_up_grace: str = Field(default="15m", pattern=DURATION)
+
+
+SHIFT_CLOCK = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+
+
+class ShiftConfig(BaseModel):
+    """A technician's working time on some weekdays, in the tenant's time zone (`24:00`: the end
+    of the day)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
+    open: str = Field(default="07:00", pattern=SHIFT_CLOCK)
+    close: str = Field(default="17:00", pattern=SHIFT_CLOCK)
+
+
+class Location(BaseModel):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class TechnicianConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,62}$")
+    name: str
+    tenant: str
+    skills: list[str] = []
+    shifts: list[ShiftConfig] = [ShiftConfig()]
+    home: Location
+    """Where they start from (until the field reports where they are)."""
+    teams: list[str] = []
+    medium: Literal["email", "sms", "message_service", "phone", "fax"] = "sms"
+    address: str = Field(min_length=1, max_length=320)
+    """Where the medium reaches them: an email address, a phone or fax number, a handle."""
+
+
+class ApprovalConfig(BaseModel):
+    """Which messages to field staff need approval, and who approves."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kinds: list[str] = ["safety"]
+    broadcast_over: int = Field(default=10, ge=1)
+    """A message to more people than this needs approval."""
+    approvers: list[str] = []
+
+
+class DispatchConfig(BaseModel):
+    """How the tenant deploys field staff (see services/dispatch/README.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    road_factor: float = Field(default=1.3, ge=1, le=3)
+    speed_kmh: float = Field(default=40, gt=0, le=130)
+    confirm_within_minutes: int = Field(default=10, ge=1)
+    on_confirm_timeout: Literal["redespatch", "manual"] = "redespatch"
+    max_despatch_attempts: int = Field(default=3, ge=1)
+    preempt_within_km: float = Field(default=25, ge=0)
+    eta_reply_minutes: int = Field(default=10, ge=1)
+    chase_after_minutes: int = Field(default=30, ge=1)
+    max_chases: int = Field(default=2, ge=0)
+    approval: ApprovalConfig = ApprovalConfig()
+
+
 class TenantConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -159,6 +305,8 @@ class TenantConfig(BaseModel):
     """Tenants whose contacts this tenant's agents may take as overflow (the agreement)."""
     dnc: DncPolicyConfig = DncPolicyConfig()
     record: RecordPolicyConfig = RecordPolicyConfig()
+    escalation: EscalationConfig = EscalationConfig()
+    dispatch: DispatchConfig = DispatchConfig()
 
 
 class ChannelSystemConfig(BaseModel):
@@ -175,11 +323,16 @@ class CentreConfig(BaseModel):
     tenants: list[TenantConfig]
     channel_systems: list[ChannelSystemConfig] = []
     agents: list[AgentConfig] = []
+    technicians: list[TechnicianConfig] = []
 
     @model_validator(mode="after")
     def _references(self) -> CentreConfig:
         for tenant in self.tenants:
             check_tenant_references(tenant, self)
+        tenants = {t.id for t in self.tenants}
+        for tech in self.technicians:
+            if tech.tenant not in tenants:
+                raise ValueError(f"technician {tech.id}: unknown tenant {tech.tenant!r}")
         return self
 
     def tenant(self, tenant_id: str) -> TenantConfig:
@@ -190,7 +343,8 @@ class CentreConfig(BaseModel):
 
 
 def check_tenant_references(tenant: TenantConfig, centre: CentreConfig) -> None:
-    """Every queue a tenant's rules and queues name exists, and overflow into another tenant's
+    """Every queue a tenant's rules, queues, SLA policies and escalation levels name exists, and
+    overflow into another tenant's
     queue is allowed only where that tenant lists this one among its `overflow_partners`."""
     own = {q.id for q in tenant.queues}
     others = {t.id: t for t in centre.tenants}
@@ -201,6 +355,14 @@ def check_tenant_references(tenant: TenantConfig, centre: CentreConfig) -> None:
 
     for rule in tenant.rules:
         local(rule.queue, f"rule {rule.name!r}")
+    for level in tenant.escalation.levels:
+        local(level.queue, f"escalation level {level.name!r}")
+    for policy in tenant.escalation.policies:
+        for queue_id in policy.queues:
+            local(queue_id, f"SLA policy {policy.id!r}")
+    named = tenant.escalation.complaints.level
+    if named is not None and named not in {level.name for level in tenant.escalation.levels}:
+        raise ValueError(f"tenant {tenant.id}: complaints go to unknown level {named!r}")
     for queue in tenant.queues:
         for action, value in (("when_closed", queue.when_closed), ("when_full", queue.when_full)):
             if value not in ("wait", "reject"):

@@ -7,6 +7,11 @@ one file) the two differ:
 - writes within one process queue on an asyncio lock, so they wait their turn without falling into
   SQLite's sleeping busy handler (only writers of other processes can make one wait there);
 - reads run on a separate engine with plain deferred transactions, which in WAL mode never block.
+
+A read, and a write asked for with `snapshot=True`, sees one snapshot from its first statement to
+its end: SQLite's transactions always do; on PostgreSQL they run at REPEATABLE READ, since at the
+default READ COMMITTED each statement sees the commits made since the one before, and an export
+read in several queries could show a change in one table and not yet in the next.
 """
 
 from __future__ import annotations
@@ -70,7 +75,12 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sqlite = url.startswith("sqlite")
-        self.read_engine = make_engine(url, writer=False) if self._sqlite else self.engine
+        self._snapshot_engine = (
+            self.engine
+            if self._sqlite
+            else self.engine.execution_options(isolation_level="REPEATABLE READ")
+        )
+        self.read_engine = make_engine(url, writer=False) if self._sqlite else self._snapshot_engine
         self._write_turn = asyncio.Lock() if self._sqlite else None
 
     @property
@@ -83,20 +93,21 @@ class Database:
             await conn.run_sync(SQLModel.metadata.create_all)
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A write transaction: commits on normal exit, rolls back on an exception."""
+    async def session(self, *, snapshot: bool = False) -> AsyncIterator[AsyncSession]:
+        """A write transaction: commits on normal exit, rolls back on an exception. `snapshot` is
+        for one that mostly reads several tables and must see them as of one moment; keep its
+        writes to inserts, as an update racing another would fail with a serialization error."""
         async with contextlib.AsyncExitStack() as stack:
             if self._write_turn is not None:
                 await stack.enter_async_context(self._write_turn)
-            session = await stack.enter_async_context(
-                AsyncSession(self.engine, expire_on_commit=False)
-            )
+            engine = self._snapshot_engine if snapshot else self.engine
+            session = await stack.enter_async_context(AsyncSession(engine, expire_on_commit=False))
             await stack.enter_async_context(session.begin())
             yield session
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:
-        """A read-only session; it never waits for writers."""
+        """A read-only session, one snapshot throughout; it never waits for writers."""
         async with AsyncSession(self.read_engine, expire_on_commit=False) as session:
             yield session
 
@@ -106,7 +117,7 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-        if self.read_engine is not self.engine:
+        if self._sqlite:  # on PostgreSQL the read engine shares the writer's pool
             await self.read_engine.dispose()
 
 

@@ -69,6 +69,11 @@ class DeliveryMetrics:
             ["topic", "kind"],
             registry=registry,
         )
+        self.handler_seconds = Histogram(
+            "switchboard_handler_seconds", "Time a handler takes over one event, by topic",
+            ["topic"], registry=registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )  # fmt: skip
         self.batch_seconds = Histogram(
             "switchboard_batch_seconds", "Time to apply one consumed batch", registry=registry,
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),

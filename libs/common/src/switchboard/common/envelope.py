@@ -33,6 +33,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(moment: datetime) -> datetime:
+    """A stored moment as UTC: SQLite gives datetimes back without their zone, and they are UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 class Envelope(BaseModel, Generic[P]):
     model_config = ConfigDict(extra="allow")
 

@@ -30,6 +30,8 @@ class Transaction:
     producer: str
     state: dict[str, Any] = field(default_factory=dict)
     """The runtime's process-lifetime state (see `Runtime.state`)."""
+    emits: frozenset[str] | None = None
+    """The topics the service declares it emits (None: not declared, anything goes)."""
     emitted: list[OutboxMessage] = field(default_factory=list)
     committed: list[Callable[[], object]] = field(default_factory=list)
 
@@ -42,6 +44,8 @@ class Transaction:
         """Publish `event` if, and only if, this transaction commits. The row's id is assigned when
         the session next flushes."""
         row = outbox_row(event, producer=self.producer)
+        if self.emits is not None and row.topic not in self.emits:
+            raise ValueError(f"{self.producer} does not declare that it emits {row.topic}")
         self.session.add(row)
         self.emitted.append(row)
         return row
@@ -63,6 +67,10 @@ class Runtime:
     tracer_provider: TracerProvider
     state: dict[str, Any] = field(default_factory=dict)
     """What a service keeps for the life of the process (its caches, its own context)."""
+    emits: frozenset[str] | None = None
+    """The topics the service declares it emits (its `Subscriptions(emits=...)`)."""
+    consumes: tuple[str, ...] = ()
+    """The topics its consumer group reads."""
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -72,6 +80,7 @@ class Runtime:
                 consumer=consumer_group(self.service),
                 producer=self.service,
                 state=self.state,
+                emits=self.emits,
             )
             yield tx
         for apply in tx.committed:

@@ -1,6 +1,7 @@
 """The HTTP host every service runs in: FastAPI with `/healthz` and `/metrics`, and a lifespan that
-brings up the database schema, the topics, the broker's subscribers and the outbox relay, and takes
-them down in the reverse order.
+waits for the database (its schema is migrated before any service starts: `switchboard migrate`),
+brings up the topics, the broker's subscribers and the outbox relay, and takes them down in the
+reverse order.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, StatusCode, Tracer
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from switchboard.common.broker import ensure_topics
+from switchboard.common.broker import consumer_group, ensure_topics
 from switchboard.common.errors import InvalidInput
+from switchboard.common.offsets import Offsets
 from switchboard.common.runtime import Runtime
 
 log = structlog.get_logger("switchboard.service")
@@ -46,7 +48,7 @@ def build_http(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await _retrying("database schema", runtime.db.create_tables)
+        await _retrying("database", runtime.db.ping)
         replication = 1 if runtime.settings.embedded_broker else -1
         await _retrying(
             "topics",
@@ -59,6 +61,8 @@ def build_http(
         if on_start is not None:
             await on_start(runtime)
         tasks = [asyncio.create_task(work(runtime)) for work in background]
+        if runtime.consumes:
+            tasks.append(asyncio.create_task(_export_lag(runtime, lag)))
         log.info("service started", port=runtime.settings.port_of(runtime.service))
         try:
             yield
@@ -75,6 +79,12 @@ def build_http(
             runtime.tracer_provider.shutdown()
             log.info("service stopped")
 
+    lag = Gauge(
+        "switchboard_consumer_lag",
+        "Records not yet committed by this service's consumer group, per partition",
+        ["topic", "partition"],
+        registry=runtime.metrics,
+    )
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.runtime = runtime
     app.add_middleware(RequestSpans, tracer=runtime.tracer_provider.get_tracer("switchboard.http"))
@@ -131,6 +141,27 @@ class RequestSpans:
                 await send(message)
 
             await self.app(scope, receive, send_with_status)
+
+
+LAG_INTERVAL_SECONDS = 15.0
+
+
+async def _export_lag(runtime: Runtime, gauge: Gauge) -> None:
+    """`switchboard_consumer_lag{topic,partition}`: records not yet committed by this service's
+    group, refreshed every 15 s (what an autoscaler on lag, such as KEDA, reads too)."""
+    offsets = Offsets(runtime.settings.kafka_bootstrap)
+    try:
+        await offsets.start()
+        while True:
+            try:
+                lag = await offsets.lag(consumer_group(runtime.service), runtime.consumes)
+                for tp, behind in lag.items():
+                    gauge.labels(topic=tp.topic, partition=str(tp.partition)).set(max(0, behind))
+            except Exception as error:  # the broker away: the next round catches up
+                log.warning("consumer lag not read", error=repr(error))
+            await asyncio.sleep(LAG_INTERVAL_SECONDS)
+    finally:
+        await offsets.stop()
 
 
 async def _ping_broker(runtime: Runtime) -> None:

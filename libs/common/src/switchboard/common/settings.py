@@ -21,24 +21,43 @@ SERVICE_PORT_FIELDS = {
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="SWITCHBOARD_", extra="ignore", use_attribute_docstrings=True
+    )
 
     kafka: str | None = None
+    """Kafka bootstrap servers (host:port,...); unset: the embedded broker on 127.0.0.1:`broker_port`."""
     database_url: str | None = None
+    """postgresql://user:password@host:5432/db; unset: SQLite at `<var_dir>/switchboard.db`."""
     otlp_endpoint: str | None = None
+    """An OTLP/HTTP collector (e.g. http://jaeger:4318); unset: spans go to `<var_dir>/traces/`."""
+    tracing: bool = True
+    """False: no spans are recorded or exported (to measure what tracing costs)."""
     var_dir: Path = Path("var")
+    """Where local state lives: the SQLite database, logs, traces, mail sink, field outbox."""
     host: str = "127.0.0.1"
+    """The address every service listens on (0.0.0.0 in a container)."""
     log_level: str = "INFO"
+    """DEBUG, INFO, WARNING or ERROR."""
     centre_config: Path | None = None
+    """The centre YAML (tenants, queues, agents, technicians); unset: the demo centre."""
 
     desktop_port: int = 8080
+    """The agent desktop's HTTP port."""
     intake_port: int = 8081
+    """Intake's HTTP port (channel systems post here)."""
     routing_port: int = 8082
+    """Routing's HTTP port."""
     escalation_port: int = 8083
+    """Escalation's HTTP port."""
     recording_port: int = 8084
+    """Recording's HTTP port."""
     dispatch_port: int = 8085
+    """Dispatch's HTTP port."""
     smtp_port: int = 2525
+    """Intake's SMTP listener."""
     broker_port: int = 9092
+    """The embedded broker's port (when `kafka` is unset)."""
 
     consumer_max_attempts: int = 3
     """Attempts at a message whose failure is not the infrastructure's before it is dead-lettered."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -52,9 +52,12 @@ class _Route:
 
 
 class Subscriptions:
-    def __init__(self, service: str, *, batch_size: int = 200) -> None:
+    def __init__(self, service: str, *, emits: Sequence[Topic] = (), batch_size: int = 200) -> None:
         self.service = service
         self.batch_size = batch_size
+        self.emits = tuple(emits)
+        """What the service publishes: declared in its AsyncAPI document, and the only topics its
+        transactions may emit to."""
         self._routes: dict[str, _Route] = {}
 
     def on(self, topic: Topic) -> Callable[[H], H]:
@@ -83,7 +86,17 @@ class Subscriptions:
         return [route.topic for route in self._routes.values()]
 
     def attach(self, runtime: Runtime) -> None:
-        """Subscribe the runtime's broker to every registered topic with one batching consumer."""
+        """Subscribe the runtime's broker to every registered topic with one batching consumer,
+        and declare the topics the service emits."""
+        runtime.emits = frozenset(topic.name for topic in self.emits)
+        runtime.consumes = tuple(topic.name for topic in self.topics)
+        for topic in self.emits:
+            runtime.broker.publisher(
+                topic.name,
+                title=f"{self.service}:{topic.name}",
+                description=f"{topic.description} Key: {topic.key}.",
+                schema=cast(Any, Envelope)[topic.payload],
+            )
         if not self._routes:
             return
         delivery = _Delivery(self._routes, runtime)
@@ -97,7 +110,8 @@ class Subscriptions:
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
             title=f"{self.service}:consume",
-            description="; ".join(f"{t.name}: {t.description}" for t in self.topics),
+            description=f"{self.service}'s one consumer (group {consumer_group(self.service)}), "
+            "reading every topic here in batches; the producing service's document describes each.",
         )
         async def consume(message: KafkaMessage) -> None:
             records = message.raw_message
@@ -147,7 +161,10 @@ class _Delivery:
                         if id(event) not in new:
                             outcomes.append("duplicate")
                             continue
-                        with self._span(record, event):
+                        with (
+                            self._span(record, event),
+                            self.metrics.handler_seconds.labels(topic=record.topic).time(),
+                        ):
                             await route.handle(event, tx)
                         outcomes.append("applied")
         except Exception as error:

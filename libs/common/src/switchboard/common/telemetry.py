@@ -10,18 +10,21 @@ writes them), which `switchboard trace` and the tests read.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
+from opentelemetry import propagate
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-from opentelemetry.trace import Status
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from opentelemetry.trace import SpanKind, Status, Tracer
 
 from switchboard.common.compliance.redaction import redact, redact_value
 from switchboard.common.settings import Settings
@@ -99,7 +102,10 @@ def _hex_ids(node: Any) -> None:
 
 
 def build_tracer_provider(*, service: str, settings: Settings) -> TracerProvider:
-    provider = TracerProvider(resource=Resource.create({"service.name": f"switchboard-{service}"}))
+    resource = Resource.create({"service.name": f"switchboard-{service}"})
+    if not settings.tracing:
+        return TracerProvider(resource=resource, sampler=ALWAYS_OFF)
+    provider = TracerProvider(resource=resource)
     exporter: SpanExporter
     if settings.otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -111,6 +117,20 @@ def build_tracer_provider(*, service: str, settings: Settings) -> TracerProvider
         BatchSpanProcessor(RedactingExporter(exporter), schedule_delay_millis=500)
     )
     return provider
+
+
+@contextlib.contextmanager
+def continued_span(
+    tracer: Tracer, traceparent: str | None, name: str, attributes: dict[str, str]
+) -> Iterator[None]:
+    """Work done later for a contact or job (a timer firing, an agent's command, an offer made when
+    an agent became free) as a span of the trace it belongs to, from the `traceparent` kept when
+    that trace passed by; what the work emits continues the trace."""
+    parent = propagate.extract({"traceparent": traceparent or ""})
+    with tracer.start_as_current_span(
+        name, context=parent, kind=SpanKind.INTERNAL, attributes=attributes
+    ):
+        yield
 
 
 def read_spans(trace_dir: Path) -> list[dict[str, Any]]:

@@ -13,11 +13,18 @@ from dataclasses import dataclass
 from switchboard.common.envelope import Payload
 from switchboard.common.events.desktop import (
     AgentStateChanged,
+    ComplaintRaised,
     ContactAccepted,
     ContactDeclined,
     ContactWrapped,
+    FollowUpDone,
+    FollowUpPromised,
+    ImprovementNoted,
+    JobRequested,
+    ReplySent,
 )
-from switchboard.common.events.escalation import ContactEscalated
+from switchboard.common.events.dispatch import FieldMessageChanged, FieldResponse, JobStatusChanged
+from switchboard.common.events.escalation import ContactEscalated, FollowUpDue, SlaAlert
 from switchboard.common.events.intake import (
     CallAbandoned,
     CallAnswered,
@@ -27,7 +34,7 @@ from switchboard.common.events.intake import (
     VoicemailLeft,
 )
 from switchboard.common.events.outbound import OutboundBlocked, OutboundCleared, OutboundRequested
-from switchboard.common.events.records import CustomerCorrected
+from switchboard.common.events.records import CustomerCorrected, SurveyResponded
 from switchboard.common.events.routing import (
     AgentOffered,
     ContactAssigned,
@@ -167,6 +174,79 @@ CONTACT_ESCALATED = Topic(
     key="contact_id",
     description="A promise is at risk: re-queue with a new priority or queue.",
 )
+CONTACT_REPLIED = Topic(
+    "contact.replied",
+    ReplySent,
+    key="contact_id",
+    description="The agent answered the customer on the contact's channel (email, call, fax).",
+)
+FOLLOWUP_PROMISED = Topic(
+    "followup.promised",
+    FollowUpPromised,
+    key="contact_id",
+    description="The agent promised the customer a callback or follow-up at a time.",
+)
+FOLLOWUP_DONE = Topic(
+    "followup.done",
+    FollowUpDone,
+    key="contact_id",
+    description="The agent kept a promised follow-up.",
+)
+COMPLAINT_RAISED = Topic(
+    "complaint.raised",
+    ComplaintRaised,
+    key="contact_id",
+    description="The agent marked the contact a complaint; the complaint policy applies.",
+)
+IMPROVEMENT_NOTED = Topic(
+    "improvement.noted",
+    ImprovementNoted,
+    key="contact_id",
+    description="A difficulty not escalated, recorded for continuous improvement.",
+)
+SURVEY_RESPONDED = Topic(
+    "survey.responded",
+    SurveyResponded,
+    key="contact_id",
+    description="The customer's post-contact survey answer (CSAT 1-5, NPS 0-10).",
+)
+JOB_REQUESTED = Topic(
+    "job.requested",
+    JobRequested,
+    key="job_id",
+    description="The agent asked for field staff on site for the contact.",
+)
+JOB_STATUS = Topic(
+    "job.status",
+    JobStatusChanged,
+    key="job_id",
+    description="A field job's every status change (created, despatched, confirmed, re-despatched, "
+    "en route, on site, completed, cancelled, failed), with the technician and the reason.",
+)
+FIELDCOMM_STATUS = Topic(
+    "fieldcomm.status",
+    FieldMessageChanged,
+    key="message_id",
+    description="A message to field staff held for approval, approved, rejected or sent.",
+)
+FIELDCOMM_RESPONSE = Topic(
+    "fieldcomm.response",
+    FieldResponse,
+    key="message_id",
+    description="A technician's answer to a message (acknowledged, declined, ETA), or a chase.",
+)
+SLA_ALERT = Topic(
+    "sla.alert",
+    SlaAlert,
+    key="contact_id",
+    description="A promise nearly due (warning) or broken (breach), with who is to be told.",
+)
+FOLLOWUP_DUE = Topic(
+    "followup.due",
+    FollowUpDue,
+    key="contact_id",
+    description="A promised follow-up is due now; offered first to the agent who promised it.",
+)
 QUEUE_STATS = Topic(
     "queue.stats",
     QueueStatistics,
@@ -231,6 +311,18 @@ REGISTRY: tuple[Topic, ...] = (
     CONTACT_ASSIGNED,
     CONTACT_WRAPPED,
     CONTACT_ESCALATED,
+    CONTACT_REPLIED,
+    FOLLOWUP_PROMISED,
+    FOLLOWUP_DONE,
+    FOLLOWUP_DUE,
+    SLA_ALERT,
+    COMPLAINT_RAISED,
+    IMPROVEMENT_NOTED,
+    SURVEY_RESPONDED,
+    JOB_REQUESTED,
+    JOB_STATUS,
+    FIELDCOMM_STATUS,
+    FIELDCOMM_RESPONSE,
     QUEUE_STATS,
     SUPERVISOR_ALERT,
     CUSTOMER_CORRECTED,

@@ -21,3 +21,15 @@ class CustomerCorrected(Payload):
     new_value: str = Field(min_length=1, max_length=400)
     reason: str = Field(min_length=1, max_length=500)
     actor: str = Field(max_length=200)
+
+
+class SurveyResponded(Payload):
+    """A customer's answer to the post-contact survey: satisfaction (CSAT, 1-5) and likelihood to
+    recommend (NPS, 0-10), either or both."""
+
+    event_type = "survey.responded"
+
+    csat: int | None = Field(default=None, ge=1, le=5)
+    nps: int | None = Field(default=None, ge=0, le=10)
+    comment: str | None = Field(default=None, max_length=2000)
+    source: str = Field(max_length=200)

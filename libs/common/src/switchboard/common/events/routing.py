@@ -20,6 +20,8 @@ class ContactQueued(Payload):
     reason: str
     service_level_seconds: int | None = None
     """The queue's answer-time target, so the record can judge the contact against it."""
+    channel: str | None = None
+    """The contact's channel, for the promises that depend on it (escalation's SLA policies)."""
 
 
 class ContactNotRouted(Payload):
