@@ -12,9 +12,16 @@ from sqlmodel import select
 
 from switchboard.common.centre import CentreConfig, RecordPolicyConfig, TenantConfig
 from switchboard.common.envelope import Envelope, Payload
-from switchboard.common.events.desktop import ContactWrapped
+from switchboard.common.events.desktop import (
+    ComplaintRaised,
+    ContactWrapped,
+    FollowUpDone,
+    FollowUpPromised,
+    ImprovementNoted,
+)
 from switchboard.common.events.escalation import ContactEscalated
 from switchboard.common.events.intake import CallAbandoned, ContactReceived, Party
+from switchboard.common.events.records import SurveyResponded
 from switchboard.common.events.routing import (
     AgentOffered,
     ContactAssigned,
@@ -24,11 +31,12 @@ from switchboard.common.events.routing import (
 )
 from switchboard.common.runtime import Runtime
 from switchboard.common.testing import ServiceUnderTest, service_under_test
-from switchboard.recording import customers, kpis, retention, store
+from switchboard.recording import casework, customers, kpis, retention, store
 from switchboard.recording.handlers import SERVICE, subscriptions
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 PERIOD = kpis.Period("acme", T0, T0 + timedelta(hours=1))
+NOW = T0 + timedelta(days=1)
 
 
 class Story:
@@ -85,6 +93,38 @@ class Story:
             .then(waited + handled, wrapped)
         )
 
+    def transferred(self, at: float, then_waited: float, resolved_at: float) -> Story:
+        """amy escalates it to another queue, where bob resolves it."""
+        escalated = ContactEscalated(reason="needs authority", queue_id="general",
+                                     requested_by="amy")  # fmt: skip
+        again = ContactAssigned(offer_id=f"o2-{self.contact_id}", agent_id="bob",
+                                queue_id="general", waited_seconds=then_waited)  # fmt: skip
+        return (
+            self.then(at, ContactWrapped(agent_id="amy", disposition="up", outcome="escalated"))
+            .then(at, escalated)
+            .then(at + then_waited, again)
+            .then(
+                resolved_at, ContactWrapped(agent_id="bob", disposition="fixed", outcome="resolved")
+            )
+        )
+
+    def survey(self, csat: int, nps: int) -> Story:
+        return self.then(3600, SurveyResponded(csat=csat, nps=nps, source="survey tool"))
+
+    def follow_up(self, due_minutes: float, done_minutes: float | None) -> Story:
+        promised = FollowUpPromised(
+            follow_up_id=f"f-{self.contact_id}",
+            agent_id="amy",
+            due_at=T0 + timedelta(minutes=due_minutes),
+            channel="phone",
+        )
+        self.then(200, promised)
+        if done_minutes is not None:
+            done = FollowUpDone(follow_up_id=f"f-{self.contact_id}", agent_id="amy")
+            self.then((T0 + timedelta(minutes=done_minutes) - self.received_at).total_seconds(),
+                      done)  # fmt: skip
+        return self
+
     def abandoned(self, after: float) -> Story:
         return self.then(
             after, CallAbandoned(call_id="x", at=self.received_at + timedelta(seconds=after))
@@ -94,8 +134,34 @@ class Story:
 def _stories() -> list[Story]:
     jordan = {"name": "Jordan Citizen", "email": "Jordan@Example.net"}
     return [
-        Story(1, "email", **jordan).queued().answered(10, 300, "resolved"),
-        Story(2, "phone", phone="+61412345678").queued().answered(30, 120, "sale"),
+        Story(1, "email", **jordan)
+        .queued()
+        .answered(10, 300, "resolved")
+        .survey(csat=5, nps=10)
+        .follow_up(due_minutes=2 * 24 * 60, done_minutes=None)  # not due yet
+        .then(
+            250,
+            ComplaintRaised(
+                complaint_id="cp-1",
+                agent_id="amy",
+                category="billing",
+                summary="Jordan Citizen says the bill doubled",
+            ),
+        )
+        .then(
+            260,
+            ImprovementNoted(
+                improvement_id="im-1",
+                agent_id="amy",
+                category="billing",
+                description="Jordan could not read the tariff table",
+            ),
+        ),
+        Story(2, "phone", phone="+61412345678")
+        .queued()
+        .answered(30, 120, "sale")
+        .survey(csat=3, nps=6)
+        .follow_up(due_minutes=30, done_minutes=20),  # kept on time
         Story(3, "phone", phone="+61412000003").queued().abandoned(60),
         Story(4, "phone", phone="+61412000004").queued().abandoned(3),  # a short abandon
         Story(5, "email", email="sam@example.net")
@@ -103,7 +169,15 @@ def _stories() -> list[Story]:
         .then(90, ContactEscalated(reason="complaint", priority=9)),
         Story(6, "email", email="noreply@example.com").then(1, ContactNotRouted(reason="auto")),
         Story(7, "email", conversation="conv-1", email="jordan@example.net").queued(),
-        Story(8, "email", email="kim@example.net").queued().answered(5, 60, "resolved"),
+        Story(8, "email", email="kim@example.net")
+        .queued()
+        .answered(5, 60, "resolved")
+        .survey(csat=4, nps=8)
+        .follow_up(due_minutes=40, done_minutes=50),  # kept late
+        Story(9, "email", email="lee@example.net")
+        .queued()
+        .answered(8, 60, "escalated")
+        .transferred(68, 32, 400),
     ]
 
 
@@ -128,7 +202,7 @@ async def _state(recording: ServiceUnderTest) -> tuple[Any, ...]:
         timeline = sorted(
             e.event_id for e in (await session.exec(select(store.TimelineEntry))).all()
         )
-        figures = await kpis.compute(session, PERIOD)
+        figures = await kpis.compute(session, PERIOD, now=NOW)
     return contacts, identities, timeline, figures
 
 
@@ -151,23 +225,36 @@ async def test_kpis_are_what_the_hand_computes_however_events_arrive(tmp_path: P
         assert await _state(recording) == expected
 
     contacts, identities, _timeline, figures = expected
-    # Queued: c1-c5, c7, c8 (7); c4 hung up within 5 s: offered 6. Answered c1, c2, c8; within
-    # 20 s c1 (10 s) and c8 (5 s). Abandoned c3. Wrapped c1, c2, c8; resolved c1 and c8, but c7
-    # came back in c1's conversation. Escalated c5. One sale among one sales opportunity.
-    assert figures["offered"] == 6 and figures["answered"] == 3 and figures["abandoned"] == 1
-    assert figures["service_level"] == round(2 / 6, 4)
-    assert figures["average_speed_of_answer"] == 15.0
-    assert figures["average_handle_time"] == 160.0
-    assert figures["abandonment_rate"] == round(1 / 6, 4)
-    assert figures["first_contact_resolution"] == round(1 / 3, 4)
-    assert figures["escalation_rate"] == round(1 / 6, 4)
+    # Queued: c1-c5, c7-c9 (8); c4 hung up within 5 s: offered 7. Answered c1, c2, c8, c9; within
+    # 20 s c1 (10 s), c8 (5 s), c9 (8 s: its first wait; its second, after amy escalated it, does
+    # not count). Abandoned c3. Wrapped c1, c2, c8, c9 (c9 handled from amy's assignment at 8 s to
+    # bob's wrap-up at 400 s: 392 s); resolved c1, c8 and c9 (bob's outcome is the last), but c7
+    # came back in c1's conversation. Escalated c5 and c9. One sale among one sales opportunity.
+    # Transferred: c9 of the 4 assigned. Surveys: CSAT 5, 3, 4; NPS 10 (promoter), 6 (detractor),
+    # 8 (passive). Follow-ups due by NOW: c2's (kept on time) and c8's (kept late).
+    assert figures["offered"] == 7 and figures["answered"] == 4 and figures["abandoned"] == 1
+    assert figures["service_level"] == round(3 / 7, 4)
+    assert figures["average_speed_of_answer"] == (10 + 30 + 5 + 8) / 4
+    assert figures["average_handle_time"] == (300 + 120 + 60 + 392) / 4
+    assert figures["abandonment_rate"] == round(1 / 7, 4)
+    assert figures["first_contact_resolution"] == 2 / 4
+    assert figures["escalation_rate"] == round(2 / 7, 4)
     assert figures["conversion_rate"] == 1.0
-    assert figures["csat"] is None and figures["nps"] is None
+    assert figures["transfer_rate"] == 1 / 4
+    assert figures["csat"] == 4.0
+    assert figures["nps"] == 0.0
+    assert figures["follow_ups_on_time"] == 1 / 2
 
     by_id = {c["contact_id"]: c for c in contacts}
     assert by_id["c1"]["customer_id"] == by_id["c7"]["customer_id"], "same email, any case"
     assert by_id["c1"]["status"] == "wrapped" and by_id["c1"]["handle_seconds"] == 300
     assert by_id["c3"]["status"] == "abandoned" and by_id["c3"]["abandoned_after_seconds"] == 60
+    assert (by_id["c9"]["agent_id"], by_id["c9"]["outcome"], by_id["c9"]["disposition"]) == (
+        "bob",
+        "resolved",
+        "fixed",
+    )
+    assert by_id["c9"]["assignments"] == 2 and by_id["c9"]["waited_seconds"] == 8
     assert ("email", "jordan@example.net", by_id["c1"]["customer_id"]) in identities
 
 
@@ -186,7 +273,7 @@ async def test_abandons_left_out_of_the_service_level_by_the_tenant_s_choice(
         async with await recording.session() as session:
             figures = await kpis.compute(session, PERIOD)
             other = await kpis.compute(session, kpis.Period("acme", T0, PERIOD.end, "other"))
-        assert figures["service_level"] == round(2 / 5, 4)
+        assert figures["service_level"] == round(3 / 6, 4)
         assert figures["definitions"]["abandons_count_against_service_level"] is False
         assert other["offered"] == 0 and other["service_level"] is None
 
@@ -200,7 +287,7 @@ async def test_retention_deidentifies_old_contacts_and_leaves_no_pii(tmp_path: P
         await recording.deliver(recent.first)
         async with recording.runtime.db.session() as session:
             [report] = await retention.run(session, now=T0 + timedelta(days=7 * 365, hours=2))
-        assert (report.contacts, report.customers) == (8, 7)
+        assert (report.contacts, report.customers) == (9, 8)
 
         async with await recording.session() as session:
             contacts = (await session.exec(select(store.RecordedContact))).all()
@@ -208,14 +295,22 @@ async def test_retention_deidentifies_old_contacts_and_leaves_no_pii(tmp_path: P
             identities = (await session.exec(select(customers.CustomerIdentity))).all()
             people = (await session.exec(select(customers.RecordedCustomer))).all()
             figures = await kpis.compute(session, PERIOD)
+            casework_rows = [
+                row.model_dump()
+                for table in (casework.RecordedComplaint, casework.RecordedImprovement,
+                              casework.RecordedFollowUp, casework.SurveyResponse)
+                for row in (await session.exec(select(table))).all()
+            ]  # fmt: skip
+        assert len(casework_rows) == 8, "complaint, improvement, 3 follow-ups, 3 surveys: kept"
         old = [c for c in contacts if c.contact_id != "c60"]
         dump = repr([c.model_dump() for c in old] + [e.model_dump() for e in timeline
-                    if e.contact_id != "c60"] + [p.model_dump() for p in people if p.name != "Robin Recent"])  # fmt: skip
-        for pii in ("Jordan", "jordan@", "+6141", "sam@", "kim@", "noreply@"):
+                    if e.contact_id != "c60"] + [p.model_dump() for p in people if p.name != "Robin Recent"]
+                    + casework_rows)  # fmt: skip
+        for pii in ("Jordan", "jordan@", "+6141", "sam@", "kim@", "noreply@", "lee@"):
             assert pii.casefold() not in dump.casefold(), pii
         assert all(c.deidentified_at is not None for c in old)
         assert [i.value for i in identities] == ["robin@example.net"], "only the recent one left"
-        assert figures["average_handle_time"] == 160.0, "what the KPIs need is kept"
+        assert figures["average_handle_time"] == 218.0, "what the KPIs need is kept"
         async with recording.runtime.db.session() as session:
             [again] = await retention.run(session, now=T0 + timedelta(days=7 * 365, hours=2))
         assert (again.contacts, again.customers) == (0, 0), "a second run has nothing to do"
@@ -230,4 +325,4 @@ async def test_contacts_of_a_period_are_read_a_page_at_a_time(tmp_path: Path) ->
                 [c.contact_id for c in page]
                 async for page in store.contacts_between(session, "acme", T0, PERIOD.end, page=3)
             ]
-        assert pages == [["c1", "c2", "c3"], ["c4", "c5", "c6"], ["c7", "c8"]]
+        assert pages == [["c1", "c2", "c3"], ["c4", "c5", "c6"], ["c7", "c8", "c9"]]

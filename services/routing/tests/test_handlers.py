@@ -8,11 +8,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
 from switchboard.common.centre import AgentConfig, CentreConfig, QueueConfig, TenantConfig
 from switchboard.common.envelope import Envelope
-from switchboard.common.events.desktop import AgentStateChanged, ContactAccepted, ContactDeclined
+from switchboard.common.events.desktop import (
+    AgentStateChanged,
+    ContactAccepted,
+    ContactDeclined,
+    ContactWrapped,
+)
+from switchboard.common.events.escalation import ContactEscalated
 from switchboard.common.events.intake import CallAbandoned, ContactReceived, Party, PhoneDetails
 from switchboard.common.runtime import Runtime
 from switchboard.common.testing import ServiceUnderTest, service_under_test
@@ -27,7 +34,10 @@ CENTRE = CentreConfig(
         TenantConfig(
             id="acme",
             name="Acme",
-            queues=[QueueConfig(id="general", name="General", default=True)],
+            queues=[
+                QueueConfig(id="general", name="General", default=True),
+                QueueConfig(id="tier2", name="Tier 2"),
+            ],
         )
     ],
     agents=[
@@ -118,6 +128,40 @@ async def test_offer_decline_reoffer_accept(tmp_path: Path) -> None:
         assert assigned["payload"]["agent_id"] == "bob"
         engine = Distributor.of(routing.runtime).engine
         assert engine.agents["bob"].state == "on_contact" and "k-1" not in engine.waiting
+
+
+@pytest.mark.parametrize("wrap_first", [True, False])
+async def test_an_agents_escalation_moves_the_contact_to_the_target_queue(
+    tmp_path: Path, wrap_first: bool
+) -> None:
+    """The agent's wrap-up and escalation travel on two topics, so either may arrive first; both
+    orders free the agent and queue the contact in tier 2 for someone else."""
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
+        received = _received()
+        await routing.deliver(received)
+        await routing.deliver(_agent_event("amy", "available"))
+        [offered] = _of(await _step(routing), "agent.offered")
+        accepted = ContactAccepted(offer_id=offered["payload"]["offer_id"], agent_id="amy")
+        await routing.deliver(received.follow(accepted))
+        wrapped = received.follow(
+            ContactWrapped(agent_id="amy", disposition="escalated", outcome="escalated")
+        )
+        escalated = received.follow(
+            ContactEscalated(reason="needs authority", queue_id="tier2", requested_by="amy")
+        )
+        for event in (wrapped, escalated) if wrap_first else (escalated, wrapped):
+            await routing.deliver(event)
+        [requeued] = [q for q in _of(await routing.outbox(), "contact.queued")
+                      if q["payload"]["queue_id"] == "tier2"]  # fmt: skip
+        assert requeued["payload"]["reason"] == "escalated by amy: needs authority"
+
+        await routing.deliver(_agent_event("bob", "available"))
+        offers = _of(await _step(routing), "agent.offered")
+        assert [(o["aggregate_id"], o["payload"]["queue_id"]) for o in offers[1:]] == [
+            ("bob", "tier2")
+        ]
+        engine = Distributor.of(routing.runtime).engine
+        assert engine.agents["amy"].active == {} and engine.agents["amy"].state == "available"
 
 
 async def test_a_caller_who_hangs_up_withdraws_the_offer(tmp_path: Path) -> None:

@@ -34,7 +34,17 @@ from switchboard.intake.channels import (
 from switchboard.intake.context import Intake
 
 SERVICE = "intake"
-subscriptions = Subscriptions(SERVICE)
+subscriptions = Subscriptions(
+    SERVICE,
+    emits=(
+        topics.CONTACT_RECEIVED,
+        topics.CALL_ANSWERED,
+        topics.CALL_ABANDONED,
+        topics.CALL_ENDED,
+        topics.CALL_VOICEMAIL_LEFT,
+        topics.CALL_CALLBACK_REQUESTED,
+    ),
+)
 
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 

@@ -17,9 +17,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.auth import Operator, operator, operator_tenant
 from switchboard.common.envelope import Envelope
-from switchboard.common.events.records import CustomerCorrected
+from switchboard.common.events.records import CustomerCorrected, SurveyResponded
 from switchboard.common.runtime import Runtime
-from switchboard.recording import customers, kpis, retention, store
+from switchboard.recording import casework, customers, kpis, retention, store
 
 router = APIRouter(prefix="/v1", tags=["recording"])
 
@@ -52,6 +52,15 @@ class ContactView(BaseModel):
     answered_at: datetime | None
     abandoned_at: datetime | None
     ended_at: datetime | None
+    offered_at: datetime | None
+    assigned_at: datetime | None
+    wrapped_at: datetime | None
+    waited_seconds: float | None
+    handle_seconds: float | None
+    outcome: str | None
+    escalated: bool | None
+    customer_id: str | None
+    deidentified_at: datetime | None
     timeline: list[TimelineItem]
 
 
@@ -170,7 +179,7 @@ async def find_customers(
     if not (email or phone or name):
         raise HTTPException(422, "give email, phone or name")
     runtime: Runtime = request.app.state.runtime
-    async with runtime.db.session() as session:
+    async with runtime.db.session(snapshot=True) as session:
         found = await customers.find(
             session, tenant_id=who.tenant_id, email=email, phone=phone, name=name
         )
@@ -190,7 +199,7 @@ async def find_customers(
 async def customer_history(customer_id: str, request: Request, who: Who) -> dict[str, Any]:
     """The customer, their identities and every contact they made, newest last."""
     runtime: Runtime = request.app.state.runtime
-    async with runtime.db.session() as session:
+    async with runtime.db.session(snapshot=True) as session:
         customer = await _customer(session, who, customer_id, "read", _reason(request))
         history = await customers.contacts(session, customer.customer_id)
         return {
@@ -203,7 +212,7 @@ async def customer_history(customer_id: str, request: Request, who: Who) -> dict
 async def export_customer(customer_id: str, request: Request, who: Who) -> dict[str, Any]:
     """Everything held about the customer, as one document (an access request, APP 12)."""
     runtime: Runtime = request.app.state.runtime
-    async with runtime.db.session() as session:
+    async with runtime.db.session(snapshot=True) as session:
         customer = await _customer(session, who, customer_id, "export", _reason(request))
         contacts = await customers.contacts(session, customer.customer_id)
         return {
@@ -222,6 +231,7 @@ async def export_customer(customer_id: str, request: Request, who: Who) -> dict[
                 }
                 for c in contacts
             ],
+            **(await casework.of_contacts(session, [c.contact_id for c in contacts])),
             "corrections": [
                 c.model_dump(mode="json", exclude={"tenant_id"})
                 for c in await customers.corrections(session, customer.customer_id)
@@ -231,6 +241,36 @@ async def export_customer(customer_id: str, request: Request, who: Who) -> dict[
                 for a in await customers.audit_trail(session, customer.customer_id)
             ],
         }
+
+
+class SurveyAnswer(BaseModel):
+    csat: int | None = PydanticField(default=None, ge=1, le=5)
+    nps: int | None = PydanticField(default=None, ge=0, le=10)
+    comment: str | None = PydanticField(default=None, max_length=2000)
+
+
+@router.post("/contacts/{contact_id}/survey", status_code=202)
+async def survey_answer(
+    contact_id: str, body: SurveyAnswer, request: Request, who: Who
+) -> dict[str, Any]:
+    """The customer's post-contact survey answer, as the survey system collected it: satisfaction
+    (`csat`, 1-5) and likelihood to recommend (`nps`, 0-10). Applied as `survey.responded`."""
+    if body.csat is None and body.nps is None:
+        raise HTTPException(422, "give csat (1-5), nps (0-10) or both")
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.transaction() as tx:
+        contact = await store.contact(tx.session, contact_id=contact_id, tenant_id=who.tenant_id)
+        if contact is None:
+            raise HTTPException(404, "no such contact")
+        event = Envelope.first(
+            SurveyResponded(**body.model_dump(), source=who.label),
+            tenant_id=who.tenant_id,
+            aggregate_id=contact_id,
+            contact_id=contact_id,
+            correlation_id=contact.conversation_id,
+        )
+        await tx.emit(event)
+    return {"contact_id": contact_id, "event_id": event.event_id}
 
 
 class MergeRequest(BaseModel):

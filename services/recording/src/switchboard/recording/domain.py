@@ -8,8 +8,10 @@ without taking its status back.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from switchboard.common.envelope import aware
 
 STATUS_RANK = {
     "received": 0,
@@ -56,10 +58,23 @@ class ContactFacts:
     escalated: bool | None = None
     service_level_seconds: int | None = None
     customer_id: str | None = None
+    agent_assigned_at: datetime | None = None
+    """When the current agent was assigned: a contact escalated to another agent is theirs from
+    their later assignment on, whichever assignment's event is applied last."""
+    assignments: int | None = None
+    """Added, not set: how many times the contact was assigned (more than once: a transfer)."""
 
 
-EARLIEST = ("offered_at", "assigned_at")
-"""Times that mean "the first time": a later re-offer does not move them."""
+EARLIEST = {"offered_at": ("offered_at",), "assigned_at": ("assigned_at", "waited_seconds")}
+"""Facts of the first time: a later re-offer, or the assignment after an escalation, does not move
+them (the wait that counts for the speed of answer is the first)."""
+LATEST = {
+    "wrapped_at": ("wrapped_at", "disposition", "outcome"),
+    "agent_assigned_at": ("agent_assigned_at", "agent_id"),
+}
+"""Facts that belong to the last time something happened: an earlier wrap-up (the agent who
+escalated) applied after a later one (the agent who resolved it) does not overwrite it."""
+COUNTED = ("assignments",)
 
 
 def later_status(current: str | None, new: str | None) -> str | None:
@@ -71,15 +86,36 @@ def later_status(current: str | None, new: str | None) -> str | None:
 def merge(record: dict[str, Any], facts: ContactFacts) -> dict[str, Any]:
     """The record after `facts`: known fields filled in, status never moved back."""
     merged = dict(record)
+    stale = _superseded(merged, facts, EARLIEST, later_wins=False) | _superseded(
+        merged, facts, LATEST, later_wins=True
+    )
     for name, value in vars(facts).items():
-        if name == "status" or value is None:
+        if name == "status" or value is None or name in stale:
             continue
-        if name in EARLIEST and merged.get(name) is not None:
-            value = min(_aware(merged[name]), _aware(value))
+        if name in COUNTED:
+            value = (merged.get(name) or 0) + value
         merged[name] = value
     merged["status"] = later_status(record.get("status"), facts.status) or "received"
     merged.update(_durations(merged))
     return merged
+
+
+def _superseded(
+    record: dict[str, Any],
+    facts: ContactFacts,
+    groups: dict[str, tuple[str, ...]],
+    *,
+    later_wins: bool,
+) -> set[str]:
+    """The fields of `facts` that lose to what the record already holds."""
+    lost: set[str] = set()
+    for moment, fields in groups.items():
+        new, held = getattr(facts, moment), record.get(moment)
+        if new is None or held is None or aware(new) == aware(held):
+            continue
+        if (aware(new) < aware(held)) == later_wins:
+            lost.update(fields)
+    return lost
 
 
 def _durations(record: dict[str, Any]) -> dict[str, float | None]:
@@ -89,13 +125,9 @@ def _durations(record: dict[str, Any]) -> dict[str, float | None]:
     def between(start: str, end: str) -> float | None:
         if record.get(start) is None or record.get(end) is None:
             return None
-        return round((_aware(record[end]) - _aware(record[start])).total_seconds(), 3)
+        return round((aware(record[end]) - aware(record[start])).total_seconds(), 3)
 
     return {
         "handle_seconds": between("assigned_at", "wrapped_at"),
         "abandoned_after_seconds": between("received_at", "abandoned_at"),
     }
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -8,7 +8,17 @@ from typing import Any
 from switchboard.common import topics
 from switchboard.common.envelope import Envelope
 from switchboard.common.errors import PermanentError
-from switchboard.common.events.desktop import ContactDeclined, ContactWrapped
+from switchboard.common.events.desktop import (
+    ComplaintRaised,
+    ContactDeclined,
+    ContactWrapped,
+    FollowUpDone,
+    FollowUpPromised,
+    ImprovementNoted,
+    JobRequested,
+    ReplySent,
+)
+from switchboard.common.events.dispatch import JobStatusChanged
 from switchboard.common.events.escalation import ContactEscalated
 from switchboard.common.events.intake import (
     CallAbandoned,
@@ -18,7 +28,7 @@ from switchboard.common.events.intake import (
     ContactReceived,
     VoicemailLeft,
 )
-from switchboard.common.events.records import CustomerCorrected
+from switchboard.common.events.records import CustomerCorrected, SurveyResponded
 from switchboard.common.events.routing import (
     AgentOffered,
     ContactAssigned,
@@ -28,11 +38,17 @@ from switchboard.common.events.routing import (
 )
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
-from switchboard.recording import customers, store
+from switchboard.recording import casework, customers, store
 from switchboard.recording.domain import ContactFacts
 
 SERVICE = "recording"
-subscriptions = Subscriptions(SERVICE)
+subscriptions = Subscriptions(
+    SERVICE,
+    emits=(
+        topics.CUSTOMER_CORRECTED,
+        topics.SURVEY_RESPONDED,
+    ),
+)
 
 
 @subscriptions.on(topics.CONTACT_RECEIVED)
@@ -157,7 +173,9 @@ async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction)
         status="assigned",
         agent_id=assigned.agent_id,
         assigned_at=event.occurred_at,
+        agent_assigned_at=event.occurred_at,
         waited_seconds=assigned.waited_seconds,
+        assignments=1,
     )
     await _apply(tx, event, facts, assigned.model_dump(mode="json"))
 
@@ -199,6 +217,73 @@ async def on_customer_corrected(event: Envelope[CustomerCorrected], tx: Transact
         )
     except LookupError as error:
         raise PermanentError(str(error)) from None
+
+
+@subscriptions.on(topics.CONTACT_REPLIED)
+async def on_contact_replied(event: Envelope[ReplySent], tx: Transaction) -> None:
+    """The agent's reply, with what was said (retention blanks it with the rest of the timeline)."""
+    details = event.payload.model_dump(mode="json")
+    await _apply(tx, event, ContactFacts(status=None), details)
+
+
+@subscriptions.on(topics.FOLLOWUP_PROMISED)
+async def on_followup_promised(event: Envelope[FollowUpPromised], tx: Transaction) -> None:
+    await casework.follow_up_promised(tx.session, event)
+    await _apply(tx, event, ContactFacts(status=None), event.payload.model_dump(mode="json"))
+
+
+@subscriptions.on(topics.FOLLOWUP_DONE)
+async def on_followup_done(event: Envelope[FollowUpDone], tx: Transaction) -> None:
+    await casework.follow_up_done(tx.session, event)
+    await _apply(tx, event, ContactFacts(status=None), event.payload.model_dump(mode="json"))
+
+
+@subscriptions.on(topics.COMPLAINT_RAISED)
+async def on_complaint_raised(event: Envelope[ComplaintRaised], tx: Transaction) -> None:
+    tx.session.add(casework.complaint(event))
+    details = event.payload.model_dump(
+        mode="json", include={"complaint_id", "agent_id", "category"}
+    )
+    await _apply(tx, event, ContactFacts(status=None), details)
+
+
+@subscriptions.on(topics.IMPROVEMENT_NOTED)
+async def on_improvement_noted(event: Envelope[ImprovementNoted], tx: Transaction) -> None:
+    tx.session.add(casework.improvement(event))
+    details = event.payload.model_dump(
+        mode="json", include={"improvement_id", "agent_id", "category"}
+    )
+    await _apply(tx, event, ContactFacts(status=None), details)
+
+
+@subscriptions.on(topics.SURVEY_RESPONDED)
+async def on_survey_responded(event: Envelope[SurveyResponded], tx: Transaction) -> None:
+    tx.session.add(casework.survey(event))
+    details = event.payload.model_dump(mode="json", include={"csat", "nps", "source"})
+    await _apply(tx, event, ContactFacts(status=None), details)
+
+
+@subscriptions.on(topics.JOB_REQUESTED)
+async def on_job_requested(event: Envelope[JobRequested], tx: Transaction) -> None:
+    """A field job asked for from the contact: mirrored, and on the contact's timeline (the job's
+    own record is dispatch's)."""
+    await casework.job_requested(tx.session, event)
+    job = event.payload
+    details = job.model_dump(mode="json", include={"job_id", "agent_id", "work_type", "priority"})
+    await _apply(tx, event, ContactFacts(status=None), details)
+
+
+@subscriptions.on(topics.JOB_STATUS)
+async def on_job_status(event: Envelope[JobStatusChanged], tx: Transaction) -> None:
+    """A job's status change: the mirror follows, and a job asked for from a contact gets it on
+    the contact's timeline."""
+    await casework.job_status(tx.session, event)
+    if event.contact_id is None:
+        return
+    details = event.payload.model_dump(
+        mode="json", include={"job_id", "status", "previous", "technician_id", "reason"}
+    )
+    await _apply(tx, event, ContactFacts(status=None), details)
 
 
 async def _apply(

@@ -15,14 +15,21 @@ A contact belongs to the period in which it was received. Definitions (also in t
 - escalation_rate: contacts escalated ÷ offered.
 - conversion_rate: outcome "sale" ÷ contacts with a sales opportunity (outcome "sale" or
   "no_sale").
-- transfer_rate, csat, nps, follow_ups_on_time: null until transfers, surveys and follow-ups are
-  recorded (their events do not exist yet).
+- transfer_rate: contacts assigned to more than one agent (an agent escalated it to another
+  queue) ÷ contacts assigned.
+- csat: mean satisfaction (1-5) of the survey answers given about the period's contacts.
+- nps: net promoter score of those answers: % promoters (9-10) minus % detractors (0-6), from -100 to 100.
+- follow_ups_on_time: follow-ups promised on the period's contacts and kept by their due time ÷
+  those whose due time has passed.
+
+Each is null when its denominator is zero.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Float, and_, case, cast, exists, func, select
@@ -31,6 +38,8 @@ from sqlmodel import Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.centre import CentreConfig
+from switchboard.common.envelope import utcnow
+from switchboard.recording.casework import RecordedFollowUp, SurveyResponse
 from switchboard.recording.store import RecordedContact
 
 DEFAULT_TARGET_SECONDS = 20
@@ -68,7 +77,10 @@ def _ratio(numerator: Any, denominator: Any) -> Any:
     return case((denominator > 0, cast(numerator, Float) / denominator), else_=None)
 
 
-async def compute(session: AsyncSession, period: Period) -> dict[str, Any]:
+async def compute(
+    session: AsyncSession, period: Period, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """The period's KPIs; `now` decides which follow-ups have fallen due."""
     rules = await policy(session, period.tenant_id)
     c = RecordedContact
     queued = col(c.queue_id).is_not(None)
@@ -114,24 +126,17 @@ async def compute(session: AsyncSession, period: Period) -> dict[str, Any]:
         _ratio(count(c.outcome == "sale"), count(col(c.outcome).in_(("sale", "no_sale")))).label(
             "conversion_rate"
         ),
-    ).where(
-        col(c.tenant_id) == period.tenant_id,
-        col(c.received_at) >= period.start,
-        col(c.received_at) < period.end,
-    )
-    if period.queue_id is not None:
-        query = query.where(col(c.queue_id) == period.queue_id)
+        _ratio(count(c.assignments > 1), count(c.assignments > 0)).label("transfer_rate"),
+    ).where(*_in_period(period))
     row = (await session.exec(query)).one()  # type: ignore[call-overload]
     figures = {k: _rounded(v) for k, v in row._mapping.items()}
+    figures.update(await _surveys(session, period))
+    figures.update(await _follow_ups(session, period, now or utcnow()))
     return {
         **figures,
         "offered": int(figures["offered"] or 0),
         "answered": int(figures["answered"] or 0),
         "abandoned": int(figures["abandoned"] or 0),
-        "transfer_rate": None,
-        "csat": None,
-        "nps": None,
-        "follow_ups_on_time": None,
         "definitions": {
             "abandons_count_against_service_level": rules.abandons_count_against_service_level,
             "short_abandon_seconds": rules.short_abandon_seconds,
@@ -139,5 +144,58 @@ async def compute(session: AsyncSession, period: Period) -> dict[str, Any]:
     }
 
 
+def _in_period(period: Period) -> list[Any]:
+    c = RecordedContact
+    conditions = [
+        col(c.tenant_id) == period.tenant_id,
+        col(c.received_at) >= period.start,
+        col(c.received_at) < period.end,
+    ]
+    if period.queue_id is not None:
+        conditions.append(col(c.queue_id) == period.queue_id)
+    return conditions
+
+
+async def _surveys(session: AsyncSession, period: Period) -> dict[str, Any]:
+    s = SurveyResponse
+    scored = col(s.nps).is_not(None)
+    query = (
+        select(
+            func.avg(s.csat).label("csat"),
+            (
+                100.0
+                * _ratio(
+                    func.sum(case((col(s.nps) >= 9, 1), else_=0))
+                    - func.sum(case((col(s.nps) <= 6, 1), else_=0)),
+                    func.sum(case((scored, 1), else_=0)),
+                )
+            ).label("nps"),
+        )
+        .join(RecordedContact, col(RecordedContact.contact_id) == s.contact_id)
+        .where(*_in_period(period))
+    )
+    row = (await session.exec(query)).one()  # type: ignore[call-overload]
+    return {k: _rounded(v) for k, v in row._mapping.items()}
+
+
+async def _follow_ups(session: AsyncSession, period: Period, now: datetime) -> dict[str, Any]:
+    f = RecordedFollowUp
+    due = col(f.due_at) <= now
+    kept = col(f.done_at).is_not(None) & (col(f.done_at) <= f.due_at)
+    query = (
+        select(
+            _ratio(
+                func.sum(case((due & kept, 1), else_=0)), func.sum(case((due, 1), else_=0))
+            ).label("follow_ups_on_time")
+        )
+        .join(RecordedContact, col(RecordedContact.contact_id) == f.contact_id)
+        .where(*_in_period(period))
+    )
+    row = (await session.exec(query)).one()  # type: ignore[call-overload]
+    return {k: _rounded(v) for k, v in row._mapping.items()}
+
+
 def _rounded(value: Any) -> Any:
-    return round(float(value), 4) if isinstance(value, float | int) else value
+    """Figures as floats to four places, whatever number type the database gave (PostgreSQL's
+    average of integers is a Decimal)."""
+    return round(float(value), 4) if isinstance(value, float | int | Decimal) else value

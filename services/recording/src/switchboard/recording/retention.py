@@ -13,6 +13,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.envelope import utcnow
+from switchboard.recording import casework
 from switchboard.recording.customers import CustomerIdentity, RecordedCustomer
 from switchboard.recording.kpis import RecordPolicy
 from switchboard.recording.store import RecordedContact, TimelineEntry
@@ -93,6 +94,7 @@ async def _deidentify(session: AsyncSession, tenant_id: str, cutoff: datetime) -
             .where(col(TimelineEntry.contact_id).in_(chunk))
             .values(details={"deidentified": True})
         )
+        await casework.deidentify(session, chunk)
     customers = 0
     for customer_id in sorted(touched):
         remaining = await session.exec(

@@ -9,7 +9,9 @@ from switchboard.common.settings import Settings
 
 
 class RecordingSettings(Settings):
-    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="SWITCHBOARD_", extra="ignore", use_attribute_docstrings=True
+    )
 
     recording_retention_interval_seconds: float = Field(default=3600.0, gt=0)
     """How often the retention job de-identifies contacts past their tenant's retention."""

@@ -8,6 +8,7 @@ from switchboard.common.runtime import Runtime, build_runtime
 from switchboard.common.service import build_http
 from switchboard.routing import api, handlers
 from switchboard.routing.distributor import STATE_KEY, Distributor
+from switchboard.routing.metrics import QueueGauges
 from switchboard.routing.settings import RoutingSettings
 
 SERVICE = handlers.SERVICE
@@ -25,6 +26,7 @@ def build_app(settings: RoutingSettings | None = None) -> FastAPI:
     settings = settings or RoutingSettings()
     runtime = build_runtime(SERVICE, settings)
     handlers.subscriptions.attach(runtime)
+    QueueGauges.of(runtime)  # on /metrics from the start
 
     async def load(rt: Runtime) -> None:
         await prepare(rt, settings)

@@ -21,7 +21,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from opentelemetry import propagate, trace
 
 from switchboard.common.centre import QueueConfig, RuleConfig
 from switchboard.common.envelope import Envelope, Payload, utcnow
@@ -34,10 +33,12 @@ from switchboard.common.events.routing import (
     SupervisorAlert,
 )
 from switchboard.common.runtime import Runtime, Transaction
+from switchboard.common.telemetry import continued_span
 from switchboard.routing import store
 from switchboard.routing.domain import QueueSpec
 from switchboard.routing.engine import Agent, Engine, Offer, Waiting
 from switchboard.routing.engine import Candidate as EngineCandidate
+from switchboard.routing.metrics import QueueGauges
 from switchboard.routing.settings import RoutingSettings
 
 log = structlog.get_logger("switchboard.routing.acd")
@@ -85,6 +86,7 @@ class Distributor:
         self._wake = asyncio.Event()
         self._tracer = runtime.tracer_provider.get_tracer("switchboard.routing")
         self._next_stats = 0.0
+        self._gauges = QueueGauges.of(runtime)
 
     @classmethod
     def of(cls, runtime: Runtime) -> Distributor:
@@ -339,6 +341,7 @@ class Distributor:
 
     async def _publish_stats(self, clock: float) -> None:
         figures = self.engine.figures(clock)
+        self._gauges.update(figures)
         if not figures:
             return
         async with self.runtime.transaction() as tx:
@@ -348,19 +351,11 @@ class Distributor:
                 )
                 await tx.emit(event)
 
-    @contextlib.contextmanager
-    def _in_contact_trace(self, origin: Origin, contact_id: str, name: str) -> Any:
-        parent = propagate.extract({"traceparent": origin.trace_parent or ""})
-        with self._tracer.start_as_current_span(
-            name,
-            context=parent,
-            kind=trace.SpanKind.INTERNAL,
-            attributes={
-                "switchboard.contact_id": contact_id,
-                "switchboard.tenant_id": origin.tenant_id,
-            },
-        ) as span:
-            yield span
+    def _in_contact_trace(self, origin: Origin, contact_id: str, name: str
+                          ) -> contextlib.AbstractContextManager[None]:  # fmt: skip
+        attributes = {"switchboard.contact_id": contact_id,
+                      "switchboard.tenant_id": origin.tenant_id}  # fmt: skip
+        return continued_span(self._tracer, origin.trace_parent, name, attributes)
 
 
 def waiting_of(entry: store.QueueEntry) -> Waiting:

@@ -25,7 +25,23 @@ from switchboard.routing import domain, gate, store
 from switchboard.routing.distributor import Distributor, epoch, now, waiting_of
 
 SERVICE = "routing"
-subscriptions = Subscriptions(SERVICE)
+TRANSFER_EXCLUSION_SECONDS = 3600.0
+"""How long a contact an agent escalated stays out of that agent's offers."""
+subscriptions = Subscriptions(
+    SERVICE,
+    emits=(
+        topics.CONTACT_QUEUED,
+        topics.CONTACT_NOT_ROUTED,
+        topics.AGENT_OFFERED,
+        topics.AGENT_OFFER_WITHDRAWN,
+        topics.CONTACT_ASSIGNED,
+        topics.AGENT_STATE,
+        topics.QUEUE_STATS,
+        topics.SUPERVISOR_ALERT,
+        topics.OUTBOUND_CLEARED,
+        topics.OUTBOUND_BLOCKED,
+    ),
+)
 log = structlog.get_logger("switchboard.routing")
 
 
@@ -63,6 +79,7 @@ async def on_contact_received(event: Envelope[ContactReceived], tx: Transaction)
         priority=decision.priority,
         reason=admission.reason,
         service_level_seconds=tenant.queues[admission.queue_id].service_level_seconds,
+        channel=contact.channel,
     )
     queued_event = event.follow(queued)
     headers: dict[str, str] = {}
@@ -216,6 +233,16 @@ async def on_contact_escalated(event: Envelope[ContactEscalated], tx: Transactio
     """Re-queue with the new priority or queue; the contact keeps its place in time."""
     acd, escalated = _acd(tx), event.payload
     entry = await tx.session.get(store.QueueEntry, event.aggregate_id)
+    agents_own = (
+        escalated.requested_by is not None
+        and entry is not None
+        and entry.agent_id == escalated.requested_by
+        and entry.status in ("assigned", "wrap_up", "wrapped")
+    )
+    reopened = escalated.reopen and entry is not None and entry.status == "wrapped"
+    if entry is not None and (agents_own or reopened):
+        await _transfer(tx, acd, entry, event)
+        return
     if entry is None or entry.status not in store.LIVE:
         return
     tenant = acd.tenants.get(entry.tenant_id)
@@ -232,6 +259,7 @@ async def on_contact_escalated(event: Envelope[ContactEscalated], tx: Transactio
         priority=entry.priority,
         reason=f"escalated: {escalated.reason}",
         service_level_seconds=queue.service_level_seconds if queue else None,
+        channel=entry.channel,
     )
     await tx.emit(event.follow(queued))
     contact_id = entry.contact_id
@@ -240,6 +268,47 @@ async def on_contact_escalated(event: Envelope[ContactEscalated], tx: Transactio
             contact_id, priority=escalated.priority, queue_id=queue_id, now=now()
         )
     )
+
+
+async def _transfer(
+    tx: Transaction, acd: Distributor, entry: store.QueueEntry, event: Envelope[ContactEscalated]
+) -> None:
+    """An agent escalated the contact they held: their part ends (their `contact.wrapped`, on
+    another topic, may come before or after this), and the contact joins the target queue as a new
+    wait, not offered back to that agent. Or a wrapped contact is reopened (an overdue follow-up)."""
+    escalated, agent_id, held = event.payload, entry.agent_id, entry.status != "wrapped"
+    tenant = acd.tenants.get(entry.tenant_id)
+    if tenant is None or escalated.queue_id not in tenant.queues:
+        log.warning("escalation to an unknown queue ignored", queue_id=escalated.queue_id)
+        return
+    queue = tenant.queues[escalated.queue_id]
+    entry.queue_id, entry.priority = queue.id, escalated.priority or entry.priority
+    entry.status, entry.agent_id, entry.enqueued_at = "waiting", None, utcnow()
+    entry.excluded = (
+        {escalated.requested_by: now() + TRANSFER_EXCLUSION_SECONDS}
+        if escalated.requested_by
+        else {}
+    )
+    queued = event.follow(
+        ContactQueued(
+            queue_id=queue.id,
+            priority=entry.priority,
+            reason=f"escalated by {escalated.requested_by or 'escalation'}: {escalated.reason}",
+            service_level_seconds=queue.service_level_seconds,
+            channel=entry.channel,
+        )
+    )
+    entry.queued_event_id = queued.event_id
+    tx.session.add(entry)
+    await tx.emit(queued)
+
+    def apply() -> None:
+        if held and agent_id is not None:
+            acd.engine.wrapped(entry.contact_id, agent_id, now=now())
+        acd.remember(entry)
+        acd.engine.enqueue(waiting_of(entry))
+
+    tx.after_commit(apply)
 
 
 @subscriptions.on(topics.OUTBOUND_REQUESTED)
