@@ -1,0 +1,71 @@
+"""The desktop's wiring: the only place its parts are put together."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from importlib.resources import files
+from pathlib import Path
+
+import structlog
+from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import Gauge
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from switchboard.common import mail as outgoing
+from switchboard.common.envelope import utcnow
+from switchboard.common.runtime import Runtime, build_runtime
+from switchboard.common.service import build_http, repeat
+from switchboard.desktop import api, handlers, store
+from switchboard.desktop.settings import DesktopSettings
+from switchboard.desktop.streams import Wakeups
+
+SERVICE = handlers.SERVICE
+STATIC = Path(str(files("switchboard.desktop") / "static"))
+INBOX_KEPT = timedelta(days=2)
+"""An agent's stream can be resumed across a gap this long; a longer one gets `resync`."""
+
+log = structlog.get_logger("switchboard.desktop")
+
+
+def build_app(settings: DesktopSettings | None = None) -> FastAPI:
+    settings = settings or DesktopSettings()
+    runtime = build_runtime(SERVICE, settings)
+    wakeups = Wakeups()
+    runtime.state.update(
+        settings=settings,
+        wakeups=wakeups,
+        mailer=outgoing.mailer(settings.desktop_smtp_relay, settings.mail_sink),
+    )
+    Gauge(
+        "switchboard_desktop_streams", "Agents' event streams open now", registry=runtime.metrics
+    ).set_function(lambda: wakeups.open_streams)
+    handlers.subscriptions.attach(runtime)
+
+    async def prepare(rt: Runtime) -> None:
+        if settings.desktop_token_secret is not None:
+            rt.state["signing_key"] = settings.desktop_token_secret.get_secret_value().encode()
+            return
+        async with rt.db.session() as session:
+            rt.state["signing_key"] = await store.signing_key(session)
+
+    async def prune(session: AsyncSession) -> None:
+        removed = await store.prune_inboxes(session, before=utcnow() - INBOX_KEPT)
+        if removed:
+            log.info("inbox entries pruned", removed=removed)
+
+    app = build_http(
+        runtime,
+        title="Switchboard agent desktop",
+        prepare=prepare,
+        background=[lambda rt: repeat(rt, prune, every=3600.0, name="inbox prune")],
+    )
+    app.include_router(api.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    return app

@@ -1,0 +1,390 @@
+"""The desktop's subscribers: each event meant for an agent goes into that agent's inbox (which
+their stream replays), and the desktop's view of contacts, offers and queues follows the events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry import propagate
+
+from switchboard.common import mail as outgoing
+from switchboard.common import topics
+from switchboard.common.envelope import Envelope
+from switchboard.common.events.desktop import (
+    AgentStateChanged,
+    ContactWrapped,
+    FollowUpDone,
+    FollowUpPromised,
+    JobRequested,
+    ReplySent,
+)
+from switchboard.common.events.dispatch import JobStatusChanged
+from switchboard.common.events.escalation import ContactEscalated, FollowUpDue, SlaAlert
+from switchboard.common.events.intake import ContactReceived
+from switchboard.common.events.outbound import OutboundBlocked, OutboundCleared
+from switchboard.common.events.routing import (
+    AgentOffered,
+    ContactAssigned,
+    ContactQueued,
+    OfferWithdrawn,
+    QueueStatistics,
+    SupervisorAlert,
+)
+from switchboard.common.runtime import Transaction
+from switchboard.common.subscriptions import Subscriptions
+from switchboard.desktop import mail, store
+from switchboard.desktop.streams import Wakeups
+
+SERVICE = "desktop"
+subscriptions = Subscriptions(
+    SERVICE,
+    emits=(
+        topics.AGENT_STATE,
+        topics.CONTACT_ACCEPTED,
+        topics.CONTACT_DECLINED,
+        topics.CONTACT_WRAPPED,
+        topics.CONTACT_ESCALATED,
+        topics.CONTACT_REPLIED,
+        topics.FOLLOWUP_PROMISED,
+        topics.FOLLOWUP_DONE,
+        topics.COMPLAINT_RAISED,
+        topics.IMPROVEMENT_NOTED,
+        topics.JOB_REQUESTED,
+        topics.OUTBOUND_REQUESTED,
+    ),
+)
+
+
+async def _tell(tx: Transaction, agent_id: str, event_type: str, data: dict[str, Any]) -> None:
+    """Put an event in the agent's inbox and wake their open streams once it is committed."""
+    if await store.deliver(tx.session, agent_id, event_type, data) is not None:
+        wakeups: Wakeups = tx.state["wakeups"]
+        tx.after_commit(lambda: wakeups.wake(agent_id))
+
+
+async def _contact(tx: Transaction, event: Envelope[Any]) -> store.DesktopContact:
+    row = await store.contact_row(
+        tx.session,
+        event.contact_id or event.aggregate_id,
+        tenant_id=event.tenant_id,
+        correlation_id=event.correlation_id,
+    )
+    if row.trace_parent is None:
+        headers: dict[str, str] = {}
+        propagate.inject(headers)
+        row.trace_parent = headers.get("traceparent")
+    return row
+
+
+@subscriptions.on(topics.CONTACT_RECEIVED)
+async def on_contact_received(event: Envelope[ContactReceived], tx: Transaction) -> None:
+    contact, received = await _contact(tx, event), event.payload
+    contact.channel, contact.conversation_id = received.channel, received.conversation_id
+    contact.conversation_token, contact.received_at = (
+        received.conversation_token,
+        received.received_at,
+    )
+    contact.destination = received.destination
+    contact.customer_name = received.customer.name
+    contact.customer_email = received.customer.email
+    contact.customer_phone = received.customer.phone or (
+        received.phone.ani if received.phone else None
+    )
+    contact.subject, contact.text, contact.masked = received.subject, received.text, received.masked
+    contact.attachments = [a.model_dump(mode="json") for a in received.attachments]
+    if received.email is not None:
+        contact.message_id = received.email.message_id
+        contact.references = list(received.email.references)
+    tx.session.add(contact)
+
+
+@subscriptions.on(topics.CONTACT_QUEUED)
+async def on_contact_queued(event: Envelope[ContactQueued], tx: Transaction) -> None:
+    contact = await _contact(tx, event)
+    contact.queue_id = event.payload.queue_id
+    if contact.status in ("received", "offered"):
+        contact.status = "queued"
+    tx.session.add(contact)
+
+
+@subscriptions.on(topics.AGENT_OFFERED)
+async def on_agent_offered(event: Envelope[AgentOffered], tx: Transaction) -> None:
+    offer = event.payload
+    contact = await _contact(tx, event)
+    contact.queue_id, contact.channel = offer.queue_id, contact.channel or offer.channel
+    tx.session.add(contact)
+    tx.session.add(
+        store.DesktopOffer(
+            offer_id=offer.offer_id,
+            agent_id=offer.agent_id,
+            contact_id=contact.contact_id,
+            tenant_id=event.tenant_id,
+            queue_id=offer.queue_id,
+            channel=offer.channel,
+            expires_at=offer.expires_at,
+            offered_event_id=event.event_id,
+        )
+    )
+    await _tell(
+        tx,
+        offer.agent_id,
+        "offer",
+        {
+            "offer_id": offer.offer_id,
+            "contact_id": contact.contact_id,
+            "tenant_id": event.tenant_id,
+            "queue_id": offer.queue_id,
+            "channel": offer.channel,
+            "priority": offer.priority,
+            "expires_at": offer.expires_at.isoformat(),
+            "timeout_seconds": offer.timeout_seconds,
+            "subject": contact.subject,
+        },
+    )
+
+
+@subscriptions.on(topics.AGENT_OFFER_WITHDRAWN)
+async def on_offer_withdrawn(event: Envelope[OfferWithdrawn], tx: Transaction) -> None:
+    withdrawn = event.payload
+    offer = await tx.session.get(store.DesktopOffer, withdrawn.offer_id)
+    if offer is not None and offer.status in ("open", "accepting"):
+        offer.status = "withdrawn"
+        tx.session.add(offer)
+    data = {
+        "offer_id": withdrawn.offer_id,
+        "reason": withdrawn.reason,
+        "contact_id": offer.contact_id if offer else event.contact_id,
+    }
+    await _tell(tx, withdrawn.agent_id, "offer_withdrawn", data)
+
+
+@subscriptions.on(topics.CONTACT_ASSIGNED)
+async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction) -> None:
+    assigned = event.payload
+    offer = await tx.session.get(store.DesktopOffer, assigned.offer_id)
+    if offer is not None:
+        offer.status = "accepted"
+        tx.session.add(offer)
+    contact = await _contact(tx, event)
+    contact.agent_id, contact.status, contact.queue_id = (
+        assigned.agent_id,
+        "assigned",
+        assigned.queue_id,
+    )
+    tx.session.add(contact)
+    data = {
+        "contact_id": contact.contact_id,
+        "offer_id": assigned.offer_id,
+        "queue_id": assigned.queue_id,
+        "channel": contact.channel,
+        "subject": contact.subject,
+    }
+    await _tell(tx, assigned.agent_id, "assigned", data)
+
+
+@subscriptions.on(topics.CONTACT_WRAPPED)
+async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -> None:
+    wrapped = event.payload
+    contact = await _contact(tx, event)
+    if contact.agent_id == wrapped.agent_id:
+        contact.status, contact.wrapped_at = "wrapped", event.occurred_at
+    contact.disposition, contact.outcome = wrapped.disposition, wrapped.outcome
+    tx.session.add(contact)
+    data = {
+        "contact_id": contact.contact_id,
+        "disposition": wrapped.disposition,
+        "outcome": wrapped.outcome,
+    }
+    await _tell(tx, wrapped.agent_id, "wrapped", data)
+    if contact.escalated_by and contact.escalated_by != wrapped.agent_id:
+        outcome = {**data, "by_agent": wrapped.agent_id}
+        await _tell(tx, contact.escalated_by, "escalation_outcome", outcome)
+
+
+@subscriptions.on(topics.CONTACT_ESCALATED)
+async def on_contact_escalated(event: Envelope[ContactEscalated], tx: Transaction) -> None:
+    """An agent's escalation is remembered so they hear how it ended; a breached promise is told to
+    the tenant's supervisors."""
+    escalated = event.payload
+    contact = await _contact(tx, event)
+    data = {
+        "contact_id": contact.contact_id,
+        "reason": escalated.reason,
+        "category": escalated.category,
+        "queue_id": escalated.queue_id,
+        "priority": escalated.priority,
+    }
+    if escalated.requested_by:
+        contact.escalated_by = escalated.requested_by
+        tx.session.add(contact)
+        await _tell(tx, escalated.requested_by, "escalated", data)
+        return
+    for supervisor in await store.supervisors_of(tx.session, event.tenant_id):
+        await _tell(tx, supervisor, "escalated", data)
+
+
+@subscriptions.on(topics.FOLLOWUP_PROMISED)
+async def on_followup_promised(event: Envelope[FollowUpPromised], tx: Transaction) -> None:
+    promised = event.payload
+    tx.session.add(
+        store.DesktopFollowUp(
+            follow_up_id=promised.follow_up_id,
+            agent_id=promised.agent_id,
+            contact_id=event.contact_id or event.aggregate_id,
+            tenant_id=event.tenant_id,
+            due_at=promised.due_at,
+            channel=promised.channel,
+            note=promised.note,
+        )
+    )
+    data = {**promised.model_dump(mode="json"), "contact_id": event.contact_id}
+    await _tell(tx, promised.agent_id, "follow_up", data)
+
+
+@subscriptions.on(topics.FOLLOWUP_DONE)
+async def on_followup_done(event: Envelope[FollowUpDone], tx: Transaction) -> None:
+    follow_up = await tx.session.get(store.DesktopFollowUp, event.payload.follow_up_id)
+    if follow_up is not None:
+        follow_up.status = "done"
+        tx.session.add(follow_up)
+
+
+@subscriptions.on(topics.JOB_REQUESTED)
+async def on_job_requested(event: Envelope[JobRequested], tx: Transaction) -> None:
+    job = event.payload
+    known = await tx.session.get(store.DesktopJob, job.job_id)  # dispatch's news came first
+    row = known or store.DesktopJob(job_id=job.job_id, tenant_id=event.tenant_id,
+                                    contact_id=event.contact_id or "", requested_by=job.agent_id,
+                                    work_type=job.work_type, priority=job.priority)  # fmt: skip
+    row.window_start, row.window_end = job.window.start, job.window.end
+    tx.session.add(row)
+    data = {"job_id": job.job_id, "contact_id": event.contact_id, "status": "requested",
+            "work_type": job.work_type, "priority": job.priority}  # fmt: skip
+    await _tell(tx, job.agent_id, "job", data)
+
+
+@subscriptions.on(topics.JOB_STATUS)
+async def on_job_status(event: Envelope[JobStatusChanged], tx: Transaction) -> None:
+    """Dispatch's news of a job an agent asked for (despatched, confirmed, on site, done ...),
+    told to that agent: how automatic despatch is confirmed back to them."""
+    change = event.payload
+    if change.requested_by is None:
+        return  # a dispatcher's own job
+    row = await tx.session.get(store.DesktopJob, change.job_id) or store.DesktopJob(
+        job_id=change.job_id, tenant_id=event.tenant_id, contact_id=event.contact_id or "",
+        requested_by=change.requested_by, work_type=change.work_type, priority=change.priority,
+    )  # fmt: skip
+    row.status, row.technician_id = change.status, change.technician_id
+    tx.session.add(row)
+    told = {"job_id", "status", "technician_id", "eta", "work_type", "reason", "needs_dispatcher"}
+    data = {**change.model_dump(mode="json", include=told), "contact_id": event.contact_id}
+    await _tell(tx, change.requested_by, "job", data)
+
+
+@subscriptions.on(topics.SLA_ALERT)
+async def on_sla_alert(event: Envelope[SlaAlert], tx: Transaction) -> None:
+    """A promise nearly due or broken, told to the level's people and the agent holding the
+    contact, unless its reason has gone by now (answered, or wrapped up)."""
+    alert = event.payload
+    contact = await tx.session.get(store.DesktopContact, event.contact_id or event.aggregate_id)
+    if contact is not None and _reason_gone(alert, contact):
+        return
+    people = set(alert.notify)
+    if contact is not None and contact.agent_id and contact.status == "assigned":
+        people.add(contact.agent_id)
+    data = {**alert.model_dump(mode="json"), "contact_id": event.contact_id}
+    for agent_id in sorted(people):
+        await _tell(tx, agent_id, "sla", data)
+
+
+def _reason_gone(alert: SlaAlert, contact: store.DesktopContact) -> bool:
+    if alert.clock in ("first_response", "complaint_acknowledge"):
+        return contact.replied_at is not None
+    if alert.clock in ("resolution", "complaint_respond"):
+        return contact.status == "wrapped" and contact.outcome not in (None, "escalated")
+    return False
+
+
+@subscriptions.on(topics.FOLLOWUP_DUE)
+async def on_followup_due(event: Envelope[FollowUpDue], tx: Transaction) -> None:
+    """Offered first to the agent who promised it (unless they have already done it)."""
+    due = event.payload
+    follow_up = await tx.session.get(store.DesktopFollowUp, due.follow_up_id)
+    if follow_up is not None and follow_up.status == "done":
+        return
+    data = {**due.model_dump(mode="json"), "contact_id": event.contact_id}
+    await _tell(tx, due.agent_id, "follow_up_due", data)
+
+
+@subscriptions.on(topics.AGENT_STATE)
+async def on_agent_state(event: Envelope[AgentStateChanged], tx: Transaction) -> None:
+    change = event.payload
+    agent = await tx.session.get(store.DesktopAgent, change.agent_id)
+    if agent is None:
+        return
+    agent.state, agent.state_reason, agent.state_since = (
+        change.state,
+        change.reason,
+        event.occurred_at,
+    )
+    tx.session.add(agent)
+    data = {"state": change.state, "reason": change.reason, "source": change.source}
+    await _tell(tx, change.agent_id, "state", data)
+
+
+@subscriptions.on(topics.QUEUE_STATS)
+async def on_queue_stats(event: Envelope[QueueStatistics], tx: Transaction) -> None:
+    stats = event.payload
+    row = await tx.session.get(store.QueueFigures, (event.tenant_id, stats.queue_id))
+    if row is not None and row.updated_at >= event.occurred_at:
+        return  # an older figure delivered late
+    row = row or store.QueueFigures(tenant_id=event.tenant_id, queue_id=stats.queue_id, figures={})
+    row.figures = stats.model_dump(mode="json")
+    row.updated_at = event.occurred_at
+    tx.session.add(row)
+
+
+@subscriptions.on(topics.SUPERVISOR_ALERT)
+async def on_supervisor_alert(event: Envelope[SupervisorAlert], tx: Transaction) -> None:
+    alert = event.payload
+    for supervisor in await store.supervisors_of(tx.session, event.tenant_id):
+        await _tell(tx, supervisor, "alert", alert.model_dump(mode="json"))
+
+
+@subscriptions.on(topics.OUTBOUND_CLEARED)
+async def on_outbound_cleared(event: Envelope[OutboundCleared], tx: Transaction) -> None:
+    await _outbound_answer(tx, event.payload.request_id, "cleared", event.payload.reason)
+
+
+@subscriptions.on(topics.OUTBOUND_BLOCKED)
+async def on_outbound_blocked(event: Envelope[OutboundBlocked], tx: Transaction) -> None:
+    await _outbound_answer(tx, event.payload.request_id, "blocked", event.payload.reason)
+
+
+async def _outbound_answer(tx: Transaction, request_id: str, decision: str, reason: str) -> None:
+    """The DNC gate's answer to an agent's call or fax, told to that agent."""
+    asked = await tx.session.get(store.OutboundByAgent, request_id)
+    if asked is None:
+        return  # another requester's (a campaign, dispatch)
+    data = {
+        "request_id": request_id,
+        "contact_id": asked.contact_id,
+        "decision": decision,
+        "reason": reason,
+    }
+    await _tell(tx, asked.agent_id, "outbound", data)
+
+
+@subscriptions.on(topics.CONTACT_REPLIED)
+async def on_contact_replied(event: Envelope[ReplySent], tx: Transaction) -> None:
+    """An email reply is sent once its event is committed: at least once, and as the same message
+    (the same Message-ID) every time, which mail systems and the sink treat as one."""
+    reply = event.payload
+    contact = await tx.session.get(store.DesktopContact, event.aggregate_id)
+    if contact is not None and contact.replied_at is None:
+        contact.replied_at = event.occurred_at
+        tx.session.add(contact)
+    if reply.channel != "email":
+        return
+    sender = contact.destination if contact and contact.destination else "noreply@localhost"
+    await outgoing.send(tx.state["mailer"], mail.compose(reply, sender=sender))

@@ -1,0 +1,77 @@
+"""Agents' passwords (stored as scrypt hashes) and their session tokens (signed, expiring).
+
+A token is `base64url(claims).base64url(HMAC-SHA256(key, claims))`; the claims name the agent and
+the expiry. Nothing about the session is stored: the key is what makes a token genuine, so a forged
+or altered token fails the signature, and an old one fails the expiry.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from switchboard.common.envelope import utcnow
+
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+
+
+def hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    scheme, _, rest = stored.partition("$")
+    salt_hex, _, digest_hex = rest.partition("$")
+    if scheme != "scrypt" or not salt_hex or not digest_hex:
+        return False
+    digest = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt_hex), **_SCRYPT)
+    return hmac.compare_digest(digest.hex(), digest_hex)
+
+
+class InvalidToken(Exception):
+    """The token is malformed, forged or expired; the message says which."""
+
+
+@dataclass(frozen=True)
+class Claims:
+    agent_id: str
+    expires_at: datetime
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def issue(key: bytes, agent_id: str, *, lifetime: timedelta) -> tuple[str, datetime]:
+    expires_at = utcnow() + lifetime
+    claims = json.dumps({"sub": agent_id, "exp": int(expires_at.timestamp())}).encode()
+    signature = hmac.new(key, claims, hashlib.sha256).digest()
+    return f"{_b64(claims)}.{_b64(signature)}", expires_at
+
+
+def verify(key: bytes, token: str) -> Claims:
+    body, dot, signature = token.partition(".")
+    if not dot:
+        raise InvalidToken("malformed token")
+    try:
+        claims_raw, given = _unb64(body), _unb64(signature)
+    except ValueError as error:
+        raise InvalidToken("malformed token") from error
+    if not hmac.compare_digest(hmac.new(key, claims_raw, hashlib.sha256).digest(), given):
+        raise InvalidToken("token signature does not match")
+    claims = json.loads(claims_raw)
+    expires_at = datetime.fromtimestamp(int(claims["exp"]), tz=utcnow().tzinfo)
+    if expires_at <= utcnow():
+        raise InvalidToken("token expired: sign in again")
+    return Claims(str(claims["sub"]), expires_at)

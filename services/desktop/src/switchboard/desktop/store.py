@@ -1,0 +1,345 @@
+"""The desktop's tables: agents and their sign-in, each agent's inbox (the events their stream
+replays), and its own view of the contacts, offers and queues agents work on — built from the
+events, so the desktop answers agents without calling another service.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, or_, update
+from sqlmodel import Field, SQLModel, col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from switchboard.common.centre import CentreConfig
+from switchboard.common.envelope import utcnow
+from switchboard.desktop.security import hash_password, verify_password
+
+
+class DesktopAgent(SQLModel, table=True):
+    __tablename__ = "desktop_agent"
+
+    agent_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    tenants: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    supervisor: bool = False
+    password_hash: str | None = Field(default=None, max_length=200)
+    state: str = Field(default="offline", max_length=16)
+    state_reason: str | None = Field(default=None, max_length=200)
+    state_since: datetime = Field(default_factory=utcnow)
+    last_seq: int = 0
+    """The number of the agent's newest inbox entry; `Last-Event-ID` counts in it."""
+
+    def serves(self, tenant_id: str) -> bool:
+        return tenant_id in self.tenants
+
+
+class InboxEntry(SQLModel, table=True):
+    """One event for one agent's desktop, numbered in the agent's own sequence."""
+
+    __tablename__ = "desktop_inbox"
+
+    agent_id: str = Field(primary_key=True, max_length=64)
+    seq: int = Field(primary_key=True)
+    event_type: str = Field(max_length=64)
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class DesktopContact(SQLModel, table=True):
+    """A contact as its agent sees it: the content as intake masked it, and where it stands."""
+
+    __tablename__ = "desktop_contact"
+
+    contact_id: str = Field(primary_key=True, max_length=36)
+    tenant_id: str = Field(max_length=64, index=True)
+    correlation_id: str = Field(max_length=36)
+    channel: str | None = Field(default=None, max_length=16)
+    conversation_id: str | None = Field(default=None, max_length=36)
+    conversation_token: str | None = Field(default=None, max_length=64)
+    received_at: datetime | None = None
+    destination: str | None = Field(default=None, max_length=320)
+    customer_name: str | None = Field(default=None, max_length=200)
+    customer_email: str | None = Field(default=None, max_length=320, index=True)
+    customer_phone: str | None = Field(default=None, max_length=40, index=True)
+    subject: str | None = None
+    text: str | None = None
+    masked: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    attachments: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    message_id: str | None = Field(default=None, max_length=998)
+    references: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    queue_id: str | None = Field(default=None, max_length=64)
+    status: str = Field(default="received", max_length=16)
+    """received, queued, offered, assigned, wrapped."""
+    agent_id: str | None = Field(default=None, max_length=64, index=True)
+    escalated_by: str | None = Field(default=None, max_length=64)
+    replied_at: datetime | None = None
+    disposition: str | None = Field(default=None, max_length=64)
+    outcome: str | None = Field(default=None, max_length=64)
+    wrapped_at: datetime | None = None
+    trace_parent: str | None = Field(default=None, max_length=64)
+    """The contact's trace, so the agent's commands join it."""
+
+
+class DesktopOffer(SQLModel, table=True):
+    __tablename__ = "desktop_offer"
+
+    offer_id: str = Field(primary_key=True, max_length=36)
+    agent_id: str = Field(max_length=64, index=True)
+    contact_id: str = Field(max_length=36, index=True)
+    tenant_id: str = Field(max_length=64)
+    queue_id: str = Field(max_length=64)
+    channel: str = Field(max_length=16)
+    expires_at: datetime
+    status: str = Field(default="open", max_length=16)
+    """open, accepted, withdrawn."""
+    offered_event_id: str = Field(max_length=36)
+
+
+class DesktopFollowUp(SQLModel, table=True):
+    """A follow-up an agent promised, theirs to keep."""
+
+    __tablename__ = "desktop_follow_up"
+
+    follow_up_id: str = Field(primary_key=True, max_length=36)
+    agent_id: str = Field(max_length=64, index=True)
+    contact_id: str = Field(max_length=36)
+    tenant_id: str = Field(max_length=64)
+    due_at: datetime
+    channel: str = Field(max_length=16)
+    note: str | None = None
+    status: str = Field(default="open", max_length=16)
+    """open, done."""
+
+
+class DesktopJob(SQLModel, table=True):
+    """A field job asked for from a contact, shown with the customer's context while it is open."""
+
+    __tablename__ = "desktop_job"
+
+    job_id: str = Field(primary_key=True, max_length=36)
+    tenant_id: str = Field(max_length=64)
+    contact_id: str = Field(max_length=36, index=True)
+    requested_by: str = Field(max_length=64)
+    work_type: str = Field(max_length=64)
+    priority: str = Field(max_length=16)
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    status: str = Field(default="requested", max_length=16)
+    """requested, then dispatch's job statuses (`job.status`, which may arrive first)."""
+    technician_id: str | None = Field(default=None, max_length=64)
+
+
+class OutboundByAgent(SQLModel, table=True):
+    """A call or fax an agent asked for, so the DNC gate's answer reaches that agent."""
+
+    __tablename__ = "desktop_outbound"
+
+    request_id: str = Field(primary_key=True, max_length=64)
+    agent_id: str = Field(max_length=64)
+    contact_id: str = Field(max_length=36)
+
+
+class QueueFigures(SQLModel, table=True):
+    """Each queue's latest statistics from routing, for the wallboard."""
+
+    __tablename__ = "desktop_queue_figures"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    queue_id: str = Field(primary_key=True, max_length=64)
+    figures: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class QueueScript(SQLModel, table=True):
+    """A queue's name and contact guide, from the centre configuration."""
+
+    __tablename__ = "desktop_queue_script"
+
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    queue_id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    greeting: str = ""
+    notes: str = ""
+    closing: str = ""
+
+
+class SigningKey(SQLModel, table=True):
+    """The key session tokens are signed with when none is configured: one row, made once."""
+
+    __tablename__ = "desktop_signing_key"
+
+    id: int = Field(default=1, primary_key=True)
+    key_hex: str = Field(max_length=64)
+
+
+async def signing_key(session: AsyncSession) -> bytes:
+    row = await session.get(SigningKey, 1)
+    if row is None:
+        row = SigningKey(key_hex=secrets.token_hex(32))
+        session.add(row)
+        await session.flush()
+    return bytes.fromhex(row.key_hex)
+
+
+async def apply_centre(
+    session: AsyncSession, centre: CentreConfig, passwords: dict[str, str]
+) -> None:
+    """Agents (with their passwords hashed) and queue scripts from the centre configuration. A
+    password that still matches keeps its hash; presence and inboxes are left as they are."""
+    for agent in centre.agents:
+        row = await session.get(DesktopAgent, agent.id) or DesktopAgent(
+            agent_id=agent.id, name=agent.name
+        )
+        row.name, row.tenants, row.supervisor = agent.name, list(agent.tenants), agent.supervisor
+        password = passwords.get(agent.id)
+        if password and not (row.password_hash and verify_password(password, row.password_hash)):
+            row.password_hash = hash_password(password)
+        session.add(row)
+    for tenant in centre.tenants:
+        await session.exec(delete(QueueScript).where(col(QueueScript.tenant_id) == tenant.id))
+        for queue in tenant.queues:
+            script = queue.script
+            session.add(
+                QueueScript(
+                    tenant_id=tenant.id,
+                    queue_id=queue.id,
+                    name=queue.name,
+                    greeting=script.greeting if script else "",
+                    notes=script.notes if script else "",
+                    closing=script.closing if script else "",
+                )
+            )
+
+
+async def deliver(
+    session: AsyncSession, agent_id: str, event_type: str, data: dict[str, Any]
+) -> int | None:
+    """Append an event to the agent's inbox; its number is the agent's next. The row lock the
+    increment takes holds until commit, so an agent's entries commit in the order of their numbers
+    and a stream reading `seq > last` can never skip one that commits late."""
+    result = await session.exec(
+        update(DesktopAgent)
+        .where(col(DesktopAgent.agent_id) == agent_id)
+        .values(last_seq=col(DesktopAgent.last_seq) + 1)
+        .returning(col(DesktopAgent.last_seq))
+    )
+    seq = result.scalar_one_or_none()
+    if seq is None:
+        return None
+    session.add(InboxEntry(agent_id=agent_id, seq=seq, event_type=event_type, data=data))
+    return int(seq)
+
+
+async def inbox_after(
+    session: AsyncSession, agent_id: str, after: int, *, limit: int = 500
+) -> list[InboxEntry]:
+    rows = await session.exec(
+        select(InboxEntry)
+        .where(col(InboxEntry.agent_id) == agent_id, col(InboxEntry.seq) > after)
+        .order_by(col(InboxEntry.seq))
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def oldest_kept(session: AsyncSession, agent_id: str) -> int | None:
+    rows = await session.exec(
+        select(InboxEntry.seq)
+        .where(col(InboxEntry.agent_id) == agent_id)
+        .order_by(col(InboxEntry.seq))
+        .limit(1)
+    )
+    return rows.first()
+
+
+async def supervisors_of(session: AsyncSession, tenant_id: str) -> list[str]:
+    rows = await session.exec(select(DesktopAgent).where(col(DesktopAgent.supervisor)))
+    return [a.agent_id for a in rows if a.serves(tenant_id)]
+
+
+async def contact_row(session: AsyncSession, contact_id: str, *, tenant_id: str, correlation_id: str
+                      ) -> DesktopContact:  # fmt: skip
+    """The contact's row, made on the first event that mentions it (events of one contact arrive
+    on different topics, so any of them may be first)."""
+    row = await session.get(DesktopContact, contact_id)
+    if row is None:
+        row = DesktopContact(
+            contact_id=contact_id, tenant_id=tenant_id, correlation_id=correlation_id
+        )
+        session.add(row)
+    return row
+
+
+async def open_offers(session: AsyncSession, agent_id: str) -> list[DesktopOffer]:
+    rows = await session.exec(
+        select(DesktopOffer).where(
+            col(DesktopOffer.agent_id) == agent_id,
+            col(DesktopOffer.status) == "open",
+            col(DesktopOffer.expires_at) > utcnow(),
+        )
+    )
+    return list(rows)
+
+
+async def open_follow_ups(session: AsyncSession, agent_id: str) -> list[DesktopFollowUp]:
+    rows = await session.exec(
+        select(DesktopFollowUp)
+        .where(col(DesktopFollowUp.agent_id) == agent_id, col(DesktopFollowUp.status) == "open")
+        .order_by(col(DesktopFollowUp.due_at))
+    )
+    return list(rows)
+
+
+async def assigned_contacts(session: AsyncSession, agent_id: str) -> list[DesktopContact]:
+    rows = await session.exec(
+        select(DesktopContact)
+        .where(col(DesktopContact.agent_id) == agent_id, col(DesktopContact.status) == "assigned")
+        .order_by(col(DesktopContact.received_at))
+    )
+    return list(rows)
+
+
+async def history(session: AsyncSession, contact: DesktopContact, *, limit: int = 10
+                  ) -> list[DesktopContact]:  # fmt: skip
+    """The same customer's other contacts with this tenant, newest first: the same email address
+    or phone number."""
+    same = []
+    if contact.customer_email:
+        same.append(col(DesktopContact.customer_email) == contact.customer_email)
+    if contact.customer_phone:
+        same.append(col(DesktopContact.customer_phone) == contact.customer_phone)
+    if not same:
+        return []
+    rows = await session.exec(
+        select(DesktopContact)
+        .where(
+            col(DesktopContact.tenant_id) == contact.tenant_id,
+            col(DesktopContact.contact_id) != contact.contact_id,
+            or_(*same),
+        )
+        .order_by(col(DesktopContact.received_at).desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def open_jobs(session: AsyncSession, contact_ids: list[str]) -> list[DesktopJob]:
+    rows = await session.exec(
+        select(DesktopJob)
+        .where(
+            col(DesktopJob.contact_id).in_(contact_ids),
+            col(DesktopJob.status).not_in(("completed", "cancelled", "failed")),
+        )
+        .order_by(col(DesktopJob.window_start))
+    )
+    return list(rows)
+
+
+async def prune_inboxes(session: AsyncSession, *, before: datetime) -> int:
+    result = await session.exec(delete(InboxEntry).where(col(InboxEntry.created_at) < before))
+    return int(result.rowcount or 0)

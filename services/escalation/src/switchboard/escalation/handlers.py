@@ -1,0 +1,145 @@
+"""Escalation's subscribers: a queued contact starts the clocks of the policy it falls under; a
+reply, an assignment or a resolving wrap-up stops the clocks it satisfies; promised follow-ups and
+complaints get clocks of their own."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from opentelemetry import propagate
+
+from switchboard.common import topics
+from switchboard.common.centre import ClockConfig, ComplaintPolicyConfig
+from switchboard.common.clock import Clock
+from switchboard.common.envelope import Envelope
+from switchboard.common.events.desktop import (
+    ComplaintRaised,
+    ContactWrapped,
+    FollowUpDone,
+    FollowUpPromised,
+    ReplySent,
+)
+from switchboard.common.events.routing import ContactAssigned, ContactQueued
+from switchboard.common.ids import new_id
+from switchboard.common.runtime import Transaction
+from switchboard.common.subscriptions import Subscriptions
+from switchboard.escalation import promises, store
+
+SERVICE = "escalation"
+subscriptions = Subscriptions(
+    SERVICE,
+    emits=(topics.CONTACT_ESCALATED, topics.SLA_ALERT, topics.FOLLOWUP_DUE),
+)
+
+
+def _at(tx: Transaction, event: Envelope[Any]) -> datetime:
+    """When the event happened, on escalation's clock."""
+    clock: Clock = tx.state["clock"]
+    return clock.shift(event.occurred_at)
+
+
+async def _watched(tx: Transaction, event: Envelope[Any]) -> store.WatchedContact:
+    contact_id = event.contact_id or event.aggregate_id
+    contact = await tx.session.get(store.WatchedContact, contact_id)
+    if contact is None:
+        headers: dict[str, str] = {}
+        propagate.inject(headers)
+        contact = store.WatchedContact(
+            contact_id=contact_id,
+            tenant_id=event.tenant_id,
+            correlation_id=event.correlation_id,
+            causation_id=event.event_id,
+            trace_parent=headers.get("traceparent"),
+        )
+        tx.session.add(contact)
+    return contact
+
+
+@subscriptions.on(topics.CONTACT_QUEUED)
+async def on_contact_queued(event: Envelope[ContactQueued], tx: Transaction) -> None:
+    """The first queueing starts the contact's SLA clocks under the policy version current now; a
+    later one (a transfer, an escalation) moves the contact but not its promises."""
+    queued = event.payload
+    contact = await _watched(tx, event)
+    first = contact.queue_id is None
+    contact.queue_id, contact.priority = queued.queue_id, queued.priority
+    contact.channel = contact.channel or queued.channel
+    tx.session.add(contact)
+    tenant = await tx.session.get(store.EscalationTenant, event.tenant_id)
+    if not first or tenant is None:
+        return
+    for policy in await store.current_policies(tx.session, event.tenant_id):
+        if not promises.matches(policy.definition, contact):
+            continue
+        share = policy.definition["warn_at_percent"] / 100
+        for kind in ("first_response", "resolution"):
+            if policy.definition[kind] is not None:
+                config = ClockConfig.model_validate(policy.definition[kind])
+                promises.start(tx, tenant, contact, kind, config, _at(tx, event),
+                               warn_share=share, policy=policy)  # fmt: skip
+        return
+
+
+@subscriptions.on(topics.CONTACT_REPLIED)
+async def on_contact_replied(event: Envelope[ReplySent], tx: Transaction) -> None:
+    await promises.stop(tx, event.contact_id or event.aggregate_id, "human_reply", _at(tx, event))
+
+
+@subscriptions.on(topics.CONTACT_ASSIGNED)
+async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction) -> None:
+    await promises.stop(tx, event.aggregate_id, "assigned", _at(tx, event))
+
+
+@subscriptions.on(topics.CONTACT_WRAPPED)
+async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -> None:
+    if event.payload.outcome in promises.RESOLVED:
+        await promises.stop(tx, event.aggregate_id, "resolved", _at(tx, event))
+
+
+@subscriptions.on(topics.FOLLOWUP_PROMISED)
+async def on_followup_promised(event: Envelope[FollowUpPromised], tx: Transaction) -> None:
+    """Due at the promised time (offered to the agent who promised it), escalated if not started
+    within the tenant's grace."""
+    promised = event.payload
+    contact = await _watched(tx, event)
+    tenant = await tx.session.get(store.EscalationTenant, event.tenant_id)
+    if tenant is None:
+        return
+    clock = store.Clock(
+        clock_id=new_id(),
+        contact_id=contact.contact_id,
+        tenant_id=contact.tenant_id,
+        kind="follow_up",
+        ref=promised.follow_up_id,
+        owner=promised.agent_id,
+        channel=promised.channel,
+        within=tenant.config["follow_up_grace"],
+        measure="calendar",
+        stops_on=["follow_up_done"],
+        started_at=_at(tx, event),
+        due_at=promised.due_at,
+    )
+    tx.session.add(clock)
+    promises.schedule(tx, clock, promised.due_at, "due")
+    grace = promises.grace_after(promised.due_at, tenant.config["follow_up_grace"])
+    promises.schedule(tx, clock, grace, "breach")
+
+
+@subscriptions.on(topics.FOLLOWUP_DONE)
+async def on_followup_done(event: Envelope[FollowUpDone], tx: Transaction) -> None:
+    await promises.stop_ref(tx, event.payload.follow_up_id, _at(tx, event))
+
+
+@subscriptions.on(topics.COMPLAINT_RAISED)
+async def on_complaint_raised(event: Envelope[ComplaintRaised], tx: Transaction) -> None:
+    """The complaint policy's two clocks: acknowledge, then respond."""
+    contact = await _watched(tx, event)
+    tenant = await tx.session.get(store.EscalationTenant, event.tenant_id)
+    if tenant is None:
+        return
+    policy = ComplaintPolicyConfig.model_validate(tenant.config["complaints"])
+    for kind, config in (("complaint_acknowledge", policy.acknowledge),
+                         ("complaint_respond", policy.respond)):  # fmt: skip
+        promises.start(tx, tenant, contact, kind, config, _at(tx, event),
+                       warn_share=0.75, ref=event.payload.complaint_id)  # fmt: skip

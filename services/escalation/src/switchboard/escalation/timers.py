@@ -1,0 +1,54 @@
+"""The timer loop: fires every timer whose time has come, a batch per transaction (the timers are
+deleted in the transaction that emits what they do), then sleeps until the next is due — at most
+a tick, so a timer fires within a tick of its time, and is woken early when a sooner one is
+scheduled. Replicas on PostgreSQL share the work (`SKIP LOCKED`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prometheus_client import Gauge
+
+from switchboard.common.clock import Clock, DueLoop
+from switchboard.common.runtime import Runtime
+from switchboard.escalation import promises, store
+
+
+class Timers:
+    def __init__(self, runtime: Runtime, clock: Clock, *, tick: float, batch: int) -> None:
+        self.runtime, self.clock, self.batch = runtime, clock, batch
+        self.loop = DueLoop(clock, tick=tick, name="escalation timers")
+        self.pending = Gauge("switchboard_escalation_timers_pending", "Timers scheduled",
+                             registry=runtime.metrics)  # fmt: skip
+        self.overdue = Gauge("switchboard_escalation_timers_overdue",
+                             "Timers past their time, not yet fired", registry=runtime.metrics)  # fmt: skip
+        self.fired = Gauge("switchboard_escalation_timers_fired",
+                           "Timers fired since this process started", registry=runtime.metrics)  # fmt: skip
+
+    def wake(self) -> None:
+        self.loop.wake()
+
+    async def fire_due(self) -> int:
+        """Fire one batch of due timers; how many."""
+        now = self.clock.now()
+        async with self.runtime.transaction() as tx:
+            due = await store.due_timers(tx.session, now, self.batch)
+            if due:
+                await promises.fire(tx, await store.load_for(tx.session, due), now)
+                await store.delete_timers(tx.session, due)
+        self.fired.inc(len(due))
+        return len(due)
+
+    async def _more_due(self) -> bool:
+        return await self.fire_due() == self.batch
+
+    async def _upcoming(self) -> datetime | None:
+        async with self.runtime.db.reader() as session:
+            upcoming = await store.next_fire_at(session)
+            total, overdue = await store.pending(session, self.clock.now())
+        self.pending.set(total)
+        self.overdue.set(overdue)
+        return upcoming
+
+    async def run(self) -> None:
+        await self.loop.run(self._more_due, self._upcoming)

@@ -1,0 +1,215 @@
+"""Escalation's handlers and timer loop on the in-memory broker, with a controllable clock:
+breaches climb the path, an answer cancels its timers, a follow-up falls due on time, complaints
+get their own clocks, and a policy in use is versioned, not edited."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from switchboard.common.centre import (
+    CentreConfig,
+    ClockConfig,
+    EscalationConfig,
+    EscalationLevelConfig,
+    HoursConfig,
+    QueueConfig,
+    SlaPolicyConfig,
+    TenantConfig,
+)
+from switchboard.common.clock import Clock
+from switchboard.common.envelope import Envelope, Payload
+from switchboard.common.events.desktop import (
+    ComplaintRaised,
+    ContactWrapped,
+    FollowUpPromised,
+    ReplySent,
+)
+from switchboard.common.events.routing import ContactQueued
+from switchboard.common.testing import ServiceUnderTest, service_under_test
+from switchboard.escalation import store
+from switchboard.escalation.handlers import SERVICE, subscriptions
+from switchboard.escalation.timers import Timers
+
+ALWAYS = [HoursConfig(days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"], open="00:00",
+                      close="23:59")]  # fmt: skip
+
+
+def centre(first_response: str = "1h") -> CentreConfig:
+    policy = SlaPolicyConfig(
+        id="written",
+        channels=["email"],
+        first_response=ClockConfig(
+            within=first_response, measure="calendar", stops_on=["human_reply"]
+        ),
+        resolution=ClockConfig(within="8h", measure="calendar", stops_on=["resolved"]),
+    )
+    levels = [
+        EscalationLevelConfig(name="tier 2", queue="tier2", priority=7, notify=["lead"]),
+        EscalationLevelConfig(name="team leader", queue="tier2", priority=8, notify=["lead"]),
+        EscalationLevelConfig(
+            name="complaints officer", queue="tier2", priority=9, notify=["officer"]
+        ),
+    ]
+    return CentreConfig(
+        tenants=[
+            TenantConfig(
+                id="acme",
+                name="Acme",
+                queues=[
+                    QueueConfig(id="general", name="General", default=True),
+                    QueueConfig(id="tier2", name="Tier 2"),
+                ],
+                escalation=EscalationConfig(hours=ALWAYS, policies=[policy], levels=levels),
+            )
+        ]
+    )
+
+
+@dataclass
+class Floor:
+    service: ServiceUnderTest
+    timers: Timers
+    offset_file: Path
+    t0: datetime
+
+    def advance_to(self, minutes: float) -> None:
+        """Set the clock to t0 + minutes."""
+        real = datetime.now(UTC)
+        target = self.t0 + timedelta(minutes=minutes)
+        self.offset_file.write_text(str((target - real).total_seconds()))
+
+    async def deliver(self, payload: Payload, contact_id: str, **extra: Any) -> None:
+        event = Envelope.first(payload, tenant_id="acme", aggregate_id=contact_id,
+                               contact_id=contact_id, **extra)  # fmt: skip
+        await self.service.deliver(event)
+
+    async def fire(self) -> None:
+        while await self.timers.fire_due():
+            pass
+
+    async def emitted(self, event_type: str) -> list[dict[str, Any]]:
+        return [e for e in await self.service.outbox() if e["event_type"] == event_type]
+
+    async def clocks(self, contact_id: str) -> dict[str, store.Clock]:
+        async with await self.service.session() as session:
+            return {c.kind: c for c in await store.clocks_of(session, contact_id)}
+
+
+@pytest.fixture
+async def floor(tmp_path: Path) -> AsyncIterator[Floor]:
+    offset_file = tmp_path / "clock"
+    offset_file.write_text("0")
+    clock = Clock(offset_file)
+    holder: dict[str, Timers] = {}
+
+    async def prepare(runtime: Any) -> None:
+        holder["timers"] = timers = Timers(runtime, clock, tick=0.05, batch=2)
+        runtime.state.update(clock=clock, wake=timers.wake,
+                             tracer=runtime.tracer_provider.get_tracer("test"))  # fmt: skip
+        async with runtime.db.session() as session:
+            await store.apply_centre(session, centre())
+
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=prepare) as service:
+        yield Floor(service, holder["timers"], offset_file, datetime.now(UTC))
+
+
+def _queued() -> ContactQueued:
+    return ContactQueued(queue_id="general", priority=5, reason="r", channel="email")
+
+
+async def test_breaches_climb_the_path_and_an_answer_cancels_its_timers(floor: Floor) -> None:
+    await floor.deliver(_queued(), "late")
+    await floor.deliver(_queued(), "answered")
+    reply = ReplySent(agent_id="amy", channel="email", to="c@example.net", text="Hello")
+    await floor.deliver(reply, "answered")
+
+    answered = await floor.clocks("answered")
+    assert answered["first_response"].state == "met"
+    assert answered["resolution"].state == "running"
+
+    floor.advance_to(46)  # 75 % of the hour
+    await floor.fire()
+    [warning] = await floor.emitted("sla.alert")
+    assert warning["contact_id"] == "late" and warning["payload"]["stage"] == "warning"
+    assert warning["payload"]["clock"] == "first_response"
+
+    for minutes, level in ((61, "tier 2"), (122, "team leader"), (183, "complaints officer")):
+        floor.advance_to(minutes)
+        await floor.fire()
+        escalations = await floor.emitted("contact.escalated")
+        assert escalations[-1]["payload"]["level"] == level
+    assert [e["contact_id"] for e in escalations] == ["late"] * 3
+    assert [e["payload"]["priority"] for e in escalations] == [7, 8, 9]
+    breaches = [a for a in await floor.emitted("sla.alert") if a["payload"]["stage"] == "breach"]
+    assert [b["payload"]["notify"] for b in breaches] == [["lead"], ["lead"], ["officer"]]
+
+    floor.advance_to(400)  # the last level reached: nothing more to climb
+    await floor.fire()
+    assert len(await floor.emitted("contact.escalated")) == 3
+    late = await floor.clocks("late")
+    assert late["first_response"].state == "breached" and late["first_response"].breaches == 3
+
+    wrapped = ContactWrapped(agent_id="amy", disposition="done", outcome="resolved")
+    await floor.deliver(wrapped, "late")
+    assert (await floor.clocks("late"))["resolution"].state == "met"
+    async with await floor.service.session() as session:
+        left = (await session.exec(select(store.Timer))).all()
+    assert {t.clock_id for t in left} == {(await floor.clocks("answered"))["resolution"].clock_id}
+
+
+async def test_a_follow_up_falls_due_on_time_and_is_escalated_after_its_grace(floor: Floor) -> None:
+    due_at = floor.t0 + timedelta(minutes=30)
+    promised = FollowUpPromised(follow_up_id="f-1", agent_id="amy", due_at=due_at, channel="phone")
+    await floor.deliver(promised, "c-f")
+    floor.advance_to(29)
+    await floor.fire()
+    assert await floor.emitted("followup.due") == []
+    floor.advance_to(30)
+    await floor.fire()
+    [due] = await floor.emitted("followup.due")
+    assert due["payload"]["agent_id"] == "amy" and due["payload"]["follow_up_id"] == "f-1"
+    floor.advance_to(46)  # 15 minutes' grace passed, not started
+    await floor.fire()
+    [escalated] = await floor.emitted("contact.escalated")
+    assert escalated["payload"]["reopen"] is True and escalated["contact_id"] == "c-f"
+
+
+async def test_complaints_have_their_own_clocks(floor: Floor) -> None:
+    raised = ComplaintRaised(complaint_id="cp-1", agent_id="amy", category="billing", summary="x")
+    await floor.deliver(raised, "c-c")
+    clocks = await floor.clocks("c-c")
+    acknowledge, respond = clocks["complaint_acknowledge"], clocks["complaint_respond"]
+    assert respond.due_at - respond.started_at == timedelta(days=30)
+    assert acknowledge.due_at > acknowledge.started_at
+    await floor.deliver(ReplySent(agent_id="amy", channel="email", to="c@x.net"), "c-c")
+    clocks = await floor.clocks("c-c")
+    assert clocks["complaint_acknowledge"].state == "met"
+    assert clocks["complaint_respond"].state == "running"
+
+
+async def test_a_policy_in_use_is_versioned_not_edited(floor: Floor) -> None:
+    await floor.deliver(_queued(), "before")
+    async with floor.service.runtime.db.session() as session:
+        await store.apply_centre(session, centre(first_response="2h"))
+    await floor.deliver(_queued(), "after")
+    before, after = await floor.clocks("before"), await floor.clocks("after")
+    assert before["first_response"].policy_version == 1
+    assert after["first_response"].policy_version == 2
+    assert before["first_response"].within == "1h" and after["first_response"].within == "2h"
+
+
+async def test_redelivery_starts_nothing_twice(floor: Floor) -> None:
+    event = Envelope.first(_queued(), tenant_id="acme", aggregate_id="dup", contact_id="dup")
+    await floor.service.deliver(event)
+    await floor.service.deliver(event)
+    async with await floor.service.session() as session:
+        clocks = (await session.exec(select(store.Clock))).all()
+        timers = (await session.exec(select(store.Timer))).all()
+    assert len(clocks) == 2 and len(timers) == 4
