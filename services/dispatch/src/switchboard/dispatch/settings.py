@@ -1,0 +1,33 @@
+"""Dispatch's settings (`SWITCHBOARD_DISPATCH_*`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from switchboard.common.settings import Settings
+
+
+class DispatchSettings(Settings):
+    model_config = SettingsConfigDict(
+        env_prefix="SWITCHBOARD_", extra="ignore", use_attribute_docstrings=True
+    )
+
+    dispatch_clock_file: Path | None = None
+    """A controllable clock for tests: seconds to add to the real time (see `common.clock`)."""
+    dispatch_tick_seconds: float = Field(default=0.25, gt=0, le=1)
+    """The longest the loop sleeps: deadlines fire, and messages go out, within this."""
+    dispatch_smtp_relay: str | None = None
+    """host:port of the SMTP relay for email to field staff (default: the mail sink folder)."""
+    dispatch_sender: str = "dispatch@switchboard.invalid"
+    """The From address of email to field staff."""
+
+    @property
+    def mail_sink(self) -> Path:
+        return self.var_dir / "mail-sink"
+
+    @property
+    def field_outbox(self) -> Path:
+        return self.var_dir / "field-outbox"

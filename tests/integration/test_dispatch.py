@@ -1,0 +1,379 @@
+"""Dispatch on the real broker with a controllable clock and technicians of the test's own: a
+contact's job request despatched automatically, confirmed and completed, all recorded; a
+confirmation timeout re-despatched; an emergency that pre-empts and re-deploys; a broadcast that
+waits for approval, then tracks three responses and one chase."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+import yaml
+
+from tests.integration.conftest import AgentAtDesk, RunningCentre, running_centre, until
+
+SYDNEY = ZoneInfo("Australia/Sydney")
+CBD = {"lat": -33.8688, "lon": 151.2093}
+BONDI = {"lat": -33.8915, "lon": 151.2767}
+PARRAMATTA = {"lat": -33.8150, "lon": 151.0011}
+NEWCASTLE = {"lat": -32.9283, "lon": 151.7817}
+ALWAYS = [
+    {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "open": "00:00", "close": "24:00"}
+]
+
+
+def _technician(
+    tid: str, home: dict[str, float], medium: str, address: str, skills: list[str], teams: list[str]
+) -> dict[str, Any]:
+    return {
+        "id": tid,
+        "name": tid.title(),
+        "tenant": "acme",
+        "skills": skills,
+        "shifts": ALWAYS,
+        "home": home,
+        "medium": medium,
+        "address": address,
+        "teams": teams,
+    }
+
+
+def _centre_config(path: Path) -> Path:
+    config = yaml.safe_load((files("switchboard.cli") / "demo-centre.yaml").read_text())
+    config["technicians"] = [
+        _technician("cbd", CBD, "sms", "+61400000001", ["electrical", "gas"], ["sydney"]),
+        _technician("bondi", BONDI, "email", "bondi@field.example", ["electrical"], ["sydney"]),
+        _technician(
+            "parra", PARRAMATTA, "message_service", "parra", ["electrical", "gas"], ["sydney"]
+        ),
+        _technician("newcastle", NEWCASTLE, "fax", "+61249000000", ["electrical"], ["sydney"]),
+    ]
+    tenant = next(t for t in config["tenants"] if t["id"] == "acme")
+    tenant["dispatch"] = {
+        "road_factor": 1.3,
+        "speed_kmh": 40,
+        "confirm_within_minutes": 10,
+        "preempt_within_km": 30,
+        "chase_after_minutes": 20,
+        "max_chases": 1,
+        "approval": {"kinds": ["safety"], "broadcast_over": 10, "approvers": ["ops-manager"]},
+    }
+    target = path / "centre.yaml"
+    target.write_text(yaml.safe_dump(config))
+    return target
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def field(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[RunningCentre, Path]]:
+    here = tmp_path_factory.mktemp("dispatch")
+    clock_file = here / "offset"
+    clock_file.write_text("0")
+    env = {"SWITCHBOARD_DISPATCH_CLOCK_FILE": str(clock_file)}
+    for centre in running_centre(
+        request.param, tmp_path_factory, centre_config=_centre_config(here), extra_env=env
+    ):
+        yield centre, clock_file
+
+
+class Dispatcher:
+    def __init__(self, centre: RunningCentre, clock_file: Path) -> None:
+        self.centre, self.clock_file = centre, clock_file
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=float(self.clock_file.read_text()))
+
+    def morning(self) -> None:
+        """Move the clock on to the next 08:00 in Sydney, so the day's plan has a day ahead of it
+        whenever the test runs."""
+        now = self.now().astimezone(SYDNEY)
+        eight = now.replace(hour=8, minute=0, second=0, microsecond=0)
+        if eight <= now:
+            eight += timedelta(days=1)
+        self.advance((eight - now).total_seconds() / 60)
+
+    def advance(self, minutes: float) -> None:
+        offset = float(self.clock_file.read_text()) + minutes * 60
+        self.clock_file.write_text(str(offset))
+
+    def post(self, path: str, body: dict[str, Any], expect: int = 200) -> Any:
+        answer = httpx.post(
+            self.centre.url("dispatch", path), json=body, headers=self.centre.operator, timeout=30
+        )
+        assert answer.status_code == expect, answer.text
+        return answer.json()
+
+    def get(self, path: str) -> Any:
+        answer = httpx.get(
+            self.centre.url("dispatch", path), headers=self.centre.operator, timeout=30
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return dict(self.get(f"/v1/jobs/{job_id}"))
+
+    def wait(self, job_id: str, what: str, test: Any) -> dict[str, Any]:
+        def probe() -> dict[str, Any] | None:
+            answer = httpx.get(
+                self.centre.url("dispatch", f"/v1/jobs/{job_id}"),
+                headers=self.centre.operator,
+                timeout=30,
+            )
+            return answer.json() if answer.status_code == 200 and test(answer.json()) else None
+
+        return until(what, probe)
+
+    def details(
+        self,
+        site: dict[str, float],
+        *,
+        priority: str = "normal",
+        hours: float = 8,
+        skills: tuple[str, ...] = ("electrical",),
+    ) -> dict[str, Any]:
+        start = self.now()
+        return {
+            "customer": {"name": "Pat Citizen", "phone": "+61412345678"},
+            "site": {"address": "1 Test Street", **site},
+            "work_type": "meter fault",
+            "skills": list(skills),
+            "estimated_minutes": 60,
+            "window": {
+                "start": start.isoformat(),
+                "end": (start + timedelta(hours=hours)).isoformat(),
+            },
+            "priority": priority,
+            "special_instructions": "Dog in the yard",
+            "payment": {"method": "card", "token": "tok_visa_4f9a2c"},
+        }
+
+
+def _actions(job: dict[str, Any]) -> list[str]:
+    return [d["action"] for d in job["deployments"]]
+
+
+def test_field_jobs_from_request_to_completion_timeout_and_pre_emption(
+    field: tuple[RunningCentre, Path],
+) -> None:
+    centre, clock_file = field
+    desk = Dispatcher(centre, clock_file)
+
+    # A contact asks for a technician; the agent requests the job from the desktop.
+    contact_id = centre.post_email(centre.email(subject="My meter is sparking")).json()[
+        "contact_id"
+    ]
+    alice = AgentAtDesk(centre, "alice")
+    alice.take(contact_id)
+    job_id = alice.post(f"/v1/contacts/{contact_id}/jobs", desk.details(CBD))["job_id"]
+    job = desk.wait(job_id, "automatic despatch", lambda j: j["status"] == "despatched")
+    assert job["technician_id"] == "cbd" and job["contact_id"] == contact_id
+    assert job["deployments"][-1]["actor"] == "automatic"
+    assert "cbd: 0 min away" in job["deployments"][-1]["reason"]
+    [sheet] = job["sent"]
+    assert sheet["medium"] == "sms" and "Dog in the yard" in sheet["text"]
+    assert "tok_visa_4f9a2c" in sheet["text"]
+    dropped = centre.settings.var_dir / "field-outbox" / "sms" / f"{sheet['sent_id']}.json"
+    until("the job sheet delivered", lambda: dropped.exists())
+    assert json.loads(dropped.read_text())["text"] == sheet["text"], "sent exactly as recorded"
+    # ... and the requesting agent hears of it.
+    told = alice.told(
+        "of the despatch", lambda kind, data: kind == "job" and data["status"] == "despatched"
+    )
+    assert told["job_id"] == job_id and told["technician_id"] == "cbd"
+
+    for step in ("confirm", "en_route", "on_site", "completed"):
+        path = f"/v1/jobs/{job_id}/confirm" if step == "confirm" else f"/v1/jobs/{job_id}/status"
+        desk.post(path, {"technician_id": "cbd", "status": step})
+    refused = httpx.post(
+        centre.url("dispatch", f"/v1/jobs/{job_id}/status"),
+        json={"technician_id": "cbd", "status": "en_route"},
+        headers=centre.operator,
+    )
+    assert refused.status_code == 409 and "completed cannot become en_route" in refused.text
+    assert _actions(desk.job(job_id)) == [
+        "created",
+        "despatched",
+        "confirmed",
+        "en_route",
+        "on_site",
+        "completed",
+    ]
+
+    def recorded() -> list[str] | None:
+        timeline = centre.contact(contact_id).json()["timeline"]
+        statuses = [e["details"].get("status") for e in timeline if e["event_type"] == "job.status"]
+        return statuses if statuses[-1:] == ["completed"] else None
+
+    assert until("recording's timeline", recorded) == [
+        "created",
+        "despatched",
+        "confirmed",
+        "en_route",
+        "on_site",
+        "completed",
+    ]
+
+    # Not confirmed in time: re-despatched to the next nearest technician.
+    late = desk.post("/v1/jobs", desk.details(BONDI), expect=201)
+    assert late["technician_id"] == "bondi" and late["status"] == "despatched"
+    desk.advance(11)
+    job = desk.wait(late["job_id"], "re-despatch", lambda j: j["technician_id"] == "cbd")
+    assert _actions(job) == ["created", "despatched", "timed_out", "despatched"]
+    assert "bondi did not confirm within 10 min" in job["deployments"][2]["reason"]
+    sink = centre.settings.var_dir / "mail-sink"
+    subject = f"Subject: NORMAL job {late['job_id'][:8]}"
+    until("bondi's sheet delivered by email",
+          lambda: any(subject in m.read_text() for m in sink.glob("*.eml")))  # fmt: skip
+    desk.post(f"/v1/jobs/{late['job_id']}/confirm", {"technician_id": "cbd"})
+
+    # Parramatta holds a routine gas job; an emergency there cannot wait for anyone else.
+    routine = desk.post("/v1/jobs", desk.details(PARRAMATTA, skills=("gas",)), expect=201)
+    assert routine["technician_id"] == "parra"
+    desk.post(f"/v1/jobs/{routine['job_id']}/confirm", {"technician_id": "parra"})
+    emergency = desk.post(
+        "/v1/jobs", desk.details(PARRAMATTA, priority="emergency", hours=0.5), expect=201
+    )
+    assert emergency["technician_id"] == "parra" and emergency["status"] == "despatched"
+    displaced = desk.job(routine["job_id"])
+    assert displaced["status"] == "despatched" and displaced["technician_id"] == "cbd"
+    assert _actions(displaced) == ["created", "despatched", "confirmed", "pre-empted", "despatched"]
+    pre_empted = displaced["deployments"][3]
+    assert emergency["job_id"] in pre_empted["reason"] and pre_empted["technician_id"] == "parra"
+    assert any("withdrawn" in s["subject"] and s["to"] == "parra" for s in displaced["sent"])
+    customer = until(
+        "the customer told, past the DNC gate",
+        lambda: next(
+            (s for s in desk.job(routine["job_id"])["sent"] if s["to"] == "customer"), None
+        ),
+    )
+    assert customer["medium"] == "sms" and "rescheduled" in customer["text"]
+    statuses = [
+        e["payload"]
+        for e in centre.events("job.status")
+        if e["payload"]["job_id"] == routine["job_id"]
+    ]
+    assert [s["status"] for s in statuses][:4] == ["created", "despatched", "confirmed", "created"]
+    assert statuses[3]["displaced_by"] == emergency["job_id"]
+
+
+def test_a_broadcast_waits_for_approval_then_tracks_responses_and_chases(
+    field: tuple[RunningCentre, Path],
+) -> None:
+    centre, clock_file = field
+    desk = Dispatcher(centre, clock_file)
+    anonymous = httpx.post(centre.url("dispatch", "/v1/messages"), json={})
+    assert anonymous.status_code == 401, "dispatchers sign in"
+    body = {
+        "kind": "safety",
+        "subject": "Storm warning",
+        "author": "dispatcher-1",
+        "body": "Do not climb poles until the storm has passed.",
+        "teams": ["sydney"],
+    }
+    created = desk.post("/v1/messages", body, expect=201)
+    message_id = created["message_id"]
+    assert created["status"] == "pending_approval"
+    assert created["approval_reason"] == "safety messages need approval"
+    assert desk.get(f"/v1/messages/{message_id}")["sent"] == [], "nothing sent before approval"
+    refused = httpx.post(
+        centre.url("dispatch", f"/v1/messages/{message_id}/approve"),
+        json={"approver": "dispatcher-1"},
+        headers=centre.operator,
+    )
+    assert refused.status_code == 409 and "not an approver" in refused.text
+    assert desk.post(f"/v1/messages/{message_id}/approve", {"approver": "ops-manager"}) == {
+        "message_id": message_id,
+        "status": "sent",
+    }
+
+    for tech, response, eta in (
+        ("cbd", "acknowledged", None),
+        ("bondi", "eta", 25),
+        ("parra", "declined", None),
+    ):
+        desk.post(
+            f"/v1/messages/{message_id}/responses",
+            {"technician_id": tech, "response": response, "eta_minutes": eta},
+        )
+    desk.advance(21)
+
+    def chased() -> dict[str, Any] | None:
+        view = desk.get(f"/v1/messages/{message_id}")
+        return view if any(r["chases"] for r in view["recipients"]) else None
+
+    view = until("the silent recipient chased", chased)
+    by_tech = {r["technician_id"]: r for r in view["recipients"]}
+    assert {t: (r["status"], r["eta_minutes"], r["chases"]) for t, r in by_tech.items()} == {
+        "cbd": ("acknowledged", None, 0),
+        "bondi": ("eta", 25, 0),
+        "parra": ("declined", None, 0),
+        "newcastle": ("pending", None, 1),
+    }
+    reminders = [s for s in view["sent"] if s["subject"].startswith("Reminder")]
+    assert [s["to"] for s in reminders] == ["newcastle"] and reminders[0]["medium"] == "fax"
+    responses = [
+        e["payload"]
+        for e in centre.events("fieldcomm.response")
+        if e["payload"]["message_id"] == message_id
+    ]
+    assert sorted(r["response"] for r in responses) == ["acknowledged", "chased", "declined", "eta"]
+    statuses = [
+        e["payload"]["status"]
+        for e in centre.events("fieldcomm.status")
+        if e["payload"]["message_id"] == message_id
+    ]
+    assert statuses == ["pending_approval", "approved", "sent"]
+
+
+def test_eta_requests_manual_despatch_by_phone_and_the_day_plan(
+    field: tuple[RunningCentre, Path],
+) -> None:
+    centre, clock_file = field
+    desk = Dispatcher(centre, clock_file)
+    desk.morning()  # the earlier jobs' windows have passed: they wait for a dispatcher
+
+    # Offered for ETAs: the earliest of the replies wins once everyone has answered.
+    offered = desk.post("/v1/jobs", {**desk.details(BONDI), "request_eta": True}, expect=201)
+    assert offered["status"] == "created" and offered["technician_id"] is None
+    asked = [a["technician_id"] for a in desk.job(offered["job_id"])["eta_requests"]]
+    assert len(asked) == 3 and asked[0] != asked[1]
+    for technician_id, eta in zip(asked, (40, 25, None), strict=True):
+        desk.post(f"/v1/jobs/{offered['job_id']}/eta-replies",
+                  {"technician_id": technician_id, "eta_minutes": eta})  # fmt: skip
+    job = desk.job(offered["job_id"])
+    assert job["status"] == "despatched" and job["technician_id"] == asked[1]
+    assert "earliest ETA, 25 min (all replied)" in job["deployments"][-1]["reason"]
+    told = [s["to"] for s in job["sent"] if s["subject"].endswith("taken")]
+    assert told == [asked[0]], "the one who offered an ETA and was not picked is told"
+
+    # A dispatcher takes a job from its technician and gives it to bondi by phone.
+    far = desk.post("/v1/jobs", desk.details(NEWCASTLE), expect=201)
+    assert far["technician_id"] == "newcastle"
+    moved = desk.post(f"/v1/jobs/{far['job_id']}/assign",
+                      {"technician_id": "bondi", "medium": "phone", "note": "Rang at 10:02"})  # fmt: skip
+    assert moved == {"job_id": far["job_id"], "status": "despatched", "technician_id": "bondi"}
+    job = desk.job(far["job_id"])
+    assert _actions(job) == ["created", "despatched", "reassigned", "despatched"]
+    call = job["sent"][-1]
+    assert call["medium"] == "phone" and call["delivered_at"] is not None
+    assert "Note from dispatch: Rang at 10:02" in call["text"], "the call's script, as read"
+    assert any(s["to"] == "newcastle" and "withdrawn" in s["subject"] for s in job["sent"])
+
+    # The day re-planned: a pinned job stays with its technician; proposing moves nothing.
+    desk.post(f"/v1/jobs/{far['job_id']}/pin", {"pinned": True})
+    plan = desk.post("/v1/plan", {"time_limit_seconds": 2, "freeze_minutes": 0})
+    assert plan["applied"] is False and plan["technicians"] == 4
+    assert plan["travel_minutes_before"] >= 0 and plan["travel_minutes_after"] >= 0
+    stops = {s["job_id"]: tech for tech, route in plan["routes"].items() for s in route}
+    assert stops.get(far["job_id"]) == "bondi"
+    assert far["job_id"] not in plan["moved"]
+    assert desk.job(offered["job_id"])["technician_id"] == asked[1], "a proposal changes nothing"
