@@ -4,22 +4,32 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-MEMBERS := libs/common libs/cli services/intake services/routing services/recording
+MEMBERS := libs/common libs/cli services/intake services/routing services/recording services/desktop services/escalation services/dispatch
 STAMP := $(VENV)/.installed
 UV = $(shell command -v uv 2>/dev/null || echo $(BIN)/uv)
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: install system-packages run test lint bench lock clean
+.PHONY: install system-packages test-packages run test lint bench lock clean migration docs
 
 install: system-packages $(STAMP)
 
-# Debian packages the services use: Tesseract reads scanned letters and faxes.
-system-packages:
-	@command -v tesseract >/dev/null 2>&1 || { \
-	  echo "Installing Debian's tesseract-ocr ..."; \
+# Debian packages: Tesseract reads scanned letters and faxes (the centre needs it); Chromium runs
+# the desktop's browser tests (only the tests need it; Playwright never downloads a browser).
+RUN_PACKAGES := $(if $(shell command -v tesseract),,tesseract-ocr tesseract-ocr-eng)
+TEST_PACKAGES := $(if $(shell command -v chromium),,chromium)
+define apt_install
+	@if [ -n "$(strip $(1))" ]; then \
+	  echo "Installing Debian's $(strip $(1)) ..."; \
 	  $(SUDO) apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null; }
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; fi
+endef
+
+system-packages:
+	$(call apt_install,$(RUN_PACKAGES))
+
+test-packages:
+	$(call apt_install,$(TEST_PACKAGES))
 
 $(STAMP): requirements.lock requirements-dev.lock $(addsuffix /pyproject.toml,$(MEMBERS)) pyproject.toml
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
@@ -31,16 +41,27 @@ $(STAMP): requirements.lock requirements-dev.lock $(addsuffix /pyproject.toml,$(
 run: install
 	$(BIN)/switchboard up
 
-test: install lint
+test: install test-packages lint
 	$(BIN)/pytest -q
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy $(addprefix -p switchboard.,common cli intake routing recording)
+	$(BIN)/mypy $(addprefix -p switchboard.,common cli intake routing recording desktop escalation dispatch)
 
 bench: install
 	$(BIN)/python -m switchboard.cli.bench
+
+# The AsyncAPI documents in docs/asyncapi/, generated from each service's FastStream broker.
+docs: install
+	SWITCHBOARD_VAR_DIR=$$(mktemp -d) $(BIN)/python -m switchboard.cli.asyncapi docs/asyncapi
+	$(BIN)/python -m switchboard.cli.envfile .env.example
+	$(BIN)/python -m switchboard.cli.manifests deploy/k8s/base
+
+# The next schema migration, from the difference between the models and a database at head.
+migration: install
+	@test -n "$(MESSAGE)" || { echo 'usage: make migration MESSAGE="what changed"'; exit 2; }
+	$(BIN)/python -m switchboard.cli.migrations.new "$(MESSAGE)"
 
 # Re-resolve after editing a pyproject.toml: refreshes the hash-pinned exports (uv.lock stays
 # untracked: it records download addresses). requirements.lock is what images install.

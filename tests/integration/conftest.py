@@ -12,11 +12,11 @@ import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
@@ -33,6 +33,7 @@ from switchboard.common.signing import signed_headers
 
 PG_ADMIN_URL = os.environ.get("SWITCHBOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql", "containers"]
+T = TypeVar("T")
 """SQLite and PostgreSQL with the embedded broker (or SWITCHBOARD_KAFKA); and, where a Docker
 engine is reachable, Apache Kafka + PostgreSQL in containers (testcontainers)."""
 MAX_EMAIL_BYTES = 256 * 1024
@@ -44,7 +45,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-def _postgres_database() -> tuple[str, str]:
+def postgres_database() -> tuple[str, str]:
     """A new, empty database for one test session: (url, name)."""
     try:
         return create_database(PG_ADMIN_URL, "switchboard_test")
@@ -243,6 +244,75 @@ class RunningCentre:
         return (self.settings.log_dir / f"{service}.log").read_text(encoding="utf-8").splitlines()
 
 
+def until(what: str, probe: Callable[[], T | None], timeout: float = 45) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found is not None and found is not False:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"waited {timeout} s for {what}")
+
+
+class AgentAtDesk:
+    """An agent at the desktop, through its API."""
+
+    def __init__(self, centre: RunningCentre, name: str) -> None:
+        self.centre, self.name = centre, name
+        password = centre.centre.credentials["agents"][name]["password"]
+        token = httpx.post(
+            self.url("/v1/session"), json={"username": name, "password": password}
+        ).json()["token"]
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.post("/v1/state", {"state": "available"})
+
+    def url(self, path: str) -> str:
+        return self.centre.url("desktop", path)
+
+    def post(self, path: str, body: dict[str, Any] | None = None, *, expect: int = 202) -> Any:
+        answer = httpx.post(self.url(path), json=body, headers=self.headers, timeout=10)
+        assert answer.status_code == expect, f"{path}: {answer.status_code} {answer.text}"
+        return answer.json()
+
+    def me(self) -> dict[str, Any]:
+        return dict(httpx.get(self.url("/v1/me"), headers=self.headers, timeout=10).json())
+
+    def take(self, contact_id: str) -> None:
+        """Wait for the contact's offer, accept it, and wait until it is assigned. An agent has
+        one offer open at a time, so another contact's offer on the way is declined."""
+
+        def offered() -> dict[str, Any] | None:
+            for offer in self.me()["offers"]:
+                if offer["contact_id"] == contact_id:
+                    return dict(offer)
+                httpx.post(self.url(f"/v1/offers/{offer['offer_id']}/decline"),
+                           json={"reason": "taking another"}, headers=self.headers)  # fmt: skip
+            return None
+
+        offer = until(f"{self.name}'s offer of {contact_id}", offered)
+        self.post(f"/v1/offers/{offer['offer_id']}/accept")
+        until(
+            f"{contact_id} assigned to {self.name}",
+            lambda: any(c["contact_id"] == contact_id for c in self.me()["contacts"]),
+        )
+
+    def told(self, what: str, test: Callable[[str, dict[str, Any]], bool]) -> dict[str, Any]:
+        """The first event in the agent's stream (from the start of their inbox) that passes
+        `test(event_type, data)`."""
+        events = read_stream(
+            self.centre,
+            {**self.headers, "Last-Event-ID": "0"},
+            lambda seen: any(test(kind, data) for _, kind, data in seen),
+        )
+        found = [data for _, kind, data in events if test(kind, data)]
+        assert found, f"{self.name} was not told {what}"
+        return found[0]
+
+    def wrap(self, contact_id: str, outcome: str) -> None:
+        body = {"disposition": f"{outcome}-done", "outcome": outcome, "notes": "as discussed"}
+        self.post(f"/v1/contacts/{contact_id}/wrapup", body)
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def centre(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -262,7 +332,7 @@ def running_centre(
     database_url, kafka = (None, None)
     with contextlib.ExitStack() as stack:
         if backend == "postgresql":
-            database_url, name = _postgres_database()
+            database_url, name = postgres_database()
             stack.callback(drop_database, PG_ADMIN_URL, name)
         if backend == "containers":
             kafka, database_url = stack.enter_context(_containers())
@@ -321,3 +391,30 @@ def multipart(fields: dict[str, str], document: bytes | None) -> tuple[bytes, st
 
 def json_lines(lines: list[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines]
+
+
+def read_stream(
+    centre: RunningCentre,
+    headers: dict[str, str],
+    enough: Callable[[list[tuple[int, str, dict[str, Any]]]], bool],
+    timeout: float = 45,
+) -> list[tuple[int, str, dict[str, Any]]]:
+    """A desktop event stream read until `enough(events)` (or `timeout`), then dropped."""
+    events: list[tuple[int, str, dict[str, Any]]] = []
+    frame: dict[str, str] = {}
+    deadline = time.monotonic() + timeout
+    with httpx.stream("GET", centre.url("desktop", "/v1/events"), headers=headers,
+                      timeout=30) as stream:  # fmt: skip
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        for line in stream.iter_lines():
+            if line:
+                field, _, value = line.partition(": ")
+                frame[field] = value
+                continue
+            if "data" in frame:
+                events.append((int(frame["id"]), frame["event"], json.loads(frame["data"])))
+            frame = {}
+            if enough(events) or time.monotonic() > deadline:
+                break
+    return events

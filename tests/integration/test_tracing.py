@@ -1,4 +1,5 @@
-"""One email is one trace, with spans from intake, routing and recording in causal order."""
+"""One email is one trace, with spans from intake, routing, escalation (its SLA clock starts on
+contact.queued), recording and the desktop in causal order."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from switchboard.common.telemetry import read_spans
 from tests.integration.conftest import RunningCentre
 
 SERVER, PRODUCER, CONSUMER = 2, 4, 5  # OTLP span kinds
-SERVICES = {"switchboard-intake", "switchboard-routing", "switchboard-recording"}
+SERVICES = {
+    "switchboard-intake",
+    "switchboard-routing",
+    "switchboard-recording",
+    "switchboard-desktop",
+    "switchboard-escalation",
+}
 
 
 def _attribute(span: dict, key: str) -> str | None:

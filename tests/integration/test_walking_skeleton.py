@@ -99,11 +99,16 @@ def test_service_logs_are_json_lines_with_ids_bound(centre: RunningCentre) -> No
     for service in centre.centre.services:
         records = json_lines(centre.log_lines(service))  # raises if any line is not JSON
         assert all(r["service"] == service for r in records)
-    handled = [
-        r
-        for r in json_lines(centre.log_lines("recording"))
-        if r.get("event") == "message" and r.get("contact_id") == accepted["contact_id"]
-    ]
+    deadline = time.monotonic() + 15  # a line is written once its batch is committed
+    while True:
+        handled = [
+            r
+            for r in json_lines(centre.log_lines("recording"))
+            if r.get("event") == "message" and r.get("contact_id") == accepted["contact_id"]
+        ]
+        if len(handled) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert {r["event_type"] for r in handled} == {"contact.received", "contact.queued"}
     assert all(r["tenant_id"] == centre.tenant and len(r["trace_id"]) == 32 for r in handled)
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from switchboard.cli.bench_dispatch import bench_dispatch
+from switchboard.cli.bench_escalation import bench_escalation
 from switchboard.cli.bench_recording import bench_recording
 from switchboard.cli.bench_routing import bench_routing
 from switchboard.cli.centre import Centre
@@ -20,7 +22,8 @@ from switchboard.common.settings import Settings
 from switchboard.common.signing import signed_headers
 
 CLIENTS = 50
-DURATION_SECONDS = 20.0
+DURATION_SECONDS = 12.0
+ROUNDS = 3
 
 
 def _email(n: int, to: str) -> bytes:
@@ -68,34 +71,52 @@ def _p(values: list[float], q: float) -> float:
     )
 
 
-def bench_intake(duration: float = DURATION_SECONDS) -> None:
+def _intake_run(duration: float, *, tracing: bool) -> tuple[int, list[float], int]:
     with tempfile.TemporaryDirectory() as var:
         ports = {
             f"{s}_port": free_port() for s in ("intake", "routing", "recording", "broker", "smtp")
         }
         settings = Settings(var_dir=Path(var), **ports)  # type: ignore[arg-type]
-        centre = Centre(settings, services=("intake",))
+        env = {"SWITCHBOARD_TRACING": "true" if tracing else "false"}
+        centre = Centre(settings, services=("intake",), extra_env=env)
         centre.start()
         try:
             centre.wait_healthy(timeout=90)
             asyncio.run(_intake_emails(centre, 2.0))  # warm-up
-            accepted, latencies, failures = asyncio.run(_intake_emails(centre, duration))
+            return asyncio.run(_intake_emails(centre, duration))
         finally:
             centre.stop()
+
+
+def bench_intake(duration: float = DURATION_SECONDS, rounds: int = ROUNDS) -> None:
+    """Intake's throughput with tracing on (every request and publish a span, exported in batches)
+    and off, alternating for a few rounds in this run: on a noisy machine one pair of runs can
+    differ by more than tracing costs, so the cost is taken from the medians."""
     print(
-        f"intake, emails: {CLIENTS} concurrent clients for {duration:.0f} s (SQLite, embedded broker)"
+        f"intake, emails: {CLIENTS} concurrent clients, {rounds} rounds of {duration:.0f} s with "
+        "tracing on and off alternately (SQLite, embedded broker)"
     )
-    print(
-        f"  accepted      {accepted / duration:8.1f} contacts/s   ({accepted} accepted, {failures} refused)"
-    )
-    print(
-        f"  ack latency   p50 {_p(latencies, 0.5) * 1000:7.1f} ms   p99 {_p(latencies, 0.99) * 1000:7.1f} ms"
-    )
+    rates: dict[bool, list[float]] = {True: [], False: []}
+    for n in range(rounds):
+        for tracing in (True, False):
+            accepted, latencies, failures = _intake_run(duration, tracing=tracing)
+            rates[tracing].append(accepted / duration)
+            label = "tracing on " if tracing else "tracing off"
+            print(
+                f"  round {n + 1} {label} {accepted / duration:8.1f} contacts/s ({accepted} "
+                f"accepted, {failures} refused)   ack p50 {_p(latencies, 0.5) * 1000:7.1f} ms   "
+                f"p99 {_p(latencies, 0.99) * 1000:7.1f} ms"
+            )
+    on, off = statistics.median(rates[True]), statistics.median(rates[False])
+    print(f"  medians: on {on:.1f}, off {off:.1f} contacts/s; tracing costs "
+          f"{100 * (1 - on / off):.1f} % of throughput")  # fmt: skip
 
 
 def main() -> None:
     bench_routing()
     bench_intake()
+    bench_escalation()
+    bench_dispatch()
     bench_recording()
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from switchboard.cli.services import import_all_tables
+from switchboard.cli import migrations
 from switchboard.common.compliance import register
 from switchboard.common.compliance.dnc import Decision, Request, blocked
 from switchboard.common.db import Database
@@ -26,7 +26,6 @@ Tenant = Annotated[str, typer.Option("--tenant", help="The tenant whose register
 
 
 def _database() -> Database:
-    import_all_tables()
     return Database(Settings().sqlalchemy_url)
 
 
@@ -42,7 +41,7 @@ def import_wash(file: Path, tenant: Tenant) -> None:
     async def run() -> None:
         db = _database()
         try:
-            await db.create_tables()
+            await migrations.upgrade(db.url)
             async with db.session() as session:
                 await register.import_wash(session, tenant_id=tenant, rows=rows)
         finally:
@@ -72,7 +71,7 @@ def consent(
     async def run() -> None:
         db = _database()
         try:
-            await db.create_tables()
+            await migrations.upgrade(db.url)
             async with db.session() as session:
                 await register.add_consent(
                     session,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import sys
@@ -64,7 +65,22 @@ def _print_welcome(settings: Settings, services: tuple[str, ...], seconds: float
     typer.echo(f"  Credentials  {settings.credentials_file}")
     typer.echo(f"  Logs         {settings.log_dir}/<service>.log")
     typer.echo(f"  Traces       {settings.trace_dir}/")
-    typer.echo("\nTry `switchboard demo` in another terminal. Ctrl-C stops everything.\n")
+    if "desktop" in services:
+        typer.echo(
+            f"\nAgent desktop: {settings.base_url('desktop')}/ (the demo agents' passwords are in "
+            f'{settings.credentials_file}, under "agents").'
+        )
+    typer.echo("Try `switchboard demo` in another terminal. Ctrl-C stops everything.\n")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to this build's head (run before the services of a new build)."""
+    from switchboard.cli import migrations
+
+    settings = Settings()
+    asyncio.run(migrations.upgrade(settings.sqlalchemy_url))
+    typer.echo(f"schema at {migrations.head()}")
 
 
 @app.command()
@@ -72,11 +88,13 @@ def service(name: str) -> None:
     """Run one service in this process (as containers and Kubernetes run it)."""
     import uvicorn
 
+    from switchboard.cli import migrations
     from switchboard.cli.services import build_app
     from switchboard.common.logging import configure_logging
 
     settings = Settings()
     configure_logging(service=name, level=settings.log_level)
+    migrations.wait_until_current(settings)
     try:
         http_app = build_app(name)
     except KeyError as error:
@@ -194,9 +212,26 @@ def status(
 
 
 @app.command()
-def topics() -> None:
-    """List the topic registry: name, partitions, key, payload."""
+def topics(
+    create: bool = typer.Option(
+        False, "--create", help="Create every topic and its DLQ on the broker (existing ones stay)."
+    ),
+    replication_factor: int = typer.Option(
+        -1, "--replication-factor", help="With --create: -1 takes the broker's default."
+    ),
+) -> None:
+    """List the topic registry: name, partitions, key, payload; or create the topics."""
     from switchboard.common.topics import REGISTRY
+
+    if create:
+        import asyncio
+
+        from switchboard.common.broker import ensure_topics
+
+        settings = Settings()
+        asyncio.run(ensure_topics(settings.kafka_bootstrap, replication_factor=replication_factor))
+        typer.echo(f"{2 * len(REGISTRY)} topics present on {settings.kafka_bootstrap}")
+        return
 
     for topic in REGISTRY:
         typer.echo(

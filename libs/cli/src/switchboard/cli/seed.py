@@ -10,7 +10,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from switchboard.cli.services import import_all_tables
+from switchboard.cli import migrations
 from switchboard.common import auth
 from switchboard.common.centre import CentreConfig, load_centre
 from switchboard.common.compliance import register as dnc_register
@@ -69,25 +69,31 @@ def write_credentials(path: Path, creds: dict[str, Any]) -> None:
 
 
 async def seed(settings: Settings) -> dict[str, Any]:
-    """Create the schema, apply the centre configuration, grant the operator token; returns the
+    """Migrate the schema, apply the centre configuration, grant the operator token; returns the
     credentials (also written to the credentials file)."""
+    from switchboard.desktop import store as desktop_store
+    from switchboard.dispatch import store as dispatch_store
+    from switchboard.escalation import store as escalation_store
     from switchboard.intake import store as intake_store
     from switchboard.recording import kpis as recording_kpis
     from switchboard.routing import store as routing_store
 
-    import_all_tables()
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     centre = centre_config(settings)
     creds = credentials(settings, centre)
     db = Database(settings.sqlalchemy_url)
     try:
-        await db.create_tables()
+        await migrations.upgrade(settings.sqlalchemy_url)
         async with db.session() as session:
             secrets_by_system = {k: v["secret"] for k, v in creds["channel_systems"].items()}
             await intake_store.apply_centre(session, centre, secrets_by_system)
             await routing_store.apply_centre(session, centre)
             await recording_kpis.apply_centre(session, centre)
             await dnc_register.apply_centre(session, centre)
+            passwords = {k: v["password"] for k, v in creds["agents"].items()}
+            await desktop_store.apply_centre(session, centre, passwords)
+            await escalation_store.apply_centre(session, centre)
+            await dispatch_store.apply_centre(session, centre)
             await auth.grant(
                 session,
                 token=creds["operator_token"],

@@ -5,7 +5,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-SERVICES: tuple[str, ...] = ("intake", "routing", "recording")
+SERVICES: tuple[str, ...] = (
+    "intake",
+    "routing",
+    "recording",
+    "desktop",
+    "escalation",
+    "dispatch",
+)
 
 
 def build_app(name: str) -> Any:

@@ -13,13 +13,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client.parser import text_string_to_metric_families
 from rich.table import Table
 
 from switchboard.cli.services import SERVICES
 from switchboard.common.broker import consumer_group
+from switchboard.common.offsets import Offsets
 from switchboard.common.settings import Settings
 from switchboard.common.topics import REGISTRY
 
@@ -71,46 +70,24 @@ async def _service(client: httpx.AsyncClient, settings: Settings, name: str) -> 
 
 async def _kafka(settings: Settings, services: list[ServiceStatus]) -> dict[str, int]:
     """Fills in each service's consumer lag; returns dead letters per topic."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False
-    )
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await consumer.start()
-    await admin.start()
+    offsets = Offsets(settings.kafka_bootstrap)
+    await offsets.start()
     try:
-        await consumer.topics()
-
-        def partitions(topic: str) -> list[TopicPartition]:
-            return [
-                TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])
-            ]
-
         dead_letters = {}
         for topic in REGISTRY:
-            dlq = partitions(topic.dlq)
-            if dlq:
-                ends, starts = (
-                    await consumer.end_offsets(dlq),
-                    await consumer.beginning_offsets(dlq),
-                )
-                dead_letters[topic.name] = sum(ends[tp] - starts[tp] for tp in dlq)
+            held = await offsets.held(await offsets.partitions([topic.dlq]))
+            if held:
+                dead_letters[topic.name] = sum(held.values())
         for status in services:
-            consumed = [tp for topic in _consumed_topics(status.name) for tp in partitions(topic)]
-            if not consumed:
+            topics = _consumed_topics(status.name)
+            if not topics:
                 continue
-            committed = await admin.list_consumer_group_offsets(
-                consumer_group(status.name), partitions=consumed
-            )
-            ends = await consumer.end_offsets(consumed)
-            behind = [
-                ends[tp] - max(0, committed[tp].offset if tp in committed else 0) for tp in consumed
-            ]
+            behind = (await offsets.lag(consumer_group(status.name), topics)).values()
             status.consumer_lag = sum(max(0, n) for n in behind)
             status.partitions_ahead = sum(1 for n in behind if n < 0)
         return dead_letters
     finally:
-        await admin.close()
-        await consumer.stop()
+        await offsets.stop()
 
 
 async def collect(settings: Settings) -> CentreStatus:

@@ -1,0 +1,70 @@
+"""The migrations are the schema: on SQLite and PostgreSQL they build exactly the tables the models
+describe (a model changed without a migration fails here), and they go down as well as up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, inspect
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+from sqlmodel import SQLModel
+
+from switchboard.cli import migrations
+from switchboard.cli.scratch import create_database, drop_database
+from switchboard.cli.services import import_all_tables
+from tests.integration.conftest import PG_ADMIN_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'schema.db'}"
+        return
+    url, name = create_database(PG_ADMIN_URL, "switchboard_schema")
+    try:
+        yield url.replace("postgresql://", "postgresql+asyncpg://", 1)
+    finally:
+        drop_database(PG_ADMIN_URL, name)
+
+
+async def _differences(url: str) -> list[object]:
+    import_all_tables()
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+
+            def compare(sync: Connection) -> list[object]:
+                context = MigrationContext.configure(sync, opts={"compare_type": True})
+                return list(compare_metadata(context, SQLModel.metadata))
+
+            return await connection.run_sync(compare)
+    finally:
+        await engine.dispose()
+
+
+async def _tables(url: str) -> set[str]:
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            return set(await connection.run_sync(lambda c: inspect(c).get_table_names()))
+    finally:
+        await engine.dispose()
+
+
+async def test_the_migrations_build_exactly_the_models_schema(database_url: str) -> None:
+    await migrations.upgrade(database_url)
+    assert await migrations.current(database_url) == migrations.head()
+    assert await _differences(database_url) == [], "a model changed: `make migration MESSAGE=...`"
+
+
+async def test_the_migrations_go_down_and_up_again(database_url: str) -> None:
+    await migrations.upgrade(database_url)
+    await migrations.downgrade(database_url, "base")
+    assert await _tables(database_url) <= {"alembic_version"}
+    await migrations.upgrade(database_url)
+    assert await _differences(database_url) == []
