@@ -121,11 +121,20 @@ def build_tracer_provider(*, service: str, settings: Settings) -> TracerProvider
 
 @contextlib.contextmanager
 def continued_span(
-    tracer: Tracer, traceparent: str | None, name: str, attributes: dict[str, str]
+    tracer: Tracer,
+    traceparent: str | None,
+    name: str,
+    *,
+    tenant_id: str,
+    contact_id: str | None = None,
+    job_id: str | None = None,
 ) -> Iterator[None]:
     """Work done later for a contact or job (a timer firing, an agent's command, an offer made when
     an agent became free) as a span of the trace it belongs to, from the `traceparent` kept when
-    that trace passed by; what the work emits continues the trace."""
+    that trace passed by; what the work emits continues the trace. The span carries the ids it is
+    about (`switchboard.<id>`), never anything else about the customer."""
+    ids = {"tenant_id": tenant_id, "contact_id": contact_id, "job_id": job_id}
+    attributes = {f"switchboard.{key}": value for key, value in ids.items() if value}
     parent = propagate.extract({"traceparent": traceparent or ""})
     with tracer.start_as_current_span(
         name, context=parent, kind=SpanKind.INTERNAL, attributes=attributes

@@ -599,6 +599,5 @@ def _in_contact_trace(runtime: Runtime, contact: store.DesktopContact, name: str
                       ) -> contextlib.AbstractContextManager[None]:  # fmt: skip
     """The agent's command as a span of the contact's trace, so what it emits continues it."""
     tracer = runtime.tracer_provider.get_tracer("switchboard.desktop")
-    attributes = {"switchboard.contact_id": contact.contact_id,
-                  "switchboard.tenant_id": contact.tenant_id}  # fmt: skip
-    return continued_span(tracer, contact.trace_parent, name, attributes)
+    return continued_span(tracer, contact.trace_parent, name,
+                          tenant_id=contact.tenant_id, contact_id=contact.contact_id)  # fmt: skip

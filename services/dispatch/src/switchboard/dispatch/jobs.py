@@ -137,10 +137,14 @@ def in_job_trace(
 ) -> contextlib.AbstractContextManager[None]:
     """Work on a job started by a timer, as a span of the trace the job was asked for in (the
     contact's, for a job an agent requested)."""
-    attributes = {"switchboard.job_id": job.job_id, "switchboard.tenant_id": job.tenant_id}
-    if job.contact_id:
-        attributes["switchboard.contact_id"] = job.contact_id
-    return continued_span(tx.state["tracer"], job.trace_parent, name, attributes)
+    return continued_span(
+        tx.state["tracer"],
+        job.trace_parent,
+        name,
+        tenant_id=job.tenant_id,
+        contact_id=job.contact_id,
+        job_id=job.job_id,
+    )
 
 
 async def announce(

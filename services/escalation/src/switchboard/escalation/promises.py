@@ -194,9 +194,8 @@ def _about(contact: store.WatchedContact, payload: Payload) -> Envelope[Any]:
 def _in_contact_trace(tx: Transaction, contact: store.WatchedContact, name: str
                       ) -> contextlib.AbstractContextManager[None]:  # fmt: skip
     """A timer's work as a span of the contact's trace."""
-    attributes = {"switchboard.contact_id": contact.contact_id,
-                  "switchboard.tenant_id": contact.tenant_id}  # fmt: skip
-    return continued_span(tx.state["tracer"], contact.trace_parent, name, attributes)
+    return continued_span(tx.state["tracer"], contact.trace_parent, name,
+                          tenant_id=contact.tenant_id, contact_id=contact.contact_id)  # fmt: skip
 
 
 def grace_after(due_at: datetime, grace: str) -> datetime:

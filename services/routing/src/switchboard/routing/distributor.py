@@ -353,9 +353,8 @@ class Distributor:
 
     def _in_contact_trace(self, origin: Origin, contact_id: str, name: str
                           ) -> contextlib.AbstractContextManager[None]:  # fmt: skip
-        attributes = {"switchboard.contact_id": contact_id,
-                      "switchboard.tenant_id": origin.tenant_id}  # fmt: skip
-        return continued_span(self._tracer, origin.trace_parent, name, attributes)
+        return continued_span(self._tracer, origin.trace_parent, name,
+                              tenant_id=origin.tenant_id, contact_id=contact_id)  # fmt: skip
 
 
 def waiting_of(entry: store.QueueEntry) -> Waiting:
