@@ -52,6 +52,12 @@ class Envelope(BaseModel, Generic[P]):
     causation_id: str | None = None
     payload: P
 
+    @property
+    def about_contact_id(self) -> str:
+        """The contact this event is about: `contact_id` where it is set (the aggregate of an
+        offer is its agent, of a job its job), else the aggregate (a contact's own events)."""
+        return self.contact_id or self.aggregate_id
+
     @classmethod
     def first(
         cls,

@@ -65,7 +65,7 @@ async def _tell(tx: Transaction, agent_id: str, event_type: str, data: dict[str,
 async def _contact(tx: Transaction, event: Envelope[Any]) -> store.DesktopContact:
     row = await store.contact_row(
         tx.session,
-        event.contact_id or event.aggregate_id,
+        event.about_contact_id,
         tenant_id=event.tenant_id,
         correlation_id=event.correlation_id,
     )
@@ -230,7 +230,7 @@ async def on_followup_promised(event: Envelope[FollowUpPromised], tx: Transactio
         store.DesktopFollowUp(
             follow_up_id=promised.follow_up_id,
             agent_id=promised.agent_id,
-            contact_id=event.contact_id or event.aggregate_id,
+            contact_id=event.about_contact_id,
             tenant_id=event.tenant_id,
             due_at=promised.due_at,
             channel=promised.channel,
@@ -286,7 +286,7 @@ async def on_sla_alert(event: Envelope[SlaAlert], tx: Transaction) -> None:
     """A promise nearly due or broken, told to the level's people and the agent holding the
     contact, unless its reason has gone by now (answered, or wrapped up)."""
     alert = event.payload
-    contact = await tx.session.get(store.DesktopContact, event.contact_id or event.aggregate_id)
+    contact = await tx.session.get(store.DesktopContact, event.about_contact_id)
     if contact is not None and _reason_gone(alert, contact):
         return
     people = set(alert.notify)

@@ -40,7 +40,7 @@ def _at(tx: Transaction, event: Envelope[Any]) -> datetime:
 
 
 async def _watched(tx: Transaction, event: Envelope[Any]) -> store.WatchedContact:
-    contact_id = event.contact_id or event.aggregate_id
+    contact_id = event.about_contact_id
     contact = await tx.session.get(store.WatchedContact, contact_id)
     if contact is None:
         headers: dict[str, str] = {}
@@ -83,7 +83,7 @@ async def on_contact_queued(event: Envelope[ContactQueued], tx: Transaction) -> 
 
 @subscriptions.on(topics.CONTACT_REPLIED)
 async def on_contact_replied(event: Envelope[ReplySent], tx: Transaction) -> None:
-    await promises.stop(tx, event.contact_id or event.aggregate_id, "human_reply", _at(tx, event))
+    await promises.stop(tx, event.about_contact_id, "human_reply", _at(tx, event))
 
 
 @subscriptions.on(topics.CONTACT_ASSIGNED)

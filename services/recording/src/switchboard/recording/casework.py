@@ -97,28 +97,28 @@ class SurveyResponse(SQLModel, table=True):
     source: str = Field(max_length=200)
 
 
-def _contact_of(event: Envelope[Any]) -> str:
-    return event.contact_id or event.aggregate_id
+async def _follow_up(
+    session: AsyncSession, event: Envelope[Any], follow_up_id: str
+) -> RecordedFollowUp:
+    """The follow-up's row, made by whichever of its promise and its keeping arrives first (they
+    travel on different topics)."""
+    return await session.get(RecordedFollowUp, follow_up_id) or RecordedFollowUp(
+        follow_up_id=follow_up_id, tenant_id=event.tenant_id, contact_id=event.about_contact_id
+    )
 
 
 async def follow_up_promised(session: AsyncSession, event: Envelope[FollowUpPromised]) -> None:
     promised = event.payload
-    row = await session.get(RecordedFollowUp, promised.follow_up_id) or RecordedFollowUp(
-        follow_up_id=promised.follow_up_id,
-        tenant_id=event.tenant_id,
-        contact_id=_contact_of(event),
-    )
+    row = await _follow_up(session, event, promised.follow_up_id)
     row.agent_id, row.channel, row.note = promised.agent_id, promised.channel, promised.note
     row.promised_at, row.due_at = event.occurred_at, promised.due_at
     session.add(row)
 
 
 async def follow_up_done(session: AsyncSession, event: Envelope[FollowUpDone]) -> None:
-    """Kept; it may arrive before its promise (another topic), which then fills in the rest."""
+    """Kept; it may arrive before its promise, which then fills in the rest."""
     done = event.payload
-    row = await session.get(RecordedFollowUp, done.follow_up_id) or RecordedFollowUp(
-        follow_up_id=done.follow_up_id, tenant_id=event.tenant_id, contact_id=_contact_of(event)
-    )
+    row = await _follow_up(session, event, done.follow_up_id)
     row.done_at, row.done_by = event.occurred_at, done.agent_id
     session.add(row)
 
@@ -128,7 +128,7 @@ def complaint(event: Envelope[ComplaintRaised]) -> RecordedComplaint:
     return RecordedComplaint(
         complaint_id=raised.complaint_id,
         tenant_id=event.tenant_id,
-        contact_id=_contact_of(event),
+        contact_id=event.about_contact_id,
         raised_by=raised.agent_id,
         raised_at=event.occurred_at,
         category=raised.category,
@@ -141,7 +141,7 @@ def improvement(event: Envelope[ImprovementNoted]) -> RecordedImprovement:
     return RecordedImprovement(
         improvement_id=noted.improvement_id,
         tenant_id=event.tenant_id,
-        contact_id=_contact_of(event),
+        contact_id=event.about_contact_id,
         noted_by=noted.agent_id,
         noted_at=event.occurred_at,
         category=noted.category,
@@ -188,7 +188,7 @@ def survey(event: Envelope[SurveyResponded]) -> SurveyResponse:
     return SurveyResponse(
         event_id=event.event_id,
         tenant_id=event.tenant_id,
-        contact_id=_contact_of(event),
+        contact_id=event.about_contact_id,
         responded_at=event.occurred_at,
         csat=answer.csat,
         nps=answer.nps,

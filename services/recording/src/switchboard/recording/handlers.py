@@ -289,7 +289,7 @@ async def on_job_status(event: Envelope[JobStatusChanged], tx: Transaction) -> N
 async def _apply(
     tx: Transaction, event: Envelope[Any], facts: ContactFacts, details: dict[str, Any]
 ) -> None:
-    contact_id = event.contact_id or event.aggregate_id  # an offer's aggregate is its agent
+    contact_id = event.about_contact_id
     await store.record(
         tx.session,
         contact_id=contact_id,
