@@ -21,7 +21,7 @@ import yaml
 from cloudcoil.models.keda.v1alpha1 import ScaledObject
 
 from switchboard.cli import manifests
-from switchboard.cli.services import SERVICES
+from switchboard.cli.services import SERVICES, subscriptions
 from switchboard.common.broker import consumer_group
 from switchboard.common.settings import Settings
 from switchboard.common.topics import REGISTRY
@@ -151,7 +151,7 @@ def test_every_service_deploys_with_probes_limits_and_scaling_on_its_lag(
         [trigger] = scaled["spec"]["triggers"]
         assert trigger["type"] == "kafka"
         assert trigger["metadata"]["consumerGroup"] == consumer_group(service)
-        partitions = min(t.partitions for t in manifests.consumed(service))
+        partitions = min(t.partitions for t in subscriptions(service).topics)
         assert scaled["spec"]["maxReplicaCount"] <= partitions
         single = service in manifests.SINGLE_ACTIVE
         assert (scaled["spec"]["maxReplicaCount"] == 1) == single

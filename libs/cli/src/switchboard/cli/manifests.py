@@ -9,14 +9,13 @@ committed files no longer match.
 
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from switchboard.cli.services import SERVICES
+from switchboard.cli.services import SERVICES, subscriptions
 from switchboard.common.broker import consumer_group
 from switchboard.common.settings import Settings
 from switchboard.common.topics import REGISTRY, Topic
@@ -64,17 +63,12 @@ def _labels(service: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": "switchboard", "app.kubernetes.io/component": service}
 
 
-def consumed(service: str) -> list[Topic]:
-    handlers = importlib.import_module(f"switchboard.{service}.handlers")
-    return list(handlers.subscriptions.topics)
-
-
 def max_replicas(service: str) -> int:
     """No more replicas than the smallest partition count among the topics the service consumes:
     a replica beyond that would sit idle on that topic."""
     if service in SINGLE_ACTIVE:
         return 1
-    return min(t.partitions for t in consumed(service))
+    return min(t.partitions for t in subscriptions(service).topics)
 
 
 def deployment(service: str, port: int) -> dict[str, Any]:

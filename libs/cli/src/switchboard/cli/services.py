@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from switchboard.common.subscriptions import Subscriptions
+
 SERVICES: tuple[str, ...] = (
     "intake",
     "routing",
@@ -19,6 +21,12 @@ def build_app(name: str) -> Any:
     if name not in SERVICES:
         raise KeyError(f"unknown service {name!r}; services: {', '.join(SERVICES)}")
     return importlib.import_module(f"switchboard.{name}.app").build_app()
+
+
+def subscriptions(name: str) -> Subscriptions:
+    """What the service consumes (`.topics`) and may emit (`.emits`), as its handlers declare."""
+    declared: Subscriptions = importlib.import_module(f"switchboard.{name}.handlers").subscriptions
+    return declared
 
 
 def import_all_tables() -> None:

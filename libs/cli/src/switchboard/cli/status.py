@@ -8,7 +8,6 @@ dead letters waiting.
 from __future__ import annotations
 
 import asyncio
-import importlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -16,7 +15,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from rich.table import Table
 
-from switchboard.cli.services import SERVICES
+from switchboard.cli.services import SERVICES, subscriptions
 from switchboard.common.broker import consumer_group
 from switchboard.common.offsets import Offsets
 from switchboard.common.settings import Settings
@@ -43,11 +42,6 @@ class CentreStatus:
     services: list[ServiceStatus]
     dead_letters: dict[str, int] = field(default_factory=dict)
     broker: str = "ok"
-
-
-def _consumed_topics(service: str) -> list[str]:
-    handlers = importlib.import_module(f"switchboard.{service}.handlers")
-    return [topic.name for topic in handlers.subscriptions.topics]
 
 
 async def _service(client: httpx.AsyncClient, settings: Settings, name: str) -> ServiceStatus:
@@ -79,7 +73,7 @@ async def _kafka(settings: Settings, services: list[ServiceStatus]) -> dict[str,
             if held:
                 dead_letters[topic.name] = sum(held.values())
         for status in services:
-            topics = _consumed_topics(status.name)
+            topics = [topic.name for topic in subscriptions(status.name).topics]
             if not topics:
                 continue
             behind = (await offsets.lag(consumer_group(status.name), topics)).values()
