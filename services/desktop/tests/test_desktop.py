@@ -4,6 +4,7 @@ agent's stream resumes exactly where it stopped."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -384,7 +385,7 @@ async def test_a_stream_resumed_after_a_drop_misses_nothing_and_repeats_nothing(
     async def read(after: int, count: int) -> None:
         frames = streams.stream(
             runtime.db, runtime.state["wakeups"], "amy",
-            after=after, hello=None, heartbeat=60, poll=0.05,
+            after=after, hello=None, heartbeat=60,
         )  # fmt: skip
         async for chunk in frames:
             if chunk.startswith("id: "):
@@ -401,3 +402,27 @@ async def test_a_stream_resumed_after_a_drop_misses_nothing_and_repeats_nothing(
     await read(received[-1][0], 8)  # the browser reconnects with Last-Event-ID
     assert [seq for seq, _ in received] == list(range(1, 9))
     assert [reason for _, reason in received] == [f"r{n}" for n in range(8)]
+
+
+async def test_a_stream_gets_what_another_replicas_consumer_stored(desktop: Desktop) -> None:
+    """Another replica's consumer stores the entry and wakes only its own streams: this replica's
+    stream learns of it from the watch over every open stream's agent."""
+    runtime = desktop.service.runtime
+    wakeups: streams.Wakeups = runtime.state["wakeups"]
+    async with runtime.db.reader() as session:
+        [after] = (await store.last_seqs(session, ["amy"])).values()
+    frames = streams.stream(runtime.db, wakeups, "amy", after=after, hello=None, heartbeat=60)
+    assert await anext(frames) == "retry: 1000\n\n"
+    waiting = asyncio.ensure_future(anext(frames))
+    await asyncio.sleep(0.2)
+    assert not waiting.done(), "nothing stored yet"
+
+    async with runtime.db.session() as session:  # as another replica would: no wake-up here
+        seq = await store.deliver(session, "amy", "state", {"state": "break"})
+    watch = asyncio.create_task(wakeups.watch(runtime.db, 0.05))
+    try:
+        chunk = await asyncio.wait_for(waiting, timeout=5)
+    finally:
+        watch.cancel()
+        await frames.aclose()
+    assert chunk == f'id: {seq}\nevent: state\ndata: {{"state":"break"}}\n\n'

@@ -155,7 +155,6 @@ async def events(
         after=after,
         hello=hello,
         heartbeat=settings.desktop_heartbeat_seconds,
-        poll=settings.desktop_poll_seconds,
     )
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(body, media_type="text/event-stream", headers=headers)

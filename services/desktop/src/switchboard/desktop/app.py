@@ -59,7 +59,10 @@ def build_app(settings: DesktopSettings | None = None) -> FastAPI:
         runtime,
         title="Switchboard agent desktop",
         prepare=prepare,
-        background=[lambda rt: repeat(rt, prune, every=3600.0, name="inbox prune")],
+        background=[
+            lambda rt: repeat(rt, prune, every=3600.0, name="inbox prune"),
+            lambda rt: wakeups.watch(rt.db, settings.desktop_poll_seconds),
+        ],
     )
     app.include_router(api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -28,7 +28,8 @@ class DesktopSettings(Settings):
     desktop_heartbeat_seconds: float = Field(default=15.0, gt=0)
     """How often an idle event stream sends a keep-alive comment (proxies drop silent ones)."""
     desktop_poll_seconds: float = Field(default=1.0, gt=0)
-    """How often a stream looks for events another replica's consumer stored."""
+    """How often the desktop looks for events another replica's consumer stored for the agents
+    with a stream open here (one query for all of them)."""
 
     @property
     def mail_sink(self) -> Path:

@@ -247,6 +247,16 @@ async def inbox_after(
     return list(rows)
 
 
+async def last_seqs(session: AsyncSession, agent_ids: list[str]) -> dict[str, int]:
+    """Each agent's newest inbox number."""
+    rows = await session.exec(
+        select(DesktopAgent.agent_id, DesktopAgent.last_seq).where(
+            col(DesktopAgent.agent_id).in_(agent_ids)
+        )
+    )
+    return dict(rows.all())
+
+
 async def oldest_kept(session: AsyncSession, agent_id: str) -> int | None:
     rows = await session.exec(
         select(InboxEntry.seq)

@@ -2,8 +2,9 @@
 they are committed. An entry is numbered in the agent's own sequence, so a reconnect resumes exactly
 where the browser stopped: nothing missed, nothing twice.
 
-This process's consumer wakes a stream the moment it commits; a stream also looks every
-`poll_seconds` for entries another replica's consumer stored.
+This process's consumer wakes a stream the moment it commits. Entries another replica's consumer
+stored are noticed by `Wakeups.watch`: one query every `poll_seconds` for all the agents with a
+stream open here, not one per stream.
 """
 
 from __future__ import annotations
@@ -14,8 +15,12 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
 
+import structlog
+
 from switchboard.common.db import Database
 from switchboard.desktop import store
+
+log = structlog.get_logger("switchboard.desktop")
 
 
 class Wakeups:
@@ -23,6 +28,8 @@ class Wakeups:
 
     def __init__(self) -> None:
         self._waiting: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self._seen: dict[str, int] = {}
+        """Per agent with a stream open, the newest inbox number `watch` has seen."""
 
     @property
     def open_streams(self) -> int:
@@ -44,6 +51,26 @@ class Wakeups:
             if not waiting:
                 del self._waiting[agent_id]
 
+    async def watch(self, db: Database, every: float) -> None:
+        """Wakes the streams of agents whose newest inbox number has changed since the last look
+        (or is seen for the first time), every `every` seconds (a `background` task)."""
+        while True:
+            await asyncio.sleep(every)
+            agents = list(self._waiting)
+            self._seen = {a: seq for a, seq in self._seen.items() if a in self._waiting}
+            if not agents:
+                continue
+            try:
+                async with db.reader() as session:
+                    newest = await store.last_seqs(session, agents)
+            except Exception as error:  # the database away: the next look catches up
+                log.warning("inboxes not looked at", error=repr(error))
+                continue
+            for agent_id, seq in newest.items():
+                if self._seen.get(agent_id) != seq:
+                    self._seen[agent_id] = seq
+                    self.wake(agent_id)
+
 
 def frame(event_type: str, data: dict[str, Any], seq: int | None = None) -> str:
     lines = [f"id: {seq}"] if seq is not None else []
@@ -59,7 +86,6 @@ async def stream(
     after: int,
     hello: dict[str, Any] | None,
     heartbeat: float,
-    poll: float,
 ) -> AsyncIterator[str]:
     """The agent's events after `after`. `hello` (the agent's state now, on a fresh connection) goes
     first; `retry:` tells the browser to reconnect after a second."""
@@ -73,7 +99,6 @@ async def stream(
                 oldest = await store.oldest_kept(session, agent_id)
             if oldest is not None and oldest > after + 1:
                 yield frame("resync", {"reason": "events older than the inbox keeps were missed"})
-        quiet = 0.0
         while True:
             woken.clear()
             async with db.reader() as session:
@@ -82,14 +107,10 @@ async def stream(
                 yield frame(entry.event_type, entry.data, entry.seq)
                 after = entry.seq
             if entries:
-                quiet = 0.0
                 continue
             try:
-                await asyncio.wait_for(woken.wait(), timeout=poll)
+                await asyncio.wait_for(woken.wait(), timeout=heartbeat)
             except TimeoutError:
-                quiet += poll
-                if quiet >= heartbeat:
-                    quiet = 0.0
-                    yield ": keep-alive\n\n"
+                yield ": keep-alive\n\n"
     finally:
         wakeups.unregister(agent_id, woken)
