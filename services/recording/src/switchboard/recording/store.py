@@ -51,9 +51,11 @@ class RecordedContact(SQLModel, table=True):
     escalated: bool | None = None
     customer_id: str | None = Field(default=None, max_length=36, index=True)
     deidentified_at: datetime | None = None
-    agent_assigned_at: datetime | None = None
-    assignments: int = 0
     """Set when retention removed who the contact was from and what it said."""
+    agent_assigned_at: datetime | None = None
+    """When the current agent was assigned (the last assignment, after an escalation)."""
+    assignments: int = 0
+    """How many times the contact was assigned: more than once is a transfer."""
 
 
 class TimelineEntry(SQLModel, table=True):
