@@ -33,9 +33,9 @@ from switchboard.common.signing import signed_headers
 
 PG_ADMIN_URL = os.environ.get("SWITCHBOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql", "containers"]
-T = TypeVar("T")
 """SQLite and PostgreSQL with the embedded broker (or SWITCHBOARD_KAFKA); and, where a Docker
 engine is reachable, Apache Kafka + PostgreSQL in containers (testcontainers)."""
+T = TypeVar("T")
 MAX_EMAIL_BYTES = 256 * 1024
 
 
