@@ -76,6 +76,11 @@ def test_an_email_is_offered_accepted_and_wrapped_up_in_the_browser(floor: Runni
             _signed_in_page(alice, floor, "alice")
             _signed_in_page(bilal, floor, "bilal")
 
+            # alice is typing when the offer comes: it must not take her keyboard focus.
+            typing = alice.get_by_label("Break reason")
+            typing.click()
+            typing.press_sequentially("back at")
+
             # A billing question: the billing queue wants billing skill, which alice has and
             # bilal has not.
             raw = floor.email(subject="Question about my invoice", body="Why is it so high?")
@@ -86,6 +91,11 @@ def test_an_email_is_offered_accepted_and_wrapped_up_in_the_browser(floor: Runni
             offer = alice.get_by_test_id("offer")
             expect(offer).to_be_visible(timeout=30_000)
             expect(offer).to_contain_text("billing")
+            expect(alice.get_by_test_id("offer-announce")).to_contain_text("Alt+A accepts")
+            typing.press_sequentially(" ten")  # a Space that a focused Accept would have taken
+            expect(typing).to_be_focused()
+            expect(typing).to_have_value("back at ten")
+            expect(offer).to_be_visible()
             expect(bilal.get_by_test_id("offer")).to_be_hidden()
             alice.get_by_role("button", name="Accept").click()
 

@@ -1,4 +1,6 @@
-"""`switchboard dlq list|replay TOPIC`: the dead letters of a topic, and putting them back.
+"""`switchboard dlq list|replay TOPIC`: the dead letters of a topic, and putting them back;
+`switchboard dlq set-aside|put-back`: the same for the rows our own loops gave up on (the outbox,
+deliveries, timers; switchboard.common.setaside).
 
 Replaying is safe because every consumer is idempotent: a consumer group that had applied the
 message skips it, the one that dead-lettered it tries again. A message several groups dead-lettered
@@ -15,7 +17,10 @@ from typing import Annotated, Any
 import typer
 from aiokafka import AIOKafkaProducer
 
+from switchboard.cli.services import import_all_tables
+from switchboard.common import setaside
 from switchboard.common.broker import read_topic
+from switchboard.common.db import Database
 from switchboard.common.envelope import peek
 from switchboard.common.settings import Settings
 from switchboard.common.topics import DLQ_SUFFIX
@@ -138,3 +143,62 @@ def replay_dead_letters(
     typer.echo(
         f"replayed {count} message(s) from {len(letters)} dead letter(s) to their source topics"
     )
+
+
+@app.command("set-aside")
+def list_set_aside(
+    service: Annotated[str | None, typer.Option(help="Only this service's.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """The rows the services' own loops (outbox relay, deliveries, timers) set aside, with why."""
+    entries = asyncio.run(_set_aside_entries(Settings(), service))
+    for entry in entries:
+        summary = {
+            "id": entry.id,
+            "service": entry.service,
+            "loop": entry.loop,
+            "ref": entry.ref,
+            "reason": entry.reason,
+            "attempts": entry.attempts,
+            "set_aside_at": entry.set_aside_at.isoformat(),
+            "restorable": entry.row is not None or entry.row_table is None,
+        }
+        if as_json:
+            typer.echo(json.dumps(summary))
+        else:
+            typer.echo(
+                f"{entry.id:>6}  {entry.service:<11} {entry.loop:<20} {entry.ref:<38} "
+                f"{summary['set_aside_at']:<33} {entry.reason}"
+            )
+    if not as_json:
+        typer.echo(f"{len(entries)} row(s) set aside", err=True)
+
+
+@app.command("put-back")
+def put_back(
+    ids: Annotated[
+        list[int] | None, typer.Option("--id", help="The id of a set-aside row; all if none.")
+    ] = None,
+) -> None:
+    """Return set-aside rows to their loops once the cause is fixed (they are tried again)."""
+    count = asyncio.run(_put_back(Settings(), ids))
+    typer.echo(f"put back {count} row(s)")
+
+
+async def _set_aside_entries(settings: Settings, service: str | None) -> list[setaside.SetAside]:
+    db = Database(settings.sqlalchemy_url)
+    try:
+        async with db.reader() as session:
+            return await setaside.listed(session, service=service)
+    finally:
+        await db.dispose()
+
+
+async def _put_back(settings: Settings, ids: list[int] | None) -> int:
+    import_all_tables()  # a moved row goes back into its service's table
+    db = Database(settings.sqlalchemy_url)
+    try:
+        async with db.session() as session:
+            return await setaside.put_back(session, ids)
+    finally:
+        await db.dispose()

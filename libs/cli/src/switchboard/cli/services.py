@@ -31,7 +31,11 @@ def subscriptions(name: str) -> Subscriptions:
 
 def import_all_tables() -> None:
     """Import every service's tables and the shared ones, so one `create_all` makes the schema."""
-    for module in ("switchboard.common.compliance.register", "switchboard.common.auth"):
+    for module in (
+        "switchboard.common.compliance.register",
+        "switchboard.common.auth",
+        "switchboard.common.setaside",
+    ):
         importlib.import_module(module)
     for name in SERVICES:
         importlib.import_module(f"switchboard.{name}.app")  # the app imports all its tables

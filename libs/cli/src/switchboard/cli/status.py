@@ -1,8 +1,9 @@
 """`switchboard status [--watch] [--json]`: the whole centre on one screen.
 
 Per service: health (its /healthz), consumer lag (end offsets minus the group's committed offsets,
-over the topics it consumes), outbox backlog and messages handled (from its /metrics); per topic:
-dead letters waiting.
+over the topics it consumes), outbox backlog and messages handled (from its /metrics), and rows its
+own loops set aside (from the database); per topic: dead letters waiting. A service with anything
+set aside is not "ok": something it was asked to do has not been done.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from rich.table import Table
 
 from switchboard.cli.services import SERVICES, subscriptions
+from switchboard.common import setaside
 from switchboard.common.broker import consumer_group
+from switchboard.common.db import Database
 from switchboard.common.offsets import Offsets
 from switchboard.common.settings import Settings
 from switchboard.common.topics import REGISTRY
@@ -35,6 +38,8 @@ class ServiceStatus:
     low and lag with it; there this is harmless."""
     outbox_backlog: float | None = None
     handled: float | None = None
+    set_aside: int | None = None
+    """Rows its own loops (outbox, deliveries, timers) gave up on: `switchboard dlq set-aside`."""
 
 
 @dataclass
@@ -42,6 +47,7 @@ class CentreStatus:
     services: list[ServiceStatus]
     dead_letters: dict[str, int] = field(default_factory=dict)
     broker: str = "ok"
+    database: str = "ok"
 
 
 async def _service(client: httpx.AsyncClient, settings: Settings, name: str) -> ServiceStatus:
@@ -94,7 +100,25 @@ async def collect(settings: Settings) -> CentreStatus:
         status.dead_letters = await asyncio.wait_for(_kafka(settings, services), 15)
     except Exception as error:
         status.broker = f"unreachable ({type(error).__name__})"
+    try:
+        held = await asyncio.wait_for(_set_aside(settings), 15)
+    except Exception as error:
+        status.database = f"unreachable ({type(error).__name__})"
+    else:
+        for service in services:
+            service.set_aside = held.get(service.name, 0)
+            if service.set_aside and service.health == "ok":
+                service.health = "attention (rows set aside)"
     return status
+
+
+async def _set_aside(settings: Settings) -> dict[str, int]:
+    db = Database(settings.sqlalchemy_url)
+    try:
+        async with db.reader() as session:
+            return await setaside.counts(session)
+    finally:
+        await db.dispose()
 
 
 def as_dict(status: CentreStatus) -> dict[str, Any]:
@@ -103,7 +127,8 @@ def as_dict(status: CentreStatus) -> dict[str, Any]:
 
 def table(status: CentreStatus, settings: Settings) -> Table:
     view = Table(title=f"Switchboard — broker {settings.kafka_bootstrap}: {status.broker}")
-    for column in ("service", "health", "consumer lag", "outbox backlog", "handled"):
+    columns = ("service", "health", "consumer lag", "outbox backlog", "set aside", "handled")
+    for column in columns:
         view.add_column(column, justify="left" if column in ("service", "health") else "right")
     for service in status.services:
         lag = _number(service.consumer_lag)
@@ -114,6 +139,9 @@ def table(status: CentreStatus, settings: Settings) -> Table:
             service.health if service.health == "ok" else f"[red]{service.health}[/red]",
             lag,
             _number(service.outbox_backlog),
+            _number(service.set_aside)
+            if not service.set_aside
+            else f"[red]{service.set_aside}[/red]",
             _number(service.handled),
         )
     waiting = {topic: count for topic, count in status.dead_letters.items() if count}
@@ -122,6 +150,8 @@ def table(status: CentreStatus, settings: Settings) -> Table:
         if waiting
         else "no dead letters"
     )
+    if status.database != "ok":
+        view.caption += f"; database {status.database}"
     return view
 
 

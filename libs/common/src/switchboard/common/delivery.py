@@ -26,7 +26,13 @@ from typing import Any, TypeAlias
 
 import structlog
 from aiokafka import ConsumerRecord
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    InvalidTopicError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+)
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from pydantic import ValidationError
 
@@ -41,13 +47,28 @@ Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 PublishDeadLetter = Callable[[str, bytes | None, bytes, dict[str, str]], Awaitable[Any]]
 
 
+_MESSAGE_ERRORS = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    InvalidTopicError,
+)
+"""Kafka's refusals of the message itself: sending it again can never succeed."""
+
+
 def classify(error: BaseException) -> str:
+    """`transient` (the infrastructure's fault: wait and retry), `permanent` (this message can
+    never be processed as it is: set it aside at once) or `unknown` (retry a bounded number of
+    times, then set it aside)."""
+    if isinstance(
+        error,
+        PermanentError | ValidationError | json.JSONDecodeError | UnicodeError | _MESSAGE_ERRORS,
+    ):
+        return "permanent"
     if isinstance(error, TransientError | KafkaError | OSError | TimeoutError) or is_transient(
         error
     ):
         return "transient"
-    if isinstance(error, PermanentError | ValidationError | json.JSONDecodeError | UnicodeError):
-        return "permanent"
     return "unknown"
 
 

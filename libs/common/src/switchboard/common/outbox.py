@@ -9,6 +9,12 @@ Rows are relayed in id order, one producer's rows by one relay at a time (on Pos
 holds an advisory lock; SQLite runs one process per service), which keeps each key's events in order.
 The W3C trace context of the transaction that wrote a row travels with it, so the publish span
 joins the trace of the request or message that caused it.
+
+No row can stop the ones behind it: one the broker refuses for what it is (over the message limit)
+is set aside at once, one that fails for a reason we do not know is set aside after a few rounds
+(switchboard.common.setaside), and only a failure of the broker itself (away, timing out) holds the
+relay, backing off. `Transaction.emit` refuses an event over `MAX_EVENT_BYTES` before it is stored,
+so an oversized event is the emitter's error (a 413, a dead letter), never the relay's.
 """
 
 from __future__ import annotations
@@ -18,18 +24,20 @@ import contextlib
 import zlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Tracer
+from prometheus_client import CollectorRegistry
 from sqlalchemy import JSON, Column, LargeBinary, delete, func, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field, SQLModel, col, select
 
-from switchboard.common import topics
+from switchboard.common import setaside, topics
 from switchboard.common.db import Database
 from switchboard.common.envelope import Envelope, utcnow
+from switchboard.common.errors import PermanentError
 
 log = structlog.get_logger("switchboard.outbox")
 
@@ -49,8 +57,18 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+MAX_EVENT_BYTES = 900 * 1024
+"""The largest event value we store: under the producer's 1 MiB request limit with room for the
+headers and the record batch around it."""
+
+
+class EventTooLarge(PermanentError):
+    pass
+
+
 def outbox_row(event: Envelope[Any], *, producer: str) -> OutboxMessage:
-    """The row for `event`, carrying the current trace context in its headers."""
+    """The row for `event`, carrying the current trace context in its headers; refused when it is
+    over `MAX_EVENT_BYTES` (no broker would take it)."""
     headers: dict[str, str] = {
         "content-type": "application/json",
         "event-type": event.event_type,
@@ -58,11 +76,17 @@ def outbox_row(event: Envelope[Any], *, producer: str) -> OutboxMessage:
         "correlation-id": event.correlation_id,
     }
     propagate.inject(headers)
+    value = event.to_bytes()
+    if len(value) > MAX_EVENT_BYTES:
+        raise EventTooLarge(
+            f"{event.event_type} event of {len(value):,} bytes is over the {MAX_EVENT_BYTES:,}-byte"
+            " limit of one message"
+        )
     return OutboxMessage(
         producer=producer,
         topic=topics.for_event_type(event.event_type).name,
         key=event.aggregate_id,
-        value=event.to_bytes(),
+        value=value,
         headers=headers,
     )
 
@@ -78,6 +102,8 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 1.0,
         on_backlog: Callable[[int], None] | None = None,
+        metrics: CollectorRegistry | None = None,
+        max_attempts: int = 5,
     ) -> None:
         self._db = db
         self._send = send
@@ -86,6 +112,8 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._on_backlog = on_backlog
+        self._attempts = setaside.Attempts(max_attempts)
+        self.set_aside = setaside.counter(metrics or CollectorRegistry())
         self._wake = asyncio.Event()
         self._waiters: dict[int, asyncio.Future[None]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -127,7 +155,12 @@ class OutboxRelay:
             self._waiters.pop(row_id, None)
 
     async def relay_once(self) -> int:
-        """Publish one batch; returns how many rows were acknowledged and deleted."""
+        """Publish one batch; returns how many rows were acknowledged and deleted.
+
+        A row the broker can never take (over its message limit, say), or one that failed for an
+        unknown reason `max_attempts` times, is set aside with the reason instead, so the rows
+        behind it flow on. A transient failure (the broker away) leaves the rest for the next
+        round, after a back-off."""
         async with self._db.reader() as session:
             rows = (
                 await session.exec(
@@ -139,20 +172,45 @@ class OutboxRelay:
             ).all()
         if not rows:
             return 0
-        futures = [await self._publish(row) for row in rows]
-        results = await asyncio.gather(*futures, return_exceptions=True)
+        results: list[object] = []
+        for row in rows:
+            try:
+                results.append(await self._publish(row))
+            except Exception as error:  # refused before it was sent (too large, say)
+                results.append(error)
+        results = list(
+            await asyncio.gather(*(_settled(result) for result in results), return_exceptions=True)
+        )
         done = [row.id for row, result in zip(rows, results, strict=True) if not _failed(result)]
-        failures = [result for result in results if _failed(result)]
-        if done:
+        failed = [
+            (row, result)
+            for row, result in zip(rows, results, strict=True)
+            if isinstance(result, BaseException)
+        ]
+        hopeless = [(row, e) for row, e in failed if self._attempts.failed(str(row.id), e)]
+        if done or hopeless:
             async with self._db.session() as session:
-                await session.exec(delete(OutboxMessage).where(col(OutboxMessage.id).in_(done)))
+                if done:
+                    await session.exec(delete(OutboxMessage).where(col(OutboxMessage.id).in_(done)))
+                for row, reason in hopeless:
+                    await setaside.set_aside(
+                        session, service=self._producer, loop="outbox", ref=str(row.id),
+                        error=reason, attempts=self._attempts.count(str(row.id)),
+                        row=await session.merge(row),
+                    )  # fmt: skip
+            for row, _ in hopeless:
+                self._attempts.forget(str(row.id))
+                self.set_aside.labels(loop="outbox").inc()
             for row_id in done:
                 assert row_id is not None
+                self._attempts.forget(str(row_id))
                 if (waiter := self._waiters.get(row_id)) is not None and not waiter.done():
                     waiter.set_result(None)
-        if failures:
-            raise failures[0]
-        return len(done)
+        given_up = {row.id for row, _ in hopeless}
+        retry = [e for row, e in failed if row.id not in given_up]
+        if retry:
+            raise retry[0]
+        return len(done) + len(hopeless)
 
     async def backlog(self) -> int:
         async with self._db.reader() as session:
@@ -211,8 +269,6 @@ class OutboxRelay:
                 if await self._is_leader():
                     while await self.relay_once() >= self._batch_size:
                         pass
-                if self._on_backlog is not None:
-                    self._on_backlog(await self.backlog())
                 backoff = 0.1
             except asyncio.CancelledError:
                 raise
@@ -222,10 +278,27 @@ class OutboxRelay:
                     with contextlib.suppress(Exception):
                         await self._leader_conn.close()
                     self._leader_conn = None
+                await self._report_backlog()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 self._wake.set()
+                continue
+            await self._report_backlog()
+
+    async def _report_backlog(self) -> None:
+        """The gauge tells what is waiting after every round, failed rounds included."""
+        if self._on_backlog is None:
+            return
+        with contextlib.suppress(Exception):  # the database away: the gauge keeps its last value
+            self._on_backlog(await self.backlog())
 
 
 def _failed(result: object) -> bool:
     return isinstance(result, BaseException)
+
+
+async def _settled(result: object) -> object:
+    """The broker's answer for a sent row, or the error that kept it from being sent."""
+    if isinstance(result, BaseException):
+        raise result
+    return await cast("asyncio.Future[Any]", result)

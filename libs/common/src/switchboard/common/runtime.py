@@ -109,5 +109,6 @@ def build_runtime(service: str, settings: Settings) -> Runtime:
         producer=service,
         tracer=tracer_provider.get_tracer("switchboard.outbox"),
         on_backlog=backlog.set,
+        metrics=metrics,
     )
     return Runtime(service, settings, db, broker, relay, metrics, tracer_provider)

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from switchboard.common.broker import consumer_group, ensure_topics
 from switchboard.common.errors import InvalidInput
 from switchboard.common.offsets import Offsets
+from switchboard.common.outbox import EventTooLarge
 from switchboard.common.runtime import Runtime
 
 log = structlog.get_logger("switchboard.service")
@@ -109,6 +110,10 @@ def build_http(
     @app.exception_handler(InvalidInput)
     async def invalid_input(_request: Request, error: InvalidInput) -> JSONResponse:
         return JSONResponse({"detail": error.reason}, status_code=error.status)
+
+    @app.exception_handler(EventTooLarge)
+    async def too_large(_request: Request, error: EventTooLarge) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=413)
 
     return app
 

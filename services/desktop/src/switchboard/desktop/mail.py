@@ -9,6 +9,7 @@ from email.utils import format_datetime, make_msgid
 
 from switchboard.common.envelope import utcnow
 from switchboard.common.events.desktop import ReplySent
+from switchboard.common.mail import header_text
 
 
 def new_message_id(domain: str) -> str:
@@ -36,8 +37,8 @@ def reply_subject(subject: str | None, token: str | None) -> str:
 def compose(reply: ReplySent, *, sender: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = reply.to
-    message["Subject"] = reply.subject or ""
+    message["To"] = header_text(reply.to, limit=320)
+    message["Subject"] = header_text(reply.subject or "")
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = reply.message_id or new_message_id(sender)
     if reply.in_reply_to:

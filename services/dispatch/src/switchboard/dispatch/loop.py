@@ -2,26 +2,37 @@
 the transaction that decided it has committed; a crash between delivery and its record delivers
 it again, which the drop folders and the mail sink absorb by naming files by the message's id),
 and fires deadlines — an unconfirmed job is re-despatched, silent recipients are chased, ETA
-replies are closed — each in the transaction that deletes it, so none fires twice."""
+replies are closed — each in the transaction that deletes it, so none fires twice.
+
+Nothing one message or deadline does can stop the rest: a message no medium will take (an address
+the mail library refuses, a relay's permanent refusal) is set aside with the reason and its job is
+flagged for a dispatcher; a deadline that cannot fire is retried on its own, then set aside
+(switchboard.common.setaside). Only a medium or database that is away holds the loop."""
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from prometheus_client import Gauge
 
+from switchboard.common import setaside
 from switchboard.common.clock import Clock, DueLoop
+from switchboard.common.delivery import classify
 from switchboard.common.runtime import Runtime, Transaction
 from switchboard.dispatch import eta, fieldcomm, jobs, store
 from switchboard.dispatch.adapters.media import Media, deliver
 
 BATCH = 100
+DELIVERY = "dispatch.delivery"
 
 
 class Loop:
     def __init__(self, runtime: Runtime, clock: Clock, media: Media, *, tick: float) -> None:
         self.runtime, self.clock, self.media = runtime, clock, media
         self.loop = DueLoop(clock, tick=tick, name="dispatch")
+        self.attempts = setaside.Attempts()
+        self.set_aside = setaside.counter(runtime.metrics)
         self.jobs_by_status = Gauge(
             "switchboard_dispatch_jobs", "Jobs by status", ["status"], registry=runtime.metrics
         )
@@ -30,13 +41,36 @@ class Loop:
         self.loop.wake()
 
     async def deliver_pending(self) -> int:
-        async with self.runtime.db.session() as session:
-            pending = await store.undelivered(session, BATCH)
+        waiting_out: BaseException | None = None
+        async with self.runtime.transaction() as tx:
+            pending = await store.undelivered(tx.session, BATCH)
             for sent in pending:
-                await deliver(self.media, sent)
+                try:
+                    await deliver(self.media, sent)
+                except Exception as error:
+                    if not self.attempts.failed(sent.sent_id, error):
+                        waiting_out = error  # the medium away, or worth another try: later
+                        break
+                    await self._undeliverable(tx, sent, error)
+                    continue
+                self.attempts.forget(sent.sent_id)
                 sent.delivered_at = self.clock.now()
-                session.add(sent)
+                tx.session.add(sent)
+        if waiting_out is not None:
+            raise waiting_out
         return len(pending)
+
+    async def _undeliverable(self, tx: Transaction, sent: store.Sent, error: Exception) -> None:
+        entry = await setaside.set_aside(
+            tx.session, service="dispatch", loop=DELIVERY, ref=sent.sent_id, error=error,
+            attempts=self.attempts.count(sent.sent_id),
+        )  # fmt: skip
+        self.attempts.forget(sent.sent_id)
+        self.set_aside.labels(loop=DELIVERY).inc()
+        job = await store.job_for_update(tx.session, sent.job_id) if sent.job_id else None
+        if job is not None and sent.to != "customer":
+            reason = f"the {sent.medium} to {sent.to} could not be delivered ({entry.reason})"
+            await jobs.flag(tx, job, now=self.clock.now(), reason=reason)
 
     async def fire_due(self) -> int:
         """Fire a batch of due deadlines per tenant, each tenant's under its despatch lock."""
@@ -45,14 +79,43 @@ class Loop:
             tenants = await store.tenants_due(session, now)
         fired = 0
         for tenant_id in tenants:
-            async with self.runtime.transaction() as tx:
-                await store.lock_tenant(tx.session, tenant_id)
-                due = await store.due_deadlines(tx.session, now, BATCH, tenant_id)
-                for deadline in due:
+            try:
+                fired += await self._fire(tenant_id, now)
+            except Exception as error:
+                if classify(error) == "transient":
+                    raise
+                async with self.runtime.db.reader() as session:
+                    due = await store.due_deadlines(session, now, BATCH, tenant_id)
+                fired += await setaside.one_by_one(
+                    [str(deadline.id) for deadline in due],
+                    functools.partial(self._fire_one, tenant_id, now),
+                    self._set_deadline_aside,
+                    self.attempts,
+                )
+        return fired
+
+    async def _fire_one(self, tenant_id: str, now: datetime, ref: str) -> int:
+        return await self._fire(tenant_id, now, only=int(ref))
+
+    async def _fire(self, tenant_id: str, now: datetime, *, only: int | None = None) -> int:
+        async with self.runtime.transaction() as tx:
+            await store.lock_tenant(tx.session, tenant_id)
+            due = await store.due_deadlines(tx.session, now, BATCH, tenant_id)
+            for deadline in due:
+                if only is None or deadline.id == only:
                     await tx.session.delete(deadline)
                     await fire(tx, deadline, now=now)
-            fired += len(due)
-        return fired
+        return len(due) if only is None else 1
+
+    async def _set_deadline_aside(self, ref: str, error: BaseException) -> None:
+        async with self.runtime.db.session() as session:
+            deadline = await session.get(store.Deadline, int(ref))
+            if deadline is not None:
+                await setaside.set_aside(
+                    session, service="dispatch", loop="dispatch.deadline", ref=ref, error=error,
+                    attempts=self.attempts.count(ref), row=deadline,
+                )  # fmt: skip
+        self.set_aside.labels(loop="dispatch.deadline").inc()
 
     async def count_jobs(self) -> None:
         async with self.runtime.db.reader() as session:

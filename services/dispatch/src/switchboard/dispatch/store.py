@@ -11,6 +11,7 @@ from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel, col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from switchboard.common import setaside
 from switchboard.common.centre import CentreConfig, DispatchConfig
 from switchboard.common.envelope import utcnow
 
@@ -326,7 +327,10 @@ async def sent_for(
 async def undelivered(session: AsyncSession, limit: int) -> list[Sent]:
     rows = await session.exec(
         select(Sent)
-        .where(col(Sent.delivered_at).is_(None))
+        .where(
+            col(Sent.delivered_at).is_(None),
+            col(Sent.sent_id).not_in(setaside.skipped("dispatch.delivery")),
+        )
         .order_by(col(Sent.created_at))
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -74,7 +74,12 @@ async def post_email(request: Request, signed: Annotated[Signed, Depends()]) -> 
     _content_type(request, "message/rfc822")
     raw = await _read_limited(request, settings.intake_max_email_bytes)
     sender = await _authenticate(intake, raw, signed, channel="email")
-    email = parse_email(raw, max_text_chars=settings.intake_max_text_chars)
+    email = await intake.offload.run(
+        parse_email,
+        raw,
+        max_text_chars=settings.intake_max_text_chars,
+        limits=settings.email_limits,
+    )
     return await _answer(intake, await ingest_email(intake, email, sender))
 
 
@@ -86,7 +91,8 @@ async def post_phone_event(request: Request, signed: Annotated[Signed, Depends()
     _content_type(request, "application/json")
     raw = await _read_limited(request, settings.intake_max_cti_bytes)
     sender = await _authenticate(intake, raw, signed, channel="phone")
-    return await _answer(intake, await ingest_call_event(intake, parse_cti(raw), sender))
+    event = parse_cti(raw, max_depth=settings.intake_max_json_depth)
+    return await _answer(intake, await ingest_call_event(intake, event, sender))
 
 
 @router.post("/letter", status_code=202, response_model=Accepted, responses=REFUSALS)
@@ -96,7 +102,7 @@ async def post_letter(request: Request, signed: Annotated[Signed, Depends()]) ->
     intake, settings = _context(request)
     raw = await _read_limited(request, settings.intake_max_document_bytes)
     sender = await _authenticate(intake, raw, signed, channel="letter")
-    form = parse_form(request.headers.get("content-type", ""), raw)
+    form = await _form(intake, request, raw)
     letter = Letter(
         batch_id=_required(form, "batch_id"),
         item=_required(form, "item"),
@@ -115,7 +121,7 @@ async def post_fax(request: Request, signed: Annotated[Signed, Depends()]) -> JS
     intake, settings = _context(request)
     raw = await _read_limited(request, settings.intake_max_document_bytes)
     sender = await _authenticate(intake, raw, signed, channel="fax")
-    form = parse_form(request.headers.get("content-type", ""), raw)
+    form = await _form(intake, request, raw)
     pages = _optional(form, "pages")
     if pages is not None and not (re.fullmatch(r"[0-9]{1,5}", pages) and int(pages) > 0):
         raise InvalidInput("pages must be a whole number of pages, 1 to 99999")
@@ -133,6 +139,13 @@ async def post_fax(request: Request, signed: Annotated[Signed, Depends()]) -> JS
 def _context(request: Request) -> tuple[Intake, IntakeSettings]:
     intake = Intake.of(request.app.state.runtime)
     return intake, intake.settings
+
+
+async def _form(intake: Intake, request: Request, raw: bytes) -> dict[str, Part]:
+    content_type = request.headers.get("content-type", "")
+    return await intake.offload.run(
+        parse_form, content_type, raw, max_parts=intake.settings.intake_max_form_parts
+    )
 
 
 def _content_type(request: Request, expected: str) -> None:

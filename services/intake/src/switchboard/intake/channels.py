@@ -7,7 +7,7 @@ The HTTP API, the SMTP listener and the raw Kafka topics all come through here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from switchboard.common.compliance.pii import mask_sensitive, merge_kinds
 from switchboard.common.envelope import utcnow
@@ -44,7 +44,12 @@ from switchboard.intake.adapters.phone import (
     caller_number,
 )
 from switchboard.intake.context import Intake
-from switchboard.intake.domain import resolve_tenant, subject_tokens, thread_candidates
+from switchboard.intake.domain import (
+    plausible_event_time,
+    resolve_tenant,
+    subject_tokens,
+    thread_candidates,
+)
 
 
 @dataclass(frozen=True)
@@ -117,6 +122,13 @@ async def ingest_email(
 
 
 async def ingest_call_event(intake: Intake, event: CtiEvent, sender: Sender) -> Outcome:
+    settings = intake.settings
+    plausible_event_time(
+        event.at,
+        now=utcnow(),
+        max_age=timedelta(hours=settings.intake_call_event_max_age_hours),
+        max_ahead=timedelta(seconds=settings.intake_call_event_max_ahead_seconds),
+    )
     if isinstance(event, CallOfferedIn):
         return await _call_offered(intake, event, sender)
     tenant_id = sender.tenant_id
@@ -273,7 +285,10 @@ async def _ingest_document(
     if seen is not None:  # a redelivery: do not read the document again
         return Outcome(seen.contact_id, seen.conversation_id, seen.outbox_id, True)
     ocr = Tesseract(timeout_seconds=settings.intake_ocr_timeout_seconds)
-    read = await read_document(document, max_pages=settings.intake_max_pages, ocr=ocr)
+    read = await read_document(
+        document, max_pages=settings.intake_max_pages, ocr=ocr, offload=intake.offload,
+        max_pixels=settings.intake_max_page_pixels,
+    )  # fmt: skip
     if details.pages and details.pages != read.pages:
         warnings.append(f"{details.pages} pages declared, {read.pages} received")
     flags = []

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from switchboard.common.runtime import Runtime
 from switchboard.intake.directory import Directory
+from switchboard.intake.offload import Offload
 from switchboard.intake.settings import IntakeSettings
 
 
@@ -14,12 +15,18 @@ class Intake:
     runtime: Runtime
     settings: IntakeSettings
     directory: Directory
+    offload: Offload
 
     @classmethod
     def of(cls, runtime: Runtime) -> Intake:
         """The runtime's intake context, made once."""
         if "intake" not in runtime.state:
             assert isinstance(runtime.settings, IntakeSettings)
-            runtime.state["intake"] = cls(runtime, runtime.settings, Directory(runtime.db))
+            settings = runtime.settings
+            offload = Offload(
+                workers=settings.intake_parse_workers,
+                timeout=settings.intake_parse_timeout_seconds,
+            )
+            runtime.state["intake"] = cls(runtime, settings, Directory(runtime.db), offload)
         intake: Intake = runtime.state["intake"]
         return intake

@@ -45,6 +45,11 @@ class Directory:
             known = (await self._fresh(force=True)).destinations.get(channel, {})
         return known
 
+    async def email_domains(self) -> set[str]:
+        """The domains of the tenants' receiving email addresses."""
+        known = (await self._fresh()).destinations.get("email", {})
+        return {address.rpartition("@")[2] for address in known}
+
     async def region(self, tenant_id: str) -> str:
         return (await self._fresh()).regions.get(tenant_id, "AU")
 

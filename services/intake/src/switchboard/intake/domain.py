@@ -7,6 +7,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 
 from switchboard.common.errors import InvalidInput
 from switchboard.common.signing import signature
@@ -31,14 +32,30 @@ def check_signature(
         raise Unauthenticated("unknown channel system")
     if not timestamp or not presented:
         raise Unauthenticated("missing X-Switchboard-Timestamp or X-Switchboard-Signature")
-    try:
-        ts = int(timestamp)
-    except ValueError:
-        raise Unauthenticated("X-Switchboard-Timestamp is not UNIX seconds") from None
+    if not re.fullmatch(r"[0-9]{1,12}", timestamp.strip()):
+        raise Unauthenticated("X-Switchboard-Timestamp is not UNIX seconds")
+    ts = int(timestamp)
     if abs(now - ts) > window_seconds:
         raise Unauthenticated(f"stale request: timestamp outside the {window_seconds} s window")
     if not hmac.compare_digest(signature(secret, ts, body), presented.strip()):
         raise Unauthenticated("signature does not match the body")
+
+
+def plausible_event_time(
+    at: datetime, *, now: datetime, max_age: timedelta, max_ahead: timedelta
+) -> None:
+    """A channel system's time for an event must be near now: a call event dated in year 1 or
+    9999 is a broken clock, not a call, and would corrupt every wait and handle time after it."""
+    if at < now - max_age:
+        raise InvalidInput(
+            f"event time {at.isoformat()} is more than {max_age} in the past; "
+            "check the channel system's clock"
+        )
+    if at > now + max_ahead:
+        raise InvalidInput(
+            f"event time {at.isoformat()} is more than {max_ahead} in the future; "
+            "check the channel system's clock"
+        )
 
 
 def resolve_tenant(

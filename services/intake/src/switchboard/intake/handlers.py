@@ -56,13 +56,21 @@ async def on_raw_email(record: Record, runtime: Runtime) -> None:
     limit = intake.settings.intake_max_email_bytes
     if len(raw) > limit:
         raise InvalidInput(f"message larger than the {limit}-byte limit", status=413)
-    email = parse_email(raw, max_text_chars=intake.settings.intake_max_text_chars)
+    settings = intake.settings
+    email = await intake.offload.run(
+        parse_email,
+        raw,
+        max_text_chars=settings.intake_max_text_chars,
+        limits=settings.email_limits,
+    )
     await ingest_email(intake, email, Sender(None))
 
 
 @subscriptions.on_raw(topics.INTAKE_PHONE_RAW)
 async def on_raw_phone_event(record: Record, runtime: Runtime) -> None:
-    await ingest_call_event(Intake.of(runtime), parse_cti(record.value or b""), Sender(None))
+    intake = Intake.of(runtime)
+    event = parse_cti(record.value or b"", max_depth=intake.settings.intake_max_json_depth)
+    await ingest_call_event(intake, event, Sender(None))
 
 
 @subscriptions.on_raw(topics.INTAKE_LETTER_RAW)
@@ -103,7 +111,7 @@ async def on_raw_fax(record: Record, runtime: Runtime) -> None:
 def _json_object(record: Record) -> dict[str, Any]:
     try:
         data = json.loads(record.value or b"")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidInput("value is not JSON") from None
     if not isinstance(data, dict):
         raise InvalidInput("value is not a JSON object")

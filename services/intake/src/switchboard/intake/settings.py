@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic_settings import SettingsConfigDict
 
 from switchboard.common.settings import Settings
+from switchboard.intake.adapters.limits import EmailLimits
 
 MB = 1024 * 1024
 
@@ -21,7 +22,31 @@ class IntakeSettings(Settings):
     intake_max_cti_bytes: int = 64 * 1024
     """The largest CTI event accepted."""
     intake_max_pages: int = 50
-    """Pages of a letter or fax read by OCR; more are refused."""
+    """Pages of a letter or fax read by OCR; more are refused (counted before any is decoded)."""
+    intake_max_page_pixels: int = 40_000_000
+    """Pixels of one page image (an A4 page at 600 dpi is 35 million); larger is refused."""
+    intake_max_header_bytes: int = 256 * 1024
+    """An email's whole header block."""
+    intake_max_header_field_bytes: int = 32 * 1024
+    """One header field of an email, unfolded."""
+    intake_max_recipients: int = 500
+    """Addresses in an email's To, Cc and delivery headers."""
+    intake_max_mime_multiparts: int = 50
+    """multipart containers in one email (which bounds how deep its parts nest)."""
+    intake_max_mime_parts: int = 500
+    """MIME parts in one email."""
+    intake_max_form_parts: int = 20
+    """Parts of a letter's or fax's multipart/form-data request."""
+    intake_max_json_depth: int = 8
+    """How deep a CTI event's JSON may nest."""
+    intake_parse_workers: int = 2
+    """Threads that read emails, forms and documents off the event loop."""
+    intake_parse_timeout_seconds: float = 30.0
+    """How long reading one email or document may take before it is refused (422)."""
+    intake_call_event_max_age_hours: float = 24.0
+    """How far in the past a call event's `at` may be; older is refused as implausible."""
+    intake_call_event_max_ahead_seconds: float = 300.0
+    """How far in the future a call event's `at` may be (clock skew); later is refused."""
     intake_max_text_chars: int = 200_000
     """Text kept from one contact; longer text is cut and flagged."""
     intake_ocr_timeout_seconds: float = 60.0
@@ -34,3 +59,13 @@ class IntakeSettings(Settings):
     """How long a request waits for the broker to acknowledge its event before answering 503."""
     intake_smtp: bool = True
     """Listen for SMTP on `smtp_port`."""
+
+    @property
+    def email_limits(self) -> EmailLimits:
+        return EmailLimits(
+            header_bytes=self.intake_max_header_bytes,
+            header_field_bytes=self.intake_max_header_field_bytes,
+            recipients=self.intake_max_recipients,
+            multiparts=self.intake_max_mime_multiparts,
+            parts=self.intake_max_mime_parts,
+        )

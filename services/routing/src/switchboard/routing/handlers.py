@@ -16,7 +16,12 @@ from switchboard.common.events.desktop import (
     ContactWrapped,
 )
 from switchboard.common.events.escalation import ContactEscalated
-from switchboard.common.events.intake import CallAbandoned, CallEnded, ContactReceived
+from switchboard.common.events.intake import (
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    ContactReceived,
+)
 from switchboard.common.events.outbound import OutboundCleared, OutboundRequested
 from switchboard.common.events.routing import ContactAssigned, ContactNotRouted, ContactQueued
 from switchboard.common.runtime import Transaction
@@ -190,30 +195,46 @@ async def on_agent_state(event: Envelope[AgentStateChanged], tx: Transaction) ->
 @subscriptions.on(topics.CALL_ABANDONED)
 async def on_call_abandoned(event: Envelope[CallAbandoned], tx: Transaction) -> None:
     """A caller who hangs up leaves the line, and any offer of their call is withdrawn."""
-    acd = _acd(tx)
-    contact_id = event.aggregate_id
-    entry = await tx.session.get(store.QueueEntry, contact_id)
-    if entry is None or entry.status not in store.LIVE:
-        return
-    open_offer = await store.open_offer_of(tx.session, contact_id)
-    if open_offer is not None:
-        await acd.withdraw_offer(tx, open_offer.offer_id, "abandoned")
-    entry.status, entry.outcome_at = "abandoned", utcnow()
-    entry.waited_seconds = round(max(0.0, now() - epoch(entry.enqueued_at)), 3)
-    tx.session.add(entry)
-    tx.after_commit(lambda: acd.engine.withdraw(contact_id, now=now(), abandoned=True))
+    await _leave_line(tx, event.aggregate_id, "abandoned")
+
+
+@subscriptions.on(topics.CALL_ANSWERED)
+async def on_call_answered(event: Envelope[CallAnswered], tx: Transaction) -> None:
+    """A call answered at the PBX while it waits in our line (by someone the ACD did not choose)
+    is no longer waiting: it leaves the line. One answered after our assignment is that agent's."""
+    await _leave_line(tx, event.aggregate_id, "answered_at_pbx")
 
 
 @subscriptions.on(topics.CALL_ENDED)
 async def on_call_ended(event: Envelope[CallEnded], tx: Transaction) -> None:
+    """An assigned call ends: its agent wraps it up. A call that ends while still waiting (answered
+    and finished at the PBX, or dropped) leaves the line, never to be offered."""
     acd = _acd(tx)
     entry = await tx.session.get(store.QueueEntry, event.aggregate_id)
+    if entry is not None and entry.status in store.LIVE:
+        await _leave_line(tx, entry.contact_id, "ended")
+        return
     if entry is None or entry.status != "assigned" or entry.agent_id is None:
         return
     entry.status = "wrap_up"
     tx.session.add(entry)
     agent_id = entry.agent_id
     tx.after_commit(lambda: acd.engine.call_ended(entry.contact_id, agent_id, now=now()))
+
+
+async def _leave_line(tx: Transaction, contact_id: str, outcome: str) -> None:
+    acd = _acd(tx)
+    entry = await tx.session.get(store.QueueEntry, contact_id)
+    if entry is None or entry.status not in store.LIVE:
+        return
+    open_offer = await store.open_offer_of(tx.session, contact_id)
+    if open_offer is not None:
+        await acd.withdraw_offer(tx, open_offer.offer_id, outcome)
+    entry.status, entry.outcome_at = outcome, utcnow()
+    entry.waited_seconds = round(max(0.0, now() - epoch(entry.enqueued_at)), 3)
+    tx.session.add(entry)
+    abandoned = outcome == "abandoned"
+    tx.after_commit(lambda: acd.engine.withdraw(contact_id, now=now(), abandoned=abandoned))
 
 
 @subscriptions.on(topics.CONTACT_WRAPPED)

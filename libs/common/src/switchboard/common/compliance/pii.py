@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 
 # Digits, each optionally followed by one space or dash, 8 to 19 digits in all; not part of a
 # longer number, a word, or a phone number written with a leading "+".
-_CANDIDATE = re.compile(r"(?<![\w+])\d(?:[ -]?\d){7,18}(?!\w)")
+_CANDIDATE = re.compile(r"(?<![\w+])(?<!\w-)\d(?:[ -]?\d){7,18}(?!\w)(?!-\w)")
+"""A run of 8 to 19 digits, spaced or hyphenated, that is a whole token: not part of a word or of an
+identifier joined by hyphens (the digit groups of a UUID are never a TFN)."""
 _TFN_WEIGHTS = {9: (1, 4, 3, 7, 5, 8, 6, 9, 10), 8: (10, 7, 8, 4, 6, 3, 5, 1)}
 _MEDICARE_WEIGHTS = (1, 3, 7, 9, 1, 3, 7, 9)
 

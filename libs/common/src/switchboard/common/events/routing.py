@@ -70,7 +70,16 @@ class OfferWithdrawn(Payload):
 
     offer_id: str
     agent_id: str
-    reason: Literal["timed_out", "declined", "abandoned", "escalated", "agent_unavailable"]
+    reason: Literal[
+        "timed_out",
+        "declined",
+        "abandoned",
+        "answered_at_pbx",
+        "ended",
+        "escalated",
+        "agent_unavailable",
+    ]
+    """`answered_at_pbx` and `ended`: the call was answered or ended at the PBX while it waited."""
 
 
 class ContactAssigned(Payload):

@@ -181,9 +181,15 @@ function showOffer(offer) {
   };
   tick();
   countdown = setInterval(tick, 500);
-  $("offer-accept").focus();
+  // Announced, never focused: an agent typing a reply keeps typing where they were (a focused
+  // Accept button would take their next Space as accepting the offer).
+  $("offer-announce").textContent =
+    `New ${offer.channel} contact in ${offer.queue_id}. Alt+A accepts, Alt+D declines.`;
 }
-function hideOffer() { clearInterval(countdown); session.offer = null; $("offer").hidden = true; }
+function hideOffer() {
+  clearInterval(countdown); session.offer = null; $("offer").hidden = true;
+  $("offer-announce").textContent = "";
+}
 
 $("offer-accept").addEventListener("click", async () => {
   if (!session.offer) return;

@@ -37,8 +37,8 @@ async def deliver(media: Media, sent: Sent) -> None:
 def _email(sent: Sent, sender: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
-    message["To"] = sent.address
-    message["Subject"] = sent.subject
+    message["To"] = mail.header_text(sent.address, limit=320)
+    message["Subject"] = mail.header_text(sent.subject)
     message["Date"] = format_datetime(sent.created_at)
     message["Message-ID"] = f"<{sent.sent_id}@dispatch.switchboard.invalid>"  # sent twice: one
     message.set_content(sent.text)

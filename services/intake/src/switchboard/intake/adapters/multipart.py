@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 
 from switchboard.common.errors import InvalidInput
+from switchboard.intake.adapters.limits import check_form
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Part:
             raise InvalidInput(f"form field {self.name!r} is not UTF-8 text") from None
 
 
-def parse_form(content_type: str, body: bytes) -> dict[str, Part]:
+def parse_form(content_type: str, body: bytes, *, max_parts: int = 20) -> dict[str, Part]:
     if (
         not content_type.lower().startswith("multipart/form-data")
         or "boundary=" not in content_type
@@ -36,6 +37,10 @@ def parse_form(content_type: str, body: bytes) -> dict[str, Part]:
         raise InvalidInput("Content-Type must be multipart/form-data with a boundary", status=415)
     if "\r" in content_type or "\n" in content_type:
         raise InvalidInput("malformed Content-Type", status=400)
+    boundary = content_type.split("boundary=", 1)[1].split(";", 1)[0].strip().strip('"')
+    if not boundary:
+        raise InvalidInput("Content-Type has an empty boundary", status=400)
+    check_form(body, boundary, max_parts=max_parts)
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
     message = BytesParser(policy=policy.default).parsebytes(head + body)
     if not message.is_multipart():

@@ -16,6 +16,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, V
 
 from switchboard.common.errors import InvalidInput
 from switchboard.common.phone import e164
+from switchboard.intake.adapters.limits import check_json_depth
 
 WITHHELD = {"", "anonymous", "private", "withheld", "unavailable", "restricted", "unknown"}
 
@@ -74,9 +75,10 @@ CtiEvent = Annotated[
 _ADAPTER: TypeAdapter[CtiEvent] = TypeAdapter(CtiEvent)
 
 
-def parse_cti(raw: bytes) -> CtiEvent:
+def parse_cti(raw: bytes, *, max_depth: int = 8) -> CtiEvent:
     if not raw.strip():
         raise InvalidInput("empty request", status=400)
+    check_json_depth(raw, max_depth)
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError):

@@ -1,11 +1,17 @@
 """The SMTP listener (aiosmtpd, 127.0.0.1:2525 by default): mail servers deliver to it as to any
 MX. A recipient that is no tenant's receiving address is refused at RCPT; a message is answered 250
 only once its event is on the broker, 451 (try later) when the broker has not acknowledged it in
-time, and 5xx with the reason when it can never be a contact."""
+time, and 5xx with the reason when it can never be a contact.
+
+`postmaster` (bare, or at a receiving address's domain) is always accepted, as RFC 5321 requires;
+mail for it alone is kept for the centre's operators in `<var>/postmaster/`, one `.eml` each."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import os
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -34,21 +40,32 @@ class SmtpIntake:
         rcpt_options: list[str],
     ) -> str:
         known = await self.intake.directory.destinations("email", [address])
-        if address.lower() not in known:
+        if address.lower() not in known and not await self._postmaster(address):
             return "550 5.1.1 Recipient address is not served here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
+    async def _postmaster(self, address: str) -> bool:
+        local, _, domain = address.lower().rpartition("@") if "@" in address else (address, "", "")
+        if (local or address.lower()) != "postmaster":
+            return False
+        return not domain or domain in await self.intake.directory.email_domains()
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
+        settings = self.intake.settings
+        recipients = [r.lower() for r in envelope.rcpt_tos]
+        customers = [r for r in recipients if not await self._postmaster(r)]
         try:
-            email = parse_email(raw, max_text_chars=self.intake.settings.intake_max_text_chars)
-            outcome = await ingest_email(
-                self.intake,
-                email,
-                Sender(None),
-                recipients=[r.lower() for r in envelope.rcpt_tos],
-            )
+            if not customers:
+                name = await asyncio.to_thread(_keep_for_postmaster, settings.var_dir, raw)
+                log.warning("mail for postmaster kept", file=name)
+                return "250 2.0.0 Accepted for the postmaster"
+            email = await self.intake.offload.run(
+                parse_email, raw, max_text_chars=settings.intake_max_text_chars,
+                limits=settings.email_limits,
+            )  # fmt: skip
+            outcome = await ingest_email(self.intake, email, Sender(None), recipients=customers)
         except InvalidInput as refusal:
             code = "552 5.3.4" if refusal.status == 413 else "554 5.6.0"
             return f"{code} {refusal.reason}"
@@ -61,6 +78,16 @@ class SmtpIntake:
             "email accepted over SMTP", contact_id=outcome.contact_id, duplicate=outcome.duplicate
         )
         return f"250 2.0.0 Accepted as {outcome.contact_id}"
+
+
+def _keep_for_postmaster(var_dir: Path, raw: bytes) -> str:
+    folder = var_dir / "postmaster"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = hashlib.sha256(raw).hexdigest()[:32] + ".eml"
+    partial = folder / f".{name}.partial"
+    partial.write_bytes(raw)
+    os.replace(partial, folder / name)
+    return name
 
 
 async def start_smtp(intake: Intake) -> asyncio.Server:
