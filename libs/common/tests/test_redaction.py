@@ -1,5 +1,6 @@
 import pytest
 
+from switchboard.common.compliance.pii import is_tfn
 from switchboard.common.compliance.redaction import REDACTED, redact, redact_log_event
 
 
@@ -49,3 +50,20 @@ def test_log_events_redact_by_key_and_by_content() -> None:
         "details": {"postal_address": REDACTED, "pages": 2},
         "exception": "ValueError: '[phone]' is not valid",
     }
+
+
+def _uuid_with_a_tfn_inside() -> str:
+    """A contact id whose middle digit groups, read together, pass the TFN check."""
+    for n in range(10_000_000, 100_000_000):
+        digits = str(n)
+        if is_tfn(digits):
+            return f"01a23809-{digits[:4]}-{digits[4:]}-b3ee-0123456789ab"
+    raise AssertionError("no 8-digit TFN")
+
+
+def test_redaction_never_reaches_inside_an_id() -> None:
+    contact_id = _uuid_with_a_tfn_inside()
+    assert is_tfn(contact_id.split("-")[1] + contact_id.split("-")[2])
+    assert redact(f"contact {contact_id} assigned") == f"contact {contact_id} assigned"
+    assert redact_log_event(None, "info", {"contact_id": contact_id})["contact_id"] == contact_id
+    assert redact("her TFN is 123 456 782, ref X-1") == "her TFN is [TFN], ref X-1"

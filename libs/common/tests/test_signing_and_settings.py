@@ -1,6 +1,7 @@
 import hashlib
 import hmac
 
+from switchboard.common.mail import header_text
 from switchboard.common.settings import Settings
 from switchboard.common.signing import SIGNATURE_HEADER, signed_headers
 
@@ -25,3 +26,10 @@ def test_embedded_broker_unless_kafka_is_named(monkeypatch) -> None:
     assert Settings().embedded_broker and Settings().kafka_bootstrap == "127.0.0.1:9092"
     monkeypatch.setenv("SWITCHBOARD_KAFKA", "kafka-0:9092")
     assert not Settings().embedded_broker and Settings().kafka_bootstrap == "kafka-0:9092"
+
+
+def test_header_text_keeps_a_header_on_one_line() -> None:
+    assert header_text("repair\u2028now\r\nBcc: someone@example.org") == (
+        "repair now Bcc: someone@example.org"
+    )
+    assert header_text("x" * 400) == "x" * 300

@@ -1,20 +1,25 @@
 """Dispatch's handlers and loop on the in-memory broker, with a controllable clock: an agent's job
 request becomes one job however often it is delivered, despatched to the nearest technician with its
 sheet recorded and delivered once; an unconfirmed job is re-despatched when its deadline passes; the
-DNC gate's answer releases or stops a message to a customer."""
+DNC gate's answer releases or stops a message to a customer; a job sheet a real SMTP relay refuses
+for good is set aside and its job flagged, and the sheets behind it go out."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Session
+from aiosmtpd.smtp import Envelope as SmtpEnvelope
 from sqlmodel import select
 
-from switchboard.common import mail
+from switchboard.common import mail, setaside
 from switchboard.common.centre import (
     CentreConfig,
     DispatchConfig,
@@ -27,6 +32,7 @@ from switchboard.common.clock import Clock
 from switchboard.common.envelope import Envelope, Payload
 from switchboard.common.events.desktop import JobRequested
 from switchboard.common.events.outbound import OutboundBlocked, OutboundCleared
+from switchboard.common.process import free_port
 from switchboard.common.testing import ServiceUnderTest, service_under_test
 from switchboard.dispatch import store
 from switchboard.dispatch.adapters.media import Media
@@ -208,3 +214,66 @@ async def test_the_dnc_gate_releases_or_stops_a_message_to_the_customer(field: F
         log = await store.deployments(session, "job-1")
     assert [(s.address, s.text) for s in sent] == [("+61412345678", "Your visit moved")]
     assert log[-1].action == "customer_not_told" and "on the register" in log[-1].reason
+
+
+class Relay:
+    """Takes mail, except for addresses that start with `gone`."""
+
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: SmtpEnvelope,
+                          address: str, options: list[str]) -> str:  # fmt: skip
+        if address.startswith("gone"):
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.received.append(envelope.original_content or b"")
+        return "250 OK"
+
+
+@pytest.fixture
+def relay() -> Iterator[tuple[Relay, int]]:
+    handler, port = Relay(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+async def _by_email(field: Field, job_id: str, address: str, subject: str) -> None:
+    async with field.service.runtime.db.session() as session:
+        [sent] = (await session.exec(select(store.Sent).where(store.Sent.job_id == job_id))).all()
+        sent.medium, sent.address, sent.subject = "email", address, subject
+        session.add(sent)
+
+
+async def test_a_sheet_refused_for_good_is_set_aside_and_the_next_goes_out(
+    field: Field, relay: tuple[Relay, int]
+) -> None:
+    handler, port = relay
+    field.loop.media = Media(mail.mailer(f"127.0.0.1:{port}", field.outbox_dir), field.outbox_dir,
+                             "dispatch@test.invalid")  # fmt: skip
+    for job_id in ("job-1", "job-2"):
+        await field.deliver(_request(job_id), job_id, contact_id=f"c-{job_id}")
+    await _by_email(field, "job-1", "gone@field.example", "Job sheet")
+    await _by_email(field, "job-2", "near@field.example", "Job: repair\u2028now")
+
+    assert await field.loop.deliver_pending() == 2
+
+    [sheet] = handler.received
+    message: Any = message_from_bytes(sheet, policy=policy.default)
+    assert message["To"] == "near@field.example" and message["Subject"] == "Job: repair now"
+    async with await field.service.session() as session:
+        [held] = await setaside.listed(session)
+        pending = await store.undelivered(session, 10)
+    assert (held.loop, held.ref, held.row) == ("dispatch.delivery", held.ref, None)
+    assert "550" in held.reason and "No such mailbox" in held.reason
+    assert pending == [], "the refused sheet is not tried again in front of the others"
+    assert (await field.job("job-1")).needs_dispatcher
+    assert not (await field.job("job-2")).needs_dispatcher
+    assert await field.loop.deliver_pending() == 0

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from switchboard.common import setaside
 from switchboard.common.centre import (
     CentreConfig,
     ClockConfig,
@@ -213,3 +214,30 @@ async def test_redelivery_starts_nothing_twice(floor: Floor) -> None:
         clocks = (await session.exec(select(store.Clock))).all()
         timers = (await session.exec(select(store.Timer))).all()
     assert len(clocks) == 2 and len(timers) == 4
+
+
+async def test_a_timer_that_cannot_fire_is_set_aside_and_the_others_are_kept(floor: Floor) -> None:
+    """A corrupt row (a contact whose escalation level is out of the path's range) makes its
+    breach fail every time: it is retried on its own, then set aside with the reason, while the
+    other contacts' promises are kept on time."""
+    await floor.deliver(_queued(), "corrupt")
+    await floor.deliver(_queued(), "fine")
+    async with floor.service.runtime.db.session() as session:
+        corrupt = await session.get(store.WatchedContact, "corrupt")
+        assert corrupt is not None
+        corrupt.level = -99
+        session.add(corrupt)
+
+    floor.advance_to(61)
+    await floor.fire()
+
+    escalated = [e["contact_id"] for e in await floor.emitted("contact.escalated")]
+    assert escalated == ["fine"]
+    async with await floor.service.session() as session:
+        held = await setaside.listed(session)
+        timers = {t.clock_id for t in (await session.exec(select(store.Timer))).all()}
+    corrupt_clock = (await floor.clocks("corrupt"))["first_response"].clock_id
+    [entry] = [h for h in held if h.loop == "escalation.timer"]
+    assert entry.service == "escalation" and entry.reason.startswith("IndexError")
+    assert entry.attempts == 5 and entry.row is not None
+    assert entry.row["clock_id"] == corrupt_clock and corrupt_clock not in timers

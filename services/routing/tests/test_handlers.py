@@ -20,7 +20,14 @@ from switchboard.common.events.desktop import (
     ContactWrapped,
 )
 from switchboard.common.events.escalation import ContactEscalated
-from switchboard.common.events.intake import CallAbandoned, ContactReceived, Party, PhoneDetails
+from switchboard.common.events.intake import (
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    ContactReceived,
+    Party,
+    PhoneDetails,
+)
 from switchboard.common.runtime import Runtime
 from switchboard.common.testing import ServiceUnderTest, service_under_test
 from switchboard.routing import store
@@ -181,6 +188,42 @@ async def test_a_caller_who_hangs_up_withdraws_the_offer(tmp_path: Path) -> None
         async with await routing.session() as session:
             entry = await session.get(store.QueueEntry, "call-1")
         assert entry is not None and entry.status == "abandoned"
+
+
+@pytest.mark.parametrize("at_pbx", ["answered", "ended"])
+async def test_a_call_answered_or_ended_at_the_pbx_while_queued_is_never_offered(
+    tmp_path: Path, at_pbx: str
+) -> None:
+    """The ghost call: a call answered (by someone the ACD did not choose) or ended at the PBX
+    while it waits leaves the line, and an agent who comes free later is not offered it."""
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
+        call = _received("call-2", channel="phone")
+        await routing.deliver(call)
+        happened = (
+            CallAnswered(call_id="call-call-2", at=datetime.now(UTC), agent_ref="ext-201")
+            if at_pbx == "answered"
+            else CallEnded(call_id="call-call-2", at=datetime.now(UTC), duration_seconds=40)
+        )
+        await routing.deliver(call.follow(happened))
+        await routing.deliver(_agent_event("amy", "available"))
+        assert _of(await _step(routing), "agent.offered") == []
+        async with await routing.session() as session:
+            entry = await session.get(store.QueueEntry, "call-2")
+        assert entry is not None
+        assert entry.status == ("answered_at_pbx" if at_pbx == "answered" else "ended")
+        assert "call-2" not in Distributor.of(routing.runtime).engine.waiting
+
+
+async def test_an_offered_call_ended_at_the_pbx_withdraws_the_offer(tmp_path: Path) -> None:
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
+        call = _received("call-3", channel="phone")
+        await routing.deliver(call)
+        await routing.deliver(_agent_event("amy", "available"))
+        [offered] = _of(await _step(routing), "agent.offered")
+        await routing.deliver(call.follow(CallEnded(call_id="call-call-3", at=datetime.now(UTC))))
+        [withdrawn] = _of(await routing.outbox(), "agent.offer_withdrawn")
+        assert withdrawn["payload"]["offer_id"] == offered["payload"]["offer_id"]
+        assert withdrawn["payload"]["reason"] == "ended"
 
 
 async def test_an_agent_who_lets_offers_lapse_is_put_on_break_and_the_supervisor_told(

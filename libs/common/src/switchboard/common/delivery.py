@@ -48,10 +48,7 @@ PublishDeadLetter = Callable[[str, bytes | None, bytes, dict[str, str]], Awaitab
 
 
 _MESSAGE_ERRORS = (
-    MessageSizeTooLargeError,
-    RecordTooLargeError,
-    RecordListTooLargeError,
-    InvalidTopicError,
+    MessageSizeTooLargeError | RecordTooLargeError | RecordListTooLargeError | InvalidTopicError
 )
 """Kafka's refusals of the message itself: sending it again can never succeed."""
 

@@ -236,8 +236,8 @@ def _body_text(message: EmailMessage, warnings: list[str]) -> str:
 
 
 def _main_text(message: EmailMessage, warnings: list[str]) -> str:
-    if message.get_content_type() == "message/rfc822":
-        return ""
+    if message.get_content_type() in ("message/rfc822", "multipart/digest"):
+        return ""  # all it holds are enclosed messages
     try:
         part = message.get_body(preferencelist=("plain", "html"))
     except Exception:  # a damaged structure get_body cannot walk

@@ -36,11 +36,6 @@ def header_block(raw: bytes) -> bytes:
 
 def check_email(raw: bytes, limits: EmailLimits) -> None:
     head = header_block(raw)
-    if len(head) > limits.header_bytes:
-        raise InvalidInput(
-            f"header block of {len(head):,} bytes is over the {limits.header_bytes:,}-byte limit",
-            status=413,
-        )
     recipients = 0
     for name, size, value in _fields(head):
         if size > limits.header_field_bytes:
@@ -52,6 +47,11 @@ def check_email(raw: bytes, limits: EmailLimits) -> None:
             )
         if name.lower() in ADDRESS_HEADERS:
             recipients += value.count(b"@")
+    if len(head) > limits.header_bytes:
+        raise InvalidInput(
+            f"header block of {len(head):,} bytes is over the {limits.header_bytes:,}-byte limit",
+            status=413,
+        )
     if recipients > limits.recipients:
         raise InvalidInput(
             f"{recipients:,} recipient addresses is over the limit of {limits.recipients:,}",
