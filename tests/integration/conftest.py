@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -140,7 +141,7 @@ class RunningCentre:
         return httpx.post(self.url("intake", path), content=body, headers=headers, timeout=120)
 
     def call_event(self, event: dict[str, Any], **overrides: Any) -> httpx.Response:
-        body = json.dumps({"at": "2026-11-24T09:00:00+11:00", **event}).encode()
+        body = json.dumps({"at": datetime.now(UTC).isoformat(), **event}).encode()
         return self.post_signed(
             "/v1/phone/events", body, "application/json", system="acme-cti", **overrides
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -111,7 +112,7 @@ def _scenario(centre: RunningCentre) -> list[str]:
     bad_raw = {
         "event": "offered",
         "call_id": "pii-bad",
-        "at": "2026-11-24T09:00:00Z",
+        "at": datetime.now(UTC).isoformat(),
         "dnis": "12",
         "ani": PHONES[0],
         "caller_name": NAME,

@@ -19,6 +19,7 @@ from switchboard.intake.adapters.documents import decode
 from switchboard.intake.adapters.email import parse_email
 from switchboard.intake.adapters.multipart import parse_form
 from switchboard.intake.adapters.phone import parse_cti
+from switchboard.intake.channels import TEXT_BUDGET_BYTES, fitted
 from switchboard.intake.domain import Unauthenticated, check_signature, plausible_event_time
 
 HEAD = b"From: Jordan <jordan@example.net>\r\nTo: help@acme.example\r\nMIME-Version: 1.0\r\n"
@@ -225,3 +226,11 @@ def test_a_bounce_keeps_its_delivery_report() -> None:
 def test_crlf_line_endings_are_read_as_newlines() -> None:
     raw = HEAD + b"Subject: s\r\n\r\nfirst line\r\nsecond line\r\n"
     assert parse_email(raw).text == "first line\nsecond line"
+
+
+def test_text_that_would_overflow_one_event_is_cut_to_fit_with_a_warning() -> None:
+    warnings: list[str] = []
+    text = fitted("\u0001" * 200_000, warnings)  # 1.2 MB as JSON
+    assert len(json.dumps(text, ensure_ascii=False).encode()) <= TEXT_BUDGET_BYTES
+    assert warnings == [f"text cut to {len(text)} characters to fit one event"]
+    assert fitted("plain words", warnings) == "plain words" and len(warnings) == 1

@@ -41,13 +41,14 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def scanned_page(lines: list[str], *, mode: str = "L") -> Image.Image:
+def scanned_page(lines: list[str], *, mode: str = "L", size: int = 36) -> Image.Image:
     """A page as a scanner would see it: black text on white, no text layer."""
-    font = ImageFont.load_default(size=36)
-    page = Image.new("L", (1700, 120 + 64 * len(lines)), 255)
+    font = ImageFont.load_default(size=size)
+    step = round(size * 1.8)
+    page = Image.new("L", (1700, 120 + step * len(lines)), 255)
     draw = ImageDraw.Draw(page)
     for row, line in enumerate(lines):
-        draw.text((80, 60 + 64 * row), line, fill=0, font=font)
+        draw.text((80, 60 + step * row), line, fill=0, font=font)
     return page.convert(mode)
 
 
@@ -58,14 +59,23 @@ def scanned_pdf(pages: list[list[str]]) -> bytes:
     return out.getvalue()
 
 
-def scanned_tiff(pages: list[list[str]], *, fax: bool = False) -> bytes:
-    """Multi-page TIFF; `fax` makes it 1-bit Group 4, as fax servers store them."""
-    images = [scanned_page(lines, mode="1" if fax else "L") for lines in pages]
+def scanned_tiff(pages: list[list[str]], *, fax: bool = False, standard: bool = False) -> bytes:
+    """Multi-page TIFF; `fax` makes it 1-bit Group 4, as fax servers store them; `standard` is a
+    standard-resolution fax (204x98 dpi: half as many lines as columns per inch, so each pixel is
+    twice as tall as it is wide)."""
+    dpi = (200, 200)
+    if standard:  # the text a fax machine's standard mode sends: small, every other line
+        images = [scanned_page(lines, size=18) for lines in pages]
+        images = [
+            page.resize((page.width, page.height // 2), Image.Resampling.BOX) for page in images
+        ]
+        dpi = (204, 98)
+    else:
+        images = [scanned_page(lines, mode="L") for lines in pages]
+    images = [page.convert("1") if fax else page for page in images]
     out = io.BytesIO()
     options = {"compression": "group4"} if fax else {}
-    images[0].save(
-        out, format="TIFF", save_all=True, append_images=images[1:], dpi=(200, 200), **options
-    )
+    images[0].save(out, format="TIFF", save_all=True, append_images=images[1:], dpi=dpi, **options)
     return out.getvalue()
 
 

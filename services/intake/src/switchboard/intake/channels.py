@@ -6,6 +6,7 @@ The HTTP API, the SMTP listener and the raw Kafka topics all come through here.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -51,6 +52,25 @@ from switchboard.intake.domain import (
     thread_candidates,
 )
 
+TEXT_BUDGET_BYTES = 500_000
+"""A contact's text as one event carries it, at most: with its subject, addresses, attachments'
+descriptions and warnings (each bounded by intake's limits) it stays under the event limit
+(switchboard.common.outbox.MAX_EVENT_BYTES)."""
+
+
+def fitted(text: str, warnings: list[str]) -> str:
+    """`text`, cut to fit `TEXT_BUDGET_BYTES` as JSON (a control character takes six bytes there,
+    a CJK one three), with a warning when it had to be cut."""
+    size = len(json.dumps(text, ensure_ascii=False).encode())
+    if size <= TEXT_BUDGET_BYTES:
+        return text
+    keep = len(text)
+    while size > TEXT_BUDGET_BYTES:
+        keep = int(keep * TEXT_BUDGET_BYTES / size * 0.95)
+        size = len(json.dumps(text[:keep], ensure_ascii=False).encode())
+    warnings.append(f"text cut to {keep} characters to fit one event")
+    return text[:keep]
+
 
 @dataclass(frozen=True)
 class Sender:
@@ -74,7 +94,10 @@ async def ingest_email(
     blobs = BlobStore(settings.var_dir / "blobs")
     for attachment in email.attachments:
         blobs.put(attachment.sha256, attachment.data)
-    subject, text = mask_sensitive(email.subject), mask_sensitive(email.text)
+    subject, text = (
+        mask_sensitive(email.subject),
+        mask_sensitive(fitted(email.text, email.warnings)),
+    )
 
     def payload(conversation_id: str) -> ContactReceived:
         return ContactReceived(
@@ -296,7 +319,7 @@ async def _ingest_document(
         read.ocr_confidence is None or read.ocr_confidence < settings.intake_ocr_min_confidence
     ):
         flags.append("manual_review")
-    text = mask_sensitive(read.text[: settings.intake_max_text_chars])
+    text = mask_sensitive(fitted(read.text[: settings.intake_max_text_chars], read.warnings))
     sha256 = BlobStore.digest(document)
     BlobStore(settings.var_dir / "blobs").put(sha256, document)
     details = details.model_copy(

@@ -170,7 +170,9 @@ def _decode_images(kind: Kind, data: bytes, *, max_pages: int, max_pixels: int) 
 
 def _square_pixels(image: Image.Image, warnings: list[str]) -> Image.Image:
     """A page scanned at different horizontal and vertical resolutions (a standard-resolution fax
-    is 204x98 dpi) stretched to square pixels, as OCR expects letters to be shaped."""
+    is 204x98 dpi, its pixels twice as tall as wide) stretched to square pixels, as OCR expects
+    letters to be shaped. Each pixel is repeated (nearest neighbour), which keeps a 1-bit fax's
+    strokes sharp: measured on faxed text, it reads better than smoothing."""
     dpi = image.info.get("dpi")
     try:
         x, y = (float(dpi[0]), float(dpi[1])) if dpi else (0.0, 0.0)
@@ -178,15 +180,13 @@ def _square_pixels(image: Image.Image, warnings: list[str]) -> Image.Image:
         return image
     if x <= 0 or y <= 0 or abs(x / y - 1) < 0.1:
         return image
-    width, height = image.size
-    if image.mode == "1":
-        image = image.convert("L")
     note = f"pages scanned at {x:.0f}x{y:.0f} dpi were squared before OCR"
     if note not in warnings:
         warnings.append(note)
+    width, height = image.size
     if x > y:
-        return image.resize((width, round(height * x / y)), Image.Resampling.BICUBIC)
-    return image.resize((round(width * y / x), height), Image.Resampling.BICUBIC)
+        return image.resize((width, round(height * x / y)), Image.Resampling.NEAREST)
+    return image.resize((round(width * y / x), height), Image.Resampling.NEAREST)
 
 
 def _check_pages(pages: int, max_pages: int) -> None:

@@ -1,6 +1,8 @@
 """OCR with Tesseract (Debian's `tesseract-ocr`), run as a subprocess with a timeout.
 
-Returns the text and Tesseract's mean word confidence (0 to 100), from its TSV output.
+Returns the text and Tesseract's mean word confidence (0 to 100), from its TSV output. Each run
+uses one thread (OMP_THREAD_LIMIT=1): a page is read in about the same time, and several documents
+read at once share the cores instead of each taking them all.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import asyncio
 import contextlib
 import csv
 import io
+import os
 import shutil
 from dataclasses import dataclass
 
@@ -35,6 +38,7 @@ class Tesseract:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, "OMP_THREAD_LIMIT": "1"},
         )  # fmt: skip
         try:
             out, err = await asyncio.wait_for(process.communicate(png), self.timeout_seconds)
