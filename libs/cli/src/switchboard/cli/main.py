@@ -216,8 +216,10 @@ def topics(
     create: bool = typer.Option(
         False, "--create", help="Create every topic and its DLQ on the broker (existing ones stay)."
     ),
-    replication_factor: int = typer.Option(
-        -1, "--replication-factor", help="With --create: -1 takes the broker's default."
+    replication_factor: int | None = typer.Option(
+        None,
+        "--replication-factor",
+        help="With --create: replicas per partition (default: 3, or the brokers there are).",
     ),
 ) -> None:
     """List the topic registry: name, partitions, key, payload; or create the topics."""

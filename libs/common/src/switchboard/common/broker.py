@@ -42,16 +42,20 @@ def consumer_group(service: str) -> str:
 
 
 async def ensure_topics(
-    bootstrap: str, *, replication_factor: int = -1, topics: tuple[Topic, ...] = REGISTRY
+    bootstrap: str, *, replication_factor: int | None = None, topics: tuple[Topic, ...] = REGISTRY
 ) -> None:
     """Create every registry topic and its dead-letter twin; existing ones are left as they are.
 
-    A replication factor of -1 takes the cluster's default (real Kafka); the embedded broker has one
-    node and wants 1.
+    Without a replication factor, each partition gets three replicas, or one per broker on a
+    cluster of fewer (the embedded broker and a one-node Kafka: one). aiokafka will not send
+    Kafka's "broker default" (-1) itself, so the number is always chosen here.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
     await admin.start()
     try:
+        if replication_factor is None:
+            brokers = (await admin.describe_cluster()).get("brokers") or [None]
+            replication_factor = min(3, len(brokers))
         wanted = [
             NewTopic(
                 name=name,

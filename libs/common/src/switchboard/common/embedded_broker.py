@@ -16,8 +16,12 @@ from switchboard.common.process import die_with_parent
 
 
 class EmbeddedBroker:
-    def __init__(self, *, port: int, log_file: Path | None = None) -> None:
+    def __init__(
+        self, *, port: int, log_file: Path | None = None, advertised_port: int | None = None
+    ) -> None:
         self.port = port
+        self.advertised_port = advertised_port or port
+        """The port clients are told to connect to (a proxy's, in the chaos suite)."""
         self.log_file = log_file
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -42,7 +46,7 @@ class EmbeddedBroker:
                 "--listener-url",
                 url,
                 "--advertised-listener-url",
-                url,
+                f"tcp://127.0.0.1:{self.advertised_port}",
             ],
             stdout=output,
             stderr=subprocess.STDOUT,

@@ -50,11 +50,7 @@ def build_http(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await _retrying("database", runtime.db.ping)
-        replication = 1 if runtime.settings.embedded_broker else -1
-        await _retrying(
-            "topics",
-            lambda: ensure_topics(runtime.settings.kafka_bootstrap, replication_factor=replication),
-        )
+        await _retrying("topics", lambda: ensure_topics(runtime.settings.kafka_bootstrap))
         if prepare is not None:
             await _retrying("preparation", lambda: prepare(runtime))
         await runtime.broker.start()

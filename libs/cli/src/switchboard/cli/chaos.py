@@ -1,0 +1,439 @@
+"""`make chaos` (`python -m switchboard.cli.chaos`): the whole centre under load while its parts
+fail, and an account of what the outside world lost.
+
+The centre runs as `switchboard up` runs it, except that its broker and (on PostgreSQL) its
+database are reached through fault-injecting proxies the suite starts itself
+(switchboard.cli.faultproxy). Channel systems hand in signed emails and calls and agents work them
+over the desktop's API and event stream (switchboard.cli.chaos_load) while, in turn: each service
+is killed with SIGKILL, two at once, the broker connection is cut, and the database stalled (on
+SQLite: another process holds its write lock). Then the load stops, the centre drains, and the
+suite prints, per backend:
+
+- acknowledged contacts lost (202 answered, never recorded): must be 0;
+- duplicated records or timeline entries: must be 0;
+- contacts stuck, never assigned although agents were free: must be 0;
+- dead letters and set-aside rows, with their reasons;
+- 5xx answers (and refused connections) during each fault, and each service's time to be healthy.
+
+It exits 1 when any "must be 0" is not. `--short` is the form CI runs: lighter load, fewer faults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sqlite3
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from switchboard.cli.centre import Centre
+from switchboard.cli.chaos_load import Agent, ChannelSystems, Ledger
+from switchboard.cli.dlq import read_dead_letters
+from switchboard.cli.faultproxy import FaultProxy
+from switchboard.cli.scratch import create_database, drop_database
+from switchboard.cli.services import SERVICES
+from switchboard.cli.status import collect
+from switchboard.common import setaside
+from switchboard.common.db import Database
+from switchboard.common.embedded_broker import EmbeddedBroker
+from switchboard.common.process import free_port
+from switchboard.common.settings import Settings
+from switchboard.common.topics import REGISTRY
+
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+DRAIN_SECONDS = 180.0
+ONCE = ("contact.received", "contact.assigned", "contact.wrapped")
+"""Timeline entries a contact worked once has exactly one of."""
+
+
+@dataclass
+class Plan:
+    agents: int
+    per_second: float
+    warm_up: float
+    outage: float
+    kill_each: bool
+
+
+FULL = Plan(agents=20, per_second=6.0, warm_up=15.0, outage=10.0, kill_each=True)
+SHORT = Plan(agents=8, per_second=3.0, warm_up=8.0, outage=5.0, kill_each=False)
+
+
+@dataclass
+class FaultResult:
+    fault: str
+    seconds: float
+    server_errors: dict[str, int]
+    recovery_seconds: dict[str, float]
+
+
+@dataclass
+class Report:
+    backend: str
+    acknowledged: int
+    lost: list[str] = field(default_factory=list)
+    duplicated: list[str] = field(default_factory=list)
+    stuck: list[str] = field(default_factory=list)
+    unfinished: list[str] = field(default_factory=list)
+    """Assigned, never wrapped: the agents' side, reported but not a loss."""
+    given_up: list[str] = field(default_factory=list)
+    stream_problems: list[str] = field(default_factory=list)
+    dead_letters: dict[str, list[str]] = field(default_factory=dict)
+    set_aside: list[str] = field(default_factory=list)
+    faults: list[FaultResult] = field(default_factory=list)
+    agents_at_end: list[str] = field(default_factory=list)
+    """Routing's view of each agent once drained: who was free to take the stuck contacts."""
+    lag_at_end: dict[str, int | None] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return not (self.lost or self.duplicated or self.stuck or self.stream_problems)
+
+
+def centre_yaml(agents: int) -> dict[str, Any]:
+    """One tenant with one queue, its channel systems and `agents` agents."""
+    return {
+        "tenants": [{
+            "id": "acme", "name": "Acme Energy",
+            "addresses": {"email": ["help@acme.example"], "phone": ["+61255501000"],
+                          "fax": ["+61255501099"]},
+            "queues": [{"id": "general", "name": "General", "default": True}],
+        }],
+        "channel_systems": [
+            {"id": "acme-mail", "tenant": "acme", "channels": ["email"]},
+            {"id": "acme-cti", "tenant": "acme", "channels": ["phone"]},
+        ],
+        "agents": [
+            {"id": f"agent{n:02d}", "name": f"Agent {n}", "tenants": ["acme"],
+             "capacity": {"phone": 1, "email": 3}}
+            for n in range(agents)
+        ],
+    }  # fmt: skip
+
+
+@contextmanager
+def running(backend: str, plan: Plan, var_dir: Path) -> Iterator[tuple[Centre, Callable[[], Any]]]:
+    """The centre on `backend`, its broker (and PostgreSQL) behind proxies; yields the centre and
+    the database fault to inject."""
+    with ExitStack() as stack:
+        broker_port = free_port()
+        kafka_proxy = FaultProxy(target=("127.0.0.1", broker_port))
+        kafka_proxy.start()
+        stack.callback(kafka_proxy.stop)
+        broker = EmbeddedBroker(port=broker_port, advertised_port=kafka_proxy.port,
+                                log_file=var_dir / "broker.log")  # fmt: skip
+        broker.start()
+        stack.callback(broker.stop)
+        database_url = None
+        db_proxy = None
+        if backend == "postgresql":
+            url, name = create_database(PG_ADMIN_URL, "switchboard_chaos")
+            stack.callback(drop_database, PG_ADMIN_URL, name)
+            db_proxy = FaultProxy(target=("127.0.0.1", 5432))
+            db_proxy.start()
+            stack.callback(db_proxy.stop)
+            database_url = url.replace("127.0.0.1:5432", f"127.0.0.1:{db_proxy.port}")
+        config = var_dir / "chaos-centre.yaml"
+        config.write_text(yaml.safe_dump(centre_yaml(plan.agents)))
+        ports: dict[str, Any] = {f"{name}_port": free_port() for name in SERVICES}
+        settings = Settings.model_validate({
+            "kafka": f"127.0.0.1:{kafka_proxy.port}", "var_dir": var_dir,
+            "database_url": database_url, "centre_config": config, "smtp_port": free_port(),
+            **ports,
+        })  # fmt: skip
+        centre = Centre(settings, extra_env={"SWITCHBOARD_TRACING": "false"})
+        stack.callback(centre.stop)
+        centre.start()
+        centre.wait_healthy(timeout=120)
+
+        def stall_database() -> Any:
+            if db_proxy is not None:
+                db_proxy.stall()
+                return db_proxy.restore
+            return _hold_sqlite_write_lock(var_dir / "switchboard.db")
+
+        centre.kafka_proxy = kafka_proxy  # type: ignore[attr-defined]
+        yield centre, stall_database
+
+
+def _hold_sqlite_write_lock(path: Path) -> Callable[[], None]:
+    """Another process's long write: every writer of the centre waits on SQLite's lock."""
+    connection = sqlite3.connect(path, timeout=30, isolation_level=None)
+    connection.execute("BEGIN IMMEDIATE")
+
+    def release() -> None:
+        connection.execute("ROLLBACK")
+        connection.close()
+
+    return release
+
+
+def _recover(centre: Centre, timeout: float = 180.0) -> dict[str, float]:
+    """Each service's seconds until its /healthz answered 200 again, restarting the dead."""
+    started, healthy = time.monotonic(), dict[str, float]()
+    while len(healthy) < len(centre.services) and time.monotonic() - started < timeout:
+        assert centre.supervisor is not None
+        centre.supervisor.check()
+        for name, code in centre.health().items():
+            if code == 200 and name not in healthy:
+                healthy[name] = round(time.monotonic() - started, 1)
+        time.sleep(0.2)
+    return healthy
+
+
+class Load:
+    """The channel systems and agents, on an event loop of their own thread. Arrivals stop first;
+    the agents work on until the centre has drained."""
+
+    def __init__(self, centre: Centre, plan: Plan) -> None:
+        self.centre, self.plan, self.ledger = centre, plan, Ledger()
+        self._loop = asyncio.new_event_loop()
+        self._arrivals: asyncio.Event | None = None
+        self._agents: asyncio.Event | None = None
+        self._arrived = threading.Event()
+        self._thread = threading.Thread(target=self._main)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _main(self) -> None:
+        try:
+            self._loop.run_until_complete(self._run())
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+        finally:
+            self._loop.close()
+
+    def stop_arrivals(self) -> None:
+        """No more contacts; returns once every one handed in has been answered (or given up)."""
+        while self._arrivals is None:
+            time.sleep(0.05)
+        self._loop.call_soon_threadsafe(self._arrivals.set)
+        self._arrived.wait()
+
+    def stop(self) -> None:
+        self.stop_arrivals()
+        assert self._agents is not None
+        self._loop.call_soon_threadsafe(self._agents.set)
+        self._thread.join()
+
+    async def _run(self) -> None:
+        self._arrivals, self._agents = asyncio.Event(), asyncio.Event()
+        credentials = self.centre.credentials
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+            pbx = ChannelSystems(self.centre.settings, credentials, self.ledger, client)
+            agents = [
+                Agent(name, entry["password"], self.centre.settings, self.ledger, pbx, client)
+                for name, entry in credentials["agents"].items()
+            ]
+            working = [asyncio.create_task(agent.run(self._agents)) for agent in agents]
+            await pbx.run(self._arrivals, per_second=self.plan.per_second)
+            self._arrived.set()
+            await asyncio.gather(*working)
+
+
+Fault = tuple[str, Callable[[], Callable[[], None] | None]]
+
+
+def _faults(centre: Centre, plan: Plan, stall: Callable[[], Any]) -> list[Fault]:
+    """(name, inject) in order; `inject` returns what ends the fault (None: it ends by itself)."""
+    assert centre.supervisor is not None
+    processes = centre.supervisor.processes
+
+    def kill(*names: str) -> Callable[[], None]:
+        def inject() -> None:
+            for name in names:
+                processes[name].signal(signal.SIGKILL)
+
+        return inject
+
+    proxy: FaultProxy = centre.kafka_proxy  # type: ignore[attr-defined]
+
+    def cut() -> Callable[[], None]:
+        proxy.cut()
+        return proxy.restore
+
+    faults: list[Fault] = (
+        [(f"kill -9 {name}", kill(name)) for name in SERVICES] if plan.kill_each else []
+    )
+    faults.append(("kill -9 intake + recording", kill("intake", "recording")))
+    if plan.kill_each:
+        faults.append(("kill -9 routing + desktop", kill("routing", "desktop")))
+    faults.append((f"broker cut {plan.outage:.0f} s", cut))
+    faults.append((f"database stalled {plan.outage:.0f} s", stall))
+    return faults
+
+
+def run(backend: str, *, short: bool = False, say: Callable[[str], None] = print) -> Report:
+    plan = SHORT if short else FULL
+    with tempfile.TemporaryDirectory(prefix=f"chaos-{backend}-") as scratch, \
+            running(backend, plan, Path(scratch)) as (centre, stall):  # fmt: skip
+        load = Load(centre, plan)
+        load.start()
+        try:
+            time.sleep(plan.warm_up)
+            results = []
+            for name, inject in _faults(centre, plan, stall):
+                say(f"[{backend}] {name}")
+                started = time.monotonic()
+                end = inject()
+                if end is not None:
+                    time.sleep(plan.outage)
+                    end()
+                recovery = _recover(centre)
+                results.append(FaultResult(
+                    name, round(time.monotonic() - started, 1),
+                    load.ledger.server_errors(started, time.monotonic()), recovery,
+                ))  # fmt: skip
+                time.sleep(2)
+            time.sleep(plan.warm_up)
+        finally:
+            load.stop_arrivals()
+        say(f"[{backend}] no more contacts; draining")
+        try:
+            report = _account(centre, backend, load.ledger)
+        finally:
+            load.stop()
+        report.faults = results
+        return report
+
+
+def _account(centre: Centre, backend: str, ledger: Ledger) -> Report:
+    report = Report(backend, len(ledger.acknowledged), given_up=ledger.given_up,
+                    stream_problems=ledger.stream_problems)  # fmt: skip
+    operator = {"Authorization": f"Bearer {centre.credentials['operator_token']}"}
+    base = centre.settings.base_url("recording")
+    pending = dict(ledger.acknowledged)
+    deadline = time.monotonic() + DRAIN_SECONDS
+    records: dict[str, dict[str, Any]] = {}
+    with httpx.Client(timeout=10, headers=operator) as client:
+        while pending and time.monotonic() < deadline:
+            for contact_id in list(pending):
+                answer = client.get(f"{base}/v1/contacts/{contact_id}")
+                if answer.status_code == 200 and answer.json()["status"] == "wrapped":
+                    records[contact_id] = answer.json()
+                    pending.pop(contact_id)
+            time.sleep(1)
+        for contact_id in pending:
+            answer = client.get(f"{base}/v1/contacts/{contact_id}")
+            if answer.status_code == 404:
+                report.lost.append(contact_id)
+                continue
+            records[contact_id] = answer.json()
+    for contact_id, record in records.items():
+        kinds = [entry["event_type"] for entry in record["timeline"]]
+        repeated = [kind for kind in ONCE if kinds.count(kind) > 1]
+        if repeated:
+            report.duplicated.append(f"{contact_id}: {', '.join(repeated)} twice")
+        if "contact.assigned" not in kinds:
+            report.stuck.append(f"{contact_id} ({record['status']})")
+        elif "contact.wrapped" not in kinds:
+            report.unfinished.append(contact_id)
+    by_channel_id: dict[str, list[str]] = {}
+    for contact_id, handed in ledger.acknowledged.items():
+        by_channel_id.setdefault(handed.external_id, []).append(contact_id)
+    report.duplicated += [f"{external}: contacts {', '.join(ids)}"
+                          for external, ids in by_channel_id.items() if len(ids) > 1]  # fmt: skip
+    report.duplicated += asyncio.run(_duplicate_contacts(centre.settings))
+    report.dead_letters, report.set_aside = asyncio.run(_set_aside_and_dead(centre.settings))
+    with httpx.Client(timeout=10, headers=operator) as client:
+        agents = client.get(centre.settings.base_url("routing") + "/v1/agents").json()
+    report.agents_at_end = [
+        f"{a['agent_id']} {a['state']} contacts={len(a['contacts'])} offer={a['offer_id']}"
+        for a in agents
+    ]
+    status = asyncio.run(collect(centre.settings))
+    report.lag_at_end = {s.name: s.consumer_lag for s in status.services}
+    return report
+
+
+async def _duplicate_contacts(settings: Settings) -> list[str]:
+    """Emails recorded as more than one contact (each the suite sends has a subject of its own)."""
+    from sqlalchemy import text
+
+    db = Database(settings.sqlalchemy_url)
+    try:
+        async with db.reader() as session:
+            connection = await session.connection()
+            rows = await connection.execute(text(
+                "SELECT subject, count(*) FROM recording_contact WHERE subject IS NOT NULL "
+                "GROUP BY subject HAVING count(*) > 1"
+            ))  # fmt: skip
+            return [f"{external}: {count} contacts" for external, count in rows.all()]
+    finally:
+        await db.dispose()
+
+
+async def _set_aside_and_dead(settings: Settings) -> tuple[dict[str, list[str]], list[str]]:
+    dead: dict[str, list[str]] = {}
+    for topic in REGISTRY:
+        letters = await read_dead_letters(settings.kafka_bootstrap, topic.dlq)
+        if letters:
+            dead[topic.name] = [str(letter.summary()["reason"]) for letter in letters]
+    db = Database(settings.sqlalchemy_url)
+    try:
+        async with db.reader() as session:
+            held = [
+                f"{e.service} {e.loop} {e.ref}: {e.reason}" for e in await setaside.listed(session)
+            ]
+    finally:
+        await db.dispose()
+    return dead, held
+
+
+def render(report: Report) -> str:
+    lines = [
+        f"== {report.backend}: {report.acknowledged} contacts acknowledged ==",
+        f"  lost (acknowledged, never recorded)      {len(report.lost)}",
+        f"  duplicated records or timeline entries   {len(report.duplicated)}",
+        f"  stuck (never assigned, agents free)      {len(report.stuck)}",
+        f"  event stream ids skipped or repeated     {len(report.stream_problems)}",
+        f"  assigned but not wrapped (agents' side)  {len(report.unfinished)}",
+        f"  requests never answered 2xx in 120 s     {len(report.given_up)}",
+    ]
+    for problem in (report.lost + report.duplicated + report.stuck + report.stream_problems)[:20]:
+        lines.append(f"    {problem}")
+    lines.append("  dead letters: " + (", ".join(
+        f"{topic} {len(reasons)} ({reasons[0][:80]})" for topic, reasons in report.dead_letters.items()
+    ) or "none"))  # fmt: skip
+    lines.append(f"  set aside: {len(report.set_aside)}")
+    if report.stuck:
+        lines.append("  consumer lag at the end: " + json.dumps(report.lag_at_end))
+        lines += [f"    {agent}" for agent in report.agents_at_end]
+    lines += [f"    {entry[:160]}" for entry in report.set_aside[:10]]
+    lines.append(f"  {'fault':<32} {'took':>6}  5xx/refused during       healthy again after (s)")
+    for fault in report.faults:
+        errors = ", ".join(f"{k} {v}" for k, v in fault.server_errors.items()) or "none"
+        slowest = max(fault.recovery_seconds.items(), key=lambda kv: kv[1], default=("-", 0))
+        lines.append(f"  {fault.fault:<32} {fault.seconds:>5.0f}s  {errors:<24} "
+                     f"all within {slowest[1]:.1f} (slowest: {slowest[0]})")  # fmt: skip
+    lines.append("  PASSED" if report.passed else "  FAILED")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--short", action="store_true", help="the short form CI runs")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--json", action="store_true", help="the reports as JSON lines")
+    args = parser.parse_args(argv)
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    reports = [run(backend, short=args.short) for backend in backends]
+    for report in reports:
+        print(json.dumps(asdict(report)) if args.json else render(report))
+    return 0 if all(report.passed for report in reports) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
