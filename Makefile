@@ -10,7 +10,7 @@ UV = $(shell command -v uv 2>/dev/null || echo $(BIN)/uv)
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: install system-packages test-packages run test lint bench lock clean migration docs
+.PHONY: install system-packages test-packages run test lint bench chaos lock clean migration docs
 
 install: system-packages $(STAMP)
 
@@ -51,6 +51,12 @@ lint: install
 
 bench: install
 	$(BIN)/python -m switchboard.cli.bench
+
+# The whole centre under load while services are killed, the broker cut and the database stalled,
+# on SQLite and on the local PostgreSQL: prints what was lost, duplicated or stuck (all must be 0).
+# CI runs the short form inside `make test` (tests/integration/test_chaos.py).
+chaos: install
+	$(BIN)/python -m switchboard.cli.chaos
 
 # The AsyncAPI documents in docs/asyncapi/, generated from each service's FastStream broker.
 docs: install
