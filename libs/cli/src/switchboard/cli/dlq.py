@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -107,17 +108,26 @@ def list_dead_letters(
 ) -> None:
     """The dead letters of TOPIC (or TOPIC.dlq), with why each was dead-lettered."""
     letters = asyncio.run(read_dead_letters(Settings().kafka_bootstrap, _dlq_name(topic)))
-    for letter in letters:
-        summary = letter.summary()
-        if as_json:
-            typer.echo(json.dumps(summary))
-        else:
-            typer.echo(
-                f"{summary['id']:>8}  {summary['consumer_group'] or '-':<24} {summary['failed_at'] or '-':<32} "
-                f"{summary['event_type'] or '-':<20} {summary['reason']}"
-            )
+    _show(
+        [letter.summary() for letter in letters],
+        as_json=as_json,
+        line=lambda d: (
+            f"{d['id']:>8}  {d['consumer_group'] or '-':<24} {d['failed_at'] or '-':<32} "
+            f"{d['event_type'] or '-':<20} {d['reason']}"
+        ),
+        total=f"{len(letters)} dead letter(s) on {_dlq_name(topic)}",
+    )
+
+
+def _show(
+    summaries: list[dict[str, Any]], *, as_json: bool, line: Callable[[dict[str, Any]], str],
+    total: str,
+) -> None:  # fmt: skip
+    """One line each (or one JSON object each), then the total on stderr."""
+    for summary in summaries:
+        typer.echo(json.dumps(summary) if as_json else line(summary))
     if not as_json:
-        typer.echo(f"{len(letters)} dead letter(s) on {_dlq_name(topic)}", err=True)
+        typer.echo(total, err=True)
 
 
 @app.command("replay")
@@ -152,26 +162,23 @@ def list_set_aside(
 ) -> None:
     """The rows the services' own loops (outbox relay, deliveries, timers) set aside, with why."""
     entries = asyncio.run(_set_aside_entries(Settings(), service))
-    for entry in entries:
-        summary = {
-            "id": entry.id,
-            "service": entry.service,
-            "loop": entry.loop,
-            "ref": entry.ref,
-            "reason": entry.reason,
-            "attempts": entry.attempts,
+    summaries = [
+        {
+            "id": entry.id, "service": entry.service, "loop": entry.loop, "ref": entry.ref,
+            "reason": entry.reason, "attempts": entry.attempts,
             "set_aside_at": entry.set_aside_at.isoformat(),
-            "restorable": entry.row is not None or entry.row_table is None,
         }
-        if as_json:
-            typer.echo(json.dumps(summary))
-        else:
-            typer.echo(
-                f"{entry.id:>6}  {entry.service:<11} {entry.loop:<20} {entry.ref:<38} "
-                f"{summary['set_aside_at']:<33} {entry.reason}"
-            )
-    if not as_json:
-        typer.echo(f"{len(entries)} row(s) set aside", err=True)
+        for entry in entries
+    ]  # fmt: skip
+    _show(
+        summaries,
+        as_json=as_json,
+        line=lambda d: (
+            f"{d['id']:>6}  {d['service']:<11} {d['loop']:<20} {d['ref']:<38} "
+            f"{d['set_aside_at']:<33} {d['reason']}"
+        ),
+        total=f"{len(entries)} row(s) set aside",
+    )
 
 
 @app.command("put-back")
