@@ -1,5 +1,8 @@
 """Thousands of malformed inputs per intake endpoint, signed as a channel system would sign them
-(so they reach the parsers, not just the signature check): never a 5xx."""
+(so they reach the parsers, not just the signature check): never a 5xx. Among the seeds are the
+hostile shapes that once took intake down: MIME nested past its limits, too many parts and
+recipients, headers over their size, a missing boundary, JSON nested deeper than any event, a form
+of too many parts."""
 
 from __future__ import annotations
 
@@ -30,6 +33,27 @@ VALID_EMAIL = (
     b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n'
     b"--b\r\nContent-Type: application/pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n"
 )
+HOSTILE_EMAILS = [
+    b"From: f@example.net\r\nTo: help@acme.example\r\nSubject: deep\r\n"
+    + b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (n, n)
+        for n in range(60)
+    ),
+    b'From: f@example.net\r\nTo: help@acme.example\r\nContent-Type: multipart/mixed; boundary="p"'
+    b"\r\n\r\n" + b"--p\r\nContent-Type: text/plain\r\n\r\nx\r\n" * 520 + b"--p--\r\n",
+    b"From: f@example.net\r\nTo: help@acme.example\r\nCc: "
+    + b", ".join(b"u%d@example.org" % n for n in range(520))
+    + b"\r\n\r\nhi\r\n",
+    b"From: f@example.net\r\nTo: help@acme.example\r\nSubject: " + b"s" * 33_000 + b"\r\n\r\nhi",
+    b"From: f@example.net\r\nTo: help@acme.example\r\nContent-Type: multipart/mixed\r\n\r\n"
+    b"--x\r\nContent-Type: text/plain\r\n\r\nno boundary declared\r\n--x--\r\n",
+    b"From: f@example.net\r\nTo: help@acme.example\r\nContent-Type: multipart/digest; "
+    b'boundary="d"\r\n\r\n--d\r\n\r\nFrom: a@b.c\r\n\r\nin a digest\r\n--d--\r\n',
+]
+HOSTILE_CTI = [
+    b"[" * 5000 + b"]" * 5000,
+    b'{"event": "offered", "call_id": "c", "at": "9999-12-31T00:00:00Z"}',
+]
 DOCUMENTS = [
     samples.text_pdf(["fuzz"]),
     b"II*\x00\x08\x00\x00\x00",
@@ -111,7 +135,10 @@ def _post(
 def test_email_endpoint(centre: RunningCentre, client: httpx.Client) -> None:
     @FUZZ
     @given(
-        body=st.binary(max_size=3000) | mutated(VALID_EMAIL),
+        body=st.binary(max_size=3000)
+        | mutated(VALID_EMAIL)
+        | st.sampled_from(HOSTILE_EMAILS)
+        | st.sampled_from(HOSTILE_EMAILS).flatmap(mutated),
         ctype=st.sampled_from(["message/rfc822"] * 9 + ["text/plain"]),
     )
     def run(body: bytes, ctype: str) -> None:
@@ -126,6 +153,7 @@ def test_phone_endpoint(centre: RunningCentre, client: httpx.Client) -> None:
         body=cti_events.map(lambda e: json.dumps(e).encode())
         | json_values.map(lambda v: json.dumps(v).encode())
         | st.binary(max_size=300)
+        | st.sampled_from(HOSTILE_CTI).flatmap(mutated)
     )
     def run(body: bytes) -> None:
         _post(centre, client, "/v1/phone/events", body, "application/json", "acme-cti")
@@ -147,8 +175,13 @@ def _document_fuzz(
         document=st.none() | st.binary(max_size=500) | st.sampled_from(DOCUMENTS).flatmap(mutated),
         raw=st.booleans(),
         junk=st.binary(max_size=400),
+        many=st.booleans(),
     )
-    def run(fields: dict[str, str], document: bytes | None, raw: bool, junk: bytes) -> None:
+    def run(
+        fields: dict[str, str], document: bytes | None, raw: bool, junk: bytes, many: bool
+    ) -> None:
+        if many:  # more form parts than any letter or fax has
+            fields = {**fields, **{f"extra{n}": "x" for n in range(25)}}
         body, ctype = multipart(fields, document)
         if raw:  # not even multipart
             body = junk
