@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from switchboard.common import setaside
 from switchboard.common.centre import AgentConfig, CentreConfig, QueueConfig, TenantConfig
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.desktop import (
@@ -266,3 +267,33 @@ async def test_an_agent_who_lets_offers_lapse_is_put_on_break_and_the_supervisor
         await routing.deliver(_agent_event("bob", "available"))
         [_, again] = _of(await _step(routing), "agent.offered")
         assert again["aggregate_id"] == "bob", "the contact went on to the next agent"
+
+
+async def test_a_contact_whose_offer_cannot_be_recorded_is_set_aside_and_others_are_offered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fault injected into one contact's offer (as a bug or a corrupt row would make it fail
+    every time): that contact leaves the line, set aside with the reason; the other is offered."""
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
+        await routing.deliver(_received("poison"))
+        await routing.deliver(_received("fine"))
+        distributor = Distributor.of(routing.runtime)
+        record = distributor._record_offer
+
+        async def failing_for_poison(tx: Any, offer: Any) -> bool:
+            if offer.contact_id == "poison":
+                raise RuntimeError("cannot offer this one")
+            return await record(tx, offer)
+
+        monkeypatch.setattr(distributor, "_record_offer", failing_for_poison)
+        await routing.deliver(_agent_event("amy", "available"))
+        await routing.deliver(_agent_event("bob", "available"))
+        offered = _of(await _step(routing), "agent.offered")
+        assert [o["contact_id"] for o in offered] == ["fine"]
+        assert "poison" not in distributor.engine.waiting
+        async with await routing.session() as session:
+            [held] = await setaside.listed(session)
+            live = [entry.contact_id for entry in await store.live_entries(session)]
+        assert live == ["fine"], "a restart takes back the offered contact, not the set-aside one"
+        assert (held.loop, held.ref) == ("routing.offer", "poison")
+        assert held.reason == "RuntimeError: cannot offer this one"

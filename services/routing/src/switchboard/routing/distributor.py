@@ -22,7 +22,9 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from switchboard.common import setaside
 from switchboard.common.centre import QueueConfig, RuleConfig
+from switchboard.common.delivery import classify
 from switchboard.common.envelope import Envelope, Payload, utcnow
 from switchboard.common.events.desktop import AgentStateChanged
 from switchboard.common.events.routing import (
@@ -42,6 +44,7 @@ from switchboard.routing.metrics import QueueGauges
 from switchboard.routing.settings import RoutingSettings
 
 log = structlog.get_logger("switchboard.routing.acd")
+UNOFFERABLE = store.UNOFFERABLE
 STATE_KEY = "acd"
 
 
@@ -205,15 +208,40 @@ class Distributor:
                 for offer in offers:
                     if await self._record_offer(tx, offer):
                         made.append(offer)
-        except Exception:
-            self.engine.release(offers, now=clock)
-            raise
+        except Exception as error:
+            if classify(error) == "transient":
+                self.engine.release(offers, now=clock)
+                raise
+            made = await self._one_by_one(offers, clock)
         self.engine.release([o for o in offers if o not in made], now=clock)
         closed = [o for o in made if o.offer_id not in self.engine.offers]
         if closed:  # closed by a handler while we wrote: withdraw them in the record too
             async with self.runtime.transaction() as tx:
                 for offer in closed:
                     await self.withdraw_offer(tx, offer.offer_id, "agent_unavailable")
+
+    async def _one_by_one(self, offers: list[Offer], clock: float) -> list[Offer]:
+        """After a batch of offers failed (not for the database's sake), each in a transaction of
+        its own. The contact of an offer that cannot be recorded leaves the line and is set aside
+        with the reason (routing takes it back into the line when it next starts, once `switchboard
+        dlq put-back` has returned it): one contact cannot stop every other contact's offers."""
+        made: list[Offer] = []
+        for offer in offers:
+            try:
+                async with self.runtime.transaction() as tx:
+                    if await self._record_offer(tx, offer):
+                        made.append(offer)
+            except Exception as error:
+                if classify(error) == "transient":
+                    self.engine.release([o for o in offers if o not in made], now=clock)
+                    raise
+                self.engine.release([offer], now=clock)
+                self.engine.withdraw(offer.contact_id, now=clock, abandoned=False)
+                async with self.runtime.db.session() as session:
+                    await setaside.set_aside(session, service="routing", loop=UNOFFERABLE,
+                                             ref=offer.contact_id, error=error)  # fmt: skip
+                setaside.counter(self.runtime.metrics).labels(loop=UNOFFERABLE).inc()
+        return made
 
     async def _record_offer(self, tx: Transaction, offer: Offer) -> bool:
         origin = self.origins.get(offer.contact_id)

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Column, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from switchboard.common import setaside
 from switchboard.common.centre import AgentConfig, CentreConfig, QueueConfig, TenantConfig
 from switchboard.common.envelope import utcnow
 
@@ -123,8 +124,16 @@ async def agents(session: AsyncSession) -> list[RoutingAgent]:
 # -- contacts and offers -------------------------------------------------------------------------
 
 
+UNOFFERABLE = "routing.offer"
+"""The set-aside loop of contacts whose offer could not be recorded."""
+
+
 async def live_entries(session: AsyncSession) -> list[QueueEntry]:
-    query = select(QueueEntry).where(col(QueueEntry.status).in_(LIVE))
+    """Contacts in line, but not those set aside as unofferable."""
+    query = select(QueueEntry).where(
+        col(QueueEntry.status).in_(LIVE),
+        col(QueueEntry.contact_id).not_in(setaside.skipped(UNOFFERABLE)),
+    )
     return list(await session.exec(query.order_by(col(QueueEntry.enqueued_at))))
 
 
