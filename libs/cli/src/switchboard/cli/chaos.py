@@ -429,10 +429,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="the reports as JSON lines")
     args = parser.parse_args(argv)
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
-    reports = [run(backend, short=args.short) for backend in backends]
-    for report in reports:
-        print(json.dumps(asdict(report)) if args.json else render(report))
-    return 0 if all(report.passed for report in reports) else 1
+    passed = True
+    for backend in backends:
+        report = run(backend, short=args.short)
+        print(json.dumps(asdict(report)) if args.json else render(report), flush=True)
+        passed = passed and report.passed
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":
