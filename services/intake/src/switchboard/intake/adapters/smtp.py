@@ -18,6 +18,7 @@ import structlog
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from switchboard.common.errors import InvalidInput
+from switchboard.common.outbox import EventTooLarge
 from switchboard.intake.adapters.email import parse_email
 from switchboard.intake.channels import Sender, ingest_email
 from switchboard.intake.context import Intake
@@ -69,6 +70,8 @@ class SmtpIntake:
         except InvalidInput as refusal:
             code = "552 5.3.4" if refusal.status == 413 else "554 5.6.0"
             return f"{code} {refusal.reason}"
+        except EventTooLarge as refusal:
+            return f"552 5.3.4 {refusal}"
         published = await self.intake.runtime.relay.wait_published(
             outcome.outbox_id, timeout=self.intake.settings.intake_publish_timeout_seconds
         )
