@@ -30,7 +30,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,22 +39,15 @@ import yaml
 
 from switchboard.cli.centre import Centre
 from switchboard.cli.chaos_load import Agent, ChannelSystems, Ledger
-from switchboard.cli.dlq import read_dead_letters
+from switchboard.cli.chaos_report import FaultResult, Report, account, render
 from switchboard.cli.faultproxy import FaultProxy
 from switchboard.cli.scratch import create_database, drop_database
 from switchboard.cli.services import SERVICES
-from switchboard.cli.status import collect
-from switchboard.common import setaside
-from switchboard.common.db import Database
 from switchboard.common.embedded_broker import EmbeddedBroker
 from switchboard.common.process import free_port
 from switchboard.common.settings import Settings
-from switchboard.common.topics import REGISTRY
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
-DRAIN_SECONDS = 180.0
-ONCE = ("contact.received", "contact.assigned", "contact.wrapped")
-"""Timeline entries a contact worked once has exactly one of."""
 
 
 @dataclass
@@ -68,37 +61,6 @@ class Plan:
 
 FULL = Plan(agents=20, per_second=6.0, warm_up=15.0, outage=10.0, kill_each=True)
 SHORT = Plan(agents=8, per_second=3.0, warm_up=8.0, outage=5.0, kill_each=False)
-
-
-@dataclass
-class FaultResult:
-    fault: str
-    seconds: float
-    server_errors: dict[str, int]
-    recovery_seconds: dict[str, float]
-
-
-@dataclass
-class Report:
-    backend: str
-    acknowledged: int
-    lost: list[str] = field(default_factory=list)
-    duplicated: list[str] = field(default_factory=list)
-    stuck: list[str] = field(default_factory=list)
-    unfinished: list[str] = field(default_factory=list)
-    """Assigned, never wrapped: the agents' side, reported but not a loss."""
-    given_up: list[str] = field(default_factory=list)
-    stream_problems: list[str] = field(default_factory=list)
-    dead_letters: dict[str, list[str]] = field(default_factory=dict)
-    set_aside: list[str] = field(default_factory=list)
-    faults: list[FaultResult] = field(default_factory=list)
-    agents_at_end: list[str] = field(default_factory=list)
-    """Routing's view of each agent once drained: who was free to take the stuck contacts."""
-    lag_at_end: dict[str, int | None] = field(default_factory=dict)
-
-    @property
-    def passed(self) -> bool:
-        return not (self.lost or self.duplicated or self.stuck or self.stream_problems)
 
 
 def centre_yaml(agents: int) -> dict[str, Any]:
@@ -302,124 +264,11 @@ def run(backend: str, *, short: bool = False, say: Callable[[str], None] = print
             load.stop_arrivals()
         say(f"[{backend}] no more contacts; draining")
         try:
-            report = _account(centre, backend, load.ledger)
+            report = account(centre, backend, load.ledger)
         finally:
             load.stop()
         report.faults = results
         return report
-
-
-def _account(centre: Centre, backend: str, ledger: Ledger) -> Report:
-    report = Report(backend, len(ledger.acknowledged), given_up=ledger.given_up,
-                    stream_problems=ledger.stream_problems)  # fmt: skip
-    operator = {"Authorization": f"Bearer {centre.credentials['operator_token']}"}
-    base = centre.settings.base_url("recording")
-    pending = dict(ledger.acknowledged)
-    deadline = time.monotonic() + DRAIN_SECONDS
-    records: dict[str, dict[str, Any]] = {}
-    with httpx.Client(timeout=10, headers=operator) as client:
-        while pending and time.monotonic() < deadline:
-            for contact_id in list(pending):
-                answer = client.get(f"{base}/v1/contacts/{contact_id}")
-                if answer.status_code == 200 and answer.json()["status"] == "wrapped":
-                    records[contact_id] = answer.json()
-                    pending.pop(contact_id)
-            time.sleep(1)
-        for contact_id in pending:
-            answer = client.get(f"{base}/v1/contacts/{contact_id}")
-            if answer.status_code == 404:
-                report.lost.append(contact_id)
-                continue
-            records[contact_id] = answer.json()
-    for contact_id, record in records.items():
-        kinds = [entry["event_type"] for entry in record["timeline"]]
-        repeated = [kind for kind in ONCE if kinds.count(kind) > 1]
-        if repeated:
-            report.duplicated.append(f"{contact_id}: {', '.join(repeated)} twice")
-        if "contact.assigned" not in kinds:
-            report.stuck.append(f"{contact_id} ({record['status']})")
-        elif "contact.wrapped" not in kinds:
-            report.unfinished.append(contact_id)
-    by_channel_id: dict[str, list[str]] = {}
-    for contact_id, handed in ledger.acknowledged.items():
-        by_channel_id.setdefault(handed.external_id, []).append(contact_id)
-    report.duplicated += [f"{external}: contacts {', '.join(ids)}"
-                          for external, ids in by_channel_id.items() if len(ids) > 1]  # fmt: skip
-    report.duplicated += asyncio.run(_duplicate_contacts(centre.settings))
-    report.dead_letters, report.set_aside = asyncio.run(_set_aside_and_dead(centre.settings))
-    with httpx.Client(timeout=10, headers=operator) as client:
-        agents = client.get(centre.settings.base_url("routing") + "/v1/agents").json()
-    report.agents_at_end = [
-        f"{a['agent_id']} {a['state']} contacts={len(a['contacts'])} offer={a['offer_id']}"
-        for a in agents
-    ]
-    status = asyncio.run(collect(centre.settings))
-    report.lag_at_end = {s.name: s.consumer_lag for s in status.services}
-    return report
-
-
-async def _duplicate_contacts(settings: Settings) -> list[str]:
-    """Emails recorded as more than one contact (each the suite sends has a subject of its own)."""
-    from sqlalchemy import text
-
-    db = Database(settings.sqlalchemy_url)
-    try:
-        async with db.reader() as session:
-            connection = await session.connection()
-            rows = await connection.execute(text(
-                "SELECT subject, count(*) FROM recording_contact WHERE subject IS NOT NULL "
-                "GROUP BY subject HAVING count(*) > 1"
-            ))  # fmt: skip
-            return [f"{external}: {count} contacts" for external, count in rows.all()]
-    finally:
-        await db.dispose()
-
-
-async def _set_aside_and_dead(settings: Settings) -> tuple[dict[str, list[str]], list[str]]:
-    dead: dict[str, list[str]] = {}
-    for topic in REGISTRY:
-        letters = await read_dead_letters(settings.kafka_bootstrap, topic.dlq)
-        if letters:
-            dead[topic.name] = [str(letter.summary()["reason"]) for letter in letters]
-    db = Database(settings.sqlalchemy_url)
-    try:
-        async with db.reader() as session:
-            held = [
-                f"{e.service} {e.loop} {e.ref}: {e.reason}" for e in await setaside.listed(session)
-            ]
-    finally:
-        await db.dispose()
-    return dead, held
-
-
-def render(report: Report) -> str:
-    lines = [
-        f"== {report.backend}: {report.acknowledged} contacts acknowledged ==",
-        f"  lost (acknowledged, never recorded)      {len(report.lost)}",
-        f"  duplicated records or timeline entries   {len(report.duplicated)}",
-        f"  stuck (never assigned, agents free)      {len(report.stuck)}",
-        f"  event stream ids skipped or repeated     {len(report.stream_problems)}",
-        f"  assigned but not wrapped (agents' side)  {len(report.unfinished)}",
-        f"  requests never answered 2xx in 120 s     {len(report.given_up)}",
-    ]
-    for problem in (report.lost + report.duplicated + report.stuck + report.stream_problems)[:20]:
-        lines.append(f"    {problem}")
-    lines.append("  dead letters: " + (", ".join(
-        f"{topic} {len(reasons)} ({reasons[0][:80]})" for topic, reasons in report.dead_letters.items()
-    ) or "none"))  # fmt: skip
-    lines.append(f"  set aside: {len(report.set_aside)}")
-    if report.stuck:
-        lines.append("  consumer lag at the end: " + json.dumps(report.lag_at_end))
-        lines += [f"    {agent}" for agent in report.agents_at_end]
-    lines += [f"    {entry[:160]}" for entry in report.set_aside[:10]]
-    lines.append(f"  {'fault':<32} {'took':>6}  5xx/refused during       healthy again after (s)")
-    for fault in report.faults:
-        errors = ", ".join(f"{k} {v}" for k, v in fault.server_errors.items()) or "none"
-        slowest = max(fault.recovery_seconds.items(), key=lambda kv: kv[1], default=("-", 0))
-        lines.append(f"  {fault.fault:<32} {fault.seconds:>5.0f}s  {errors:<24} "
-                     f"all within {slowest[1]:.1f} (slowest: {slowest[0]})")  # fmt: skip
-    lines.append("  PASSED" if report.passed else "  FAILED")
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

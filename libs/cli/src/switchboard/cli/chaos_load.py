@@ -52,11 +52,13 @@ class Ledger:
     """Event ids an agent's stream skipped or repeated."""
 
     def server_errors(self, start: float, end: float) -> dict[str, int]:
-        """5xx answers and refused connections per surface between `start` and `end`."""
+        """5xx answers and failed connections between `start` and `end`, per surface and answer
+        (`intake 503`, `desktop ConnectError` ...)."""
         counts: dict[str, int] = {}
         for at, surface, answer in self.answers:
             if start <= at <= end and (not isinstance(answer, int) or answer >= 500):
-                counts[surface] = counts.get(surface, 0) + 1
+                key = f"{surface} {answer}"
+                counts[key] = counts.get(key, 0) + 1
         return counts
 
 
