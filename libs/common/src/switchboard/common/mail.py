@@ -65,13 +65,18 @@ def _refusal(code: int, said: bytes | str) -> Exception:
     return TransientError(f"the mail relay refused the message for now: {code} {text}")
 
 
+def write_whole(folder: Path, name: str, data: bytes) -> None:
+    """`folder/name` written whole then renamed into place, so a reader of the folder (a gateway,
+    an operator) never sees half a file; written twice, it is one file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{name}.partial"
+    partial.write_bytes(data)
+    os.replace(partial, folder / name)
+
+
 def _write_to_sink(sink: Path, message: EmailMessage) -> None:
-    """Written whole then renamed."""
-    sink.mkdir(parents=True, exist_ok=True)
     name = hashlib.sha256(str(message["Message-ID"]).encode()).hexdigest()[:32] + ".eml"
-    partial = sink / f".{name}.partial"
-    partial.write_bytes(bytes(message))
-    os.replace(partial, sink / name)
+    write_whole(sink, name, bytes(message))
 
 
 def _relay(relay: tuple[str, int], message: EmailMessage) -> None:

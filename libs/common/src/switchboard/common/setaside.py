@@ -30,7 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from switchboard.common.compliance.redaction import redact
-from switchboard.common.delivery import classify
+from switchboard.common.delivery import classify, reason
 from switchboard.common.envelope import utcnow
 
 log = structlog.get_logger("switchboard.setaside")
@@ -118,11 +118,6 @@ async def one_by_one(
     return applied
 
 
-def reason_of(error: BaseException) -> str:
-    """What went wrong, for operators: the error's type and message, redacted of personal details."""
-    return redact(f"{type(error).__name__}: {error}")[:2000]
-
-
 async def set_aside(
     session: AsyncSession,
     *,
@@ -138,7 +133,7 @@ async def set_aside(
         service=service,
         loop=loop,
         ref=ref,
-        reason=reason_of(error),
+        reason=redact(reason(error)),
         error_type=type(error).__name__,
         attempts=attempts,
     )

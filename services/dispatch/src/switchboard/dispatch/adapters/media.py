@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -46,7 +45,6 @@ def _email(sent: Sent, sender: str) -> EmailMessage:
 
 
 def _drop(folder: Path, sent: Sent) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
     document = {
         "id": sent.sent_id,
         "to": sent.address,
@@ -55,6 +53,4 @@ def _drop(folder: Path, sent: Sent) -> None:
         "job_id": sent.job_id,
         "message_id": sent.message_id,
     }
-    partial = folder / f".{sent.sent_id}.partial"
-    partial.write_text(json.dumps(document, indent=2), encoding="utf-8")
-    os.replace(partial, folder / f"{sent.sent_id}.json")
+    mail.write_whole(folder, f"{sent.sent_id}.json", json.dumps(document, indent=2).encode())

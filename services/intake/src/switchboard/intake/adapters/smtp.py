@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import structlog
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from switchboard.common.errors import InvalidInput
+from switchboard.common.mail import write_whole
 from switchboard.common.outbox import EventTooLarge
 from switchboard.intake.adapters.email import parse_email
 from switchboard.intake.channels import Sender, ingest_email
@@ -84,12 +84,8 @@ class SmtpIntake:
 
 
 def _keep_for_postmaster(var_dir: Path, raw: bytes) -> str:
-    folder = var_dir / "postmaster"
-    folder.mkdir(parents=True, exist_ok=True)
     name = hashlib.sha256(raw).hexdigest()[:32] + ".eml"
-    partial = folder / f".{name}.partial"
-    partial.write_bytes(raw)
-    os.replace(partial, folder / name)
+    write_whole(var_dir / "postmaster", name, raw)
     return name
 
 
