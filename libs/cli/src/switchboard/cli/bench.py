@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from switchboard.cli.bench_centre import bench_centre
 from switchboard.cli.bench_dispatch import bench_dispatch
 from switchboard.cli.bench_escalation import bench_escalation
 from switchboard.cli.bench_recording import bench_recording
@@ -113,6 +114,7 @@ def bench_intake(duration: float = DURATION_SECONDS, rounds: int = ROUNDS) -> No
 
 
 def main() -> None:
+    bench_centre()
     bench_routing()
     bench_intake()
     bench_escalation()

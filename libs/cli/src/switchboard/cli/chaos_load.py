@@ -181,8 +181,15 @@ class Agent:
         self.working: set[asyncio.Task[None]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        await self.sign_in_available()
+        await self.work(stop)
+
+    async def sign_in_available(self) -> None:
         await self._sign_in()
         await self._command("/v1/state", {"state": "available"}, "available")
+
+    async def work(self, stop: asyncio.Event) -> None:
+        """Follow the event stream, taking every offer, until `stop`."""
         while not stop.is_set():
             follow = asyncio.create_task(self._follow())
             stopped = asyncio.create_task(stop.wait())

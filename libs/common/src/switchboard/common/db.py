@@ -4,8 +4,11 @@
 one file) the two differ:
 - a write starts with BEGIN IMMEDIATE: a deferred transaction that later upgrades to the write lock
   fails at once ("database is locked") instead of waiting; IMMEDIATE takes the lock up front;
-- writes within one process queue on an asyncio lock, so they wait their turn without falling into
-  SQLite's sleeping busy handler (only writers of other processes can make one wait there);
+- writes within one process queue on an asyncio lock, and writers of different processes on a lock
+  the kernel holds (`flock` on `<database>.writer`), which wakes the next writer the moment the
+  last one commits. SQLite's own busy handler would have them poll, sleeping up to 100 ms between
+  tries: with six processes writing, the file stood idle most of the time while every one of them
+  waited (measured: 16 contacts/s end to end);
 - reads run on a separate engine with plain deferred transactions, which in WAL mode never block.
 
 A read, and a write asked for with `snapshot=True`, sees one snapshot from its first statement to
@@ -18,12 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import fcntl
+import os
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import event, text
+from sqlalchemy import event, insert, make_url, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -68,6 +74,49 @@ def _sqlite_discipline(engine: Engine, *, begin: str) -> None:
         conn.exec_driver_sql(begin)
 
 
+WRITER_WAIT_SECONDS = 30.0
+"""How long a writer waits for another process's write to end (SQLite's busy timeout, too)."""
+
+
+class WriterLock:
+    """One SQLite writer at a time across the processes sharing a file: an exclusive `flock` on a
+    file beside it, taken before BEGIN IMMEDIATE and released after COMMIT. The kernel hands it to
+    a waiter as soon as it is released, and releases it when its holder dies."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    async def acquire(self) -> None:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        waiting = asyncio.get_running_loop().run_in_executor(
+            None, fcntl.flock, self._fd, fcntl.LOCK_EX
+        )
+        try:
+            await asyncio.wait_for(asyncio.shield(waiting), WRITER_WAIT_SECONDS)
+        except (asyncio.CancelledError, TimeoutError) as stopped:
+            waiting.add_done_callback(self._give_back)
+            if isinstance(stopped, TimeoutError):
+                raise OperationalError(
+                    "BEGIN", None, Exception("database is locked by another process's write")
+                ) from None
+            raise
+
+    def release(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _give_back(self, waited: asyncio.Future[None]) -> None:
+        """The waiter gave up but its thread still waits: when it gets the lock, release it."""
+        if not waited.cancelled() and waited.exception() is None:
+            self.release()
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
 class Database:
     """The process's engine and its sessions."""
 
@@ -82,6 +131,8 @@ class Database:
         )
         self.read_engine = make_engine(url, writer=False) if self._sqlite else self._snapshot_engine
         self._write_turn = asyncio.Lock() if self._sqlite else None
+        file = _sqlite_file(url)
+        self._writer_lock = WriterLock(file.with_name(file.name + ".writer")) if file else None
 
     @property
     def is_postgres(self) -> bool:
@@ -100,6 +151,9 @@ class Database:
         async with contextlib.AsyncExitStack() as stack:
             if self._write_turn is not None:
                 await stack.enter_async_context(self._write_turn)
+            if self._writer_lock is not None:
+                await self._writer_lock.acquire()
+                stack.callback(self._writer_lock.release)
             engine = self._snapshot_engine if snapshot else self.engine
             session = await stack.enter_async_context(AsyncSession(engine, expire_on_commit=False))
             await stack.enter_async_context(session.begin())
@@ -119,6 +173,29 @@ class Database:
         await self.engine.dispose()
         if self._sqlite:  # on PostgreSQL the read engine shares the writer's pool
             await self.read_engine.dispose()
+        if self._writer_lock is not None:
+            self._writer_lock.close()
+            self._writer_lock = None
+
+
+Gathered = TypeVar("Gathered")
+
+
+def per_session(session: AsyncSession, kind: Callable[[AsyncSession], Gathered]) -> Gathered:
+    """The one `kind` this session holds, made on first use: what a transaction gathers over a
+    batch to write at its end (`Transaction.before_commit`)."""
+    held = session.info.get(kind)
+    if held is None:
+        held = session.info[kind] = kind(session)
+    return cast(Gathered, held)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for an in-memory database or another engine)."""
+    if not url.startswith("sqlite"):
+        return None
+    path = make_url(url).database
+    return Path(path) if path and path != ":memory:" else None
 
 
 async def claim_new(session: AsyncSession, *, consumer: str, events: list[Any]) -> list[Any]:
@@ -139,8 +216,13 @@ async def claim_new(session: AsyncSession, *, consumer: str, events: list[Any]) 
         if envelope.event_id in seen:
             continue
         seen.add(envelope.event_id)
-        session.add(ProcessedEvent(consumer=consumer, event_id=envelope.event_id))
         new.append(envelope)
+    if new:  # one multi-row INSERT, not an ORM object and a flush per event
+        now = utcnow()
+        await (await session.connection()).execute(
+            insert(ProcessedEvent),
+            [{"consumer": consumer, "event_id": e.event_id, "processed_at": now} for e in new],
+        )
     return new
 
 

@@ -115,7 +115,8 @@ class OutboxRelay:
         self._attempts = setaside.Attempts(max_attempts)
         self.set_aside = setaside.counter(metrics or CollectorRegistry())
         self._wake = asyncio.Event()
-        self._waiters: dict[int, asyncio.Future[None]] = {}
+        self.unpublished = 0
+        """Rows waiting for the broker, as of the last round (what intake's back-pressure reads)."""
         self._task: asyncio.Task[None] | None = None
         self._leader_conn: AsyncConnection | None = None
 
@@ -134,25 +135,6 @@ class OutboxRelay:
         if self._leader_conn is not None:
             await self._leader_conn.close()
             self._leader_conn = None
-
-    async def wait_published(self, row_id: int, *, timeout: float) -> bool:
-        """Wait until the row was acknowledged by the broker. False when `timeout` passed first."""
-        future = self._waiters.setdefault(row_id, asyncio.get_running_loop().create_future())
-        self.wake()
-        deadline = asyncio.get_running_loop().time() + timeout
-        try:
-            # Registered first, checked second: a row relayed in between still resolves the future.
-            # A row already gone (a duplicate's, or relayed by another process) returns at once.
-            while await self._row_exists(row_id):
-                remaining = deadline - asyncio.get_running_loop().time()
-                if remaining <= 0:
-                    return False
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(future), min(remaining, 0.5))
-                    return True
-            return True
-        finally:
-            self._waiters.pop(row_id, None)
 
     async def relay_once(self) -> int:
         """Publish one batch; returns how many rows were acknowledged and deleted.
@@ -202,10 +184,7 @@ class OutboxRelay:
                 self._attempts.forget(str(row.id))
                 self.set_aside.labels(loop="outbox").inc()
             for row_id in done:
-                assert row_id is not None
                 self._attempts.forget(str(row_id))
-                if (waiter := self._waiters.get(row_id)) is not None and not waiter.done():
-                    waiter.set_result(None)
         given_up = {row.id for row, _ in hopeless}
         retry = [e for row, e in failed if row.id not in given_up]
         if retry:
@@ -239,10 +218,6 @@ class OutboxRelay:
             propagate.inject(headers)
             return await self._send(row.topic, row.key.encode(), row.value, headers)
 
-    async def _row_exists(self, row_id: int) -> bool:
-        async with self._db.reader() as session:
-            return await session.get(OutboxMessage, row_id) is not None
-
     async def _is_leader(self) -> bool:
         if not self._db.is_postgres:
             return True
@@ -266,9 +241,11 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wake.wait(), self._poll_interval)
             self._wake.clear()
             try:
+                drained = False
                 if await self._is_leader():
                     while await self.relay_once() >= self._batch_size:
                         pass
+                    drained = not self._wake.is_set()
                 backoff = 0.1
             except asyncio.CancelledError:
                 raise
@@ -283,14 +260,15 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
                 self._wake.set()
                 continue
-            await self._report_backlog()
+            await self._report_backlog(drained=drained)
 
-    async def _report_backlog(self) -> None:
-        """The gauge tells what is waiting after every round, failed rounds included."""
-        if self._on_backlog is None:
-            return
-        with contextlib.suppress(Exception):  # the database away: the gauge keeps its last value
-            self._on_backlog(await self.backlog())
+    async def _report_backlog(self, *, drained: bool = False) -> None:
+        """What is waiting, after every round, failed rounds included. A round that found less
+        than a batch and no row written since has left nothing: no need to count."""
+        with contextlib.suppress(Exception):  # the database away: the figure keeps its last value
+            self.unpublished = 0 if drained else await self.backlog()
+            if self._on_backlog is not None:
+                self._on_backlog(self.unpublished)
 
 
 def _failed(result: object) -> bool:

@@ -5,7 +5,7 @@ events, all committed together.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +15,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry, Gauge
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from switchboard.common.broker import build_broker, consumer_group
+from switchboard.common.broker import OutboxSender, build_broker, consumer_group
 from switchboard.common.db import Database, claim_new
 from switchboard.common.envelope import Envelope
 from switchboard.common.outbox import OutboxMessage, OutboxRelay, outbox_row
@@ -34,6 +34,7 @@ class Transaction:
     """The topics the service declares it emits (None: not declared, anything goes)."""
     emitted: list[OutboxMessage] = field(default_factory=list)
     committed: list[Callable[[], object]] = field(default_factory=list)
+    finishing: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
 
     async def claim(self, events: list[Envelope[Any]]) -> list[Envelope[Any]]:
         """The events of a batch this consumer has not applied yet (each once), claimed in this
@@ -50,6 +51,12 @@ class Transaction:
         self.emitted.append(row)
         return row
 
+    def before_commit(self, finish: Callable[[], Awaitable[object]]) -> None:
+        """Await `finish` when the transaction's work is done, just before it commits: how a
+        handler's writes are gathered over a whole batch and made in a few statements."""
+        if finish not in self.finishing:
+            self.finishing.append(finish)
+
     def after_commit(self, apply: Callable[[], object]) -> None:
         """Run `apply` once this transaction has committed, never if it rolls back: how a service
         keeps an in-memory view (routing's ACD) in step with its record."""
@@ -65,6 +72,7 @@ class Runtime:
     relay: OutboxRelay
     metrics: CollectorRegistry
     tracer_provider: TracerProvider
+    sender: OutboxSender
     state: dict[str, Any] = field(default_factory=dict)
     """What a service keeps for the life of the process (its caches, its own context)."""
     emits: frozenset[str] | None = None
@@ -83,6 +91,8 @@ class Runtime:
                 emits=self.emits,
             )
             yield tx
+            for finish in tx.finishing:
+                await finish()
         for apply in tx.committed:
             apply()
         if tx.emitted:
@@ -100,15 +110,17 @@ def build_runtime(service: str, settings: Settings) -> Runtime:
         registry=metrics,
     )
 
-    async def send(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> Any:
-        return await broker.publish(value, topic, key=key, headers=headers, no_confirm=True)
-
+    sender = OutboxSender(bootstrap=settings.kafka_bootstrap, service=service)
     relay = OutboxRelay(
         db,
-        send,
+        sender,
         producer=service,
+        # A commit wakes the relay at once; the poll is for rows it was not told of. On SQLite one
+        # process per service writes them all (only a restart or `dlq put-back` leaves rows behind
+        # its back); on PostgreSQL the relay holding the lock relays the other replicas' rows too.
+        poll_interval=1.0 if db.is_postgres else 5.0,
         tracer=tracer_provider.get_tracer("switchboard.outbox"),
         on_backlog=backlog.set,
         metrics=metrics,
     )
-    return Runtime(service, settings, db, broker, relay, metrics, tracer_provider)
+    return Runtime(service, settings, db, broker, relay, metrics, tracer_provider, sender)

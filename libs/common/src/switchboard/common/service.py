@@ -54,6 +54,7 @@ def build_http(
         if prepare is not None:
             await _retrying("preparation", lambda: prepare(runtime))
         await runtime.broker.start()
+        await _retrying("outbox producer", runtime.sender.start)
         await runtime.relay.start()
         if on_start is not None:
             await on_start(runtime)
@@ -71,6 +72,7 @@ def build_http(
             if on_stop is not None:
                 await on_stop(runtime)
             await runtime.relay.stop()
+            await runtime.sender.stop()
             await runtime.broker.stop()
             await runtime.db.dispose()
             runtime.tracer_provider.shutdown()

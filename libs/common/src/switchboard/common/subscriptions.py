@@ -30,10 +30,12 @@ from faststream import AckPolicy
 from faststream.kafka.annotations import KafkaMessage
 from opentelemetry import propagate
 from opentelemetry.trace import Span, SpanKind
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.broker import consumer_group
 from switchboard.common.delivery import DeadLetters, DeliveryMetrics, Record, classify
 from switchboard.common.envelope import Envelope, peek
+from switchboard.common.pacing import IDLE_BATCH_MS, IDLE_FETCH_MS, Pacing
 from switchboard.common.runtime import Runtime, Transaction
 from switchboard.common.topics import Topic
 
@@ -41,6 +43,7 @@ log = structlog.get_logger("switchboard.consumer")
 
 EventHandler = Callable[[Any, Transaction], Awaitable[None]]
 RawHandler = Callable[[Record, Runtime], Awaitable[None]]
+Prefetch = Callable[[AsyncSession, list[Envelope[Any]]], Awaitable[None]]
 H = TypeVar("H", bound=Callable[..., Awaitable[None]])
 
 
@@ -52,9 +55,19 @@ class _Route:
 
 
 class Subscriptions:
-    def __init__(self, service: str, *, emits: Sequence[Topic] = (), batch_size: int = 200) -> None:
+    def __init__(
+        self,
+        service: str,
+        *,
+        emits: Sequence[Topic] = (),
+        batch_size: int = 200,
+        prefetch: Prefetch | None = None,
+    ) -> None:
         self.service = service
         self.batch_size = batch_size
+        self.prefetch = prefetch
+        """Loads, in a few queries, the rows a batch's handlers will look up one by one (so their
+        look-ups find them in the session instead of making a round trip each)."""
         self.emits = tuple(emits)
         """What the service publishes: declared in its AsyncAPI document, and the only topics its
         transactions may emit to."""
@@ -99,29 +112,36 @@ class Subscriptions:
             )
         if not self._routes:
             return
-        delivery = _Delivery(self._routes, runtime)
-
-        @runtime.broker.subscriber(
+        delivery = _Delivery(self._routes, runtime, self.prefetch)
+        subscriber = runtime.broker.subscriber(
             *(topic.name for topic in self.topics),
             group_id=consumer_group(self.service),
             batch=True,
             max_records=self.batch_size,
-            batch_timeout_ms=50,
+            batch_timeout_ms=IDLE_BATCH_MS,
+            fetch_max_wait_ms=IDLE_FETCH_MS,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
             title=f"{self.service}:consume",
             description=f"{self.service}'s one consumer (group {consumer_group(self.service)}), "
             "reading every topic here in batches; the producing service's document describes each.",
         )
+        pacing = Pacing(subscriber)
+
+        @subscriber
         async def consume(message: KafkaMessage) -> None:
+            pacing.batch_seen()
             records = message.raw_message
             await delivery.apply(list(records) if isinstance(records, tuple | list) else [records])
 
 
 class _Delivery:
-    def __init__(self, routes: dict[str, _Route], runtime: Runtime) -> None:
+    def __init__(
+        self, routes: dict[str, _Route], runtime: Runtime, prefetch: Prefetch | None
+    ) -> None:
         self.routes = routes
         self.runtime = runtime
+        self.prefetch = prefetch
         self.metrics = DeliveryMetrics(runtime.metrics)
         self.tracer = runtime.tracer_provider.get_tracer("switchboard.consumer")
         self.max_attempts = runtime.settings.consumer_max_attempts
@@ -156,7 +176,10 @@ class _Delivery:
         try:
             with self.metrics.batch_seconds.time():
                 async with self.runtime.transaction() as tx:
-                    new = {id(e) for e in await tx.claim([event for _, _, event in events])}
+                    claimed = await tx.claim([event for _, _, event in events])
+                    if claimed and self.prefetch is not None:
+                        await self.prefetch(tx.session, claimed)
+                    new = {id(e) for e in claimed}
                     for record, route, event in events:
                         if id(event) not in new:
                             outcomes.append("duplicate")
@@ -183,8 +206,8 @@ class _Delivery:
                 await self._one(record, route, event)
             return
         share = (time.perf_counter() - started) / len(events)
-        for (record, _, _), outcome in zip(events, outcomes, strict=True):
-            self._canonical(record, outcome, share)
+        for (record, _, event), outcome in zip(events, outcomes, strict=True):
+            self._canonical(record, outcome, share, event=event)
 
     async def _handle(self, tx: Transaction, route: _Route, event: Envelope[Any]) -> str:
         if not await tx.claim([event]):
@@ -217,7 +240,7 @@ class _Delivery:
                     return
                 await asyncio.sleep(0.2 * attempt)
             else:
-                self._canonical(record, outcome, time.perf_counter() - started)
+                self._canonical(record, outcome, time.perf_counter() - started, event=event)
                 return
 
     @contextlib.contextmanager
@@ -249,11 +272,28 @@ class _Delivery:
             yield span
 
     def _canonical(
-        self, record: Record, outcome: str, seconds: float, error: BaseException | None = None
+        self,
+        record: Record,
+        outcome: str,
+        seconds: float,
+        error: BaseException | None = None,
+        *,
+        event: Envelope[Any] | None = None,
     ) -> None:
-        """One log line per handled message: its ids, outcome and duration (joins traces on trace_id)."""
+        """One log line per handled message: its ids, outcome and duration (joins traces on
+        trace_id). The ids come from the event already read, or, for a record that is not one, from
+        a second look at its value."""
         self.metrics.handled.labels(topic=record.topic, outcome=outcome).inc()
-        fields = peek(record.value or b"")
+        fields: dict[str, Any] = (
+            peek(record.value or b"")
+            if event is None
+            else {
+                "event_id": event.event_id,
+                "event_type": event.event_type,
+                "contact_id": event.contact_id,
+                "tenant_id": event.tenant_id,
+            }
+        )
         line = {
             "topic": record.topic,
             "partition": record.partition,

@@ -3,12 +3,14 @@ their stream replays), and the desktop's view of contacts, offers and queues fol
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from opentelemetry import propagate
 
 from switchboard.common import mail as outgoing
 from switchboard.common import topics
+from switchboard.common.db import per_session
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.desktop import (
     AgentStateChanged,
@@ -38,6 +40,7 @@ from switchboard.desktop.streams import Wakeups
 SERVICE = "desktop"
 subscriptions = Subscriptions(
     SERVICE,
+    prefetch=store.prefetch,
     emits=(
         topics.AGENT_STATE,
         topics.CONTACT_ACCEPTED,
@@ -56,10 +59,18 @@ subscriptions = Subscriptions(
 
 
 async def _tell(tx: Transaction, agent_id: str, event_type: str, data: dict[str, Any]) -> None:
-    """Put an event in the agent's inbox and wake their open streams once it is committed."""
-    if await store.deliver(tx.session, agent_id, event_type, data) is not None:
+    """Put an event in the agent's inbox, with the rest of the batch's when it finishes, and wake
+    their open streams once it is committed."""
+    inbox = per_session(tx.session, store.PendingInbox)
+    inbox.entries.append((agent_id, event_type, data))
+
+    async def deliver() -> None:
         wakeups: Wakeups = tx.state["wakeups"]
-        tx.after_commit(lambda: wakeups.wake(agent_id))
+        for agent in await inbox.write():
+            tx.after_commit(functools.partial(wakeups.wake, agent))
+
+    if not inbox.entries[:-1]:  # the batch's first: deliver them all before it commits
+        tx.before_commit(deliver)
 
 
 async def _contact(tx: Transaction, event: Envelope[Any]) -> store.DesktopContact:

@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, or_, update
+from sqlalchemy import JSON, Column, insert, or_, update
 from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -222,17 +222,54 @@ async def deliver(
     """Append an event to the agent's inbox; its number is the agent's next. The row lock the
     increment takes holds until commit, so an agent's entries commit in the order of their numbers
     and a stream reading `seq > last` can never skip one that commits late."""
-    result = await session.exec(
-        update(DesktopAgent)
-        .where(col(DesktopAgent.agent_id) == agent_id)
-        .values(last_seq=col(DesktopAgent.last_seq) + 1)
-        .returning(col(DesktopAgent.last_seq))
-    )
-    seq = result.scalar_one_or_none()
-    if seq is None:
-        return None
-    session.add(InboxEntry(agent_id=agent_id, seq=seq, event_type=event_type, data=data))
-    return int(seq)
+    delivered = await deliver_all(session, [(agent_id, event_type, data)])
+    return delivered.get(agent_id)
+
+
+class PendingInbox:
+    """A transaction's inbox entries, delivered together when it finishes."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.entries: list[tuple[str, str, dict[str, Any]]] = []
+
+    async def write(self) -> dict[str, int]:
+        entries, self.entries = self.entries, []
+        return await deliver_all(self.session, entries) if entries else {}
+
+
+async def deliver_all(
+    session: AsyncSession, entries: list[tuple[str, str, dict[str, Any]]]
+) -> dict[str, int]:
+    """Append entries (agent, event type, data) to their agents' inboxes, in order: one increment
+    per agent and one insert for all, however many there are. Returns each known agent's newest
+    number; entries for an agent the desktop does not know are dropped."""
+    counts: dict[str, int] = {}
+    for agent_id, _, _ in entries:
+        counts[agent_id] = counts.get(agent_id, 0) + 1
+    newest: dict[str, int] = {}
+    for agent_id, count in counts.items():
+        result = await session.exec(
+            update(DesktopAgent)
+            .where(col(DesktopAgent.agent_id) == agent_id)
+            .values(last_seq=col(DesktopAgent.last_seq) + count)
+            .returning(col(DesktopAgent.last_seq))
+        )
+        seq = result.scalar_one_or_none()
+        if seq is not None:
+            newest[agent_id] = int(seq)
+    next_seq = {agent_id: seq - counts[agent_id] for agent_id, seq in newest.items()}
+    rows = []
+    for agent_id, event_type, data in entries:
+        if agent_id in next_seq:
+            next_seq[agent_id] += 1
+            rows.append(
+                {"agent_id": agent_id, "seq": next_seq[agent_id], "event_type": event_type,
+                 "data": data, "created_at": utcnow()}
+            )  # fmt: skip
+    if rows:
+        await (await session.connection()).execute(insert(InboxEntry), rows)
+    return newest
 
 
 async def inbox_after(
@@ -272,11 +309,42 @@ async def supervisors_of(session: AsyncSession, tenant_id: str) -> list[str]:
     return [a.agent_id for a in rows if a.serves(tenant_id)]
 
 
+_PREFETCHED = "desktop.prefetched"
+
+
+async def prefetch(session: AsyncSession, events: list[Any]) -> None:
+    """Load the contacts and offers a batch of events is about in two queries, and remember which
+    contacts have no row yet, so each handler's look-up is answered from the session."""
+    contact_ids = list({event.about_contact_id for event in events})
+    offer_ids = list(
+        {offer for event in events if (offer := getattr(event.payload, "offer_id", None))}
+    )
+    loaded: list[Any] = []
+    for start in range(0, len(contact_ids), 500):
+        contacts = select(DesktopContact).where(
+            col(DesktopContact.contact_id).in_(contact_ids[start : start + 500])
+        )
+        loaded.extend(await session.exec(contacts))
+    for start in range(0, len(offer_ids), 500):
+        offers = select(DesktopOffer).where(
+            col(DesktopOffer.offer_id).in_(offer_ids[start : start + 500])
+        )
+        loaded.extend(await session.exec(offers))
+    found = {row.contact_id for row in loaded if isinstance(row, DesktopContact)}
+    # The session holds loaded rows only weakly: keep them for the transaction's life.
+    session.info[_PREFETCHED] = (loaded, set(contact_ids) - found)
+
+
 async def contact_row(session: AsyncSession, contact_id: str, *, tenant_id: str, correlation_id: str
                       ) -> DesktopContact:  # fmt: skip
     """The contact's row, made on the first event that mentions it (events of one contact arrive
     on different topics, so any of them may be first)."""
-    row = await session.get(DesktopContact, contact_id)
+    _, absent = session.info.get(_PREFETCHED, ((), set()))
+    if contact_id in absent:  # known to be new: no need to ask
+        absent.discard(contact_id)
+        row = None
+    else:
+        row = await session.get(DesktopContact, contact_id)
     if row is None:
         row = DesktopContact(
             contact_id=contact_id, tenant_id=tenant_id, correlation_id=correlation_id

@@ -17,7 +17,7 @@ from datetime import datetime
 from prometheus_client import Gauge
 
 from switchboard.common import setaside
-from switchboard.common.clock import Clock, DueLoop
+from switchboard.common.clock import GAUGE_SECONDS, Clock, DueLoop, Every
 from switchboard.common.delivery import classify
 from switchboard.common.runtime import Runtime, Transaction
 from switchboard.dispatch import eta, fieldcomm, jobs, store
@@ -31,6 +31,7 @@ class Loop:
     def __init__(self, runtime: Runtime, clock: Clock, media: Media, *, tick: float) -> None:
         self.runtime, self.clock, self.media = runtime, clock, media
         self.loop = DueLoop(clock, tick=tick, name="dispatch")
+        self.gauges = Every(GAUGE_SECONDS)
         self.attempts = setaside.Attempts()
         self.set_aside = setaside.counter(runtime.metrics)
         self.jobs_by_status = Gauge(
@@ -126,7 +127,8 @@ class Loop:
         return bool(await self.fire_due() + await self.deliver_pending())
 
     async def _upcoming(self) -> datetime | None:
-        await self.count_jobs()
+        if self.gauges.due():
+            await self.count_jobs()
         async with self.runtime.db.reader() as session:
             return await store.next_deadline(session)
 

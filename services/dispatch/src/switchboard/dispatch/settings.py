@@ -17,8 +17,10 @@ class DispatchSettings(Settings):
 
     dispatch_clock_file: Path | None = None
     """A controllable clock for tests: seconds to add to the real time (see `common.clock`)."""
-    dispatch_tick_seconds: float = Field(default=0.25, gt=0, le=1)
-    """The longest the loop sleeps: deadlines fire, and messages go out, within this."""
+    dispatch_tick_seconds: float = Field(default=1.0, gt=0, le=5)
+    """The longest the loop sleeps when idle. It sleeps until the next thing is due and is woken
+    by this process's own writes, so this bounds only how late it notices a jump of the clock or
+    what another process wrote."""
     dispatch_smtp_relay: str | None = None
     """host:port of the SMTP relay for email to field staff (default: the mail sink folder)."""
     dispatch_sender: str = "dispatch@switchboard.invalid"

@@ -17,7 +17,9 @@ class EscalationSettings(Settings):
 
     escalation_clock_file: Path | None = None
     """A controllable clock for tests: seconds to add to the real time (see `common.clock`)."""
-    escalation_tick_seconds: float = Field(default=0.25, gt=0, le=1)
-    """The longest the timer loop sleeps: timers fire within this of their due time."""
+    escalation_tick_seconds: float = Field(default=1.0, gt=0, le=5)
+    """The longest the loop sleeps when idle. It sleeps until the next thing is due and is woken
+    by this process's own writes, so this bounds only how late it notices a jump of the clock or
+    what another process wrote."""
     escalation_batch: int = Field(default=500, ge=1)
     """Timers fired in one transaction."""

@@ -14,7 +14,7 @@ from datetime import datetime
 from prometheus_client import Gauge
 
 from switchboard.common import setaside
-from switchboard.common.clock import Clock, DueLoop
+from switchboard.common.clock import GAUGE_SECONDS, Clock, DueLoop, Every
 from switchboard.common.delivery import classify
 from switchboard.common.runtime import Runtime
 from switchboard.escalation import promises, store
@@ -24,6 +24,7 @@ class Timers:
     def __init__(self, runtime: Runtime, clock: Clock, *, tick: float, batch: int) -> None:
         self.runtime, self.clock, self.batch = runtime, clock, batch
         self.loop = DueLoop(clock, tick=tick, name="escalation timers")
+        self.gauges = Every(GAUGE_SECONDS)
         self.attempts = setaside.Attempts()
         self.set_aside = setaside.counter(runtime.metrics)
         self.pending = Gauge("switchboard_escalation_timers_pending", "Timers scheduled",
@@ -81,9 +82,10 @@ class Timers:
     async def _upcoming(self) -> datetime | None:
         async with self.runtime.db.reader() as session:
             upcoming = await store.next_fire_at(session)
-            total, overdue = await store.pending(session, self.clock.now())
-        self.pending.set(total)
-        self.overdue.set(overdue)
+            if self.gauges.due():
+                total, overdue = await store.pending(session, self.clock.now())
+                self.pending.set(total)
+                self.overdue.set(overdue)
         return upcoming
 
     async def run(self) -> None:

@@ -21,7 +21,6 @@ from switchboard.intake.domain import new_conversation_token
 class Outcome:
     contact_id: str
     conversation_id: str
-    outbox_id: int
     duplicate: bool
 
 
@@ -55,7 +54,7 @@ async def _record_contact(runtime: Runtime, new: NewContact) -> Outcome:
             tx.session, tenant_id=new.tenant_id, channel=new.channel, external_id=new.external_id
         )
         if receipt is not None:
-            return Outcome(receipt.contact_id, receipt.conversation_id, receipt.outbox_id, True)
+            return Outcome(receipt.contact_id, receipt.conversation_id, True)
         contact_id = new_id()
         conversation = await store.conversation_of(
             tx.session,
@@ -105,7 +104,7 @@ async def _record_contact(runtime: Runtime, new: NewContact) -> Outcome:
                 )
             )
         await tx.session.flush()
-    return Outcome(contact_id, conversation_id, row.id, False)
+    return Outcome(contact_id, conversation_id, False)
 
 
 async def accept_call_event(
@@ -134,7 +133,7 @@ async def _record_call_event(
             tx.session, tenant_id=tenant_id, channel="phone", external_id=external_id
         )
         if seen is not None:
-            return Outcome(seen.contact_id, seen.conversation_id, seen.outbox_id, True)
+            return Outcome(seen.contact_id, seen.conversation_id, True)
         event = Envelope.first(
             payload,
             tenant_id=tenant_id,
@@ -156,4 +155,4 @@ async def _record_call_event(
                 outbox_id=row.id,
             )
         )
-    return Outcome(call.contact_id, call.conversation_id, row.id, False)
+    return Outcome(call.contact_id, call.conversation_id, False)

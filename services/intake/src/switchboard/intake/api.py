@@ -9,7 +9,7 @@ import time
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from pydantic import BaseModel
@@ -45,7 +45,7 @@ REFUSALS: dict[int | str, dict[str, str]] = {
     413: {"description": "over the size or page limit"},
     415: {"description": "wrong content type or document type"},
     422: {"description": "not a contact (the detail says why)"},
-    503: {"description": "stored, but the broker has not acknowledged it yet: send it again"},
+    503: {"description": "too many events wait for the broker (it is away): send it again later"},
 }
 
 
@@ -137,7 +137,16 @@ async def post_fax(request: Request, signed: Annotated[Signed, Depends()]) -> JS
 
 
 def _context(request: Request) -> tuple[Intake, IntakeSettings]:
+    """The intake behind this request, refusing it for now when the broker has been away so long
+    that the events it has not taken pile up."""
     intake = Intake.of(request.app.state.runtime)
+    waiting = intake.runtime.relay.unpublished
+    if waiting > intake.settings.intake_max_unpublished:
+        raise HTTPException(
+            503,
+            f"{waiting} events are waiting for the broker; send this again later",
+            headers={"Retry-After": "30"},
+        )
     return intake, intake.settings
 
 
@@ -186,21 +195,10 @@ def _date(value: str | None) -> date | None:
 
 
 async def _answer(intake: Intake, outcome: Outcome) -> JSONResponse:
-    span = trace.get_current_span()
-    span.set_attribute("switchboard.contact_id", outcome.contact_id)
-    published = await intake.runtime.relay.wait_published(
-        outcome.outbox_id, timeout=intake.settings.intake_publish_timeout_seconds
-    )
-    if not published:
-        return JSONResponse(
-            {
-                "detail": "stored, but the broker has not acknowledged it yet; send the same request "
-                "again (signed anew) to get its contact id",
-                "contact_id": outcome.contact_id,
-            },
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
+    """202 once the contact and its event are committed: the outbox is as durable as the record,
+    and the relay hands the event to the broker from there (a broker away delays it, never loses
+    it). Waiting for the broker's acknowledgement too cost every request a relay round."""
+    trace.get_current_span().set_attribute("switchboard.contact_id", outcome.contact_id)
     body = Accepted(
         contact_id=outcome.contact_id,
         conversation_id=outcome.conversation_id,

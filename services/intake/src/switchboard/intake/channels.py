@@ -306,7 +306,7 @@ async def _ingest_document(
             session, tenant_id=tenant_id, channel=channel, external_id=external_id
         )
     if seen is not None:  # a redelivery: do not read the document again
-        return Outcome(seen.contact_id, seen.conversation_id, seen.outbox_id, True)
+        return Outcome(seen.contact_id, seen.conversation_id, True)
     ocr = Tesseract(timeout_seconds=settings.intake_ocr_timeout_seconds)
     read = await read_document(
         document, max_pages=settings.intake_max_pages, ocr=ocr, offload=intake.offload,

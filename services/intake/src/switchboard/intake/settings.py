@@ -55,8 +55,9 @@ class IntakeSettings(Settings):
     """Mean OCR confidence under which a letter or fax is flagged for manual review."""
     intake_signature_window_seconds: int = 300
     """How old a signed request's timestamp may be (replays outside it are refused)."""
-    intake_publish_timeout_seconds: float = 10.0
-    """How long a request waits for the broker to acknowledge its event before answering 503."""
+    intake_max_unpublished: int = 20_000
+    """Events waiting for the broker (it is away) over which new contacts are answered 503 with
+    Retry-After, so the outbox cannot grow without bound."""
     intake_smtp: bool = True
     """Listen for SMTP on `smtp_port`."""
 

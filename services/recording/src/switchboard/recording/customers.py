@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.envelope import utcnow
 from switchboard.common.events.intake import Party
-from switchboard.recording.store import RecordedContact
+from switchboard.recording.store import RecordedContact, write_pending
 
 IDENTITY_KINDS = ("email", "phone", "postal_address")
 _NAMESPACE = uuid.UUID("6f1d3c1e-9a51-4d0b-8a52-2b7c0d6f4e11")
@@ -232,6 +232,7 @@ async def correct(
     at: datetime,
 ) -> None:
     """Apply a correction, keeping the old value in the history (and the change in the audit)."""
+    await write_pending(session)  # the batch's contacts as recorded so far, before changing them
     customer = await get(session, tenant_id=tenant_id, customer_id=customer_id)
     if customer is None:
         raise LookupError(f"no customer {customer_id}")

@@ -290,7 +290,7 @@ async def _apply(
     tx: Transaction, event: Envelope[Any], facts: ContactFacts, details: dict[str, Any]
 ) -> None:
     contact_id = event.about_contact_id
-    await store.record(
+    pending = store.record(
         tx.session,
         contact_id=contact_id,
         tenant_id=event.tenant_id,
@@ -305,3 +305,4 @@ async def _apply(
             details=details,
         ),
     )
+    tx.before_commit(pending.write)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, Column, Index, Text, tuple_
+from sqlalchemy import JSON, Column, Index, Table, Text, insert, inspect, tuple_
+from sqlalchemy import select as sa_select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from switchboard.common.db import per_session
 from switchboard.recording.domain import ContactFacts, merge
 
 
@@ -72,22 +76,80 @@ class TimelineEntry(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
-async def record(
+def record(
     session: AsyncSession,
     *,
     contact_id: str,
     tenant_id: str,
     facts: ContactFacts,
     entry: TimelineEntry,
-) -> None:
-    """Apply one event: merge its facts into the contact and append its timeline entry."""
-    contact = await session.get(RecordedContact, contact_id, with_for_update=True)
-    current = (
-        contact.model_dump() if contact else {"contact_id": contact_id, "tenant_id": tenant_id}
-    )
-    updated = RecordedContact.model_validate(merge(current, facts))
-    await session.merge(updated)
-    session.add(entry)
+) -> PendingRecords:
+    """Apply one event: merge its facts into the contact and append its timeline entry. Both are
+    written when the transaction finishes (`PendingRecords.write`, which the caller hands to
+    `Transaction.before_commit`), with every other event of its batch."""
+    pending = per_session(session, PendingRecords)
+    pending.items.append((contact_id, tenant_id, facts, entry))
+    return pending
+
+
+class PendingRecords:
+    """A transaction's merges and timeline entries, written together: one read of the contacts the
+    batch touches (locked on PostgreSQL), one upsert of them and one insert of the entries, where
+    writing each event on its own took three or four round trips (measured: recording spent most
+    of its time in them)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.items: list[tuple[str, str, ContactFacts, TimelineEntry]] = []
+
+    async def write(self) -> None:
+        items, self.items = self.items, []
+        if not items:
+            return
+        await self.session.flush()  # ORM changes first: the read below must see them
+        connection = await self.session.connection()
+        table = _table(RecordedContact)
+        ids = list(dict.fromkeys(contact_id for contact_id, *_ in items))
+        current: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 500):
+            rows = await connection.execute(
+                sa_select(table)
+                .where(table.c.contact_id.in_(ids[start : start + 500]))
+                .with_for_update()
+            )
+            current.update({row["contact_id"]: dict(row) for row in rows.mappings()})
+        for contact_id, tenant_id, facts, _ in items:
+            record = current.get(contact_id) or {"contact_id": contact_id, "tenant_id": tenant_id}
+            current[contact_id] = merge(record, facts)
+        values = [RecordedContact.model_validate(current[c]).model_dump() for c in ids]
+        upsert = _insert_for(connection.dialect.name)(table)
+        await connection.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[table.c.contact_id],
+                set_={c.name: upsert.excluded[c.name] for c in table.columns if not c.primary_key},
+            ),
+            values,
+        )
+        await connection.execute(
+            insert(_table(TimelineEntry)),
+            [entry.model_dump() for *_, entry in items],
+        )
+
+
+async def write_pending(session: AsyncSession) -> None:
+    """Write what this transaction has recorded so far (before reading or changing contacts in
+    another way within it)."""
+    pending = session.info.get(PendingRecords)
+    if pending is not None:
+        await pending.write()
+
+
+def _table(model: type[SQLModel]) -> Table:
+    return cast(Table, inspect(model).local_table)
+
+
+def _insert_for(dialect: str) -> Any:
+    return postgresql_insert if dialect == "postgresql" else sqlite_insert
 
 
 async def contact(

@@ -34,7 +34,14 @@ _STREET = re.compile(
 )
 
 
+_NO_DETAILS = re.compile(r"[^\d@]*|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+"""What none of the patterns can match: text without a digit or an `@` (each pattern needs one),
+or a UUID (our ids). Most of a log line is one or the other, and skipping them halves its cost."""
+
+
 def redact(text: str) -> str:
+    if _NO_DETAILS.fullmatch(text):
+        return text
     text = mask_sensitive(text).text
     text = _EMAIL.sub("[email]", text)
     text = _STREET.sub("[address]", text)

@@ -55,6 +55,8 @@ class SmtpIntake:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         settings = self.intake.settings
+        if self.intake.runtime.relay.unpublished > settings.intake_max_unpublished:
+            return "451 4.3.0 Too many events wait for the broker; please try again later"
         recipients = [r.lower() for r in envelope.rcpt_tos]
         customers = [r for r in recipients if not await self._postmaster(r)]
         try:
@@ -72,11 +74,6 @@ class SmtpIntake:
             return f"{code} {refusal.reason}"
         except EventTooLarge as refusal:
             return f"552 5.3.4 {refusal}"
-        published = await self.intake.runtime.relay.wait_published(
-            outcome.outbox_id, timeout=self.intake.settings.intake_publish_timeout_seconds
-        )
-        if not published:
-            return "451 4.3.0 Stored but not yet handed on; please try again later"
         log.info(
             "email accepted over SMTP", contact_id=outcome.contact_id, duplicate=outcome.duplicate
         )

@@ -1,0 +1,416 @@
+"""The whole centre's end-to-end figures, measured from outside as a user would: HTTP in, Kafka and
+the API out, with `switchboard up`'s settings (tracing on, INFO logs) on free ports.
+
+Per backend (the embedded default, SQLite; and the local PostgreSQL when it answers):
+- idle CPU: every service process over 30 s with nothing arriving and nobody signed in;
+- agents sign in through the desktop API, go available and work over their event streams (in a
+  process of their own): accept every offer, wrap up each contact a moment after it is assigned;
+- a burst of signed emails from 50 clients: contacts recorded per second (recording's count of
+  applied `contact.received`, read from its /metrics), and intake's 202 p50/p99;
+- fixed-rate runs (each email posted on schedule, whatever the answers): intake's 202 p50/p99 and
+  202 → `agent.offered` p50/p99, the offer seen on Kafka;
+- a raw aiokafka three-hop pipeline on the same broker (switchboard.cli.bench_pipeline), and the
+  ratio of the centre's recorded contacts/s to its messages/s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import re
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from switchboard.cli.bench_pipeline import raw_pipeline
+from switchboard.cli.centre import Centre
+from switchboard.cli.chaos import PG_ADMIN_URL, centre_yaml
+from switchboard.cli.scratch import create_database, drop_database
+from switchboard.cli.services import SERVICES
+from switchboard.common import topics
+from switchboard.common.envelope import peek
+from switchboard.common.process import free_port
+from switchboard.common.settings import Settings
+from switchboard.common.signing import signed_headers
+
+AGENTS = 200
+EMAIL_CAPACITY = 10
+BURST = 2_000
+BURST_CLIENTS = 50
+RATES = (50.0, 100.0)
+RATE_SECONDS = 30.0
+IDLE_SECONDS = 30.0
+DRAIN_SECONDS = 240.0
+"""The longest a burst may take to be recorded before the figure is taken from what was."""
+
+
+@dataclass
+class RateRun:
+    rate: float
+    sent: int = 0
+    refused: int = 0
+    acks: list[float] = field(default_factory=list)
+    offers: list[float] = field(default_factory=list)
+
+
+@dataclass
+class Figures:
+    backend: str
+    idle_cpu: dict[str, float] = field(default_factory=dict)
+    burst_recorded: int = 0
+    burst_seconds: float = 0.0
+    burst_acks: list[float] = field(default_factory=list)
+    burst_refused: int = 0
+    burst_cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds each service spent from the burst's first email until it was recorded."""
+    runs: list[RateRun] = field(default_factory=list)
+    raw_per_second: float = 0.0
+
+
+# -- the centre -------------------------------------------------------------------------------
+
+
+@contextmanager
+def _running(backend: str, var_dir: Path) -> Iterator[Centre]:
+    with ExitStack() as stack:
+        database_url = None
+        if backend == "postgresql":
+            database_url, name = create_database(PG_ADMIN_URL, "switchboard_bench")
+            stack.callback(drop_database, PG_ADMIN_URL, name)
+        config = centre_yaml(AGENTS)
+        for agent in config["agents"]:
+            agent["capacity"] = {"phone": 1, "email": EMAIL_CAPACITY}
+        (var_dir / "bench-centre.yaml").write_text(yaml.safe_dump(config))
+        ports: dict[str, Any] = {f"{name}_port": free_port() for name in SERVICES}
+        settings = Settings.model_validate({
+            "var_dir": var_dir, "database_url": database_url, "broker_port": free_port(),
+            "centre_config": var_dir / "bench-centre.yaml", "smtp_port": free_port(), **ports,
+        })  # fmt: skip
+        centre = Centre(settings)
+        stack.callback(centre.stop)
+        centre.start()
+        centre.wait_healthy(timeout=180)
+        yield centre
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu(centre: Centre) -> dict[str, float]:
+    """CPU seconds used so far by each service process (and the embedded broker)."""
+    assert centre.supervisor is not None
+    pids = {n: p.pid for n, p in centre.supervisor.processes.items() if p.pid is not None}
+    if centre.broker is not None and centre.broker.process is not None:
+        pids["(broker)"] = centre.broker.process.pid
+    return {n: _cpu_seconds(pid) for n, pid in pids.items()}
+
+
+def _idle_cpu(centre: Centre, seconds: float) -> dict[str, float]:
+    """Per service, the percentage of one core used over `seconds` with nothing to do."""
+    before = _cpu(centre)
+    time.sleep(seconds)
+    return {n: 100 * (used - before[n]) / seconds for n, used in _cpu(centre).items()}
+
+
+# -- the outside world ------------------------------------------------------------------------
+
+
+class Mail:
+    """The tenant's mail gateway posting signed emails to intake."""
+
+    def __init__(self, centre: Centre, client: httpx.AsyncClient) -> None:
+        creds = centre.credentials
+        self.address = creds["tenants"][creds["operator_tenant"]]["email"]
+        self.system = next(k for k in creds["channel_systems"] if k.endswith("mail"))
+        self.secret = creds["channel_systems"][self.system]["secret"]
+        self.url = centre.settings.base_url("intake") + "/v1/email"
+        self.client = client
+        self.sent = 0
+
+    async def post(self) -> tuple[str | None, float, float]:
+        """(contact id or None when refused, sent at, answered at)."""
+        self.sent += 1
+        message = EmailMessage()
+        message["From"] = f"Customer {self.sent} <customer{self.sent}@example.net>"
+        message["To"] = self.address
+        message["Subject"] = f"Question {self.sent} about my account"
+        message["Message-ID"] = make_msgid(domain="bench.example.net")
+        message.set_content("Could you tell me when my next reading is due? " * 8)
+        raw = message.as_bytes()
+        headers = {
+            "Content-Type": "message/rfc822",
+            **signed_headers(self.system, self.secret, raw),
+        }
+        sent = time.monotonic()
+        try:
+            response = await self.client.post(self.url, content=raw, headers=headers)
+        except httpx.HTTPError:
+            return None, sent, time.monotonic()
+        answered = time.monotonic()
+        if response.status_code != 202:
+            return None, sent, answered
+        return str(response.json()["contact_id"]), sent, answered
+
+
+class Offers:
+    """When each contact was first offered to an agent, as seen on `agent.offered`."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.first: dict[str, float] = {}
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, fetch_max_wait_ms=5, enable_auto_commit=False
+        )
+        self._task: asyncio.Task[None] | None = None
+        self._news = asyncio.Event()
+
+    async def start(self) -> None:
+        await self.consumer.start()
+        topic = topics.AGENT_OFFERED.name
+        await self.consumer.topics()
+        partitions = [
+            TopicPartition(topic, p) for p in self.consumer.partitions_for_topic(topic) or ()
+        ]
+        self.consumer.assign(partitions)
+        await self.consumer.seek_to_end(*partitions)
+        for tp in partitions:
+            await self.consumer.position(tp)  # fixes the end before the load starts
+        self._task = asyncio.create_task(self._follow())
+
+    async def seen(self, contacts: set[str]) -> None:
+        """Returns once every one of `contacts` has been offered."""
+        while not contacts <= self.first.keys():
+            self._news.clear()
+            await self._news.wait()
+
+    async def _follow(self) -> None:
+        while True:
+            batches = await self.consumer.getmany(timeout_ms=100)
+            now = time.monotonic()
+            for records in batches.values():
+                for record in records:
+                    contact = peek(record.value or b"").get("contact_id")
+                    if isinstance(contact, str):
+                        self.first.setdefault(contact, now)
+            if batches:
+                self._news.set()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.consumer.stop()
+
+
+_APPLIED = re.compile(
+    r'^switchboard_messages_handled_total\{outcome="applied",topic="contact\.received"\} (\S+)$',
+    re.MULTILINE,
+)
+
+
+async def _recorded(client: httpx.AsyncClient, centre: Centre) -> int:
+    text = (await client.get(centre.settings.base_url("recording") + "/metrics")).text
+    found = _APPLIED.search(text)
+    return int(float(found.group(1))) if found else 0
+
+
+def _agents(settings: dict[str, Any], credentials: dict[str, Any], ready: Any, stop: Any) -> None:
+    """The agents' process: sign in, go available, then work until `stop` is set."""
+    from switchboard.cli.chaos_load import Agent, ChannelSystems, Ledger
+
+    async def main() -> None:
+        ledger, stopped = Ledger(), asyncio.Event()
+        limits = httpx.Limits(max_connections=AGENTS * 2, max_keepalive_connections=AGENTS)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+            config = Settings.model_validate(settings)
+            pbx = ChannelSystems(config, credentials, ledger, client)
+            agents = [
+                Agent(name, entry["password"], config, ledger, pbx, client)
+                for name, entry in credentials["agents"].items()
+            ]
+            await asyncio.gather(*(agent.sign_in_available() for agent in agents))
+            working = [asyncio.create_task(agent.work(stopped)) for agent in agents]
+            ready.set()
+            await asyncio.to_thread(stop.wait)
+            stopped.set()
+            asyncio.get_running_loop().set_exception_handler(lambda _loop, _context: None)
+            for task in working:  # streams cut mid-read: nothing to report
+                task.cancel()
+            await asyncio.gather(*working, return_exceptions=True)
+
+    asyncio.run(main())
+
+
+# -- the runs ---------------------------------------------------------------------------------
+
+
+async def _burst(centre: Centre, figures: Figures) -> None:
+    limits = httpx.Limits(max_connections=BURST_CLIENTS, max_keepalive_connections=BURST_CLIENTS)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+        mail = Mail(centre, client)
+        before = await _recorded(client, centre)
+        started = time.monotonic()
+        queue = iter(range(BURST))
+
+        async def sender() -> None:
+            for _ in queue:
+                contact, sent, answered = await mail.post()
+                if contact is None:
+                    figures.burst_refused += 1
+                else:
+                    figures.burst_acks.append(answered - sent)
+
+        await asyncio.gather(*(sender() for _ in range(BURST_CLIENTS)))
+        accepted = len(figures.burst_acks)
+        recorded = 0
+        for _ in range(int(DRAIN_SECONDS / 0.2)):
+            recorded = await _recorded(client, centre) - before
+            if recorded >= accepted or time.monotonic() - started > DRAIN_SECONDS:
+                break
+            await asyncio.sleep(0.2)
+        figures.burst_recorded = recorded
+        figures.burst_seconds = time.monotonic() - started
+
+
+async def _fixed_rate(centre: Centre, rate: float, seconds: float) -> RateRun:
+    run = RateRun(rate)
+    offers = Offers(centre.settings.kafka_bootstrap)
+    await offers.start()
+    answered: dict[str, float] = {}
+    limits = httpx.Limits(max_connections=400, max_keepalive_connections=100)
+    try:
+        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+            mail = Mail(centre, client)
+
+            async def one() -> None:
+                contact, sent, at = await mail.post()
+                if contact is None:
+                    run.refused += 1
+                    return
+                run.acks.append(at - sent)
+                answered[contact] = at
+
+            tasks = []
+            start = time.monotonic()
+            for n in range(int(rate * seconds)):
+                await asyncio.sleep(max(0.0, start + n / rate - time.monotonic()))
+                tasks.append(asyncio.create_task(one()))
+            await asyncio.gather(*tasks)
+            run.sent = len(tasks)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(offers.seen(set(answered)), 60)
+    finally:
+        await offers.stop()
+    run.offers = [offers.first[c] - at for c, at in answered.items() if c in offers.first]
+    return run
+
+
+def measure(backend: str) -> Figures:
+    figures = Figures(backend)
+    with tempfile.TemporaryDirectory() as var, _running(backend, Path(var)) as centre:
+        time.sleep(5.0)  # start-up work settles
+        figures.idle_cpu = _idle_cpu(centre, IDLE_SECONDS)
+        spawn = multiprocessing.get_context("spawn")
+        ready, stop = spawn.Event(), spawn.Event()
+        settings = centre.settings.model_dump(mode="json")
+        agents = spawn.Process(target=_agents, args=(settings, centre.credentials, ready, stop))
+        agents.start()
+        try:
+            if not ready.wait(120):
+                raise RuntimeError("the agents could not sign in and go available")
+            time.sleep(3.0)  # routing has taken in every agent's state
+            asyncio.run(_fixed_rate(centre, 5.0, 2.0))  # warm-up
+            before = _cpu(centre)
+            asyncio.run(_burst(centre, figures))
+            figures.burst_cpu = {n: used - before[n] for n, used in _cpu(centre).items()}
+            for rate in RATES:
+                time.sleep(5.0)
+                figures.runs.append(asyncio.run(_fixed_rate(centre, rate, RATE_SECONDS)))
+        finally:
+            stop.set()
+            agents.join(30)
+            if agents.is_alive():
+                agents.kill()
+        figures.raw_per_second = raw_pipeline(centre.settings.kafka_bootstrap)
+    return figures
+
+
+def _p(values: list[float], q: float) -> str:
+    if len(values) < 2:
+        return "    n/a"
+    return f"{statistics.quantiles(values, n=100)[int(q * 100) - 1] * 1000:7.1f}"
+
+
+def render(figures: Figures) -> str:
+    idle = sum(v for n, v in figures.idle_cpu.items() if n != "(broker)")
+    rate = figures.burst_recorded / figures.burst_seconds if figures.burst_seconds else 0.0
+    by_service = ", ".join(f"{n} {v:.1f}" for n, v in sorted(figures.idle_cpu.items()))
+    per_contact = ", ".join(
+        f"{n} {1000 * v / max(1, figures.burst_recorded):.1f}"
+        for n, v in sorted(figures.burst_cpu.items())
+    )
+    lines = [
+        f"whole centre, {figures.backend}: {AGENTS} agents available (email capacity "
+        f"{EMAIL_CAPACITY}), tracing on, INFO logs",
+        f"  idle CPU over {IDLE_SECONDS:.0f} s: {idle:.1f} % of one core for the services "
+        f"({by_service})",
+        f"  burst of {BURST} emails, {BURST_CLIENTS} clients: {figures.burst_recorded} recorded in "
+        f"{figures.burst_seconds:.1f} s = {rate:.1f} contacts/s; {figures.burst_refused} refused; "
+        f"202 p50 {_p(figures.burst_acks, 0.5)} ms p99 {_p(figures.burst_acks, 0.99)} ms",
+        f"    CPU ms per contact during the burst (agents working): {per_contact}",
+    ]
+    for run in figures.runs:
+        lines.append(
+            f"  {run.rate:.0f} emails/s for {RATE_SECONDS:.0f} s: {run.sent} sent, {run.refused} "
+            f"refused; 202 p50 {_p(run.acks, 0.5)} ms p99 {_p(run.acks, 0.99)} ms; 202 → offer "
+            f"p50 {_p(run.offers, 0.5)} ms p99 {_p(run.offers, 0.99)} ms "
+            f"({len(run.offers)} of {len(run.acks)} offered within 60 s)"
+        )
+    lines.append(
+        f"  raw aiokafka 3-hop pipeline, same broker: {figures.raw_per_second:,.0f} msg/s; "
+        f"centre ÷ raw = {rate / figures.raw_per_second if figures.raw_per_second else 0:.4f}"
+    )
+    return "\n".join(lines)
+
+
+def _postgres_answers() -> bool:
+    try:
+        drop_database(PG_ADMIN_URL, "switchboard_bench_probe")
+    except Exception:
+        return False
+    return True
+
+
+def bench_centre(backends: tuple[str, ...] = ("sqlite", "postgresql")) -> None:
+    for backend in backends:
+        if backend == "postgresql" and not _postgres_answers():
+            print("whole centre, postgresql: skipped (no PostgreSQL at 127.0.0.1:5432)")
+            continue
+        print(render(measure(backend)), flush=True)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="The whole centre's end-to-end figures.")
+    parser.add_argument("backends", nargs="*", choices=["sqlite", "postgresql"])
+    parser.add_argument("--rates", type=float, nargs="*", default=list(RATES))
+    parser.add_argument("--seconds", type=float, default=RATE_SECONDS)
+    args = parser.parse_args()
+    RATES, RATE_SECONDS = tuple(args.rates), args.seconds
+    bench_centre(tuple(args.backends) or ("sqlite", "postgresql"))
