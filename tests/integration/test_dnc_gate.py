@@ -92,7 +92,7 @@ async def _collect_answers(
 
 
 async def _record_consents(centre: RunningCentre, numbers: range) -> None:
-    db = Database(centre.settings.sqlalchemy_url)
+    db = Database(centre.settings.sqlalchemy_url_for("routing"))
     try:
         async with db.session() as session:
             for n in numbers:
@@ -131,7 +131,7 @@ def test_ten_thousand_requests_never_clear_a_registered_number(
         centre, "dnc", "consent", _number(0), "--tenant", centre.tenant, "--source", "web form", "--given", "2026-01-01"
     )  # fmt: skip
     asyncio.run(_record_consents(centre, range(1, CONSENTED)))
-    before = asyncio.run(_decisions_recorded(centre.settings.sqlalchemy_url))
+    before = asyncio.run(_decisions_recorded(centre.settings.sqlalchemy_url_for("routing")))
 
     when = _next_business_morning()
     run = f"run-{time.time_ns()}"
@@ -168,6 +168,8 @@ def test_ten_thousand_requests_never_clear_a_registered_number(
     assert all(outcome_of(n)[0] == "cleared" for n in range(REGISTERED, REGISTERED + WASHED_CLEAN))
     never_washed = {outcome_of(n) for n in range(REGISTERED + WASHED_CLEAN, REQUESTS)}
     assert never_washed == {("blocked", "number never washed against the Do Not Call Register")}
-    recorded = asyncio.run(_decisions_recorded(centre.settings.sqlalchemy_url)) - before
+    recorded = (
+        asyncio.run(_decisions_recorded(centre.settings.sqlalchemy_url_for("routing"))) - before
+    )
     assert recorded == REQUESTS, "one recorded decision per request"
     assert datetime.now(UTC) < when  # the requests were for a future business morning

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.parametrize("centre", ["sqlite"], indirect=True)
 
 
 async def _configure_scanner(centre: RunningCentre, system_id: str) -> None:
-    db = Database(centre.settings.sqlalchemy_url)
+    db = Database(centre.settings.sqlalchemy_url_for("intake"))
     try:
         async with db.session() as session:
             session.add(

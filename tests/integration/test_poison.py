@@ -133,7 +133,8 @@ def test_a_heavy_document_delays_only_itself(centre: RunningCentre) -> None:
 
 
 async def _with_db(centre: RunningCentre, work: Any) -> Any:
-    db = Database(centre.settings.sqlalchemy_url)
+    """`work` in a transaction on intake's database."""
+    db = Database(centre.settings.sqlalchemy_url_for("intake"))
     try:
         async with db.session() as session:
             return await work(session)

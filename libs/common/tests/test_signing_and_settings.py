@@ -13,12 +13,14 @@ def test_signature_is_hmac_sha256_over_timestamp_dot_body() -> None:
     assert headers[SIGNATURE_HEADER] == "sha256=" + expected
 
 
-def test_database_urls_get_async_drivers(monkeypatch) -> None:
+def test_one_postgresql_for_all_or_a_sqlite_file_each_with_async_drivers(monkeypatch) -> None:
     monkeypatch.setenv("SWITCHBOARD_DATABASE_URL", "postgresql://u@127.0.0.1:5432/test")
-    assert Settings().sqlalchemy_url == "postgresql+asyncpg://u@127.0.0.1:5432/test"
+    assert Settings().database_urls == ["postgresql+asyncpg://u@127.0.0.1:5432/test"]
+    assert Settings().sqlalchemy_url_for("intake") == "postgresql+asyncpg://u@127.0.0.1:5432/test"
     monkeypatch.delenv("SWITCHBOARD_DATABASE_URL")
     monkeypatch.setenv("SWITCHBOARD_VAR_DIR", "/tmp/sb")
-    assert Settings().sqlalchemy_url == "sqlite+aiosqlite:////tmp/sb/switchboard.db"
+    assert Settings().sqlalchemy_url_for("recording") == "sqlite+aiosqlite:////tmp/sb/recording.db"
+    assert len(Settings().database_urls) == len(Settings().databases) == 6
 
 
 def test_embedded_broker_unless_kafka_is_named(monkeypatch) -> None:

@@ -61,7 +61,7 @@ DRAIN_SECONDS = 240.0
 class RateRun:
     rate: float
     sent: int = 0
-    refused: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
     acks: list[float] = field(default_factory=list)
     offers: list[float] = field(default_factory=list)
 
@@ -73,7 +73,9 @@ class Figures:
     burst_recorded: int = 0
     burst_seconds: float = 0.0
     burst_acks: list[float] = field(default_factory=list)
-    burst_refused: int = 0
+    burst_refused: dict[str, int] = field(default_factory=dict)
+    burst_worked_off: float = 0.0
+    """Seconds from the burst's last contact recorded until the agents had wrapped up them all."""
     burst_cpu: dict[str, float] = field(default_factory=dict)
     """CPU seconds each service spent from the burst's first email until it was recorded."""
     runs: list[RateRun] = field(default_factory=list)
@@ -141,9 +143,14 @@ class Mail:
         self.url = centre.settings.base_url("intake") + "/v1/email"
         self.client = client
         self.sent = 0
+        self.refusals: dict[str, int] = {}
+
+    def _refused(self, why: str) -> None:
+        self.refusals[why] = self.refusals.get(why, 0) + 1
 
     async def post(self) -> tuple[str | None, float, float]:
-        """(contact id or None when refused, sent at, answered at)."""
+        """(contact id or None when refused, sent at, answered at); each refusal is counted by its
+        status code or error in `refusals`."""
         self.sent += 1
         message = EmailMessage()
         message["From"] = f"Customer {self.sent} <customer{self.sent}@example.net>"
@@ -159,10 +166,12 @@ class Mail:
         sent = time.monotonic()
         try:
             response = await self.client.post(self.url, content=raw, headers=headers)
-        except httpx.HTTPError:
+        except httpx.HTTPError as error:
+            self._refused(type(error).__name__)
             return None, sent, time.monotonic()
         answered = time.monotonic()
         if response.status_code != 202:
+            self._refused(str(response.status_code))
             return None, sent, answered
         return str(response.json()["contact_id"]), sent, answered
 
@@ -217,16 +226,30 @@ class Offers:
         await self.consumer.stop()
 
 
-_APPLIED = re.compile(
-    r'^switchboard_messages_handled_total\{outcome="applied",topic="contact\.received"\} (\S+)$',
-    re.MULTILINE,
-)
-
-
-async def _recorded(client: httpx.AsyncClient, centre: Centre) -> int:
+async def _recorded(
+    client: httpx.AsyncClient, centre: Centre, topic: str = "contact.received"
+) -> int:
+    """How many `topic` events recording has applied (from its /metrics)."""
     text = (await client.get(centre.settings.base_url("recording") + "/metrics")).text
-    found = _APPLIED.search(text)
+    applied = re.compile(
+        rf'^switchboard_messages_handled_total{{outcome="applied",topic="{re.escape(topic)}"}} (\S+)$',
+        re.MULTILINE,
+    )
+    found = applied.search(text)
     return int(float(found.group(1))) if found else 0
+
+
+async def _worked_off(centre: Centre) -> float:
+    """Waits until the agents have wrapped up every contact handed in so far (so the next run
+    finds them with capacity); the seconds that took."""
+    started = time.monotonic()
+    async with httpx.AsyncClient(timeout=30) as client:
+        for _ in range(int(DRAIN_SECONDS)):
+            received = await _recorded(client, centre)
+            if await _recorded(client, centre, "contact.wrapped") >= received:
+                break
+            await asyncio.sleep(1.0)
+    return time.monotonic() - started
 
 
 def _agents(settings: dict[str, Any], credentials: dict[str, Any], ready: Any, stop: Any) -> None:
@@ -270,12 +293,11 @@ async def _burst(centre: Centre, figures: Figures) -> None:
         async def sender() -> None:
             for _ in queue:
                 contact, sent, answered = await mail.post()
-                if contact is None:
-                    figures.burst_refused += 1
-                else:
+                if contact is not None:
                     figures.burst_acks.append(answered - sent)
 
         await asyncio.gather(*(sender() for _ in range(BURST_CLIENTS)))
+        figures.burst_refused = mail.refusals
         accepted = len(figures.burst_acks)
         recorded = 0
         for _ in range(int(DRAIN_SECONDS / 0.2)):
@@ -300,7 +322,6 @@ async def _fixed_rate(centre: Centre, rate: float, seconds: float) -> RateRun:
             async def one() -> None:
                 contact, sent, at = await mail.post()
                 if contact is None:
-                    run.refused += 1
                     return
                 run.acks.append(at - sent)
                 answered[contact] = at
@@ -311,7 +332,7 @@ async def _fixed_rate(centre: Centre, rate: float, seconds: float) -> RateRun:
                 await asyncio.sleep(max(0.0, start + n / rate - time.monotonic()))
                 tasks.append(asyncio.create_task(one()))
             await asyncio.gather(*tasks)
-            run.sent = len(tasks)
+            run.sent, run.refused = len(tasks), mail.refusals
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(offers.seen(set(answered)), 60)
     finally:
@@ -338,9 +359,10 @@ def measure(backend: str) -> Figures:
             before = _cpu(centre)
             asyncio.run(_burst(centre, figures))
             figures.burst_cpu = {n: used - before[n] for n, used in _cpu(centre).items()}
+            figures.burst_worked_off = asyncio.run(_worked_off(centre))
             for rate in RATES:
-                time.sleep(5.0)
                 figures.runs.append(asyncio.run(_fixed_rate(centre, rate, RATE_SECONDS)))
+                asyncio.run(_worked_off(centre))
         finally:
             stop.set()
             agents.join(30)
@@ -354,6 +376,12 @@ def _p(values: list[float], q: float) -> str:
     if len(values) < 2:
         return "    n/a"
     return f"{statistics.quantiles(values, n=100)[int(q * 100) - 1] * 1000:7.1f}"
+
+
+def _refusals(refusals: dict[str, int]) -> str:
+    total = sum(refusals.values())
+    causes = ", ".join(f"{why}: {count}" for why, count in sorted(refusals.items()))
+    return f"{total} refused" + (f" ({causes})" if causes else "")
 
 
 def render(figures: Figures) -> str:
@@ -370,14 +398,15 @@ def render(figures: Figures) -> str:
         f"  idle CPU over {IDLE_SECONDS:.0f} s: {idle:.1f} % of one core for the services "
         f"({by_service})",
         f"  burst of {BURST} emails, {BURST_CLIENTS} clients: {figures.burst_recorded} recorded in "
-        f"{figures.burst_seconds:.1f} s = {rate:.1f} contacts/s; {figures.burst_refused} refused; "
+        f"{figures.burst_seconds:.1f} s = {rate:.1f} contacts/s; {_refusals(figures.burst_refused)}; "
         f"202 p50 {_p(figures.burst_acks, 0.5)} ms p99 {_p(figures.burst_acks, 0.99)} ms",
-        f"    CPU ms per contact during the burst (agents working): {per_contact}",
+        f"    CPU ms per contact until recorded: {per_contact}; the agents had wrapped them "
+        f"all up {figures.burst_worked_off:.0f} s later",
     ]
     for run in figures.runs:
         lines.append(
-            f"  {run.rate:.0f} emails/s for {RATE_SECONDS:.0f} s: {run.sent} sent, {run.refused} "
-            f"refused; 202 p50 {_p(run.acks, 0.5)} ms p99 {_p(run.acks, 0.99)} ms; 202 → offer "
+            f"  {run.rate:.0f} emails/s for {RATE_SECONDS:.0f} s: {run.sent} sent, "
+            f"{_refusals(run.refused)}; 202 p50 {_p(run.acks, 0.5)} ms p99 {_p(run.acks, 0.99)} ms; 202 → offer "
             f"p50 {_p(run.offers, 0.5)} ms p99 {_p(run.offers, 0.99)} ms "
             f"({len(run.offers)} of {len(run.acks)} offered within 60 s)"
         )

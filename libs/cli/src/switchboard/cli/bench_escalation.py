@@ -26,7 +26,7 @@ CHUNK = 20_000
 
 
 async def _fill(settings: Settings, now: datetime) -> None:
-    await migrations.upgrade(settings.sqlalchemy_url)
+    await migrations.upgrade(settings.sqlalchemy_url_for("escalation"))
     runtime = build_runtime("escalation", settings)
     try:
         async with runtime.db.session() as session:

@@ -92,7 +92,7 @@ def _events_per_second(database_url: str | None, label: str) -> None:
             started = time.perf_counter()
             asyncio.run(_produce(settings.kafka_bootstrap, events))
             deadline = time.monotonic() + 300
-            while asyncio.run(_recorded(settings.sqlalchemy_url)) < len(events):
+            while asyncio.run(_recorded(settings.sqlalchemy_url_for("recording"))) < len(events):
                 if time.monotonic() > deadline:
                     print(f"  {label}: not all events recorded in 300 s")
                     return

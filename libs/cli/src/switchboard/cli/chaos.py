@@ -6,7 +6,7 @@ database are reached through fault-injecting proxies the suite starts itself
 (switchboard.cli.faultproxy). Channel systems hand in signed emails and calls and agents work them
 over the desktop's API and event stream (switchboard.cli.chaos_load) while, in turn: each service
 is killed with SIGKILL, two at once, the broker connection is cut, and the database stalled (on
-SQLite: another process holds its write lock). Then the load stops, the centre drains, and the
+SQLite: another process holds every file's write lock). Then the load stops, the centre drains, and the
 suite prints, per backend:
 
 - acknowledged contacts lost (202 answered, never recorded): must be 0;
@@ -123,20 +123,23 @@ def running(backend: str, plan: Plan, var_dir: Path) -> Iterator[tuple[Centre, C
             if db_proxy is not None:
                 db_proxy.stall()
                 return db_proxy.restore
-            return _hold_sqlite_write_lock(var_dir / "switchboard.db")
+            return _hold_sqlite_write_locks([var_dir / f"{name}.db" for name in SERVICES])
 
         centre.kafka_proxy = kafka_proxy  # type: ignore[attr-defined]
         yield centre, stall_database
 
 
-def _hold_sqlite_write_lock(path: Path) -> Callable[[], None]:
-    """Another process's long write: every writer of the centre waits on SQLite's lock."""
-    connection = sqlite3.connect(path, timeout=30, isolation_level=None)
-    connection.execute("BEGIN IMMEDIATE")
+def _hold_sqlite_write_locks(paths: list[Path]) -> Callable[[], None]:
+    """Another process's long writes: every writer of the centre waits on SQLite's lock of its
+    own file."""
+    connections = [sqlite3.connect(path, timeout=30, isolation_level=None) for path in paths]
+    for connection in connections:
+        connection.execute("BEGIN IMMEDIATE")
 
     def release() -> None:
-        connection.execute("ROLLBACK")
-        connection.close()
+        for connection in connections:
+            connection.execute("ROLLBACK")
+            connection.close()
 
     return release
 

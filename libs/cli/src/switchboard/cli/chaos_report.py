@@ -108,7 +108,7 @@ def account(centre: Centre, backend: str, ledger: Ledger) -> Report:
 
 async def _duplicate_contacts(settings: Settings) -> list[str]:
     """Emails recorded as more than one contact (each the suite sends has a subject of its own)."""
-    db = Database(settings.sqlalchemy_url)
+    db = Database(settings.sqlalchemy_url_for("recording"))
     try:
         async with db.reader() as session:
             connection = await session.connection()
@@ -127,14 +127,17 @@ async def _set_aside_and_dead(settings: Settings) -> tuple[dict[str, list[str]],
         letters = await read_dead_letters(settings.kafka_bootstrap, topic.dlq)
         if letters:
             dead[topic.name] = [str(letter.summary()["reason"]) for letter in letters]
-    db = Database(settings.sqlalchemy_url)
-    try:
-        async with db.reader() as session:
-            held = [
-                f"{e.service} {e.loop} {e.ref}: {e.reason}" for e in await setaside.listed(session)
-            ]
-    finally:
-        await db.dispose()
+    held: list[str] = []
+    for url in settings.database_urls:
+        db = Database(url)
+        try:
+            async with db.reader() as session:
+                held += [
+                    f"{e.service} {e.loop} {e.ref}: {e.reason}"
+                    for e in await setaside.listed(session)
+                ]
+        finally:
+            await db.dispose()
     return dead, held
 
 

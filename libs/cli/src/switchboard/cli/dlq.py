@@ -186,26 +186,44 @@ def put_back(
     ids: Annotated[
         list[int] | None, typer.Option("--id", help="The id of a set-aside row; all if none.")
     ] = None,
+    service: Annotated[
+        str | None, typer.Option(help="Only this service's rows (the service the ids are of).")
+    ] = None,
 ) -> None:
     """Return set-aside rows to their loops once the cause is fixed (they are tried again)."""
-    count = asyncio.run(_put_back(Settings(), ids))
+    settings = Settings()
+    if ids and service is None and len(settings.database_urls) > 1:
+        typer.echo(
+            "each service's SQLite file numbers its own rows: say whose they are (--service, "
+            "as `dlq set-aside` lists them)",
+            err=True,
+        )
+        raise typer.Exit(2)
+    count = asyncio.run(_put_back(settings, ids, service))
     typer.echo(f"put back {count} row(s)")
 
 
 async def _set_aside_entries(settings: Settings, service: str | None) -> list[setaside.SetAside]:
-    db = Database(settings.sqlalchemy_url)
-    try:
-        async with db.reader() as session:
-            return await setaside.listed(session, service=service)
-    finally:
-        await db.dispose()
+    entries: list[setaside.SetAside] = []
+    for url in settings.database_urls:
+        db = Database(url)
+        try:
+            async with db.reader() as session:
+                entries.extend(await setaside.listed(session, service=service))
+        finally:
+            await db.dispose()
+    return entries
 
 
-async def _put_back(settings: Settings, ids: list[int] | None) -> int:
+async def _put_back(settings: Settings, ids: list[int] | None, service: str | None) -> int:
     import_all_tables()  # a moved row goes back into its service's table
-    db = Database(settings.sqlalchemy_url)
-    try:
-        async with db.session() as session:
-            return await setaside.put_back(session, ids)
-    finally:
-        await db.dispose()
+    urls = [settings.sqlalchemy_url_for(service)] if service else settings.database_urls
+    count = 0
+    for url in urls:
+        db = Database(url)
+        try:
+            async with db.session() as session:
+                count += await setaside.put_back(session, ids, service=service)
+        finally:
+            await db.dispose()
+    return count

@@ -26,7 +26,8 @@ Tenant = Annotated[str, typer.Option("--tenant", help="The tenant whose register
 
 
 def _database() -> Database:
-    return Database(Settings().sqlalchemy_url)
+    """Routing's: its gate is what reads the register."""
+    return Database(Settings().sqlalchemy_url_for("routing"))
 
 
 @app.command("import")

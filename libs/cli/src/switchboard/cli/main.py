@@ -59,7 +59,8 @@ def _print_welcome(settings: Settings, services: tuple[str, ...], seconds: float
     broker = "embedded (memory only)" if settings.embedded_broker else "external"
     typer.echo(f"\nSwitchboard is up ({seconds:.1f} s).")
     typer.echo(f"  Kafka        {settings.kafka_bootstrap}  [{broker}]")
-    typer.echo(f"  Database     {settings.database_url or settings.var_dir / 'switchboard.db'}")
+    database = settings.database_url or f"{settings.var_dir}/<service>.db (SQLite, one per service)"
+    typer.echo(f"  Database     {database}")
     for name in services:
         typer.echo(f"  {name:<12} {settings.base_url(name)}  (/healthz, /metrics, /docs)")
     typer.echo(f"  Credentials  {settings.credentials_file}")
@@ -79,7 +80,8 @@ def migrate() -> None:
     from switchboard.cli import migrations
 
     settings = Settings()
-    asyncio.run(migrations.upgrade(settings.sqlalchemy_url))
+    for url in settings.database_urls:
+        asyncio.run(migrations.upgrade(url))
     typer.echo(f"schema at {migrations.head()}")
 
 
@@ -94,7 +96,7 @@ def service(name: str) -> None:
 
     settings = Settings()
     configure_logging(service=name, level=settings.log_level)
-    migrations.wait_until_current(settings)
+    migrations.wait_until_current(settings.sqlalchemy_url_for(name))
     try:
         http_app = build_app(name)
     except KeyError as error:

@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.cli import migrations
 from switchboard.common import auth
@@ -81,26 +84,37 @@ async def seed(settings: Settings) -> dict[str, Any]:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     centre = centre_config(settings)
     creds = credentials(settings, centre)
-    db = Database(settings.sqlalchemy_url)
-    try:
-        await migrations.upgrade(settings.sqlalchemy_url)
-        async with db.session() as session:
-            secrets_by_system = {k: v["secret"] for k, v in creds["channel_systems"].items()}
-            await intake_store.apply_centre(session, centre, secrets_by_system)
-            await routing_store.apply_centre(session, centre)
-            await recording_kpis.apply_centre(session, centre)
-            await dnc_register.apply_centre(session, centre)
-            passwords = {k: v["password"] for k, v in creds["agents"].items()}
-            await desktop_store.apply_centre(session, centre, passwords)
-            await escalation_store.apply_centre(session, centre)
-            await dispatch_store.apply_centre(session, centre)
-            await auth.grant(
-                session,
-                token=creds["operator_token"],
-                tenant_id=creds["operator_tenant"],
-                label="demo operator",
-            )
-    finally:
-        await db.dispose()
+    secrets_by_system = {k: v["secret"] for k, v in creds["channel_systems"].items()}
+    passwords = {k: v["password"] for k, v in creds["agents"].items()}
+    steps: dict[str, list[Callable[[AsyncSession], Awaitable[object]]]] = {
+        "intake": [lambda s: intake_store.apply_centre(s, centre, secrets_by_system)],
+        "routing": [
+            lambda s: routing_store.apply_centre(s, centre),
+            lambda s: dnc_register.apply_centre(s, centre),  # the gate reads it in routing
+        ],
+        "recording": [lambda s: recording_kpis.apply_centre(s, centre)],
+        "desktop": [lambda s: desktop_store.apply_centre(s, centre, passwords)],
+        "escalation": [lambda s: escalation_store.apply_centre(s, centre)],
+        "dispatch": [lambda s: dispatch_store.apply_centre(s, centre)],
+    }
+    served: dict[str, list[str]] = {}
+    for service, url in settings.databases.items():
+        served.setdefault(url, []).append(service)
+    for url, services in served.items():
+        await migrations.upgrade(url)
+        db = Database(url)
+        try:
+            async with db.session() as session:
+                for service in services:
+                    for step in steps[service]:
+                        await step(session)
+                await auth.grant(  # each service checks operators' tokens in its own database
+                    session,
+                    token=creds["operator_token"],
+                    tenant_id=creds["operator_tenant"],
+                    label="demo operator",
+                )
+        finally:
+            await db.dispose()
     write_credentials(settings.credentials_file, creds)
     return creds

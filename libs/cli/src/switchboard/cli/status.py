@@ -113,12 +113,15 @@ async def collect(settings: Settings) -> CentreStatus:
 
 
 async def _set_aside(settings: Settings) -> dict[str, int]:
-    db = Database(settings.sqlalchemy_url)
-    try:
-        async with db.reader() as session:
-            return await setaside.counts(session)
-    finally:
-        await db.dispose()
+    held: dict[str, int] = {}
+    for url in settings.database_urls:
+        db = Database(url)
+        try:
+            async with db.reader() as session:
+                held.update(await setaside.counts(session))
+        finally:
+            await db.dispose()
+    return held
 
 
 def as_dict(status: CentreStatus) -> dict[str, Any]:

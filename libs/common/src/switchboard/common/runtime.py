@@ -103,7 +103,7 @@ def build_runtime(service: str, settings: Settings) -> Runtime:
     metrics = CollectorRegistry()
     tracer_provider = build_tracer_provider(service=service, settings=settings)
     broker = build_broker(bootstrap=settings.kafka_bootstrap, service=service, metrics=metrics)
-    db = Database(settings.sqlalchemy_url)
+    db = Database(settings.sqlalchemy_url_for(service))
     backlog = Gauge(
         "switchboard_outbox_backlog",
         "Outbox rows not yet acknowledged by the broker",

@@ -166,11 +166,16 @@ async def counts(session: AsyncSession) -> dict[str, int]:
     return {service: int(count) for service, count in rows.all()}
 
 
-async def put_back(session: AsyncSession, ids: list[int] | None = None) -> int:
-    """Return set-aside rows (all, or those with these ids) to their loops; how many."""
+async def put_back(
+    session: AsyncSession, ids: list[int] | None = None, *, service: str | None = None
+) -> int:
+    """Return set-aside rows (all, or those with these ids, of one service or all) to their
+    loops; how many."""
     query = select(SetAside)
     if ids is not None:
         query = query.where(col(SetAside.id).in_(ids))
+    if service is not None:
+        query = query.where(col(SetAside.service) == service)
     entries = list((await session.exec(query)).all())
     for entry in entries:
         if entry.row_table is not None and entry.row is not None:

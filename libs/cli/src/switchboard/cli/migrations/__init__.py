@@ -23,8 +23,6 @@ from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from switchboard.common.settings import Settings
-
 LOCATION = Path(str(files("switchboard.cli") / "migrations"))
 
 
@@ -57,12 +55,12 @@ async def current(url: str) -> str | None:
     return found[0]
 
 
-def wait_until_current(settings: Settings, *, timeout: float = 300.0) -> None:
-    """Block until the database is at this build's head (the migration job runs first)."""
+def wait_until_current(url: str, *, timeout: float = 300.0) -> None:
+    """Block until the database at `url` is at this build's head (the migration job runs first)."""
     wanted, deadline = head(), time.monotonic() + timeout
     while True:
         try:
-            at = asyncio.run(current(settings.sqlalchemy_url))
+            at = asyncio.run(current(url))
         except Exception as error:  # the database not reachable yet
             at = f"unreachable ({error.__class__.__name__})"
         if at == wanted:
