@@ -418,7 +418,8 @@ async def test_a_stream_gets_what_another_replicas_consumer_stored(desktop: Desk
     assert not waiting.done(), "nothing stored yet"
 
     async with runtime.db.session() as session:  # as another replica would: no wake-up here
-        seq = await store.deliver(session, "amy", "state", {"state": "break"})
+        delivered = await store.deliver(session, [("amy", "state", {"state": "break"})])
+    seq = delivered["amy"]
     watch = asyncio.create_task(wakeups.watch(runtime.db, 0.05))
     try:
         chunk = await asyncio.wait_for(waiting, timeout=5)

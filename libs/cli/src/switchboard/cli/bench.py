@@ -7,12 +7,11 @@ import asyncio
 import statistics
 import tempfile
 import time
-from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
 
-from switchboard.cli.bench_centre import bench_centre
+from switchboard.cli.bench_centre import Mail, bench_centre, percentile
 from switchboard.cli.bench_dispatch import bench_dispatch
 from switchboard.cli.bench_escalation import bench_escalation
 from switchboard.cli.bench_recording import bench_recording
@@ -20,56 +19,27 @@ from switchboard.cli.bench_routing import bench_routing
 from switchboard.cli.centre import Centre
 from switchboard.common.process import free_port
 from switchboard.common.settings import Settings
-from switchboard.common.signing import signed_headers
 
 CLIENTS = 50
 DURATION_SECONDS = 12.0
 ROUNDS = 3
 
 
-def _email(n: int, to: str) -> bytes:
-    message = EmailMessage()
-    message["From"] = f"Customer {n} <customer{n}@example.net>"
-    message["To"] = to
-    message["Subject"] = f"Bench {n}"
-    message["Message-ID"] = f"<bench-{time.time_ns()}-{n}@example.net>"
-    message.set_content("My bill is wrong. " * 20)
-    return message.as_bytes()
-
-
 async def _intake_emails(centre: Centre, duration: float) -> tuple[int, list[float], int]:
-    creds = centre.credentials
-    tenant = creds["operator_tenant"]
-    system = next(k for k in creds["channel_systems"] if k.endswith("mail"))
-    secret = creds["channel_systems"][system]["secret"]
-    url = centre.settings.base_url("intake") + "/v1/email"
     latencies: list[float] = []
-    failures = 0
-    counter = iter(range(10**9))
     deadline = time.monotonic() + duration
 
-    async def client(http: httpx.AsyncClient) -> None:
-        nonlocal failures
+    async def client(mail: Mail) -> None:
         while time.monotonic() < deadline:
-            raw = _email(next(counter), creds["tenants"][tenant]["email"])
-            headers = {"Content-Type": "message/rfc822", **signed_headers(system, secret, raw)}
-            started = time.perf_counter()
-            response = await http.post(url, content=raw, headers=headers)
-            if response.status_code == 202:
-                latencies.append(time.perf_counter() - started)
-            else:
-                failures += 1
+            contact, sent, answered = await mail.post()
+            if contact is not None:
+                latencies.append(answered - sent)
 
     limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
-        await asyncio.gather(*(client(http) for _ in range(CLIENTS)))
-    return len(latencies), latencies, failures
-
-
-def _p(values: list[float], q: float) -> float:
-    return (
-        statistics.quantiles(values, n=1000)[int(q * 1000) - 1] if len(values) > 1 else float("nan")
-    )
+        mail = Mail(centre, http)
+        await asyncio.gather(*(client(mail) for _ in range(CLIENTS)))
+    return len(latencies), latencies, sum(mail.refusals.values())
 
 
 def _intake_run(duration: float, *, tracing: bool) -> tuple[int, list[float], int]:
@@ -105,8 +75,8 @@ def bench_intake(duration: float = DURATION_SECONDS, rounds: int = ROUNDS) -> No
             label = "tracing on " if tracing else "tracing off"
             print(
                 f"  round {n + 1} {label} {accepted / duration:8.1f} contacts/s ({accepted} "
-                f"accepted, {failures} refused)   ack p50 {_p(latencies, 0.5) * 1000:7.1f} ms   "
-                f"p99 {_p(latencies, 0.99) * 1000:7.1f} ms"
+                f"accepted, {failures} refused)   ack p50 {percentile(latencies, 0.5) * 1000:7.1f} ms   "
+                f"p99 {percentile(latencies, 0.99) * 1000:7.1f} ms"
             )
     on, off = statistics.median(rates[True]), statistics.median(rates[False])
     print(f"  medians: on {on:.1f}, off {off:.1f} contacts/s; tracing costs "

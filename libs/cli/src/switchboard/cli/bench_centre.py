@@ -372,10 +372,16 @@ def measure(backend: str) -> Figures:
     return figures
 
 
-def _p(values: list[float], q: float) -> str:
+def percentile(values: list[float], q: float) -> float:
+    """The `q` quantile (0.5, 0.99, ...) of `values`; NaN with fewer than two."""
     if len(values) < 2:
-        return "    n/a"
-    return f"{statistics.quantiles(values, n=100)[int(q * 100) - 1] * 1000:7.1f}"
+        return float("nan")
+    return statistics.quantiles(values, n=1000)[int(q * 1000) - 1]
+
+
+def _p(values: list[float], q: float) -> str:
+    """The quantile in milliseconds, for a table."""
+    return f"{percentile(values, q) * 1000:7.1f}"
 
 
 def _refusals(refusals: dict[str, int]) -> str:

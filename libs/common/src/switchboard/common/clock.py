@@ -5,6 +5,7 @@ service runs). Escalation's timers and dispatch's deadlines run on it, driven by
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -93,13 +94,10 @@ class DueLoop:
                 wait, due = self.tick, await upcoming()
                 if due is not None:
                     wait = min(self.tick, max(0.0, (aware(due) - self.clock.now()).total_seconds()))
-                woken = True
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._woken.wait(), timeout=wait)
-                except TimeoutError:
-                    woken = False
                 due_now = (
-                    woken
+                    self._woken.is_set()
                     or (due is not None and aware(due) <= self.clock.now())
                     or loop.time() - swept >= self.SWEEP_SECONDS
                 )

@@ -4,11 +4,12 @@
 one file) the two differ:
 - a write starts with BEGIN IMMEDIATE: a deferred transaction that later upgrades to the write lock
   fails at once ("database is locked") instead of waiting; IMMEDIATE takes the lock up front;
-- writes within one process queue on an asyncio lock, and writers of different processes on a lock
-  the kernel holds (`flock` on `<database>.writer`), which wakes the next writer the moment the
-  last one commits. SQLite's own busy handler would have them poll, sleeping up to 100 ms between
-  tries: with six processes writing, the file stood idle most of the time while every one of them
-  waited (measured: 16 contacts/s end to end);
+- writes within one process queue on an asyncio lock, and writers of different processes (a
+  service and the tools, `switchboard dlq put-back` or `dnc import`, or a test) on a lock the
+  kernel holds (`flock` on `<database>.writer`), which wakes the next writer the moment the last
+  one commits; SQLite's own busy handler would have it poll, sleeping up to 100 ms between tries.
+  Each service has a file of its own (`Settings.sqlalchemy_url_for`), so its writers rarely meet
+  another process's;
 - reads run on a separate engine with plain deferred transactions, which in WAL mode never block.
 
 A read, and a write asked for with `snapshot=True`, sees one snapshot from its first statement to

@@ -69,7 +69,7 @@ async def _tell(tx: Transaction, agent_id: str, event_type: str, data: dict[str,
         for agent in await inbox.write():
             tx.after_commit(functools.partial(wakeups.wake, agent))
 
-    if not inbox.entries[:-1]:  # the batch's first: deliver them all before it commits
+    if len(inbox.entries) == 1:  # the batch's first: deliver them all before it commits
         tx.before_commit(deliver)
 
 

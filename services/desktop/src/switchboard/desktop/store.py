@@ -216,16 +216,6 @@ async def apply_centre(
             )
 
 
-async def deliver(
-    session: AsyncSession, agent_id: str, event_type: str, data: dict[str, Any]
-) -> int | None:
-    """Append an event to the agent's inbox; its number is the agent's next. The row lock the
-    increment takes holds until commit, so an agent's entries commit in the order of their numbers
-    and a stream reading `seq > last` can never skip one that commits late."""
-    delivered = await deliver_all(session, [(agent_id, event_type, data)])
-    return delivered.get(agent_id)
-
-
 class PendingInbox:
     """A transaction's inbox entries, delivered together when it finishes."""
 
@@ -235,15 +225,17 @@ class PendingInbox:
 
     async def write(self) -> dict[str, int]:
         entries, self.entries = self.entries, []
-        return await deliver_all(self.session, entries) if entries else {}
+        return await deliver(self.session, entries) if entries else {}
 
 
-async def deliver_all(
+async def deliver(
     session: AsyncSession, entries: list[tuple[str, str, dict[str, Any]]]
 ) -> dict[str, int]:
     """Append entries (agent, event type, data) to their agents' inboxes, in order: one increment
     per agent and one insert for all, however many there are. Returns each known agent's newest
-    number; entries for an agent the desktop does not know are dropped."""
+    number; entries for an agent the desktop does not know are dropped. The row lock the
+    increment takes holds until commit, so an agent's entries commit in the order of their numbers
+    and a stream reading `seq > last` can never skip one that commits late."""
     counts: dict[str, int] = {}
     for agent_id, _, _ in entries:
         counts[agent_id] = counts.get(agent_id, 0) + 1

@@ -140,8 +140,7 @@ def _context(request: Request) -> tuple[Intake, IntakeSettings]:
     """The intake behind this request, refusing it for now when the broker has been away so long
     that the events it has not taken pile up."""
     intake = Intake.of(request.app.state.runtime)
-    waiting = intake.runtime.relay.unpublished
-    if waiting > intake.settings.intake_max_unpublished:
+    if (waiting := intake.held_back()) is not None:
         raise HTTPException(
             503,
             f"{waiting} events are waiting for the broker; send this again later",

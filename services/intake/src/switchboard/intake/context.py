@@ -30,3 +30,9 @@ class Intake:
             runtime.state["intake"] = cls(runtime, settings, Directory(runtime.db), offload)
         intake: Intake = runtime.state["intake"]
         return intake
+
+    def held_back(self) -> int | None:
+        """How many events wait for the broker when so many do that new contacts must wait too
+        (the broker has been away long; the outbox must not grow without bound), else None."""
+        waiting = self.runtime.relay.unpublished
+        return waiting if waiting > self.settings.intake_max_unpublished else None

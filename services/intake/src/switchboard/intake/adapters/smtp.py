@@ -55,7 +55,7 @@ class SmtpIntake:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         settings = self.intake.settings
-        if self.intake.runtime.relay.unpublished > settings.intake_max_unpublished:
+        if self.intake.held_back() is not None:
             return "451 4.3.0 Too many events wait for the broker; please try again later"
         recipients = [r.lower() for r in envelope.rcpt_tos]
         customers = [r for r in recipients if not await self._postmaster(r)]
