@@ -105,6 +105,7 @@ class RunningCentre:
         self.phone_number = creds["tenants"][self.tenant]["phone"]
         self.fax_number = creds["tenants"][self.tenant]["fax"]
         self.systems = {k: v["secret"] for k, v in creds["channel_systems"].items()}
+        self.workforce_clock = centre.settings.var_dir / "workforce-clock"
 
     # -- channel-system side -------------------------------------------------------------------
     def email(self, *, subject: str = "Hello", body: str = "Please help.", **headers: str) -> bytes:
@@ -351,9 +352,17 @@ def running_centre(
             desktop_port=free_port(),
             escalation_port=free_port(),
             dispatch_port=free_port(),
+            workforce_port=free_port(),
             smtp_port=free_port(),
         )
-        env = {"SWITCHBOARD_INTAKE_MAX_EMAIL_BYTES": str(MAX_EMAIL_BYTES), **(extra_env or {})}
+        workforce_clock = var_dir / "workforce-clock"
+        workforce_clock.write_text("0")
+        env = {
+            "SWITCHBOARD_INTAKE_MAX_EMAIL_BYTES": str(MAX_EMAIL_BYTES),
+            # Only workforce reads it: a test may move workforce's day without moving the rest.
+            "SWITCHBOARD_WORKFORCE_CLOCK_FILE": str(workforce_clock),
+            **(extra_env or {}),
+        }
         centre = Centre(settings, extra_env=env)
         try:
             centre.start()

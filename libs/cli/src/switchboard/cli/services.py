@@ -14,6 +14,7 @@ SERVICES: tuple[str, ...] = (
     "desktop",
     "escalation",
     "dispatch",
+    "workforce",
 )
 
 

@@ -128,6 +128,8 @@ class AgentConfig(BaseModel):
     groups: list[str] = []
     supervisor: bool = False
     """A team leader: the desktop shows them the wallboard of the tenants they serve."""
+    team: str | None = Field(default=None, max_length=64)
+    """The team the agent belongs to (adherence is reported per team as well as per agent)."""
 
     @field_validator("skills")
     @classmethod
@@ -291,6 +293,43 @@ class DispatchConfig(BaseModel):
     approval: ApprovalConfig = ApprovalConfig()
 
 
+class LeaveConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agent: str
+    start: date
+    end: date
+    """The last day of leave (inclusive)."""
+    reason: str = Field(default="annual leave", max_length=200)
+
+
+class WorkforceConfig(BaseModel):
+    """Forecasts, staffing, rosters and adherence (services/workforce). Opening hours and holidays
+    are the tenant's calendar (`escalation.hours`, `escalation.holidays`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    interval_minutes: Literal[15, 30] = 15
+    shrinkage_percent: int = Field(default=30, ge=0, le=80)
+    """Rostered time lost to absence, meetings and training (breaks and lunches are rostered)."""
+    max_occupancy_percent: int = Field(default=85, ge=50, le=100)
+    forecast_weeks: int = Field(default=2, ge=1, le=12)
+    holdout_days: int = Field(default=7, ge=1, le=28)
+    """The last days of history held back to measure the forecast's error."""
+    concurrency: dict[Channel, int] = {"email": 3, "letter": 3, "fax": 3}
+    """Written contacts an agent works at once (voice is always one)."""
+    adherence_grace_minutes: int = Field(default=5, ge=0, le=240)
+    shift_minutes: list[int] = Field(default=[510, 240], min_length=1)
+    """Shift lengths on site, lunch included."""
+    start_step_minutes: Literal[15, 30, 60] = 30
+    max_weekly_hours: float = Field(default=38, gt=0, le=80)
+    max_days: int = Field(default=5, ge=1, le=7)
+    min_rest_hours: float = Field(default=12, ge=0, le=48)
+    leave: list[LeaveConfig] = []
+    demo_history_weeks: int = Field(default=0, ge=0, le=26)
+    """The demo centre only: seed this many weeks of generated history, a forecast and a roster."""
+
+
 class TenantConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -307,6 +346,7 @@ class TenantConfig(BaseModel):
     record: RecordPolicyConfig = RecordPolicyConfig()
     escalation: EscalationConfig = EscalationConfig()
     dispatch: DispatchConfig = DispatchConfig()
+    workforce: WorkforceConfig = WorkforceConfig()
 
 
 class ChannelSystemConfig(BaseModel):

@@ -17,6 +17,7 @@ SERVICE_PORT_FIELDS = {
     "escalation": "escalation_port",
     "recording": "recording_port",
     "dispatch": "dispatch_port",
+    "workforce": "workforce_port",
 }
 
 
@@ -55,6 +56,8 @@ class Settings(BaseSettings):
     """Recording's HTTP port."""
     dispatch_port: int = 8085
     """Dispatch's HTTP port."""
+    workforce_port: int = 8086
+    """Workforce management's HTTP port."""
     smtp_port: int = 2525
     """Intake's SMTP listener."""
     broker_port: int = 9092

@@ -44,6 +44,11 @@ from switchboard.common.events.routing import (
     QueueStatistics,
     SupervisorAlert,
 )
+from switchboard.common.events.workforce import (
+    AdherenceChanged,
+    IntradayPicture,
+    SchedulePublished,
+)
 
 DLQ_SUFFIX = ".dlq"
 
@@ -269,6 +274,28 @@ CUSTOMER_CORRECTED = Topic(
     description="A customer's personal information corrected on request (APP 13).",
 )
 
+WORKFORCE_SCHEDULE = Topic(
+    "workforce.schedule",
+    SchedulePublished,
+    key="agent_id",
+    description="An agent's rostered day (shifts, breaks, lunches, leave), as published.",
+)
+WORKFORCE_ADHERENCE = Topic(
+    "workforce.adherence",
+    AdherenceChanged,
+    key="agent_id",
+    description="An agent's schedule adherence and conformance today, as their state changes.",
+)
+WORKFORCE_INTRADAY = Topic(
+    "workforce.intraday",
+    IntradayPicture,
+    key="tenant_id",
+    partitions=3,
+    retention_ms=2 * 24 * 3600 * 1000,
+    compacted=True,
+    description="A tenant's day per interval: forecast vs actual, required vs rostered vs signed in.",
+)
+
 
 class RawChannelInput(Payload):
     """What a channel system writes straight to `intake.<channel>.raw` (see intake's README)."""
@@ -326,6 +353,9 @@ REGISTRY: tuple[Topic, ...] = (
     QUEUE_STATS,
     SUPERVISOR_ALERT,
     CUSTOMER_CORRECTED,
+    WORKFORCE_SCHEDULE,
+    WORKFORCE_ADHERENCE,
+    WORKFORCE_INTRADAY,
     INTAKE_EMAIL_RAW,
     INTAKE_PHONE_RAW,
     INTAKE_LETTER_RAW,

@@ -32,9 +32,14 @@ from switchboard.common.events.routing import (
     QueueStatistics,
     SupervisorAlert,
 )
+from switchboard.common.events.workforce import (
+    AdherenceChanged,
+    IntradayPicture,
+    SchedulePublished,
+)
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
-from switchboard.desktop import mail, store
+from switchboard.desktop import mail, rosters, store
 from switchboard.desktop.streams import Wakeups
 
 SERVICE = "desktop"
@@ -399,3 +404,32 @@ async def on_contact_replied(event: Envelope[ReplySent], tx: Transaction) -> Non
         return
     sender = contact.destination if contact and contact.destination else "noreply@localhost"
     await outgoing.send(tx.state["mailer"], mail.compose(reply, sender=sender))
+
+
+@subscriptions.on(topics.WORKFORCE_SCHEDULE)
+async def on_schedule(event: Envelope[SchedulePublished], tx: Transaction) -> None:
+    """A published day of the agent's roster: kept, and shown on their desktop at once."""
+    day = event.payload
+    await tx.session.merge(rosters.AgentSchedule(
+        agent_id=day.agent_id, day=day.day, roster_id=day.roster_id, leave=day.leave,
+        activities=[a.model_dump(mode="json") for a in day.activities],
+        published_at=event.occurred_at,
+    ))  # fmt: skip
+    await _tell(tx, day.agent_id, "schedule", day.model_dump(mode="json"))
+
+
+@subscriptions.on(topics.WORKFORCE_ADHERENCE)
+async def on_adherence(event: Envelope[AdherenceChanged], tx: Transaction) -> None:
+    report = event.payload
+    await rosters.keep_latest(tx.session, rosters.AgentAdherence(
+        agent_id=report.agent_id, tenant_id=event.tenant_id,
+        figures=report.model_dump(mode="json"), measured_at=event.occurred_at,
+    ))  # fmt: skip
+
+
+@subscriptions.on(topics.WORKFORCE_INTRADAY)
+async def on_intraday(event: Envelope[IntradayPicture], tx: Transaction) -> None:
+    await rosters.keep_latest(tx.session, rosters.TenantDay(
+        tenant_id=event.tenant_id, picture=event.payload.model_dump(mode="json"),
+        measured_at=event.occurred_at,
+    ))  # fmt: skip

@@ -36,9 +36,10 @@ from switchboard.common.events.routing import (
     ContactQueued,
     OfferWithdrawn,
 )
+from switchboard.common.events.workforce import AdherenceChanged
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
-from switchboard.recording import casework, customers, store
+from switchboard.recording import adherence, casework, customers, store
 from switchboard.recording.domain import ContactFacts
 
 SERVICE = "recording"
@@ -306,3 +307,10 @@ async def _apply(
         ),
     )
     tx.before_commit(pending.write)
+
+
+@subscriptions.on(topics.WORKFORCE_ADHERENCE)
+async def on_adherence(event: Envelope[AdherenceChanged], tx: Transaction) -> None:
+    """An agent's adherence today, kept for the schedule-adherence KPI."""
+    await adherence.apply(tx.session, tenant_id=event.tenant_id, report=event.payload,
+                          measured_at=event.occurred_at)  # fmt: skip

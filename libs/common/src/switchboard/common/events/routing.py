@@ -114,6 +114,6 @@ class SupervisorAlert(Payload):
 
     event_type = "supervisor.alert"
 
-    kind: Literal["missed_offers"]
+    kind: Literal["missed_offers", "out_of_adherence"]
     agent_id: str
     message: str

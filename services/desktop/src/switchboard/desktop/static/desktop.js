@@ -122,7 +122,10 @@ const handlers = {
     $("wallboard").hidden = !me.supervisor;
     clearInterval(session.wallboardTimer);
     if (me.supervisor) { refreshWallboard(); session.wallboardTimer = setInterval(refreshWallboard, 3000); }
+    $("workforce").hidden = !me.supervisor;
+    refreshSchedule();
   },
+  schedule() { refreshSchedule(); },
   resync() { session.lastEventId = null; session.streamAbort.abort(); start(); },
   offer(offer) { log(`offer: ${offer.channel} contact in ${offer.queue_id}`); showOffer(offer); },
   offer_withdrawn(w) {
@@ -324,6 +327,36 @@ async function refreshWallboard() {
       new Date(a.state_since).toLocaleTimeString(), a.contacts])));
   } catch (error) { /* the next refresh tries again */ }
 }
+// -- schedules and the team leader's staffing view -----------------------------------------------
+const clock = (t) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+const shiftText = (acts) => (acts.length ? `${clock(acts[0].start)}–${clock(acts[acts.length - 1].end)}` : "off");
+const pauses = (acts) => acts.filter((a) => a.kind !== "work").map((a) => `${a.kind} ${clock(a.start)}`).join(", ");
+async function refreshSchedule() {
+  try {
+    const mine = await api("GET", "/v1/schedule");
+    $("schedule-days").replaceChildren(...mine.days.map((d) => row([
+      new Date(`${d.day}T00:00:00`).toDateString(), d.leave ? `leave (${d.leave})` : shiftText(d.activities),
+      pauses(d.activities)])));
+    const a = mine.adherence;
+    $("my-adherence").textContent = a ? `Adherence today ${pct(a.adherence)}, conformance ${pct(a.conformance)}` : "";
+    if (session.agent && session.agent.supervisor) await refreshWorkforce();
+  } catch (error) { /* the next refresh tries again */ }
+}
+async function refreshWorkforce() {
+  const view = await api("GET", "/v1/supervisor/workforce");
+  const day = view.tenants[0];
+  $("workforce-summary").textContent = day
+    ? `${day.day}: forecast error on the held-back week ${pct(day.forecast_wape)} (WAPE)`
+    : "No workforce figures yet.";
+  $("workforce-intervals").replaceChildren(...(day ? day.intervals : []).map((i) => row([
+    clock(i.start), i.forecast.toFixed(1), i.actual ?? "–", i.required, i.to_schedule, i.scheduled,
+    i.logged_in ?? "–"])));
+  $("workforce-agents").replaceChildren(...view.agents.map((a) => row([
+    a.name, a.leave ? `leave (${a.leave})` : shiftText(a.schedule), a.adherence ? a.adherence.expected : "–",
+    a.state, pct(a.adherence && a.adherence.adherence), pct(a.adherence && a.adherence.conformance)])));
+}
+setInterval(() => { if (session.token) refreshSchedule(); }, 30000);
+
 function row(values) {
   const tr = document.createElement("tr");
   for (const value of values) { const td = document.createElement("td"); td.textContent = value; tr.append(td); }

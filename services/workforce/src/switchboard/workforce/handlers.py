@@ -1,0 +1,117 @@
+"""Workforce's subscribers: the history per interval (offered, answered, abandoned, handle time)
+from the contacts' events, and each agent's presence as spans of time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from switchboard.common import topics
+from switchboard.common.envelope import Envelope, aware
+from switchboard.common.events.desktop import AgentStateChanged, ContactWrapped
+from switchboard.common.events.intake import CallAbandoned
+from switchboard.common.events.routing import ContactAssigned, ContactQueued
+from switchboard.common.runtime import Transaction
+from switchboard.common.subscriptions import Subscriptions
+from switchboard.workforce import domain, planning, store
+
+SERVICE = "workforce"
+subscriptions = Subscriptions(
+    SERVICE,
+    emits=(
+        topics.WORKFORCE_SCHEDULE,
+        topics.WORKFORCE_ADHERENCE,
+        topics.WORKFORCE_INTRADAY,
+        topics.SUPERVISOR_ALERT,
+    ),
+)
+
+
+async def _stat(tx: Transaction, track: store.ContactTrack) -> store.IntervalStat:
+    return await store.stat(tx.session, tenant_id=track.tenant_id, queue_id=track.queue_id,
+                            channel=track.channel, slot=track.slot)  # fmt: skip
+
+
+@subscriptions.on(topics.CONTACT_QUEUED)
+async def on_contact_queued(event: Envelope[ContactQueued], tx: Transaction) -> None:
+    """A contact's first queueing counts as offered to that queue in that interval; a re-queue
+    (transfer, escalation) does not count again."""
+    contact_id = event.about_contact_id
+    if await tx.session.get(store.ContactTrack, contact_id) is not None:
+        return
+    cal = await planning.calendar(tx.session, event.tenant_id)
+    if cal is None:
+        return
+    at = aware(event.occurred_at)
+    track = store.ContactTrack(
+        contact_id=contact_id, tenant_id=event.tenant_id, queue_id=event.payload.queue_id,
+        channel=event.payload.channel or "email", queued_at=at,
+        slot=cal.utc(domain.local_slot(at, cal.zone, cal.config.interval_minutes)),
+    )  # fmt: skip
+    tx.session.add(track)
+    stat = await _stat(tx, track)
+    stat.offered += 1
+
+
+@subscriptions.on(topics.CONTACT_ASSIGNED)
+async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction) -> None:
+    track = await tx.session.get(store.ContactTrack, event.aggregate_id)
+    if track is None or track.assigned_at is not None or track.closed:
+        return
+    track.assigned_at = aware(event.occurred_at)
+    tx.session.add(track)
+    stat = await _stat(tx, track)
+    stat.handled += 1
+    stat.wait_seconds += event.payload.waited_seconds
+    queue = await tx.session.get(store.WorkforceQueue, (track.tenant_id, track.queue_id))
+    if queue is not None and event.payload.waited_seconds <= queue.service_level_seconds:
+        stat.answered_in_target += 1
+
+
+@subscriptions.on(topics.CALL_ABANDONED)
+async def on_call_abandoned(event: Envelope[CallAbandoned], tx: Transaction) -> None:
+    track = await tx.session.get(store.ContactTrack, event.about_contact_id)
+    if track is None or track.assigned_at is not None or track.closed:
+        return
+    track.closed = True
+    tx.session.add(track)
+    stat = await _stat(tx, track)
+    stat.abandoned += 1
+    stat.wait_seconds += max(
+        0.0, (aware(event.payload.at) - aware(track.queued_at)).total_seconds()
+    )
+
+
+@subscriptions.on(topics.CONTACT_WRAPPED)
+async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -> None:
+    """Handle time: from the agent's acceptance to the end of the after-contact work."""
+    track = await tx.session.get(store.ContactTrack, event.aggregate_id)
+    if track is None or track.assigned_at is None or track.closed:
+        return
+    track.closed = True
+    tx.session.add(track)
+    stat = await _stat(tx, track)
+    stat.wrapped += 1
+    stat.handle_seconds += max(
+        0.0, (aware(event.occurred_at) - aware(track.assigned_at)).total_seconds()
+    )
+
+
+@subscriptions.on(topics.AGENT_STATE)
+async def on_agent_state(event: Envelope[AgentStateChanged], tx: Transaction) -> None:
+    """Close the agent's current span and open one in the new state (events of one agent arrive
+    in order: the key is the agent)."""
+    change: Any = event.payload
+    at = aware(event.occurred_at)
+    current = await store.open_span(tx.session, agent_id=change.agent_id)
+    if current is not None:
+        if aware(current.started_at) > at:
+            return  # older than what is recorded: already superseded
+        if current.state == change.state:
+            return
+        current.ended_at = at
+        tx.session.add(current)
+    tx.session.add(store.StateSpan(agent_id=change.agent_id, tenant_id=event.tenant_id,
+                                   state=change.state, started_at=at))  # fmt: skip
+    context = tx.state.get("workforce")
+    if context is not None:
+        tx.after_commit(context.changed.set)  # the publisher re-measures adherence now

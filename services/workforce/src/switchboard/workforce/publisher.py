@@ -1,0 +1,89 @@
+"""The publisher: re-measures each tenant's day and each rostered agent's adherence, at once when
+an agent's state changes and every `workforce_refresh_seconds` otherwise, and publishes what
+changed: `workforce.intraday`, `workforce.adherence`, and a `supervisor.alert` to the team leaders
+when an agent has been out of adherence longer than the tenant's grace."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from datetime import datetime, timedelta
+
+import structlog
+
+from switchboard.common.envelope import Envelope
+from switchboard.common.events.routing import SupervisorAlert
+from switchboard.common.events.workforce import AdherenceChanged
+from switchboard.common.runtime import Transaction
+from switchboard.workforce import adherence, intraday, store
+from switchboard.workforce.context import Workforce
+from switchboard.workforce.planning import Calendar
+
+log = structlog.get_logger("switchboard.workforce")
+
+
+async def run(context: Workforce) -> None:
+    while True:
+        context.changed.clear()
+        try:
+            await refresh(context)
+        except Exception as error:  # the database away: the next round catches up
+            log.warning("workforce refresh failed; the next one retries", error=repr(error))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                context.changed.wait(), context.settings.workforce_refresh_seconds
+            )
+
+
+async def refresh(context: Workforce) -> None:
+    now = context.clock.now()
+    async with context.runtime.transaction() as tx:
+        for row in await store.tenants(tx.session):
+            cal = Calendar.of(row)
+            await _tenant(tx, context, cal, now)
+
+
+async def _tenant(tx: Transaction, context: Workforce, cal: Calendar, now: datetime) -> None:
+    day = cal.local(now).date()
+    picture = await intraday.picture(tx.session, cal, day, now, context.requirements)
+    if await store.changed(tx.session, key=f"intraday/{cal.tenant_id}",
+                           digest=_digest(picture.model_dump_json())):  # fmt: skip
+        await tx.emit(Envelope.first(picture, tenant_id=cal.tenant_id,
+                                     aggregate_id=cal.tenant_id))  # fmt: skip
+    grace = timedelta(minutes=cal.config.adherence_grace_minutes)
+    for item in await intraday.adherence_today(tx.session, cal, day, now):
+        agent, figures = item.agent, item.figures
+        report = AdherenceChanged(
+            agent_id=agent.agent_id, team=agent.team, day=day,
+            expected=figures.expected_now, actual=figures.actual_now,
+            out_since=figures.out_since,
+            adherence=_round(figures.adherence), conformance=_round(figures.conformance),
+            scheduled_seconds=round(figures.scheduled_seconds),
+            adherent_seconds=round(figures.adherent_seconds),
+        )  # fmt: skip
+        essence = report.model_dump_json(exclude={"scheduled_seconds", "adherent_seconds"})
+        if await store.changed(tx.session, key=f"adherence/{agent.agent_id}",
+                               digest=_digest(essence)):  # fmt: skip
+            await tx.emit(Envelope.first(report, tenant_id=cal.tenant_id,
+                                         aggregate_id=agent.agent_id))  # fmt: skip
+        out_since = figures.out_since
+        if out_since is not None and adherence.alert_due(figures, now, grace, agent.alerted_for):
+            agent.alerted_for = out_since
+            tx.session.add(agent)
+            minutes = int((now - out_since).total_seconds() // 60)
+            alert = SupervisorAlert(
+                kind="out_of_adherence", agent_id=agent.agent_id,
+                message=f"{agent.name} is {figures.actual_now} but rostered "
+                        f"{figures.expected_now}, for {minutes} minutes",
+            )  # fmt: skip
+            await tx.emit(Envelope.first(alert, tenant_id=cal.tenant_id,
+                                         aggregate_id=cal.tenant_id))  # fmt: skip
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
