@@ -131,6 +131,42 @@ def test_an_email_is_offered_accepted_and_wrapped_up_in_the_browser(floor: Runni
     assert (ARTIFACTS / "desktop-contact.png").stat().st_size > 10_000
 
 
+def test_the_team_leader_sees_todays_staffing_and_everyone_their_schedule(
+    floor: RunningCentre,
+) -> None:
+    """The demo seeds history, a forecast and a published roster for this week: chen (the team
+    leader) opens the staffing view, with every agent's shift today, and their own schedule."""
+    if floor.backend != "sqlite":
+        pytest.skip("the browser's part does not depend on the database; run once")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            chen = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+            _signed_in_page(chen, floor, "chen")
+            staffing = chen.get_by_test_id("workforce")
+            expect(staffing).to_be_visible()
+            expect(chen.get_by_test_id("workforce-summary")).to_contain_text(
+                "forecast error", timeout=30_000
+            )
+            agents = chen.locator("#workforce-agents tr")
+            expect(agents).to_have_count(3)
+            for name in ("Alice Nguyen", "Bilal Haddad", "Chen Wei"):
+                expect(staffing).to_contain_text(name)
+            days = chen.locator("#schedule-days tr")
+            expect(days.first).to_be_visible(timeout=30_000)
+            # This week's published days from yesterday on: each a shift (from–to) or a day off.
+            for i in range(days.count()):
+                shift = days.nth(i).locator("td").nth(1).inner_text()
+                assert shift == "off" or shift.startswith("leave") or "–" in shift, shift
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            chen.screenshot(path=str(ARTIFACTS / "desktop-staffing.png"), full_page=True)
+        finally:
+            browser.close()
+
+
 def _wait_for(centre: RunningCentre, contact_id: str, event_type: str) -> dict[str, Any]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

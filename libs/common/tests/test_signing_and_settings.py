@@ -20,7 +20,7 @@ def test_one_postgresql_for_all_or_a_sqlite_file_each_with_async_drivers(monkeyp
     monkeypatch.delenv("SWITCHBOARD_DATABASE_URL")
     monkeypatch.setenv("SWITCHBOARD_VAR_DIR", "/tmp/sb")
     assert Settings().sqlalchemy_url_for("recording") == "sqlite+aiosqlite:////tmp/sb/recording.db"
-    assert len(Settings().database_urls) == len(Settings().databases) == 6
+    assert len(Settings().database_urls) == len(Settings().databases) == 7
 
 
 def test_embedded_broker_unless_kafka_is_named(monkeypatch) -> None:
