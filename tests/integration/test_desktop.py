@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from switchboard.common.telemetry import read_spans
 from tests.integration.conftest import (
@@ -64,12 +64,8 @@ def _signed_in_page(page: Page, centre: RunningCentre, agent: str) -> None:
 def test_an_email_is_offered_accepted_and_wrapped_up_in_the_browser(floor: RunningCentre) -> None:
     if floor.backend != "sqlite":
         pytest.skip("the browser's part does not depend on the database; run once")
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = _chromium(playwright)
         try:
             alice = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
             bilal = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
@@ -139,10 +135,7 @@ def test_the_team_leader_sees_todays_staffing_and_everyone_their_schedule(
     if floor.backend != "sqlite":
         pytest.skip("the browser's part does not depend on the database; run once")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = _chromium(playwright)
         try:
             chen = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
             _signed_in_page(chen, floor, "chen")
@@ -157,14 +150,24 @@ def test_the_team_leader_sees_todays_staffing_and_everyone_their_schedule(
                 expect(staffing).to_contain_text(name)
             days = chen.locator("#schedule-days tr")
             expect(days.first).to_be_visible(timeout=30_000)
-            # This week's published days from yesterday on: each a shift (from–to) or a day off.
+            # This week's published days from yesterday on: each a shift (from, an en dash, to)
+            # or a day off.
             for i in range(days.count()):
                 shift = days.nth(i).locator("td").nth(1).inner_text()
-                assert shift == "off" or shift.startswith("leave") or "–" in shift, shift
+                assert shift == "off" or shift.startswith("leave") or "\u2013" in shift, shift
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             chen.screenshot(path=str(ARTIFACTS / "desktop-staffing.png"), full_page=True)
         finally:
             browser.close()
+
+
+def _chromium(playwright: Playwright) -> Browser:
+    """Debian's Chromium, headless, as the tests run it (Playwright never downloads a browser)."""
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it"
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    )
 
 
 def _wait_for(centre: RunningCentre, contact_id: str, event_type: str) -> dict[str, Any]:

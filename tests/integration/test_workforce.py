@@ -60,7 +60,19 @@ def test_handled_contacts_become_history(centre: RunningCentre) -> None:
     assert all(r["offered"] >= r["handled"] for r in rows)
 
 
+def _demo_seeded(centre: RunningCentre) -> None:
+    """Workforce seeds the demo's history, forecast and roster when it first starts."""
+
+    def seeded() -> bool | None:
+        answer = httpx.get(centre.url("workforce", "/v1/forecasts/latest"),
+                           headers=centre.operator, timeout=30)  # fmt: skip
+        return answer.status_code == 200 or None
+
+    until("the demo's forecast", seeded, timeout=90)
+
+
 def test_forecast_staffing_and_a_roster_within_the_rules(centre: RunningCentre) -> None:
+    _demo_seeded(centre)
     run = _post(centre, "/v1/forecasts", {})
     assert run["history_days"] >= 49  # the demo's eight weeks of history
     assert 0 <= run["accuracy"]["wape"] < 1.5 and run["accuracy"]["holdout_days"] == 7
@@ -86,6 +98,7 @@ def test_a_published_roster_reaches_the_desktop_and_adherence_is_measured(
     centre: RunningCentre, workforce_clock: Any
 ) -> None:
     monday = _next_monday()
+    _demo_seeded(centre)
     _post(centre, "/v1/forecasts", {})
     roster = _post(centre, "/v1/rosters", {"week_start": monday.isoformat()})
     published = _post(centre, f"/v1/rosters/{roster['roster_id']}/publish", {}, expect=200)

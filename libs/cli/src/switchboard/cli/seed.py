@@ -18,7 +18,6 @@ from switchboard.common import auth
 from switchboard.common.centre import CentreConfig, load_centre
 from switchboard.common.compliance import register as dnc_register
 from switchboard.common.db import Database
-from switchboard.common.envelope import utcnow
 from switchboard.common.settings import Settings
 
 
@@ -81,7 +80,6 @@ async def seed(settings: Settings) -> dict[str, Any]:
     from switchboard.intake import store as intake_store
     from switchboard.recording import kpis as recording_kpis
     from switchboard.routing import store as routing_store
-    from switchboard.workforce import demo as workforce_demo
     from switchboard.workforce import store as workforce_store
 
     settings.var_dir.mkdir(parents=True, exist_ok=True)
@@ -99,10 +97,7 @@ async def seed(settings: Settings) -> dict[str, Any]:
         "desktop": [lambda s: desktop_store.apply_centre(s, centre, passwords)],
         "escalation": [lambda s: escalation_store.apply_centre(s, centre)],
         "dispatch": [lambda s: dispatch_store.apply_centre(s, centre)],
-        "workforce": [
-            lambda s: workforce_store.apply_centre(s, centre),
-            lambda s: workforce_demo.seed(s, centre, utcnow()),
-        ],
+        "workforce": [lambda s: workforce_store.apply_centre(s, centre)],
     }
     served: dict[str, list[str]] = {}
     for service, url in settings.databases.items():

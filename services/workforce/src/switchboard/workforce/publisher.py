@@ -16,7 +16,7 @@ from switchboard.common.envelope import Envelope
 from switchboard.common.events.routing import SupervisorAlert
 from switchboard.common.events.workforce import AdherenceChanged
 from switchboard.common.runtime import Transaction
-from switchboard.workforce import adherence, intraday, store
+from switchboard.workforce import adherence, demo, intraday, store
 from switchboard.workforce.context import Workforce
 from switchboard.workforce.planning import Calendar
 
@@ -24,6 +24,11 @@ log = structlog.get_logger("switchboard.workforce")
 
 
 async def run(context: Workforce) -> None:
+    try:
+        async with context.runtime.transaction() as tx:
+            await demo.seed(tx, context.clock.now())
+    except Exception as error:  # the demo's extras only: the service works without them
+        log.warning("demo workforce not seeded", error=repr(error))
     while True:
         context.changed.clear()
         try:

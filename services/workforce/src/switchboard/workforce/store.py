@@ -189,7 +189,7 @@ async def tenants(session: AsyncSession) -> Sequence[WorkforceTenant]:
 
 async def queues(session: AsyncSession, *, tenant_id: str) -> Sequence[WorkforceQueue]:
     query = select(WorkforceQueue).where(WorkforceQueue.tenant_id == tenant_id)
-    return (await session.exec(query)).all()
+    return (await session.exec(query.order_by(col(WorkforceQueue.queue_id)))).all()
 
 
 async def agents(session: AsyncSession, *, tenant_id: str) -> Sequence[WorkforceAgent]:
@@ -218,9 +218,8 @@ async def history(session: AsyncSession, *, tenant_id: str, since: datetime,
 
 
 async def add_history(session: AsyncSession, *, rows: list[IntervalStat]) -> None:
-    """Rows of history as given (generated history for the demo; an import)."""
-    for row in rows:
-        await session.merge(row)
+    """New rows of history (the demo's generated weeks)."""
+    session.add_all(rows)
 
 
 async def open_span(session: AsyncSession, *, agent_id: str) -> StateSpan | None:

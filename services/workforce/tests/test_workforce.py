@@ -1,0 +1,129 @@
+"""Workforce's wiring on FastStream's in-memory broker and SQLite: the history from contact events
+(each contact counted once, whatever is redelivered), agents' state spans, and a published roster
+measured against them, with the team leader alerted once per stretch out of adherence."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import select
+
+from switchboard.common.centre import load_centre
+from switchboard.common.clock import Clock
+from switchboard.common.envelope import Envelope
+from switchboard.common.events.desktop import AgentStateChanged, ContactWrapped
+from switchboard.common.events.intake import CallAbandoned
+from switchboard.common.events.routing import ContactAssigned, ContactQueued
+from switchboard.common.runtime import Runtime
+from switchboard.common.testing import service_under_test
+from switchboard.workforce import planning, publisher, store
+from switchboard.workforce.context import Workforce
+from switchboard.workforce.handlers import SERVICE, subscriptions
+from switchboard.workforce.settings import WorkforceSettings
+
+DEMO = Path(__file__).parents[3] / "libs/cli/src/switchboard/cli/demo-centre.yaml"
+T0 = datetime(2026, 12, 7, 0, 2, tzinfo=UTC)  # Monday 11:02 in Sydney
+
+
+async def _prepare(runtime: Runtime) -> None:
+    async with runtime.db.session() as session:
+        await store.apply_centre(session, load_centre(DEMO))
+
+
+def _call(contact_id: str, *, answered: bool, wrapped: bool) -> list[Envelope[Any]]:
+    queued = Envelope.first(ContactQueued(queue_id="billing", priority=5, reason="rule",
+                                          channel="phone"),
+                            tenant_id="acme", aggregate_id=contact_id, contact_id=contact_id,
+                            occurred_at=T0)  # fmt: skip
+    events: list[Envelope[Any]] = [queued]
+    if answered:
+        events.append(queued.follow(ContactAssigned(offer_id="o", agent_id="alice",
+                                                    queue_id="billing", waited_seconds=12),
+                                    occurred_at=T0 + timedelta(seconds=12)))  # fmt: skip
+        # A caller hanging up after the answer is no abandon.
+        events.append(queued.follow(CallAbandoned(call_id="c", at=T0 + timedelta(seconds=60)),
+                                    occurred_at=T0 + timedelta(seconds=60)))  # fmt: skip
+    else:
+        events.append(queued.follow(CallAbandoned(call_id="c", at=T0 + timedelta(seconds=40)),
+                                    occurred_at=T0 + timedelta(seconds=40)))  # fmt: skip
+    if wrapped:
+        events.append(queued.follow(ContactWrapped(agent_id="alice", disposition="done"),
+                                    occurred_at=T0 + timedelta(seconds=312)))  # fmt: skip
+    # A re-queue (a transfer) does not count as offered again.
+    events.append(queued.follow(ContactQueued(queue_id="billing", priority=7, reason="transfer",
+                                              channel="phone"),
+                                occurred_at=T0 + timedelta(seconds=400)))  # fmt: skip
+    return events
+
+
+async def test_each_contact_counts_once_in_the_interval_it_first_queued(tmp_path: Path) -> None:
+    events = (_call("a", answered=True, wrapped=True) + _call("b", answered=True, wrapped=False)
+              + _call("c", answered=False, wrapped=False))  # fmt: skip
+    events = events * 2
+    random.Random(3).shuffle(events)
+    events.sort(key=lambda e: e.occurred_at)  # one contact's events stay in order (its key)
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_prepare) as wf:
+        for event in events:
+            await wf.deliver(event)
+        async with await wf.session() as session:
+            [row] = (await session.exec(select(store.IntervalStat))).all()
+    assert (row.queue_id, row.channel) == ("billing", "phone")
+    assert row.slot.replace(tzinfo=UTC) == datetime(2026, 12, 7, 0, 0, tzinfo=UTC)  # 11:00 local
+    assert (row.offered, row.handled, row.abandoned, row.answered_in_target) == (3, 2, 1, 2)
+    assert row.wait_seconds == 12 + 12 + 40
+    assert (row.wrapped, row.handle_seconds) == (1, 300)
+
+
+async def test_a_rostered_agent_out_of_adherence_is_reported_once(tmp_path: Path) -> None:
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_prepare) as wf:
+        runtime = wf.runtime
+        clock_file = tmp_path / "clock"
+        context = Workforce(runtime, WorkforceSettings(var_dir=tmp_path), Clock(clock_file))
+        runtime.state["workforce"] = context
+        async with runtime.transaction() as tx:
+            cal = await planning.calendar(tx.session, "acme")
+            assert cal is not None
+            roster = store.Roster(roster_id="r1", tenant_id="acme", week_start=T0.date(),
+                                  forecast_run_id="none", shortfall=0, optimal=True)  # fmt: skip
+            tx.session.add(roster)
+            start, lunch = T0 - timedelta(hours=2), T0 + timedelta(hours=1)
+            tx.session.add(store.ShiftRow(
+                roster_id="r1", agent_id="alice", day=T0.date(), start=start,
+                end=start + timedelta(hours=8),
+                activities=[
+                    {"start": start.isoformat(), "end": lunch.isoformat(), "kind": "work"},
+                    {"start": lunch.isoformat(),
+                     "end": (lunch + timedelta(minutes=30)).isoformat(), "kind": "lunch"},
+                    {"start": (lunch + timedelta(minutes=30)).isoformat(),
+                     "end": (start + timedelta(hours=8)).isoformat(), "kind": "work"},
+                ],
+            ))  # fmt: skip
+            await planning.publish(tx, cal, roster)
+        signed_in = Envelope.first(AgentStateChanged(agent_id="alice", state="available"),
+                                   tenant_id="acme", aggregate_id="alice",
+                                   occurred_at=start)  # fmt: skip
+        on_break = Envelope.first(AgentStateChanged(agent_id="alice", state="break",
+                                                    reason="coffee"),
+                                  tenant_id="acme", aggregate_id="alice",
+                                  occurred_at=T0 - timedelta(minutes=30))  # fmt: skip
+        for event in (signed_in, on_break, on_break):
+            await wf.deliver(event)
+        clock_file.write_text(str((T0 - datetime.now(UTC)).total_seconds()))
+        await publisher.refresh(context)
+        await publisher.refresh(context)  # the same picture again: nothing new is sent
+        sent = await wf.outbox()
+
+    schedules = [e for e in sent if e["event_type"] == "workforce.schedule"]
+    assert len(schedules) == 3 * 7 and {e["payload"]["agent_id"] for e in schedules} == {
+        "alice", "bilal", "chen"}  # fmt: skip
+    [report] = [e["payload"] for e in sent if e["event_type"] == "workforce.adherence"]
+    assert (report["expected"], report["actual"]) == ("available", "break")
+    assert report["adherence"] == round(90 / 120, 3)  # out for the last 30 of 120 minutes
+    assert report["team"] == "red"
+    [alert] = [e["payload"] for e in sent if e["event_type"] == "supervisor.alert"]
+    assert alert["kind"] == "out_of_adherence" and alert["agent_id"] == "alice"
+    assert "for 30 minutes" in alert["message"]
+    assert len([e for e in sent if e["event_type"] == "workforce.intraday"]) == 1
