@@ -84,8 +84,21 @@ def test_forecast_staffing_and_a_roster_within_the_rules(centre: RunningCentre) 
     assert {s["method"] for s in slots} & {"erlang_a", "erlang_c", "erlang_a+workload",
                                            "erlang_c+workload"}  # fmt: skip
     monday = _next_monday()
+    off = {"start": monday.isoformat(), "end": (monday + timedelta(days=1)).isoformat(),
+           "reason": "annual leave"}  # fmt: skip
+    assert _post(centre, "/v1/agents/bilal/leave", off)["days"] == 2
+    _post(centre, "/v1/agents/nobody/leave", off, expect=404)
+    _post(centre, "/v1/agents/bilal/leave", {**off, "end": "2000-01-01"}, expect=422)
+    listed = _get(centre, "/v1/leave", start=monday.isoformat(), end=off["end"])["leave"]
+    assert {(x["agent_id"], x["day"]) for x in listed} >= {("bilal", off["start"]),
+                                                            ("bilal", off["end"])}  # fmt: skip
     roster = _post(centre, "/v1/rosters", {"week_start": monday.isoformat()})
     assert roster["status"] == "draft" and roster["violations"] == []
+    assert not [s for s in roster["shifts"]
+                if s["agent_id"] == "bilal" and s["day"] in (off["start"], off["end"])]  # fmt: skip
+    gone = httpx.delete(centre.url("workforce", f"/v1/agents/bilal/leave/{off['end']}"),
+                        headers=centre.operator, timeout=10)  # fmt: skip
+    assert gone.status_code == 204
     assert roster["shifts"] and roster["coverage"]
     agents = {s["agent_id"] for s in roster["shifts"]}
     assert agents <= {"alice", "bilal", "chen"}

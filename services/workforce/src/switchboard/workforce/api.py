@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from switchboard.common.auth import operator_tenant
 from switchboard.workforce import adherence, domain, intraday, planning, publisher, roster, store
@@ -19,6 +19,7 @@ from switchboard.workforce.planning import Calendar
 router = APIRouter(prefix="/v1", tags=["workforce"])
 Tenant = Annotated[str, Depends(operator_tenant)]
 MAX_DAYS = 31
+MAX_LEAVE_DAYS = 60
 
 
 def _context(request: Request) -> Workforce:
@@ -260,6 +261,63 @@ async def agent_schedule(agent_id: str, tenant: Tenant, request: Request,
         "week_start": week.isoformat(),
         "shifts": [{"day": r.day.isoformat(), "activities": r.activities} for r in rows],
     }
+
+
+class LeaveRequest(BaseModel):
+    start: date
+    end: date
+    """The last day of leave (inclusive)."""
+    reason: str = Field(default="annual leave", min_length=1, max_length=200)
+
+
+@router.post("/agents/{agent_id}/leave", status_code=201)
+async def add_leave(agent_id: str, body: LeaveRequest, tenant: Tenant, request: Request
+                    ) -> dict[str, Any]:  # fmt: skip
+    """Days of leave for an agent: rosters made from now on keep them free (a published roster
+    that has a shift on one lists it among its violations)."""
+    days = (body.end - body.start).days + 1
+    if not 1 <= days <= MAX_LEAVE_DAYS:
+        raise HTTPException(422, f"leave runs from start to end, 1 to {MAX_LEAVE_DAYS} days")
+    context = _context(request)
+    async with context.runtime.transaction() as tx:
+        agent = await tx.session.get(store.WorkforceAgent, agent_id)
+        if agent is None or agent.tenant_id != tenant:
+            raise HTTPException(404, "no such agent")
+        for offset in range(days):
+            await tx.session.merge(store.Leave(agent_id=agent_id, tenant_id=tenant,
+                                               day=body.start + timedelta(days=offset),
+                                               reason=body.reason))  # fmt: skip
+    return {"agent_id": agent_id, "start": body.start.isoformat(), "end": body.end.isoformat(),
+            "days": days, "reason": body.reason}  # fmt: skip
+
+
+@router.get("/leave")
+async def list_leave(tenant: Tenant, request: Request, start: date, end: date) -> dict[str, Any]:
+    """Every agent's leave between `start` and `end` (the centre file's and entered)."""
+    if end < start or (end - start).days >= MAX_DAYS:
+        raise HTTPException(422, f"end must be on or after start, at most {MAX_DAYS} days on")
+    context = _context(request)
+    cal = await _calendar(context, tenant)
+    found: dict[str, dict[date, str]] = {}
+    async with context.runtime.db.reader() as session:
+        week = domain.week_of(start)
+        while week <= end:
+            for agent, days in (await planning.leave_days(session, cal, week)).items():
+                found.setdefault(agent, {}).update(days)
+            week += timedelta(days=7)
+    return {"leave": [{"agent_id": agent, "day": day.isoformat(), "reason": reason}
+                      for agent, days in sorted(found.items())
+                      for day, reason in sorted(days.items()) if start <= day <= end]}  # fmt: skip
+
+
+@router.delete("/agents/{agent_id}/leave/{day}", status_code=204)
+async def cancel_leave(agent_id: str, day: date, tenant: Tenant, request: Request) -> None:
+    context = _context(request)
+    async with context.runtime.transaction() as tx:
+        row = await tx.session.get(store.Leave, (agent_id, day))
+        if row is None or row.tenant_id != tenant:
+            raise HTTPException(404, "no leave entered for that agent on that day")
+        await tx.session.delete(row)
 
 
 @router.post("/refresh", status_code=202)

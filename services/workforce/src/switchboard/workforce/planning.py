@@ -181,7 +181,7 @@ async def make_roster(session: AsyncSession, cal: Calendar, run: store.ForecastR
 async def roster_agents(session: AsyncSession, cal: Calendar, week_start: date
                         ) -> list[roster.RosterAgent]:  # fmt: skip
     targets = (await queue_targets(session, cal.tenant_id)).values()
-    leave = domain.leave_days(cal.config)
+    leave = await leave_days(session, cal, week_start)
     week = {week_start + timedelta(days=i) for i in range(7)}
     return [
         roster.RosterAgent(
@@ -193,6 +193,17 @@ async def roster_agents(session: AsyncSession, cal: Calendar, week_start: date
     ]
 
 
+async def leave_days(session: AsyncSession, cal: Calendar, week_start: date
+                     ) -> dict[str, dict[date, str]]:  # fmt: skip
+    """Per agent, the week's days of leave and why: the centre file's and those entered since."""
+    days = domain.leave_days(cal.config)
+    entered = await store.leave(session, tenant_id=cal.tenant_id, since=week_start,
+                                until=week_start + timedelta(days=6))  # fmt: skip
+    for row in entered:
+        days.setdefault(row.agent_id, {})[row.day] = row.reason
+    return days
+
+
 async def publish(tx: Transaction, cal: Calendar, row: store.Roster) -> int:
     """Publish a draft: it replaces the week's published roster and each agent's day is sent to
     their desktop (a day off too, so an old shift does not linger). Returns the days sent."""
@@ -201,7 +212,7 @@ async def publish(tx: Transaction, cal: Calendar, row: store.Roster) -> int:
     row.status, row.published_at = "published", utcnow()
     session.add(row)
     shifts = {(s.agent_id, s.day): s for s in await store.shifts(session, roster_id=row.roster_id)}
-    leave = domain.leave_days(cal.config)
+    leave = await leave_days(session, cal, row.week_start)
     sent = 0
     for agent in await store.agents(session, tenant_id=cal.tenant_id):
         for offset in range(7):

@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import zlib
 from datetime import datetime, timedelta
 
 import structlog
+from sqlalchemy import text
 
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.routing import SupervisorAlert
@@ -41,9 +43,18 @@ async def run(context: Workforce) -> None:
             )
 
 
+REFRESH_LOCK = zlib.crc32(b"workforce:refresh")
+
+
 async def refresh(context: Workforce) -> None:
+    """One round over every tenant. On PostgreSQL replicas take turns (a transaction's advisory
+    lock): each round starts from what the last one published, so no change or alert goes twice."""
     now = context.clock.now()
     async with context.runtime.transaction() as tx:
+        if context.runtime.db.is_postgres:
+            lock = text("SELECT pg_try_advisory_xact_lock(:key)")
+            if not (await tx.session.execute(lock, {"key": REFRESH_LOCK})).scalar():
+                return  # another replica is refreshing now
         for row in await store.tenants(tx.session):
             cal = Calendar.of(row)
             await _tenant(tx, context, cal, now)

@@ -151,6 +151,18 @@ class ShiftRow(SQLModel, table=True):
     """[{start, end, kind}] with UTC ISO times."""
 
 
+class Leave(SQLModel, table=True):
+    """A day of leave entered through the API (leave in the centre file is read from there)."""
+
+    __tablename__ = "wf_leave"
+
+    agent_id: str = Field(primary_key=True, max_length=64)
+    day: date = Field(primary_key=True)
+    tenant_id: str = Field(index=True, max_length=64)
+    reason: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class Published(SQLModel, table=True):
     """What was last published under a key, so an unchanged picture is not sent again."""
 
@@ -288,3 +300,11 @@ async def changed(session: AsyncSession, *, key: str, digest: str) -> bool:
     if row is not None:
         row.digest = digest
     return True
+
+
+async def leave(session: AsyncSession, *, tenant_id: str, since: date,
+                until: date) -> Sequence[Leave]:  # fmt: skip
+    """Days of leave entered through the API, `since`..`until` inclusive."""
+    query = select(Leave).where(Leave.tenant_id == tenant_id, col(Leave.day) >= since,
+                                col(Leave.day) <= until)  # fmt: skip
+    return (await session.exec(query.order_by(col(Leave.day), col(Leave.agent_id)))).all()

@@ -1,8 +1,8 @@
-"""workforce: history, forecasts, rosters, adherence; the desktop's and recording's copies
+"""workforce: history, forecasts, rosters, leave, adherence; the desktop's and recording's copies
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-12-03 13:58:43.292219
+Create Date: 2026-12-03 14:19:54.919437
 """
 
 from __future__ import annotations
@@ -137,6 +137,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "queue_id", "channel", "slot"),
     )
     op.create_table(
+        "wf_leave",
+        sa.Column("agent_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("tenant_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("agent_id", "day"),
+    )
+    with op.batch_alter_table("wf_leave", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_wf_leave_tenant_id"), ["tenant_id"], unique=False)
+
+    op.create_table(
         "wf_published",
         sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("digest", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -223,6 +235,10 @@ def downgrade() -> None:
     op.drop_table("wf_roster")
     op.drop_table("wf_queue")
     op.drop_table("wf_published")
+    with op.batch_alter_table("wf_leave", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_wf_leave_tenant_id"))
+
+    op.drop_table("wf_leave")
     op.drop_table("wf_interval")
     with op.batch_alter_table("wf_forecast_run", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_wf_forecast_run_tenant_id"))
