@@ -18,7 +18,7 @@ from switchboard.intake.store import ChannelSystem
 from tests.integration.conftest import RunningCentre
 
 # The services an email's spans pass through: escalation starts its SLA clock on contact.queued.
-EMAIL_PATH = {"intake", "routing", "escalation", "recording", "desktop"}
+EMAIL_PATH = {"intake", "routing", "escalation", "recording", "desktop", "workforce"}
 
 pytestmark = pytest.mark.parametrize("centre", ["sqlite"], indirect=True)
 

@@ -15,6 +15,7 @@ SERVICES = {
     "switchboard-recording",
     "switchboard-desktop",
     "switchboard-escalation",
+    "switchboard-workforce",  # it counts the contact in its queue's history
 }
 
 

@@ -16,8 +16,10 @@ DAILY_CONTACTS = {"phone": 40.0, "email": 18.0}
 SOLVE_SECONDS = 2.0
 
 
-async def seed(tx: Transaction, now: datetime) -> None:
+async def seed(tx: Transaction, now: datetime) -> list[str]:
+    """The tenants seeded now."""
     session = tx.session
+    seeded = []
     for row in await store.tenants(session):
         cal = planning.Calendar.of(row)
         weeks = cal.config.demo_history_weeks
@@ -41,6 +43,8 @@ async def seed(tx: Transaction, now: datetime) -> None:
                                                    solve_seconds=SOLVE_SECONDS)  # fmt: skip
         await session.flush()
         await planning.publish(tx, cal, roster_row)
+        seeded.append(cal.tenant_id)
+    return seeded
 
 
 def _row(tenant_id: str, queue_id: str, channel: str, slot: datetime,

@@ -22,7 +22,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import poisson
 
 MAX_AGENTS = 5_000
 
@@ -116,8 +115,8 @@ def _answered_within(positions: int, service_rate: float, theta: float, t: float
     tilt = np.cumprod(service_rate + j * theta) / np.cumprod(rates)
     uniform = float(rates[-1])
     advance = rates / uniform
-    steps = int(poisson.ppf(1 - 1e-12, uniform * t)) + 1
-    weights = poisson.pmf(np.arange(steps + 1), uniform * t)
+    weights = _poisson_weights(uniform * t)
+    steps = len(weights) - 1
     done = np.zeros(positions)  # P(absorbed within k uniformised steps | start at j)
     cdf = weights[0] * done
     for k in range(1, steps + 1):
@@ -125,6 +124,21 @@ def _answered_within(positions: int, service_rate: float, theta: float, t: float
         done = advance * ahead + (1 - advance) * done
         cdf = cdf + weights[k] * done
     return np.asarray(tilt * cdf)
+
+
+def _poisson_weights(mean: float) -> np.ndarray:
+    """P(N = k) for k = 0 .. mean + 10 standard deviations (the rest is below 1e-20), in log
+    space so a large mean does not underflow."""
+    steps = math.ceil(mean + 10 * math.sqrt(mean) + 20)
+    k = np.arange(steps + 1)
+    log_factorial = np.concatenate(([0.0], np.cumsum(np.log(k[1:]))))
+    with np.errstate(divide="ignore"):
+        logs = (
+            k * math.log(mean) - mean - log_factorial
+            if mean > 0
+            else np.where(k == 0, 0.0, -np.inf)
+        )
+    return np.asarray(np.exp(logs))
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import time
 import zlib
 from datetime import datetime, timedelta
 
@@ -27,8 +28,12 @@ log = structlog.get_logger("switchboard.workforce")
 
 async def run(context: Workforce) -> None:
     try:
+        started = time.monotonic()
         async with context.runtime.transaction() as tx:
-            await demo.seed(tx, context.clock.now())
+            seeded = await demo.seed(tx, context.clock.now())
+        if seeded:
+            log.info("demo workforce seeded", tenants=seeded,
+                     seconds=round(time.monotonic() - started, 1))  # fmt: skip
     except Exception as error:  # the demo's extras only: the service works without them
         log.warning("demo workforce not seeded", error=repr(error))
     while True:

@@ -22,9 +22,10 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from ortools.sat.python import cp_model
+if TYPE_CHECKING:  # OR-tools takes seconds to import: only rostering loads it
+    from ortools.sat.python import cp_model
 
 ActivityKind = Literal["work", "break", "lunch"]
 Requirement = Mapping[str, Mapping[datetime, int]]
@@ -144,6 +145,8 @@ def build(
     rules: Rules,
 ) -> Roster:
     """The week's roster from `week_start` (opening hours per weekday, 0 = Monday)."""
+    from ortools.sat.python import cp_model
+
     model = cp_model.CpModel()
     days = [week_start + timedelta(days=i) for i in range(7)]
     choices: dict[tuple[str, date], list[tuple[cp_model.IntVar, tuple[Activity, ...]]]] = {}
