@@ -15,7 +15,7 @@ from switchboard.common.centre import load_centre
 from switchboard.common.clock import Clock
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.desktop import AgentStateChanged, ContactWrapped
-from switchboard.common.events.intake import CallAbandoned
+from switchboard.common.events.intake import CallAbandoned, CallAnswered
 from switchboard.common.events.routing import ContactAssigned, ContactQueued
 from switchboard.common.runtime import Runtime
 from switchboard.common.testing import service_under_test
@@ -59,9 +59,24 @@ def _call(contact_id: str, *, answered: bool, wrapped: bool) -> list[Envelope[An
     return events
 
 
+def _answered_at_the_pbx(contact_id: str) -> list[Envelope[Any]]:
+    """Answered at the PBX 8 s in, then (late) assigned through the ACD: answered once, at 8 s."""
+    queued = Envelope.first(ContactQueued(queue_id="billing", priority=5, reason="rule",
+                                          channel="phone"),
+                            tenant_id="acme", aggregate_id=contact_id, contact_id=contact_id,
+                            occurred_at=T0)  # fmt: skip
+    return [
+        queued,
+        queued.follow(CallAnswered(call_id="d", at=T0 + timedelta(seconds=8)),
+                      occurred_at=T0 + timedelta(seconds=8)),
+        queued.follow(ContactAssigned(offer_id="o", agent_id="bilal", queue_id="billing",
+                                      waited_seconds=30), occurred_at=T0 + timedelta(seconds=30)),
+    ]  # fmt: skip
+
+
 async def test_each_contact_counts_once_in_the_interval_it_first_queued(tmp_path: Path) -> None:
     events = (_call("a", answered=True, wrapped=True) + _call("b", answered=True, wrapped=False)
-              + _call("c", answered=False, wrapped=False))  # fmt: skip
+              + _call("c", answered=False, wrapped=False) + _answered_at_the_pbx("d"))  # fmt: skip
     events = events * 2
     random.Random(3).shuffle(events)
     events.sort(key=lambda e: e.occurred_at)  # one contact's events stay in order (its key)
@@ -72,8 +87,8 @@ async def test_each_contact_counts_once_in_the_interval_it_first_queued(tmp_path
             [row] = (await session.exec(select(store.IntervalStat))).all()
     assert (row.queue_id, row.channel) == ("billing", "phone")
     assert row.slot.replace(tzinfo=UTC) == datetime(2026, 12, 7, 0, 0, tzinfo=UTC)  # 11:00 local
-    assert (row.offered, row.handled, row.abandoned, row.answered_in_target) == (3, 2, 1, 2)
-    assert row.wait_seconds == 12 + 12 + 40
+    assert (row.offered, row.handled, row.abandoned, row.answered_in_target) == (4, 3, 1, 3)
+    assert row.wait_seconds == 12 + 12 + 40 + 8
     assert (row.wrapped, row.handle_seconds) == (1, 300)
 
 

@@ -1,14 +1,17 @@
 """Workforce's subscribers: the history per interval (offered, answered, abandoned, handle time)
-from the contacts' events, and each agent's presence as spans of time."""
+from the contacts' events, and each agent's presence as spans of time. A contact is answered
+once: by an agent's acceptance (`contact.assigned`) or at the PBX (`call.answered`), whichever
+comes first."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from switchboard.common import topics
 from switchboard.common.envelope import Envelope, aware
 from switchboard.common.events.desktop import AgentStateChanged, ContactWrapped
-from switchboard.common.events.intake import CallAbandoned
+from switchboard.common.events.intake import CallAbandoned, CallAnswered
 from switchboard.common.events.routing import ContactAssigned, ContactQueued
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
@@ -54,16 +57,30 @@ async def on_contact_queued(event: Envelope[ContactQueued], tx: Transaction) -> 
 
 @subscriptions.on(topics.CONTACT_ASSIGNED)
 async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction) -> None:
-    track = await tx.session.get(store.ContactTrack, event.aggregate_id)
+    await _answered(tx, event.aggregate_id, aware(event.occurred_at), event.payload.waited_seconds)
+
+
+@subscriptions.on(topics.CALL_ANSWERED)
+async def on_call_answered(event: Envelope[CallAnswered], tx: Transaction) -> None:
+    """A call answered at the PBX while it waited in line counts as answered there and then."""
+    track = await tx.session.get(store.ContactTrack, event.about_contact_id)
+    if track is not None:
+        at = aware(event.payload.at)
+        await _answered(tx, track.contact_id, at, (at - aware(track.queued_at)).total_seconds())
+
+
+async def _answered(tx: Transaction, contact_id: str, at: datetime, waited: float) -> None:
+    """The contact's first answer (an agent's acceptance or the PBX's), once."""
+    track = await tx.session.get(store.ContactTrack, contact_id)
     if track is None or track.assigned_at is not None or track.closed:
         return
-    track.assigned_at = aware(event.occurred_at)
+    track.assigned_at = at
     tx.session.add(track)
     stat = await _stat(tx, track)
     stat.handled += 1
-    stat.wait_seconds += event.payload.waited_seconds
+    stat.wait_seconds += max(0.0, waited)
     queue = await tx.session.get(store.WorkforceQueue, (track.tenant_id, track.queue_id))
-    if queue is not None and event.payload.waited_seconds <= queue.service_level_seconds:
+    if queue is not None and waited <= queue.service_level_seconds:
         stat.answered_in_target += 1
 
 
