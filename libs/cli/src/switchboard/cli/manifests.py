@@ -169,8 +169,9 @@ def scaled_object(service: str) -> dict[str, Any]:
 
 def network_policy(service: str, port: int) -> dict[str, Any]:
     """Ingress on the service's own ports (from anywhere for the public ones, else from this
-    namespace and monitoring); egress only to the broker, the database, DNS, the trace collector
-    and, for those that send mail, the SMTP relay."""
+    namespace and monitoring); egress only to the broker, the database, DNS, the trace collector,
+    for those that send mail the SMTP relay, and for the desktop recording's API (the quality
+    pages)."""
     ports = [{"protocol": "TCP", "port": port}]
     if service == "intake":
         ports.append({"protocol": "TCP", "port": Settings().smtp_port})
@@ -187,6 +188,9 @@ def network_policy(service: str, port: int) -> dict[str, Any]:
          "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
         {"ports": [{"protocol": "TCP", "port": 4318}]},
     ]  # fmt: skip
+    if service == "desktop":
+        egress.append({"to": [{"podSelector": {"matchLabels": _labels("recording")}}],
+                       "ports": [{"protocol": "TCP", "port": Settings().recording_port}]})  # fmt: skip
     if service in SENDS_MAIL:
         egress.append(
             {"ports": [{"protocol": "TCP", "port": 25}, {"protocol": "TCP", "port": 587}]}

@@ -51,6 +51,7 @@ def credentials(settings: Settings, centre: CentreConfig) -> dict[str, Any]:
             for a in centre.agents
         },
         "operator_token": existing.get("operator_token") or auth.new_token(),
+        "gateway_token": existing.get("gateway_token") or auth.new_token(),
         "tenants": {
             t.id: {
                 "email": next(iter(t.addresses.email), None),
@@ -74,6 +75,7 @@ def write_credentials(path: Path, creds: dict[str, Any]) -> None:
 async def seed(settings: Settings) -> dict[str, Any]:
     """Migrate the schema, apply the centre configuration, grant the operator token; returns the
     credentials (also written to the credentials file)."""
+    from switchboard.desktop import quality as desktop_quality
     from switchboard.desktop import store as desktop_store
     from switchboard.dispatch import store as dispatch_store
     from switchboard.escalation import store as escalation_store
@@ -93,8 +95,16 @@ async def seed(settings: Settings) -> dict[str, Any]:
             lambda s: routing_store.apply_centre(s, centre),
             lambda s: dnc_register.apply_centre(s, centre),  # the gate reads it in routing
         ],
-        "recording": [lambda s: recording_kpis.apply_centre(s, centre)],
-        "desktop": [lambda s: desktop_store.apply_centre(s, centre, passwords)],
+        "recording": [
+            lambda s: recording_kpis.apply_centre(s, centre),
+            lambda s: auth.grant_gateway(s, token=creds["gateway_token"], label="desktop"),
+        ],
+        "desktop": [
+            lambda s: desktop_store.apply_centre(s, centre, passwords),
+            lambda s: desktop_quality.keep_gateway_token(
+                s, service="recording", token=creds["gateway_token"]
+            ),
+        ],
         "escalation": [lambda s: escalation_store.apply_centre(s, centre)],
         "dispatch": [lambda s: dispatch_store.apply_centre(s, centre)],
         "workforce": [lambda s: workforce_store.apply_centre(s, centre)],

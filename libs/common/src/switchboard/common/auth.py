@@ -65,3 +65,56 @@ async def operator(request: Request) -> Operator:
     if row is None:
         raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
     return Operator(row.tenant_id, row.label or f"token {row.token_sha256[:8]}")
+
+
+# -- the desktop acting for a signed-in person ---------------------------------------------------
+
+GATEWAY_ROLE = "gateway"
+TENANT_HEADER = "X-Switchboard-Tenant"
+AGENT_HEADER = "X-Switchboard-Agent"
+ROLES_HEADER = "X-Switchboard-Roles"
+ROLES = frozenset({"administrator", "team_leader", "quality_analyst", "agent"})
+
+
+async def grant_gateway(session: AsyncSession, *, token: str, label: str) -> None:
+    """Store `token` (hashed) as a gateway's: it may act for the people it has signed in, naming
+    each request's tenant, person and roles in headers."""
+    if await session.get(ApiToken, digest(token)) is None:
+        session.add(ApiToken(token_sha256=digest(token), tenant_id="*", role=GATEWAY_ROLE,
+                             label=label))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is asking: an operator token's holder (an administrator of its tenant), or a person the
+    desktop signed in, with their roles."""
+
+    tenant_id: str
+    person: str
+    agent_id: str | None
+    roles: frozenset[str]
+
+    def has(self, *roles: str) -> bool:
+        return "administrator" in self.roles or bool(self.roles & set(roles))
+
+
+async def actor(request: Request) -> Actor:
+    """FastAPI dependency: an operator token (401 without a valid one), or the gateway's token
+    with the person it acts for."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.db.reader() as session:
+        row = await session.get(ApiToken, digest(token.strip()))
+    if row is None:
+        raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+    if row.role != GATEWAY_ROLE:
+        label = row.label or f"token {row.token_sha256[:8]}"
+        return Actor(row.tenant_id, label, None, frozenset({"administrator"}))
+    tenant, agent = request.headers.get(TENANT_HEADER), request.headers.get(AGENT_HEADER)
+    roles = frozenset(r for r in request.headers.get(ROLES_HEADER, "").split(",") if r)
+    if not tenant or not agent or not roles or not roles <= ROLES - {"administrator"}:
+        raise HTTPException(401, f"a gateway names the {TENANT_HEADER}, {AGENT_HEADER} and "
+                                 f"{ROLES_HEADER} it acts for")  # fmt: skip
+    return Actor(tenant, f"agent {agent}", agent, roles)

@@ -129,7 +129,9 @@ class AgentConfig(BaseModel):
     supervisor: bool = False
     """A team leader: the desktop shows them the wallboard of the tenants they serve."""
     team: str | None = Field(default=None, max_length=64)
-    """The team the agent belongs to (adherence is reported per team as well as per agent)."""
+    """The team the agent belongs to (adherence and scorecards are per team as well as per agent)."""
+    quality_analyst: bool = False
+    """Evaluates contacts against the tenant's quality forms and calibrates with other analysts."""
 
     @field_validator("skills")
     @classmethod
@@ -330,6 +332,86 @@ class WorkforceConfig(BaseModel):
     """The demo centre only: seed this many weeks of generated history, a forecast and a roster."""
 
 
+SCORECARD_TARGETS = {
+    "average_handle_time": "lower", "after_call_work": "lower", "first_contact_resolution": "higher",
+    "transfer_rate": "lower", "escalation_rate": "lower", "conversion_rate": "higher",
+    "csat": "higher", "nps": "higher", "schedule_adherence": "higher", "quality_score": "higher",
+    "data_entry_accuracy": "higher", "contacts_per_hour": "higher",
+}  # fmt: skip
+"""The scorecard figures a tenant may set targets for, and which way is better."""
+
+
+class QuestionConfig(BaseModel):
+    """One question of a quality form: yes/no, or a scale from 0 to `scale_max`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    text: str = Field(min_length=1, max_length=500)
+    kind: Literal["yes_no", "scale"] = "yes_no"
+    scale_max: int = Field(default=5, ge=1, le=10)
+    weight: float = Field(default=1.0, gt=0, le=100)
+    auto_fail: bool = False
+    """A "no" fails the whole evaluation, whatever else scored (a compliance breach)."""
+    allow_na: bool = True
+
+    @model_validator(mode="after")
+    def _auto_fail_is_yes_no(self) -> QuestionConfig:
+        if self.auto_fail and self.kind != "yes_no":
+            raise ValueError(f"question {self.id}: only a yes/no question can auto-fail")
+        return self
+
+
+class FormSectionConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    title: str = Field(min_length=1, max_length=200)
+    questions: list[QuestionConfig] = Field(min_length=1, max_length=50)
+
+
+class QualityFormConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    title: str = Field(min_length=1, max_length=200)
+    sections: list[FormSectionConfig] = Field(min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _unique_questions(self) -> QualityFormConfig:
+        ids = [q.id for s in self.sections for q in s.questions]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"form {self.id}: question ids must be unique")
+        return self
+
+
+class QualityConfig(BaseModel):
+    """The tenant's quality programme: evaluation forms, scorecard targets and what a wrap-up
+    must carry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    forms: list[QualityFormConfig] = []
+    targets: dict[str, float] = {}
+    """Scorecard targets for every agent (`SCORECARD_TARGETS` names them)."""
+    team_targets: dict[str, dict[str, float]] = {}
+    """A team's own targets, over the tenant's."""
+    required_wrapup: list[Literal["outcome", "notes"]] = ["outcome"]
+    """A wrap-up without these counts against the agent's data-entry accuracy."""
+    long_handle_seconds: int = Field(default=600, ge=1)
+    """Sampling's "long handle time" filter."""
+    low_csat: int = Field(default=2, ge=1, le=5)
+    """Sampling's "low CSAT" filter: answers at or below this."""
+
+    @model_validator(mode="after")
+    def _known_targets(self) -> QualityConfig:
+        for targets in (self.targets, *self.team_targets.values()):
+            unknown = set(targets) - set(SCORECARD_TARGETS)
+            if unknown:
+                raise ValueError(f"unknown scorecard targets: {sorted(unknown)}")
+        return self
+
+
 class TenantConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -347,6 +429,7 @@ class TenantConfig(BaseModel):
     escalation: EscalationConfig = EscalationConfig()
     dispatch: DispatchConfig = DispatchConfig()
     workforce: WorkforceConfig = WorkforceConfig()
+    quality: QualityConfig = QualityConfig()
 
 
 class ChannelSystemConfig(BaseModel):

@@ -34,6 +34,12 @@ from switchboard.common.events.intake import (
     VoicemailLeft,
 )
 from switchboard.common.events.outbound import OutboundBlocked, OutboundCleared, OutboundRequested
+from switchboard.common.events.quality import (
+    CoachingPlanned,
+    EvaluationAnswered,
+    EvaluationPublished,
+    FeedbackPosted,
+)
 from switchboard.common.events.records import CustomerCorrected, SurveyResponded
 from switchboard.common.events.routing import (
     AgentOffered,
@@ -296,6 +302,31 @@ WORKFORCE_INTRADAY = Topic(
     description="A tenant's day per interval: forecast vs actual, required vs rostered vs signed in.",
 )
 
+QUALITY_EVALUATION = Topic(
+    "quality.evaluation",
+    EvaluationPublished,
+    key="evaluation_id",
+    description="An evaluation of an agent's contact, for them to acknowledge or dispute.",
+)
+EVALUATION_ANSWERED = Topic(
+    "evaluation.answered",
+    EvaluationAnswered,
+    key="evaluation_id",
+    description="The agent acknowledged or disputed an evaluation (from the desktop).",
+)
+QUALITY_FEEDBACK = Topic(
+    "quality.feedback",
+    FeedbackPosted,
+    key="feedback_id",
+    description="A team leader's feedback to a team or an agent.",
+)
+QUALITY_COACHING = Topic(
+    "quality.coaching",
+    CoachingPlanned,
+    key="coaching_id",
+    description="A coaching session with its actions and follow-up date, as it changes.",
+)
+
 
 class RawChannelInput(Payload):
     """What a channel system writes straight to `intake.<channel>.raw` (see intake's README)."""
@@ -356,6 +387,10 @@ REGISTRY: tuple[Topic, ...] = (
     WORKFORCE_SCHEDULE,
     WORKFORCE_ADHERENCE,
     WORKFORCE_INTRADAY,
+    QUALITY_EVALUATION,
+    EVALUATION_ANSWERED,
+    QUALITY_FEEDBACK,
+    QUALITY_COACHING,
     INTAKE_EMAIL_RAW,
     INTAKE_PHONE_RAW,
     INTAKE_LETTER_RAW,

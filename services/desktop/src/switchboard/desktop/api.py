@@ -102,6 +102,8 @@ def _profile(agent: store.DesktopAgent) -> dict[str, Any]:
         "name": agent.name,
         "tenants": agent.tenants,
         "supervisor": agent.supervisor,
+        "quality_analyst": agent.quality_analyst,
+        "team": agent.team,
         "state": agent.state,
         "state_reason": agent.state_reason,
     }

@@ -63,7 +63,7 @@ subscriptions = Subscriptions(
 )
 
 
-async def _tell(tx: Transaction, agent_id: str, event_type: str, data: dict[str, Any]) -> None:
+async def tell(tx: Transaction, agent_id: str, event_type: str, data: dict[str, Any]) -> None:
     """Put an event in the agent's inbox, with the rest of the batch's when it finishes, and wake
     their open streams once it is committed."""
     inbox = per_session(tx.session, store.PendingInbox)
@@ -141,7 +141,7 @@ async def on_agent_offered(event: Envelope[AgentOffered], tx: Transaction) -> No
             offered_event_id=event.event_id,
         )
     )
-    await _tell(
+    await tell(
         tx,
         offer.agent_id,
         "offer",
@@ -171,7 +171,7 @@ async def on_offer_withdrawn(event: Envelope[OfferWithdrawn], tx: Transaction) -
         "reason": withdrawn.reason,
         "contact_id": offer.contact_id if offer else event.contact_id,
     }
-    await _tell(tx, withdrawn.agent_id, "offer_withdrawn", data)
+    await tell(tx, withdrawn.agent_id, "offer_withdrawn", data)
 
 
 @subscriptions.on(topics.CONTACT_ASSIGNED)
@@ -195,7 +195,7 @@ async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction)
         "channel": contact.channel,
         "subject": contact.subject,
     }
-    await _tell(tx, assigned.agent_id, "assigned", data)
+    await tell(tx, assigned.agent_id, "assigned", data)
 
 
 @subscriptions.on(topics.CONTACT_WRAPPED)
@@ -211,10 +211,10 @@ async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -
         "disposition": wrapped.disposition,
         "outcome": wrapped.outcome,
     }
-    await _tell(tx, wrapped.agent_id, "wrapped", data)
+    await tell(tx, wrapped.agent_id, "wrapped", data)
     if contact.escalated_by and contact.escalated_by != wrapped.agent_id:
         outcome = {**data, "by_agent": wrapped.agent_id}
-        await _tell(tx, contact.escalated_by, "escalation_outcome", outcome)
+        await tell(tx, contact.escalated_by, "escalation_outcome", outcome)
 
 
 @subscriptions.on(topics.CONTACT_ESCALATED)
@@ -233,10 +233,10 @@ async def on_contact_escalated(event: Envelope[ContactEscalated], tx: Transactio
     if escalated.requested_by:
         contact.escalated_by = escalated.requested_by
         tx.session.add(contact)
-        await _tell(tx, escalated.requested_by, "escalated", data)
+        await tell(tx, escalated.requested_by, "escalated", data)
         return
     for supervisor in await store.supervisors_of(tx.session, event.tenant_id):
-        await _tell(tx, supervisor, "escalated", data)
+        await tell(tx, supervisor, "escalated", data)
 
 
 @subscriptions.on(topics.FOLLOWUP_PROMISED)
@@ -254,7 +254,7 @@ async def on_followup_promised(event: Envelope[FollowUpPromised], tx: Transactio
         )
     )
     data = {**promised.model_dump(mode="json"), "contact_id": event.contact_id}
-    await _tell(tx, promised.agent_id, "follow_up", data)
+    await tell(tx, promised.agent_id, "follow_up", data)
 
 
 @subscriptions.on(topics.FOLLOWUP_DONE)
@@ -276,7 +276,7 @@ async def on_job_requested(event: Envelope[JobRequested], tx: Transaction) -> No
     tx.session.add(row)
     data = {"job_id": job.job_id, "contact_id": event.contact_id, "status": "requested",
             "work_type": job.work_type, "priority": job.priority}  # fmt: skip
-    await _tell(tx, job.agent_id, "job", data)
+    await tell(tx, job.agent_id, "job", data)
 
 
 @subscriptions.on(topics.JOB_STATUS)
@@ -294,7 +294,7 @@ async def on_job_status(event: Envelope[JobStatusChanged], tx: Transaction) -> N
     tx.session.add(row)
     told = {"job_id", "status", "technician_id", "eta", "work_type", "reason", "needs_dispatcher"}
     data = {**change.model_dump(mode="json", include=told), "contact_id": event.contact_id}
-    await _tell(tx, change.requested_by, "job", data)
+    await tell(tx, change.requested_by, "job", data)
 
 
 @subscriptions.on(topics.SLA_ALERT)
@@ -310,7 +310,7 @@ async def on_sla_alert(event: Envelope[SlaAlert], tx: Transaction) -> None:
         people.add(contact.agent_id)
     data = {**alert.model_dump(mode="json"), "contact_id": event.contact_id}
     for agent_id in sorted(people):
-        await _tell(tx, agent_id, "sla", data)
+        await tell(tx, agent_id, "sla", data)
 
 
 def _reason_gone(alert: SlaAlert, contact: store.DesktopContact) -> bool:
@@ -329,7 +329,7 @@ async def on_followup_due(event: Envelope[FollowUpDue], tx: Transaction) -> None
     if follow_up is not None and follow_up.status == "done":
         return
     data = {**due.model_dump(mode="json"), "contact_id": event.contact_id}
-    await _tell(tx, due.agent_id, "follow_up_due", data)
+    await tell(tx, due.agent_id, "follow_up_due", data)
 
 
 @subscriptions.on(topics.AGENT_STATE)
@@ -345,7 +345,7 @@ async def on_agent_state(event: Envelope[AgentStateChanged], tx: Transaction) ->
     )
     tx.session.add(agent)
     data = {"state": change.state, "reason": change.reason, "source": change.source}
-    await _tell(tx, change.agent_id, "state", data)
+    await tell(tx, change.agent_id, "state", data)
 
 
 @subscriptions.on(topics.QUEUE_STATS)
@@ -364,7 +364,7 @@ async def on_queue_stats(event: Envelope[QueueStatistics], tx: Transaction) -> N
 async def on_supervisor_alert(event: Envelope[SupervisorAlert], tx: Transaction) -> None:
     alert = event.payload
     for supervisor in await store.supervisors_of(tx.session, event.tenant_id):
-        await _tell(tx, supervisor, "alert", alert.model_dump(mode="json"))
+        await tell(tx, supervisor, "alert", alert.model_dump(mode="json"))
 
 
 @subscriptions.on(topics.OUTBOUND_CLEARED)
@@ -388,7 +388,7 @@ async def _outbound_answer(tx: Transaction, request_id: str, decision: str, reas
         "decision": decision,
         "reason": reason,
     }
-    await _tell(tx, asked.agent_id, "outbound", data)
+    await tell(tx, asked.agent_id, "outbound", data)
 
 
 @subscriptions.on(topics.CONTACT_REPLIED)
@@ -415,7 +415,7 @@ async def on_schedule(event: Envelope[SchedulePublished], tx: Transaction) -> No
         activities=[a.model_dump(mode="json") for a in day.activities],
         published_at=event.occurred_at,
     ))  # fmt: skip
-    await _tell(tx, day.agent_id, "schedule", day.model_dump(mode="json"))
+    await tell(tx, day.agent_id, "schedule", day.model_dump(mode="json"))
 
 
 @subscriptions.on(topics.WORKFORCE_ADHERENCE)

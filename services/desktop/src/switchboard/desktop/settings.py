@@ -31,6 +31,14 @@ class DesktopSettings(Settings):
     """How often the desktop looks for events another replica's consumer stored for the agents
     with a stream open here (one query for all of them)."""
 
+    desktop_recording_url: str | None = None
+    """Where recording's API is, for the quality pages (scorecards, evaluations, coaching), which
+    the desktop asks for the person signed in. Unset: `http://127.0.0.1:<recording_port>`."""
+
+    @property
+    def recording_url(self) -> str:
+        return self.desktop_recording_url or f"http://127.0.0.1:{self.recording_port}"
+
     @property
     def mail_sink(self) -> Path:
         return self.desktop_mail_sink or self.var_dir / "mail-sink"

@@ -25,6 +25,8 @@ class DesktopAgent(SQLModel, table=True):
     name: str = Field(max_length=200)
     tenants: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     supervisor: bool = False
+    quality_analyst: bool = False
+    team: str | None = Field(default=None, max_length=64)
     password_hash: str | None = Field(default=None, max_length=200)
     state: str = Field(default="offline", max_length=16)
     state_reason: str | None = Field(default=None, max_length=200)
@@ -196,6 +198,7 @@ async def apply_centre(
             agent_id=agent.id, name=agent.name
         )
         row.name, row.tenants, row.supervisor = agent.name, list(agent.tenants), agent.supervisor
+        row.quality_analyst, row.team = agent.quality_analyst, agent.team
         password = passwords.get(agent.id)
         if password and not (row.password_hash and verify_password(password, row.password_hash)):
             row.password_hash = hash_password(password)

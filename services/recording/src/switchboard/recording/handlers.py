@@ -28,6 +28,7 @@ from switchboard.common.events.intake import (
     ContactReceived,
     VoicemailLeft,
 )
+from switchboard.common.events.quality import EvaluationAnswered
 from switchboard.common.events.records import CustomerCorrected, SurveyResponded
 from switchboard.common.events.routing import (
     AgentOffered,
@@ -41,6 +42,7 @@ from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
 from switchboard.recording import adherence, casework, customers, store
 from switchboard.recording.domain import ContactFacts
+from switchboard.recording.quality import evaluating, handlings
 
 SERVICE = "recording"
 subscriptions = Subscriptions(
@@ -48,6 +50,9 @@ subscriptions = Subscriptions(
     emits=(
         topics.CUSTOMER_CORRECTED,
         topics.SURVEY_RESPONDED,
+        topics.QUALITY_EVALUATION,
+        topics.QUALITY_FEEDBACK,
+        topics.QUALITY_COACHING,
     ),
 )
 
@@ -126,6 +131,7 @@ async def on_call_ended(event: Envelope[CallEnded], tx: Transaction) -> None:
     call = event.payload
     facts = ContactFacts(status="ended", ended_at=call.at)
     await _apply(tx, event, facts, {"duration_seconds": call.duration_seconds})
+    await handlings.call_ended(tx.session, contact_id=event.about_contact_id, at=call.at)
 
 
 @subscriptions.on(topics.CALL_VOICEMAIL_LEFT)
@@ -179,6 +185,9 @@ async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction)
         assignments=1,
     )
     await _apply(tx, event, facts, assigned.model_dump(mode="json"))
+    await handlings.assigned(tx.session, tenant_id=event.tenant_id,
+                             contact_id=event.about_contact_id, agent_id=assigned.agent_id,
+                             queue_id=assigned.queue_id, at=event.occurred_at)  # fmt: skip
 
 
 @subscriptions.on(topics.CONTACT_WRAPPED)
@@ -191,6 +200,10 @@ async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -
         wrapped_at=event.occurred_at,
     )
     await _apply(tx, event, facts, wrapped.model_dump(mode="json"))
+    await handlings.wrapped(tx.session, tenant_id=event.tenant_id,
+                            contact_id=event.about_contact_id, agent_id=wrapped.agent_id,
+                            at=event.occurred_at, disposition=wrapped.disposition,
+                            outcome=wrapped.outcome, notes_given=bool(wrapped.notes))  # fmt: skip
 
 
 @subscriptions.on(topics.CONTACT_ESCALATED)
@@ -314,3 +327,9 @@ async def on_adherence(event: Envelope[AdherenceChanged], tx: Transaction) -> No
     """An agent's adherence today, kept for the schedule-adherence KPI."""
     await adherence.apply(tx.session, tenant_id=event.tenant_id, report=event.payload,
                           measured_at=event.occurred_at)  # fmt: skip
+
+
+@subscriptions.on(topics.EVALUATION_ANSWERED)
+async def on_evaluation_answered(event: Envelope[EvaluationAnswered], tx: Transaction) -> None:
+    """An agent acknowledged or disputed an evaluation at their desktop."""
+    await evaluating.answered(tx, event)

@@ -43,6 +43,7 @@ from switchboard.common.centre import CentreConfig
 from switchboard.common.envelope import utcnow
 from switchboard.recording import adherence
 from switchboard.recording.casework import RecordedFollowUp, SurveyResponse
+from switchboard.recording.quality import store as quality_store
 from switchboard.recording.store import RecordedContact
 
 DEFAULT_TARGET_SECONDS = 20
@@ -62,6 +63,7 @@ class RecordPolicy(SQLModel, table=True):
 async def apply_centre(session: AsyncSession, centre: CentreConfig) -> None:
     for tenant in centre.tenants:
         await session.merge(RecordPolicy(tenant_id=tenant.id, **tenant.record.model_dump()))
+    await quality_store.apply_centre(session, centre)
 
 
 async def policy(session: AsyncSession, tenant_id: str) -> RecordPolicy:

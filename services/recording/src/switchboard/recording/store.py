@@ -152,6 +152,17 @@ def _insert_for(dialect: str) -> Any:
     return postgresql_insert if dialect == "postgresql" else sqlite_insert
 
 
+async def call_ended_at(session: AsyncSession, *, contact_id: str) -> datetime | None:
+    """When the contact's call ended, as recorded or as recorded by this transaction so far
+    (without writing its batch early)."""
+    pending: PendingRecords | None = session.info.get(PendingRecords)
+    for pending_id, _, facts, _ in pending.items if pending is not None else ():
+        if pending_id == contact_id and facts.ended_at is not None:
+            return facts.ended_at
+    row = await session.get(RecordedContact, contact_id)
+    return None if row is None else row.ended_at
+
+
 async def contact(
     session: AsyncSession, *, contact_id: str, tenant_id: str
 ) -> RecordedContact | None:
