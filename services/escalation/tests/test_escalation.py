@@ -32,6 +32,7 @@ from switchboard.common.events.desktop import (
     FollowUpPromised,
     ReplySent,
 )
+from switchboard.common.events.quality import CoachingPlanned
 from switchboard.common.events.routing import ContactQueued
 from switchboard.common.testing import ServiceUnderTest, service_under_test
 from switchboard.escalation import store
@@ -180,6 +181,32 @@ async def test_a_follow_up_falls_due_on_time_and_is_escalated_after_its_grace(fl
     await floor.fire()
     [escalated] = await floor.emitted("contact.escalated")
     assert escalated["payload"]["reopen"] is True and escalated["contact_id"] == "c-f"
+
+
+async def test_a_coaching_follow_up_undone_tells_the_team_leaders(floor: Floor) -> None:
+    def session(follow_up: float | None, status: str = "planned") -> CoachingPlanned:
+        at = None if follow_up is None else floor.t0 + timedelta(minutes=follow_up)
+        return CoachingPlanned(coaching_id="co-1", agent_id="cat", coach="agent tl",
+                               topic="Wrap-ups", follow_up_at=at, status=status)  # fmt: skip
+
+    await floor.deliver(session(60), "co-1")
+    await floor.deliver(session(90), "co-1")  # moved: the first date no longer counts
+    floor.advance_to(61)
+    await floor.fire()
+    assert await floor.emitted("supervisor.alert") == []
+    floor.advance_to(91)
+    await floor.fire()
+    [alert] = await floor.emitted("supervisor.alert")
+    assert (
+        alert["payload"]["kind"] == "coaching_follow_up" and alert["payload"]["agent_id"] == "cat"
+    )
+    assert "co-1" in alert["payload"]["message"]
+
+    await floor.deliver(session(120), "co-1")
+    await floor.deliver(session(120, "done"), "co-1")  # done in time: nobody is told
+    floor.advance_to(121)
+    await floor.fire()
+    assert len(await floor.emitted("supervisor.alert")) == 1
 
 
 async def test_complaints_have_their_own_clocks(floor: Floor) -> None:

@@ -20,16 +20,22 @@ from switchboard.common.events.desktop import (
     FollowUpPromised,
     ReplySent,
 )
+from switchboard.common.events.quality import CoachingPlanned
 from switchboard.common.events.routing import ContactAssigned, ContactQueued
 from switchboard.common.ids import new_id
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
-from switchboard.escalation import promises, store
+from switchboard.escalation import coaching, promises, store
 
 SERVICE = "escalation"
 subscriptions = Subscriptions(
     SERVICE,
-    emits=(topics.CONTACT_ESCALATED, topics.SLA_ALERT, topics.FOLLOWUP_DUE),
+    emits=(
+        topics.CONTACT_ESCALATED,
+        topics.SLA_ALERT,
+        topics.FOLLOWUP_DUE,
+        topics.SUPERVISOR_ALERT,
+    ),
 )
 
 
@@ -143,3 +149,9 @@ async def on_complaint_raised(event: Envelope[ComplaintRaised], tx: Transaction)
                          ("complaint_respond", policy.respond)):  # fmt: skip
         promises.start(tx, tenant, contact, kind, config, _at(tx, event),
                        warn_share=0.75, ref=event.payload.complaint_id)  # fmt: skip
+
+
+@subscriptions.on(topics.QUALITY_COACHING)
+async def on_coaching(event: Envelope[CoachingPlanned], tx: Transaction) -> None:
+    """A coaching session's follow-up date, kept like a customer's follow-up."""
+    await coaching.apply(tx, event, _at(tx, event))

@@ -17,7 +17,7 @@ from switchboard.common import setaside
 from switchboard.common.clock import GAUGE_SECONDS, Clock, DueLoop, Every
 from switchboard.common.delivery import classify
 from switchboard.common.runtime import Runtime
-from switchboard.escalation import promises, store
+from switchboard.escalation import coaching, promises, store
 
 
 class Timers:
@@ -62,7 +62,9 @@ class Timers:
             if only is not None:
                 due = [timer for timer in due if timer.timer_id == only]
             if due:
-                await promises.fire(tx, await store.load_for(tx.session, due), now)
+                batch = await store.load_for(tx.session, due)
+                await promises.fire(tx, batch, now)
+                await coaching.fire(tx, batch)
                 await store.delete_timers(tx.session, due)
         return [timer.timer_id for timer in due]
 

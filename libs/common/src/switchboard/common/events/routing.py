@@ -114,6 +114,6 @@ class SupervisorAlert(Payload):
 
     event_type = "supervisor.alert"
 
-    kind: Literal["missed_offers", "out_of_adherence"]
+    kind: Literal["missed_offers", "out_of_adherence", "coaching_follow_up"]
     agent_id: str
     message: str
