@@ -59,6 +59,7 @@ subscriptions = Subscriptions(
         topics.IMPROVEMENT_NOTED,
         topics.JOB_REQUESTED,
         topics.OUTBOUND_REQUESTED,
+        topics.EVALUATION_ANSWERED,
     ),
 )
 
