@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,12 +51,16 @@ def _sign_in(centre: RunningCentre, agent: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {answer.json()['token']}"}
 
 
-def _signed_in_page(page: Page, centre: RunningCentre, agent: str) -> None:
+def _opened_page(page: Page, centre: RunningCentre, agent: str, state: str = "offline") -> None:
     page.goto(centre.url("desktop", "/"))
     page.get_by_label("Username").fill(agent)
     page.get_by_label("Password").fill(_password(centre, agent))
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("state")).to_have_text("offline")
+    expect(page.get_by_test_id("state")).to_have_text(state)
+
+
+def _signed_in_page(page: Page, centre: RunningCentre, agent: str) -> None:
+    _opened_page(page, centre, agent)
     page.get_by_label("Set my state").select_option("available")
     page.get_by_role("button", name="Set", exact=True).click()
     expect(page.get_by_test_id("state")).to_have_text("available", timeout=15_000)
@@ -145,8 +150,8 @@ def test_the_team_leader_sees_todays_staffing_and_everyone_their_schedule(
                 "forecast error", timeout=30_000
             )
             agents = chen.locator("#workforce-agents tr")
-            expect(agents).to_have_count(3)
-            for name in ("Alice Nguyen", "Bilal Haddad", "Chen Wei"):
+            expect(agents).to_have_count(4)  # dana, the quality analyst, has no shifts
+            for name in ("Alice Nguyen", "Bilal Haddad", "Chen Wei", "Dana Okafor"):
                 expect(staffing).to_contain_text(name)
             days = chen.locator("#schedule-days tr")
             expect(days.first).to_be_visible(timeout=30_000)
@@ -159,6 +164,81 @@ def test_the_team_leader_sees_todays_staffing_and_everyone_their_schedule(
             chen.screenshot(path=str(ARTIFACTS / "desktop-staffing.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_an_evaluation_from_sampling_to_the_agents_acknowledgement(floor: RunningCentre) -> None:
+    """alice handles a billing email; dana (the quality analyst) samples alice's contacts in her
+    desktop, evaluates one beside its content, and alice acknowledges it in hers."""
+    if floor.backend != "sqlite":
+        pytest.skip("the browser's part does not depend on the database; run once")
+    chen = _sign_in(floor, "chen")  # off the floor, so that the billing email is alice's
+    httpx.post(floor.url("desktop", "/v1/state"), json={"state": "offline"}, headers=chen,
+               timeout=10).raise_for_status()  # fmt: skip
+    alice = AgentAtDesk(floor, "alice")
+    answer = floor.post_email(
+        floor.email(subject="My bill doubled", body="Why is my bill so high?")
+    )
+    contact_id = answer.json()["contact_id"]
+    alice.take(contact_id)
+    alice.post(f"/v1/contacts/{contact_id}/wrapup", {"disposition": "billing-explained",
+                                                       "outcome": "resolved", "notes": "Tariff"})  # fmt: skip
+    week = {"from": (datetime.now(UTC) - timedelta(days=7)).isoformat(),
+            "to": (datetime.now(UTC) + timedelta(minutes=5)).isoformat()}  # fmt: skip
+    until("alice's handling in recording", lambda: httpx.post(
+        floor.url("recording", "/v1/quality/samples"), headers=floor.operator, timeout=10,
+        json={**week, "agent_id": "alice", "size": 20}).json())  # fmt: skip
+
+    with sync_playwright() as playwright:
+        browser = _chromium(playwright)
+        try:
+            alice_page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+            _opened_page(alice_page, floor, "alice", state="available")
+            dana = browser.new_context(viewport={"width": 1366, "height": 1200}).new_page()
+            _opened_page(dana, floor, "dana")
+            evaluating = dana.get_by_test_id("evaluating")
+            expect(evaluating).to_be_visible()
+            sample = dana.locator("#sample-form")
+            sample.get_by_label("Agent").fill("alice")
+            sample.get_by_role("button", name="Sample").click()
+            samples = dana.get_by_test_id("samples")
+            expect(samples).to_contain_text("handled by alice", timeout=15_000)
+            samples.get_by_role("button", name="Evaluate").first.click()
+            evaluation = dana.get_by_test_id("evaluation")
+            expect(evaluation).to_be_visible(timeout=15_000)
+            expect(evaluation).to_contain_text("contact.wrapped")
+            groups = dana.locator("#evaluation-questions [role=radiogroup]")
+            expect(groups).to_have_count(7)
+            for i in range(groups.count()):
+                group = groups.nth(i)
+                best = "4" if group.get_by_label("4", exact=True).count() else "yes"
+                group.get_by_label(best, exact=True).check()
+            dana.get_by_label("Comment for the agent").fill("A model call: clear and complete.")
+            dana.get_by_role("button", name="Submit evaluation").click()
+            expect(dana.get_by_test_id("evaluation-result")).to_contain_text("Submitted: 100.0")
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            dana.screenshot(path=str(ARTIFACTS / "desktop-evaluation.png"), full_page=True)
+
+            mine = alice_page.get_by_test_id("my-evaluations")
+            expect(mine).to_contain_text("Customer contact standard: 100.0", timeout=30_000)
+            expect(alice_page.get_by_test_id("log")).to_contain_text("evaluation submitted")
+            mine.get_by_label("Your comment").first.fill("Thank you")
+            mine.get_by_role("button", name="Acknowledge").first.click()
+            expect(mine).to_contain_text("acknowledged")
+            expect(alice_page.get_by_test_id("my-scorecard")).to_contain_text("Quality score")
+            alice_page.screenshot(
+                path=str(ARTIFACTS / "desktop-my-performance.png"), full_page=True
+            )
+        finally:
+            browser.close()
+
+    def acknowledged() -> list[dict[str, Any]] | None:
+        found = httpx.get(floor.url("recording", "/v1/quality/evaluations"), timeout=10,
+                          headers=floor.operator, params={"agent_id": "alice"}).json()  # fmt: skip
+        return [e for e in found if e["status"] == "acknowledged"] or None
+
+    [done] = until("alice's acknowledgement in recording", acknowledged)
+    assert done["evaluator"] == "agent dana" and done["agent_comment"] == "Thank you"
+    assert done["score"] == 100.0
 
 
 def _chromium(playwright: Playwright) -> Browser:

@@ -189,6 +189,10 @@ async def apply_centre(session: AsyncSession, centre: CentreConfig) -> None:
             ))  # fmt: skip
     for agent in centre.agents:
         known = await session.get(WorkforceAgent, agent.id)
+        if not any(agent.capacity.values()):  # takes no contacts (a quality analyst): not rostered
+            if known is not None:
+                await session.delete(known)
+            continue
         await session.merge(WorkforceAgent(
             agent_id=agent.id, tenant_id=agent.tenants[0], name=agent.name, team=agent.team,
             skills=agent.skills, alerted_for=known.alerted_for if known else None,

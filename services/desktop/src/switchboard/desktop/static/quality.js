@@ -97,7 +97,7 @@ $("sample-form").addEventListener("submit", async (e) => {
     $("samples").replaceChildren(...(found.length ? found.map((s) => {
       const li = item(`${s.contact_id.slice(0, 8)} handled by ${s.agent_id} in ${s.queue_id || "?"}, `
         + `${Math.round(s.handle_seconds || 0)} s, ${s.outcome || "no outcome"} `);
-      li.append(button("Evaluate", () => openEvaluation(s)));
+      li.append(button("Evaluate", () => openEvaluation({ ...s, item: li })));
       return li;
     }) : [item("Nothing to evaluate in that period.")]));
     $("evaluating-error").textContent = "";
@@ -136,7 +136,9 @@ function renderQuestions() {
       const group = document.createElement("div");
       group.setAttribute("role", "radiogroup");
       group.setAttribute("aria-label", q.text);
-      group.append(item(`${q.text}${q.auto_fail ? " (auto-fail)" : ""} — weight ${q.weight}`));
+      const prompt = document.createElement("p");
+      prompt.textContent = `${q.text}${q.auto_fail ? " (auto-fail)" : ""} — weight ${q.weight}`;
+      group.append(prompt);
       for (const choice of choices) {
         const label = document.createElement("label");
         const input = document.createElement("input");
@@ -162,7 +164,7 @@ $("evaluation-form").addEventListener("submit", async (e) => {
       form_id: form.get("form_id"), answers, comment: form.get("comment") || null });
     $("evaluation-result").textContent = `Submitted: ${done.score.toFixed(1)}${done.auto_failed ? " (auto-fail)" : ""}; `
       + `${quality.sample.agent_id} has been sent it.`;
-    document.querySelector(`#samples li button`)?.closest("li")?.remove();
+    quality.sample.item.remove();
   } catch (error) { $("evaluating-error").textContent = error.message; }
 });
 
