@@ -98,8 +98,10 @@ def _contacts() -> list[Contact]:
     return [
         Contact(1, "phone").handled("amy", 10, 260, "resolved", call_end=200).survey(5, 10),
         Contact(2, "email").handled("amy", 5, 305, "sale").survey(4, 9),
-        Contact(3, "email").handled("amy", 20, 140, "escalated", notes=False)
-        .handled("bob", 200, 500, "resolved").survey(3, 7),
+        Contact(3, "email")
+        .handled("amy", 20, 140, "escalated", notes=False)
+        .handled("bob", 200, 500, "resolved")
+        .survey(3, 7),
         Contact(4, "phone").handled("bob", 0, 130, "no_sale", call_end=100).survey(2, 3),
         Contact(5, "email").handled("cat", 0, 600, None),
         Contact(6, "email").handled("cat", 0, 60, "resolved"),
@@ -233,7 +235,7 @@ async def test_an_evaluation_from_sampling_to_the_agent_s_answer(quality: Qualit
     assert {s["contact_id"] for s in picked} == {"c1", "c2", "c3"}
     contact = await quality.ok("GET", "/v1/quality/contacts/c1", ANALYST)
     assert contact["customer"]["name"] == "Customer 1"
-    assert [e["event_type"] for e in contact["timeline"]][0] == "contact.received"
+    assert next(e["event_type"] for e in contact["timeline"]) == "contact.received"
 
     scored = await quality.ok("POST", "/v1/quality/evaluations", ANALYST, json={
         "contact_id": "c1", "agent_id": "amy", "form_id": "calls",
@@ -258,8 +260,12 @@ async def test_an_evaluation_from_sampling_to_the_agent_s_answer(quality: Qualit
     hidden = await quality.http.get(f"/v1/quality/evaluations/{scored['evaluation_id']}",
                                     headers=_as("bob"))  # fmt: skip
     assert hidden.status_code == 403
-    card = await quality.ok("GET", "/v1/quality/scorecards/agents/amy", _as("amy"), params={
-        "from": T0.isoformat(), "to": (datetime.now(UTC) + timedelta(days=1)).isoformat()})
+    card = await quality.ok(
+        "GET",
+        "/v1/quality/scorecards/agents/amy",
+        _as("amy"),
+        params={"from": T0.isoformat(), "to": (datetime.now(UTC) + timedelta(days=1)).isoformat()},
+    )
     assert card["figures"]["quality_score"] == 75.0 and card["figures"]["evaluations"] == 1
 
     failed = await quality.ok("POST", "/v1/quality/evaluations", ANALYST, json={
@@ -287,12 +293,19 @@ async def test_calibration_spread_and_agreed_score(quality: Quality) -> None:
     assert spread["listening"]["spread"] == 0.75 and spread["greeting"]["spread"] == 0.0
     assert view["score_spread"] == 100.0 * (1 + 3 + 4) / 8 - 100.0 * (1 + 3 + 1) / 8
     assert view["waiting_for"] == []
-    assert not [e for e in await quality.service.outbox() if e["event_type"] == "quality.evaluation"]
+    assert not [
+        e for e in await quality.service.outbox() if e["event_type"] == "quality.evaluation"
+    ]
     agreed = await quality.ok("POST", f"{url}/agree", ANALYST, json={
         "answers": {"greeting": "yes", "identity": "yes", "listening": "3"}})  # fmt: skip
     assert agreed["score"] == round(100 * (1 + 3 + 3) / 8, 2)
-    assert (await quality.http.post(f"{url}/agree", headers=ANALYST, json={
-        "answers": {"greeting": "yes", "identity": "yes", "listening": "3"}})).status_code == 409
+    assert (
+        await quality.http.post(
+            f"{url}/agree",
+            headers=ANALYST,
+            json={"answers": {"greeting": "yes", "identity": "yes", "listening": "3"}},
+        )
+    ).status_code == 409
     listed = await quality.ok("GET", "/v1/quality/evaluations", LEADER, params={"agent_id": "bob"})
     assert [e["evaluation_id"] for e in listed] == [agreed["evaluation_id"]]
 
@@ -306,7 +319,9 @@ async def test_coaching_and_feedback_reach_the_agent(quality: Quality) -> None:
                             json={"actions": [{"text": "Always choose an outcome", "done": True}],
                                   "status": "done"})  # fmt: skip
     assert done["status"] == "done" and done["actions"][0]["done"] is True
-    await quality.ok("POST", "/v1/quality/feedback", LEADER, json={"team": "red", "text": "Well done"})
+    await quality.ok(
+        "POST", "/v1/quality/feedback", LEADER, json={"team": "red", "text": "Well done"}
+    )
     assert (await quality.http.post("/v1/quality/feedback", headers=LEADER,
                                     json={"team": "green", "text": "?"})).status_code == 404  # fmt: skip
     theirs = await quality.ok("GET", "/v1/quality/feedback", _as("amy"), params={"agent_id": "amy"})
