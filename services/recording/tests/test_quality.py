@@ -23,9 +23,10 @@ from switchboard.common.events.records import CustomerCorrected, SurveyResponded
 from switchboard.common.events.routing import ContactAssigned
 from switchboard.common.events.workforce import AdherenceChanged
 from switchboard.common.testing import ServiceUnderTest, service_under_test
+from switchboard.recording import api as record_api
 from switchboard.recording import kpis, store
 from switchboard.recording.handlers import SERVICE, subscriptions
-from switchboard.recording.quality import api
+from switchboard.recording.quality import api, team_api
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 PERIOD = {"from": T0.isoformat(), "to": (T0 + timedelta(days=1)).isoformat()}
@@ -149,6 +150,8 @@ async def quality(tmp_path: Path) -> AsyncIterator[Quality]:
         app = FastAPI()
         app.state.runtime = service.runtime
         app.include_router(api.router)
+        app.include_router(team_api.router)
+        app.include_router(record_api.router)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://recording") as http:
             yield Quality(service, http)
@@ -221,6 +224,9 @@ async def test_agents_see_only_their_own_and_other_tenants_are_hidden(quality: Q
     assert forged.status_code == 401
     bad = await quality.http.get("/v1/quality/forms", headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401
+    as_operator = await quality.http.get("/v1/kpis", params=PERIOD,
+                                         headers={"Authorization": f"Bearer {GATEWAY}"})  # fmt: skip
+    assert as_operator.status_code == 401, "the gateway's token acts only for people it names"
     feedback = await quality.http.post("/v1/quality/feedback", headers=ANALYST,
                                        json={"team": "red", "text": "Nice week"})  # fmt: skip
     assert feedback.status_code == 403

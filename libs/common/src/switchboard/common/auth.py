@@ -55,7 +55,16 @@ async def operator_tenant(request: Request) -> str:
 
 
 async def operator(request: Request) -> Operator:
-    """FastAPI dependency: who the request's bearer token belongs to, or 401."""
+    """FastAPI dependency: who the request's bearer token belongs to, or 401 (a gateway's token
+    is not an operator's: it acts only for the people it names, where `actor` is asked)."""
+    row = await _token_row(request)
+    if row.role == GATEWAY_ROLE:
+        raise HTTPException(401, "a gateway's token is not an operator's",
+                            headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+    return Operator(row.tenant_id, _holder(row))
+
+
+async def _token_row(request: Request) -> ApiToken:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
@@ -64,7 +73,11 @@ async def operator(request: Request) -> Operator:
         row = await session.get(ApiToken, digest(token.strip()))
     if row is None:
         raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
-    return Operator(row.tenant_id, row.label or f"token {row.token_sha256[:8]}")
+    return row
+
+
+def _holder(row: ApiToken) -> str:
+    return row.label or f"token {row.token_sha256[:8]}"
 
 
 # -- the desktop acting for a signed-in person ---------------------------------------------------
@@ -101,17 +114,9 @@ class Actor:
 async def actor(request: Request) -> Actor:
     """FastAPI dependency: an operator token (401 without a valid one), or the gateway's token
     with the person it acts for."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-    runtime: Runtime = request.app.state.runtime
-    async with runtime.db.reader() as session:
-        row = await session.get(ApiToken, digest(token.strip()))
-    if row is None:
-        raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+    row = await _token_row(request)
     if row.role != GATEWAY_ROLE:
-        label = row.label or f"token {row.token_sha256[:8]}"
-        return Actor(row.tenant_id, label, None, frozenset({"administrator"}))
+        return Actor(row.tenant_id, _holder(row), None, frozenset({"administrator"}))
     tenant, agent = request.headers.get(TENANT_HEADER), request.headers.get(AGENT_HEADER)
     roles = frozenset(r for r in request.headers.get(ROLES_HEADER, "").split(",") if r)
     if not tenant or not agent or not roles or not roles <= ROLES - {"administrator"}:

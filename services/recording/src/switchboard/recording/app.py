@@ -8,6 +8,7 @@ from switchboard.common.runtime import build_runtime
 from switchboard.common.service import build_http, repeat
 from switchboard.recording import api, handlers, retention
 from switchboard.recording.quality import api as quality_api
+from switchboard.recording.quality import team_api as quality_team_api
 from switchboard.recording.settings import RecordingSettings
 
 SERVICE = handlers.SERVICE
@@ -31,4 +32,5 @@ def build_app(settings: RecordingSettings | None = None) -> FastAPI:
     )
     app.include_router(api.router)
     app.include_router(quality_api.router)
+    app.include_router(quality_team_api.router)
     return app
