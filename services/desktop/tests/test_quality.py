@@ -146,3 +146,5 @@ async def test_recording_s_pages_need_the_gateway_credential_and_a_tenant_of_the
     foreign = await desktop.http.get("/v1/quality/forms", headers=amy, params={"tenant": "globex"})
     assert foreign.status_code == 404
     assert (await desktop.http.get("/v1/quality/forms")).status_code == 401
+    escape = await desktop.http.get("/v1/quality/%2e%2e/kpis", headers=amy)
+    assert escape.status_code == 404, "only recording's quality API is asked"

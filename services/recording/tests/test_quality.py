@@ -299,6 +299,8 @@ async def test_calibration_spread_and_agreed_score(quality: Quality) -> None:
     assert spread["listening"]["spread"] == 0.75 and spread["greeting"]["spread"] == 0.0
     assert view["score_spread"] == 100.0 * (1 + 3 + 4) / 8 - 100.0 * (1 + 3 + 1) / 8
     assert view["waiting_for"] == []
+    [listed] = await quality.ok("GET", "/v1/quality/calibrations", ANALYST_2)
+    assert listed["calibration_id"] == opened["calibration_id"] and listed["status"] == "open"
     assert not [
         e for e in await quality.service.outbox() if e["event_type"] == "quality.evaluation"
     ]

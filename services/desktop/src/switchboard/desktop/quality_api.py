@@ -65,6 +65,8 @@ async def answer_evaluation(evaluation_id: str, answer: Literal["acknowledge", "
 async def forward(path: str, agent: Agent, request: Request, tenant: str | None = None) -> Response:
     """Recording's `/v1/quality/<path>`, asked for the person signed in (in `tenant`, or their
     first)."""
+    if ".." in path.split("/"):
+        raise HTTPException(404, "not found")
     tenant_id = tenant or agent.tenants[0]
     if not agent.serves(tenant_id):
         raise HTTPException(404, "no such tenant")

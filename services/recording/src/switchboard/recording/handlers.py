@@ -203,7 +203,8 @@ async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -
     await handlings.wrapped(tx.session, tenant_id=event.tenant_id,
                             contact_id=event.about_contact_id, agent_id=wrapped.agent_id,
                             at=event.occurred_at, disposition=wrapped.disposition,
-                            outcome=wrapped.outcome, notes_given=bool(wrapped.notes))  # fmt: skip
+                            outcome=wrapped.outcome,
+                            notes_given=bool((wrapped.notes or "").strip()))  # fmt: skip
 
 
 @subscriptions.on(topics.CONTACT_ESCALATED)

@@ -15,7 +15,7 @@ const FIGURES = [
 ];
 const RATIOS = new Set(["first_contact_resolution", "transfer_rate", "escalation_rate", "conversion_rate",
   "schedule_adherence", "data_entry_accuracy"]);
-const quality = { forms: null, sample: null };
+const quality = { forms: null, sample: null, calibration: null, team: null };
 const shown = (name, value) => (value === null || value === undefined ? "–"
   : RATIOS.has(name) ? `${(100 * value).toFixed(1)} %` : Number.isInteger(value) ? `${value}` : value.toFixed(2));
 
@@ -109,14 +109,22 @@ async function openEvaluation(sample) {
     quality.forms = quality.forms || await api("GET", "/v1/quality/forms");
     const contact = await api("GET", `/v1/quality/contacts/${sample.contact_id}`);
     quality.sample = sample;
+    quality.calibration = sample.calibration || null;
     $("evaluated-title").textContent = `${contact.channel} contact: ${contact.subject || "(no subject)"} — ${sample.agent_id}`;
     $("evaluated-text").textContent = contact.text || "";
     $("evaluated-timeline").replaceChildren(...contact.timeline.map((t) => item(
       `${new Date(t.occurred_at).toLocaleTimeString()} ${t.event_type}`)));
-    $("evaluation-form-id").replaceChildren(...quality.forms.map((f) => {
+    const choices = quality.calibration ? [{ ...quality.calibration.form, form_id: quality.calibration.form_id }] : quality.forms;
+    $("evaluation-form-id").replaceChildren(...choices.map((f) => {
       const o = document.createElement("option"); o.value = f.form_id; o.textContent = f.title; return o;
     }));
+    $("evaluation-form-id").disabled = Boolean(quality.calibration);
     renderQuestions();
+    const c = quality.calibration;
+    $("calibration-status").textContent = !c ? ""
+      : sample.agree ? "Calibration: these answers become the agreed score, sent to the agent."
+      : "Calibration: your score is compared with the others', not sent to the agent.";
+    $("evaluation-submit").textContent = sample.agree ? "Keep as the agreed score" : "Submit evaluation";
     $("evaluation-result").textContent = "";
     $("evaluation").hidden = false;
     $("evaluation-form-id").focus();
@@ -124,7 +132,8 @@ async function openEvaluation(sample) {
 }
 
 function renderQuestions() {
-  const form = quality.forms.find((f) => f.form_id === $("evaluation-form-id").value);
+  const form = quality.calibration ? quality.calibration.form
+    : quality.forms.find((f) => f.form_id === $("evaluation-form-id").value);
   $("evaluation-questions").replaceChildren(...form.sections.map((section) => {
     const fs = document.createElement("fieldset");
     const legend = document.createElement("legend");
@@ -158,15 +167,57 @@ $("evaluation-form").addEventListener("submit", async (e) => {
   const form = new FormData(e.target);
   const answers = {};
   for (const [key, value] of form.entries()) if (key.startsWith("q-")) answers[key.slice(2)] = value;
+  const c = quality.calibration, comment = form.get("comment") || null;
   try {
-    const done = await api("POST", "/v1/quality/evaluations", {
-      contact_id: quality.sample.contact_id, agent_id: quality.sample.agent_id,
-      form_id: form.get("form_id"), answers, comment: form.get("comment") || null });
+    const done = c && quality.sample.agree
+      ? await api("POST", `/v1/quality/calibrations/${c.calibration_id}/agree`, { answers, comment })
+      : await api("POST", "/v1/quality/evaluations", {
+        contact_id: quality.sample.contact_id, agent_id: quality.sample.agent_id,
+        form_id: c ? c.form_id : $("evaluation-form-id").value, answers, comment,
+        calibration_id: c ? c.calibration_id : null });
     $("evaluation-result").textContent = `Submitted: ${done.score.toFixed(1)}${done.auto_failed ? " (auto-fail)" : ""}; `
-      + `${quality.sample.agent_id} has been sent it.`;
-    quality.sample.item.remove();
+      + (c && !quality.sample.agree ? "kept for the calibration." : `${quality.sample.agent_id} has been sent it.`);
+    if (quality.sample.item) quality.sample.item.remove();
+    refreshCalibrations();
   } catch (error) { $("evaluating-error").textContent = error.message; }
 });
+
+$("calibrate").addEventListener("click", async () => {
+  const me = session.agent.agent_id, s = quality.sample;
+  const others = $("calibrate-with").value.split(",").map((x) => x.trim()).filter(Boolean);
+  try {
+    const opened = await api("POST", "/v1/quality/calibrations", {
+      contact_id: s.contact_id, agent_id: s.agent_id, form_id: $("evaluation-form-id").value,
+      evaluators: [me, ...others].map((id) => `agent ${id}`) });
+    const view = await api("GET", `/v1/quality/calibrations/${opened.calibration_id}`);
+    await openEvaluation({ ...s, calibration: view });
+    refreshCalibrations();
+  } catch (error) { $("evaluating-error").textContent = error.message; }
+});
+
+async function refreshCalibrations() {
+  const me = session.agent;
+  if (!me || !me.quality_analyst) return;
+  try {
+    const all = await api("GET", "/v1/quality/calibrations");
+    $("calibrations").replaceChildren(...all.map((c) => {
+      const li = item(`${c.contact_id.slice(0, 8)} handled by ${c.agent_id} — ${c.status}; `
+        + `waiting for ${c.waiting_for.join(", ") || "nobody"}; score spread ${c.score_spread ?? "–"}`);
+      const sample = { contact_id: c.contact_id, agent_id: c.agent_id, calibration: c };
+      if (c.status === "open" && c.waiting_for.includes(`agent ${me.agent_id}`)) li.append(button("Score it", () => openEvaluation(sample)));
+      if (c.scores.length) li.append(button("Spread", () => showSpread(c), "secondary"));
+      if (c.status === "open" && !c.waiting_for.length) li.append(button("Agree a score", () => openEvaluation({ ...sample, agree: true })));
+      return li;
+    }));
+  } catch (error) { $("evaluating-error").textContent = error.message; }
+}
+
+function showSpread(c) {
+  $("spread-rows").replaceChildren(...c.questions.map((q) => row([q.question_id,
+    Object.entries(q.answers).map(([who, a]) => `${who.replace(/^agent /, "")}: ${a}`).join(", "),
+    q.spread === null ? "–" : `${(100 * q.spread).toFixed(0)} %`])));
+  $("spread").hidden = false;
+}
 
 // -- the team leader ----------------------------------------------------------------------------
 async function refreshTeam() {
@@ -182,12 +233,32 @@ async function refreshTeam() {
     const option = (value, text) => { const o = document.createElement("option"); o.value = value; o.textContent = text; return o; };
     $("feedback-to").replaceChildren(option(`team:${team.team}`, `Team ${team.team}`),
       ...team.agents.map((a) => option(`agent:${a.agent_id}`, a.name)));
+    quality.team = team;
     $("coaching-agent").replaceChildren(...team.agents.map((a) => option(a.agent_id, a.name)));
+    showGaps();
     const coaching = await api("GET", "/v1/quality/coaching");
-    $("team-coaching").replaceChildren(...coaching.map((c) => item(
-      `${c.agent_id}: ${c.topic} — ${c.status}${c.overdue ? " (follow-up overdue)" : ""}`)));
+    $("team-coaching").replaceChildren(...coaching.map((c) => {
+      const li = item(`${c.agent_id}: ${c.topic} — ${c.status}${c.overdue ? " (follow-up overdue)" : ""}`
+        + (c.scorecard_gaps.length ? `; gaps: ${c.scorecard_gaps.join(", ")}` : ""));
+      if (c.status !== "done") li.append(button("Mark done", async () => {
+        await api("PATCH", `/v1/quality/coaching/${c.coaching_id}`, {
+          status: "done", actions: c.actions.map((a) => ({ ...a, done: true })) });
+        refreshTeam();
+      }, "secondary"));
+      return li;
+    }));
   } catch (error) { $("team-quality-error").textContent = error.message; }
 }
+
+function gapsOf(agentId) {
+  const agent = quality.team && quality.team.agents.find((a) => a.agent_id === agentId);
+  return agent ? Object.entries(agent.targets).filter(([, t]) => t.met === false).map(([name]) => name) : [];
+}
+function showGaps() {
+  const gaps = gapsOf($("coaching-agent").value);
+  $("coaching-gaps").textContent = gaps.length ? `Off target: ${gaps.join(", ")}` : "On target everywhere measured.";
+}
+$("coaching-agent").addEventListener("change", showGaps);
 
 $("feedback-form").addEventListener("submit", async (e) => {
   e.preventDefault();
@@ -206,7 +277,7 @@ $("coaching-form").addEventListener("submit", async (e) => {
   const followUp = form.get("follow_up_at");
   try {
     await api("POST", "/v1/quality/coaching", {
-      agent_id: form.get("agent_id"), topic: form.get("topic"),
+      agent_id: form.get("agent_id"), topic: form.get("topic"), scorecard_gaps: gapsOf(form.get("agent_id")),
       actions: form.get("action") ? [{ text: form.get("action") }] : [],
       follow_up_at: followUp ? new Date(followUp).toISOString() : null });
     e.target.reset();
@@ -222,6 +293,7 @@ handlers.hello = (me) => {
   $("team-quality").hidden = !me.supervisor;
   refreshPerformance();
   refreshTeam();
+  refreshCalibrations();
 };
 handlers.evaluation = (e) => { log(`evaluation ${e.status}: ${e.form_title} ${e.score.toFixed(1)}`); refreshPerformance(); };
 handlers.feedback = (f) => { log(`feedback from ${f.author}: ${f.text}`); refreshPerformance(); };

@@ -199,6 +199,16 @@ async def open_calibration(body: CalibrationRequest, request: Request, who: Who)
     return row.model_dump(mode="json")
 
 
+@router.get("/calibrations")
+async def list_calibrations(request: Request, who: Who) -> list[dict[str, Any]]:
+    """The tenant's latest calibrations, each with whose scores it still waits for."""
+    allow(who, *ANALYSTS, *LEADERS)
+    async with runtime_of(request).db.reader() as session:
+        rows = await store.calibrations(session, tenant_id=who.tenant_id)
+        views = [await evaluating.calibration_view(session, who, r.calibration_id) for r in rows]
+    return [v for v in views if v is not None]
+
+
 @router.get("/calibrations/{calibration_id}")
 async def calibration(calibration_id: str, request: Request, who: Who) -> dict[str, Any]:
     """Each evaluator's scores so far and, per question, how far apart they lie."""

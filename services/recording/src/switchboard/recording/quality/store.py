@@ -221,6 +221,14 @@ async def get(session: AsyncSession, model: type[Any], *, tenant_id: str, key: s
     return row if row is not None and row.tenant_id == tenant_id else None
 
 
+async def calibrations(
+    session: AsyncSession, *, tenant_id: str, limit: int = 50
+) -> list[Calibration]:
+    """Newest first."""
+    query = select(Calibration).where(col(Calibration.tenant_id) == tenant_id)
+    return list(await session.exec(query.order_by(col(Calibration.created_at).desc()).limit(limit)))
+
+
 async def coaching_sessions(session: AsyncSession, *, tenant_id: str,
                             agent_id: str | None = None) -> list[Coaching]:  # fmt: skip
     query = select(Coaching).where(col(Coaching.tenant_id) == tenant_id)
