@@ -168,7 +168,8 @@ def test_the_team_leader_sees_todays_staffing_and_everyone_their_schedule(
 
 def test_an_evaluation_from_sampling_to_the_agents_acknowledgement(floor: RunningCentre) -> None:
     """alice handles a billing email; dana (the quality analyst) samples alice's contacts in her
-    desktop, evaluates one beside its content, and alice acknowledges it in hers."""
+    desktop, evaluates one beside its content, and alice acknowledges it in hers; then dana and
+    chen calibrate it."""
     if floor.backend != "sqlite":
         pytest.skip("the browser's part does not depend on the database; run once")
     chen = _sign_in(floor, "chen")  # off the floor, so that the billing email is alice's
@@ -204,14 +205,9 @@ def test_an_evaluation_from_sampling_to_the_agents_acknowledgement(floor: Runnin
             expect(samples).to_contain_text("handled by alice", timeout=15_000)
             samples.get_by_role("button", name="Evaluate").first.click()
             evaluation = dana.get_by_test_id("evaluation")
-            expect(evaluation).to_be_visible(timeout=15_000)
+            expect(evaluation).to_contain_text("Why is my bill so high?", timeout=15_000)
             expect(evaluation).to_contain_text("contact.wrapped")
-            groups = dana.locator("#evaluation-questions [role=radiogroup]")
-            expect(groups).to_have_count(7)
-            for i in range(groups.count()):
-                group = groups.nth(i)
-                best = "4" if group.get_by_label("4", exact=True).count() else "yes"
-                group.get_by_label(best, exact=True).check()
+            _answer_every_question(dana, "4")
             dana.get_by_label("Comment for the agent").fill("A model call: clear and complete.")
             dana.get_by_role("button", name="Submit evaluation").click()
             expect(dana.get_by_test_id("evaluation-result")).to_contain_text("Submitted: 100.0")
@@ -231,6 +227,8 @@ def test_an_evaluation_from_sampling_to_the_agents_acknowledgement(floor: Runnin
         finally:
             browser.close()
 
+    _calibrate(floor, contact_id)
+
     def acknowledged() -> list[dict[str, Any]] | None:
         found = httpx.get(floor.url("recording", "/v1/quality/evaluations"), timeout=10,
                           headers=floor.operator, params={"agent_id": "alice"}).json()  # fmt: skip
@@ -239,6 +237,76 @@ def test_an_evaluation_from_sampling_to_the_agents_acknowledgement(floor: Runnin
     [done] = until("alice's acknowledgement in recording", acknowledged)
     assert done["evaluator"] == "agent dana" and done["agent_comment"] == "Thank you"
     assert done["score"] == 100.0
+    agreed = [e for e in httpx.get(floor.url("recording", "/v1/quality/evaluations"), timeout=10,
+                                   headers=floor.operator, params={"agent_id": "alice"}).json()
+              if e["evaluator"].startswith("calibration")]  # fmt: skip
+    assert [(a["score"], a["status"]) for a in agreed] == [
+        (round(100 * (1 + 3 + 2 + 2 + 2 + 3 * 3 / 4 + 2 * 3 / 4) / 15, 2), "submitted")
+    ]
+
+
+def _answer_every_question(page: Page, scale: str) -> None:
+    groups = page.locator("#evaluation-questions [role=radiogroup]")
+    expect(groups).to_have_count(7)
+    for i in range(groups.count()):
+        group = groups.nth(i)
+        answer = scale if group.get_by_label("4", exact=True).count() else "yes"
+        group.get_by_label(answer, exact=True).check()
+
+
+def _calibrate(floor: RunningCentre, contact_id: str) -> None:
+    """dana opens a calibration of the contact with chen; each scores it in their desktop, the
+    spread shows where they differ, and dana keeps the agreed score."""
+    with sync_playwright() as playwright:
+        browser = _chromium(playwright)
+        try:
+            dana = browser.new_context(viewport={"width": 1366, "height": 1200}).new_page()
+            _opened_page(dana, floor, "dana")
+            sample = dana.locator("#sample-form")
+            sample.get_by_label("Agent").fill("alice")
+            sample.get_by_label("How many").fill("100")
+            sample.get_by_label("also those already evaluated").check()
+            sample.get_by_role("button", name="Sample").click()
+            evaluated = dana.get_by_test_id("samples").locator("li", has_text=contact_id[:8])
+            evaluated.get_by_role("button", name="Evaluate").click()
+            expect(dana.get_by_test_id("evaluation")).to_contain_text("Why is my bill so high?")
+            dana.get_by_label("Calibrate with").fill("chen")
+            dana.get_by_role("button", name="Open a calibration").click()
+            expect(dana.get_by_test_id("calibration-status")).to_contain_text("compared")
+            _answer_every_question(dana, "4")
+            dana.get_by_role("button", name="Submit evaluation").click()
+            expect(dana.get_by_test_id("evaluation-result")).to_contain_text(
+                "kept for the calibration"
+            )
+
+            chen = browser.new_context(viewport={"width": 1366, "height": 1200}).new_page()
+            _opened_page(chen, floor, "chen")
+            mine = chen.get_by_test_id("calibrations")
+            expect(mine).to_contain_text("waiting for agent chen", timeout=15_000)
+            mine.get_by_role("button", name="Score it").first.click()
+            expect(chen.get_by_test_id("calibration-status")).to_contain_text("compared")
+            _answer_every_question(chen, "2")
+            chen.get_by_role("button", name="Submit evaluation").click()
+            expect(chen.get_by_test_id("evaluation-result")).to_contain_text(
+                "kept for the calibration"
+            )
+
+            dana.reload()
+            calibrations = dana.get_by_test_id("calibrations")
+            expect(calibrations).to_contain_text("waiting for nobody", timeout=15_000)
+            calibrations.get_by_role("button", name="Spread").first.click()
+            spread = dana.get_by_test_id("spread")
+            expect(spread).to_contain_text("questioning")
+            expect(spread).to_contain_text("50 %")  # 4 and 2 of 4: half the scale apart
+            calibrations.get_by_role("button", name="Agree a score").first.click()
+            _answer_every_question(dana, "3")
+            dana.get_by_role("button", name="Keep as the agreed score").click()
+            expect(dana.get_by_test_id("evaluation-result")).to_contain_text(
+                "alice has been sent it"
+            )
+            dana.screenshot(path=str(ARTIFACTS / "desktop-calibration.png"), full_page=True)
+        finally:
+            browser.close()
 
 
 def _chromium(playwright: Playwright) -> Browser:

@@ -93,7 +93,8 @@ $("sample-form").addEventListener("submit", async (e) => {
   try {
     const found = await api("POST", "/v1/quality/samples", {
       from: new Date(to.getTime() - days * 86400000).toISOString(), to: to.toISOString(),
-      filter: form.get("filter"), agent_id: form.get("agent_id") || null, size: Number(form.get("size")) });
+      filter: form.get("filter"), agent_id: form.get("agent_id") || null, size: Number(form.get("size")),
+      include_evaluated: form.get("include_evaluated") === "on" });
     $("samples").replaceChildren(...(found.length ? found.map((s) => {
       const li = item(`${s.contact_id.slice(0, 8)} handled by ${s.agent_id} in ${s.queue_id || "?"}, `
         + `${Math.round(s.handle_seconds || 0)} s, ${s.outcome || "no outcome"} `);
