@@ -267,7 +267,7 @@ def _calibrate(floor: RunningCentre, contact_id: str) -> None:
             sample.get_by_label("How many").fill("100")
             sample.get_by_label("also those already evaluated").check()
             sample.get_by_role("button", name="Sample").click()
-            evaluated = dana.get_by_test_id("samples").locator("li", has_text=contact_id[:8])
+            evaluated = dana.locator(f'#samples li[data-contact="{contact_id}"]')
             evaluated.get_by_role("button", name="Evaluate").click()
             expect(dana.get_by_test_id("evaluation")).to_contain_text("Why is my bill so high?")
             dana.get_by_label("Calibrate with").fill("chen")

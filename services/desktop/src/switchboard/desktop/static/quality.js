@@ -96,8 +96,9 @@ $("sample-form").addEventListener("submit", async (e) => {
       filter: form.get("filter"), agent_id: form.get("agent_id") || null, size: Number(form.get("size")),
       include_evaluated: form.get("include_evaluated") === "on" });
     $("samples").replaceChildren(...(found.length ? found.map((s) => {
-      const li = item(`${s.contact_id.slice(0, 8)} handled by ${s.agent_id} in ${s.queue_id || "?"}, `
+      const li = item(`${s.contact_id.slice(-8)} handled by ${s.agent_id} in ${s.queue_id || "?"}, `
         + `${Math.round(s.handle_seconds || 0)} s, ${s.outcome || "no outcome"} `);
+      li.dataset.contact = s.contact_id;
       li.append(button("Evaluate", () => openEvaluation({ ...s, item: li })));
       return li;
     }) : [item("Nothing to evaluate in that period.")]));
@@ -202,7 +203,7 @@ async function refreshCalibrations() {
   try {
     const all = await api("GET", "/v1/quality/calibrations");
     $("calibrations").replaceChildren(...all.map((c) => {
-      const li = item(`${c.contact_id.slice(0, 8)} handled by ${c.agent_id} — ${c.status}; `
+      const li = item(`${c.contact_id.slice(-8)} handled by ${c.agent_id} — ${c.status}; `
         + `waiting for ${c.waiting_for.join(", ") || "nobody"}; score spread ${c.score_spread ?? "–"}`);
       const sample = { contact_id: c.contact_id, agent_id: c.agent_id, calibration: c };
       if (c.status === "open" && c.waiting_for.includes(`agent ${me.agent_id}`)) li.append(button("Score it", () => openEvaluation(sample)));
