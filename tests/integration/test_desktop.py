@@ -200,10 +200,13 @@ def test_an_evaluation_from_sampling_to_the_agents_acknowledgement(floor: Runnin
             expect(evaluating).to_be_visible()
             sample = dana.locator("#sample-form")
             sample.get_by_label("Agent").fill("alice")
+            sample.get_by_label("How many").fill("100")
             sample.get_by_role("button", name="Sample").click()
             samples = dana.get_by_test_id("samples")
             expect(samples).to_contain_text("handled by alice", timeout=15_000)
-            samples.get_by_role("button", name="Evaluate").first.click()
+            # alice may have handled others (an earlier test's): evaluate the one handled here.
+            dana.locator(f'#samples li[data-contact="{contact_id}"]').get_by_role(
+                "button", name="Evaluate").click()  # fmt: skip
             evaluation = dana.get_by_test_id("evaluation")
             expect(evaluation).to_contain_text("Why is my bill so high?", timeout=15_000)
             expect(evaluation).to_contain_text("contact.wrapped")
