@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common import topics
-from switchboard.common.envelope import Envelope
+from switchboard.common.envelope import Envelope, aware
 from switchboard.common.events.quality import CoachingPlanned, EvaluationPublished, FeedbackPosted
 from switchboard.common.runtime import Transaction
 from switchboard.desktop import store
@@ -68,8 +68,8 @@ async def gateway_token(session: AsyncSession, *, service: str) -> str | None:
     return None if row is None else row.token
 
 
-def _newer(held: datetime | None, new: datetime) -> bool:
-    return held is None or held.replace(tzinfo=new.tzinfo) <= new
+def _newer(held: datetime, new: datetime) -> bool:
+    return aware(held) <= aware(new)
 
 
 @subscriptions.on(topics.QUALITY_EVALUATION)

@@ -39,14 +39,29 @@ async def apply(session: AsyncSession, *, tenant_id: str, report: AdherenceChang
     session.add(row)
 
 
-async def schedule_adherence(session: AsyncSession, *, tenant_id: str, start: datetime,
-                             end: datetime) -> dict[str, Any]:  # fmt: skip
-    """Time in the scheduled state ÷ scheduled time, over the agents' days in the period."""
+async def rostered_seconds(session: AsyncSession, *, tenant_id: str, start: datetime,
+                           end: datetime,
+                           agent_ids: tuple[str, ...] | None = None) -> tuple[float, float]:  # fmt: skip
+    """Scheduled and adherent seconds over the days of the period, for every agent of the tenant
+    or the given ones."""
     a = AgentAdherenceDay
     last_day = (end - timedelta(microseconds=1)).date()
     query = select(
-        func.sum(a.adherent_seconds).label("adherent"), func.sum(a.scheduled_seconds).label("all")
+        func.sum(a.scheduled_seconds).label("scheduled"),
+        func.sum(a.adherent_seconds).label("adherent"),
     ).where(col(a.tenant_id) == tenant_id, col(a.day) >= start.date(), col(a.day) <= last_day)
+    if agent_ids is not None:
+        query = query.where(col(a.agent_id).in_(agent_ids))
     row = (await session.exec(query)).one()  # type: ignore[call-overload]
-    ratio = float(row.adherent) / float(row.all) if row.all else None
-    return {"schedule_adherence": None if ratio is None else round(ratio, 4)}
+    return float(row.scheduled or 0), float(row.adherent or 0)
+
+
+def ratio(adherent: float, scheduled: float) -> float | None:
+    return round(adherent / scheduled, 4) if scheduled else None
+
+
+async def schedule_adherence(session: AsyncSession, *, tenant_id: str, start: datetime,
+                             end: datetime) -> dict[str, Any]:  # fmt: skip
+    """Time in the scheduled state ÷ scheduled time, over the agents' days in the period."""
+    scheduled, adherent = await rostered_seconds(session, tenant_id=tenant_id, start=start, end=end)
+    return {"schedule_adherence": ratio(adherent, scheduled)}

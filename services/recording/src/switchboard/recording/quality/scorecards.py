@@ -32,7 +32,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.centre import SCORECARD_TARGETS, QualityConfig
-from switchboard.recording.adherence import AgentAdherenceDay
+from switchboard.recording import adherence
 from switchboard.recording.casework import SurveyResponse
 from switchboard.recording.customers import CustomerCorrection
 from switchboard.recording.quality.handlings import Handling
@@ -159,22 +159,16 @@ async def _surveys(session: AsyncSession, scope: Scope) -> dict[str, Any]:
 async def _rostered(
     session: AsyncSession, scope: Scope, handled: int, calls: int
 ) -> dict[str, Any]:
-    a = AgentAdherenceDay
-    last_day = (scope.end - timedelta(microseconds=1)).date()
-    query = select(
-        func.sum(a.scheduled_seconds).label("scheduled"),
-        func.sum(a.adherent_seconds).label("adherent"),
-    ).where(col(a.tenant_id) == scope.tenant_id, col(a.agent_id).in_(scope.agent_ids),
-            col(a.day) >= scope.start.date(), col(a.day) <= last_day)  # fmt: skip
-    row = (await session.exec(query)).one()  # type: ignore[call-overload]
-    hours = float(row.scheduled or 0) / 3600
+    scheduled, adherent = await adherence.rostered_seconds(
+        session, tenant_id=scope.tenant_id, start=scope.start, end=scope.end,
+        agent_ids=scope.agent_ids)  # fmt: skip
+    hours = scheduled / 3600
     return {
         "rostered_hours": round(hours, 2),
         "contacts_per_hour": round(handled / hours, 4) if hours else None,
         "calls_per_hour": round(calls / hours, 4) if hours else None,
-        "schedule_adherence": round(float(row.adherent) / float(row.scheduled), 4)
-        if row.scheduled else None,
-    }  # fmt: skip
+        "schedule_adherence": adherence.ratio(adherent, scheduled),
+    }
 
 
 async def _quality(session: AsyncSession, scope: Scope) -> dict[str, Any]:

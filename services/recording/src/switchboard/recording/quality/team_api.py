@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from switchboard.common.envelope import Envelope, utcnow
+from switchboard.common.envelope import Envelope, aware, utcnow
 from switchboard.common.events.quality import CoachingAction, CoachingPlanned, FeedbackPosted
 from switchboard.common.ids import new_id
 from switchboard.recording.quality import scorecards, store
@@ -93,7 +93,7 @@ async def list_coaching(
     now = utcnow()
     return [{**r.model_dump(mode="json"),
              "overdue": r.status != "done" and r.follow_up_at is not None
-             and r.follow_up_at.replace(tzinfo=now.tzinfo) < now} for r in rows]  # fmt: skip
+             and aware(r.follow_up_at) < now} for r in rows]  # fmt: skip
 
 
 class FeedbackRequest(BaseModel):
