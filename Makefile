@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-MEMBERS := libs/common libs/cli services/intake services/routing services/recording services/desktop services/escalation services/dispatch services/workforce
+MEMBERS := libs/common libs/cli services/intake services/routing services/recording services/desktop services/escalation services/dispatch services/workforce services/catalogue
 STAMP := $(VENV)/.installed
 UV = $(shell command -v uv 2>/dev/null || echo $(BIN)/uv)
 
@@ -47,7 +47,7 @@ test: install test-packages lint
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy $(addprefix -p switchboard.,common cli intake routing recording desktop escalation dispatch workforce)
+	$(BIN)/mypy $(addprefix -p switchboard.,common cli intake routing recording desktop escalation dispatch workforce catalogue)
 
 bench: install
 	$(BIN)/python -m switchboard.cli.bench

@@ -75,6 +75,7 @@ def write_credentials(path: Path, creds: dict[str, Any]) -> None:
 async def seed(settings: Settings) -> dict[str, Any]:
     """Migrate the schema, apply the centre configuration, grant the operator token; returns the
     credentials (also written to the credentials file)."""
+    from switchboard.catalogue import store as catalogue_store
     from switchboard.desktop import quality as desktop_quality
     from switchboard.desktop import store as desktop_store
     from switchboard.dispatch import store as dispatch_store
@@ -101,13 +102,20 @@ async def seed(settings: Settings) -> dict[str, Any]:
         ],
         "desktop": [
             lambda s: desktop_store.apply_centre(s, centre, passwords),
-            lambda s: desktop_quality.keep_gateway_token(
-                s, service="recording", token=creds["gateway_token"]
+            *(
+                lambda s, service=service: desktop_quality.keep_gateway_token(
+                    s, service=service, token=creds["gateway_token"]
+                )
+                for service in ("recording", "catalogue")
             ),
         ],
         "escalation": [lambda s: escalation_store.apply_centre(s, centre)],
         "dispatch": [lambda s: dispatch_store.apply_centre(s, centre)],
         "workforce": [lambda s: workforce_store.apply_centre(s, centre)],
+        "catalogue": [
+            lambda s: catalogue_store.apply_centre(s, centre),
+            lambda s: auth.grant_gateway(s, token=creds["gateway_token"], label="desktop"),
+        ],
     }
     served: dict[str, list[str]] = {}
     for service, url in settings.databases.items():

@@ -15,6 +15,7 @@ SERVICES: tuple[str, ...] = (
     "escalation",
     "dispatch",
     "workforce",
+    "catalogue",
 )
 
 

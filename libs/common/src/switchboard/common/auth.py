@@ -9,8 +9,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -123,3 +124,13 @@ async def actor(request: Request) -> Actor:
         raise HTTPException(401, f"a gateway names the {TENANT_HEADER}, {AGENT_HEADER} and "
                                  f"{ROLES_HEADER} it acts for")  # fmt: skip
     return Actor(tenant, f"agent {agent}", agent, roles)
+
+
+Who = Annotated[Actor, Depends(actor)]
+"""FastAPI parameter type: who is asking (see `actor`)."""
+
+
+def allow(who: Actor, *roles: str) -> None:
+    """403 unless `who` holds one of `roles` (an administrator holds every one)."""
+    if not who.has(*roles):
+        raise HTTPException(403, f"this needs one of the roles: {', '.join(roles)}")

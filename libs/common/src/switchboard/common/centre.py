@@ -12,6 +12,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from switchboard.common.catalogue_config import CatalogueConfig
+
 
 class Addresses(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -336,7 +338,7 @@ SCORECARD_TARGETS = {
     "average_handle_time": "lower", "after_call_work": "lower", "first_contact_resolution": "higher",
     "transfer_rate": "lower", "escalation_rate": "lower", "conversion_rate": "higher",
     "csat": "higher", "nps": "higher", "schedule_adherence": "higher", "quality_score": "higher",
-    "data_entry_accuracy": "higher", "contacts_per_hour": "higher",
+    "data_entry_accuracy": "higher", "contacts_per_hour": "higher", "retention_save_rate": "higher",
 }  # fmt: skip
 """The scorecard figures a tenant may set targets for, and which way is better."""
 
@@ -430,6 +432,7 @@ class TenantConfig(BaseModel):
     dispatch: DispatchConfig = DispatchConfig()
     workforce: WorkforceConfig = WorkforceConfig()
     quality: QualityConfig = QualityConfig()
+    catalogue: CatalogueConfig = CatalogueConfig()
 
 
 class ChannelSystemConfig(BaseModel):
@@ -480,6 +483,8 @@ def check_tenant_references(tenant: TenantConfig, centre: CentreConfig) -> None:
         local(rule.queue, f"rule {rule.name!r}")
     for level in tenant.escalation.levels:
         local(level.queue, f"escalation level {level.name!r}")
+    for queue_id in sorted(tenant.catalogue.queues_named()):
+        local(queue_id, "the catalogue")
     for policy in tenant.escalation.policies:
         for queue_id in policy.queues:
             local(queue_id, f"SLA policy {policy.id!r}")

@@ -18,6 +18,7 @@ SERVICE_PORT_FIELDS = {
     "recording": "recording_port",
     "dispatch": "dispatch_port",
     "workforce": "workforce_port",
+    "catalogue": "catalogue_port",
 }
 
 
@@ -58,6 +59,8 @@ class Settings(BaseSettings):
     """Dispatch's HTTP port."""
     workforce_port: int = 8086
     """Workforce management's HTTP port."""
+    catalogue_port: int = 8087
+    """The catalogue's HTTP port (products, knowledge, orders, retention offers)."""
     smtp_port: int = 2525
     """Intake's SMTP listener."""
     broker_port: int = 9092

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from switchboard.common.envelope import Payload
+from switchboard.common.events.catalogue import ArticleUsed, OrderChanged, RetentionOffered
 from switchboard.common.events.desktop import (
     AgentStateChanged,
     ComplaintRaised,
@@ -327,6 +328,25 @@ QUALITY_COACHING = Topic(
     description="A coaching session with its actions and follow-up date, as it changes.",
 )
 
+ORDER_STATUS = Topic(
+    "order.status",
+    OrderChanged,
+    key="order_id",
+    description="An order built on a contact: credit checked, waiting for approval, placed, cancelled.",
+)
+KNOWLEDGE_USED = Topic(
+    "knowledge.used",
+    ArticleUsed,
+    key="contact_id",
+    description="An agent used a knowledge article, script or campaign brief on a contact.",
+)
+RETENTION_OFFERED = Topic(
+    "retention.offered",
+    RetentionOffered,
+    key="contact_id",
+    description="A retention offer made to a customer who asked to leave, with their answer.",
+)
+
 
 class RawChannelInput(Payload):
     """What a channel system writes straight to `intake.<channel>.raw` (see intake's README)."""
@@ -391,6 +411,9 @@ REGISTRY: tuple[Topic, ...] = (
     EVALUATION_ANSWERED,
     QUALITY_FEEDBACK,
     QUALITY_COACHING,
+    ORDER_STATUS,
+    KNOWLEDGE_USED,
+    RETENTION_OFFERED,
     INTAKE_EMAIL_RAW,
     INTAKE_PHONE_RAW,
     INTAKE_LETTER_RAW,

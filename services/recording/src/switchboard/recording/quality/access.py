@@ -4,25 +4,18 @@ only their own scorecard and evaluations). Another tenant's objects are 404; a m
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import Request
 
-from fastapi import Depends, HTTPException, Request
-
-from switchboard.common.auth import Actor, actor
+from switchboard.common.auth import Actor, Who, allow
 from switchboard.common.runtime import Runtime
 
-Who = Annotated[Actor, Depends(actor)]
+__all__ = ["ANALYSTS", "LEADERS", "Who", "allow", "own_or", "runtime_of"]
 ANALYSTS = ("quality_analyst",)
 LEADERS = ("team_leader",)
 
 
 def runtime_of(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
-
-
-def allow(who: Actor, *roles: str) -> None:
-    if not who.has(*roles):
-        raise HTTPException(403, f"this needs one of the roles: {', '.join(roles)}")
 
 
 def own_or(who: Actor, agent_id: str, *roles: str) -> None:

@@ -1,0 +1,27 @@
+"""The catalogue's subscribers: it follows the field jobs its orders asked for."""
+
+from __future__ import annotations
+
+from switchboard.catalogue import store
+from switchboard.common import topics
+from switchboard.common.envelope import Envelope
+from switchboard.common.events.dispatch import JobStatusChanged
+from switchboard.common.runtime import Transaction
+from switchboard.common.subscriptions import Subscriptions
+
+SERVICE = "catalogue"
+subscriptions = Subscriptions(
+    SERVICE,
+    emits=(
+        topics.ORDER_STATUS,
+        topics.JOB_REQUESTED,
+        topics.KNOWLEDGE_USED,
+        topics.RETENTION_OFFERED,
+    ),
+)
+
+
+@subscriptions.on(topics.JOB_STATUS)
+async def on_job_status(event: Envelope[JobStatusChanged], tx: Transaction) -> None:
+    """An installation's progress shows on its order (other jobs match no order)."""
+    await store.job_changed(tx.session, job_id=event.payload.job_id, status=event.payload.status)
