@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from switchboard.cli.samples import text_pdf
 
 Running = Any

@@ -8,6 +8,7 @@ from typing import Any
 from switchboard.common import topics
 from switchboard.common.envelope import Envelope
 from switchboard.common.errors import PermanentError
+from switchboard.common.events.catalogue import ArticleUsed, OrderChanged, RetentionOffered
 from switchboard.common.events.desktop import (
     ComplaintRaised,
     ContactDeclined,
@@ -40,7 +41,7 @@ from switchboard.common.events.routing import (
 from switchboard.common.events.workforce import AdherenceChanged
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
-from switchboard.recording import adherence, casework, customers, store
+from switchboard.recording import adherence, casework, customers, saves, store
 from switchboard.recording.domain import ContactFacts
 from switchboard.recording.quality import evaluating, handlings
 
@@ -299,6 +300,27 @@ async def on_job_status(event: Envelope[JobStatusChanged], tx: Transaction) -> N
         mode="json", include={"job_id", "status", "previous", "technician_id", "reason"}
     )
     await _apply(tx, event, ContactFacts(status=None), details)
+
+
+@subscriptions.on(topics.ORDER_STATUS)
+async def on_order_status(event: Envelope[OrderChanged], tx: Transaction) -> None:
+    """An order built on the contact: its credit decision, approval, placing or cancelling."""
+    details = event.payload.model_dump(mode="json", exclude={"lines"})
+    details["products"] = [line.name for line in event.payload.lines]
+    await _apply(tx, event, ContactFacts(status=None), details)
+
+
+@subscriptions.on(topics.KNOWLEDGE_USED)
+async def on_knowledge_used(event: Envelope[ArticleUsed], tx: Transaction) -> None:
+    await _apply(tx, event, ContactFacts(status=None), event.payload.model_dump(mode="json"))
+
+
+@subscriptions.on(topics.RETENTION_OFFERED)
+async def on_retention_offered(event: Envelope[RetentionOffered], tx: Transaction) -> None:
+    """A retention offer and the customer's answer: on the timeline, and counted for the save
+    rate."""
+    saves.offered(tx.session, event)
+    await _apply(tx, event, ContactFacts(status=None), event.payload.model_dump(mode="json"))
 
 
 async def _apply(

@@ -21,6 +21,8 @@ A contact belongs to the period in which it was received. Definitions (also in t
 - nps: net promoter score of those answers: % promoters (9-10) minus % detractors (0-6), from -100 to 100.
 - follow_ups_on_time: follow-ups promised on the period's contacts and kept by their due time ÷
   those whose due time has passed.
+- retention_save_rate: contacts on which a customer who asked to leave accepted a retention offer
+  ÷ contacts on which one was made.
 - schedule_adherence: time agents spent in their rostered state ÷ rostered time, over the days
   of the period (from workforce's `workforce.adherence`; whole days, the tenant's dates).
 
@@ -41,7 +43,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.centre import CentreConfig
 from switchboard.common.envelope import utcnow
-from switchboard.recording import adherence
+from switchboard.recording import adherence, saves
 from switchboard.recording.casework import RecordedFollowUp, SurveyResponse
 from switchboard.recording.quality import store as quality_store
 from switchboard.recording.store import RecordedContact
@@ -137,6 +139,7 @@ async def compute(
     figures = {k: _rounded(v) for k, v in row._mapping.items()}
     figures.update(await _surveys(session, period))
     figures.update(await _follow_ups(session, period, now or utcnow()))
+    figures.update(await saves.of_contacts(session, _in_period(period)))
     if period.queue_id is None:  # adherence is the agents', not a queue's
         figures.update(await adherence.schedule_adherence(
             session, tenant_id=period.tenant_id, start=period.start, end=period.end))  # fmt: skip

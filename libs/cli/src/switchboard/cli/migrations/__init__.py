@@ -24,6 +24,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 LOCATION = Path(str(files("switchboard.cli") / "migrations"))
+UNMODELLED = ("catalogue_search",)
+"""Tables a migration makes by hand for one database kind (the catalogue's full-text index: an
+FTS5 virtual table and its shadow tables on SQLite, a `tsvector` table on PostgreSQL)."""
+
+
+def modelled(name: str | None, kind: str, _parents: object) -> bool:
+    """Whether alembic compares this object with the models (`include_name`)."""
+    return not (kind == "table" and name is not None and name.startswith(UNMODELLED))
 
 
 def config(url: str) -> Config:

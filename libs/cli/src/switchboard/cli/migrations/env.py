@@ -11,26 +11,18 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
 
+from switchboard.cli.migrations import modelled
 from switchboard.cli.services import import_all_tables
 
 import_all_tables()
 target_metadata = SQLModel.metadata
 
 
-UNMODELLED = ("catalogue_search",)
-"""Tables a migration makes by hand for one database kind (the catalogue's full-text index: an
-FTS5 virtual table and its shadow tables on SQLite, a `tsvector` table on PostgreSQL)."""
-
-
-def _modelled(name: str | None, kind: str, _parents: object) -> bool:
-    return not (kind == "table" and name is not None and name.startswith(UNMODELLED))
-
-
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        include_name=_modelled,
+        include_name=modelled,
         render_as_batch=True,  # SQLite alters a table by copying it
         compare_type=True,
     )

@@ -32,7 +32,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.centre import SCORECARD_TARGETS, QualityConfig
-from switchboard.recording import adherence
+from switchboard.recording import adherence, saves
 from switchboard.recording.casework import SurveyResponse
 from switchboard.recording.customers import CustomerCorrection
 from switchboard.recording.quality.handlings import Handling
@@ -112,6 +112,9 @@ async def figures(session: AsyncSession, scope: Scope, programme: QualityConfig)
     result.update(await _surveys(session, scope))
     result.update(await _rostered(session, scope, handled, result["calls_handled"]))
     result.update(await _quality(session, scope))
+    result.update(await saves.of_agents(session, tenant_id=scope.tenant_id,
+                                        agent_ids=scope.agent_ids, start=scope.start,
+                                        end=scope.end))  # fmt: skip
     return result
 
 
