@@ -353,6 +353,7 @@ def running_centre(
             escalation_port=free_port(),
             dispatch_port=free_port(),
             workforce_port=free_port(),
+            catalogue_port=free_port(),
             smtp_port=free_port(),
         )
         workforce_clock = var_dir / "workforce-clock"

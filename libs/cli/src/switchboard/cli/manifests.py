@@ -170,8 +170,9 @@ def scaled_object(service: str) -> dict[str, Any]:
 def network_policy(service: str, port: int) -> dict[str, Any]:
     """Ingress on the service's own ports (from anywhere for the public ones, else from this
     namespace and monitoring); egress only to the broker, the database, DNS, the trace collector,
-    for those that send mail the SMTP relay, and for the desktop recording's API (the quality
-    pages)."""
+    for those that send mail the SMTP relay, for the desktop recording's and the catalogue's APIs
+    (the quality, product and knowledge pages), and for the catalogue HTTPS (the credit bureau and
+    the payment provider)."""
     ports = [{"protocol": "TCP", "port": port}]
     if service == "intake":
         ports.append({"protocol": "TCP", "port": Settings().smtp_port})
@@ -189,8 +190,11 @@ def network_policy(service: str, port: int) -> dict[str, Any]:
         {"ports": [{"protocol": "TCP", "port": 4318}]},
     ]  # fmt: skip
     if service == "desktop":
-        egress.append({"to": [{"podSelector": {"matchLabels": _labels("recording")}}],
-                       "ports": [{"protocol": "TCP", "port": Settings().recording_port}]})  # fmt: skip
+        egress += [{"to": [{"podSelector": {"matchLabels": _labels(asked)}}],
+                    "ports": [{"protocol": "TCP", "port": Settings().port_of(asked)}]}
+                   for asked in ("recording", "catalogue")]  # fmt: skip
+    if service == "catalogue":
+        egress.append({"ports": [{"protocol": "TCP", "port": 443}]})
     if service in SENDS_MAIL:
         egress.append(
             {"ports": [{"protocol": "TCP", "port": 25}, {"protocol": "TCP", "port": 587}]}

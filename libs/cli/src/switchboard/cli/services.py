@@ -26,7 +26,10 @@ def build_app(name: str) -> Any:
 
 
 def subscriptions(name: str) -> Subscriptions:
-    """What the service consumes (`.topics`) and may emit (`.emits`), as its handlers declare."""
+    """What the service consumes (`.topics`) and may emit (`.emits`), as its handlers declare
+    (its app is imported first: a module it wires, such as the desktop's quality pages, may add
+    handlers of its own)."""
+    importlib.import_module(f"switchboard.{name}.app")
     declared: Subscriptions = importlib.import_module(f"switchboard.{name}.handlers").subscriptions
     return declared
 

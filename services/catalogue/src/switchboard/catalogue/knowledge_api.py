@@ -21,6 +21,9 @@ from switchboard.common.events.catalogue import ArticleUsed
 router = APIRouter(prefix="/v1/knowledge", tags=["knowledge"])
 MAX_PDF = 20 * 1024 * 1024
 CONTACT_ID = r"^[0-9a-f-]{36}$"
+QUEUE_BOOST = 1.25
+"""How much more a suggestion counts when the article is written for the contact's queue: enough
+to win a near tie, not to put a weak match over a strong one."""
 
 
 def current(article: CatalogueArticle, today: date) -> bool:
@@ -41,7 +44,7 @@ def summary(article: CatalogueArticle, words: list[str], rank: float | None) -> 
         "kind": article.kind,
         "title": article.title,
         "queues": spec.get("queues", []),
-        "excerpt": search.excerpt(search.indexed_text(article), words),
+        "excerpt": search.excerpt(search.readable_text(article), words),
         "rank": None if rank is None else round(rank, 4),
     }
 
@@ -100,13 +103,13 @@ class ContactText(BaseModel):
 @router.post("/suggest")
 async def suggest(body: ContactText, who: Who, request: Request) -> dict[str, Any]:
     """Knowledge for the contact in front of the agent: articles matching its most telling words
-    (those of its queue first among equals), and its queue's scripts."""
+    (those written for its queue a little ahead), and its queue's scripts."""
     words = search.terms(body.text, most=8)
     ranked = await _ranked(
         request, who.tenant_id, words, limit=body.limit * 2, kind=None, include_past=False
     )
-    ranked = [(a, r) for a, r in ranked if a.kind != "script"]
-    ranked.sort(key=lambda pair: (body.queue_id not in pair[0].spec.get("queues", []), -pair[1]))
+    ranked = sorted(((a, r * (QUEUE_BOOST if body.queue_id in a.spec.get("queues", []) else 1))
+                     for a, r in ranked if a.kind != "script"), key=lambda pair: -pair[1])
     async with Catalogue.of(request).runtime.db.reader() as session:
         scripts = (
             await store.articles(

@@ -168,10 +168,15 @@ def terms(typed: str, *, most: int = MAX_TERMS) -> list[str]:
     return [w for w, _ in Counter(words).most_common(most)]
 
 
-def indexed_text(article: CatalogueArticle) -> str:
+def readable_text(article: CatalogueArticle) -> str:
+    """What an agent reads of the article: its body and its script's steps."""
     spec = article.spec
-    steps = " ".join(step["text"] for step in spec.get("steps", []))
-    return " ".join((spec.get("body", ""), " ".join(spec.get("tags", [])), steps))
+    return " ".join((spec.get("body", ""), *(step["text"] for step in spec.get("steps", []))))
+
+
+def indexed_text(article: CatalogueArticle) -> str:
+    """What the index holds besides the title: the readable text and the tags."""
+    return " ".join((readable_text(article), *article.spec.get("tags", [])))
 
 
 def _postgres(session: AsyncSession) -> bool:

@@ -212,7 +212,7 @@ async def accept_offer(offer_id: str, agent: Agent, request: Request) -> dict[st
     runtime = _runtime(request)
     async with runtime.transaction() as tx:
         offer = await _my_open_offer(tx, agent, offer_id)
-        contact = await _contact_of(tx.session, agent, offer.contact_id)
+        contact = await contact_of(tx.session, agent, offer.contact_id)
         offer.status = "accepting"
         tx.session.add(offer)
         with _in_contact_trace(runtime, contact, "desktop accept"):
@@ -232,7 +232,7 @@ async def decline_offer(
     runtime = _runtime(request)
     async with runtime.transaction() as tx:
         offer = await _my_open_offer(tx, agent, offer_id)
-        contact = await _contact_of(tx.session, agent, offer.contact_id)
+        contact = await contact_of(tx.session, agent, offer.contact_id)
         offer.status = "declined"
         tx.session.add(offer)
         with _in_contact_trace(runtime, contact, "desktop decline"):
@@ -244,7 +244,7 @@ async def decline_offer(
 
 
 # -- the contact ----------------------------------------------------------------------------------
-async def _contact_of(session: AsyncSession, agent: store.DesktopAgent, contact_id: str
+async def contact_of(session: AsyncSession, agent: store.DesktopAgent, contact_id: str
                       ) -> store.DesktopContact:  # fmt: skip
     contact = await session.get(store.DesktopContact, contact_id)
     if contact is None or not agent.serves(contact.tenant_id):
@@ -254,7 +254,7 @@ async def _contact_of(session: AsyncSession, agent: store.DesktopAgent, contact_
 
 async def _my_assignment(tx: Transaction, agent: store.DesktopAgent, contact_id: str
                          ) -> store.DesktopContact:  # fmt: skip
-    contact = await _contact_of(tx.session, agent, contact_id)
+    contact = await contact_of(tx.session, agent, contact_id)
     if contact.agent_id != agent.agent_id:
         raise HTTPException(403, "this contact is not assigned to you")
     if contact.status != "assigned":
@@ -275,7 +275,7 @@ async def get_contact(contact_id: str, agent: Agent, request: Request) -> dict[s
     """The contact's content (masked as intake masked it), the customer's previous contacts and
     open field jobs, and the queue's contact guide."""
     async with _runtime(request).db.reader() as session:
-        contact = await _contact_of(session, agent, contact_id)
+        contact = await contact_of(session, agent, contact_id)
         previous = await store.history(session, contact)
         jobs = await store.open_jobs(
             session, [contact.contact_id, *(c.contact_id for c in previous)]
@@ -421,7 +421,7 @@ async def follow_up_done(follow_up_id: str, agent: Agent, request: Request, body
             raise HTTPException(409, "the follow-up is already done")
         follow_up.status = "done"
         tx.session.add(follow_up)
-        contact = await _contact_of(tx.session, agent, follow_up.contact_id)
+        contact = await contact_of(tx.session, agent, follow_up.contact_id)
         done = FollowUpDone(
             follow_up_id=follow_up_id, agent_id=agent.agent_id, note=body.note if body else None
         )
@@ -462,7 +462,7 @@ async def note_improvement(contact_id: str, body: Improvement, agent: Agent, req
     that may be an opportunity for continuous improvement."""
     runtime = _runtime(request)
     async with runtime.transaction() as tx:
-        contact = await _contact_of(tx.session, agent, contact_id)
+        contact = await contact_of(tx.session, agent, contact_id)
         if contact.agent_id != agent.agent_id:
             raise HTTPException(403, "only the agent who handled the contact can note this")
         noted = ImprovementNoted(

@@ -8,25 +8,16 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import httpx
 from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
-from switchboard.common.auth import AGENT_HEADER, ROLES_HEADER, TENANT_HEADER
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.quality import EvaluationAnswered
-from switchboard.desktop import quality
+from switchboard.desktop import gateway, quality
 from switchboard.desktop.api import Agent
 from switchboard.desktop.settings import DesktopSettings
 
 router = APIRouter(prefix="/v1/quality", tags=["desktop"])
-FORWARDED_TIMEOUT = 10.0
-MAX_FORWARDED_BODY = 256 * 1024
-
-
-def roles_of(agent: Any) -> list[str]:
-    return ["agent"] + (["team_leader"] if agent.supervisor else []) + (
-        ["quality_analyst"] if agent.quality_analyst else [])  # fmt: skip
 
 
 @router.get("/mine")
@@ -65,32 +56,7 @@ async def answer_evaluation(evaluation_id: str, answer: Literal["acknowledge", "
 async def forward(path: str, agent: Agent, request: Request, tenant: str | None = None) -> Response:
     """Recording's `/v1/quality/<path>`, asked for the person signed in (in `tenant`, or their
     first)."""
-    if ".." in path.split("/"):
-        raise HTTPException(404, "not found")
-    tenant_id = tenant or agent.tenants[0]
-    if not agent.serves(tenant_id):
-        raise HTTPException(404, "no such tenant")
-    runtime = request.app.state.runtime
-    settings: DesktopSettings = runtime.state["settings"]
-    async with runtime.db.reader() as session:
-        token = await quality.gateway_token(session, service="recording")
-    if token is None:
-        raise HTTPException(503, "the quality pages are not set up: run `switchboard seed`")
-    body = await request.body()
-    if len(body) > MAX_FORWARDED_BODY:
-        raise HTTPException(413, "request too large")
-    params = httpx.QueryParams(
-        [(k, v) for k, v in request.query_params.multi_items() if k not in ("tenant", "token")]
-    )
-    headers = {"Authorization": f"Bearer {token}", TENANT_HEADER: tenant_id,
-               AGENT_HEADER: agent.agent_id, ROLES_HEADER: ",".join(roles_of(agent)),
-               "Content-Type": request.headers.get("content-type", "application/json")}  # fmt: skip
-    try:
-        async with httpx.AsyncClient(base_url=settings.recording_url,
-                                     timeout=FORWARDED_TIMEOUT) as client:  # fmt: skip
-            answer = await client.request(request.method, f"/v1/quality/{path}", params=params,
-                                          content=body, headers=headers)  # fmt: skip
-    except httpx.HTTPError as error:
-        raise HTTPException(503, f"recording cannot be reached: {type(error).__name__}") from None
-    return Response(answer.content, status_code=answer.status_code,
-                    media_type=answer.headers.get("content-type"))  # fmt: skip
+    settings: DesktopSettings = request.app.state.runtime.state["settings"]
+    return await gateway.forward(request, agent, service="recording",
+                                 base_url=settings.recording_url, path=f"/v1/quality/{path}",
+                                 tenant=tenant)  # fmt: skip

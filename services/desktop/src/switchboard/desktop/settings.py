@@ -35,6 +35,14 @@ class DesktopSettings(Settings):
     """Where recording's API is, for the quality pages (scorecards, evaluations, coaching), which
     the desktop asks for the person signed in. Unset: `http://127.0.0.1:<recording_port>`."""
 
+    desktop_catalogue_url: str | None = None
+    """Where the catalogue's API is, for the product and knowledge pages, asked for the person
+    signed in. Unset: `http://127.0.0.1:<catalogue_port>`."""
+
+    @property
+    def catalogue_url(self) -> str:
+        return self.desktop_catalogue_url or f"http://127.0.0.1:{self.catalogue_port}"
+
     @property
     def recording_url(self) -> str:
         return self.desktop_recording_url or f"http://127.0.0.1:{self.recording_port}"

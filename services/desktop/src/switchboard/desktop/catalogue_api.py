@@ -1,0 +1,54 @@
+"""The desktop's product and knowledge pages: the catalogue's API asked for the person signed in
+(products, knowledge search, orders, retention offers), and the knowledge and retention offers
+suggested for a contact, worked out from the desktop's own copy of it (its words and queue), so
+the contact's text never has to leave for the catalogue to keep."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response
+
+from switchboard.desktop import gateway
+from switchboard.desktop.api import Agent, contact_of
+from switchboard.desktop.settings import DesktopSettings
+
+router = APIRouter(prefix="/v1/catalogue", tags=["desktop"])
+FORWARDED = ("products", "knowledge", "orders", "retention")
+"""The catalogue's APIs the desktop passes on (never its imports)."""
+
+
+def _settings(request: Request) -> DesktopSettings:
+    settings: DesktopSettings = request.app.state.runtime.state["settings"]
+    return settings
+
+
+@router.get("/contacts/{contact_id}/suggestions")
+async def suggestions(contact_id: str, agent: Agent, request: Request) -> dict[str, Any]:
+    """Articles and scripts for the contact, and whether it is a customer asking to leave (with
+    the reasons the retention panel offers)."""
+    async with request.app.state.runtime.db.reader() as session:
+        contact = await contact_of(session, agent, contact_id)
+    base, tenant_id = _settings(request).catalogue_url, contact.tenant_id
+    words = "\n".join(part for part in (contact.subject, contact.text) if part)
+    suggested = await gateway.ask(request, agent, service="catalogue", base_url=base,
+                                  method="POST", path="/v1/knowledge/suggest", tenant_id=tenant_id,
+                                  json={"text": words[:100_000], "queue_id": contact.queue_id})  # fmt: skip
+    retention = await gateway.ask(request, agent, service="catalogue", base_url=base,
+                                  method="GET", path="/v1/retention", tenant_id=tenant_id,
+                                  params={"queue_id": contact.queue_id or ""})  # fmt: skip
+    for answer in (suggested, retention):
+        if answer.status_code != 200:
+            raise HTTPException(502, f"the catalogue answered {answer.status_code}")
+    return {"contact_id": contact_id, "queue_id": contact.queue_id, **suggested.json(),
+            "retention": retention.json()}  # fmt: skip
+
+
+@router.api_route("/{path:path}", methods=["GET", "POST", "PUT"])
+async def forward(path: str, agent: Agent, request: Request, tenant: str | None = None) -> Response:
+    """The catalogue's `/v1/<path>`, asked for the person signed in."""
+    if path.split("/")[0] not in FORWARDED:
+        raise HTTPException(404, "not found")
+    return await gateway.forward(request, agent, service="catalogue",
+                                 base_url=_settings(request).catalogue_url, path=f"/v1/{path}",
+                                 tenant=tenant)  # fmt: skip
