@@ -108,8 +108,14 @@ async def suggest(body: ContactText, who: Who, request: Request) -> dict[str, An
     ranked = await _ranked(
         request, who.tenant_id, words, limit=body.limit * 2, kind=None, include_past=False
     )
-    ranked = sorted(((a, r * (QUEUE_BOOST if body.queue_id in a.spec.get("queues", []) else 1))
-                     for a, r in ranked if a.kind != "script"), key=lambda pair: -pair[1])
+    ranked = sorted(
+        (
+            (a, r * (QUEUE_BOOST if body.queue_id in a.spec.get("queues", []) else 1))
+            for a, r in ranked
+            if a.kind != "script"
+        ),
+        key=lambda pair: -pair[1],
+    )
     async with Catalogue.of(request).runtime.db.reader() as session:
         scripts = (
             await store.articles(
