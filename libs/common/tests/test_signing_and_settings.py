@@ -2,7 +2,7 @@ import hashlib
 import hmac
 
 from switchboard.common.mail import header_text
-from switchboard.common.settings import Settings
+from switchboard.common.settings import SERVICE_PORT_FIELDS, Settings
 from switchboard.common.signing import SIGNATURE_HEADER, signed_headers
 
 
@@ -20,7 +20,9 @@ def test_one_postgresql_for_all_or_a_sqlite_file_each_with_async_drivers(monkeyp
     monkeypatch.delenv("SWITCHBOARD_DATABASE_URL")
     monkeypatch.setenv("SWITCHBOARD_VAR_DIR", "/tmp/sb")
     assert Settings().sqlalchemy_url_for("recording") == "sqlite+aiosqlite:////tmp/sb/recording.db"
-    assert len(Settings().database_urls) == len(Settings().databases) == 7
+    files = {url.rsplit("/", 1)[1] for url in Settings().database_urls}
+    assert files == {f"{service}.db" for service in SERVICE_PORT_FIELDS}  # one file each
+    assert len(Settings().databases) == len(SERVICE_PORT_FIELDS)
 
 
 def test_embedded_broker_unless_kafka_is_named(monkeypatch) -> None:

@@ -12,6 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from switchboard.common.catalogue_config import ProductConfig, RetentionOfferConfig
+from switchboard.common.compliance.pii import luhn_valid
 from switchboard.common.errors import InvalidInput
 
 
@@ -222,18 +223,10 @@ BRANDS = (
 )
 
 
-def luhn(digits: str) -> bool:
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        n = int(d) * (2 if i % 2 else 1)
-        total += n - 9 if n > 9 else n
-    return total % 10 == 0
-
-
 def card_number(typed: str) -> str:
     """The digits of a card number as typed (spaces and dashes allowed), or Refused."""
     digits = re.sub(r"[ -]", "", typed)
-    if not CARD_DIGITS.match(digits) or not luhn(digits):
+    if not CARD_DIGITS.match(digits) or not luhn_valid(digits):
         raise Refused("that is not a valid card number")
     return digits
 

@@ -221,11 +221,6 @@ async def used(article_id: str, body: Used, who: Who, request: Request) -> dict[
                 article_id=article_id, version=row.version, title=row.title, agent_id=agent[:64]
             )
             await tx.emit(
-                Envelope.first(
-                    payload,
-                    tenant_id=who.tenant_id,
-                    aggregate_id=body.contact_id,
-                    contact_id=body.contact_id,
-                )
+                Envelope.about_contact(payload, tenant_id=who.tenant_id, contact_id=body.contact_id)
             )
     return {"article_id": article_id, "contact_id": body.contact_id, "recorded": first}

@@ -99,12 +99,7 @@ async def made(body: Made, who: Who, request: Request) -> dict[str, Any]:
             answer=body.answer,
         )
         await tx.emit(
-            Envelope.first(
-                payload,
-                tenant_id=who.tenant_id,
-                aggregate_id=body.contact_id,
-                contact_id=body.contact_id,
-            )
+            Envelope.about_contact(payload, tenant_id=who.tenant_id, contact_id=body.contact_id)
         )
     return attempt.model_dump(mode="json")
 

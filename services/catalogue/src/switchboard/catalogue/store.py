@@ -8,7 +8,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Column, Text, func, update
 from sqlmodel import Field, SQLModel, col, select
@@ -166,43 +166,37 @@ async def keep_product(
 ) -> tuple[CatalogueProduct, bool]:
     """The product's current version, a new one when `product` differs from it."""
     spec = product.model_dump(mode="json")
+    row = CatalogueProduct(tenant_id=tenant_id, product_id=product.id, version=1,
+                           name=product.name, spec=spec, digest=_digest(spec))  # fmt: skip
     now = await current_product(session, tenant_id=tenant_id, product_id=product.id)
-    if now is not None and now.digest == _digest(spec):
-        return now, False
-    if now is not None:
-        now.current = False
-    row = CatalogueProduct(
-        tenant_id=tenant_id,
-        product_id=product.id,
-        version=(now.version + 1) if now else 1,
-        name=product.name,
-        spec=spec,
-        digest=_digest(spec),
-    )
-    session.add(row)
-    await session.flush()
-    return row, True
+    return await _kept(session, now, row)
 
 
 async def keep_article(
     session: AsyncSession, *, tenant_id: str, article: ArticleConfig, source: str | None = None
 ) -> tuple[CatalogueArticle, bool]:
+    """The article's current version, a new one when `article` (or its source) differs."""
     spec = article.model_dump(mode="json")
+    row = CatalogueArticle(tenant_id=tenant_id, article_id=article.id, version=1,
+                           kind=article.kind, title=article.title, spec=spec, source=source,
+                           digest=_digest(spec))  # fmt: skip
     now = await current_article(session, tenant_id=tenant_id, article_id=article.id)
-    if now is not None and now.digest == _digest(spec) and now.source == source:
+    return await _kept(session, now, row)
+
+
+Versioned = TypeVar("Versioned", CatalogueProduct, CatalogueArticle)
+
+
+async def _kept(
+    session: AsyncSession, now: Versioned | None, row: Versioned
+) -> tuple[Versioned, bool]:
+    """`now` when `row` says the same; else `row`, stored as the version after `now`."""
+    same_source = getattr(now, "source", None) == getattr(row, "source", None)
+    if now is not None and now.digest == row.digest and same_source:
         return now, False
     if now is not None:
         now.current = False
-    row = CatalogueArticle(
-        tenant_id=tenant_id,
-        article_id=article.id,
-        version=(now.version + 1) if now else 1,
-        kind=article.kind,
-        title=article.title,
-        spec=spec,
-        source=source,
-        digest=_digest(spec),
-    )
+        row.version = now.version + 1
     session.add(row)
     await session.flush()
     return row, True

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from switchboard.common.compliance.pii import luhn_valid
 from switchboard.common.envelope import Payload
 
 Presence = Literal["available", "break", "offline"]
@@ -137,14 +138,6 @@ class Customer(BaseModel):
     phone: str | None = Field(default=None, max_length=40)
 
 
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, d in enumerate(reversed(digits)):
-        n = int(d) * (2 if i % 2 else 1)
-        total += n - 9 if n > 9 else n
-    return total % 10 == 0
-
-
 class Payment(BaseModel):
     """How the customer pays: a token from the payment provider and the method, never the card
     number itself (a token that looks like one is refused)."""
@@ -157,7 +150,7 @@ class Payment(BaseModel):
     def _not_a_card_number(cls, token: str | None) -> str | None:
         joined = re.sub(r"(?<=\d)[ .-](?=\d)", "", token or "")  # 5500-0000-0000-0004
         for run in re.findall(r"\d{12,19}", joined):
-            if _luhn(run):
+            if luhn_valid(run):
                 raise ValueError("that looks like a card number: send the payment token instead")
         return token
 
