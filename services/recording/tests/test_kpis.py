@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from switchboard.common.centre import CentreConfig, RecordPolicyConfig, TenantConfig
 from switchboard.common.envelope import Envelope, Payload
+from switchboard.common.events.catalogue import RetentionOffered
 from switchboard.common.events.desktop import (
     ComplaintRaised,
     ContactWrapped,
@@ -131,6 +132,12 @@ class Story:
         )
 
 
+def _retention(answer: str) -> RetentionOffered:
+    return RetentionOffered(
+        offer_id="loyalty", name="Loyalty discount", agent_id="amy", reason="price", answer=answer
+    )  # type: ignore[arg-type]
+
+
 def _stories() -> list[Story]:
     jordan = {"name": "Jordan Citizen", "email": "Jordan@Example.net"}
     return [
@@ -161,7 +168,9 @@ def _stories() -> list[Story]:
         .queued()
         .answered(30, 120, "sale")
         .survey(csat=3, nps=6)
-        .follow_up(due_minutes=30, done_minutes=20),  # kept on time
+        .follow_up(due_minutes=30, done_minutes=20)  # kept on time
+        .then(100, _retention("declined"))
+        .then(110, _retention("accepted")),  # saved: once, though offered twice
         Story(3, "phone", phone="+61412000003").queued().abandoned(60),
         Story(4, "phone", phone="+61412000004").queued().abandoned(3),  # a short abandon
         Story(5, "email", email="sam@example.net")
@@ -170,6 +179,7 @@ def _stories() -> list[Story]:
         Story(6, "email", email="noreply@example.com").then(1, ContactNotRouted(reason="auto")),
         Story(7, "email", conversation="conv-1", email="jordan@example.net").queued(),
         Story(8, "email", email="kim@example.net")
+        .then(40, _retention("declined"))  # not saved
         .queued()
         .answered(5, 60, "resolved")
         .survey(csat=4, nps=8)
@@ -244,6 +254,7 @@ async def test_kpis_are_what_the_hand_computes_however_events_arrive(tmp_path: P
     assert figures["csat"] == 4.0
     assert figures["nps"] == 0.0
     assert figures["follow_ups_on_time"] == 1 / 2
+    assert figures["retention_save_rate"] == 1 / 2  # c2 saved, c8 not
 
     by_id = {c["contact_id"]: c for c in contacts}
     assert by_id["c1"]["customer_id"] == by_id["c7"]["customer_id"], "same email, any case"

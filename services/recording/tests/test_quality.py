@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from switchboard.common import auth
 from switchboard.common.centre import AgentConfig, CentreConfig, QualityConfig, TenantConfig
 from switchboard.common.envelope import Envelope, Payload
+from switchboard.common.events.catalogue import RetentionOffered
 from switchboard.common.events.desktop import ContactWrapped
 from switchboard.common.events.intake import CallEnded, ContactReceived, Party
 from switchboard.common.events.quality import EvaluationAnswered
@@ -98,7 +99,15 @@ class Contact:
 def _contacts() -> list[Contact]:
     return [
         Contact(1, "phone").handled("amy", 10, 260, "resolved", call_end=200).survey(5, 10),
-        Contact(2, "email").handled("amy", 5, 305, "sale").survey(4, 9),
+        Contact(2, "email")
+        .handled("amy", 5, 305, "sale")
+        .survey(4, 9)
+        .at(
+            200,
+            RetentionOffered(
+                offer_id="o", name="Offer", agent_id="amy", reason="price", answer="accepted"
+            ),
+        ),
         Contact(3, "email")
         .handled("amy", 20, 140, "escalated", notes=False)
         .handled("bob", 200, 500, "resolved")
@@ -176,12 +185,14 @@ async def test_scorecards_equal_the_arithmetic_for_three_agents(quality: Quality
     assert a["data_entry_accuracy"] == round(1 - 1 / 3, 4)
     assert (a["rostered_hours"], a["contacts_per_hour"], a["calls_per_hour"]) == (8, 0.375, 0.125)
     assert a["schedule_adherence"] == 0.875
+    assert a["retention_save_rate"] == 1.0  # the offer amy made was accepted
     # bob: c3 (300 s, resolved), c4 (call, 130 s, no sale, 30 s after the call).
     assert (b["handled"], b["average_handle_time"], b["after_call_work"]) == (2, 215, 30)
     assert (b["first_contact_resolution"], b["transfer_rate"]) == (0.5, 0.0)
     assert (b["sales"], b["conversion_rate"]) == (0, 0.0)
     assert (b["csat"], b["nps"]) == (2.5, -50.0)
     assert b["contacts_per_hour"] is None and b["data_entry_accuracy"] == 1.0
+    assert b["retention_save_rate"] is None  # bob made no offer
     # cat: c5 (no outcome; its customer's name corrected after), c6 (resolved, but c7 came back
     # in its conversation), c8 (resolved).
     assert (c["handled"], c["average_handle_time"]) == (3, round((600 + 60 + 100) / 3, 4))

@@ -9,11 +9,13 @@ const FIGURES = [
   ["calls_per_hour", "Calls per rostered hour"], ["average_handle_time", "Average handle time (s)"],
   ["after_call_work", "After-call work (s)"], ["first_contact_resolution", "First-contact resolution"],
   ["transfer_rate", "Transfer rate"], ["escalation_rate", "Escalation rate"], ["sales", "Sales"],
-  ["conversion_rate", "Conversion"], ["csat", "CSAT (1-5)"], ["nps", "NPS"],
+  ["conversion_rate", "Conversion"], ["retention_save_rate", "Retention save rate"],
+  ["csat", "CSAT (1-5)"], ["nps", "NPS"],
   ["schedule_adherence", "Schedule adherence"], ["quality_score", "Quality score"],
   ["data_entry_accuracy", "Data-entry accuracy"],
 ];
 const RATIOS = new Set(["first_contact_resolution", "transfer_rate", "escalation_rate", "conversion_rate",
+  "retention_save_rate",
   "schedule_adherence", "data_entry_accuracy"]);
 const quality = { forms: null, sample: null, calibration: null, team: null };
 const shown = (name, value) => (value === null || value === undefined ? "–"
