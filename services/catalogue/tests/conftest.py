@@ -35,8 +35,12 @@ CONTACT = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
 
 def person(agent: str, *roles: str, tenant: str = "acme") -> dict[str, str]:
     """Headers of the desktop asking for `agent` with `roles` (besides agent)."""
-    return {"Authorization": f"Bearer {GATEWAY}", auth.TENANT_HEADER: tenant,
-            auth.AGENT_HEADER: agent, auth.ROLES_HEADER: ",".join(("agent", *roles))}  # fmt: skip
+    return {
+        "Authorization": f"Bearer {GATEWAY}",
+        auth.TENANT_HEADER: tenant,
+        auth.AGENT_HEADER: agent,
+        auth.ROLES_HEADER: ",".join(("agent", *roles)),
+    }
 
 
 ADMIN = {"Authorization": f"Bearer {OPERATOR}"}
@@ -70,16 +74,31 @@ class Running:
     def person(agent: str, *roles: str, tenant: str = "acme") -> dict[str, str]:
         return person(agent, *roles, tenant=tenant)
 
-    async def ok(self, method: str, url: str, headers: dict[str, str], *,
-                 content_type: str | None = None, **kw: Any) -> Any:  # fmt: skip
+    async def ok(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        *,
+        content_type: str | None = None,
+        **kw: Any,
+    ) -> Any:
         if content_type:
             headers = {**headers, "Content-Type": content_type}
         answer = await self.http.request(method, url, headers=headers, **kw)
         assert answer.status_code in (200, 201, 202), answer.text
         return answer.json()
 
-    async def refused(self, method: str, url: str, headers: dict[str, str], status: int, *,
-                      content_type: str | None = None, **kw: Any) -> str:  # fmt: skip
+    async def refused(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        status: int,
+        *,
+        content_type: str | None = None,
+        **kw: Any,
+    ) -> str:
         if content_type:
             headers = {**headers, "Content-Type": content_type}
         answer = await self.http.request(method, url, headers=headers, **kw)
@@ -95,11 +114,19 @@ class Running:
 
 def centre(catalogue: dict[str, Any]) -> CentreConfig:
     return CentreConfig(
-        tenants=[TenantConfig.model_validate({"id": "acme", "name": "Acme", "catalogue": catalogue,
-                                              "queues": [{"id": q, "name": q} for q in
-                                                         ("general", "billing", "retention")]}),
-                 TenantConfig(id="globex", name="Globex")],
-        agents=[AgentConfig(id="amy", name="Amy", tenants=["acme"])])  # fmt: skip
+        tenants=[
+            TenantConfig.model_validate(
+                {
+                    "id": "acme",
+                    "name": "Acme",
+                    "catalogue": catalogue,
+                    "queues": [{"id": q, "name": q} for q in ("general", "billing", "retention")],
+                }
+            ),
+            TenantConfig(id="globex", name="Globex"),
+        ],
+        agents=[AgentConfig(id="amy", name="Amy", tenants=["acme"])],
+    )
 
 
 @pytest.fixture
@@ -109,8 +136,9 @@ async def running(
     config: CentreConfig = getattr(request, "param", None) or centre(CATALOGUE)
     settings = CatalogueSettings(var_dir=tmp_path, database_url=database_url)
     runtime = build_runtime(SERVICE, settings)
-    runtime.state["catalogue"] = Catalogue(runtime, settings, ports.bureau(settings),
-                                           ports.payments(settings, b"test key"))  # fmt: skip
+    runtime.state["catalogue"] = Catalogue(
+        runtime, settings, ports.bureau(settings), ports.payments(settings, b"test key")
+    )
     subscriptions.attach(runtime)
     await migrations.upgrade(runtime.db.url)
     async with runtime.db.session() as session:
@@ -133,20 +161,40 @@ CATALOGUE: dict[str, Any] = {
     "cancellation_queues": ["retention"],
     "discount_limits": {"agent": 10, "team_leader": 30},
     "products": [
-        {"id": "meter", "name": "Smart meter", "price": "99.00",
-         "installation": {"work_type": "meter-install", "skills": ["meters"],
-                          "estimated_minutes": 60}},
-        {"id": "battery", "name": "Solar battery", "price": "990.00", "credit_check": True,
-         "plans": [{"id": "b24", "name": "24 months", "monthly": "349.00", "term_months": 24}],
-         "eligibility": {"customer_types": ["residential"], "states": ["NSW", "ACT"]}},
-        {"id": "green", "name": "GreenPower", "kind": "service",
-         "plans": [{"id": "monthly", "name": "Monthly", "monthly": "12.00"}]},
+        {
+            "id": "meter",
+            "name": "Smart meter",
+            "price": "99.00",
+            "installation": {
+                "work_type": "meter-install",
+                "skills": ["meters"],
+                "estimated_minutes": 60,
+            },
+        },
+        {
+            "id": "battery",
+            "name": "Solar battery",
+            "price": "990.00",
+            "credit_check": True,
+            "plans": [{"id": "b24", "name": "24 months", "monthly": "349.00", "term_months": 24}],
+            "eligibility": {"customer_types": ["residential"], "states": ["NSW", "ACT"]},
+        },
+        {
+            "id": "green",
+            "name": "GreenPower",
+            "kind": "service",
+            "plans": [{"id": "monthly", "name": "Monthly", "monthly": "12.00"}],
+        },
         {"id": "monitor", "name": "Energy monitor", "price": "149.00", "delivery": True},
     ],
     "retention_offers": [
-        {"id": "loyalty", "name": "10% loyalty discount", "reasons": ["price", "competitor"],
-         "min_tenure_months": 24},
+        {
+            "id": "loyalty",
+            "name": "10% loyalty discount",
+            "reasons": ["price", "competitor"],
+            "min_tenure_months": 24,
+        },
         {"id": "recontract", "name": "$100 to re-contract", "contract_ends_within_days": 60},
         {"id": "moving", "name": "Free connection at the new home", "reasons": ["moving"]},
     ],
-}  # fmt: skip
+}

@@ -16,24 +16,62 @@ from switchboard.cli.samples import text_pdf
 Running = Any
 TODAY = date.today()
 ARTICLES = [
-    ("moving-house", "Moving house with Acme", "To move the electricity account to a new address "
-     "we need the move-in date and the new address. Connection at the new home is booked for "
-     "the move-in date.", ["general"]),
-    ("battery", "Solar batteries explained", "A home battery stores solar power for the evening "
-     "and keeps essential circuits running during a blackout.", ["general"]),
-    ("hardship", "Hardship and payment plans", "Customers who cannot pay their bill can pay in "
-     "instalments. Offer a payment plan before any disconnection.", ["billing"]),
-    ("wires", "Fallen wires and outages", "If wires are down in the street keep 8 metres away "
-     "and call emergency services. Check the outage map.", []),
-    ("meter-day", "Smart meter installation day", "The technician replaces the meter and the "
-     "power is off for up to an hour.", []),
-    ("cooling-off", "Cooling-off period", "A customer who signs a contract on the phone may "
-     "cancel it within 10 business days without penalty.", []),
-    ("concessions", "Concessions and rebates", "Pensioners and health care card holders get "
-     "an energy rebate on their bill.", ["billing"]),
-    ("solar-feed-in", "Solar feed-in tariffs", "Customers with rooftop solar panels are paid a "
-     "feed-in tariff for power they export to the grid.", []),
-]  # fmt: skip
+    (
+        "moving-house",
+        "Moving house with Acme",
+        "To move the electricity account to a new address "
+        "we need the move-in date and the new address. Connection at the new home is booked for "
+        "the move-in date.",
+        ["general"],
+    ),
+    (
+        "battery",
+        "Solar batteries explained",
+        "A home battery stores solar power for the evening "
+        "and keeps essential circuits running during a blackout.",
+        ["general"],
+    ),
+    (
+        "hardship",
+        "Hardship and payment plans",
+        "Customers who cannot pay their bill can pay in "
+        "instalments. Offer a payment plan before any disconnection.",
+        ["billing"],
+    ),
+    (
+        "wires",
+        "Fallen wires and outages",
+        "If wires are down in the street keep 8 metres away "
+        "and call emergency services. Check the outage map.",
+        [],
+    ),
+    (
+        "meter-day",
+        "Smart meter installation day",
+        "The technician replaces the meter and the power is off for up to an hour.",
+        [],
+    ),
+    (
+        "cooling-off",
+        "Cooling-off period",
+        "A customer who signs a contract on the phone may "
+        "cancel it within 10 business days without penalty.",
+        [],
+    ),
+    (
+        "concessions",
+        "Concessions and rebates",
+        "Pensioners and health care card holders get an energy rebate on their bill.",
+        ["billing"],
+    ),
+    (
+        "solar-feed-in",
+        "Solar feed-in tariffs",
+        "Customers with rooftop solar panels are paid a "
+        "feed-in tariff for power they export to the grid.",
+        [],
+    ),
+]
 QUERIES = [
     ("moving to a new house next month", "moving-house"),
     ("battery to keep the lights on in a blackout", "battery"),
@@ -48,8 +86,13 @@ QUERIES = [
 
 async def _seed(running: Running) -> None:
     body = {"articles": [{"id": i, "title": t, "body": b, "queues": q} for i, t, b, q in ARTICLES]}
-    counts = await running.ok("POST", "/v1/catalogue/import", running.admin, content=yaml.safe_dump(body),
-                              content_type="application/yaml")  # fmt: skip
+    counts = await running.ok(
+        "POST",
+        "/v1/catalogue/import",
+        running.admin,
+        content=yaml.safe_dump(body),
+        content_type="application/yaml",
+    )
     assert counts["articles"] == {"new_versions": len(ARTICLES), "unchanged": 0}
 
 
@@ -84,11 +127,21 @@ async def test_a_pdf_becomes_a_searchable_article_and_a_change_a_new_version(
     running: Running,
 ) -> None:
     await _seed(running)
-    pdf = text_pdf(["Heat pump hot water systems", "A heat pump heats water with a third of",
-                    "the electricity of an element heater."])  # fmt: skip
-    put = await running.ok("PUT", "/v1/knowledge/articles/heat-pump/pdf", running.admin, content=pdf,
-                           params={"title": "Heat pump hot water", "filename": "heat-pump.pdf"},
-                           content_type="application/pdf")  # fmt: skip
+    pdf = text_pdf(
+        [
+            "Heat pump hot water systems",
+            "A heat pump heats water with a third of",
+            "the electricity of an element heater.",
+        ]
+    )
+    put = await running.ok(
+        "PUT",
+        "/v1/knowledge/articles/heat-pump/pdf",
+        running.admin,
+        content=pdf,
+        params={"title": "Heat pump hot water", "filename": "heat-pump.pdf"},
+        content_type="application/pdf",
+    )
     assert (put["version"], put["changed"]) == (1, True)
     found = await running.ok(
         "GET", "/v1/knowledge/search", running.person("amy"), params={"q": "heat pump water"}
@@ -96,15 +149,30 @@ async def test_a_pdf_becomes_a_searchable_article_and_a_change_a_new_version(
     assert found["results"][0]["article_id"] == "heat-pump"
     article = await running.ok("GET", "/v1/knowledge/articles/heat-pump", running.person("amy"))
     assert "third of" in article["body"] and article["source"] == "heat-pump.pdf"
-    await running.refused("PUT", "/v1/knowledge/articles/x/pdf", running.admin, 422, content=b"%PDF-1.4 no",
-                          params={"title": "Broken"},
-                          content_type="application/pdf")  # fmt: skip
-    await running.refused("PUT", "/v1/knowledge/articles/x/pdf", running.person("amy"), 403, content=pdf,
-                          params={"title": "Not an admin"},
-                          content_type="application/pdf")  # fmt: skip
+    await running.refused(
+        "PUT",
+        "/v1/knowledge/articles/x/pdf",
+        running.admin,
+        422,
+        content=b"%PDF-1.4 no",
+        params={"title": "Broken"},
+        content_type="application/pdf",
+    )
+    await running.refused(
+        "PUT",
+        "/v1/knowledge/articles/x/pdf",
+        running.person("amy"),
+        403,
+        content=pdf,
+        params={"title": "Not an admin"},
+        content_type="application/pdf",
+    )
     # The same again: no new version; a changed body: version 2, and the index follows it.
-    again = {"id": "wires", "title": "Fallen wires and outages", "body": "Stay clear of sparking "
-             "poles; a crew makes them safe."}  # fmt: skip
+    again = {
+        "id": "wires",
+        "title": "Fallen wires and outages",
+        "body": "Stay clear of sparking poles; a crew makes them safe.",
+    }
     assert (await running.ok("PUT", "/v1/knowledge/articles/wires", running.admin, json=again))[
         "version"
     ] == 2
@@ -120,25 +188,53 @@ async def test_a_pdf_becomes_a_searchable_article_and_a_change_a_new_version(
 
 async def test_suggestions_briefs_scripts_and_a_use_on_the_contact(running: Running) -> None:
     await _seed(running)
-    brief = {"articles": [
-        {"id": "now", "kind": "brief", "title": "Battery campaign", "body": "$500 off a battery",
-         "starts_on": (TODAY - timedelta(days=3)).isoformat(),
-         "ends_on": (TODAY + timedelta(days=30)).isoformat()},
-        {"id": "past", "kind": "brief", "title": "Old battery campaign", "body": "battery deal",
-         "ends_on": (TODAY - timedelta(days=1)).isoformat()},
-        {"id": "sales", "kind": "script", "title": "Selling", "queues": ["general"],
-         "steps": [{"step": "greeting", "text": "Hello"}, {"step": "regulatory",
-                                                           "text": "Cooling-off: 10 days."}]},
-    ]}  # fmt: skip
-    await running.ok("POST", "/v1/catalogue/import", running.admin, content=yaml.safe_dump(brief),
-                     content_type="application/yaml")  # fmt: skip
+    brief = {
+        "articles": [
+            {
+                "id": "now",
+                "kind": "brief",
+                "title": "Battery campaign",
+                "body": "$500 off a battery",
+                "starts_on": (TODAY - timedelta(days=3)).isoformat(),
+                "ends_on": (TODAY + timedelta(days=30)).isoformat(),
+            },
+            {
+                "id": "past",
+                "kind": "brief",
+                "title": "Old battery campaign",
+                "body": "battery deal",
+                "ends_on": (TODAY - timedelta(days=1)).isoformat(),
+            },
+            {
+                "id": "sales",
+                "kind": "script",
+                "title": "Selling",
+                "queues": ["general"],
+                "steps": [
+                    {"step": "greeting", "text": "Hello"},
+                    {"step": "regulatory", "text": "Cooling-off: 10 days."},
+                ],
+            },
+        ]
+    }
+    await running.ok(
+        "POST",
+        "/v1/catalogue/import",
+        running.admin,
+        content=yaml.safe_dump(brief),
+        content_type="application/yaml",
+    )
     found = await running.ok(
         "GET", "/v1/knowledge/search", running.person("amy"), params={"q": "battery"}
     )
     ids = [r["article_id"] for r in found["results"]]
     assert "now" in ids and "past" not in ids
-    with_past = await running.ok("GET", "/v1/knowledge/search", running.person("amy"),
-                                 params={"q": "battery", "include_past": "true"})  # fmt: skip
+    with_past = await running.ok(
+        "GET",
+        "/v1/knowledge/search",
+        running.person("amy"),
+        params={"q": "battery", "include_past": "true"},
+    )
     assert "past" in [r["article_id"] for r in with_past["results"]]
 
     text = "Subject: bill\n\nHi, I am a pensioner and my bill is too high. Is there a rebate?"
@@ -149,14 +245,22 @@ async def test_suggestions_briefs_scripts_and_a_use_on_the_contact(running: Runn
         json={"text": text, "queue_id": "billing"},
     )
     assert suggested["articles"][0]["article_id"] == "concessions"
-    general = await running.ok("POST", "/v1/knowledge/suggest", running.person("amy"),
-                               json={"text": "a battery please", "queue_id": "general"})  # fmt: skip
+    general = await running.ok(
+        "POST",
+        "/v1/knowledge/suggest",
+        running.person("amy"),
+        json={"text": "a battery please", "queue_id": "general"},
+    )
     assert [s["article_id"] for s in general["scripts"]] == ["sales"]
     assert [s["step"] for s in general["scripts"][0]["steps"]] == ["greeting", "regulatory"]
 
     for _ in range(2):
-        used = await running.ok("POST", "/v1/knowledge/articles/concessions/used", running.person("amy"),
-                                json={"contact_id": running.contact})  # fmt: skip
+        used = await running.ok(
+            "POST",
+            "/v1/knowledge/articles/concessions/used",
+            running.person("amy"),
+            json={"contact_id": running.contact},
+        )
     assert used["recorded"] is False  # the second time
     events = await running.emitted("knowledge.used")
     assert len(events) == 1 and events[0]["contact_id"] == running.contact
@@ -166,6 +270,7 @@ async def test_suggestions_briefs_scripts_and_a_use_on_the_contact(running: Runn
     ] == 1
     # Another tenant sees none of it.
     globex = running.person("gus", tenant="globex")
-    assert (await running.ok("GET", "/v1/knowledge/search", globex,
-                             params={"q": "rebate"}))["results"] == []  # fmt: skip
+    assert (await running.ok("GET", "/v1/knowledge/search", globex, params={"q": "rebate"}))[
+        "results"
+    ] == []
     await running.refused("GET", "/v1/knowledge/articles/concessions", globex, 404)

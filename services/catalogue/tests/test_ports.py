@@ -61,14 +61,22 @@ def service() -> Iterator[Service]:
 
 async def test_the_bureau_is_asked_with_its_key_and_its_decision_kept(service: Service) -> None:
     bureau = HttpBureau(service.url, "bureau-key", timeout=5)
-    service.answers = [(200, {"decision": "refer", "reason": "thin file", "reference": "B-1"}),
-                       (200, {"decision": "maybe"}), (500, "down"), (200, "not json")]  # fmt: skip
+    service.answers = [
+        (200, {"decision": "refer", "reason": "thin file", "reference": "B-1"}),
+        (200, {"decision": "maybe"}),
+        (500, "down"),
+        (200, "not json"),
+    ]
     decision = await bureau.check(PAT, amount_cents=120_000, today=date(2026, 12, 3))
     assert (decision.decision, decision.reason, decision.reference) == ("refer", "thin file", "B-1")
     path, headers, body = service.asked[0]
     assert path == "/api/checks" and headers["Authorization"] == "Bearer bureau-key"
-    assert body == {"name": "Pat Lee", "date_of_birth": "1980-05-01", "address": "1 George St",
-                    "amount_cents": 120_000}  # fmt: skip
+    assert body == {
+        "name": "Pat Lee",
+        "date_of_birth": "1980-05-01",
+        "address": "1 George St",
+        "amount_cents": 120_000,
+    }
     for _ in range(3):
         with pytest.raises(PortUnavailable):
             await bureau.check(PAT, amount_cents=1, today=date(2026, 12, 3))
@@ -76,16 +84,21 @@ async def test_the_bureau_is_asked_with_its_key_and_its_decision_kept(service: S
 
 async def test_the_provider_turns_a_card_into_its_token(service: Service) -> None:
     provider = HttpProvider(service.url, None, timeout=5)
-    service.answers = [(200, {"token": "pm_123", "brand": "visa"}),
-                       (200, {"token": "4111111111111111"}), (402, {"error": "declined"})]  # fmt: skip
-    token = await provider.tokenise(number="4111111111111111", expiry="12/30", name="P Lee",
-                                    security_code="123")  # fmt: skip
+    service.answers = [
+        (200, {"token": "pm_123", "brand": "visa"}),
+        (200, {"token": "4111111111111111"}),
+        (402, {"error": "declined"}),
+    ]
+    token = await provider.tokenise(
+        number="4111111111111111", expiry="12/30", name="P Lee", security_code="123"
+    )
     assert (token.token, token.brand, token.last4) == ("pm_123", "visa", "1111")
     assert service.asked[0][0] == "/api/tokens" and "Authorization" not in service.asked[0][1]
     for _ in range(2):  # a "token" that is the number itself, and a refusal
         with pytest.raises(PortUnavailable) as refused:
-            await provider.tokenise(number="4111111111111111", expiry="12/30", name="P Lee",
-                                    security_code=None)  # fmt: skip
+            await provider.tokenise(
+                number="4111111111111111", expiry="12/30", name="P Lee", security_code=None
+            )
         assert "4111" not in str(refused.value)
 
 

@@ -31,17 +31,35 @@ async def suggestions(contact_id: str, agent: Agent, request: Request) -> dict[s
         contact = await contact_of(session, agent, contact_id)
     base, tenant_id = _settings(request).catalogue_url, contact.tenant_id
     words = "\n".join(part for part in (contact.subject, contact.text) if part)
-    suggested = await gateway.ask(request, agent, service="catalogue", base_url=base,
-                                  method="POST", path="/v1/knowledge/suggest", tenant_id=tenant_id,
-                                  json={"text": words[:100_000], "queue_id": contact.queue_id})  # fmt: skip
-    retention = await gateway.ask(request, agent, service="catalogue", base_url=base,
-                                  method="GET", path="/v1/retention", tenant_id=tenant_id,
-                                  params={"queue_id": contact.queue_id or ""})  # fmt: skip
+    suggested = await gateway.ask(
+        request,
+        agent,
+        service="catalogue",
+        base_url=base,
+        method="POST",
+        path="/v1/knowledge/suggest",
+        tenant_id=tenant_id,
+        json={"text": words[:100_000], "queue_id": contact.queue_id},
+    )
+    retention = await gateway.ask(
+        request,
+        agent,
+        service="catalogue",
+        base_url=base,
+        method="GET",
+        path="/v1/retention",
+        tenant_id=tenant_id,
+        params={"queue_id": contact.queue_id or ""},
+    )
     for answer in (suggested, retention):
         if answer.status_code != 200:
             raise HTTPException(502, f"the catalogue answered {answer.status_code}")
-    return {"contact_id": contact_id, "queue_id": contact.queue_id, **suggested.json(),
-            "retention": retention.json()}  # fmt: skip
+    return {
+        "contact_id": contact_id,
+        "queue_id": contact.queue_id,
+        **suggested.json(),
+        "retention": retention.json(),
+    }
 
 
 @router.api_route("/{path:path}", methods=["GET", "POST", "PUT"])
@@ -49,6 +67,11 @@ async def forward(path: str, agent: Agent, request: Request, tenant: str | None 
     """The catalogue's `/v1/<path>`, asked for the person signed in."""
     if path.split("/")[0] not in FORWARDED:
         raise HTTPException(404, "not found")
-    return await gateway.forward(request, agent, service="catalogue",
-                                 base_url=_settings(request).catalogue_url, path=f"/v1/{path}",
-                                 tenant=tenant)  # fmt: skip
+    return await gateway.forward(
+        request,
+        agent,
+        service="catalogue",
+        base_url=_settings(request).catalogue_url,
+        path=f"/v1/{path}",
+        tenant=tenant,
+    )

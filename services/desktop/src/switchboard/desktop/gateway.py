@@ -17,8 +17,11 @@ MAX_FORWARDED_BODY = 256 * 1024
 
 
 def roles_of(agent: Any) -> list[str]:
-    return ["agent"] + (["team_leader"] if agent.supervisor else []) + (
-        ["quality_analyst"] if agent.quality_analyst else [])  # fmt: skip
+    return (
+        ["agent"]
+        + (["team_leader"] if agent.supervisor else [])
+        + (["quality_analyst"] if agent.quality_analyst else [])
+    )
 
 
 def tenant_of(agent: Any, tenant: str | None) -> str:
@@ -29,9 +32,19 @@ def tenant_of(agent: Any, tenant: str | None) -> str:
     return tenant_id
 
 
-async def ask(request: Request, agent: Any, *, service: str, base_url: str, method: str,
-              path: str, tenant_id: str, params: Any = None, content: bytes = b"",
-              json: Any = None) -> httpx.Response:  # fmt: skip
+async def ask(
+    request: Request,
+    agent: Any,
+    *,
+    service: str,
+    base_url: str,
+    method: str,
+    path: str,
+    tenant_id: str,
+    params: Any = None,
+    content: bytes = b"",
+    json: Any = None,
+) -> httpx.Response:
     """`service`'s answer to `method path`, asked for `agent` in `tenant_id`."""
     async with request.app.state.runtime.db.reader() as session:
         token = await quality.gateway_token(session, service=service)
@@ -39,20 +52,26 @@ async def ask(request: Request, agent: Any, *, service: str, base_url: str, meth
         raise HTTPException(
             503, f"the desktop has no credential for {service}: run `switchboard seed`"
         )
-    headers = {"Authorization": f"Bearer {token}", TENANT_HEADER: tenant_id,
-               AGENT_HEADER: agent.agent_id, ROLES_HEADER: ",".join(roles_of(agent))}  # fmt: skip
+    headers = {
+        "Authorization": f"Bearer {token}",
+        TENANT_HEADER: tenant_id,
+        AGENT_HEADER: agent.agent_id,
+        ROLES_HEADER: ",".join(roles_of(agent)),
+    }
     if json is None:
         headers["Content-Type"] = request.headers.get("content-type", "application/json")
     try:
         async with httpx.AsyncClient(base_url=base_url, timeout=FORWARDED_TIMEOUT) as client:
-            return await client.request(method, path, params=params, content=content or None,
-                                        json=json, headers=headers)  # fmt: skip
+            return await client.request(
+                method, path, params=params, content=content or None, json=json, headers=headers
+            )
     except httpx.HTTPError as error:
         raise HTTPException(503, f"{service} cannot be reached: {type(error).__name__}") from None
 
 
-async def forward(request: Request, agent: Any, *, service: str, base_url: str, path: str,
-                  tenant: str | None) -> Response:  # fmt: skip
+async def forward(
+    request: Request, agent: Any, *, service: str, base_url: str, path: str, tenant: str | None
+) -> Response:
     """The request as it came (its method, query and body), answered by `service`'s `path`."""
     if ".." in path.split("/"):
         raise HTTPException(404, "not found")
@@ -63,7 +82,19 @@ async def forward(request: Request, agent: Any, *, service: str, base_url: str, 
     params = httpx.QueryParams(
         [(k, v) for k, v in request.query_params.multi_items() if k not in ("tenant", "token")]
     )
-    answer = await ask(request, agent, service=service, base_url=base_url, method=request.method,
-                       path=path, tenant_id=tenant_id, params=params, content=body)  # fmt: skip
-    return Response(answer.content, status_code=answer.status_code,
-                    media_type=answer.headers.get("content-type"))  # fmt: skip
+    answer = await ask(
+        request,
+        agent,
+        service=service,
+        base_url=base_url,
+        method=request.method,
+        path=path,
+        tenant_id=tenant_id,
+        params=params,
+        content=body,
+    )
+    return Response(
+        answer.content,
+        status_code=answer.status_code,
+        media_type=answer.headers.get("content-type"),
+    )

@@ -30,10 +30,17 @@ class RetentionOffer(SQLModel, table=True):
 
 def offered(session: AsyncSession, event: Envelope[RetentionOffered]) -> None:
     made = event.payload
-    session.add(RetentionOffer(event_id=event.event_id, tenant_id=event.tenant_id,
-                               contact_id=event.about_contact_id, agent_id=made.agent_id,
-                               offer_id=made.offer_id, answer=made.answer,
-                               at=event.occurred_at))  # fmt: skip
+    session.add(
+        RetentionOffer(
+            event_id=event.event_id,
+            tenant_id=event.tenant_id,
+            contact_id=event.about_contact_id,
+            agent_id=made.agent_id,
+            offer_id=made.offer_id,
+            answer=made.answer,
+            at=event.occurred_at,
+        )
+    )
 
 
 def _save_rate() -> Any:
@@ -56,11 +63,21 @@ async def of_contacts(session: AsyncSession, in_period: Sequence[Any]) -> dict[s
     return {"retention_save_rate": None if rate is None else round(float(rate), 4)}
 
 
-async def of_agents(session: AsyncSession, *, tenant_id: str, agent_ids: Sequence[str],
-                    start: datetime, end: datetime) -> dict[str, Any]:  # fmt: skip
+async def of_agents(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    agent_ids: Sequence[str],
+    start: datetime,
+    end: datetime,
+) -> dict[str, Any]:
     """The save rate of the offers these agents made in [start, end) (a scorecard's)."""
     r = RetentionOffer
     query = select(_save_rate()).where(
-        r.tenant_id == tenant_id, col(r.agent_id).in_(agent_ids), col(r.at) >= start, col(r.at) < end)  # fmt: skip
+        r.tenant_id == tenant_id,
+        col(r.agent_id).in_(agent_ids),
+        col(r.at) >= start,
+        col(r.at) < end,
+    )
     rate = (await session.exec(query)).one()
     return {"retention_save_rate": None if rate is None else round(float(rate), 4)}
