@@ -327,9 +327,13 @@ def test_a_sale_from_knowledge_search_to_a_placed_order_in_the_browser(
             )
             order.get_by_label("The customer agreed").check()
             order.get_by_role("button", name="Place order").click()
-            expect(page.get_by_test_id("order-status")).to_have_text("(placed)", timeout=15_000)
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "desktop-order.png"), full_page=True)
+            try:
+                expect(page.get_by_test_id("order-status")).to_have_text("(placed)", timeout=15_000)
+            finally:
+                page.screenshot(path=str(ARTIFACTS / "desktop-order.png"), full_page=True)
+                print("order:", page.locator("#order-error").text_content(),
+                      page.get_by_test_id("log").text_content())  # fmt: skip
         finally:
             browser.close()
 
@@ -381,6 +385,9 @@ def test_a_retention_offer_accepted_counts_in_the_kpis(floor: RunningCentre) -> 
     made = alice.post("/v1/catalogue/retention/offers", {**leaving, "contact_id": contact_id,
                       "offer_id": "take-us-with-you", "answer": "accepted"}, expect=201)  # fmt: skip
     assert made["agent_id"] == "alice"
+    unknown = {**leaving, "contact_id": "00000000-0000-7000-8000-000000000000",
+               "offer_id": "take-us-with-you", "answer": "accepted"}  # fmt: skip
+    alice.post("/v1/catalogue/retention/offers", unknown, expect=404)  # not a contact of hers
     alice.post(f"/v1/contacts/{contact_id}/wrapup", {"disposition": "retained",
                                                        "outcome": "retention_offer_accepted"})  # fmt: skip
     period = {"from": since.isoformat(), "to": (datetime.now(UTC) + timedelta(minutes=1)).isoformat(),

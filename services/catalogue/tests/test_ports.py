@@ -4,6 +4,7 @@ loopback (what they send, what they make of the answers), and the stand-ins."""
 from __future__ import annotations
 
 import json
+import random
 import threading
 from collections.abc import Iterator
 from datetime import date
@@ -20,6 +21,8 @@ from switchboard.catalogue.ports import (
     StandInBureau,
     StandInProvider,
 )
+from switchboard.common.compliance.pii import holds_card_number, luhn_valid
+from switchboard.common.events.desktop import Payment
 
 PAT = Applicant("Pat Lee", date(1980, 5, 1), "1 George St")
 
@@ -121,3 +124,17 @@ async def test_the_stand_ins_are_deterministic() -> None:
         number="5555555555554444", expiry="01/29", name="B", security_code="1"
     )
     assert a == b and a.brand == "mastercard" and "5555555555554444" not in a.token
+
+
+async def test_a_stand_in_token_never_looks_like_a_card_number() -> None:
+    """A token travels on to dispatch's job sheet, where anything that looks like a card number is
+    refused: a hex token once held a Luhn-valid run of 14 digits and failed an order's placing."""
+    rng = random.Random(7)
+    provider = StandInProvider(b"key")
+    for _ in range(2000):
+        digits = [rng.choice("0123456789") for _ in range(15)]
+        check = next(d for d in "0123456789" if luhn_valid("4" + "".join(digits) + d))
+        number = "4" + "".join(digits) + check
+        token = await provider.tokenise(number=number, expiry="12/30", name="A", security_code=None)
+        assert not holds_card_number(token.token), token
+        Payment(method="card", token=token.token)  # what the field job carries

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import tuple_
 from sqlmodel import col, select
 
 from switchboard.catalogue import domain
 from switchboard.catalogue.store import CatalogueOrder, CatalogueProduct
-from switchboard.common.catalogue_config import CatalogueConfig, ProductConfig
+from switchboard.common.catalogue_config import CatalogueConfig, InstallationConfig, ProductConfig
 from switchboard.common.envelope import Envelope, utcnow
 from switchboard.common.events.catalogue import OrderChanged, OrderLineSummary
 from switchboard.common.events.desktop import Customer, JobRequested, Payment, Site, TimeWindow
@@ -150,13 +151,33 @@ async def request_installation(
     tx: Transaction, order: CatalogueOrder, products: dict[str, ProductConfig]
 ) -> None:
     """The field job an installation needs, asked of dispatch as an agent's job request is."""
-    installs = [(p.name, p.installation) for p in products.values() if p.installation]
+    installs = [(p.name, p.installation) for p in products.values() if p.installation is not None]
     if not installs or (order.supply or {}).get("method") != "installation":
         return
     supply, payment = order.supply or {}, order.payment or {}
     order.job_id = new_id()
     names = ", ".join(name for name, _ in installs)
-    job = JobRequested(
+    try:
+        job = _job(order, installs, supply, payment, names)
+    except ValidationError as error:  # a stored part no longer fits a job request
+        reason = error.errors()[0]["msg"]
+        raise domain.Refused(f"the installation cannot be asked for: {reason}") from None
+    await tx.emit(
+        Envelope.first(
+            job, tenant_id=order.tenant_id, aggregate_id=job.job_id, contact_id=order.contact_id
+        )
+    )
+
+
+def _job(
+    order: CatalogueOrder,
+    installs: list[tuple[str, InstallationConfig]],
+    supply: dict[str, Any],
+    payment: dict[str, Any],
+    names: str,
+) -> JobRequested:
+    assert order.job_id is not None
+    return JobRequested(
         job_id=order.job_id,
         agent_id=order.agent_id,
         site=Site.model_validate(supply["site"]),
@@ -170,9 +191,4 @@ async def request_installation(
             method=PAYMENT_FOR_FIELD[payment["method"]],
             token=payment.get("token"),
         ),
-    )
-    await tx.emit(
-        Envelope.first(
-            job, tenant_id=order.tenant_id, aggregate_id=order.job_id, contact_id=order.contact_id
-        )
     )

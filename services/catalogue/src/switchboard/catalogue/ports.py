@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -16,8 +17,11 @@ from typing import Literal, Protocol
 import httpx
 
 from switchboard.catalogue.settings import CatalogueSettings
+from switchboard.common.compliance.pii import holds_card_number
 
 Decision = Literal["approved", "declined", "refer"]
+TOKEN = re.compile(r"[A-Za-z0-9_.:-]{4,128}")
+"""A payment token as a field job's payment carries it (`events.desktop.Payment`)."""
 
 
 class PortUnavailable(Exception):
@@ -104,6 +108,11 @@ class HttpBureau:
         )
 
 
+TOKEN_LETTERS = "abcdefghjkmnpqrstuvwxyz"
+"""The stand-in's tokens are letters only: a hex token can hold a run of digits that passes the
+Luhn check, and such a token is refused wherever a payment token travels."""
+
+
 @dataclass(frozen=True)
 class StandInProvider:
     """A token from a keyed hash of the card, as a provider's vault would give (the key is the
@@ -116,8 +125,9 @@ class StandInProvider:
     ) -> CardToken:
         from switchboard.catalogue.domain import card_brand
 
-        mac = hmac.new(self.key, f"{number}|{expiry}".encode(), hashlib.sha256).hexdigest()
-        return CardToken("tok_" + mac[:24], card_brand(number), number[-4:])
+        mac = hmac.new(self.key, f"{number}|{expiry}".encode(), hashlib.sha256).digest()
+        letters = "".join(TOKEN_LETTERS[byte % len(TOKEN_LETTERS)] for byte in mac[:24])
+        return CardToken("tok_" + letters, card_brand(number), number[-4:])
 
 
 @dataclass(frozen=True)
@@ -131,10 +141,10 @@ class HttpProvider:
     ) -> CardToken:
         body = {"number": number, "expiry": expiry, "name": name, "security_code": security_code}
         answer = await _post(f"{self.url.rstrip('/')}/tokens", body, self.key, self.timeout)
-        token = str(answer.get("token", ""))
-        if not token or number in token:
+        token = str(answer.get("token", ""))[:128]
+        if not TOKEN.fullmatch(token) or holds_card_number(token):
             raise PortUnavailable("the payment provider gave no usable token")
-        return CardToken(token[:128], str(answer.get("brand", "card"))[:20], number[-4:])
+        return CardToken(token, str(answer.get("brand", "card"))[:20], number[-4:])
 
 
 async def _post(

@@ -5,6 +5,7 @@ the contact's text never has to leave for the catalogue to keep."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -62,11 +63,25 @@ async def suggestions(contact_id: str, agent: Agent, request: Request) -> dict[s
     }
 
 
+async def _contact_is_theirs(request: Request, agent: Any) -> None:
+    """An order, an article used or a retention offer is about a contact the desktop holds for
+    one of the agent's tenants (404 otherwise), never just any id."""
+    try:
+        contact_id = json.loads(await request.body() or b"{}").get("contact_id")
+    except (ValueError, AttributeError):
+        return  # not a JSON object: the catalogue refuses it with the reason
+    if isinstance(contact_id, str):
+        async with request.app.state.runtime.db.reader() as session:
+            await contact_of(session, agent, contact_id)
+
+
 @router.api_route("/{path:path}", methods=["GET", "POST", "PUT"])
 async def forward(path: str, agent: Agent, request: Request, tenant: str | None = None) -> Response:
     """The catalogue's `/v1/<path>`, asked for the person signed in."""
     if path.split("/")[0] not in FORWARDED:
         raise HTTPException(404, "not found")
+    if request.method == "POST":
+        await _contact_is_theirs(request, agent)
     return await gateway.forward(
         request,
         agent,

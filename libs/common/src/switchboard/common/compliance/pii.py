@@ -42,6 +42,13 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+def holds_card_number(text: str) -> bool:
+    """Whether `text` holds a run of 12 to 19 digits (spaces, dots or hyphens between them allowed)
+    that passes the Luhn check: what a payment token must never look like."""
+    joined = re.sub(r"(?<=\d)[ .-](?=\d)", "", text)  # 5500-0000-0000-0004
+    return any(luhn_valid(run) for run in re.findall(r"\d{12,19}", joined))
+
+
 def is_card(digits: str) -> bool:
     return 13 <= len(digits) <= 19 and digits[0] in "3456" and luhn_valid(digits)
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from switchboard.common.compliance.pii import luhn_valid
+from switchboard.common.compliance.pii import holds_card_number
 from switchboard.common.envelope import Payload
 
 Presence = Literal["available", "break", "offline"]
@@ -148,10 +147,8 @@ class Payment(BaseModel):
     @field_validator("token")
     @classmethod
     def _not_a_card_number(cls, token: str | None) -> str | None:
-        joined = re.sub(r"(?<=\d)[ .-](?=\d)", "", token or "")  # 5500-0000-0000-0004
-        for run in re.findall(r"\d{12,19}", joined):
-            if luhn_valid(run):
-                raise ValueError("that looks like a card number: send the payment token instead")
+        if holds_card_number(token or ""):
+            raise ValueError("that looks like a card number: send the payment token instead")
         return token
 
 

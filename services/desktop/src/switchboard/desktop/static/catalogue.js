@@ -94,8 +94,24 @@ async function loadProvision(contact) {
     field("payment").dispatchEvent(new Event("change"));
     field("name").value = contact.customer_name || "";
     field("phone").value = contact.customer_phone || "";
+    await resumeOrder(contact.contact_id);
     showOrder();
   }
+}
+
+async function resumeOrder(contactId) {
+  // An order still open on this contact (the page was reloaded, or the contact reopened) is
+  // carried on where it was.
+  try {
+    const mine = await api("GET", `/v1/catalogue/orders?contact_id=${contactId}`);
+    const open = mine.orders.find((o) => !["placed", "cancelled"].includes(o.status));
+    if (!open) return;
+    provision.order = await api("GET", `/v1/catalogue/orders/${open.order_id}`);
+    provision.lines = open.lines.map((l) => ({ product_id: l.product_id, plan_id: l.plan_id, quantity: l.quantity }));
+    field("name").value = open.customer.name;
+    field("discount_percent").value = open.discount_percent;
+    field("discount_reason").value = open.discount_reason || "";
+  } catch (error) { log(`open order not resumed: ${error.message}`); }
 }
 
 function productRow(p) {
