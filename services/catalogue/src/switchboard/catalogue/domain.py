@@ -165,9 +165,6 @@ class OrderState:
             found.append(f"a team leader approves the {self.discount_percent:g}% discount")
         return found
 
-    def credit_required(self, payment_method: str | None) -> bool:
-        return self.needs_credit_check or payment_method == "payment_plan"
-
 
 # -- retention -----------------------------------------------------------------------------------
 

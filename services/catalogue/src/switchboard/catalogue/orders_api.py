@@ -84,6 +84,16 @@ async def _open(
     return order, await store.tenant_rules(tx.session, tenant_id=who.tenant_id)
 
 
+async def _settled(
+    tx: Transaction, order: CatalogueOrder, rules: Any, *, announce: bool = False
+) -> dict[str, Any]:
+    """The changed order stored with its new status (told to the centre as `orders.settle`
+    decides), as the API shows it."""
+    found = orders.state(order, await orders.products_of(tx.session, order), rules)
+    await orders.settle(tx, order, found, announce=announce)
+    return orders.view(order, found)
+
+
 @router.get("/{order_id}")
 async def get_order(order_id: str, who: Who, request: Request) -> dict[str, Any]:
     """The order, with what it needs and what still blocks it."""
@@ -138,9 +148,7 @@ async def set_lines(order_id: str, body: Lines, who: Who, request: Request) -> d
         order.discount_percent, order.discount_reason = body.discount_percent, body.discount_reason
         order.total_cents, order.monthly_cents = domain.totals(lines, body.discount_percent)
         order.approval = None
-        found = orders.state(order, await orders.products_of(tx.session, order), rules)
-        await orders.settle(tx, order, found)
-        return orders.view(order, found)
+        return await _settled(tx, order, rules)
 
 
 class Supply(BaseModel):
@@ -167,9 +175,7 @@ async def set_supply(order_id: str, body: Supply, who: Who, request: Request) ->
     async with Catalogue.of(request).runtime.transaction() as tx:
         order, rules = await _open(tx, who, order_id)
         order.supply = body.model_dump(mode="json")
-        found = orders.state(order, await orders.products_of(tx.session, order), rules)
-        await orders.settle(tx, order, found)
-        return orders.view(order, found)
+        return await _settled(tx, order, rules)
 
 
 class Card(BaseModel):
@@ -236,9 +242,7 @@ async def choose_payment(
     async with context.runtime.transaction() as tx:
         order, rules = await _open(tx, who, order_id)
         order.payment = kept
-        found = orders.state(order, await orders.products_of(tx.session, order), rules)
-        await orders.settle(tx, order, found)
-        return orders.view(order, found)
+        return await _settled(tx, order, rules)
 
 
 class CreditCheck(BaseModel):
@@ -277,9 +281,7 @@ async def credit_check(
             "checked_at": utcnow().isoformat(),
             "checked_by": who.person,
         }
-        found = orders.state(order, await orders.products_of(tx.session, order), rules)
-        await orders.settle(tx, order, found, announce=True)
-        return orders.view(order, found)
+        return await _settled(tx, order, rules, announce=True)
 
 
 @router.post("/{order_id}/approve")
@@ -300,9 +302,7 @@ async def approve(order_id: str, who: Who, request: Request) -> dict[str, Any]:
             "at": utcnow().isoformat(),
             "discount_percent": order.discount_percent,
         }
-        found = orders.state(order, await orders.products_of(tx.session, order), rules)
-        await orders.settle(tx, order, found, announce=True)
-        return orders.view(order, found)
+        return await _settled(tx, order, rules, announce=True)
 
 
 class Agreement(BaseModel):
@@ -340,6 +340,4 @@ async def cancel(order_id: str, who: Who, request: Request) -> dict[str, Any]:
     async with Catalogue.of(request).runtime.transaction() as tx:
         order, rules = await _open(tx, who, order_id)
         order.status = "cancelled"
-        found = orders.state(order, await orders.products_of(tx.session, order), rules)
-        await orders.settle(tx, order, found, announce=True)
-        return orders.view(order, found)
+        return await _settled(tx, order, rules, announce=True)

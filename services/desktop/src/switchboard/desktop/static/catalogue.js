@@ -241,10 +241,8 @@ $("approvals-refresh").addEventListener("click", refreshApprovals);
 
 const openContactBeforeCatalogue = openContact;
 openContact = async (contactId) => {  // eslint-disable-line no-global-assign
-  await openContactBeforeCatalogue(contactId);
-  if (session.current !== contactId) return;
-  const contact = await api("GET", `/v1/contacts/${contactId}`);
-  await loadProvision(contact);
+  const contact = await openContactBeforeCatalogue(contactId);  // the contact it read
+  if (contact && session.current === contactId) await loadProvision(contact);
 };
 const helloBeforeCatalogue = handlers.hello;
 handlers.hello = (me) => {

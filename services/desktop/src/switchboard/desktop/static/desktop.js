@@ -272,6 +272,7 @@ async function openContact(contactId) {
   fillQueues(contact);
   $("contact-error").textContent = "";
   $("wrapup-form").querySelector("input").focus();
+  return contact;
 }
 
 function fillQueues(contact) {
