@@ -111,6 +111,26 @@ def test_a_technician_off_shift_is_passed_over() -> None:
     assert choice.chosen is None and choice.passed_over["t"].startswith("not on shift")
 
 
+def test_a_job_asked_for_before_anyone_starts_is_booked_for_the_first_shift() -> None:
+    # 05:30 in Sydney, a window until 13:30; the technician starts at 07:00, 15 min away.
+    early = datetime(2026, 11, 23, 18, 30, tzinfo=UTC)
+    need = JobNeed("j", CBD, frozenset(), 60, early, early + timedelta(hours=8))
+    near = Point(-33.8688, 151.2793)  # about 6.5 km east
+    choice = choose(need, [tech("t", near, free_from=early)], now=early, travel=TRAVEL)
+    assert choice.chosen is not None and choice.chosen.booked_ahead
+    seven = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)  # 07:00 in Sydney
+    assert choice.chosen.arrival == seven + timedelta(minutes=TRAVEL.minutes(near, CBD))
+    assert "booked ahead" in choice.reason
+
+
+def test_a_shift_that_starts_after_the_window_closes_is_no_booking() -> None:
+    early = datetime(2026, 11, 23, 18, 30, tzinfo=UTC)  # 05:30 in Sydney
+    need = JobNeed("j", CBD, frozenset(), 60, early, early + timedelta(hours=1))
+    choice = choose(need, [tech("t", CBD, free_from=early)], now=early, travel=TRAVEL)
+    assert choice.chosen is None
+    assert choice.passed_over["t"] == "not on shift until Tue 07:00, after the window closes"
+
+
 def test_technicians_already_tried_are_excluded() -> None:
     choice = choose(
         job(), [tech("a", CBD), tech("b", BONDI)], now=NOW, travel=TRAVEL, exclude=["a"]

@@ -82,6 +82,18 @@ class Shift:
     def covers(self, local: datetime) -> bool:
         return local.weekday() in self.days and self.start <= local.time() < self.end
 
+    def next_start(self, local: datetime) -> datetime | None:
+        """The first time at or after `local` this shift is worked (its start, or `local` itself
+        when within it), looking a week ahead."""
+        if self.covers(local):
+            return local
+        for ahead in range(8):
+            day = (local + timedelta(days=ahead)).date()
+            begins = datetime.combine(day, self.start, tzinfo=local.tzinfo)
+            if day.weekday() in self.days and begins >= local:
+                return begins
+        return None
+
 
 @dataclass(frozen=True)
 class CurrentJob:
@@ -108,6 +120,12 @@ class Technician:
         local = at.astimezone(self.timezone)
         return any(shift.covers(local) for shift in self.shifts)
 
+    def next_on_shift(self, at: datetime) -> datetime | None:
+        """The earliest time at or after `at` they are on shift (within a week), or None."""
+        local = at.astimezone(self.timezone)
+        starts = [s for s in (shift.next_start(local) for shift in self.shifts) if s is not None]
+        return min(starts).astimezone(at.tzinfo) if starts else None
+
     @property
     def load(self) -> int:
         return len(self.jobs)
@@ -132,10 +150,14 @@ class Candidate:
     """When they can start: on site, and not before the window opens."""
     load: int
     displaces: tuple[str, ...] = ()
+    booked_ahead: bool = False
+    """No one could start now: this is the earliest start of their next shift within the window."""
 
     @property
     def reason(self) -> str:
         why = f"{self.technician_id}: {self.travel_minutes:.0f} min away, {self.load} job(s) held"
+        if self.booked_ahead:
+            why += f", booked ahead: no one is on shift now, starts {self.arrival:%H:%M} UTC"
         if self.displaces:
             why += f", pre-empting {', '.join(self.displaces)}"
         return why
@@ -160,14 +182,24 @@ class Choice:
 def _reach(
     job: JobNeed, tech: Technician, start_from: Point, free_from: datetime, travel: TravelModel
 ) -> tuple[Candidate | None, str]:
+    """When `tech` could start `job`: they set out when free, or at the start of their next shift
+    when that is later (a job asked for at 05:30 goes to the technician who starts at 07:00), and
+    the work starts within the window and within a shift."""
     minutes = travel.minutes(start_from, job.site)
-    arrival = free_from + timedelta(minutes=minutes)
+    sets_out = tech.next_on_shift(free_from)
+    if sets_out is None:
+        return None, "not on shift when the job would start"
+    arrival = sets_out + timedelta(minutes=minutes)
     if arrival > job.window_end:
+        if sets_out > free_from:
+            local = sets_out.astimezone(tech.timezone)
+            return None, f"not on shift until {local:%a %H:%M}, after the window closes"
         return None, f"cannot arrive before the window closes ({minutes:.0f} min away)"
     start = max(arrival, job.window_start)
     if not tech.on_shift(start):
         return None, "not on shift when the job would start"
-    return Candidate(tech.technician_id, minutes, start, tech.load), ""
+    booked_ahead = sets_out > free_from
+    return Candidate(tech.technician_id, minutes, start, tech.load, booked_ahead=booked_ahead), ""
 
 
 def choose(

@@ -229,6 +229,7 @@ def job_sheet(job: store.Job, note: str | None = None) -> tuple[str, str]:
         f"Site: {job.site_name + ', ' if job.site_name else ''}{job.address}",
         f"Location: {job.lat:.5f},{job.lon:.5f}",
         f"Window: {aware(job.window_start).isoformat()} to {aware(job.window_end).isoformat()}",
+        *([f"Planned start: {aware(job.planned_start).isoformat()}"] if job.planned_start else []),
         f"Customer: {job.customer_name or '-'} {job.customer_phone or ''}".rstrip(),
     ]
     if job.payment_method:
@@ -371,7 +372,17 @@ async def auto_despatch(
         automatic=True,
         travel_minutes=chosen.travel_minutes,
         start=chosen.arrival,
+        note="booked for the start of your next shift" if chosen.booked_ahead else None,
     )
+    if chosen.booked_ahead:
+        local = chosen.arrival.astimezone(ZoneInfo(tenant.timezone))
+        await tell_customer(
+            tx,
+            job,
+            now=now,
+            text=f"Your {job.work_type} visit at {job.address} is booked: a technician will "
+            f"start at {local:%H:%M} on {local:%a %d %b}.",
+        )
     for other in displaced:  # to someone else: the emergency's length is anyone's guess
         assert other is not None
         await auto_despatch(tx, other, now=now, avoid=[tech.technician_id])
