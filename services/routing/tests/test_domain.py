@@ -1,6 +1,7 @@
 """Classification, admission and requirements: pure rules, no broker, no database."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -11,9 +12,13 @@ from switchboard.routing.domain import (
     QueueSpec,
     Route,
     admit,
+    after_dial,
+    callback_of,
+    callback_request_id,
     classify,
     is_open,
     lowest_level,
+    next_open,
 )
 
 QUEUES = [
@@ -153,3 +158,34 @@ def test_steps_relax_requirements_in_order() -> None:
     assert lowest_level({"billing": 2}, frozenset(), requirements) == 2
     assert lowest_level({}, frozenset({"floor-walkers"}), requirements) == 3
     assert lowest_level({"sales": 5}, frozenset(), requirements) is None
+
+
+def test_next_open_finds_the_calling_hours() -> None:
+    hours = [HoursConfig(days=["mon", "tue", "wed", "thu", "fri"], open="08:00", close="20:00")]
+    sydney = ZoneInfo("Australia/Sydney")
+    friday_night = datetime(2026, 12, 4, 21, 0, tzinfo=sydney)
+    assert next_open(hours, friday_night) == datetime(2026, 12, 7, 8, 0, tzinfo=sydney)
+    monday_noon = datetime(2026, 12, 7, 12, 0, tzinfo=sydney)
+    assert next_open(hours, monday_noon) == monday_noon
+    assert next_open([], friday_night) == friday_night
+
+
+def test_a_callbacks_dial_results() -> None:
+    hours = [HoursConfig(days=["mon", "tue", "wed", "thu", "fri"], open="08:00", close="20:00")]
+    sydney = ZoneInfo("Australia/Sydney")
+    evening = datetime(2026, 12, 7, 19, 55, tzinfo=sydney)
+    common = {"max_attempts": 3, "retry_after": timedelta(minutes=10), "hours": hours}
+    assert after_dial("answered", "", attempt=1, local_now=evening, **common).outcome == (
+        "connected"
+    )
+    retry = after_dial("no_answer", "", attempt=1, local_now=evening, **common)
+    assert retry.outcome == "retry"
+    assert retry.retry_at == datetime(2026, 12, 8, 8, 0, tzinfo=sydney)  # after hours: morning
+    assert retry.reason == "attempt 1 of 3: no answer"
+    last = after_dial("busy", "", attempt=3, local_now=evening, **common)
+    assert (last.outcome, last.retry_at) == ("unreachable", None)
+
+
+def test_callback_request_ids_name_their_contact_and_attempt() -> None:
+    assert callback_of(callback_request_id("c-1", 2)) == ("c-1", 2)
+    assert callback_of("some-agents-request") is None

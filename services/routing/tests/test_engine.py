@@ -307,3 +307,72 @@ def test_queue_figures() -> None:
     assert figures.service_level_15m == 0.5
     assert figures.average_speed_of_answer_seconds == 10
     assert figures.abandonment_rate == round(2 / 3, 4)
+
+
+def test_a_contact_transferred_to_a_named_agent_waits_for_them_then_goes_to_anyone() -> None:
+    engine = _engine(BILLING)
+    _agent(engine, "expert", skills={"billing": 5}, at=0)
+    _agent(engine, "named", skills={}, at=5)  # not even qualified for the queue
+    engine.set_presence("named", "break", reason="lunch", now=6)
+    engine.enqueue(
+        Waiting(
+            "t1",
+            "acme",
+            "billing",
+            "email",
+            5,
+            enqueued_at=0,
+            reserved_for="named",
+            reserved_until=40,
+        )
+    )
+    assert engine.decide(10) == []  # the expert is ready, but it is kept for the named agent
+    engine.set_presence("named", "available", reason=None, now=20)
+    [offer] = engine.decide(21)
+    assert (offer.agent_id, offer.step) == ("named", "transfer to a named agent")
+    assert offer.why == "named: transferred to them by name"
+    engine.decline(offer.offer_id, now=22)
+    [fallback] = engine.decide(23)  # they said no: the queue's agents take it
+    assert fallback.agent_id == "expert"
+
+
+def test_a_named_transfer_nobody_answers_goes_to_the_queue_when_it_lapses() -> None:
+    engine = _engine(BILLING)
+    _agent(engine, "expert", skills={"billing": 5}, at=0)
+    engine.enqueue(
+        Waiting(
+            "t2",
+            "acme",
+            "billing",
+            "email",
+            5,
+            enqueued_at=0,
+            reserved_for="away",
+            reserved_until=40,
+        )
+    )
+    assert engine.decide(39) == []
+    [offer] = engine.decide(40)
+    assert offer.agent_id == "expert"
+
+
+def test_a_callback_is_not_offered_before_its_time_and_keeps_its_place() -> None:
+    engine = _engine(BILLING)
+    engine.enqueue(Waiting("cb", "acme", "billing", "phone", 5, enqueued_at=0, not_before=100))
+    newer = _contact(engine, channel="phone", at=50)
+    _agent(engine, "a", skills={"billing": 5}, at=60)
+    assert _who(engine.decide(61)) == {newer: "a"}
+    engine.accept(next(iter(engine.offers)), now=62)
+    engine.wrapped(newer, "a", now=63)
+    assert engine.decide(64) == []
+    assert _who(engine.decide(100)) == {"cb": "a"}
+
+
+def test_a_walk_in_held_by_its_agent_uses_their_capacity() -> None:
+    engine = _engine(BILLING)
+    _agent(engine, "a", skills={"billing": 5}, capacity={"walk_in": 1, "phone": 1}, at=0)
+    engine.hold("w1", "a", "walk_in", now=1)
+    _contact(engine, channel="phone", at=2)
+    assert engine.decide(3) == []  # face to face with a customer: no call on top
+    engine.wrapped("w1", "a", now=4)
+    assert len(engine.decide(5)) == 1

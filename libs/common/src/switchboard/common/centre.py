@@ -21,9 +21,13 @@ class Addresses(BaseModel):
     email: list[str] = []
     phone: list[str] = []
     fax: list[str] = []
+    sms: list[str] = []
+    """Numbers customers text."""
+    chat: list[str] = []
+    """Web chat entry points: the name a page's widget gives (`data-entry`), e.g. `acme-web`."""
 
 
-Channel = Literal["email", "phone", "letter", "fax"]
+Channel = Literal["email", "phone", "letter", "fax", "chat", "sms", "walk_in"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
@@ -126,8 +130,18 @@ class AgentConfig(BaseModel):
     name: str
     tenants: list[str] = Field(min_length=1)
     skills: dict[str, int] = {}
-    capacity: dict[Channel, int] = {"phone": 1, "email": 3, "letter": 3, "fax": 3}
+    capacity: dict[Channel, int] = {
+        "phone": 1,
+        "email": 3,
+        "letter": 3,
+        "fax": 3,
+        "chat": 2,
+        "sms": 3,
+        "walk_in": 1,
+    }
     groups: list[str] = []
+    extension: str | None = Field(default=None, pattern=r"^[0-9A-Za-z*#+._-]{1,32}$")
+    """The agent's phone extension, where the telephony platform bridges their calls."""
     supervisor: bool = False
     """A team leader: the desktop shows them the wallboard of the tenants they serve."""
     team: str | None = Field(default=None, max_length=64)
@@ -414,6 +428,20 @@ class QualityConfig(BaseModel):
         return self
 
 
+class CallbackConfig(BaseModel):
+    """When and how often a customer who asked to be called back is tried."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hours: list[HoursConfig] = [
+        HoursConfig(days=["mon", "tue", "wed", "thu", "fri"], open="08:00", close="20:00"),
+        HoursConfig(days=["sat"], open="09:00", close="17:00"),
+    ]
+    """When callbacks are dialled (tenant time): a customer's request is still a call to them."""
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    retry_after_minutes: int = Field(default=10, ge=1, le=24 * 60)
+
+
 class TenantConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -433,6 +461,7 @@ class TenantConfig(BaseModel):
     workforce: WorkforceConfig = WorkforceConfig()
     quality: QualityConfig = QualityConfig()
     catalogue: CatalogueConfig = CatalogueConfig()
+    callbacks: CallbackConfig = CallbackConfig()
 
 
 class ChannelSystemConfig(BaseModel):
@@ -441,6 +470,12 @@ class ChannelSystemConfig(BaseModel):
     id: str
     tenant: str
     channels: list[str]
+    control_url: str | None = Field(default=None, pattern=r"^https?://")
+    """A telephony platform's call-control webhook: where `call.route` and `call.control` commands
+    are delivered, signed with this system's secret. Without one they are written to
+    `<var>/call-control/`."""
+    send_url: str | None = Field(default=None, pattern=r"^https?://")
+    """An SMS gateway's send webhook, signed likewise; without one SMS go to `<var>/sms-outbox/`."""
 
 
 class CentreConfig(BaseModel):

@@ -11,6 +11,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from switchboard.common.envelope import Payload
+from switchboard.common.events.channels import (
+    CallbackResult,
+    CallCommandResult,
+    CallControl,
+    CallRoute,
+    ChatActivity,
+    ChatMessage,
+    TransferRequested,
+    WalkInLogged,
+)
 from switchboard.common.events.catalogue import ArticleUsed, OrderChanged, RetentionOffered
 from switchboard.common.events.desktop import (
     AgentStateChanged,
@@ -347,6 +357,56 @@ RETENTION_OFFERED = Topic(
     description="A retention offer made to a customer who asked to leave, with their answer.",
 )
 
+CHAT_MESSAGE = Topic(
+    "chat.message",
+    ChatMessage,
+    key="contact_id",
+    description="A customer's message in a web chat (the agent's answers are contact.replied).",
+)
+CHAT_ACTIVITY = Topic(
+    "chat.activity",
+    ChatActivity,
+    key="contact_id",
+    retention_ms=24 * 3600 * 1000,
+    description="Typing, delivered, the customer gone or back: what the other side of a chat sees.",
+)
+WALK_IN_LOGGED = Topic(
+    "walk_in.logged",
+    WalkInLogged,
+    key="walk_in_id",
+    description="A face-to-face contact logged at the counter; intake makes it a contact.",
+)
+CONTACT_TRANSFER_REQUESTED = Topic(
+    "contact.transfer_requested",
+    TransferRequested,
+    key="contact_id",
+    description="An agent hands a contact on: to an agent or a queue, blind, warm or conference.",
+)
+CALL_ROUTE = Topic(
+    "call.route",
+    CallRoute,
+    key="contact_id",
+    description="Routing tells the telephony platform to bridge a call to an agent's extension.",
+)
+CALL_CONTROL = Topic(
+    "call.control",
+    CallControl,
+    key="contact_id",
+    description="Dial a callback, consult, monitor, whisper or barge: a command about a call.",
+)
+CALL_COMMAND_RESULT = Topic(
+    "call.command_result",
+    CallCommandResult,
+    key="contact_id",
+    description="The telephony platform's answer to a call.route or call.control, after retries.",
+)
+CALLBACK_RESULT = Topic(
+    "callback.result",
+    CallbackResult,
+    key="contact_id",
+    description="A callback attempt: connected, to be retried, unreachable or blocked.",
+)
+
 
 class RawChannelInput(Payload):
     """What a channel system writes straight to `intake.<channel>.raw` (see intake's README)."""
@@ -414,6 +474,14 @@ REGISTRY: tuple[Topic, ...] = (
     ORDER_STATUS,
     KNOWLEDGE_USED,
     RETENTION_OFFERED,
+    CHAT_MESSAGE,
+    CHAT_ACTIVITY,
+    WALK_IN_LOGGED,
+    CONTACT_TRANSFER_REQUESTED,
+    CALL_ROUTE,
+    CALL_CONTROL,
+    CALL_COMMAND_RESULT,
+    CALLBACK_RESULT,
     INTAKE_EMAIL_RAW,
     INTAKE_PHONE_RAW,
     INTAKE_LETTER_RAW,

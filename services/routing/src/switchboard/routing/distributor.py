@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from switchboard.common import setaside
-from switchboard.common.centre import QueueConfig, RuleConfig
+from switchboard.common.centre import CallbackConfig, QueueConfig, RuleConfig
 from switchboard.common.delivery import classify
 from switchboard.common.envelope import Envelope, Payload, utcnow
 from switchboard.common.events.desktop import AgentStateChanged
@@ -65,6 +65,7 @@ class TenantRouting:
     queues: dict[str, QueueConfig]
     rules: list[RuleConfig]
     partners: list[str]
+    callbacks: CallbackConfig = field(default_factory=CallbackConfig)
 
 
 def now() -> float:
@@ -152,6 +153,7 @@ class Distributor:
             queues={q.id: q for q in queues},
             rules=[RuleConfig.model_validate(r) for r in config.get("rules", [])],
             partners=list(config.get("overflow_partners", [])),
+            callbacks=CallbackConfig.model_validate(config.get("callbacks", {})),
         )
         self.engine.set_partners(tenant_id, config.get("overflow_partners", []))
         for queue in queues:
@@ -395,7 +397,17 @@ def waiting_of(entry: store.QueueEntry) -> Waiting:
         enqueued_at=epoch(entry.enqueued_at),
         rule=entry.rule,
         excluded=dict(entry.excluded),
+        not_before=epoch(entry.not_before) if entry.not_before else 0.0,
+        reserved_for=entry.reserved_for,
+        reserved_until=epoch(entry.reserved_until) if entry.reserved_until else 0.0,
     )
+
+
+def acd_of(tx: Transaction) -> Distributor:
+    """The ACD a handler works on, woken once the handler's transaction commits."""
+    distributor: Distributor = tx.state[STATE_KEY]
+    tx.after_commit(distributor.wake)
+    return distributor
 
 
 def _offer(row: store.RoutingOffer) -> Offer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from switchboard.common.centre import HoursConfig, QueueConfig, RuleConfig
 
@@ -95,6 +95,74 @@ def is_open(hours: Sequence[HoursConfig], local: datetime) -> bool:
         return True
     day, clock = WEEKDAYS[local.weekday()], local.strftime("%H:%M")
     return any(day in h.days and h.open <= clock < h.close for h in hours)
+
+
+def next_open(hours: Sequence[HoursConfig], local: datetime) -> datetime | None:
+    """The first moment at or after `local` (wall-clock, time zone attached) within `hours`:
+    `local` itself when open now; None when the hours never open."""
+    if is_open(hours, local):
+        return local
+    for ahead in range(8):
+        day = local.date() + timedelta(days=ahead)
+        opens = sorted(
+            datetime.combine(day, time.fromisoformat(h.open), tzinfo=local.tzinfo)
+            for h in hours
+            if WEEKDAYS[day.weekday()] in h.days
+        )
+        for moment in opens:
+            if moment >= local:
+                return moment
+    return None
+
+
+CALLBACK_PREFIX = "callback:"
+
+
+def callback_request_id(contact_id: str, attempt: int) -> str:
+    """The DNC request of a callback's attempt: the same attempt asks with the same id, so a
+    redelivery is one request."""
+    return f"{CALLBACK_PREFIX}{contact_id}:{attempt}"
+
+
+def callback_of(request_id: str) -> tuple[str, int] | None:
+    """(contact, attempt) of a callback's DNC request id, or None for anyone else's request."""
+    if not request_id.startswith(CALLBACK_PREFIX):
+        return None
+    contact_id, _, attempt = request_id.removeprefix(CALLBACK_PREFIX).rpartition(":")
+    return (contact_id, int(attempt)) if contact_id and attempt.isdigit() else None
+
+
+@dataclass(frozen=True)
+class CallbackDecision:
+    outcome: str
+    """connected, retry or unreachable."""
+    reason: str
+    retry_at: datetime | None = None
+
+
+def after_dial(
+    outcome: str,
+    reason: str,
+    *,
+    attempt: int,
+    max_attempts: int,
+    retry_after: timedelta,
+    hours: Sequence[HoursConfig],
+    local_now: datetime,
+) -> CallbackDecision:
+    """What a callback's dial result means: the customer answered, or another try at the next
+    moment within calling hours after the pause, or, after the last try, unreachable."""
+    if outcome == "answered":
+        return CallbackDecision("connected", "the customer answered")
+    why = f"attempt {attempt} of {max_attempts}: {outcome.replace('_', ' ')}"
+    if reason:
+        why += f" ({reason})"
+    if attempt >= max_attempts:
+        return CallbackDecision("unreachable", why)
+    retry_at = next_open(hours, local_now + retry_after)
+    if retry_at is None:
+        return CallbackDecision("unreachable", why + "; no calling hours to try again in")
+    return CallbackDecision("retry", why, retry_at)
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,20 @@ from switchboard.routing.domain import (
     qualifies,
 )
 
-DEFAULT_TIMEOUTS = {"phone": 15, "email": 60, "letter": 60, "fax": 60}
+DEFAULT_TIMEOUTS = {
+    "phone": 15,
+    "email": 60,
+    "letter": 60,
+    "fax": 60,
+    "chat": 20,
+    "sms": 60,
+    "walk_in": 15,
+}
 STATS_WINDOW = 30 * 60.0
 RUNNERS_UP = 4
+NAMED = "transfer to a named agent"
+WHOLE_ATTENTION = frozenset({VOICE, "walk_in"})
+"""A call or a customer at the counter has the agent's whole attention: nothing else is offered."""
 HEAD_SCAN = 32
 """How far past a queue head to look for a contact an agent has not already declined."""
 
@@ -65,9 +76,9 @@ class Agent:
         return "on_contact" if self.active else "available"
 
     def spare(self, channel: str) -> bool:
-        """Room for one more contact on `channel`. A voice call has the agent's whole attention:
-        no written work is offered during one."""
-        if channel != VOICE and VOICE in self.active.values():
+        """Room for one more contact on `channel`; none for anything else during a call or a
+        customer at the counter."""
+        if any(c in WHOLE_ATTENTION and c != channel for c in self.active.values()):
             return False
         busy = sum(1 for c in self.active.values() if c == channel)
         return self.capacity.get(channel, 0) > busy
@@ -94,6 +105,14 @@ class Waiting:
     offer_id: str | None = None
     overflowed: bool = False
     version: int = 0
+    not_before: float = 0.0
+    """Not offered before this (a callback outside calling hours, or waiting to be tried again)."""
+    reserved_for: str | None = None
+    """Transferred to this agent: offered only to them until `reserved_until`, then to anyone."""
+    reserved_until: float = 0.0
+
+    def reserved_elsewhere(self, agent_id: str, now: float) -> bool:
+        return self.reserved_for not in (None, agent_id) and now < self.reserved_until
 
     @property
     def home(self) -> QueueKey:
@@ -166,6 +185,8 @@ class Engine:
         self._outcomes: dict[QueueKey, deque[_Outcome]] = {}
         self._waiting_in: dict[QueueKey, int] = {}
         self._seq = itertools.count()
+        self._reservations: dict[str, set[str]] = {}
+        """agent → contacts transferred to them by name, waiting for them."""
 
     # -- configuration -------------------------------------------------------------------------
     def set_queue(self, queue: QueueSpec) -> None:
@@ -206,8 +227,27 @@ class Engine:
         self._memberships[contact.contact_id] = {contact.home}
         self._waiting_in[contact.home] = self._waiting_in.get(contact.home, 0) + 1
         self._schedule(contact)
+        if contact.not_before:
+            self._timer(contact.not_before, contact, "retry")
+        if contact.reserved_for is not None:
+            self._reservations.setdefault(contact.reserved_for, set()).add(contact.contact_id)
+            self._timer(contact.reserved_until, contact, "retry")
         if contact.offer_id is None:
             self._line_up(contact)
+
+    def defer(self, contact_id: str, not_before: float) -> None:
+        """Not offered before `not_before` (a callback outside calling hours); keeps its place."""
+        contact = self.waiting.get(contact_id)
+        if contact is not None:
+            contact.not_before = not_before
+            self._timer(not_before, contact, "retry")
+
+    def hold(self, contact_id: str, agent_id: str, channel: str, *, now: float) -> None:
+        """The agent has the contact without an offer (a walk-in they logged themselves)."""
+        agent = self.agents.get(agent_id)
+        if agent is not None:
+            agent.active[contact_id] = channel
+            self._reindex(agent, now=now)
 
     def waiting_count(self, queue: QueueKey) -> int:
         return self._waiting_in.get(queue, 0)
@@ -297,10 +337,31 @@ class Engine:
             del self._dirty_agents[agent_id]
             agent = self.agents.get(agent_id)
             if agent is not None and agent.ready:
-                offer = self._offer_best_contact(agent, now)
+                offer = self._offer_reserved(agent, now) or self._offer_best_contact(agent, now)
                 if offer is not None:
                     offers.append(offer)
         return offers
+
+    def _offer_reserved(self, agent: Agent, now: float) -> Offer | None:
+        """A contact transferred to this agent by name goes to them before anything in line."""
+        for contact_id in sorted(self._reservations.get(agent.agent_id, ())):
+            contact = self.waiting.get(contact_id)
+            if contact is None or contact.reserved_for != agent.agent_id:
+                self._reservations[agent.agent_id].discard(contact_id)
+                continue
+            if contact.offer_id is None and now < contact.reserved_until:
+                offer = self._offer_to_named(contact, agent, now)
+                if offer is not None:
+                    return offer
+        return None
+
+    def _offer_to_named(self, contact: Waiting, agent: Agent, now: float) -> Offer | None:
+        if not agent.ready or not agent.spare(contact.channel) or contact.not_before > now:
+            return None
+        if contact.tenant_id not in agent.tenants:
+            return None
+        need = Requirement(skills={}, groups=frozenset(), step=NAMED)
+        return self._make_offer(contact, agent, contact.home, need, [agent], now)
 
     def next_due(self) -> float | None:
         """When the earliest offer expires or routing step falls due (for the distributor's sleep)."""
@@ -422,6 +483,11 @@ class Engine:
 
     # -- matching ------------------------------------------------------------------------------
     def _offer_to_best_agent(self, contact: Waiting, now: float) -> Offer | None:
+        if contact.not_before > now:
+            return None
+        if contact.reserved_for is not None and now < contact.reserved_until:
+            named = self.agents.get(contact.reserved_for)
+            return self._offer_to_named(contact, named, now) if named else None
         waited = now - contact.enqueued_at
         found: list[tuple[Agent, QueueKey, Requirement]] = []
         for key in self._memberships[contact.contact_id]:
@@ -613,11 +679,13 @@ class Engine:
         return offer
 
     def _return(self, offer: Offer, *, now: float) -> None:
-        """Declined or lapsed: the contact goes back to its place and to other agents; this agent
-        is passed over for a while (if nobody else can take it, it comes back to them then)."""
+        """Declined or lapsed: the contact goes back to its place and to other agents (a contact
+        transferred to this agent by name too); this agent is passed over for a while (if nobody else can take it, it comes back to them then)."""
         self._close_offer(offer, now=now)
         contact = self.waiting.get(offer.contact_id)
         if contact is not None:
+            if contact.reserved_for == offer.agent_id:  # the named agent said no: anyone now
+                contact.reserved_for = None
             until = now + self.retry_same_agent_after
             contact.excluded[offer.agent_id] = until
             self._timer(until, contact, "retry")
@@ -714,13 +782,19 @@ class Engine:
 
 
 def _passed_over(contact: Waiting, agent_id: str, now: float) -> bool:
-    return contact.excluded.get(agent_id, 0.0) > now
+    return (
+        contact.excluded.get(agent_id, 0.0) > now
+        or contact.not_before > now
+        or contact.reserved_elsewhere(agent_id, now)
+    )
 
 
 def _why(
     agent: Agent, need: Requirement, candidates: list[Candidate], key: QueueKey, contact: Waiting
 ) -> str:
     others = len(candidates) - 1
+    if need.step == NAMED:
+        return f"{agent.agent_id}: transferred to them by name"
     if need.primary is None:
         basis = "longest ready" + (" among agents with no skill required" if others else "")
     else:

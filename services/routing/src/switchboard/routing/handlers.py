@@ -24,14 +24,13 @@ from switchboard.common.events.intake import (
 )
 from switchboard.common.events.outbound import OutboundCleared, OutboundRequested
 from switchboard.common.events.routing import ContactAssigned, ContactNotRouted, ContactQueued
+from switchboard.common.ids import new_id
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
-from switchboard.routing import domain, gate, store
-from switchboard.routing.distributor import Distributor, epoch, now, waiting_of
+from switchboard.routing import calls, domain, gate, store
+from switchboard.routing.distributor import Distributor, acd_of, epoch, now, waiting_of
 
 SERVICE = "routing"
-TRANSFER_EXCLUSION_SECONDS = 3600.0
-"""How long a contact an agent escalated stays out of that agent's offers."""
 subscriptions = Subscriptions(
     SERVICE,
     emits=(
@@ -45,15 +44,18 @@ subscriptions = Subscriptions(
         topics.SUPERVISOR_ALERT,
         topics.OUTBOUND_CLEARED,
         topics.OUTBOUND_BLOCKED,
+        topics.CALL_ROUTE,
+        topics.CALL_CONTROL,
+        topics.CALLBACK_RESULT,
     ),
 )
 log = structlog.get_logger("switchboard.routing")
 
 
-def _acd(tx: Transaction) -> Distributor:
-    distributor: Distributor = tx.state["acd"]
-    tx.after_commit(distributor.wake)
-    return distributor
+_acd = acd_of
+subscriptions.on(topics.CALL_CALLBACK_REQUESTED)(calls.on_callback_requested)
+subscriptions.on(topics.CALL_COMMAND_RESULT)(calls.on_command_result)
+subscriptions.on(topics.CONTACT_TRANSFER_REQUESTED)(calls.on_transfer_requested)
 
 
 @subscriptions.on(topics.CONTACT_RECEIVED)
@@ -69,6 +71,9 @@ async def on_contact_received(event: Envelope[ContactReceived], tx: Transaction)
     )
     if isinstance(decision, domain.DoNotRoute):
         await tx.emit(event.follow(ContactNotRouted(reason=decision.reason)))
+        return
+    if contact.walk_in is not None:  # the customer is at the counter with the agent already
+        await _served_at_counter(tx, acd, event, decision)
         return
     admission = domain.admit(
         decision,
@@ -99,6 +104,7 @@ async def on_contact_received(event: Envelope[ContactReceived], tx: Transaction)
         correlation_id=event.correlation_id,
         queued_event_id=queued_event.event_id,
         trace_parent=headers.get("traceparent"),
+        call_id=contact.phone.call_id if contact.phone else None,
     )
     tx.session.add(entry)
     await tx.emit(queued_event)
@@ -108,6 +114,51 @@ async def on_contact_received(event: Envelope[ContactReceived], tx: Transaction)
         acd.engine.enqueue(waiting_of(entry))
 
     tx.after_commit(apply)
+
+
+async def _served_at_counter(
+    tx: Transaction, acd: Distributor, event: Envelope[ContactReceived], decision: domain.Route
+) -> None:
+    """A walk-in is the logging agent's from the start: recorded in its queue (for the figures),
+    assigned without an offer, and counted on the agent's capacity until they wrap it up."""
+    walk_in = event.payload.walk_in
+    assert walk_in is not None
+    queued = event.follow(
+        ContactQueued(
+            queue_id=decision.queue_id,
+            priority=decision.priority,
+            reason=f"walk-in served at the counter by {walk_in.agent_id}",
+            channel="walk_in",
+        )
+    )
+    headers: dict[str, str] = {}
+    propagate.inject(headers)
+    entry = store.QueueEntry(
+        contact_id=event.aggregate_id,
+        tenant_id=event.tenant_id,
+        queue_id=decision.queue_id,
+        channel="walk_in",
+        priority=decision.priority,
+        rule=decision.rule,
+        correlation_id=event.correlation_id,
+        queued_event_id=queued.event_id,
+        trace_parent=headers.get("traceparent"),
+        status="assigned",
+        agent_id=walk_in.agent_id,
+        enqueued_at=walk_in.started_at,
+        outcome_at=utcnow(),
+        waited_seconds=0.0,
+    )
+    tx.session.add(entry)
+    await tx.emit(queued)
+    assigned = ContactAssigned(
+        offer_id=new_id(), agent_id=walk_in.agent_id, queue_id=decision.queue_id, waited_seconds=0.0
+    )
+    await tx.emit(event.follow(assigned))
+    acd.remember(entry)
+    tx.after_commit(
+        lambda: acd.engine.hold(entry.contact_id, walk_in.agent_id, "walk_in", now=now())
+    )
 
 
 def _traits(contact: ContactReceived) -> domain.ContactTraits:
@@ -154,6 +205,8 @@ async def on_contact_accepted(event: Envelope[ContactAccepted], tx: Transaction)
         waited_seconds=round(waited, 3),
     )
     await tx.emit(event.follow(assigned, aggregate_id=offer.contact_id))
+    await calls.connect(tx, acd, entry, offer.offer_id)
+    entry.transfer, entry.reserved_for, entry.reserved_until = None, None, None
     tx.after_commit(lambda: acd.engine.accept(offer.offer_id, now=now()))
 
 
@@ -211,6 +264,8 @@ async def on_call_ended(event: Envelope[CallEnded], tx: Transaction) -> None:
     and finished at the PBX, or dropped) leaves the line, never to be offered."""
     acd = _acd(tx)
     entry = await tx.session.get(store.QueueEntry, event.aggregate_id)
+    if entry is not None and entry.callback_number:
+        return  # the caller asked to be called back: this was their first call ending
     if entry is not None and entry.status in store.LIVE:
         await _leave_line(tx, entry.contact_id, "ended")
         return
@@ -225,8 +280,8 @@ async def on_call_ended(event: Envelope[CallEnded], tx: Transaction) -> None:
 async def _leave_line(tx: Transaction, contact_id: str, outcome: str) -> None:
     acd = _acd(tx)
     entry = await tx.session.get(store.QueueEntry, contact_id)
-    if entry is None or entry.status not in store.LIVE:
-        return
+    if entry is None or entry.status not in store.LIVE or entry.callback_number:
+        return  # gone already, or a callback (the caller hung up to be called back)
     open_offer = await store.open_offer_of(tx.session, contact_id)
     if open_offer is not None:
         await acd.withdraw_offer(tx, open_offer.offer_id, outcome)
@@ -240,13 +295,17 @@ async def _leave_line(tx: Transaction, contact_id: str, outcome: str) -> None:
 @subscriptions.on(topics.CONTACT_WRAPPED)
 async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -> None:
     acd, wrapped = _acd(tx), event.payload
-    entry = await tx.session.get(store.QueueEntry, event.aggregate_id)
+    contact_id = event.aggregate_id
+    # An agent who stayed on through a warm transfer or a conference is free once they wrap up.
+    tx.after_commit(lambda: acd.engine.wrapped(contact_id, wrapped.agent_id, now=now()))
+    entry = await tx.session.get(store.QueueEntry, contact_id)
     if entry is None or entry.agent_id != wrapped.agent_id:
+        return
+    if entry.callback_retry_at is not None:
+        await calls.try_again(tx, acd, entry)
         return
     entry.status = "wrapped"
     tx.session.add(entry)
-    contact_id = entry.contact_id
-    tx.after_commit(lambda: acd.engine.wrapped(contact_id, wrapped.agent_id, now=now()))
 
 
 @subscriptions.on(topics.CONTACT_ESCALATED)
@@ -297,39 +356,23 @@ async def _transfer(
     """An agent escalated the contact they held: their part ends (their `contact.wrapped`, on
     another topic, may come before or after this), and the contact joins the target queue as a new
     wait, not offered back to that agent. Or a wrapped contact is reopened (an overdue follow-up)."""
-    escalated, agent_id, held = event.payload, entry.agent_id, entry.status != "wrapped"
+    escalated = event.payload
     tenant = acd.tenants.get(entry.tenant_id)
     if tenant is None or escalated.queue_id not in tenant.queues:
         log.warning("escalation to an unknown queue ignored", queue_id=escalated.queue_id)
         return
-    queue = tenant.queues[escalated.queue_id]
-    entry.queue_id, entry.priority = queue.id, escalated.priority or entry.priority
-    entry.status, entry.agent_id, entry.enqueued_at = "waiting", None, utcnow()
-    entry.excluded = (
-        {escalated.requested_by: now() + TRANSFER_EXCLUSION_SECONDS}
-        if escalated.requested_by
-        else {}
+    reason = f"escalated by {escalated.requested_by or 'escalation'}: {escalated.reason}"
+    await calls.hand_on(
+        tx,
+        acd,
+        entry,
+        queue_id=escalated.queue_id,
+        priority=escalated.priority or entry.priority,
+        reason=reason,
+        by=escalated.requested_by,
+        keep_holder=False,
+        cause=event,
     )
-    queued = event.follow(
-        ContactQueued(
-            queue_id=queue.id,
-            priority=entry.priority,
-            reason=f"escalated by {escalated.requested_by or 'escalation'}: {escalated.reason}",
-            service_level_seconds=queue.service_level_seconds,
-            channel=entry.channel,
-        )
-    )
-    entry.queued_event_id = queued.event_id
-    tx.session.add(entry)
-    await tx.emit(queued)
-
-    def apply() -> None:
-        if held and agent_id is not None:
-            acd.engine.wrapped(entry.contact_id, agent_id, now=now())
-        acd.remember(entry)
-        acd.engine.enqueue(waiting_of(entry))
-
-    tx.after_commit(apply)
 
 
 @subscriptions.on(topics.OUTBOUND_REQUESTED)

@@ -62,6 +62,20 @@ class QueueEntry(SQLModel, table=True):
     trace_parent: str | None = Field(default=None, max_length=64)
     outcome_at: datetime | None = Field(default=None, index=True)
     waited_seconds: float | None = None
+    call_id: str | None = Field(default=None, max_length=200)
+    """A call's id at the telephony platform, for the commands routing gives about it."""
+    not_before: datetime | None = None
+    """Not offered before this: a callback outside calling hours, or waiting for its next try."""
+    reserved_for: str | None = Field(default=None, max_length=64)
+    """Transferred to this agent by name: theirs alone until `reserved_until`."""
+    reserved_until: datetime | None = None
+    transfer: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """A transfer under way: from which agent, how (blind, warm, conference)."""
+    callback_number: str | None = Field(default=None, max_length=40)
+    """The caller asked to be called back on this number: the contact is a callback now."""
+    callback_attempts: int = 0
+    callback_retry_at: datetime | None = None
+    """The last try failed: once its agent wraps up, the callback waits until then."""
 
 
 class RoutingOffer(SQLModel, table=True):
@@ -90,7 +104,9 @@ async def apply_centre(session: AsyncSession, centre: CentreConfig) -> None:
 
 
 async def save_tenant(session: AsyncSession, tenant: TenantConfig) -> None:
-    routing = tenant.model_dump(include={"queues", "rules", "overflow_partners"}, mode="json")
+    routing = tenant.model_dump(
+        include={"queues", "rules", "overflow_partners", "callbacks"}, mode="json"
+    )
     await session.merge(
         RoutingTenant(tenant_id=tenant.id, timezone=tenant.timezone, config=routing)
     )
@@ -144,6 +160,18 @@ async def assigned_entries(session: AsyncSession) -> list[QueueEntry]:
 async def outcomes_since(session: AsyncSession, since: datetime) -> list[QueueEntry]:
     query = select(QueueEntry).where(col(QueueEntry.outcome_at) >= since)
     return list(await session.exec(query))
+
+
+def extension_of(agent: RoutingAgent | None, agent_id: str) -> str:
+    """Where the telephony platform reaches the agent: their extension, or their id."""
+    return str((agent.config.get("extension") if agent else None) or agent_id)
+
+
+async def accepted_offer(session: AsyncSession, contact_id: str) -> RoutingOffer | None:
+    query = select(RoutingOffer).where(
+        RoutingOffer.contact_id == contact_id, RoutingOffer.status == "accepted"
+    )
+    return (await session.exec(query.order_by(col(RoutingOffer.created_at).desc()))).first()
 
 
 async def open_offers(session: AsyncSession) -> list[RoutingOffer]:

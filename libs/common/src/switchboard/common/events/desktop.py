@@ -177,12 +177,14 @@ class JobRequested(Payload, JobDetails):
 
 class ReplySent(Payload):
     """The agent answered the customer on the contact's channel: an email (sent by the desktop's
-    mail relay, threaded by Message-ID) or a call or fax (which passes the DNC gate first)."""
+    mail relay, threaded by Message-ID), a call or fax (which passes the DNC gate first), a chat
+    message (intake puts it in the customer's window) or an SMS (sent once the DNC gate cleared
+    it: this event is the SMS sent)."""
 
     event_type = "contact.replied"
 
     agent_id: str
-    channel: Literal["email", "phone", "fax"]
+    channel: Literal["email", "phone", "fax", "chat", "sms"]
     to: str = Field(max_length=320)
     subject: str | None = Field(default=None, max_length=998)
     text: str = Field(default="", max_length=20000)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 
 from switchboard.common.envelope import Payload
 
-Channel = Literal["email", "phone", "letter", "fax"]
+Channel = Literal["email", "phone", "letter", "fax", "chat", "sms", "walk_in"]
 
 
 class Party(BaseModel):
@@ -73,6 +73,33 @@ class DocumentDetails(BaseModel):
     received_date: str | None = None
 
 
+class ChatDetails(BaseModel):
+    """A web chat: the customer's session (their browser resumes it after a reconnect)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    session_id: str
+    page: str | None = None
+
+
+class SmsDetails(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    message_id: str
+    sender: str
+    to: str
+
+
+class WalkInDetails(BaseModel):
+    """A face-to-face contact logged at the counter by the agent serving the customer."""
+
+    model_config = ConfigDict(extra="allow")
+
+    walk_in_id: str
+    agent_id: str
+    started_at: datetime
+
+
 class ContactReceived(Payload):
     """A contact arrived on a channel and was accepted by intake."""
 
@@ -93,6 +120,9 @@ class ContactReceived(Payload):
     email: EmailDetails | None = None
     phone: PhoneDetails | None = None
     document: DocumentDetails | None = None
+    chat: ChatDetails | None = None
+    sms: SmsDetails | None = None
+    walk_in: WalkInDetails | None = None
     flags: list[str] = []
     parse_warnings: list[str] = []
     masked: list[str] = []

@@ -78,8 +78,10 @@ class OfferWithdrawn(Payload):
         "ended",
         "escalated",
         "agent_unavailable",
+        "not_connected",
     ]
-    """`answered_at_pbx` and `ended`: the call was answered or ended at the PBX while it waited."""
+    """`answered_at_pbx` and `ended`: the call was answered or ended at the PBX while it waited;
+    `not_connected`: accepted, but the platform could not bridge the call to the agent."""
 
 
 class ContactAssigned(Payload):
