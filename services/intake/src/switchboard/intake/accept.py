@@ -3,16 +3,18 @@ recognised) and writes the event to the outbox, or neither happens."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from switchboard.common.envelope import Envelope, Payload
+from switchboard.common.envelope import Envelope, Payload, utcnow
 from switchboard.common.errors import InvalidInput
 from switchboard.common.events.intake import Channel, ContactReceived
 from switchboard.common.ids import new_id
-from switchboard.common.runtime import Runtime
+from switchboard.common.runtime import Runtime, Transaction
 from switchboard.intake import store
 from switchboard.intake.domain import new_conversation_token
 
@@ -37,74 +39,90 @@ class NewContact:
     """Email: conversation tokens found in the subject."""
     customer_address: str = ""
     """Who the contact is from (email address or E.164 number), for joining conversations."""
+    recent_since: datetime | None = None
+    """Join the customer's latest conversation if they were in touch since then (SMS)."""
+    within: Callable[[AsyncSession, Outcome], Awaitable[None]] | None = None
+    """More to write in the contact's own transaction (a chat's first line)."""
 
 
 async def accept_contact(runtime: Runtime, new: NewContact) -> Outcome:
     try:
-        return await _record_contact(runtime, new)
+        async with runtime.transaction() as tx:
+            return await record_contact(tx, new)
     except IntegrityError:
         # The same contact arrived twice at once and the other request won: this one finds its
         # receipt and is answered as the duplicate it is.
-        return await _record_contact(runtime, new)
+        async with runtime.transaction() as tx:
+            return await record_contact(tx, new)
 
 
-async def _record_contact(runtime: Runtime, new: NewContact) -> Outcome:
-    async with runtime.transaction() as tx:
-        receipt = await store.find_receipt(
-            tx.session, tenant_id=new.tenant_id, channel=new.channel, external_id=new.external_id
-        )
-        if receipt is not None:
-            return Outcome(receipt.contact_id, receipt.conversation_id, True)
-        contact_id = new_id()
-        conversation = await store.conversation_of(
+async def record_contact(tx: Transaction, new: NewContact) -> Outcome:
+    """Record the contact in `tx` (a consumer's own transaction, or one of its own)."""
+    receipt = await store.find_receipt(
+        tx.session, tenant_id=new.tenant_id, channel=new.channel, external_id=new.external_id
+    )
+    if receipt is not None:
+        return Outcome(receipt.contact_id, receipt.conversation_id, True)
+    contact_id = new_id()
+    conversation = await store.conversation_of(
+        tx.session,
+        tenant_id=new.tenant_id,
+        message_ids=new.replies_to,
+        tokens=new.subject_tokens,
+        customer=new.customer_address,
+    )
+    if conversation is None and new.recent_since is not None:
+        conversation = await store.recent_conversation(
             tx.session,
             tenant_id=new.tenant_id,
-            message_ids=new.replies_to,
-            tokens=new.subject_tokens,
             customer=new.customer_address,
+            since=new.recent_since,
         )
-        if conversation is None:
-            conversation = store.Conversation(
-                conversation_id=new_id(),
+    if conversation is None:
+        conversation = store.Conversation(
+            conversation_id=new_id(),
+            tenant_id=new.tenant_id,
+            token=new_conversation_token(),
+            customer_address=new.customer_address,
+        )
+        tx.session.add(conversation)
+    conversation.last_contact_at = utcnow()
+    tx.session.add(conversation)
+    conversation_id = conversation.conversation_id
+    event = Envelope.first(
+        new.payload(conversation_id).model_copy(update={"conversation_token": conversation.token}),
+        tenant_id=new.tenant_id,
+        aggregate_id=contact_id,
+        contact_id=contact_id,
+    )
+    row = await tx.emit(event)
+    await tx.session.flush()  # assigns the row's id, which the receipt keeps
+    assert row.id is not None
+    tx.session.add(
+        store.Receipt(
+            tenant_id=new.tenant_id,
+            channel=new.channel,
+            external_id=new.external_id,
+            contact_id=contact_id,
+            conversation_id=conversation_id,
+            event_id=event.event_id,
+            outbox_id=row.id,
+        )
+    )
+    if new.channel == "email":  # new, as its receipt was: remember it for replies
+        tx.session.add(
+            store.EmailThread(
                 tenant_id=new.tenant_id,
-                token=new_conversation_token(),
+                message_id=new.external_id,
+                conversation_id=conversation_id,
                 customer_address=new.customer_address,
             )
-            tx.session.add(conversation)
-        conversation_id = conversation.conversation_id
-        event = Envelope.first(
-            new.payload(conversation_id).model_copy(
-                update={"conversation_token": conversation.token}
-            ),
-            tenant_id=new.tenant_id,
-            aggregate_id=contact_id,
-            contact_id=contact_id,
         )
-        row = await tx.emit(event)
-        await tx.session.flush()  # assigns the row's id, which the receipt keeps
-        assert row.id is not None
-        tx.session.add(
-            store.Receipt(
-                tenant_id=new.tenant_id,
-                channel=new.channel,
-                external_id=new.external_id,
-                contact_id=contact_id,
-                conversation_id=conversation_id,
-                event_id=event.event_id,
-                outbox_id=row.id,
-            )
-        )
-        if new.channel == "email":  # new, as its receipt was: remember it for replies
-            tx.session.add(
-                store.EmailThread(
-                    tenant_id=new.tenant_id,
-                    message_id=new.external_id,
-                    conversation_id=conversation_id,
-                    customer_address=new.customer_address,
-                )
-            )
-        await tx.session.flush()
-    return Outcome(contact_id, conversation_id, False)
+    outcome = Outcome(contact_id, conversation_id, False)
+    if new.within is not None:
+        await new.within(tx.session, outcome)
+    await tx.session.flush()
+    return outcome
 
 
 async def accept_call_event(

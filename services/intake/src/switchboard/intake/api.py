@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from switchboard.common.errors import InvalidInput
@@ -34,6 +34,7 @@ from switchboard.intake.channels import (
 from switchboard.intake.context import Intake
 from switchboard.intake.domain import Unauthenticated, check_signature
 from switchboard.intake.settings import IntakeSettings
+from switchboard.intake.sms import SmsIn, ingest_sms
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
@@ -134,6 +135,24 @@ async def post_fax(request: Request, signed: Annotated[Signed, Depends()]) -> JS
         document=_file(form),
     )
     return await _answer(intake, await ingest_fax(intake, fax, sender))
+
+
+@router.post("/sms", status_code=202, response_model=Accepted, responses=REFUSALS)
+async def post_sms(request: Request, signed: Annotated[Signed, Depends()]) -> JSONResponse:
+    """One inbound SMS as JSON: `message_id`, `from`, `to` (the number texted), `text`, and
+    optionally `received_at`. It joins the sender's conversation when they were in touch lately."""
+    intake, settings = _context(request)
+    _content_type(request, "application/json")
+    raw = await _read_limited(request, settings.intake_max_cti_bytes)
+    sender = await _authenticate(intake, raw, signed, channel="sms")
+    try:
+        message = SmsIn.model_validate_json(raw)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors()
+        )
+        raise InvalidInput(f"not an SMS: {problems}") from None
+    return await _answer(intake, await ingest_sms(intake, message, sender))
 
 
 def _context(request: Request) -> tuple[Intake, IntakeSettings]:

@@ -4,25 +4,29 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.envelope import utcnow
 from switchboard.common.runtime import Runtime, build_runtime
 from switchboard.common.service import build_http, repeat
-from switchboard.intake import api, handlers, store
+from switchboard.intake import api, chat, handlers, store
 from switchboard.intake.adapters.smtp import start_smtp
 from switchboard.intake.context import Intake
 from switchboard.intake.settings import IntakeSettings
 
 SERVICE = handlers.SERVICE
+STATIC = Path(__file__).parent / "static"
 
 
 def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     runtime = build_runtime(SERVICE, settings)
     handlers.subscriptions.attach(runtime)
+    Intake.of(runtime)  # the consumers' context, there before the first message
     servers: list[asyncio.Server] = []
     keep = timedelta(seconds=2 * settings.intake_signature_window_seconds)
 
@@ -52,4 +56,6 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
         ],
     )
     app.include_router(api.router)
+    app.include_router(chat.router)
+    app.mount("/chat", StaticFiles(directory=STATIC / "chat", html=True), name="chat")
     return app

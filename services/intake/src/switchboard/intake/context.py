@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from switchboard.common.runtime import Runtime
+from switchboard.common.runtime import Runtime, Transaction
 from switchboard.intake.directory import Directory
 from switchboard.intake.offload import Offload
 from switchboard.intake.settings import IntakeSettings
@@ -29,6 +29,12 @@ class Intake:
             )
             runtime.state["intake"] = cls(runtime, settings, Directory(runtime.db), offload)
         intake: Intake = runtime.state["intake"]
+        return intake
+
+    @classmethod
+    def in_tx(cls, tx: Transaction) -> Intake:
+        """The intake a consumer's transaction belongs to (made when the app was built)."""
+        intake: Intake = tx.state["intake"]
         return intake
 
     def held_back(self) -> int | None:

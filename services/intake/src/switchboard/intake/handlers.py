@@ -17,9 +17,16 @@ from typing import Any, TypeAlias
 from aiokafka import ConsumerRecord
 
 from switchboard.common import topics
+from switchboard.common.compliance.pii import mask_sensitive, merge_kinds
+from switchboard.common.envelope import Envelope
 from switchboard.common.errors import InvalidInput
-from switchboard.common.runtime import Runtime
+from switchboard.common.events.channels import CallControl, CallRoute, ChatActivity, WalkInLogged
+from switchboard.common.events.desktop import ReplySent
+from switchboard.common.events.intake import ContactReceived, WalkInDetails
+from switchboard.common.runtime import Runtime, Transaction
 from switchboard.common.subscriptions import Subscriptions
+from switchboard.intake import chat, sms, voice
+from switchboard.intake.accept import NewContact, record_contact
 from switchboard.intake.adapters.email import parse_email
 from switchboard.intake.adapters.phone import parse_cti
 from switchboard.intake.channels import (
@@ -43,6 +50,9 @@ subscriptions = Subscriptions(
         topics.CALL_ENDED,
         topics.CALL_VOICEMAIL_LEFT,
         topics.CALL_CALLBACK_REQUESTED,
+        topics.CHAT_MESSAGE,
+        topics.CHAT_ACTIVITY,
+        topics.CALL_COMMAND_RESULT,
     ),
 )
 
@@ -106,6 +116,78 @@ async def on_raw_fax(record: Record, runtime: Runtime) -> None:
         document=_document(data),
     )
     await ingest_fax(Intake.of(runtime), fax, Sender(None))
+
+
+@subscriptions.on(topics.WALK_IN_LOGGED)
+async def on_walk_in(event: Envelope[WalkInLogged], tx: Transaction) -> None:
+    """A customer at the counter, logged by the agent serving them: a contact like any other,
+    received when they arrived, and already that agent's (routing assigns it to them)."""
+    walk_in = event.payload
+    text = mask_sensitive(walk_in.text)
+    subject = mask_sensitive(walk_in.subject)
+
+    def payload(conversation_id: str) -> ContactReceived:
+        return ContactReceived(
+            channel="walk_in",
+            conversation_id=conversation_id,
+            received_at=walk_in.started_at,
+            destination="counter",
+            external_id=walk_in.walk_in_id,
+            customer=walk_in.customer,
+            subject=subject.text,
+            text=text.text,
+            walk_in=WalkInDetails(
+                walk_in_id=walk_in.walk_in_id,
+                agent_id=walk_in.agent_id,
+                started_at=walk_in.started_at,
+            ),
+            masked=merge_kinds(subject.kinds, text.kinds),
+        )
+
+    customer = walk_in.customer.email or walk_in.customer.phone or ""
+    await record_contact(
+        tx,
+        NewContact(
+            tenant_id=event.tenant_id,
+            channel="walk_in",
+            external_id=walk_in.walk_in_id,
+            payload=payload,
+            customer_address=customer,
+        ),
+    )
+
+
+@subscriptions.on(topics.CONTACT_REPLIED)
+async def on_contact_replied(event: Envelope[ReplySent], tx: Transaction) -> None:
+    """An agent's chat answer goes into the customer's window; a cleared SMS reply to the gateway."""
+    intake, reply = Intake.in_tx(tx), event.payload
+    if reply.channel == "chat":
+        await chat.agent_said(
+            tx,
+            intake,
+            contact_id=event.about_contact_id,
+            event_id=event.event_id,
+            agent_id=reply.agent_id,
+            text=reply.text,
+        )
+    elif reply.channel == "sms":
+        await sms.send_reply(tx, intake, event)
+
+
+@subscriptions.on(topics.CHAT_ACTIVITY)
+async def on_chat_activity(event: Envelope[ChatActivity], tx: Transaction) -> None:
+    if event.payload.by == "agent" and event.payload.kind == "typing":
+        chat.agent_typing(Intake.in_tx(tx), event.payload.session_id)
+
+
+@subscriptions.on(topics.CALL_ROUTE)
+async def on_call_route(event: Envelope[CallRoute], tx: Transaction) -> None:
+    await voice.deliver(tx, Intake.in_tx(tx), event)
+
+
+@subscriptions.on(topics.CALL_CONTROL)
+async def on_call_control(event: Envelope[CallControl], tx: Transaction) -> None:
+    await voice.deliver(tx, Intake.in_tx(tx), event)
 
 
 def _json_object(record: Record) -> dict[str, Any]:

@@ -60,6 +60,24 @@ class IntakeSettings(Settings):
     Retry-After, so the outbox cannot grow without bound."""
     intake_smtp: bool = True
     """Listen for SMTP on `smtp_port`."""
+    intake_chat_max_frame_bytes: int = 16 * 1024
+    """The largest frame a chat window may send (the socket is closed above it)."""
+    intake_chat_max_message_chars: int = 2000
+    """The longest chat message a customer may send."""
+    intake_chat_burst: int = 5
+    """Chat messages a customer may send at once ..."""
+    intake_chat_messages_per_second: float = 1.0
+    """... and then this many a second."""
+    intake_sms_max_chars: int = 1600
+    """The longest inbound SMS accepted (ten concatenated segments)."""
+    intake_sms_thread_days: int = 7
+    """An SMS joins the sender's conversation if they were in touch within this many days."""
+    intake_egress_attempts: int = 3
+    """Tries to hand a call command or an SMS to its channel system before it counts as failed."""
+    intake_egress_pause_seconds: float = 0.5
+    """The pause after the first failed try (doubling after each)."""
+    intake_egress_timeout_seconds: float = 5.0
+    """How long one try may take."""
 
     @property
     def email_limits(self) -> EmailLimits:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,6 +21,10 @@ class ChannelSystem(SQLModel, table=True):
     tenant_id: str = Field(max_length=64)
     secret: str = Field(max_length=200)
     channels: str = Field(default="", max_length=200, description="comma-separated channels")
+    control_url: str | None = Field(default=None, max_length=500)
+    """A telephony platform's call-control webhook (call.route, call.control are delivered there)."""
+    send_url: str | None = Field(default=None, max_length=500)
+    """An SMS gateway's send webhook."""
 
 
 class Destination(SQLModel, table=True):
@@ -76,6 +80,8 @@ class Conversation(SQLModel, table=True):
     tenant_id: str = Field(max_length=64)
     token: str = Field(max_length=16, unique=True)
     customer_address: str = Field(max_length=320)
+    last_contact_at: datetime | None = Field(default=None, index=True)
+    """When the customer's latest contact joined it (an SMS joins a recent one by number)."""
 
 
 class EmailThread(SQLModel, table=True):
@@ -87,6 +93,119 @@ class EmailThread(SQLModel, table=True):
     message_id: str = Field(primary_key=True, max_length=500)
     conversation_id: str = Field(max_length=36)
     customer_address: str = Field(max_length=320)
+
+
+class ChatSession(SQLModel, table=True):
+    """A customer's web chat: the browser holds its id and a secret (only the secret's hash is
+    kept), and resumes it with them after a reconnect. One chat is one contact."""
+
+    __tablename__ = "intake_chat_session"
+
+    session_id: str = Field(primary_key=True, max_length=36)
+    tenant_id: str = Field(max_length=64)
+    entry: str = Field(max_length=320)
+    secret_sha256: str = Field(max_length=64)
+    customer_name: str | None = Field(default=None, max_length=200)
+    customer_email: str | None = Field(default=None, max_length=320)
+    contact_id: str | None = Field(default=None, max_length=36, index=True)
+    last_seq: int = 0
+    started_at: datetime = Field(default_factory=utcnow)
+    ended_at: datetime | None = None
+
+
+class ChatLine(SQLModel, table=True):
+    """One message of a chat, numbered: what a resumed window is sent again from its last seen."""
+
+    __tablename__ = "intake_chat_line"
+
+    session_id: str = Field(primary_key=True, max_length=36)
+    seq: int = Field(primary_key=True)
+    sender: str = Field(max_length=16)
+    """customer or agent."""
+    text: str
+    at: datetime = Field(default_factory=utcnow)
+    source_id: str = Field(max_length=64, unique=True)
+    """The customer's message id (their browser's) or the agent's reply event: each once."""
+    agent_id: str | None = Field(default=None, max_length=64)
+    delivered_at: datetime | None = None
+
+
+class Delivery(SQLModel, table=True):
+    """A command or message handed to a channel system (a call command, an SMS), once: a
+    redelivered event finds it and is not sent again."""
+
+    __tablename__ = "intake_delivery"
+
+    delivery_id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=32)
+    tenant_id: str = Field(max_length=64)
+    outcome: str = Field(max_length=32)
+    attempts: int
+    detail: str = Field(default="", max_length=500)
+    delivered_at: datetime = Field(default_factory=utcnow)
+
+
+async def recent_conversation(
+    session: AsyncSession, *, tenant_id: str, customer: str, since: datetime
+) -> Conversation | None:
+    """The customer's latest conversation, if they were in touch since `since` (a text message
+    carries no thread: its number and time are all there is)."""
+    query = select(Conversation).where(
+        Conversation.tenant_id == tenant_id,
+        Conversation.customer_address == customer,
+        col(Conversation.last_contact_at) >= since,
+    )
+    return (await session.exec(query.order_by(col(Conversation.last_contact_at).desc()))).first()
+
+
+async def system_for(
+    session: AsyncSession, *, tenant_id: str, channel: str
+) -> ChannelSystem | None:
+    """The tenant's channel system for `channel` (its webhook and secret for what goes out)."""
+    for system in await session.exec(
+        select(ChannelSystem)
+        .where(ChannelSystem.tenant_id == tenant_id)
+        .order_by(col(ChannelSystem.id))
+    ):
+        if channel in system.channels.split(","):
+            return system
+    return None
+
+
+async def own_address(session: AsyncSession, *, tenant_id: str, channel: str) -> str | None:
+    """The tenant's first receiving address on `channel` (an SMS reply comes from it)."""
+    query = select(Destination.address).where(
+        Destination.tenant_id == tenant_id, Destination.channel == channel
+    )
+    return (await session.exec(query.order_by(col(Destination.address)))).first()
+
+
+async def chat_of_contact(session: AsyncSession, contact_id: str) -> ChatSession | None:
+    query = select(ChatSession).where(ChatSession.contact_id == contact_id)
+    return (await session.exec(query)).first()
+
+
+async def next_chat_seq(session: AsyncSession, session_id: str) -> int:
+    """The chat's next line number, taken atomically (the customer and an agent may write at
+    once, from different processes)."""
+    statement = (
+        update(ChatSession)
+        .where(col(ChatSession.session_id) == session_id)
+        .values(last_seq=col(ChatSession.last_seq) + 1)
+        .returning(col(ChatSession.last_seq))
+    )
+    return int((await session.exec(statement)).scalar_one())
+
+
+async def chat_line_from(session: AsyncSession, source_id: str) -> int | None:
+    """The number of the line written for `source_id` (a message id or a reply event), if any."""
+    rows = await session.exec(select(ChatLine.seq).where(ChatLine.source_id == source_id))
+    return rows.first()
+
+
+async def chat_lines(session: AsyncSession, *, session_id: str, after: int) -> list[ChatLine]:
+    query = select(ChatLine).where(ChatLine.session_id == session_id, col(ChatLine.seq) > after)
+    return list(await session.exec(query.order_by(col(ChatLine.seq))))
 
 
 async def find_receipt(
@@ -148,7 +267,11 @@ async def apply_centre(
         await session.merge(IntakeTenant(tenant_id=tenant.id, region=tenant.region))
         for channel, addresses in tenant.addresses.model_dump().items():
             for address in addresses:
-                normal = address.lower() if channel == "email" else e164(address, tenant.region)
+                normal = (
+                    address.lower()
+                    if channel in ("email", "chat")
+                    else e164(address, tenant.region)
+                )
                 await session.merge(
                     Destination(channel=channel, address=normal, tenant_id=tenant.id)
                 )
@@ -159,5 +282,7 @@ async def apply_centre(
                 tenant_id=system.tenant,
                 secret=secrets[system.id],
                 channels=",".join(system.channels),
+                control_url=system.control_url,
+                send_url=system.send_url,
             )
         )

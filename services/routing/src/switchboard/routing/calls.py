@@ -214,6 +214,7 @@ async def dial(tx: Transaction, acd: Distributor, entry: store.QueueEntry) -> No
         extension=store.extension_of(agent, entry.agent_id),
         target=entry.callback_number,
         requested_by=f"callback by agent {entry.agent_id}",
+        agent_id=entry.agent_id,
     )
     await emit(tx, acd, entry, command)
 
@@ -284,6 +285,7 @@ async def on_transfer_requested(event: Envelope[TransferRequested], tx: Transact
             if wanted.to_agent_id
             else queue_id,
             requested_by=wanted.from_agent_id,
+            agent_id=wanted.from_agent_id,
         )
         await emit(tx, acd, entry, consult)
     entry.transfer = {

@@ -102,6 +102,8 @@ class CallControl(Payload):
     target: str | None = None
     """The number dialled, the extension consulted or the agent's extension listened to."""
     requested_by: str
+    agent_id: str | None = None
+    """The agent whose call it is (who dials, consults, or is listened to)."""
 
 
 class CallCommandResult(Payload):

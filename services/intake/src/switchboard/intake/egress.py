@@ -1,0 +1,95 @@
+"""What intake hands back to channel systems: call-control commands for the telephony platform
+(`call.route`, `call.control`) and SMS replies for the SMS gateway.
+
+Each goes to the tenant's channel system's webhook (`control_url`, `send_url`), signed with that
+system's secret exactly as the system signs what it sends us (switchboard.common.signing), and
+carrying its own id so a platform can tell a repeat; a failure is retried a few times with a
+pause that grows. Without a webhook (the embedded default) each is written as one JSON file named
+by its id under `<var>/call-control/` or `<var>/sms-outbox/`, where a test or an operator reads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import structlog
+
+from switchboard.common.signing import signed_headers
+from switchboard.intake import store
+
+log = structlog.get_logger("switchboard.intake.egress")
+OUTCOMES = ("connected", "answered", "no_answer", "busy", "failed", "delivered")
+
+
+@dataclass(frozen=True)
+class Handed:
+    """How handing one thing on went: the outcome, after how many attempts, and why."""
+
+    outcome: str
+    attempts: int
+    reason: str = ""
+
+
+async def hand_on(
+    system: store.ChannelSystem | None,
+    url: str | None,
+    *,
+    folder: Path,
+    item_id: str,
+    body: dict[str, Any],
+    attempts: int,
+    pause_seconds: float,
+    timeout_seconds: float,
+) -> Handed:
+    """Deliver `body` to `url` signed by `system`, or drop it in `folder` when there is no URL.
+    The platform may answer with `{"outcome": ...}` (a dial: answered, no_answer, busy)."""
+    data = json.dumps(body, sort_keys=True).encode()
+    if system is None or not url:
+        await asyncio.to_thread(_drop, folder, item_id, data)
+        return Handed("delivered", 1)
+    reason = ""
+    for attempt in range(1, attempts + 1):
+        try:
+            async with httpx.AsyncClient(timeout=timeout_seconds) as client:
+                answer = await client.post(
+                    url,
+                    content=data,
+                    headers={
+                        "Content-Type": "application/json",
+                        "Idempotency-Key": item_id,
+                        **signed_headers(system.id, system.secret, data),
+                    },
+                )
+        except httpx.HTTPError as error:
+            reason = f"{type(error).__name__}: {error}"[:300]
+        else:
+            if answer.is_success:
+                return Handed(_stated_outcome(answer), attempt)
+            reason = f"HTTP {answer.status_code}: {answer.text[:200]}"
+            if 400 <= answer.status_code < 500 and answer.status_code not in (408, 429):
+                return Handed("failed", attempt, reason)  # refused: asking again changes nothing
+        if attempt < attempts:
+            await asyncio.sleep(pause_seconds * 2 ** (attempt - 1))
+    log.warning("channel system did not take it", item_id=item_id, reason=reason)
+    return Handed("failed", attempts, reason)
+
+
+def _stated_outcome(answer: httpx.Response) -> str:
+    try:
+        stated = answer.json().get("outcome")
+    except (ValueError, AttributeError):
+        stated = None
+    return stated if stated in OUTCOMES else "connected"
+
+
+def _drop(folder: Path, item_id: str, data: bytes) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in item_id)
+    partial = folder / f".{safe}.partial"
+    partial.write_bytes(data)
+    partial.replace(folder / f"{safe}.json")

@@ -1,0 +1,109 @@
+"""SMS both ways. In: the gateway's signed webhook (`POST /v1/sms`), threaded into the sender's
+conversation by their number when they were in touch lately. Out: an agent's reply, once the Do Not
+Call gate has cleared it (its `contact.replied`), handed to the tenant's SMS gateway."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from switchboard.common.compliance.pii import mask_sensitive
+from switchboard.common.envelope import Envelope, utcnow
+from switchboard.common.errors import InvalidInput
+from switchboard.common.events.desktop import ReplySent
+from switchboard.common.events.intake import ContactReceived, Party, SmsDetails
+from switchboard.common.phone import e164
+from switchboard.common.runtime import Transaction
+from switchboard.intake import egress, store
+from switchboard.intake.accept import NewContact, Outcome, accept_contact
+from switchboard.intake.channels import Sender
+from switchboard.intake.context import Intake
+from switchboard.intake.domain import resolve_tenant
+
+
+class SmsIn(BaseModel):
+    """One inbound SMS as the gateway posts it."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    message_id: str = Field(min_length=1, max_length=200)
+    sender: str = Field(alias="from", min_length=3, max_length=40)
+    to: str = Field(min_length=3, max_length=40)
+    text: str = Field(max_length=20_000)
+    received_at: datetime | None = None
+
+
+async def ingest_sms(intake: Intake, sms: SmsIn, sender: Sender) -> Outcome:
+    wanted = [e164(sms.to, "AU")]
+    known = await intake.directory.destinations("sms", wanted)
+    tenant_id, to = resolve_tenant(wanted, known, system_tenant=sender.tenant_id)
+    region = await intake.directory.region(tenant_id)
+    number = e164(sms.sender, region)
+    limit = intake.settings.intake_sms_max_chars
+    if len(sms.text) > limit:
+        raise InvalidInput(f"an SMS is limited to {limit} characters", status=413)
+    text = mask_sensitive(sms.text)
+
+    def payload(conversation_id: str) -> ContactReceived:
+        return ContactReceived(
+            channel="sms",
+            conversation_id=conversation_id,
+            received_at=sms.received_at or utcnow(),
+            destination=to,
+            external_id=sms.message_id,
+            customer=Party(phone=number),
+            text=text.text,
+            sms=SmsDetails(message_id=sms.message_id, sender=number, to=to),
+            masked=text.kinds,
+        )
+
+    since = utcnow() - timedelta(days=intake.settings.intake_sms_thread_days)
+    return await accept_contact(
+        intake.runtime,
+        NewContact(
+            tenant_id=tenant_id,
+            channel="sms",
+            external_id=sms.message_id,
+            payload=payload,
+            customer_address=number,
+            recent_since=since,
+        ),
+    )
+
+
+async def send_reply(tx: Transaction, intake: Intake, event: Envelope[ReplySent]) -> None:
+    """Hand a cleared SMS reply to the tenant's gateway, once (a redelivery finds its record)."""
+    reply = event.payload
+    item_id = reply.outbound_request_id or event.event_id
+    if await tx.session.get(store.Delivery, item_id) is not None:
+        return
+    system = await store.system_for(tx.session, tenant_id=event.tenant_id, channel="sms")
+    own = await store.own_address(tx.session, tenant_id=event.tenant_id, channel="sms")
+    settings = intake.settings
+    handed = await egress.hand_on(
+        system,
+        system.send_url if system else None,
+        folder=settings.var_dir / "sms-outbox",
+        item_id=item_id,
+        body={
+            "message_id": item_id,
+            "from": own,
+            "to": reply.to,
+            "text": reply.text,
+            "contact_id": event.about_contact_id,
+        },
+        attempts=settings.intake_egress_attempts,
+        pause_seconds=settings.intake_egress_pause_seconds,
+        timeout_seconds=settings.intake_egress_timeout_seconds,
+    )
+    tx.session.add(
+        store.Delivery(
+            delivery_id=item_id,
+            kind="sms",
+            tenant_id=event.tenant_id,
+            outcome=handed.outcome,
+            attempts=handed.attempts,
+            detail=handed.reason[:500],
+        )
+    )
