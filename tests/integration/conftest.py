@@ -31,6 +31,7 @@ from switchboard.common.broker import read_topic
 from switchboard.common.process import free_port
 from switchboard.common.settings import Settings
 from switchboard.common.signing import signed_headers
+from tests.integration.platform import ChannelPlatform, centre_config_for
 
 PG_ADMIN_URL = os.environ.get("SWITCHBOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql", "containers"]
@@ -106,6 +107,8 @@ class RunningCentre:
         self.fax_number = creds["tenants"][self.tenant]["fax"]
         self.systems = {k: v["secret"] for k, v in creds["channel_systems"].items()}
         self.workforce_clock = centre.settings.var_dir / "workforce-clock"
+        self.platform: ChannelPlatform | None = None
+        """The telephony platform and SMS gateway the centre talks to, where a test has one."""
 
     # -- channel-system side -------------------------------------------------------------------
     def email(self, *, subject: str = "Hello", body: str = "Please help.", **headers: str) -> bytes:
@@ -313,6 +316,24 @@ class AgentAtDesk:
     def wrap(self, contact_id: str, outcome: str) -> None:
         body = {"disposition": f"{outcome}-done", "outcome": outcome, "notes": "as discussed"}
         self.post(f"/v1/contacts/{contact_id}/wrapup", body)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def floor(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningCentre]:
+    """A centre of the module's own, whose agents go available (which would change what other
+    tests' contacts do in the shared `centre`), its telephony platform and SMS gateway a real loopback server the tests
+    script (`floor.platform`)."""
+    platform = ChannelPlatform()
+    config = centre_config_for(platform, tmp_path_factory.mktemp("floor-config"))
+    try:
+        for running in running_centre(request.param, tmp_path_factory, centre_config=config):
+            platform.secrets = dict(running.systems)
+            running.platform = platform
+            yield running
+    finally:
+        platform.close()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

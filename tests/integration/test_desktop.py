@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,21 +19,11 @@ from tests.integration.conftest import (
     AgentAtDesk,
     RunningCentre,
     read_stream,
-    running_centre,
     until,
 )
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("SWITCHBOARD_TEST_ARTIFACTS", "test-artifacts"))
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def floor(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningCentre]:
-    """A centre of its own: its agents go available here, which would change what other tests'
-    contacts do."""
-    yield from running_centre(request.param, tmp_path_factory)
 
 
 def _password(centre: RunningCentre, agent: str) -> str:

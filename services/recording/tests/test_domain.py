@@ -1,7 +1,8 @@
 import itertools
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from switchboard.recording.domain import ContactFacts, later_status, merge
+from switchboard.recording.domain import ContactFacts, chat_transcript, later_status, merge
 
 RECEIVED = ContactFacts(
     status="received",
@@ -33,3 +34,27 @@ def test_any_order_gives_the_same_record() -> None:
 def test_a_fact_an_event_does_not_state_is_left_alone() -> None:
     record = merge({"customer_email": "a@example.net", "status": "received"}, QUEUED)
     assert record["customer_email"] == "a@example.net"
+
+
+@dataclass
+class Entry:
+    event_type: str
+    occurred_at: datetime
+    details: dict[str, object]
+
+
+def test_a_chat_transcript_is_both_sides_in_order() -> None:
+    at = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+    entries = [
+        Entry("contact.received", at, {}),
+        Entry("contact.queued", at, {"queue_id": "general"}),
+        Entry("contact.replied", at, {"channel": "chat", "agent_id": "alice", "text": "Hi!"}),
+        Entry("chat.message", at, {"text": "My meter is broken"}),
+        Entry("contact.replied", at, {"channel": "email", "text": "not the chat"}),
+    ]
+    lines = chat_transcript("Hello?", entries)
+    assert [(line["from"], line["text"]) for line in lines] == [
+        ("customer", "Hello?"),
+        ("agent", "Hi!"),
+        ("customer", "My meter is broken"),
+    ]

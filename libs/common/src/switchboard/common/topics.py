@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from switchboard.common.envelope import Payload
+from switchboard.common.events.catalogue import ArticleUsed, OrderChanged, RetentionOffered
 from switchboard.common.events.channels import (
     CallbackResult,
     CallCommandResult,
@@ -21,7 +22,6 @@ from switchboard.common.events.channels import (
     TransferRequested,
     WalkInLogged,
 )
-from switchboard.common.events.catalogue import ArticleUsed, OrderChanged, RetentionOffered
 from switchboard.common.events.desktop import (
     AgentStateChanged,
     ComplaintRaised,

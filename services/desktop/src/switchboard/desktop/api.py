@@ -252,9 +252,11 @@ async def contact_of(session: AsyncSession, agent: store.DesktopAgent, contact_i
     return contact
 
 
-async def _my_assignment(tx: Transaction, agent: store.DesktopAgent, contact_id: str
+async def my_assignment(tx: Transaction, agent: store.DesktopAgent, contact_id: str
                          ) -> store.DesktopContact:  # fmt: skip
     contact = await contact_of(tx.session, agent, contact_id)
+    if agent.agent_id in (contact.also_held or []):
+        return contact  # they handed it on warm, or share it in a conference, until they wrap up
     if contact.agent_id != agent.agent_id:
         raise HTTPException(403, "this contact is not assigned to you")
     if contact.status != "assigned":
@@ -305,7 +307,7 @@ async def get_contact(contact_id: str, agent: Agent, request: Request) -> dict[s
     }
 
 
-def _about_contact(contact: store.DesktopContact, payload: Payload, *, aggregate_id: str | None = None
+def about_contact(contact: store.DesktopContact, payload: Payload, *, aggregate_id: str | None = None
                    ) -> Envelope[Any]:  # fmt: skip
     return Envelope.resume(
         payload,
@@ -327,12 +329,12 @@ class WrapUp(BaseModel):
 async def wrap_up(contact_id: str, body: WrapUp, agent: Agent, request: Request) -> dict[str, Any]:
     runtime = _runtime(request)
     async with runtime.transaction() as tx:
-        contact = await _my_assignment(tx, agent, contact_id)
+        contact = await my_assignment(tx, agent, contact_id)
         contact.status = "wrapping"
         tx.session.add(contact)
         with _in_contact_trace(runtime, contact, "desktop wrap-up"):
             payload = ContactWrapped(agent_id=agent.agent_id, **body.model_dump())
-            await tx.emit(_about_contact(contact, payload))
+            await tx.emit(about_contact(contact, payload))
     return {"contact_id": contact_id, "status": "wrapping"}
 
 
@@ -351,7 +353,7 @@ async def escalate(contact_id: str, body: Escalation, agent: Agent, request: Req
     `escalated`) and the contact goes to the target queue; the agent is told how it ends."""
     runtime = _runtime(request)
     async with runtime.transaction() as tx:
-        contact = await _my_assignment(tx, agent, contact_id)
+        contact = await my_assignment(tx, agent, contact_id)
         if await tx.session.get(store.QueueScript, (contact.tenant_id, body.queue_id)) is None:
             raise HTTPException(422, f"no queue {body.queue_id!r} to escalate to")
         contact.status = "wrapping"
@@ -363,7 +365,7 @@ async def escalate(contact_id: str, body: Escalation, agent: Agent, request: Req
                 outcome="escalated",
                 notes=body.notes or body.reason,
             )
-            await tx.emit(_about_contact(contact, wrapped))
+            await tx.emit(about_contact(contact, wrapped))
             escalated = ContactEscalated(
                 reason=body.reason,
                 category=body.category,
@@ -371,7 +373,7 @@ async def escalate(contact_id: str, body: Escalation, agent: Agent, request: Req
                 priority=body.priority,
                 requested_by=agent.agent_id,
             )
-            await tx.emit(_about_contact(contact, escalated))
+            await tx.emit(about_contact(contact, escalated))
     return {"contact_id": contact_id, "status": "escalated", "queue_id": body.queue_id}
 
 
@@ -390,7 +392,7 @@ async def promise_follow_up(contact_id: str, body: FollowUp, agent: Agent, reque
         raise HTTPException(422, "due_at must be in the future")
     runtime = _runtime(request)
     async with runtime.transaction() as tx:
-        contact = await _my_assignment(tx, agent, contact_id)
+        contact = await my_assignment(tx, agent, contact_id)
         channel = body.channel or contact.channel or "phone"
         promised = FollowUpPromised(
             follow_up_id=new_id(),
@@ -400,7 +402,7 @@ async def promise_follow_up(contact_id: str, body: FollowUp, agent: Agent, reque
             note=body.note,
         )
         with _in_contact_trace(runtime, contact, "desktop follow-up"):
-            await tx.emit(_about_contact(contact, promised))
+            await tx.emit(about_contact(contact, promised))
     return {"follow_up_id": promised.follow_up_id, "due_at": body.due_at.isoformat()}
 
 
@@ -426,7 +428,7 @@ async def follow_up_done(follow_up_id: str, agent: Agent, request: Request, body
             follow_up_id=follow_up_id, agent_id=agent.agent_id, note=body.note if body else None
         )
         with _in_contact_trace(runtime, contact, "desktop follow-up done"):
-            await tx.emit(_about_contact(contact, done))
+            await tx.emit(about_contact(contact, done))
     return {"follow_up_id": follow_up_id, "status": "done"}
 
 
@@ -441,12 +443,12 @@ async def raise_complaint(contact_id: str, body: Complaint, agent: Agent, reques
     """Mark the contact a complaint: from now on the tenant's complaint policy applies to it."""
     runtime = _runtime(request)
     async with runtime.transaction() as tx:
-        contact = await _my_assignment(tx, agent, contact_id)
+        contact = await my_assignment(tx, agent, contact_id)
         raised = ComplaintRaised(
             complaint_id=new_id(), agent_id=agent.agent_id, **body.model_dump()
         )
         with _in_contact_trace(runtime, contact, "desktop complaint"):
-            await tx.emit(_about_contact(contact, raised))
+            await tx.emit(about_contact(contact, raised))
     return {"complaint_id": raised.complaint_id}
 
 
@@ -469,7 +471,7 @@ async def note_improvement(contact_id: str, body: Improvement, agent: Agent, req
             improvement_id=new_id(), agent_id=agent.agent_id, **body.model_dump()
         )
         with _in_contact_trace(runtime, contact, "desktop improvement"):
-            await tx.emit(_about_contact(contact, noted))
+            await tx.emit(about_contact(contact, noted))
     return {"improvement_id": noted.improvement_id}
 
 
@@ -481,10 +483,10 @@ async def request_job(contact_id: str, body: JobDetails, agent: Agent, request: 
         raise HTTPException(422, "the window must end after it starts")
     runtime = _runtime(request)
     async with runtime.transaction() as tx:
-        contact = await _my_assignment(tx, agent, contact_id)
+        contact = await my_assignment(tx, agent, contact_id)
         job = JobRequested(job_id=new_id(), agent_id=agent.agent_id, **body.model_dump())
         with _in_contact_trace(runtime, contact, "desktop job request"):
-            await tx.emit(_about_contact(contact, job, aggregate_id=job.job_id))
+            await tx.emit(about_contact(contact, job, aggregate_id=job.job_id))
     return {"job_id": job.job_id}
 
 
@@ -499,14 +501,19 @@ async def reply(contact_id: str, body: Reply, agent: Agent, request: Request) ->
     call or fax: requested through the Do Not Call gate, whose answer comes on the stream."""
     runtime = _runtime(request)
     async with runtime.transaction() as tx:
-        contact = await _my_assignment(tx, agent, contact_id)
+        contact = await my_assignment(tx, agent, contact_id)
         with _in_contact_trace(runtime, contact, "desktop reply"):
             if contact.channel == "email":
                 sent = await _email_reply(tx, contact, agent, body)
-            elif contact.channel in ("phone", "fax"):
+            elif contact.channel in ("phone", "fax", "sms"):
                 sent = await _outbound_reply(tx, contact, agent, body)
+            elif contact.channel == "chat":
+                sent = await _chat_reply(tx, contact, agent, body)
             else:
-                raise HTTPException(422, "a letter is answered by post; record it in the notes")
+                raise HTTPException(
+                    422,
+                    f"a {contact.channel} contact is not answered from here; note what was said",
+                )
     return sent.model_dump(mode="json", include={"channel", "to", "subject", "message_id",
                                                  "outbound_request_id"})  # fmt: skip
 
@@ -529,7 +536,7 @@ async def _email_reply(tx: Transaction, contact: store.DesktopContact, agent: st
         in_reply_to=original,
         references=references,
     )
-    await tx.emit(_about_contact(contact, sent))
+    await tx.emit(about_contact(contact, sent))
     return sent
 
 
@@ -537,7 +544,11 @@ async def _outbound_reply(tx: Transaction, contact: store.DesktopContact,
                           agent: store.DesktopAgent, body: Reply) -> ReplySent:  # fmt: skip
     if not contact.customer_phone:
         raise HTTPException(422, "the contact has no number to call back")
-    channel: Literal["call", "fax"] = "call" if contact.channel == "phone" else "fax"
+    channel: Literal["call", "fax", "sms"] = {"phone": "call", "fax": "fax"}.get(  # type: ignore[assignment]
+        contact.channel or "", "sms"
+    )
+    if channel == "sms" and not body.text.strip():
+        raise HTTPException(422, "the reply has no text")
     request_id = new_id()
     wanted = OutboundRequested(
         request_id=request_id,
@@ -546,12 +557,24 @@ async def _outbound_reply(tx: Transaction, contact: store.DesktopContact,
         purpose="service",
         requested_by=f"agent {agent.agent_id}",
     )
-    await tx.emit(_about_contact(contact, wanted, aggregate_id=request_id))
+    await tx.emit(about_contact(contact, wanted, aggregate_id=request_id))
     tx.session.add(
         store.OutboundByAgent(
-            request_id=request_id, agent_id=agent.agent_id, contact_id=contact.contact_id
+            request_id=request_id,
+            agent_id=agent.agent_id,
+            contact_id=contact.contact_id,
+            channel=channel,
+            text=body.text if channel == "sms" else None,
         )
     )
+    if channel == "sms":  # sent, and a reply, only once the gate clears it (handlers)
+        return ReplySent(
+            agent_id=agent.agent_id,
+            channel="sms",
+            to=contact.customer_phone,
+            text=body.text,
+            outbound_request_id=request_id,
+        )
     sent = ReplySent(
         agent_id=agent.agent_id,
         channel="phone" if channel == "call" else "fax",
@@ -559,7 +582,22 @@ async def _outbound_reply(tx: Transaction, contact: store.DesktopContact,
         text=body.text,
         outbound_request_id=request_id,
     )
-    await tx.emit(_about_contact(contact, sent))
+    await tx.emit(about_contact(contact, sent))
+    return sent
+
+
+async def _chat_reply(
+    tx: Transaction, contact: store.DesktopContact, agent: store.DesktopAgent, body: Reply
+) -> ReplySent:
+    if not body.text.strip():
+        raise HTTPException(422, "the reply has no text")
+    sent = ReplySent(
+        agent_id=agent.agent_id,
+        channel="chat",
+        to=contact.customer_name or "customer",
+        text=body.text,
+    )
+    await tx.emit(about_contact(contact, sent))
     return sent
 
 

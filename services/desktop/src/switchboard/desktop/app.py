@@ -17,7 +17,15 @@ from switchboard.common import mail as outgoing
 from switchboard.common.envelope import utcnow
 from switchboard.common.runtime import Runtime, build_runtime
 from switchboard.common.service import build_http, repeat
-from switchboard.desktop import api, catalogue_api, handlers, quality_api, schedule_api, store
+from switchboard.desktop import (
+    api,
+    catalogue_api,
+    channels_api,
+    handlers,
+    quality_api,
+    schedule_api,
+    store,
+)
 from switchboard.desktop.settings import DesktopSettings
 from switchboard.desktop.streams import Wakeups
 
@@ -68,6 +76,7 @@ def build_app(settings: DesktopSettings | None = None) -> FastAPI:
     app.include_router(schedule_api.router)
     app.include_router(quality_api.router)
     app.include_router(catalogue_api.router)
+    app.include_router(channels_api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

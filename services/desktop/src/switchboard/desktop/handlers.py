@@ -12,6 +12,7 @@ from switchboard.common import mail as outgoing
 from switchboard.common import topics
 from switchboard.common.db import per_session
 from switchboard.common.envelope import Envelope
+from switchboard.common.events.channels import CallbackResult, ChatActivity, ChatMessage
 from switchboard.common.events.desktop import (
     AgentStateChanged,
     ContactWrapped,
@@ -60,6 +61,10 @@ subscriptions = Subscriptions(
         topics.JOB_REQUESTED,
         topics.OUTBOUND_REQUESTED,
         topics.EVALUATION_ANSWERED,
+        topics.CHAT_ACTIVITY,
+        topics.WALK_IN_LOGGED,
+        topics.CONTACT_TRANSFER_REQUESTED,
+        topics.CALL_CONTROL,
     ),
 )
 
@@ -109,6 +114,8 @@ async def on_contact_received(event: Envelope[ContactReceived], tx: Transaction)
     )
     contact.subject, contact.text, contact.masked = received.subject, received.text, received.masked
     contact.attachments = [a.model_dump(mode="json") for a in received.attachments]
+    if received.phone is not None:
+        contact.call_id = received.phone.call_id
     if received.email is not None:
         contact.message_id = received.email.message_id
         contact.references = list(received.email.references)
@@ -167,6 +174,11 @@ async def on_offer_withdrawn(event: Envelope[OfferWithdrawn], tx: Transaction) -
     if offer is not None and offer.status in ("open", "accepting"):
         offer.status = "withdrawn"
         tx.session.add(offer)
+    if withdrawn.reason == "not_connected" and event.contact_id:  # accepted, never connected
+        contact = await tx.session.get(store.DesktopContact, event.contact_id)
+        if contact is not None and contact.agent_id == withdrawn.agent_id:
+            contact.agent_id, contact.status = None, "queued"
+            tx.session.add(contact)
     data = {
         "offer_id": withdrawn.offer_id,
         "reason": withdrawn.reason,
@@ -183,6 +195,11 @@ async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction)
         offer.status = "accepted"
         tx.session.add(offer)
     contact = await _contact(tx, event)
+    holder = contact.agent_id
+    if contact.status == "assigned" and holder and holder != assigned.agent_id:
+        # handed on while they still had it (a warm transfer, a conference): theirs too until
+        # they wrap up
+        contact.also_held = sorted({*(contact.also_held or []), holder})
     contact.agent_id, contact.status, contact.queue_id = (
         assigned.agent_id,
         "assigned",
@@ -203,7 +220,9 @@ async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction)
 async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -> None:
     wrapped = event.payload
     contact = await _contact(tx, event)
-    if contact.agent_id == wrapped.agent_id:
+    if wrapped.agent_id in (contact.also_held or []):
+        contact.also_held = [a for a in contact.also_held if a != wrapped.agent_id]
+    elif contact.agent_id == wrapped.agent_id:
         contact.status, contact.wrapped_at = "wrapped", event.occurred_at
     contact.disposition, contact.outcome = wrapped.disposition, wrapped.outcome
     tx.session.add(contact)
@@ -370,7 +389,20 @@ async def on_supervisor_alert(event: Envelope[SupervisorAlert], tx: Transaction)
 
 @subscriptions.on(topics.OUTBOUND_CLEARED)
 async def on_outbound_cleared(event: Envelope[OutboundCleared], tx: Transaction) -> None:
+    """The gate's answer is told to the agent; an SMS reply it cleared is sent now (intake hands
+    the `contact.replied` to the gateway), and only now counts as a reply."""
     await _outbound_answer(tx, event.payload.request_id, "cleared", event.payload.reason)
+    asked = await tx.session.get(store.OutboundByAgent, event.payload.request_id)
+    if asked is None or asked.channel != "sms" or asked.text is None:
+        return
+    sent = ReplySent(
+        agent_id=asked.agent_id,
+        channel="sms",
+        to=event.payload.number,
+        text=asked.text,
+        outbound_request_id=asked.request_id,
+    )
+    await tx.emit(event.follow(sent, aggregate_id=asked.contact_id))
 
 
 @subscriptions.on(topics.OUTBOUND_BLOCKED)
@@ -401,10 +433,65 @@ async def on_contact_replied(event: Envelope[ReplySent], tx: Transaction) -> Non
     if contact is not None and contact.replied_at is None:
         contact.replied_at = event.occurred_at
         tx.session.add(contact)
+    if contact is not None and reply.channel == "chat":
+        await _chat_line(
+            tx,
+            contact,
+            event.event_id,
+            {"from": "agent", "agent_id": reply.agent_id, "text": reply.text},
+        )
     if reply.channel != "email":
         return
     sender = contact.destination if contact and contact.destination else "noreply@localhost"
     await outgoing.send(tx.state["mailer"], mail.compose(reply, sender=sender))
+
+
+async def _chat_line(
+    tx: Transaction, contact: store.DesktopContact, line_id: str, line: dict[str, Any]
+) -> None:
+    """A chat line on the contact's transcript (once), told to whoever holds the contact."""
+    transcript = list(contact.transcript or [])
+    if any(entry.get("id") == line_id for entry in transcript):
+        return
+    transcript.append({"id": line_id, **line})
+    contact.transcript = transcript
+    tx.session.add(contact)
+    for agent_id in {contact.agent_id, *(contact.also_held or [])} - {None}:
+        await tell(tx, str(agent_id), "chat", {"contact_id": contact.contact_id, **line})
+
+
+@subscriptions.on(topics.CHAT_MESSAGE)
+async def on_chat_message(event: Envelope[ChatMessage], tx: Transaction) -> None:
+    message = event.payload
+    contact = await _contact(tx, event)
+    line = {
+        "from": "customer",
+        "seq": message.seq,
+        "text": message.text,
+        "at": message.at.isoformat(),
+    }
+    await _chat_line(tx, contact, event.event_id, line)
+
+
+@subscriptions.on(topics.CHAT_ACTIVITY)
+async def on_chat_activity(event: Envelope[ChatActivity], tx: Transaction) -> None:
+    """The customer typing, gone, back, or shown the agent's message: told to the agent."""
+    activity = event.payload
+    if activity.by != "customer":
+        return
+    contact = await tx.session.get(store.DesktopContact, event.about_contact_id)
+    if contact is None or contact.agent_id is None or contact.status != "assigned":
+        return
+    data = {"contact_id": contact.contact_id, "kind": activity.kind, "seq": activity.seq}
+    await tell(tx, contact.agent_id, "chat_activity", data)
+
+
+@subscriptions.on(topics.CALLBACK_RESULT)
+async def on_callback_result(event: Envelope[CallbackResult], tx: Transaction) -> None:
+    result = event.payload
+    if result.agent_id:
+        data = {**result.model_dump(mode="json"), "contact_id": event.about_contact_id}
+        await tell(tx, result.agent_id, "callback", data)
 
 
 @subscriptions.on(topics.WORKFORCE_SCHEDULE)

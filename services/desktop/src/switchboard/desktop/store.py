@@ -33,6 +33,8 @@ class DesktopAgent(SQLModel, table=True):
     state_since: datetime = Field(default_factory=utcnow)
     last_seq: int = 0
     """The number of the agent's newest inbox entry; `Last-Event-ID` counts in it."""
+    extension: str | None = Field(default=None, max_length=32)
+    """Their phone extension (where a supervisor's monitor, whisper or barge listens from)."""
 
     def serves(self, tenant_id: str) -> bool:
         return tenant_id in self.tenants
@@ -73,6 +75,8 @@ class DesktopContact(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     message_id: str | None = Field(default=None, max_length=998)
+    call_id: str | None = Field(default=None, max_length=200)
+    """A call's id at the telephony platform (for a supervisor's monitor, whisper, barge)."""
     references: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     queue_id: str | None = Field(default=None, max_length=64)
     status: str = Field(default="received", max_length=16)
@@ -83,6 +87,13 @@ class DesktopContact(SQLModel, table=True):
     disposition: str | None = Field(default=None, max_length=64)
     outcome: str | None = Field(default=None, max_length=64)
     wrapped_at: datetime | None = None
+    also_held: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=True))
+    """Agents who still hold it after handing it on (a warm transfer, a conference) until they
+    wrap up."""
+    transcript: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=True)
+    )
+    """A chat's lines after the first (customer messages and agents' answers), in order."""
     trace_parent: str | None = Field(default=None, max_length=64)
     """The contact's trace, so the agent's commands join it."""
 
@@ -144,6 +155,25 @@ class OutboundByAgent(SQLModel, table=True):
     request_id: str = Field(primary_key=True, max_length=64)
     agent_id: str = Field(max_length=64)
     contact_id: str = Field(max_length=36)
+    channel: str | None = Field(default=None, max_length=8)
+    text: str | None = None
+    """An SMS reply's text: sent (as the agent's `contact.replied`) once the gate clears it."""
+
+
+class SupervisorAction(SQLModel, table=True):
+    """What a supervisor did to an agent or their call (monitor, whisper, barge, a forced
+    state): who, to whom, when and why, for the audit."""
+
+    __tablename__ = "desktop_supervisor_action"
+
+    action_id: str = Field(primary_key=True, max_length=36)
+    tenant_id: str = Field(max_length=64, index=True)
+    supervisor_id: str = Field(max_length=64)
+    action: str = Field(max_length=32)
+    agent_id: str = Field(max_length=64)
+    contact_id: str | None = Field(default=None, max_length=36)
+    detail: str = Field(default="", max_length=500)
+    at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class QueueFigures(SQLModel, table=True):
@@ -199,6 +229,7 @@ async def apply_centre(
         )
         row.name, row.tenants, row.supervisor = agent.name, list(agent.tenants), agent.supervisor
         row.quality_analyst, row.team = agent.quality_analyst, agent.team
+        row.extension = agent.extension
         password = passwords.get(agent.id)
         if password and not (row.password_hash and verify_password(password, row.password_hash)):
             row.password_hash = hash_password(password)

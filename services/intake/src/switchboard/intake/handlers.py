@@ -25,7 +25,7 @@ from switchboard.common.events.desktop import ReplySent
 from switchboard.common.events.intake import ContactReceived, WalkInDetails
 from switchboard.common.runtime import Runtime, Transaction
 from switchboard.common.subscriptions import Subscriptions
-from switchboard.intake import chat, sms, voice
+from switchboard.intake import chat, sms, store, voice
 from switchboard.intake.accept import NewContact, record_contact
 from switchboard.intake.adapters.email import parse_email
 from switchboard.intake.adapters.phone import parse_cti
@@ -177,7 +177,9 @@ async def on_contact_replied(event: Envelope[ReplySent], tx: Transaction) -> Non
 @subscriptions.on(topics.CHAT_ACTIVITY)
 async def on_chat_activity(event: Envelope[ChatActivity], tx: Transaction) -> None:
     if event.payload.by == "agent" and event.payload.kind == "typing":
-        chat.agent_typing(Intake.in_tx(tx), event.payload.session_id)
+        found = await store.chat_of_contact(tx.session, event.about_contact_id)
+        if found is not None:
+            chat.agent_typing(Intake.in_tx(tx), found.session_id)
 
 
 @subscriptions.on(topics.CALL_ROUTE)

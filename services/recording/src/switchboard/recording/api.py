@@ -20,6 +20,7 @@ from switchboard.common.envelope import Envelope
 from switchboard.common.events.records import CustomerCorrected, SurveyResponded
 from switchboard.common.runtime import Runtime
 from switchboard.recording import casework, customers, kpis, retention, store
+from switchboard.recording.domain import chat_transcript
 
 router = APIRouter(prefix="/v1", tags=["recording"])
 
@@ -33,6 +34,8 @@ class TimelineItem(BaseModel):
 
 
 class ContactView(BaseModel):
+    """A contact as recorded; a chat's `transcript` is its lines in order, both sides."""
+
     contact_id: str
     tenant_id: str
     status: str
@@ -62,6 +65,7 @@ class ContactView(BaseModel):
     customer_id: str | None
     deidentified_at: datetime | None
     timeline: list[TimelineItem]
+    transcript: list[dict[str, Any]] = []
 
 
 CSV_COLUMNS = (
@@ -127,6 +131,7 @@ async def get_contact(
             "phone": contact.customer_phone,
         },
         timeline=[TimelineItem.model_validate(e, from_attributes=True) for e in entries],
+        transcript=chat_transcript(contact.text, entries) if contact.channel == "chat" else [],
     )
 
 

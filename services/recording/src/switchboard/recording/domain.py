@@ -7,9 +7,10 @@ without taking its status back.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from switchboard.common.envelope import aware
 
@@ -131,3 +132,32 @@ def _durations(record: dict[str, Any]) -> dict[str, float | None]:
         "handle_seconds": between("assigned_at", "wrapped_at"),
         "abandoned_after_seconds": between("received_at", "abandoned_at"),
     }
+
+
+class Said(Protocol):
+    event_type: str
+    occurred_at: datetime
+    details: dict[str, Any]
+
+
+def chat_transcript(first_text: str | None, entries: Sequence[Said]) -> list[dict[str, Any]]:
+    """A chat in order, both sides: the customer's first message (the contact's text), their later
+    messages (`chat.message`) and the agents' answers (`contact.replied`), each with its time."""
+    lines: list[dict[str, Any]] = []
+    for entry in entries:
+        if entry.event_type == "contact.received" and first_text:
+            lines.append({"from": "customer", "text": first_text, "at": entry.occurred_at})
+        elif entry.event_type == "chat.message":
+            lines.append(
+                {"from": "customer", "text": entry.details.get("text", ""), "at": entry.occurred_at}
+            )
+        elif entry.event_type == "contact.replied" and entry.details.get("channel") == "chat":
+            lines.append(
+                {
+                    "from": "agent",
+                    "agent_id": entry.details.get("agent_id"),
+                    "text": entry.details.get("text", ""),
+                    "at": entry.occurred_at,
+                }
+            )
+    return lines

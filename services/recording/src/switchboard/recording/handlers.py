@@ -242,6 +242,22 @@ async def on_contact_replied(event: Envelope[ReplySent], tx: Transaction) -> Non
     await _apply(tx, event, ContactFacts(status=None), details)
 
 
+async def _noted(event: Envelope[Any], tx: Transaction) -> None:
+    """An event that goes on the contact's timeline without moving its status."""
+    await _apply(tx, event, ContactFacts(status=None), event.payload.model_dump(mode="json"))
+
+
+for _topic in (
+    topics.CHAT_MESSAGE,
+    topics.CONTACT_TRANSFER_REQUESTED,
+    topics.CALL_ROUTE,
+    topics.CALL_CONTROL,
+    topics.CALL_COMMAND_RESULT,
+    topics.CALLBACK_RESULT,
+):
+    subscriptions.on(_topic)(_noted)
+
+
 @subscriptions.on(topics.FOLLOWUP_PROMISED)
 async def on_followup_promised(event: Envelope[FollowUpPromised], tx: Transaction) -> None:
     await casework.follow_up_promised(tx.session, event)

@@ -32,7 +32,8 @@ class ChatActivity(Payload):
 
     event_type = "chat.activity"
 
-    session_id: str
+    session_id: str | None = None
+    """The customer's chat; an agent's activity names only the contact."""
     kind: Literal["typing", "delivered", "left", "resumed"]
     by: Literal["customer", "agent"]
     seq: int | None = None

@@ -152,7 +152,22 @@ const handlers = {
   follow_up_due(f) { log(`follow-up due now (${f.channel}); start it before ${new Date(f.grace_until).toLocaleTimeString()}`); },
   alert(a) { log(`ALERT: ${a.message}`); },
   outbound(o) { log(`outbound ${o.decision}: ${o.reason}`); },
+  chat(line) { if (session.current === line.contact_id) { addChatLine(line); $("chat-status").textContent = ""; } },
+  chat_activity(a) {
+    if (session.current !== a.contact_id) return;
+    const said = { typing: "the customer is typing…", delivered: `delivered (${a.seq})`,
+                   left: "the customer has left the chat", resumed: "the customer is back" };
+    $("chat-status").textContent = said[a.kind] || "";
+  },
+  callback(c) { log(`callback attempt ${c.attempt}: ${c.outcome} (${c.reason})`); },
 };
+
+function addChatLine(line) {
+  const item = document.createElement("li");
+  item.className = line.from;
+  item.textContent = `${line.from === "agent" ? (line.agent_id || "agent") : "customer"}: ${line.text}`;
+  $("chat-transcript").append(item);
+}
 
 function setState(state, reason) {
   const badge = $("state-badge");
@@ -252,6 +267,10 @@ async function openContact(contactId) {
     return [dt, dd];
   }));
   $("contact-text").textContent = contact.text || "";
+  $("chat-transcript").hidden = contact.channel !== "chat";
+  $("chat-transcript").replaceChildren();
+  (contact.transcript || []).forEach(addChatLine);
+  $("chat-status").textContent = "";
   const script = contact.script;
   $("script").replaceChildren(...(script ? ["greeting", "notes", "closing"].map((part) => {
     const p = document.createElement("p"); p.textContent = `${part}: ${script[part]}`; return p;
@@ -268,7 +287,8 @@ async function openContact(contactId) {
     item.textContent = `${j.work_type} (${j.priority}), ${new Date(j.window_start).toLocaleString()}: ${j.status}`;
     return item;
   }));
-  $("reply-form").hidden = contact.channel === "letter";
+  $("reply-form").hidden = contact.channel === "letter" || contact.channel === "walk_in";
+  session.channel = contact.channel;
   fillQueues(contact);
   $("contact-error").textContent = "";
   $("wrapup-form").querySelector("input").focus();
@@ -276,6 +296,9 @@ async function openContact(contactId) {
 }
 
 function fillQueues(contact) {
+  const target = $("transfer-queue");
+  target.replaceChildren(new Option("(the contact's queue)", ""),
+                         ...contact.queues.map((q) => new Option(q.name, q.queue_id)));
   const select = $("escalate-queue");
   const queues = contact.queues.filter((q) => q.queue_id !== contact.queue_id);
   select.replaceChildren(...queues.map((q) => new Option(q.name, q.queue_id)));
@@ -296,6 +319,26 @@ function onSubmit(id, build, done) {
   });
 }
 const iso = (local) => new Date(local).toISOString();
+onSubmit("transfer-form", (f) => ["transfer", { mode: f.get("mode"), to_agent_id: f.get("to_agent_id") || null,
+                                                queue_id: f.get("queue_id") || null, reason: f.get("reason") || "" }],
+         (t) => log(`transfer (${t.mode}) to ${t.to_agent_id || t.queue_id} asked`));
+let typingToldAt = 0;
+document.querySelector("#reply-form textarea").addEventListener("input", () => {
+  if (session.channel !== "chat" || !session.current || Date.now() - typingToldAt < 3000) return;
+  typingToldAt = Date.now();
+  api("POST", `/v1/contacts/${session.current}/typing`).catch(() => {});
+});
+$("walk-in-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const f = new FormData(e.target);
+  try {
+    await api("POST", "/v1/walk-ins", { subject: f.get("subject"), text: f.get("text") || "",
+                                        customer: { name: f.get("name") || null, phone: f.get("phone") || null } });
+    e.target.reset();
+    $("walk-in-error").textContent = "";
+    log("walk-in logged");
+  } catch (error) { $("walk-in-error").textContent = error.message; }
+});
 onSubmit("wrapup-form", (f) => ["wrapup", { disposition: f.get("disposition"), outcome: f.get("outcome"), notes: f.get("notes") || null }],
          () => log("wrap-up sent"));
 onSubmit("reply-form", (f) => ["reply", { text: f.get("text") }], (r) => log(`reply sent to ${r.to}`));
