@@ -220,11 +220,12 @@ async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction)
 async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -> None:
     wrapped = event.payload
     contact = await _contact(tx, event)
-    if wrapped.agent_id in (contact.also_held or []):
-        contact.also_held = [a for a in contact.also_held if a != wrapped.agent_id]
-    elif contact.agent_id == wrapped.agent_id:
-        contact.status, contact.wrapped_at = "wrapped", event.occurred_at
-    contact.disposition, contact.outcome = wrapped.disposition, wrapped.outcome
+    if wrapped.agent_id in (contact.also_held or []):  # stayed on through a warm transfer
+        contact.also_held = [a for a in contact.also_held or [] if a != wrapped.agent_id] or None
+    else:
+        if contact.agent_id == wrapped.agent_id:
+            contact.status, contact.wrapped_at = "wrapped", event.occurred_at
+        contact.disposition, contact.outcome = wrapped.disposition, wrapped.outcome
     tx.session.add(contact)
     data = {
         "contact_id": contact.contact_id,

@@ -87,7 +87,7 @@ class DesktopContact(SQLModel, table=True):
     disposition: str | None = Field(default=None, max_length=64)
     outcome: str | None = Field(default=None, max_length=64)
     wrapped_at: datetime | None = None
-    also_held: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=True))
+    also_held: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     """Agents who still hold it after handing it on (a warm transfer, a conference) until they
     wrap up."""
     transcript: list[dict[str, Any]] = Field(
@@ -400,12 +400,17 @@ async def open_follow_ups(session: AsyncSession, agent_id: str) -> list[DesktopF
 
 
 async def assigned_contacts(session: AsyncSession, agent_id: str) -> list[DesktopContact]:
+    """The contacts in the agent's hands: assigned to them, or handed on while they stay on (a
+    warm transfer, a conference: few at any time, so they are looked through here)."""
     rows = await session.exec(
         select(DesktopContact)
         .where(col(DesktopContact.agent_id) == agent_id, col(DesktopContact.status) == "assigned")
         .order_by(col(DesktopContact.received_at))
     )
-    return list(rows)
+    shared = await session.exec(
+        select(DesktopContact).where(col(DesktopContact.also_held).is_not(None))
+    )
+    return [*rows, *(c for c in shared if agent_id in (c.also_held or []))]
 
 
 async def history(session: AsyncSession, contact: DesktopContact, *, limit: int = 10

@@ -182,6 +182,8 @@ async def _open(intake: Intake, hello: dict[str, Any]) -> tuple[store.ChatSessio
         return chat, None
     entry = (_text(hello, "entry", 320) or "").lower()
     known = await intake.directory.destinations("chat", [entry])
+    if entry not in known:
+        raise InvalidInput(f"no chat entry point {entry!r}: the page's data-entry names none")
     tenant_id, entry = resolve_tenant([entry], known, system_tenant=None)
     secret = secrets.token_urlsafe(24)
     chat = store.ChatSession(
@@ -210,13 +212,17 @@ async def _listen(socket: WebSocket, intake: Intake, session_id: str) -> None:
         kind = frame["type"]
         try:
             if kind == "message":
-                if not limit.allow():
-                    raise InvalidInput("too many messages at once: wait a moment and send again")
                 text = _text(frame, "text", settings.intake_chat_max_message_chars)
                 message_id = _text(frame, "id", 64)
                 if not text or not message_id:
                     raise InvalidInput("a message needs an id and some text")
-                seq = await customer_said(intake, session_id, text, message_id)
+                seq = await _said_before(intake, session_id, message_id)
+                if seq is None:  # a new message, not one the window sent again
+                    if not limit.allow():
+                        raise InvalidInput(
+                            "too many messages at once: wait a moment and send again"
+                        )
+                    seq = await customer_said(intake, session_id, text, message_id)
                 await socket.send_json({"type": "ack", "id": message_id, "seq": seq})
             elif kind == "typing" and time.monotonic() - typed_at > 3:
                 typed_at = time.monotonic()
@@ -255,11 +261,20 @@ async def _show(
                 await socket.send_json(note)
 
 
+def _source_of(session_id: str, message_id: str) -> str:
+    return f"c:{session_id}:{message_id}"[:64]
+
+
+async def _said_before(intake: Intake, session_id: str, message_id: str) -> int | None:
+    async with intake.runtime.db.reader() as session:
+        return await store.chat_line_from(session, _source_of(session_id, message_id))
+
+
 async def customer_said(intake: Intake, session_id: str, text: str, message_id: str) -> int:
     """Store the customer's message (once per id) and publish it: the chat's first message makes
     the contact, in the same transaction as its line. Returns the line's number."""
     masked = mask_sensitive(text)
-    source_id = f"c:{session_id}:{message_id}"[:64]
+    source_id = _source_of(session_id, message_id)
     numbered: list[int] = []
 
     async def write_line(session: AsyncSession, contact_id: str) -> None:

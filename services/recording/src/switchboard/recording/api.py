@@ -62,6 +62,8 @@ class ContactView(BaseModel):
     handle_seconds: float | None
     outcome: str | None
     escalated: bool | None
+    assignments: int = 0
+    """Times the contact was assigned: more than once, it was transferred."""
     customer_id: str | None
     deidentified_at: datetime | None
     timeline: list[TimelineItem]

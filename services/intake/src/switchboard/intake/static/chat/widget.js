@@ -4,7 +4,7 @@
  * (on the demo page, ?entry=acme-web names the entry point instead).
  *
  * The chat survives a reload or a dropped connection: its session and secret are kept in the
- * page's sessionStorage and the widget reconnects, asking for every line after the last it saw.
+ * page's sessionStorage and the widget reconnects, asking for every line after the last it shows.
  * A message is shown as sent once the centre acknowledged it, and re-sent (with the same id) until
  * then, so a message typed during an outage is neither lost nor doubled.
  */
@@ -16,7 +16,7 @@
     new URLSearchParams(location.search).get("entry") || "";
   var storeKey = "switchboard-chat:" + base.host + ":" + entry;
   var saved = JSON.parse(sessionStorage.getItem(storeKey) || "{}");
-  var seen = saved.seen || 0;
+  var seen = 0;              // the last line shown: a new page shows the whole chat again
   var pending = {};           // message id -> text, until acknowledged
   var socket = null;
   var retryMs = 500;
@@ -48,7 +48,6 @@
   var input = form.querySelector("input");
 
   function save() {
-    saved.seen = seen;
     sessionStorage.setItem(storeKey, JSON.stringify(saved));
   }
 
@@ -86,7 +85,7 @@
         });
       } else if (frame.type === "line") {
         if (frame.seq <= seen) return;
-        seen = frame.seq; save();
+        seen = frame.seq;
         if (frame.from === "agent") { send({type: "delivered", seq: frame.seq}); status.textContent = ""; }
         if (lines.querySelector('[data-seq="' + frame.seq + '"]')) return;
         if (frame.from === "customer") {
