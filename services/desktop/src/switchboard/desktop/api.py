@@ -330,11 +330,9 @@ async def wrap_up(contact_id: str, body: WrapUp, agent: Agent, request: Request)
     runtime = _runtime(request)
     async with runtime.transaction() as tx:
         contact = await my_assignment(tx, agent, contact_id)
-        if agent.agent_id in (contact.also_held or []):  # their part of a shared contact ends
-            contact.also_held = [a for a in contact.also_held or [] if a != agent.agent_id] or None
-        else:
+        if agent.agent_id not in (contact.also_held or []):  # (a shared one stays assigned)
             contact.status = "wrapping"
-        tx.session.add(contact)
+            tx.session.add(contact)
         with _in_contact_trace(runtime, contact, "desktop wrap-up"):
             payload = ContactWrapped(agent_id=agent.agent_id, **body.model_dump())
             await tx.emit(about_contact(contact, payload))
