@@ -193,7 +193,7 @@ def network_policy(service: str, port: int) -> dict[str, Any]:
         egress += [{"to": [{"podSelector": {"matchLabels": _labels(asked)}}],
                     "ports": [{"protocol": "TCP", "port": Settings().port_of(asked)}]}
                    for asked in ("recording", "catalogue")]  # fmt: skip
-    if service == "catalogue":
+    if service in ("catalogue", "intake"):  # the bureau and payments; the PBX and SMS webhooks
         egress.append({"ports": [{"protocol": "TCP", "port": 443}]})
     if service in SENDS_MAIL:
         egress.append(
