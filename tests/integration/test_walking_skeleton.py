@@ -87,10 +87,11 @@ def test_switchboard_demo_prints_a_recorded_contact_per_channel(centre: RunningC
     result = centre.switchboard("demo", "--json")
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [line["channel"] for line in lines] == ["email", "phone", "letter", "fax"]
+    assert [line["channel"] for line in lines] == ["email", "phone", "sms", "letter", "fax"]
     assert all(line["recorded"] for line in lines)
     assert lines[0]["timeline"] == ["contact.received", "contact.queued"]
-    assert "Please move my account" in lines[2]["text"] and "technician" in lines[3]["text"]
+    assert "outage" in lines[2]["text"]
+    assert "Please move my account" in lines[3]["text"] and "technician" in lines[4]["text"]
 
 
 def test_service_logs_are_json_lines_with_ids_bound(centre: RunningCentre) -> None:

@@ -129,13 +129,35 @@ def wait_recorded(
     return None
 
 
-SENDERS = {"email": send_email, "phone": send_call, "letter": send_letter, "fax": send_fax}
+def send_sms(systems: ChannelSystems) -> str:
+    body = {
+        "message_id": f"demo-{secrets.token_hex(4)}",
+        "from": "0412 345 678",
+        "to": systems.addresses["sms"],
+        "text": "Hi, is the outage in Example Street fixed yet?",
+    }
+    return systems.post(
+        "/v1/sms", json.dumps(body).encode(), "application/json", system_suffix="sms"
+    )
+
+
+SENDERS = {
+    "email": send_email,
+    "phone": send_call,
+    "sms": send_sms,
+    "letter": send_letter,
+    "fax": send_fax,
+}
 
 
 def run_demo(settings: Settings, *, timeout: float = 30.0) -> tuple[list[dict[str, Any]], bool]:
     creds = json.loads(settings.credentials_file.read_text(encoding="utf-8"))
     systems = ChannelSystems(settings, creds)
-    sent = {channel: send(systems) for channel, send in SENDERS.items()}
+    sent = {
+        channel: send(systems)
+        for channel, send in SENDERS.items()
+        if channel != "sms" or systems.addresses.get("sms")  # a centre may take no SMS
+    }
     lines = []
     for channel, contact_id in sent.items():
         contact = wait_recorded(settings, creds, contact_id, timeout)

@@ -57,6 +57,8 @@ def credentials(settings: Settings, centre: CentreConfig) -> dict[str, Any]:
                 "email": next(iter(t.addresses.email), None),
                 "phone": next(iter(t.addresses.phone), None),
                 "fax": next(iter(t.addresses.fax), None),
+                "sms": next(iter(t.addresses.sms), None),
+                "chat": next(iter(t.addresses.chat), None),
             }
             for t in centre.tenants
         },
