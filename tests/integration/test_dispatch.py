@@ -54,6 +54,16 @@ def _centre_config(path: Path) -> Path:
             "parra", PARRAMATTA, "message_service", "parra", ["electrical", "gas"], ["sydney"]
         ),
         _technician("newcastle", NEWCASTLE, "fax", "+61249000000", ["electrical"], ["sydney"]),
+        {  # the only one for solar work, and only from seven
+            **_technician("dawn", CBD, "sms", "+61400000005", ["solar"], ["solar-crew"]),
+            "shifts": [
+                {
+                    "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                    "open": "07:00",
+                    "close": "15:00",
+                }
+            ],
+        },
     ]
     tenant = next(t for t in config["tenants"] if t["id"] == "acme")
     tenant["dispatch"] = {
@@ -99,6 +109,14 @@ class Dispatcher:
         if eight <= now:
             eight += timedelta(days=1)
         self.advance((eight - now).total_seconds() / 60)
+
+    def at_sydney(self, hour: int, minute: int) -> None:
+        """Move the clock on to the next `hour:minute` in Sydney."""
+        now = self.now().astimezone(SYDNEY)
+        then = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if then <= now:
+            then += timedelta(days=1)
+        self.advance((then - now).total_seconds() / 60)
 
     def advance(self, minutes: float) -> None:
         offset = float(self.clock_file.read_text()) + minutes * 60
@@ -371,9 +389,33 @@ def test_eta_requests_manual_despatch_by_phone_and_the_day_plan(
     # The day re-planned: a pinned job stays with its technician; proposing moves nothing.
     desk.post(f"/v1/jobs/{far['job_id']}/pin", {"pinned": True})
     plan = desk.post("/v1/plan", {"time_limit_seconds": 2, "freeze_minutes": 0})
-    assert plan["applied"] is False and plan["technicians"] == 4
+    assert plan["applied"] is False and plan["technicians"] == 5
     assert plan["travel_minutes_before"] >= 0 and plan["travel_minutes_after"] >= 0
     stops = {s["job_id"]: tech for tech, route in plan["routes"].items() for s in route}
     assert stops.get(far["job_id"]) == "bondi"
     assert far["job_id"] not in plan["moved"]
     assert desk.job(offered["job_id"])["technician_id"] == asked[1], "a proposal changes nothing"
+
+
+def test_a_job_asked_for_before_anyone_starts_is_booked_for_the_first_shift(
+    field: tuple[RunningCentre, Path],
+) -> None:
+    centre, clock_file = field
+    desk = Dispatcher(centre, clock_file)
+    desk.at_sydney(5, 30)  # nobody does solar work before dawn starts at 07:00
+    asked = desk.post("/v1/jobs", desk.details(CBD, skills=("solar",)), expect=201)
+    assert asked["technician_id"] == "dawn" and asked["needs_dispatcher"] is False
+    job = desk.job(asked["job_id"])
+    planned = datetime.fromisoformat(job["planned_start"]).astimezone(SYDNEY)
+    assert (planned.hour, planned.minute) == (7, 0)  # from her base at the site: no travel
+    assert "booked ahead" in job["deployments"][-1]["reason"]
+    [sheet] = [s for s in job["sent"] if s["to"] == "dawn"]
+    assert (
+        f"Planned start: {datetime.fromisoformat(job['planned_start']).isoformat()}"
+        in sheet["text"]
+    )
+    assert "booked for the start of your next shift" in sheet["text"]
+    told = desk.wait(asked["job_id"], "the customer told the booked time", lambda j: any(
+        s["to"] == "customer" for s in j["sent"]))  # fmt: skip
+    [notice] = [s for s in told["sent"] if s["to"] == "customer"]
+    assert "a technician will start at 07:00" in notice["text"]
