@@ -141,9 +141,31 @@ def test_a_chat_from_the_widget_to_the_agents_reply_and_the_transcript(
                 lambda kind, data: kind == "chat" and data.get("text") == "It says E4",
             )
             assert said["from"] == "customer"
+
+            # The agent closes the chat: the window says so, and a new message is a new chat.
+            holder.wrap(contact_id, "resolved")
+            expect(widget.locator(".status")).to_contain_text("closed this chat", timeout=15_000)
+            widget.get_by_label("Message").fill("Sorry, one more thing")
+            widget.get_by_role("button", name="Send").click()
+            expect(widget.locator("li.customer[data-seq='1']")).to_be_visible(timeout=15_000)
+            again = until(
+                "the new chat's offer",
+                lambda: next(
+                    (
+                        o["contact_id"]
+                        for a in desk.values()
+                        for o in a.me()["offers"]
+                        if o["channel"] == "chat"
+                    ),
+                    None,
+                ),
+            )
+            assert again != contact_id
+            taker = _holder(desk, again)
+            taker.take(again)
+            taker.wrap(again, "resolved")
         finally:
             browser.close()
-    holder.wrap(contact_id, "resolved")
     record = _timeline(floor, contact_id, "contact.wrapped")
     contact = floor.contact(contact_id).json()
     assert contact["channel"] == "chat" and record

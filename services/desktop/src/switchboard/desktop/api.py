@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.envelope import Envelope, Payload, utcnow
+from switchboard.common.events.channels import ChatActivity
 from switchboard.common.events.desktop import (
     AgentStateChanged,
     ComplaintRaised,
@@ -333,6 +334,9 @@ async def wrap_up(contact_id: str, body: WrapUp, agent: Agent, request: Request)
         if agent.agent_id not in (contact.also_held or []):  # (a shared one stays assigned)
             contact.status = "wrapping"
             tx.session.add(contact)
+            if contact.channel == "chat" and contact.handed_on_by != agent.agent_id:
+                ended = ChatActivity(kind="ended", by="agent", agent_id=agent.agent_id)
+                await tx.emit(about_contact(contact, ended))
         with _in_contact_trace(runtime, contact, "desktop wrap-up"):
             payload = ContactWrapped(agent_id=agent.agent_id, **body.model_dump())
             await tx.emit(about_contact(contact, payload))

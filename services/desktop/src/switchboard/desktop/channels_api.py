@@ -114,6 +114,8 @@ async def transfer(
             reason=body.reason,
         )
         await tx.emit(about_contact(contact, wanted))
+        contact.handed_on_by = agent.agent_id
+        tx.session.add(contact)
     return wanted.model_dump(mode="json")
 
 

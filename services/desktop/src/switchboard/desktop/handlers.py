@@ -205,6 +205,8 @@ async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction)
         "assigned",
         assigned.queue_id,
     )
+    if contact.handed_on_by != assigned.agent_id:
+        contact.handed_on_by = None
     tx.session.add(contact)
     data = {
         "contact_id": contact.contact_id,

@@ -88,6 +88,9 @@ class DesktopContact(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=64)
     wrapped_at: datetime | None = None
     also_held: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    handed_on_by: str | None = Field(default=None, max_length=64)
+    """The agent who asked for a transfer, until someone else is assigned it: their wrap-up does
+    not end the contact (a chat stays open for the next agent)."""
     """Agents who still hold it after handing it on (a warm transfer, a conference) until they
     wrap up."""
     transcript: list[dict[str, Any]] = Field(

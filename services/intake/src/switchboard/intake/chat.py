@@ -257,7 +257,7 @@ async def _show(
             after = line.seq
         with contextlib.suppress(TimeoutError):
             note = await asyncio.wait_for(news.get(), POLL_SECONDS)
-            if note.get("type") == "typing":
+            if note.get("type") in ("typing", "ended"):
                 await socket.send_json(note)
 
 
@@ -301,6 +301,8 @@ async def customer_said(intake: Intake, session_id: str, text: str, message_id: 
         assert chat is not None
         if seen is not None:
             return seen  # the window sent it again (it did not see our ack)
+        if chat.ended_at is not None:
+            raise InvalidInput("this chat has ended: start a new one")
         if chat.contact_id is None:
             await _first_message(intake, chat, masked.text, masked.kinds, write_line)
         else:
@@ -403,6 +405,15 @@ async def agent_said(
     )
     session_id = chat.session_id
     tx.after_commit(lambda: hub_of(intake).tell(session_id, {"type": "news"}))
+
+
+async def ended(tx: Transaction, intake: Intake, chat: store.ChatSession) -> None:
+    """The agent closed the chat: the window is told, and a new message starts a new chat."""
+    if chat.ended_at is None:
+        chat.ended_at = utcnow()
+        tx.session.add(chat)
+    session_id = chat.session_id
+    tx.after_commit(lambda: hub_of(intake).tell(session_id, {"type": "ended"}))
 
 
 def agent_typing(intake: Intake, session_id: str) -> None:

@@ -176,10 +176,17 @@ async def on_contact_replied(event: Envelope[ReplySent], tx: Transaction) -> Non
 
 @subscriptions.on(topics.CHAT_ACTIVITY)
 async def on_chat_activity(event: Envelope[ChatActivity], tx: Transaction) -> None:
-    if event.payload.by == "agent" and event.payload.kind == "typing":
-        found = await store.chat_of_contact(tx.session, event.about_contact_id)
-        if found is not None:
-            chat.agent_typing(Intake.in_tx(tx), found.session_id)
+    """An agent typing, or closing the chat (their wrap-up), shown in the customer's window."""
+    activity = event.payload
+    if activity.by != "agent" or activity.kind not in ("typing", "ended"):
+        return
+    found = await store.chat_of_contact(tx.session, event.about_contact_id)
+    if found is None:
+        return
+    if activity.kind == "typing":
+        chat.agent_typing(Intake.in_tx(tx), found.session_id)
+    else:
+        await chat.ended(tx, Intake.in_tx(tx), found)
 
 
 @subscriptions.on(topics.CALL_ROUTE)

@@ -34,7 +34,7 @@ class ChatActivity(Payload):
 
     session_id: str | None = None
     """The customer's chat; an agent's activity names only the contact."""
-    kind: Literal["typing", "delivered", "left", "resumed"]
+    kind: Literal["typing", "delivered", "left", "resumed", "ended"]
     by: Literal["customer", "agent"]
     seq: int | None = None
     """For `delivered`: the message delivered."""

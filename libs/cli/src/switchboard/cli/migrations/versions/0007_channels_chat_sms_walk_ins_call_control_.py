@@ -2,7 +2,7 @@
 
 Revision ID: 0007
 Revises: 0006
-Create Date: 2026-12-03 23:56:21.024960
+Create Date: 2026-12-04 00:26:24.045298
 """
 
 from __future__ import annotations
@@ -92,6 +92,9 @@ def upgrade() -> None:
             sa.Column("call_id", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True)
         )
         batch_op.add_column(sa.Column("also_held", sa.JSON(), nullable=True))
+        batch_op.add_column(
+            sa.Column("handed_on_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True)
+        )
         batch_op.add_column(sa.Column("transcript", sa.JSON(), nullable=True))
 
     with op.batch_alter_table("desktop_outbound", schema=None) as batch_op:
@@ -169,6 +172,7 @@ def downgrade() -> None:
 
     with op.batch_alter_table("desktop_contact", schema=None) as batch_op:
         batch_op.drop_column("transcript")
+        batch_op.drop_column("handed_on_by")
         batch_op.drop_column("also_held")
         batch_op.drop_column("call_id")
 

@@ -103,6 +103,10 @@
         } else {
           sent.className = "customer"; sent.setAttribute("data-seq", String(frame.seq));
         }
+      } else if (frame.type === "ended") {
+        saved = {}; save();  // the next message starts a new chat
+        status.textContent = "The agent has closed this chat. Send a message to start a new one.";
+        socket.close();
       } else if (frame.type === "typing") {
         status.textContent = "An agent is typing…";
       } else if (frame.type === "error") {
@@ -111,7 +115,7 @@
       }
     };
     socket.onclose = function () {
-      status.textContent = "Reconnecting…";
+      if (saved.session) status.textContent = "Reconnecting…";
       setTimeout(connect, retryMs);
       retryMs = Math.min(retryMs * 2, 10000);
     };
