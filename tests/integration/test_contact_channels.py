@@ -3,7 +3,7 @@ loopback server (tests/integration/platform.py): a web chat from the widget in a
 the agent's reply and the transcript; an SMS in and the reply out through the Do Not Call gate; a
 walk-in; a call bridged to the agent's extension by `call.route` (and one the platform could not
 connect, back in line); a callback queued, offered, dialled and tried again; transfers to a named
-agent, warm; and a supervisor's monitor command and forced state."""
+agent, warm and in conference; and a supervisor's monitor command and forced state."""
 
 from __future__ import annotations
 
@@ -419,7 +419,7 @@ def test_a_callback_keeps_its_place_and_is_dialled_through_the_gate(
     assert record["timeline"][0]["event_type"] == "contact.received"
 
 
-def test_transfers_to_a_named_agent_and_warm(
+def test_transfers_to_a_named_agent_warm_and_in_conference(
     floor: RunningCentre, desk: dict[str, AgentAtDesk]
 ) -> None:
     platform = _platform(floor)
@@ -460,8 +460,18 @@ def test_transfers_to_a_named_agent_and_warm(
         lambda: any(c["contact_id"] == contact_id for c in desk["bilal"].me()["contacts"]) or None,
     )
     desk["bilal"].wrap(contact_id, "escalated")
+
+    # chen brings alice into the call: both are on it until each wraps up.
+    desk["chen"].post(
+        f"/v1/contacts/{contact_id}/transfer", {"to_agent_id": "alice", "mode": "conference"}
+    )
+    alice.take(contact_id)
+    until(
+        "chen still on the call",
+        lambda: any(c["contact_id"] == contact_id for c in desk["chen"].me()["contacts"]) or None,
+    )
     routes = until(
-        "three route commands",
+        "four route commands",
         lambda: (
             found
             if len(
@@ -469,7 +479,7 @@ def test_transfers_to_a_named_agent_and_warm(
                     lambda b: b.get("call_id") == call_id and b.get("command") == "route"
                 )
             )
-            == 3
+            == 4
             else None
         ),
     )
@@ -477,12 +487,14 @@ def test_transfers_to_a_named_agent_and_warm(
         ("2001", "offer"),
         ("2002", "transfer"),
         ("2003", "warm_transfer"),
+        ("2001", "conference"),
     ]
-    transfers = _timeline(floor, contact_id, "contact.transfer_requested", 2)
-    assert [t["details"]["mode"] for t in transfers] == ["blind", "warm"]
+    transfers = _timeline(floor, contact_id, "contact.transfer_requested", 3)
+    assert [t["details"]["mode"] for t in transfers] == ["blind", "warm", "conference"]
     desk["chen"].wrap(contact_id, "resolved")
+    alice.wrap(contact_id, "resolved")
     contact = floor.wait_contact(contact_id, status="wrapped")
-    assert contact["agent_id"] == "chen" and contact["assignments"] == 3
+    assert contact["agent_id"] == "alice" and contact["assignments"] == 4
 
 
 def test_a_supervisor_monitors_a_call_and_sets_an_agents_state(
