@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Browser, Playwright, expect, sync_playwright
 from websockets.sync.client import connect
 
 from tests.integration.conftest import AgentAtDesk, RunningCentre, until
@@ -34,6 +34,15 @@ def desk(floor: RunningCentre) -> Iterator[dict[str, AgentAtDesk]]:
     yield agents
     for agent in agents.values():
         agent.post("/v1/state", {"state": "offline"})
+
+
+def _chromium(playwright: Playwright) -> Browser:
+    """Debian's Chromium, headless, as the tests run it (Playwright never downloads a browser)."""
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it"
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    )
 
 
 def _platform(centre: RunningCentre) -> ChannelPlatform:
@@ -94,12 +103,8 @@ def test_a_chat_from_the_widget_to_the_agents_reply_and_the_transcript(
         pytest.skip(
             "the browser's part does not depend on the database; the chat's limits run on both"
         )
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it"
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        browser = _chromium(playwright)
         try:
             page = browser.new_page()
             page.goto(floor.url("intake", "/chat/?entry=acme-web"))
@@ -509,6 +514,32 @@ def test_a_supervisor_monitors_a_call_and_sets_an_agents_state(
     alice.take(contact_id)
     refused = alice.post(f"/v1/supervisor/calls/{contact_id}/monitor", expect=403)
     assert "supervisors" in refused["detail"]
+    # In the browser: the team leader's wallboard offers to monitor alice's call.
+    if floor.backend == "sqlite":
+        with sync_playwright() as playwright:
+            browser = _chromium(playwright)
+            try:
+                page = browser.new_page(viewport={"width": 1366, "height": 900})
+                page.goto(floor.url("desktop", "/"))
+                page.get_by_label("Username").fill("chen")
+                page.get_by_label("Password").fill(
+                    floor.centre.credentials["agents"]["chen"]["password"]
+                )
+                page.get_by_role("button", name="Sign in").click()
+                barge = page.get_by_role("button", name="Barge Alice Nguyen")
+                expect(barge).to_be_visible(timeout=15_000)
+                barge.click()
+                until(
+                    "the barge command",
+                    lambda: (
+                        platform.requests(
+                            lambda b: b.get("call_id") == call_id and b.get("command") == "barge"
+                        )
+                        or None
+                    ),
+                )
+            finally:
+                browser.close()
     for action in ("monitor", "whisper"):
         chen.post(f"/v1/supervisor/calls/{contact_id}/{action}")
         heard = until(
@@ -530,4 +561,6 @@ def test_a_supervisor_monitors_a_call_and_sets_an_agents_state(
     audit = httpx.get(chen.url("/v1/supervisor/actions"), headers=chen.headers, timeout=10).json()
     actions = [(a["action"], a["agent_id"]) for a in audit["actions"]]
     assert {("monitor", "alice"), ("whisper", "alice"), ("state:break", "alice")} <= set(actions)
+    if floor.backend == "sqlite":
+        assert ("barge", "alice") in actions
     alice.wrap(contact_id, "resolved")

@@ -622,8 +622,7 @@ async def wallboard(agent: Agent, request: Request) -> dict[str, Any]:
         names = {(s.tenant_id, s.queue_id): s.name for s in scripts}
         agents = [a for a in await session.exec(select(store.DesktopAgent))
                   if set(a.tenants) & set(agent.tenants)]  # fmt: skip
-        holding = {a.agent_id: len(await store.assigned_contacts(session, a.agent_id))
-                   for a in agents}  # fmt: skip
+        holding = {a.agent_id: await store.assigned_contacts(session, a.agent_id) for a in agents}
     queues = [
         {"tenant_id": f.tenant_id, "name": names.get((f.tenant_id, f.queue_id)), **f.figures,
          "updated_at": f.updated_at.isoformat()}
@@ -633,7 +632,9 @@ async def wallboard(agent: Agent, request: Request) -> dict[str, Any]:
         "queues": sorted(queues, key=lambda q: (q["tenant_id"], q["queue_id"])),
         "agents": [
             {**_profile(a), "state_since": a.state_since.isoformat(),
-             "contacts": holding[a.agent_id]}
+             "contacts": len(holding[a.agent_id]),
+             "on_call": next((c.contact_id for c in holding[a.agent_id] if c.channel == "phone"),
+                             None)}
             for a in sorted(agents, key=lambda a: a.agent_id)
         ],
     }  # fmt: skip

@@ -366,10 +366,39 @@ async function refreshWallboard() {
     $("wallboard-queues").replaceChildren(...board.queues.map((q) => row([
       q.name || q.queue_id, q.waiting, `${Math.round(q.longest_wait_seconds)} s`, q.agents_available,
       q.agents_on_contact, pct(q.service_level_30m), pct(q.abandonment_rate)])));
-    $("wallboard-agents").replaceChildren(...board.agents.map((a) => row([
-      a.name, a.state_reason ? `${a.state} (${a.state_reason})` : a.state,
-      new Date(a.state_since).toLocaleTimeString(), a.contacts])));
+    $("wallboard-agents").replaceChildren(...board.agents.map((a) => {
+      const line = row([a.name, a.state_reason ? `${a.state} (${a.state_reason})` : a.state,
+                        new Date(a.state_since).toLocaleTimeString(), a.contacts]);
+      line.append(supervising(a));
+      return line;
+    }));
   } catch (error) { /* the next refresh tries again */ }
+}
+// A supervisor listens to an agent's call (monitor), speaks to the agent alone (whisper) or joins
+// it (barge), and can set an agent's state; the desktop audits each.
+function supervising(agent) {
+  const cell = document.createElement("td");
+  const button = (label, action) => {
+    const b = document.createElement("button");
+    b.type = "button"; b.textContent = label;
+    b.setAttribute("aria-label", `${label} ${agent.name}`);
+    b.addEventListener("click", () => action().then(() => log(`${label.toLowerCase()}: ${agent.name}`))
+      .catch((error) => log(`${label.toLowerCase()} refused: ${error.message}`)));
+    cell.append(b);
+  };
+  if (agent.on_call) {
+    for (const action of ["monitor", "whisper", "barge"]) {
+      button(action[0].toUpperCase() + action.slice(1),
+             () => api("POST", `/v1/supervisor/calls/${agent.on_call}/${action}`));
+    }
+  }
+  if (agent.agent_id !== session.agent.agent_id && agent.state !== "offline") {
+    button(agent.state === "available" ? "Send on break" : "Make available", () =>
+      api("POST", `/v1/supervisor/agents/${agent.agent_id}/state`,
+          agent.state === "available" ? { state: "break", reason: "asked by the team leader" }
+                                      : { state: "available", reason: "back to the queue" }));
+  }
+  return cell;
 }
 // -- schedules and the team leader's staffing view -----------------------------------------------
 const clock = (t) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
