@@ -19,11 +19,15 @@ from typing import Any
 import httpx
 import structlog
 
+from switchboard.common.runtime import Transaction
 from switchboard.common.signing import signed_headers
 from switchboard.intake import store
+from switchboard.intake.settings import IntakeSettings
 
 log = structlog.get_logger("switchboard.intake.egress")
 OUTCOMES = ("connected", "answered", "no_answer", "busy", "failed", "delivered")
+FOLDERS = {"phone": "call-control", "sms": "sms-outbox"}
+"""Where each channel's commands or messages are written when its system has no webhook."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,45 @@ class Handed:
     outcome: str
     attempts: int
     reason: str = ""
+
+
+async def deliver_once(
+    tx: Transaction,
+    settings: IntakeSettings,
+    *,
+    tenant_id: str,
+    channel: str,
+    item_id: str,
+    kind: str,
+    body: dict[str, Any],
+) -> Handed | None:
+    """Hand `body` to the tenant's `channel` system (its call-control or send webhook), once: a
+    redelivered event finds the record and gets None; otherwise how it went, recorded."""
+    if await tx.session.get(store.Delivery, item_id) is not None:
+        return None
+    system = await store.system_for(tx.session, tenant_id=tenant_id, channel=channel)
+    url = (system.control_url if channel == "phone" else system.send_url) if system else None
+    handed = await hand_on(
+        system,
+        url,
+        folder=settings.var_dir / FOLDERS[channel],
+        item_id=item_id,
+        body=body,
+        attempts=settings.intake_egress_attempts,
+        pause_seconds=settings.intake_egress_pause_seconds,
+        timeout_seconds=settings.intake_egress_timeout_seconds,
+    )
+    tx.session.add(
+        store.Delivery(
+            delivery_id=item_id,
+            kind=kind,
+            tenant_id=tenant_id,
+            outcome=handed.outcome,
+            attempts=handed.attempts,
+            detail=handed.reason[:500],
+        )
+    )
+    return handed
 
 
 async def hand_on(

@@ -76,34 +76,20 @@ async def send_reply(tx: Transaction, intake: Intake, event: Envelope[ReplySent]
     """Hand a cleared SMS reply to the tenant's gateway, once (a redelivery finds its record)."""
     reply = event.payload
     item_id = reply.outbound_request_id or event.event_id
-    if await tx.session.get(store.Delivery, item_id) is not None:
-        return
-    system = await store.system_for(tx.session, tenant_id=event.tenant_id, channel="sms")
     own = await store.own_address(tx.session, tenant_id=event.tenant_id, channel="sms")
-    settings = intake.settings
-    handed = await egress.hand_on(
-        system,
-        system.send_url if system else None,
-        folder=settings.var_dir / "sms-outbox",
+    body = {
+        "message_id": item_id,
+        "from": own,
+        "to": reply.to,
+        "text": reply.text,
+        "contact_id": event.about_contact_id,
+    }
+    await egress.deliver_once(
+        tx,
+        intake.settings,
+        tenant_id=event.tenant_id,
+        channel="sms",
         item_id=item_id,
-        body={
-            "message_id": item_id,
-            "from": own,
-            "to": reply.to,
-            "text": reply.text,
-            "contact_id": event.about_contact_id,
-        },
-        attempts=settings.intake_egress_attempts,
-        pause_seconds=settings.intake_egress_pause_seconds,
-        timeout_seconds=settings.intake_egress_timeout_seconds,
-    )
-    tx.session.add(
-        store.Delivery(
-            delivery_id=item_id,
-            kind="sms",
-            tenant_id=event.tenant_id,
-            outcome=handed.outcome,
-            attempts=handed.attempts,
-            detail=handed.reason[:500],
-        )
+        kind="sms",
+        body=body,
     )

@@ -10,7 +10,7 @@ from typing import Any
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.channels import CallCommandResult, CallControl, CallRoute
 from switchboard.common.runtime import Transaction
-from switchboard.intake import egress, store
+from switchboard.intake import egress
 from switchboard.intake.context import Intake
 
 
@@ -18,8 +18,6 @@ async def deliver(
     tx: Transaction, intake: Intake, event: Envelope[CallRoute] | Envelope[CallControl]
 ) -> None:
     command = event.payload
-    if await tx.session.get(store.Delivery, command.command_id) is not None:
-        return  # delivered before this redelivery
     agent_id: str | None
     if isinstance(command, CallRoute):
         name, agent_id = "route", command.agent_id
@@ -40,28 +38,17 @@ async def deliver(
             "requested_by": command.requested_by,
         }
     body |= {"command_id": command.command_id, "contact_id": event.about_contact_id}
-    system = await store.system_for(tx.session, tenant_id=event.tenant_id, channel="phone")
-    settings = intake.settings
-    handed = await egress.hand_on(
-        system,
-        system.control_url if system else None,
-        folder=settings.var_dir / "call-control",
+    handed = await egress.deliver_once(
+        tx,
+        intake.settings,
+        tenant_id=event.tenant_id,
+        channel="phone",
         item_id=command.command_id,
+        kind=f"call.{name}",
         body=body,
-        attempts=settings.intake_egress_attempts,
-        pause_seconds=settings.intake_egress_pause_seconds,
-        timeout_seconds=settings.intake_egress_timeout_seconds,
     )
-    tx.session.add(
-        store.Delivery(
-            delivery_id=command.command_id,
-            kind=f"call.{name}",
-            tenant_id=event.tenant_id,
-            outcome=handed.outcome,
-            attempts=handed.attempts,
-            detail=handed.reason[:500],
-        )
-    )
+    if handed is None:
+        return  # delivered before this redelivery
     result = CallCommandResult(
         command_id=command.command_id,
         call_id=command.call_id,

@@ -186,15 +186,7 @@ async def dial(tx: Transaction, acd: Distributor, entry: store.QueueEntry) -> No
         time_zone=str(tenant.timezone) if tenant else None,
     )
     acd.remember(entry)
-    origin = acd.origins[entry.contact_id]
-    asked = Envelope.resume(
-        request,
-        tenant_id=entry.tenant_id,
-        aggregate_id=request.request_id,
-        contact_id=entry.contact_id,
-        correlation_id=origin.correlation_id,
-        causation_id=origin.queued_event_id,
-    )
+    asked = acd.resumed(entry.contact_id, request, aggregate_id=request.request_id)
     answer = await gate.decide_outbound(tx.session, asked)
     await tx.emit(asked.follow(answer))
     if not isinstance(answer, OutboundCleared):

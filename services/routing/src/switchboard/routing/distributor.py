@@ -25,7 +25,7 @@ import structlog
 from switchboard.common import setaside
 from switchboard.common.centre import CallbackConfig, QueueConfig, RuleConfig
 from switchboard.common.delivery import classify
-from switchboard.common.envelope import Envelope, Payload, utcnow
+from switchboard.common.envelope import Envelope, P, Payload, utcnow
 from switchboard.common.events.desktop import AgentStateChanged
 from switchboard.common.events.routing import (
     AgentOffered,
@@ -357,16 +357,18 @@ class Distributor:
     async def emit(
         self, tx: Transaction, contact_id: str, payload: Payload, *, aggregate_id: str
     ) -> None:
+        await tx.emit(self.resumed(contact_id, payload, aggregate_id=aggregate_id))
+
+    def resumed(self, contact_id: str, payload: P, *, aggregate_id: str) -> Envelope[P]:
+        """An event about the contact in its chain, caused by its `contact.queued`."""
         origin = self.origins[contact_id]
-        await tx.emit(
-            Envelope.resume(
-                payload,
-                tenant_id=origin.tenant_id,
-                aggregate_id=aggregate_id,
-                contact_id=contact_id,
-                correlation_id=origin.correlation_id,
-                causation_id=origin.queued_event_id,
-            )
+        return Envelope.resume(
+            payload,
+            tenant_id=origin.tenant_id,
+            aggregate_id=aggregate_id,
+            contact_id=contact_id,
+            correlation_id=origin.correlation_id,
+            causation_id=origin.queued_event_id,
         )
 
     async def _publish_stats(self, clock: float) -> None:

@@ -92,20 +92,7 @@ async def on_contact_received(event: Envelope[ContactReceived], tx: Transaction)
         channel=contact.channel,
     )
     queued_event = event.follow(queued)
-    headers: dict[str, str] = {}
-    propagate.inject(headers)
-    entry = store.QueueEntry(
-        contact_id=event.aggregate_id,
-        tenant_id=event.tenant_id,
-        queue_id=admission.queue_id,
-        channel=contact.channel,
-        priority=decision.priority,
-        rule=decision.rule,
-        correlation_id=event.correlation_id,
-        queued_event_id=queued_event.event_id,
-        trace_parent=headers.get("traceparent"),
-        call_id=contact.phone.call_id if contact.phone else None,
-    )
+    entry = _entry(event, queued_event, decision.rule)
     tx.session.add(entry)
     await tx.emit(queued_event)
 
@@ -131,24 +118,13 @@ async def _served_at_counter(
             channel="walk_in",
         )
     )
-    headers: dict[str, str] = {}
-    propagate.inject(headers)
-    entry = store.QueueEntry(
-        contact_id=event.aggregate_id,
-        tenant_id=event.tenant_id,
-        queue_id=decision.queue_id,
-        channel="walk_in",
-        priority=decision.priority,
-        rule=decision.rule,
-        correlation_id=event.correlation_id,
-        queued_event_id=queued.event_id,
-        trace_parent=headers.get("traceparent"),
-        status="assigned",
-        agent_id=walk_in.agent_id,
-        enqueued_at=walk_in.started_at,
-        outcome_at=utcnow(),
-        waited_seconds=0.0,
+    entry = _entry(event, queued, decision.rule)
+    entry.status, entry.agent_id, entry.enqueued_at = (
+        "assigned",
+        walk_in.agent_id,
+        walk_in.started_at,
     )
+    entry.outcome_at, entry.waited_seconds = utcnow(), 0.0
     tx.session.add(entry)
     await tx.emit(queued)
     assigned = ContactAssigned(
@@ -158,6 +134,27 @@ async def _served_at_counter(
     acd.remember(entry)
     tx.after_commit(
         lambda: acd.engine.hold(entry.contact_id, walk_in.agent_id, "walk_in", now=now())
+    )
+
+
+def _entry(
+    event: Envelope[ContactReceived], queued: Envelope[ContactQueued], rule: str
+) -> store.QueueEntry:
+    """The contact's life in routing, from the queue it was put in, in the contact's trace."""
+    headers: dict[str, str] = {}
+    propagate.inject(headers)
+    contact = event.payload
+    return store.QueueEntry(
+        contact_id=event.aggregate_id,
+        tenant_id=event.tenant_id,
+        queue_id=queued.payload.queue_id,
+        channel=contact.channel,
+        priority=queued.payload.priority,
+        rule=rule,
+        correlation_id=event.correlation_id,
+        queued_event_id=queued.event_id,
+        trace_parent=headers.get("traceparent"),
+        call_id=contact.phone.call_id if contact.phone else None,
     )
 
 
