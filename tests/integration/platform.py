@@ -7,6 +7,7 @@ from __future__ import annotations
 import hmac
 import json
 import threading
+import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -68,6 +69,20 @@ class ChannelPlatform:
     def requests(self, test: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
         with self._lock:
             return [r for r in self.received if test(r["body"])]
+
+    def commands(
+        self, call_id: str, command: str, count: int = 1, timeout: float = 45
+    ) -> list[dict[str, Any]]:
+        """The `command`s about `call_id` received, once there are `count` of them."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.requests(
+                lambda b: b.get("call_id") == call_id and b.get("command") == command
+            )
+            if len(found) >= count:
+                return found
+            time.sleep(0.2)
+        raise AssertionError(f"waited {timeout} s for {count} {command} command(s) about {call_id}")
 
     def _answer(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, Any]]:
         system = headers.get(SYSTEM_HEADER, "")

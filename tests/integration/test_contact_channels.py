@@ -357,19 +357,7 @@ def test_a_call_is_bridged_to_the_agents_extension_or_goes_back_in_line(
     assert not_connected["payload"]["agent_id"] == first.name
     second = _holder({k: v for k, v in desk.items() if k != first.name}, contact_id)
     second.take(contact_id)
-    routes = until(
-        "two route commands",
-        lambda: (
-            found
-            if len(
-                found := platform.requests(
-                    lambda b: b.get("call_id") == call_id and b.get("command") == "route"
-                )
-            )
-            == 2
-            else None
-        ),
-    )
+    routes = platform.commands(call_id, "route", 2)
     extensions = {"alice": "2001", "bilal": "2002", "chen": "2003"}
     assert [r["body"]["extension"] for r in routes] == [
         extensions[first.name],
@@ -397,13 +385,7 @@ def test_a_callback_keeps_its_place_and_is_dialled_through_the_gate(
     platform.script(call_id, (200, {"outcome": "no_answer"}))
     desk["bilal"].post("/v1/state", {"state": "available"})
     desk["bilal"].take(contact_id)  # the callback is offered like a call, from its place
-    dial = until(
-        "the dial command",
-        lambda: (
-            platform.requests(lambda b: b.get("call_id") == call_id and b.get("command") == "dial")
-            or None
-        ),
-    )
+    dial = platform.commands(call_id, "dial")
     assert dial[0]["body"]["target"] == "+61412555666"
     assert dial[0]["body"]["extension"] == "2002"
     [retry] = _timeline(floor, contact_id, "callback.result")
@@ -448,15 +430,7 @@ def test_transfers_to_a_named_agent_warm_and_in_conference(
     desk["bilal"].post(
         f"/v1/contacts/{contact_id}/transfer", {"to_agent_id": "chen", "mode": "warm"}
     )
-    consult = until(
-        "the consult leg",
-        lambda: (
-            platform.requests(
-                lambda b: b.get("call_id") == call_id and b.get("command") == "consult"
-            )
-            or None
-        ),
-    )
+    consult = platform.commands(call_id, "consult")
     assert (consult[0]["body"]["extension"], consult[0]["body"]["target"]) == ("2002", "2003")
     desk["chen"].take(contact_id)
     # bilal stays on the warm transfer until he wraps up
@@ -475,19 +449,7 @@ def test_transfers_to_a_named_agent_warm_and_in_conference(
         "chen still on the call",
         lambda: any(c["contact_id"] == contact_id for c in desk["chen"].me()["contacts"]) or None,
     )
-    routes = until(
-        "four route commands",
-        lambda: (
-            found
-            if len(
-                found := platform.requests(
-                    lambda b: b.get("call_id") == call_id and b.get("command") == "route"
-                )
-            )
-            == 4
-            else None
-        ),
-    )
+    routes = platform.commands(call_id, "route", 4)
     assert [(r["body"]["extension"], r["body"]["mode"]) for r in routes] == [
         ("2001", "offer"),
         ("2002", "transfer"),
@@ -529,28 +491,12 @@ def test_a_supervisor_monitors_a_call_and_sets_an_agents_state(
                 barge = page.get_by_role("button", name="Barge Alice Nguyen")
                 expect(barge).to_be_visible(timeout=15_000)
                 barge.click()
-                until(
-                    "the barge command",
-                    lambda: (
-                        platform.requests(
-                            lambda b: b.get("call_id") == call_id and b.get("command") == "barge"
-                        )
-                        or None
-                    ),
-                )
+                platform.commands(call_id, "barge")
             finally:
                 browser.close()
     for action in ("monitor", "whisper"):
         chen.post(f"/v1/supervisor/calls/{contact_id}/{action}")
-        heard = until(
-            f"the {action} command",
-            lambda action=action: (
-                platform.requests(
-                    lambda b: b.get("call_id") == call_id and b.get("command") == action
-                )
-                or None
-            ),
-        )
+        heard = platform.commands(call_id, action)
         assert (heard[0]["body"]["extension"], heard[0]["body"]["target"]) == ("2003", "2001")
     chen.post("/v1/supervisor/agents/alice/state", {"state": "break", "reason": "a quick word"})
     state = alice.told(
