@@ -268,3 +268,14 @@ async def test_a_timer_that_cannot_fire_is_set_aside_and_the_others_are_kept(flo
     assert entry.service == "escalation" and entry.reason.startswith("IndexError")
     assert entry.attempts == 5 and entry.row is not None
     assert entry.row["clock_id"] == corrupt_clock and corrupt_clock not in timers
+
+
+async def test_a_walk_in_starts_no_service_level_clock(floor: Floor) -> None:
+    walk_in = ContactQueued(
+        queue_id="general", priority=5, reason="at the counter", channel="walk_in"
+    )
+    await floor.deliver(walk_in, "counter")
+    assert await floor.clocks("counter") == {}
+    floor.advance_to(400)
+    await floor.fire()
+    assert await floor.emitted("sla.alert") == []

@@ -62,6 +62,11 @@ async def _watched(tx: Transaction, event: Envelope[Any]) -> store.WatchedContac
     return contact
 
 
+WALK_IN = "walk_in"
+"""A customer at the counter is answered there and then: no service-level clock starts for them
+(their follow-ups and complaints keep their own)."""
+
+
 @subscriptions.on(topics.CONTACT_QUEUED)
 async def on_contact_queued(event: Envelope[ContactQueued], tx: Transaction) -> None:
     """The first queueing starts the contact's SLA clocks under the policy version current now; a
@@ -73,7 +78,7 @@ async def on_contact_queued(event: Envelope[ContactQueued], tx: Transaction) -> 
     contact.channel = contact.channel or queued.channel
     tx.session.add(contact)
     tenant = await tx.session.get(store.EscalationTenant, event.tenant_id)
-    if not first or tenant is None:
+    if not first or tenant is None or contact.channel == WALK_IN:
         return
     for policy in await store.current_policies(tx.session, event.tenant_id):
         if not promises.matches(policy.definition, contact):
