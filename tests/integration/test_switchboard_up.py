@@ -72,7 +72,7 @@ def test_up_runs_the_centre_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
 
         demo = run_switchboard(env, "demo", "--json")
         assert demo.returncode == 0, demo.stderr
-        assert [json.loads(line)["recorded"] for line in demo.stdout.splitlines()] == [True] * 4
+        assert [json.loads(line)["recorded"] for line in demo.stdout.splitlines()] == [True] * 5
         assert {p.name for p in (tmp_path / "log").iterdir()} >= {f"{s}.log" for s in SERVICES}
         assert {f"{s}.db" for s in SERVICES} <= {p.name for p in tmp_path.iterdir()}
         assert _processes_started_for(tmp_path), "services and broker run with this var dir"
