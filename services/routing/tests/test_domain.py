@@ -178,6 +178,8 @@ def test_a_callbacks_dial_results() -> None:
     assert after_dial("answered", "", attempt=1, local_now=evening, **common).outcome == (
         "connected"
     )
+    taken = after_dial("delivered", "", attempt=1, local_now=evening, **common)
+    assert (taken.outcome, taken.reason) == ("connected", "the dial was delivered")
     retry = after_dial("no_answer", "", attempt=1, local_now=evening, **common)
     assert retry.outcome == "retry"
     assert retry.retry_at == datetime(2026, 12, 8, 8, 0, tzinfo=sydney)  # after hours: morning

@@ -154,6 +154,8 @@ def after_dial(
     moment within calling hours after the pause, or, after the last try, unreachable."""
     if outcome == "answered":
         return CallbackDecision("connected", "the customer answered")
+    if outcome in ("connected", "delivered"):  # taken by a platform that reports no answer
+        return CallbackDecision("connected", f"the dial was {outcome}")
     why = f"attempt {attempt} of {max_attempts}: {outcome.replace('_', ' ')}"
     if reason:
         why += f" ({reason})"
