@@ -5,7 +5,7 @@ later ones are `chat.message`; the agent's answers arrive as `contact.replied` a
 window. Every line is numbered and stored before it is acknowledged or shown, so a window that
 reconnects (`hello` with its session, secret and the last number it saw) is sent what it missed
 and nothing twice. The customer's browser confirms each agent message it shows (`delivered`), and
-typing is passed both ways. Frames are size-limited and messages rate-limited per chat.
+typing is passed both ways. Frames are size-limited and messages rate-limited per open window.
 
 Frames, all JSON objects with a `type`:
 - in:  hello {entry, session?, secret?, after?, name?, email?}, message {id, text}, typing,
