@@ -13,6 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from switchboard.common.catalogue_config import CatalogueConfig
+from switchboard.common.events.intake import Channel
 
 
 class Addresses(BaseModel):
@@ -27,7 +28,6 @@ class Addresses(BaseModel):
     """Web chat entry points: the name a page's widget gives (`data-entry`), e.g. `acme-web`."""
 
 
-Channel = Literal["email", "phone", "letter", "fax", "chat", "sms", "walk_in"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 

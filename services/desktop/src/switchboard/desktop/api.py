@@ -500,6 +500,14 @@ class Reply(BaseModel):
     subject: str | None = Field(default=None, max_length=900)
 
 
+OUTBOUND_CHANNELS: dict[str, Literal["call", "fax", "sms"]] = {
+    "phone": "call",
+    "fax": "fax",
+    "sms": "sms",
+}
+"""The outbound request that answers a contact of each channel (it waits for the DNC gate)."""
+
+
 @router.post("/contacts/{contact_id}/reply", status_code=202)
 async def reply(contact_id: str, body: Reply, agent: Agent, request: Request) -> dict[str, Any]:
     """Answer the customer on the contact's channel. Email: a threaded reply through the relay. A
@@ -510,7 +518,7 @@ async def reply(contact_id: str, body: Reply, agent: Agent, request: Request) ->
         with _in_contact_trace(runtime, contact, "desktop reply"):
             if contact.channel == "email":
                 sent = await _email_reply(tx, contact, agent, body)
-            elif contact.channel in ("phone", "fax", "sms"):
+            elif contact.channel in OUTBOUND_CHANNELS:
                 sent = await _outbound_reply(tx, contact, agent, body)
             elif contact.channel == "chat":
                 sent = await _chat_reply(tx, contact, agent, body)
@@ -549,9 +557,7 @@ async def _outbound_reply(tx: Transaction, contact: store.DesktopContact,
                           agent: store.DesktopAgent, body: Reply) -> ReplySent:  # fmt: skip
     if not contact.customer_phone:
         raise HTTPException(422, "the contact has no number to call back")
-    channel: Literal["call", "fax", "sms"] = {"phone": "call", "fax": "fax"}.get(  # type: ignore[assignment]
-        contact.channel or "", "sms"
-    )
+    channel = OUTBOUND_CHANNELS[contact.channel or ""]
     if channel == "sms" and not body.text.strip():
         raise HTTPException(422, "the reply has no text")
     request_id = new_id()
@@ -622,7 +628,7 @@ async def wallboard(agent: Agent, request: Request) -> dict[str, Any]:
         names = {(s.tenant_id, s.queue_id): s.name for s in scripts}
         agents = [a for a in await session.exec(select(store.DesktopAgent))
                   if set(a.tenants) & set(agent.tenants)]  # fmt: skip
-        holding = {a.agent_id: await store.assigned_contacts(session, a.agent_id) for a in agents}
+        holding = await store.holdings(session, [a.agent_id for a in agents])
     queues = [
         {"tenant_id": f.tenant_id, "name": names.get((f.tenant_id, f.queue_id)), **f.figures,
          "updated_at": f.updated_at.isoformat()}

@@ -88,11 +88,11 @@ class DesktopContact(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=64)
     wrapped_at: datetime | None = None
     also_held: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """Agents who still hold it after handing it on (a warm transfer, a conference) until they
+    wrap up."""
     handed_on_by: str | None = Field(default=None, max_length=64)
     """The agent who asked for a transfer, until someone else is assigned it: their wrap-up does
     not end the contact (a chat stays open for the next agent)."""
-    """Agents who still hold it after handing it on (a warm transfer, a conference) until they
-    wrap up."""
     transcript: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=True)
     )
@@ -403,17 +403,31 @@ async def open_follow_ups(session: AsyncSession, agent_id: str) -> list[DesktopF
 
 
 async def assigned_contacts(session: AsyncSession, agent_id: str) -> list[DesktopContact]:
-    """The contacts in the agent's hands: assigned to them, or handed on while they stay on (a
-    warm transfer, a conference: few at any time, so they are looked through here)."""
+    return (await holdings(session, [agent_id]))[agent_id]
+
+
+async def holdings(session: AsyncSession, agent_ids: list[str]) -> dict[str, list[DesktopContact]]:
+    """The contacts in each agent's hands, in two reads however many agents: assigned to them,
+    or handed on while they stay on (a warm transfer, a conference: few at any time, so they are
+    looked through here)."""
+    held: dict[str, list[DesktopContact]] = {agent_id: [] for agent_id in agent_ids}
     rows = await session.exec(
         select(DesktopContact)
-        .where(col(DesktopContact.agent_id) == agent_id, col(DesktopContact.status) == "assigned")
+        .where(
+            col(DesktopContact.agent_id).in_(agent_ids), col(DesktopContact.status) == "assigned"
+        )
         .order_by(col(DesktopContact.received_at))
     )
+    for contact in rows:
+        held[str(contact.agent_id)].append(contact)
     shared = await session.exec(
         select(DesktopContact).where(col(DesktopContact.also_held).is_not(None))
     )
-    return [*rows, *(c for c in shared if agent_id in (c.also_held or []))]
+    for contact in shared:
+        for agent_id in contact.also_held or []:
+            if agent_id in held:
+                held[agent_id].append(contact)
+    return held
 
 
 async def history(session: AsyncSession, contact: DesktopContact, *, limit: int = 10

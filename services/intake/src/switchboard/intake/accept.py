@@ -85,7 +85,6 @@ async def record_contact(tx: Transaction, new: NewContact) -> Outcome:
             token=new_conversation_token(),
             customer_address=new.customer_address,
         )
-        tx.session.add(conversation)
     conversation.last_contact_at = utcnow()
     tx.session.add(conversation)
     conversation_id = conversation.conversation_id

@@ -216,13 +216,7 @@ async def _listen(socket: WebSocket, intake: Intake, session_id: str) -> None:
                 message_id = _text(frame, "id", 64)
                 if not text or not message_id:
                     raise InvalidInput("a message needs an id and some text")
-                seq = await _said_before(intake, session_id, message_id)
-                if seq is None:  # a new message, not one the window sent again
-                    if not limit.allow():
-                        raise InvalidInput(
-                            "too many messages at once: wait a moment and send again"
-                        )
-                    seq = await customer_said(intake, session_id, text, message_id)
+                seq = await customer_said(intake, session_id, text, message_id, limit)
                 await socket.send_json({"type": "ack", "id": message_id, "seq": seq})
             elif kind == "typing" and time.monotonic() - typed_at > 3:
                 typed_at = time.monotonic()
@@ -261,20 +255,15 @@ async def _show(
                 await socket.send_json(note)
 
 
-def _source_of(session_id: str, message_id: str) -> str:
-    return f"c:{session_id}:{message_id}"[:64]
-
-
-async def _said_before(intake: Intake, session_id: str, message_id: str) -> int | None:
-    async with intake.runtime.db.reader() as session:
-        return await store.chat_line_from(session, _source_of(session_id, message_id))
-
-
-async def customer_said(intake: Intake, session_id: str, text: str, message_id: str) -> int:
+async def customer_said(
+    intake: Intake, session_id: str, text: str, message_id: str, limit: RateLimit
+) -> int:
     """Store the customer's message (once per id) and publish it: the chat's first message makes
-    the contact, in the same transaction as its line. Returns the line's number."""
+    the contact, in the same transaction as its line. Returns the line's number. A message the
+    window sends again is answered with its number and not counted by `limit`; a new one over
+    the limit is refused."""
     masked = mask_sensitive(text)
-    source_id = _source_of(session_id, message_id)
+    source_id = f"c:{session_id}:{message_id}"[:64]
     numbered: list[int] = []
 
     async def write_line(session: AsyncSession, contact_id: str) -> None:
@@ -301,6 +290,8 @@ async def customer_said(intake: Intake, session_id: str, text: str, message_id: 
         assert chat is not None
         if seen is not None:
             return seen  # the window sent it again (it did not see our ack)
+        if not limit.allow():
+            raise InvalidInput("too many messages at once: wait a moment and send again")
         if chat.ended_at is not None:
             raise InvalidInput("this chat has ended: start a new one")
         if chat.contact_id is None:

@@ -8,16 +8,14 @@ from typing import Any
 from switchboard.common import topics
 from switchboard.common.envelope import Envelope
 from switchboard.common.errors import PermanentError
-from switchboard.common.events.catalogue import ArticleUsed, OrderChanged, RetentionOffered
+from switchboard.common.events.catalogue import OrderChanged, RetentionOffered
 from switchboard.common.events.desktop import (
     ComplaintRaised,
-    ContactDeclined,
     ContactWrapped,
     FollowUpDone,
     FollowUpPromised,
     ImprovementNoted,
     JobRequested,
-    ReplySent,
 )
 from switchboard.common.events.dispatch import JobStatusChanged
 from switchboard.common.events.escalation import ContactEscalated
@@ -36,7 +34,6 @@ from switchboard.common.events.routing import (
     ContactAssigned,
     ContactNotRouted,
     ContactQueued,
-    OfferWithdrawn,
 )
 from switchboard.common.events.workforce import AdherenceChanged
 from switchboard.common.runtime import Transaction
@@ -164,16 +161,6 @@ async def on_agent_offered(event: Envelope[AgentOffered], tx: Transaction) -> No
     await _apply(tx, event, ContactFacts(status="offered", offered_at=event.occurred_at), details)
 
 
-@subscriptions.on(topics.AGENT_OFFER_WITHDRAWN)
-async def on_offer_withdrawn(event: Envelope[OfferWithdrawn], tx: Transaction) -> None:
-    await _apply(tx, event, ContactFacts(status=None), event.payload.model_dump(mode="json"))
-
-
-@subscriptions.on(topics.CONTACT_DECLINED)
-async def on_contact_declined(event: Envelope[ContactDeclined], tx: Transaction) -> None:
-    await _apply(tx, event, ContactFacts(status=None), event.payload.model_dump(mode="json"))
-
-
 @subscriptions.on(topics.CONTACT_ASSIGNED)
 async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction) -> None:
     assigned = event.payload
@@ -235,19 +222,16 @@ async def on_customer_corrected(event: Envelope[CustomerCorrected], tx: Transact
         raise PermanentError(str(error)) from None
 
 
-@subscriptions.on(topics.CONTACT_REPLIED)
-async def on_contact_replied(event: Envelope[ReplySent], tx: Transaction) -> None:
-    """The agent's reply, with what was said (retention blanks it with the rest of the timeline)."""
-    details = event.payload.model_dump(mode="json")
-    await _apply(tx, event, ContactFacts(status=None), details)
-
-
 async def _noted(event: Envelope[Any], tx: Transaction) -> None:
     """An event that goes on the contact's timeline without moving its status."""
     await _apply(tx, event, ContactFacts(status=None), event.payload.model_dump(mode="json"))
 
 
 for _topic in (
+    topics.AGENT_OFFER_WITHDRAWN,
+    topics.CONTACT_DECLINED,
+    topics.CONTACT_REPLIED,  # with what was said (retention blanks it with the rest)
+    topics.KNOWLEDGE_USED,
     topics.CHAT_MESSAGE,
     topics.CONTACT_TRANSFER_REQUESTED,
     topics.CALL_ROUTE,
@@ -261,13 +245,13 @@ for _topic in (
 @subscriptions.on(topics.FOLLOWUP_PROMISED)
 async def on_followup_promised(event: Envelope[FollowUpPromised], tx: Transaction) -> None:
     await casework.follow_up_promised(tx.session, event)
-    await _apply(tx, event, ContactFacts(status=None), event.payload.model_dump(mode="json"))
+    await _noted(event, tx)
 
 
 @subscriptions.on(topics.FOLLOWUP_DONE)
 async def on_followup_done(event: Envelope[FollowUpDone], tx: Transaction) -> None:
     await casework.follow_up_done(tx.session, event)
-    await _apply(tx, event, ContactFacts(status=None), event.payload.model_dump(mode="json"))
+    await _noted(event, tx)
 
 
 @subscriptions.on(topics.COMPLAINT_RAISED)
@@ -326,17 +310,12 @@ async def on_order_status(event: Envelope[OrderChanged], tx: Transaction) -> Non
     await _apply(tx, event, ContactFacts(status=None), details)
 
 
-@subscriptions.on(topics.KNOWLEDGE_USED)
-async def on_knowledge_used(event: Envelope[ArticleUsed], tx: Transaction) -> None:
-    await _apply(tx, event, ContactFacts(status=None), event.payload.model_dump(mode="json"))
-
-
 @subscriptions.on(topics.RETENTION_OFFERED)
 async def on_retention_offered(event: Envelope[RetentionOffered], tx: Transaction) -> None:
     """A retention offer and the customer's answer: on the timeline, and counted for the save
     rate."""
     saves.offered(tx.session, event)
-    await _apply(tx, event, ContactFacts(status=None), event.payload.model_dump(mode="json"))
+    await _noted(event, tx)
 
 
 async def _apply(

@@ -325,7 +325,6 @@ async def hand_on(
     agent_id, held = entry.agent_id, entry.status != "wrapped"
     entry.queue_id, entry.priority = queue_id, priority
     entry.status, entry.agent_id, entry.enqueued_at = "waiting", None, utcnow()
-    entry.outcome_at, entry.waited_seconds = None, None
     entry.excluded = {by: now() + TRANSFER_EXCLUSION_SECONDS} if by else {}
     tx.session.add(entry)
     await _queued(tx, acd, entry, reason, cause)

@@ -52,7 +52,6 @@ subscriptions = Subscriptions(
 log = structlog.get_logger("switchboard.routing")
 
 
-_acd = acd_of
 subscriptions.on(topics.CALL_CALLBACK_REQUESTED)(calls.on_callback_requested)
 subscriptions.on(topics.CALL_COMMAND_RESULT)(calls.on_command_result)
 subscriptions.on(topics.CONTACT_TRANSFER_REQUESTED)(calls.on_transfer_requested)
@@ -60,7 +59,7 @@ subscriptions.on(topics.CONTACT_TRANSFER_REQUESTED)(calls.on_transfer_requested)
 
 @subscriptions.on(topics.CONTACT_RECEIVED)
 async def on_contact_received(event: Envelope[ContactReceived], tx: Transaction) -> None:
-    acd, contact = _acd(tx), event.payload
+    acd, contact = acd_of(tx), event.payload
     tenant = acd.tenants.get(event.tenant_id)
     if tenant is None:
         reason = f"tenant {event.tenant_id!r} has no routing configuration"
@@ -174,7 +173,7 @@ def _traits(contact: ContactReceived) -> domain.ContactTraits:
 
 @subscriptions.on(topics.CONTACT_ACCEPTED)
 async def on_contact_accepted(event: Envelope[ContactAccepted], tx: Transaction) -> None:
-    acd, accepted = _acd(tx), event.payload
+    acd, accepted = acd_of(tx), event.payload
     offer = await tx.session.get(store.RoutingOffer, accepted.offer_id)
     if offer is None or offer.agent_id != accepted.agent_id:
         log.warning("acceptance of an unknown offer ignored", offer_id=accepted.offer_id)
@@ -209,7 +208,7 @@ async def on_contact_accepted(event: Envelope[ContactAccepted], tx: Transaction)
 
 @subscriptions.on(topics.CONTACT_DECLINED)
 async def on_contact_declined(event: Envelope[ContactDeclined], tx: Transaction) -> None:
-    acd, declined = _acd(tx), event.payload
+    acd, declined = acd_of(tx), event.payload
     offer = await tx.session.get(store.RoutingOffer, declined.offer_id)
     if offer is None or offer.agent_id != declined.agent_id:
         return
@@ -219,7 +218,7 @@ async def on_contact_declined(event: Envelope[ContactDeclined], tx: Transaction)
 
 @subscriptions.on(topics.AGENT_STATE)
 async def on_agent_state(event: Envelope[AgentStateChanged], tx: Transaction) -> None:
-    acd, change = _acd(tx), event.payload
+    acd, change = acd_of(tx), event.payload
     agent = await tx.session.get(store.RoutingAgent, change.agent_id)
     if agent is None:
         log.warning("state of an unknown agent ignored", agent_id=change.agent_id)
@@ -259,7 +258,7 @@ async def on_call_answered(event: Envelope[CallAnswered], tx: Transaction) -> No
 async def on_call_ended(event: Envelope[CallEnded], tx: Transaction) -> None:
     """An assigned call ends: its agent wraps it up. A call that ends while still waiting (answered
     and finished at the PBX, or dropped) leaves the line, never to be offered."""
-    acd = _acd(tx)
+    acd = acd_of(tx)
     entry = await tx.session.get(store.QueueEntry, event.aggregate_id)
     if entry is not None and entry.callback_number:
         return  # the caller asked to be called back: this was their first call ending
@@ -275,7 +274,7 @@ async def on_call_ended(event: Envelope[CallEnded], tx: Transaction) -> None:
 
 
 async def _leave_line(tx: Transaction, contact_id: str, outcome: str) -> None:
-    acd = _acd(tx)
+    acd = acd_of(tx)
     entry = await tx.session.get(store.QueueEntry, contact_id)
     if entry is None or entry.status not in store.LIVE or entry.callback_number:
         return  # gone already, or a callback (the caller hung up to be called back)
@@ -291,7 +290,7 @@ async def _leave_line(tx: Transaction, contact_id: str, outcome: str) -> None:
 
 @subscriptions.on(topics.CONTACT_WRAPPED)
 async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -> None:
-    acd, wrapped = _acd(tx), event.payload
+    acd, wrapped = acd_of(tx), event.payload
     contact_id = event.aggregate_id
     # An agent who stayed on through a warm transfer or a conference is free once they wrap up.
     tx.after_commit(lambda: acd.engine.wrapped(contact_id, wrapped.agent_id, now=now()))
@@ -308,7 +307,7 @@ async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -
 @subscriptions.on(topics.CONTACT_ESCALATED)
 async def on_contact_escalated(event: Envelope[ContactEscalated], tx: Transaction) -> None:
     """Re-queue with the new priority or queue; the contact keeps its place in time."""
-    acd, escalated = _acd(tx), event.payload
+    acd, escalated = acd_of(tx), event.payload
     entry = await tx.session.get(store.QueueEntry, event.aggregate_id)
     agents_own = (
         escalated.requested_by is not None
