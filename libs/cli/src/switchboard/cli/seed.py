@@ -14,11 +14,22 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.cli import migrations
-from switchboard.common import auth
+from switchboard.common import auth, operator_tokens, operators
 from switchboard.common.centre import CentreConfig, load_centre
 from switchboard.common.compliance import register as dnc_register
 from switchboard.common.db import Database
+from switchboard.common.passwords import hash_password, verify_password
 from switchboard.common.settings import Settings
+
+DEMO_OPERATORS = {
+    "admin": "administrator",
+    "leader": "team_leader",
+    "dispatcher": "dispatcher",
+    "analyst": "quality_analyst",
+    "privacy": "privacy_officer",
+    "viewer": "read_only",
+}
+"""One demo person per role, in the demo tenant."""
 
 
 def centre_config(settings: Settings) -> CentreConfig:
@@ -34,6 +45,7 @@ def credentials(settings: Settings, centre: CentreConfig) -> dict[str, Any]:
         existing = json.loads(settings.credentials_file.read_text(encoding="utf-8"))
     systems = existing.get("channel_systems", {})
     agents = existing.get("agents", {})
+    people = existing.get("operators", {})
     demo_tenant = centre.tenants[0]
     return {
         "channel_systems": {
@@ -51,6 +63,14 @@ def credentials(settings: Settings, centre: CentreConfig) -> dict[str, Any]:
             for a in centre.agents
         },
         "operator_token": existing.get("operator_token") or auth.new_token(),
+        "operators": {
+            username: {
+                "password": people.get(username, {}).get("password") or secrets.token_urlsafe(12),
+                "tenant": demo_tenant.id,
+                "roles": [role],
+            }
+            for username, role in DEMO_OPERATORS.items()
+        },
         "gateway_token": existing.get("gateway_token") or auth.new_token(),
         "tenants": {
             t.id: {
@@ -64,6 +84,32 @@ def credentials(settings: Settings, centre: CentreConfig) -> dict[str, Any]:
         },
         "operator_tenant": demo_tenant.id,
     }
+
+
+async def _identities(
+    settings: Settings, people: dict[str, dict[str, Any]]
+) -> tuple[operator_tokens.IssuerKey, dict[str, str]]:
+    """The key operators' tokens are signed with (the desktop's, or a new one) and each demo
+    person's password hash: the stored one while it still matches, so seeding again keeps
+    everyone signed in."""
+    db = Database(settings.sqlalchemy_url_for("desktop"))
+    try:
+        await migrations.upgrade(db.url)
+        async with db.reader() as session:
+            key = await operator_tokens.newest_issuer_key(session)
+            hashes = {}
+            for username, person in people.items():
+                account = await operators.by_username(
+                    session, tenant_id=person["tenant"], username=username
+                )
+                stored = account.password_hash if account else None
+                keep = stored is not None and verify_password(person["password"], stored)
+                hashes[username] = stored if keep and stored else hash_password(person["password"])
+    finally:
+        await db.dispose()
+    if key is None or key.private_jwk is None:
+        key = operator_tokens.new_issuer_key()
+    return key, hashes
 
 
 def write_credentials(path: Path, creds: dict[str, Any]) -> None:
@@ -119,6 +165,7 @@ async def seed(settings: Settings) -> dict[str, Any]:
             lambda s: auth.grant_gateway(s, token=creds["gateway_token"], label="desktop"),
         ],
     }
+    issuer_key, hashes = await _identities(settings, creds["operators"])
     served: dict[str, list[str]] = {}
     for service, url in settings.databases.items():
         served.setdefault(url, []).append(service)
@@ -136,6 +183,17 @@ async def seed(settings: Settings) -> dict[str, Any]:
                     tenant_id=creds["operator_tenant"],
                     label="demo operator",
                 )
+                await operator_tokens.keep_issuer_key(
+                    session, issuer_key, private="desktop" in services
+                )
+                for username, person in creds["operators"].items():
+                    await operators.add(
+                        session,
+                        tenant_id=person["tenant"],
+                        username=username,
+                        roles=person["roles"],
+                        password_hash=hashes[username],
+                    )
         finally:
             await db.dispose()
     write_credentials(settings.credentials_file, creds)

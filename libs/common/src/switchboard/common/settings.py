@@ -66,6 +66,21 @@ class Settings(BaseSettings):
     broker_port: int = 9092
     """The embedded broker's port (when `kafka` is unset)."""
 
+    operator_token_hours: float = 8.0
+    """How long an operator's signed-in token lasts (a shift); revoking the person ends it sooner."""
+    oidc_issuer: str | None = None
+    """The `iss` of the centre's own identity provider, when operators sign in there (OIDC)."""
+    oidc_jwks: str | None = None
+    """The provider's signing keys: its JWKS as JSON, or the path of a file holding it."""
+    oidc_audience: str | None = None
+    """The `aud` the provider's tokens must carry for this centre (unset: not checked)."""
+    oidc_tenant_claim: str = "switchboard_tenant"
+    """The claim naming the person's tenant."""
+    oidc_roles_claim: str = "switchboard_roles"
+    """The claim listing the person's roles (a list, or a space-separated string)."""
+    oidc_name_claim: str = "preferred_username"
+    """The claim naming the person in audit trails (else `sub`)."""
+
     consumer_max_attempts: int = 3
     """Attempts at a message whose failure is not the infrastructure's before it is dead-lettered."""
 

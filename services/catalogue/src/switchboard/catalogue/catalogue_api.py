@@ -11,9 +11,9 @@ from switchboard.catalogue import importing, search, store
 from switchboard.catalogue.context import Catalogue
 from switchboard.catalogue.domain import Refused
 from switchboard.catalogue.store import CatalogueProduct
-from switchboard.common.auth import Who, allow
+from switchboard.common.auth import EVERYONE, Who, allow, policy
 
-router = APIRouter(prefix="/v1", tags=["catalogue"])
+router = APIRouter(prefix="/v1", tags=["catalogue"], dependencies=[policy(read=EVERYONE, write=())])
 MAX_IMPORT = 5 * 1024 * 1024
 
 

@@ -13,12 +13,16 @@ from pydantic import BaseModel, Field
 from switchboard.catalogue import importing, search, store
 from switchboard.catalogue.context import Catalogue
 from switchboard.catalogue.store import ArticleUse, CatalogueArticle
-from switchboard.common.auth import Actor, Who, allow
+from switchboard.common.auth import EVERYONE, Actor, Who, allow, policy
 from switchboard.common.catalogue_config import ArticleConfig
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.catalogue import ArticleUsed
 
-router = APIRouter(prefix="/v1/knowledge", tags=["knowledge"])
+router = APIRouter(
+    prefix="/v1/knowledge",
+    tags=["knowledge"],
+    dependencies=[policy(read=EVERYONE, write=("agent", "team_leader"))],
+)
 MAX_PDF = 20 * 1024 * 1024
 CONTACT_ID = r"^[0-9a-f-]{36}$"
 QUEUE_BOOST = 1.25

@@ -15,15 +15,21 @@ from switchboard.catalogue import domain, orders, store
 from switchboard.catalogue.context import Catalogue
 from switchboard.catalogue.ports import Applicant
 from switchboard.catalogue.store import CatalogueOrder
-from switchboard.common.auth import Actor, Who, allow
+from switchboard.common.auth import Actor, Who, allow, policy
 from switchboard.common.catalogue_config import CustomerType
 from switchboard.common.envelope import utcnow
 from switchboard.common.events.desktop import Site, TimeWindow
 from switchboard.common.ids import new_id
 from switchboard.common.runtime import Transaction
 
-router = APIRouter(prefix="/v1/orders", tags=["orders"])
 LEADERS = ("team_leader",)
+SELLERS = ("agent", *LEADERS)
+"""Orders are taken by agents and overseen by team leaders (and administrators)."""
+router = APIRouter(
+    prefix="/v1/orders",
+    tags=["orders"],
+    dependencies=[policy(read=SELLERS, write=SELLERS)],
+)
 
 
 class CustomerIn(BaseModel):

@@ -14,12 +14,16 @@ from pydantic import BaseModel, Field
 from switchboard.catalogue import domain, store
 from switchboard.catalogue.context import Catalogue
 from switchboard.catalogue.store import RetentionAttempt
-from switchboard.common.auth import Who
+from switchboard.common.auth import Who, policy
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.catalogue import RetentionOffered
 from switchboard.common.ids import new_id
 
-router = APIRouter(prefix="/v1/retention", tags=["retention"])
+router = APIRouter(
+    prefix="/v1/retention",
+    tags=["retention"],
+    dependencies=[policy(read=("agent", "team_leader"), write=("agent", "team_leader"))],
+)
 
 
 @router.get("")

@@ -37,6 +37,7 @@ from switchboard.common.events.desktop import (
 from switchboard.common.events.escalation import ContactEscalated
 from switchboard.common.events.outbound import OutboundRequested
 from switchboard.common.ids import new_id
+from switchboard.common.passwords import verify_password
 from switchboard.common.runtime import Runtime, Transaction
 from switchboard.common.telemetry import continued_span
 from switchboard.desktop import mail, security, store, streams
@@ -64,7 +65,7 @@ async def sign_in(body: SignIn, request: Request) -> dict[str, Any]:
     async with runtime.db.reader() as session:
         agent = await session.get(store.DesktopAgent, body.username)
     stored = agent.password_hash if agent else None
-    if agent is None or stored is None or not security.verify_password(body.password, stored):
+    if agent is None or stored is None or not verify_password(body.password, stored):
         raise HTTPException(401, "wrong username or password")
     settings: DesktopSettings = runtime.state["settings"]
     token, expires_at = security.issue(

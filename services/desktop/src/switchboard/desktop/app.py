@@ -14,6 +14,7 @@ from prometheus_client import Gauge
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common import mail as outgoing
+from switchboard.common import operator_tokens
 from switchboard.common.envelope import utcnow
 from switchboard.common.runtime import Runtime, build_runtime
 from switchboard.common.service import build_http, repeat
@@ -22,6 +23,7 @@ from switchboard.desktop import (
     catalogue_api,
     channels_api,
     handlers,
+    operators_api,
     quality_api,
     schedule_api,
     store,
@@ -35,6 +37,16 @@ INBOX_KEPT = timedelta(days=2)
 """An agent's stream can be resumed across a gap this long; a longer one gets `resync`."""
 
 log = structlog.get_logger("switchboard.desktop")
+
+
+async def _operators_issuer_key(session: AsyncSession) -> None:
+    """The key operators' tokens are signed with: `switchboard seed` makes it and gives its public
+    half to every service; a desktop started without it makes its own (which only it knows)."""
+    key = await operator_tokens.newest_issuer_key(session)
+    if key is None or key.private_jwk is None:
+        await operator_tokens.keep_issuer_key(
+            session, operator_tokens.new_issuer_key(), private=True
+        )
 
 
 def build_app(settings: DesktopSettings | None = None) -> FastAPI:
@@ -52,10 +64,11 @@ def build_app(settings: DesktopSettings | None = None) -> FastAPI:
     handlers.subscriptions.attach(runtime)
 
     async def prepare(rt: Runtime) -> None:
-        if settings.desktop_token_secret is not None:
-            rt.state["signing_key"] = settings.desktop_token_secret.get_secret_value().encode()
-            return
         async with rt.db.session() as session:
+            await _operators_issuer_key(session)
+            if settings.desktop_token_secret is not None:
+                rt.state["signing_key"] = settings.desktop_token_secret.get_secret_value().encode()
+                return
             rt.state["signing_key"] = await store.signing_key(session)
 
     async def prune(session: AsyncSession) -> None:
@@ -77,6 +90,7 @@ def build_app(settings: DesktopSettings | None = None) -> FastAPI:
     app.include_router(quality_api.router)
     app.include_router(catalogue_api.router)
     app.include_router(channels_api.router)
+    app.include_router(operators_api.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

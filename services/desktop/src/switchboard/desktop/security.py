@@ -1,4 +1,5 @@
-"""Agents' passwords (stored as scrypt hashes) and their session tokens (signed, expiring).
+"""Agents' session tokens (signed, expiring); their passwords are hashed as operators' are
+(`switchboard.common.passwords`).
 
 A token is `base64url(claims).base64url(HMAC-SHA256(key, claims))`; the claims name the agent and
 the expiry. Nothing about the session is stored: the key is what makes a token genuine, so a forged
@@ -11,28 +12,10 @@ import base64
 import hashlib
 import hmac
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from switchboard.common.envelope import utcnow
-
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
-
-
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, **_SCRYPT)
-    return f"scrypt${salt.hex()}${digest.hex()}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    scheme, _, rest = stored.partition("$")
-    salt_hex, _, digest_hex = rest.partition("$")
-    if scheme != "scrypt" or not salt_hex or not digest_hex:
-        return False
-    digest = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt_hex), **_SCRYPT)
-    return hmac.compare_digest(digest.hex(), digest_hex)
 
 
 class InvalidToken(Exception):

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.centre import CentreConfig
 from switchboard.common.envelope import utcnow
-from switchboard.desktop.security import hash_password, verify_password
+from switchboard.common.passwords import hash_password, verify_password
 
 
 class DesktopAgent(SQLModel, table=True):

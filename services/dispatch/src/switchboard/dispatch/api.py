@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
 
-from switchboard.common.auth import Operator, operator
+from switchboard.common.auth import Operator, operator, policy
 from switchboard.common.clock import Clock
 from switchboard.common.events.desktop import JobDetails
 from switchboard.common.events.dispatch import Medium
@@ -22,7 +22,11 @@ from switchboard.common.ids import new_id
 from switchboard.common.runtime import Runtime, Transaction
 from switchboard.dispatch import domain, eta, fieldcomm, jobs, planning, replan, store
 
-router = APIRouter(prefix="/v1", tags=["dispatch"])
+router = APIRouter(
+    prefix="/v1",
+    tags=["dispatch"],
+    dependencies=[policy(read=("dispatcher", "team_leader"), write=("dispatcher",))],
+)
 Who = Annotated[Operator, Depends(operator)]
 
 
@@ -419,7 +423,6 @@ class NewMessage(BaseModel):
     """notice, safety, roster, ... (the approval policy names the kinds that need approval)."""
     subject: str = Field(min_length=1, max_length=300)
     body: str = Field(min_length=1, max_length=10000)
-    author: str = Field(min_length=1, max_length=200)
     technicians: list[str] = []
     teams: list[str] = []
 
@@ -434,7 +437,7 @@ async def new_message(body: NewMessage, request: Request, who: Who) -> dict[str,
             kind=body.kind,
             subject=body.subject,
             body=body.body,
-            author=body.author,
+            author=who.label,
             technicians=body.technicians,
             teams=body.teams,
             now=_now(request),
@@ -469,7 +472,6 @@ async def get_message(message_id: str, request: Request, who: Who) -> dict[str, 
 
 
 class Decision(BaseModel):
-    approver: str = Field(min_length=1, max_length=200)
     reason: str = Field(default="", max_length=500)
 
 
@@ -478,7 +480,7 @@ async def approve(message_id: str, body: Decision, request: Request, who: Who) -
     async with _refusals(), _runtime(request).transaction() as tx:
         message = await _message(tx, message_id, who.tenant_id)
         await fieldcomm.decide(
-            tx, message, approver=body.approver, approve=True, reason=body.reason, now=_now(request)
+            tx, message, approver=who.label, approve=True, reason=body.reason, now=_now(request)
         )
         return {"message_id": message_id, "status": message.status}
 
@@ -492,7 +494,7 @@ async def reject(message_id: str, body: Decision, request: Request, who: Who) ->
         await fieldcomm.decide(
             tx,
             message,
-            approver=body.approver,
+            approver=who.label,
             approve=False,
             reason=body.reason,
             now=_now(request),

@@ -9,13 +9,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlmodel import col, select
 
-from switchboard.common.auth import operator_tenant
+from switchboard.common.auth import OPERATORS, operator_tenant, policy
 from switchboard.common.clock import Clock
 from switchboard.common.envelope import aware
 from switchboard.common.runtime import Runtime
 from switchboard.escalation import store
 
-router = APIRouter(prefix="/v1", tags=["escalation"])
+router = APIRouter(
+    prefix="/v1",
+    tags=["escalation"],
+    dependencies=[policy(read=OPERATORS, write=("team_leader",))],
+)
 Tenant = Annotated[str, Depends(operator_tenant)]
 
 

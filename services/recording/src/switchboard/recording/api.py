@@ -15,14 +15,29 @@ from pydantic import BaseModel
 from pydantic import Field as PydanticField
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from switchboard.common.auth import Operator, operator, operator_tenant
+from switchboard.common.auth import OPERATORS, Operator, may, operator, operator_tenant, policy
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.records import CustomerCorrected, SurveyResponded
 from switchboard.common.runtime import Runtime
 from switchboard.recording import casework, customers, kpis, retention, store
 from switchboard.recording.domain import chat_transcript
 
-router = APIRouter(prefix="/v1", tags=["recording"])
+CUSTOMER_KEEPERS = ("team_leader", "privacy_officer")
+"""Who may read customers' records and contacts' content: a read-only person sees figures only."""
+router = APIRouter(
+    prefix="/v1",
+    tags=["recording"],
+    dependencies=[policy(read=OPERATORS, write=CUSTOMER_KEEPERS)],
+)
+KEEPERS = may(*CUSTOMER_KEEPERS)
+Who = Annotated[Operator, Depends(operator)]
+
+
+def _reason(request: Request) -> str:
+    return request.headers.get("x-access-reason", "").strip()[:500] or "not given"
+
+
+PRIVACY = may("privacy_officer")
 
 
 class TimelineItem(BaseModel):
@@ -77,18 +92,30 @@ CSV_COLUMNS = (
 )  # fmt: skip
 
 
-@router.get("/contacts.csv")
+@router.get("/contacts.csv", dependencies=[KEEPERS])
 async def export_contacts(
     request: Request,
-    tenant_id: Annotated[str, Depends(operator_tenant)],
+    who: Who,
     start: Annotated[datetime, Query(alias="from")],
     end: Annotated[datetime, Query(alias="to")],
 ) -> StreamingResponse:
     """The contacts received in [from, to) as CSV, one row each, oldest first, read in pages. It
-    names customers by id only: their details are in the audited customer endpoints."""
+    names customers by id only: their details are in the audited customer endpoints. The export
+    itself is in the access audit (customer `*`, with the period)."""
     if end <= start:
         raise HTTPException(422, "`to` must be after `from`")
     runtime: Runtime = request.app.state.runtime
+    tenant_id = who.tenant_id
+    async with runtime.db.session() as session:
+        customers.audit(
+            session,
+            tenant_id=tenant_id,
+            customer_id=customers.EVERY_CUSTOMER,
+            actor=who.label,
+            action="export",
+            reason=_reason(request),
+            details={"from": start.isoformat(), "to": end.isoformat(), "of": "contacts"},
+        )
 
     async def rows() -> AsyncIterator[str]:
         out = io.StringIO()
@@ -113,18 +140,25 @@ async def export_contacts(
     )
 
 
-@router.get("/contacts/{contact_id}", response_model=ContactView)
-async def get_contact(
-    contact_id: str, request: Request, tenant_id: Annotated[str, Depends(operator_tenant)]
-) -> ContactView:
+@router.get("/contacts/{contact_id}", response_model=ContactView, dependencies=[KEEPERS])
+async def get_contact(contact_id: str, request: Request, who: Who) -> ContactView:
     """The contact with its timeline, one entry per event applied, in the order they occurred.
-    A contact of another tenant is answered 404, as if absent."""
+    A contact of another tenant is answered 404, as if absent. Each read is in the access audit."""
     runtime: Runtime = request.app.state.runtime
-    async with runtime.db.reader() as session:
-        contact = await store.contact(session, contact_id=contact_id, tenant_id=tenant_id)
+    async with runtime.db.session() as session:
+        contact = await store.contact(session, contact_id=contact_id, tenant_id=who.tenant_id)
         if contact is None:
             raise HTTPException(404, "no such contact")
         entries = await store.timeline(session, contact_id=contact_id)
+        customers.audit(
+            session,
+            tenant_id=who.tenant_id,
+            customer_id=contact.customer_id or customers.UNKNOWN,
+            actor=who.label,
+            action="read",
+            reason=_reason(request),
+            details={"contact_id": contact_id},
+        )
     return ContactView(
         **contact.model_dump(exclude={"customer_name", "customer_email", "customer_phone"}),
         customer={
@@ -163,18 +197,13 @@ async def get_kpis(
 
 # -- customers (every read audited) ------------------------------------------------------------
 
-Who = Annotated[Operator, Depends(operator)]
 HISTORY_FIELDS = {
     "contact_id", "channel", "status", "received_at", "queue_id", "agent_id", "disposition",
     "outcome", "subject",
 }  # fmt: skip
 
 
-def _reason(request: Request) -> str:
-    return request.headers.get("x-access-reason", "").strip()[:500] or "not given"
-
-
-@router.get("/customers")
+@router.get("/customers", dependencies=[KEEPERS])
 async def find_customers(
     request: Request,
     who: Who,
@@ -202,7 +231,7 @@ async def find_customers(
         return [await _summary(session, c) for c in found]
 
 
-@router.get("/customers/{customer_id}")
+@router.get("/customers/{customer_id}", dependencies=[KEEPERS])
 async def customer_history(customer_id: str, request: Request, who: Who) -> dict[str, Any]:
     """The customer, their identities and every contact they made, newest last."""
     runtime: Runtime = request.app.state.runtime
@@ -215,7 +244,7 @@ async def customer_history(customer_id: str, request: Request, who: Who) -> dict
         }
 
 
-@router.get("/customers/{customer_id}/export")
+@router.get("/customers/{customer_id}/export", dependencies=[KEEPERS])
 async def export_customer(customer_id: str, request: Request, who: Who) -> dict[str, Any]:
     """Everything held about the customer, as one document (an access request, APP 12)."""
     runtime: Runtime = request.app.state.runtime
@@ -256,7 +285,7 @@ class SurveyAnswer(BaseModel):
     comment: str | None = PydanticField(default=None, max_length=2000)
 
 
-@router.post("/contacts/{contact_id}/survey", status_code=202)
+@router.post("/contacts/{contact_id}/survey", status_code=202, dependencies=[may("team_leader")])
 async def survey_answer(
     contact_id: str, body: SurveyAnswer, request: Request, who: Who
 ) -> dict[str, Any]:
@@ -285,7 +314,7 @@ class MergeRequest(BaseModel):
     reason: str
 
 
-@router.post("/customers/{customer_id}/merge")
+@router.post("/customers/{customer_id}/merge", dependencies=[PRIVACY])
 async def merge_customers(
     customer_id: str, body: MergeRequest, request: Request, who: Who
 ) -> dict[str, Any]:
@@ -316,7 +345,7 @@ class CorrectionRequest(BaseModel):
     reason: str = PydanticField(min_length=1, max_length=500)
 
 
-@router.post("/customers/{customer_id}/corrections", status_code=202)
+@router.post("/customers/{customer_id}/corrections", status_code=202, dependencies=[PRIVACY])
 async def correct_customer(
     customer_id: str, body: CorrectionRequest, request: Request, who: Who
 ) -> dict[str, Any]:
@@ -376,7 +405,7 @@ async def _summary(session: AsyncSession, customer: customers.RecordedCustomer) 
 # -- retention ---------------------------------------------------------------------------------
 
 
-@router.post("/retention/run")
+@router.post("/retention/run", dependencies=[PRIVACY])
 async def run_retention(request: Request, who: Who) -> dict[str, Any]:
     """De-identify the tenant's contacts older than its retention now (the job also runs on its
     own, hourly); returns what it did."""
@@ -388,7 +417,7 @@ async def run_retention(request: Request, who: Who) -> dict[str, Any]:
     return reports[0].model_dump(mode="json", exclude={"id"})
 
 
-@router.get("/retention/runs")
+@router.get("/retention/runs", dependencies=[PRIVACY])
 async def retention_runs(request: Request, who: Who) -> list[dict[str, Any]]:
     runtime: Runtime = request.app.state.runtime
     async with runtime.db.reader() as session:

@@ -17,6 +17,10 @@ from switchboard.common.events.intake import Party
 from switchboard.recording.store import RecordedContact, write_pending
 
 IDENTITY_KINDS = ("email", "phone", "postal_address")
+EVERY_CUSTOMER = "*"
+"""The access audit's customer for a read of many customers' contacts at once (an export)."""
+UNKNOWN = "-"
+"""The access audit's customer for a contact nobody was identified for."""
 _NAMESPACE = uuid.UUID("6f1d3c1e-9a51-4d0b-8a52-2b7c0d6f4e11")
 
 

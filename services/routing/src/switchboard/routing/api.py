@@ -1,5 +1,6 @@
 """Routing's HTTP surface for operators (bearer token, scoped to its tenant): the queues' live
-statistics, the agents' states, and the tenant's routing configuration, read and changed."""
+statistics, the agents' states, and the tenant's routing configuration, read by any operator and
+changed by a team leader or an administrator."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel
 
-from switchboard.common.auth import operator_tenant
+from switchboard.common.auth import OPERATORS, operator_tenant, policy
 from switchboard.common.centre import (
     AgentConfig,
     CentreConfig,
@@ -21,8 +22,13 @@ from switchboard.common.errors import InvalidInput
 from switchboard.common.runtime import Runtime
 from switchboard.routing import store
 from switchboard.routing.distributor import Distributor, now
+from switchboard.routing.domain import lending_refused
 
-router = APIRouter(prefix="/v1", tags=["routing"])
+router = APIRouter(
+    prefix="/v1",
+    tags=["routing"],
+    dependencies=[policy(read=OPERATORS, write=("team_leader",))],
+)
 Tenant = Annotated[str, Depends(operator_tenant)]
 
 
@@ -105,21 +111,35 @@ async def replace_routing(
 async def replace_agent(
     request: Request, tenant: Tenant, agent_id: str, config: AgentConfig
 ) -> dict[str, Any]:
-    """Create or change an agent of the operator's tenant: skills, capacity, tenants, groups."""
+    """Create or change an agent of the operator's tenant: skills, capacity, tenants, groups.
+    Another tenant's agent is 404; a tenant added to the agent's needs the overflow agreement."""
     if config.id != agent_id:
         raise InvalidInput("the body's id must be the agent id in the path", status=422)
-    if tenant not in config.tenants:
-        raise InvalidInput(f"an agent changed here must serve tenant {tenant!r}", status=403)
     runtime = _runtime(request)
     async with runtime.db.session() as session:
         existing = await session.get(store.RoutingAgent, agent_id)
-        if existing is not None and tenant not in existing.config.get("tenants", []):
-            raise InvalidInput(f"agent {agent_id!r} belongs to another tenant", status=403)
-        await store.save_agent(session, config)
+        serves = existing.config.get("tenants", []) if existing is not None else [tenant]
+        if tenant not in serves:
+            raise HTTPException(404, f"no agent {agent_id!r}")
+        if serves[0] != tenant:
+            reason = f"agent {agent_id!r} is {serves[0]!r}'s: only its operators change it"
+            raise InvalidInput(reason, status=403)
+        configs = {row.tenant_id: row.config for row in await store.tenants(session)}
+        added = [t for t in config.tenants if t == tenant or t not in serves]
+        refused = lending_refused(tenant, added, configs)
+        if refused is not None:
+            raise InvalidInput(refused, status=403)
+        saved = config.model_copy(update={"tenants": _home_first(tenant, config.tenants)})
+        await store.save_agent(session, saved)
     acd = Distributor.of(runtime)
-    acd.configure_agent(agent_id, config.model_dump(mode="json"))
+    acd.configure_agent(agent_id, saved.model_dump(mode="json"))
     acd.wake()
-    return config.model_dump(mode="json")
+    return saved.model_dump(mode="json")
+
+
+def _home_first(home: str, tenants: list[str]) -> list[str]:
+    """An agent's first tenant is the one whose operators change it."""
+    return [home, *(t for t in tenants if t != home)]
 
 
 def _tenant_of(row: store.RoutingTenant) -> TenantConfig:

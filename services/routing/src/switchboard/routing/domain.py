@@ -321,3 +321,44 @@ def lowest_level(
         if qualifies(skills, groups, need):
             return level
     return None
+
+
+def lending_refused(
+    home: str, wanted: Sequence[str], configs: Mapping[str, Mapping[str, object]]
+) -> str | None:
+    """Why an agent of tenant `home` may not serve `wanted`, or None. Serving another tenant shows
+    its customers to `home`'s agent, so it needs the written agreement both ways, as overflow does:
+    `home` lists the tenant among its `overflow_partners` (it takes that tenant's contacts), and
+    that tenant sends overflow to one of `home`'s queues (its own configuration chooses `home`)."""
+    if home not in wanted:
+        return f"an agent changed here must serve tenant {home!r}"
+    for other in wanted:
+        if other == home:
+            continue
+        config = configs.get(other)
+        if config is None:
+            return f"no tenant {other!r}"
+        takes = other in _strings(configs.get(home, {}).get("overflow_partners"))
+        sends = any(
+            target.startswith(f"{home}/")
+            for queue in _mappings(config.get("queues"))
+            for target in _strings(_mapping(queue.get("overflow")).get("to"))
+        )
+        if not (takes and sends):
+            return (
+                f"serving tenant {other!r} needs the overflow agreement: {home!r} lists it in its "
+                f"overflow_partners and {other!r} overflows into a queue of {home!r}"
+            )
+    return None
+
+
+def _strings(value: object) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _mapping(value: object) -> Mapping[str, object]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _mappings(value: object) -> list[Mapping[str, object]]:
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []

@@ -11,12 +11,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from switchboard.common.auth import operator_tenant
+from switchboard.common.auth import OPERATORS, operator_tenant, policy
 from switchboard.workforce import adherence, domain, intraday, planning, publisher, roster, store
 from switchboard.workforce.context import Workforce
 from switchboard.workforce.planning import Calendar
 
-router = APIRouter(prefix="/v1", tags=["workforce"])
+router = APIRouter(
+    prefix="/v1",
+    tags=["workforce"],
+    dependencies=[policy(read=OPERATORS, write=("team_leader",))],
+)
 Tenant = Annotated[str, Depends(operator_tenant)]
 MAX_DAYS = 31
 MAX_LEAVE_DAYS = 60
