@@ -99,6 +99,8 @@ class RunningCentre:
         self.settings = centre.settings
         creds = centre.credentials
         self.operator = {"Authorization": f"Bearer {creds['operator_token']}"}
+        self.operators: dict[str, dict[str, Any]] = creds["operators"]
+        """The demo people, one per role: username -> password, tenant, roles."""
         self.tenant = creds["operator_tenant"]
         self.address = creds["tenants"][self.tenant]["email"]
         self.mail_system = next(k for k in creds["channel_systems"] if k.endswith("mail"))
@@ -162,6 +164,39 @@ class RunningCentre:
         return self.post_signed(path, body, content_type, system=system)
 
     # -- operator side ---------------------------------------------------------------------------
+    def add_operator(self, username: str, *roles: str, tenant: str | None = None) -> str:
+        """A person added with `switchboard operator add` (as an administrator would); their
+        password."""
+        password = f"pw-{username}-{secrets.token_hex(4)}"
+        role_options = [option for role in roles for option in ("--role", role)]
+        added = self.switchboard(
+            "operator",
+            "add",
+            username,
+            "--tenant",
+            tenant or self.tenant,
+            *role_options,
+            "--password",
+            password,
+        )
+        assert added.returncode == 0, added.stderr
+        return password
+
+    def sign_in(
+        self, username: str, *, password: str | None = None, tenant: str | None = None
+    ) -> dict[str, str]:
+        """The headers of `username` signed in at the desktop (a demo person's password unless
+        given)."""
+        person = self.operators.get(username, {})
+        body = {
+            "tenant": tenant or person.get("tenant") or self.tenant,
+            "username": username,
+            "password": password or person["password"],
+        }
+        answer = httpx.post(self.url("desktop", "/v1/operators/session"), json=body, timeout=30)
+        assert answer.status_code == 200, answer.text
+        return {"Authorization": f"Bearer {answer.json()['token']}"}
+
     def url(self, service: str, path: str) -> str:
         return self.settings.base_url(service) + path
 

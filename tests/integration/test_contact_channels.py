@@ -261,6 +261,7 @@ def test_an_sms_in_and_the_reply_out_through_the_gate(
     assert sent[0]["body"] == {
         "message_id": request_id,
         "from": SMS_NUMBER,
+        "channel": "sms",
         "to": sender,
         "text": "Yes, since 2pm. Sorry!",
         "contact_id": first,
@@ -368,6 +369,13 @@ def test_a_call_is_bridged_to_the_agents_extension_or_goes_back_in_line(
     assert sorted(r["details"]["outcome"] for r in results) == ["connected", "failed"]
     failed = next(r for r in results if r["details"]["outcome"] == "failed")
     assert failed["details"]["attempts"] == 1 and "409" in failed["details"]["reason"]
+    # Calling the customer back is a reply once the gate clears it and the platform dials it.
+    reply = second.post(f"/v1/contacts/{contact_id}/reply", {"text": "Calling about the fault"})
+    [dial] = platform.commands(f"reply:{reply['outbound_request_id']}", "dial")
+    assert dial["body"]["extension"] == extensions[second.name]
+    assert dial["body"]["target"] == "+61412345678"
+    [replied] = _timeline(floor, contact_id, "contact.replied")
+    assert replied["details"]["channel"] == "phone"
     second.wrap(contact_id, "resolved")
 
 

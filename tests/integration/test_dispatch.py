@@ -73,7 +73,11 @@ def _centre_config(path: Path) -> Path:
         "preempt_within_km": 30,
         "chase_after_minutes": 20,
         "max_chases": 1,
-        "approval": {"kinds": ["safety"], "broadcast_over": 10, "approvers": ["ops-manager"]},
+        "approval": {
+            "kinds": ["safety"],
+            "broadcast_over": 10,
+            "approvers": ["ops-manager", "dispatcher"],
+        },
     }
     target = path / "centre.yaml"
     target.write_text(yaml.safe_dump(config))
@@ -122,9 +126,12 @@ class Dispatcher:
         offset = float(self.clock_file.read_text()) + minutes * 60
         self.clock_file.write_text(str(offset))
 
-    def post(self, path: str, body: dict[str, Any], expect: int = 200) -> Any:
+    def post(
+        self, path: str, body: dict[str, Any], expect: int = 200, as_: dict[str, str] | None = None
+    ) -> Any:
+        headers = as_ or self.centre.operator
         answer = httpx.post(
-            self.centre.url("dispatch", path), json=body, headers=self.centre.operator, timeout=30
+            self.centre.url("dispatch", path), json=body, headers=headers, timeout=30
         )
         assert answer.status_code == expect, answer.text
         return answer.json()
@@ -290,28 +297,34 @@ def test_a_broadcast_waits_for_approval_then_tracks_responses_and_chases(
     desk = Dispatcher(centre, clock_file)
     anonymous = httpx.post(centre.url("dispatch", "/v1/messages"), json={})
     assert anonymous.status_code == 401, "dispatchers sign in"
+    dispatcher = centre.sign_in("dispatcher")
+    manager = centre.sign_in(
+        "ops-manager", password=centre.add_operator("ops-manager", "dispatcher")
+    )
     body = {
         "kind": "safety",
         "subject": "Storm warning",
-        "author": "dispatcher-1",
+        "author": "ops-manager",  # ignored: the author is whoever is signed in
         "body": "Do not climb poles until the storm has passed.",
         "teams": ["sydney"],
     }
-    created = desk.post("/v1/messages", body, expect=201)
+    created = desk.post("/v1/messages", body, expect=201, as_=dispatcher)
     message_id = created["message_id"]
     assert created["status"] == "pending_approval"
     assert created["approval_reason"] == "safety messages need approval"
+    assert desk.get(f"/v1/messages/{message_id}")["author"] == "dispatcher"
     assert desk.get(f"/v1/messages/{message_id}")["sent"] == [], "nothing sent before approval"
-    refused = httpx.post(
-        centre.url("dispatch", f"/v1/messages/{message_id}/approve"),
-        json={"approver": "dispatcher-1"},
-        headers=centre.operator,
+    approve = f"/v1/messages/{message_id}/approve"
+    own = httpx.post(
+        centre.url("dispatch", approve), json={"approver": "ops-manager"}, headers=dispatcher
     )
-    assert refused.status_code == 409 and "not an approver" in refused.text
-    assert desk.post(f"/v1/messages/{message_id}/approve", {"approver": "ops-manager"}) == {
-        "message_id": message_id,
-        "status": "sent",
-    }
+    assert own.status_code == 409 and "author of a message cannot approve it" in own.text
+    not_listed = httpx.post(centre.url("dispatch", approve), json={}, headers=centre.operator)
+    assert not_listed.status_code == 409 and "not an approver" in not_listed.text
+    viewer = httpx.post(centre.url("dispatch", approve), json={}, headers=centre.sign_in("viewer"))
+    assert viewer.status_code == 403 and "dispatcher" in viewer.text
+    assert desk.post(approve, {}, as_=manager) == {"message_id": message_id, "status": "sent"}
+    assert desk.get(f"/v1/messages/{message_id}")["decided_by"] == "ops-manager"
 
     for tech, response, eta in (
         ("cbd", "acknowledged", None),

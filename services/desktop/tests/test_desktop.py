@@ -33,6 +33,7 @@ from switchboard.common.events.desktop import (
 )
 from switchboard.common.events.escalation import ContactEscalated
 from switchboard.common.events.intake import ContactReceived, EmailDetails, Party
+from switchboard.common.events.outbound import OutboundBlocked, OutboundCleared
 from switchboard.common.events.routing import (
     AgentOffered,
     ContactAssigned,
@@ -62,7 +63,7 @@ CENTRE = CentreConfig(
         TenantConfig(id="globex", name="Globex", queues=[QueueConfig(id="main", name="Main")]),
     ],
     agents=[
-        AgentConfig(id="amy", name="Amy Ang", tenants=["acme"]),
+        AgentConfig(id="amy", name="Amy Ang", tenants=["acme"], extension="2001"),
         AgentConfig(id="bob", name="Bob Bell", tenants=["acme"]),
         AgentConfig(id="gus", name="Gus Grey", tenants=["globex"], supervisor=True),
     ],
@@ -325,6 +326,72 @@ async def test_an_email_reply_is_threaded_under_the_customers_message(desktop: D
     assert message["From"] == "help@acme.example" and message["To"] == "jo@example.net"
 
 
+async def _numbered_contact_assigned(desktop: Desktop, contact_id: str, channel: str) -> None:
+    received = ContactReceived(
+        channel=channel,  # type: ignore[arg-type]
+        conversation_id=f"conv-{contact_id}",
+        received_at=datetime.now(UTC),
+        destination="+61255501099",
+        external_id=f"{channel}-{contact_id}",
+        customer=Party(name="Jo Citizen", phone="+61412345678"),
+        text="Please call me about my bill.",
+    )
+    await desktop.service.deliver(_event(received, contact_id))
+    offer_id = await _offered(desktop, contact_id, "amy")
+    assigned = ContactAssigned(
+        offer_id=offer_id, agent_id="amy", queue_id="general", waited_seconds=3.0
+    )
+    await desktop.service.deliver(_event(assigned, contact_id))
+
+
+async def test_a_fax_or_call_back_is_a_reply_only_once_the_gate_clears_it(
+    desktop: Desktop,
+) -> None:
+    amy = await desktop.sign_in("amy")
+    answers = {}
+    for contact_id, channel, text in (
+        ("f-1", "fax", "Your refund is on its way."),
+        ("p-1", "phone", "Calling about the refund"),
+        ("f-2", "fax", "Blocked, never sent."),
+    ):
+        await _numbered_contact_assigned(desktop, contact_id, channel)
+        answer = await desktop.http.post(
+            f"/v1/contacts/{contact_id}/reply", headers=amy, json={"text": text}
+        )
+        assert answer.status_code == 202, answer.text
+        answers[contact_id] = answer.json()["outbound_request_id"]
+    assert await desktop.outbox_of("contact.replied") == [], "nothing is a reply before the gate"
+    assert len(await desktop.outbox_of("outbound.requested")) == 3
+
+    def gate(contact_id: str, channel: str, cleared: bool) -> Envelope[Any]:
+        kind = OutboundCleared if cleared else OutboundBlocked
+        answer = kind(
+            request_id=answers[contact_id],
+            channel=channel,
+            number="+61412345678",
+            reason="not marketing (service)" if cleared else "blocked for the test",
+        )
+        return _event(answer, answers[contact_id])
+
+    await desktop.service.deliver(gate("f-1", "fax", True))
+    await desktop.service.deliver(gate("p-1", "call", True))
+    await desktop.service.deliver(gate("f-2", "fax", False))
+    replies = [
+        ReplySent.model_validate(e["payload"]) for e in await desktop.outbox_of("contact.replied")
+    ]
+    assert [(r.channel, r.text, r.outbound_request_id) for r in replies] == [
+        ("fax", "Your refund is on its way.", answers["f-1"]),
+        ("phone", "Calling about the refund", answers["p-1"]),
+    ]
+    [dial] = await desktop.outbox_of("call.control")
+    assert dial["payload"]["action"] == "dial" and dial["payload"]["extension"] == "2001"
+    assert dial["payload"]["target"] == "+61412345678"
+    async with await desktop.service.session() as session:
+        told = await store.inbox_after(session, "amy", 0)
+    decisions = [e.data["decision"] for e in told if e.event_type == "outbound"]
+    assert decisions == ["cleared", "cleared", "blocked"]
+
+
 async def test_follow_ups_and_field_jobs_become_events(desktop: Desktop) -> None:
     await _assigned(desktop, "a-5", "amy")
     amy = await desktop.sign_in("amy")
@@ -384,9 +451,13 @@ async def test_a_stream_resumed_after_a_drop_misses_nothing_and_repeats_nothing(
 
     async def read(after: int, count: int) -> None:
         frames = streams.stream(
-            runtime.db, runtime.state["wakeups"], "amy",
-            after=after, hello=None, heartbeat=60,
-        )  # fmt: skip
+            runtime.db,
+            runtime.state["wakeups"],
+            "amy",
+            after=after,
+            hello=None,
+            heartbeat=60,
+        )
         async for chunk in frames:
             if chunk.startswith("id: "):
                 lines = chunk.splitlines()

@@ -475,7 +475,9 @@ class ChannelSystemConfig(BaseModel):
     are delivered, signed with this system's secret. Without one they are written to
     `<var>/call-control/`."""
     send_url: str | None = Field(default=None, pattern=r"^https?://")
-    """An SMS gateway's send webhook, signed likewise; without one SMS go to `<var>/sms-outbox/`."""
+    """An SMS gateway's or fax server's send webhook, signed likewise, where agents' replies go once
+    the Do Not Call gate clears them; without one they are written to `<var>/sms-outbox/` or
+    `<var>/fax-outbox/`."""
 
 
 class CentreConfig(BaseModel):

@@ -45,6 +45,7 @@ from switchboard.common.events.intake import (
     VoicemailLeft,
 )
 from switchboard.common.events.outbound import OutboundBlocked, OutboundCleared, OutboundRequested
+from switchboard.common.events.privacy import ErasureApplied, ErasureRequested
 from switchboard.common.events.quality import (
     CoachingPlanned,
     EvaluationAnswered,
@@ -291,6 +292,20 @@ CUSTOMER_CORRECTED = Topic(
     description="A customer's personal information corrected on request (APP 13).",
 )
 
+ERASURE_REQUESTED = Topic(
+    "customer.erasure_requested",
+    ErasureRequested,
+    key="request_id",
+    description="Erase a customer's personal information from these contacts, in every service "
+    "(an erasure request or the retention period).",
+)
+ERASURE_APPLIED = Topic(
+    "customer.erasure_applied",
+    ErasureApplied,
+    key="request_id",
+    description="A service has erased its copies for an erasure request.",
+)
+
 WORKFORCE_SCHEDULE = Topic(
     "workforce.schedule",
     SchedulePublished,
@@ -464,6 +479,8 @@ REGISTRY: tuple[Topic, ...] = (
     QUEUE_STATS,
     SUPERVISOR_ALERT,
     CUSTOMER_CORRECTED,
+    ERASURE_REQUESTED,
+    ERASURE_APPLIED,
     WORKFORCE_SCHEDULE,
     WORKFORCE_ADHERENCE,
     WORKFORCE_INTRADAY,

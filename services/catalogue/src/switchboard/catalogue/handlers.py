@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from switchboard.catalogue import store
+from switchboard.catalogue import privacy, store
 from switchboard.common import topics
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.dispatch import JobStatusChanged
+from switchboard.common.events.privacy import ErasureRequested
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
 
@@ -17,8 +18,14 @@ subscriptions = Subscriptions(
         topics.JOB_REQUESTED,
         topics.KNOWLEDGE_USED,
         topics.RETENTION_OFFERED,
+        topics.ERASURE_APPLIED,
     ),
 )
+
+
+@subscriptions.on(topics.ERASURE_REQUESTED)
+async def on_erasure_requested(event: Envelope[ErasureRequested], tx: Transaction) -> None:
+    await privacy.erase(tx, event)
 
 
 @subscriptions.on(topics.JOB_STATUS)

@@ -15,7 +15,7 @@ from switchboard.catalogue import domain, orders, store
 from switchboard.catalogue.context import Catalogue
 from switchboard.catalogue.ports import Applicant
 from switchboard.catalogue.store import CatalogueOrder
-from switchboard.common.auth import Actor, Who, allow, policy
+from switchboard.common.auth import Actor, Who, may, policy
 from switchboard.common.catalogue_config import CustomerType
 from switchboard.common.envelope import utcnow
 from switchboard.common.events.desktop import Site, TimeWindow
@@ -290,10 +290,9 @@ async def credit_check(
         return await _settled(tx, order, rules, announce=True)
 
 
-@router.post("/{order_id}/approve")
+@router.post("/{order_id}/approve", dependencies=[may(*LEADERS)])
 async def approve(order_id: str, who: Who, request: Request) -> dict[str, Any]:
     """A team leader approves the order's discount (not their own, and within their limit)."""
-    allow(who, *LEADERS)
     async with Catalogue.of(request).runtime.transaction() as tx:
         order, rules = await _open(tx, who, order_id)
         domain.may_approve(

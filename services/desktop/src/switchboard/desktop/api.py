@@ -559,7 +559,7 @@ async def _outbound_reply(tx: Transaction, contact: store.DesktopContact,
     if not contact.customer_phone:
         raise HTTPException(422, "the contact has no number to call back")
     channel = OUTBOUND_CHANNELS[contact.channel or ""]
-    if channel == "sms" and not body.text.strip():
+    if channel in ("sms", "fax") and not body.text.strip():
         raise HTTPException(422, "the reply has no text")
     request_id = new_id()
     wanted = OutboundRequested(
@@ -576,26 +576,17 @@ async def _outbound_reply(tx: Transaction, contact: store.DesktopContact,
             agent_id=agent.agent_id,
             contact_id=contact.contact_id,
             channel=channel,
-            text=body.text if channel == "sms" else None,
+            text=body.text,
         )
     )
-    if channel == "sms":  # sent, and a reply, only once the gate clears it (handlers)
-        return ReplySent(
-            agent_id=agent.agent_id,
-            channel="sms",
-            to=contact.customer_phone,
-            text=body.text,
-            outbound_request_id=request_id,
-        )
-    sent = ReplySent(
+    # Sent, and a reply that stops the clocks, only once the gate clears it (handlers).
+    return ReplySent(
         agent_id=agent.agent_id,
-        channel="phone" if channel == "call" else "fax",
+        channel="phone" if channel == "call" else channel,
         to=contact.customer_phone,
         text=body.text,
         outbound_request_id=request_id,
     )
-    await tx.emit(about_contact(contact, sent))
-    return sent
 
 
 async def _chat_reply(

@@ -12,7 +12,12 @@ from switchboard.common import mail as outgoing
 from switchboard.common import topics
 from switchboard.common.db import per_session
 from switchboard.common.envelope import Envelope
-from switchboard.common.events.channels import CallbackResult, ChatActivity, ChatMessage
+from switchboard.common.events.channels import (
+    CallbackResult,
+    CallControl,
+    ChatActivity,
+    ChatMessage,
+)
 from switchboard.common.events.desktop import (
     AgentStateChanged,
     ContactWrapped,
@@ -25,6 +30,7 @@ from switchboard.common.events.dispatch import JobStatusChanged
 from switchboard.common.events.escalation import ContactEscalated, FollowUpDue, SlaAlert
 from switchboard.common.events.intake import ContactReceived
 from switchboard.common.events.outbound import OutboundBlocked, OutboundCleared
+from switchboard.common.events.privacy import ErasureRequested
 from switchboard.common.events.routing import (
     AgentOffered,
     ContactAssigned,
@@ -40,7 +46,8 @@ from switchboard.common.events.workforce import (
 )
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
-from switchboard.desktop import mail, rosters, store
+from switchboard.desktop import mail, privacy, rosters, store
+from switchboard.desktop.settings import DesktopSettings
 from switchboard.desktop.streams import Wakeups
 
 SERVICE = "desktop"
@@ -65,8 +72,15 @@ subscriptions = Subscriptions(
         topics.WALK_IN_LOGGED,
         topics.CONTACT_TRANSFER_REQUESTED,
         topics.CALL_CONTROL,
+        topics.ERASURE_APPLIED,
     ),
 )
+
+
+@subscriptions.on(topics.ERASURE_REQUESTED)
+async def on_erasure_requested(event: Envelope[ErasureRequested], tx: Transaction) -> None:
+    settings: DesktopSettings = tx.state["settings"]
+    await privacy.erase(tx, event, settings.mail_sink)
 
 
 async def tell(tx: Transaction, agent_id: str, event_type: str, data: dict[str, Any]) -> None:
@@ -392,19 +406,36 @@ async def on_supervisor_alert(event: Envelope[SupervisorAlert], tx: Transaction)
 
 @subscriptions.on(topics.OUTBOUND_CLEARED)
 async def on_outbound_cleared(event: Envelope[OutboundCleared], tx: Transaction) -> None:
-    """The gate's answer is told to the agent; an SMS reply it cleared is sent now (intake hands
-    the `contact.replied` to the gateway), and only now counts as a reply."""
+    """The gate's answer is told to the agent; a reply it cleared is sent now, and only now counts
+    as a reply: an SMS or a fax goes to the channel system (intake hands the `contact.replied` on),
+    a call back is dialled from the agent's extension (`call.control`)."""
     await _outbound_answer(tx, event.payload.request_id, "cleared", event.payload.reason)
     asked = await tx.session.get(store.OutboundByAgent, event.payload.request_id)
-    if asked is None or asked.channel != "sms" or asked.text is None:
-        return
+    if asked is None or asked.channel not in ("sms", "fax", "call"):
+        return  # another requester's, or a request from before replies were kept
     sent = ReplySent(
         agent_id=asked.agent_id,
-        channel="sms",
+        channel="phone" if asked.channel == "call" else asked.channel,
         to=event.payload.number,
-        text=asked.text,
+        text=asked.text or "",
         outbound_request_id=asked.request_id,
     )
+    if asked.channel == "call":
+        agent = await tx.session.get(store.DesktopAgent, asked.agent_id)
+        if agent is None or not agent.extension:
+            reason = "you have no phone extension to call from: ask a team leader"
+            await _outbound_answer(tx, asked.request_id, "not_dialled", reason)
+            return
+        dial = CallControl(
+            command_id=asked.request_id,
+            call_id=f"reply:{asked.request_id}",
+            action="dial",
+            extension=agent.extension,
+            target=event.payload.number,
+            requested_by=f"agent {asked.agent_id}",
+            agent_id=asked.agent_id,
+        )
+        await tx.emit(event.follow(dial, aggregate_id=asked.contact_id))
     await tx.emit(event.follow(sent, aggregate_id=asked.contact_id))
 
 

@@ -160,7 +160,8 @@ class OutboundByAgent(SQLModel, table=True):
     contact_id: str = Field(max_length=36)
     channel: str | None = Field(default=None, max_length=8)
     text: str | None = None
-    """An SMS reply's text: sent (as the agent's `contact.replied`) once the gate clears it."""
+    """The reply's text (an SMS or fax; a call's note): sent, as the agent's `contact.replied`,
+    once the gate clears it."""
 
 
 class SupervisorAction(SQLModel, table=True):

@@ -27,6 +27,7 @@ def build_app(settings: DispatchSettings | None = None) -> FastAPI:
     )
     loop = Loop(runtime, clock, media, tick=settings.dispatch_tick_seconds)
     runtime.state.update(
+        settings=settings,
         clock=clock,
         wake=loop.wake,
         tracer=runtime.tracer_provider.get_tracer("switchboard.dispatch"),

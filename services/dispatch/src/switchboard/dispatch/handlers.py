@@ -8,10 +8,12 @@ from switchboard.common.clock import Clock
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.desktop import JobRequested
 from switchboard.common.events.outbound import OutboundBlocked, OutboundCleared
+from switchboard.common.events.privacy import ErasureRequested
 from switchboard.common.ids import new_id
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
-from switchboard.dispatch import api, jobs, store
+from switchboard.dispatch import api, jobs, privacy, store
+from switchboard.dispatch.settings import DispatchSettings
 
 SERVICE = "dispatch"
 subscriptions = Subscriptions(
@@ -21,8 +23,15 @@ subscriptions = Subscriptions(
         topics.FIELDCOMM_STATUS,
         topics.FIELDCOMM_RESPONSE,
         topics.OUTBOUND_REQUESTED,
+        topics.ERASURE_APPLIED,
     ),
 )
+
+
+@subscriptions.on(topics.ERASURE_REQUESTED)
+async def on_erasure_requested(event: Envelope[ErasureRequested], tx: Transaction) -> None:
+    settings: DispatchSettings = tx.state["settings"]
+    await privacy.erase(tx, event, settings)
 
 
 @subscriptions.on(topics.JOB_REQUESTED)

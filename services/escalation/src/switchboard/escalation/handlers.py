@@ -9,7 +9,7 @@ from typing import Any
 
 from opentelemetry import propagate
 
-from switchboard.common import topics
+from switchboard.common import erasure, topics
 from switchboard.common.centre import ClockConfig, ComplaintPolicyConfig
 from switchboard.common.clock import Clock
 from switchboard.common.envelope import Envelope
@@ -20,6 +20,7 @@ from switchboard.common.events.desktop import (
     FollowUpPromised,
     ReplySent,
 )
+from switchboard.common.events.privacy import ErasureRequested
 from switchboard.common.events.quality import CoachingPlanned
 from switchboard.common.events.routing import ContactAssigned, ContactQueued
 from switchboard.common.ids import new_id
@@ -35,8 +36,16 @@ subscriptions = Subscriptions(
         topics.SLA_ALERT,
         topics.FOLLOWUP_DUE,
         topics.SUPERVISOR_ALERT,
+        topics.ERASURE_APPLIED,
     ),
 )
+
+
+@subscriptions.on(topics.ERASURE_REQUESTED)
+async def on_erasure_requested(event: Envelope[ErasureRequested], tx: Transaction) -> None:
+    """Escalation keeps promises about contacts by id and time only: nothing of the customer's
+    to erase, which it says so the request's report is whole."""
+    await erasure.report(tx, event, SERVICE, {})
 
 
 def _at(tx: Transaction, event: Envelope[Any]) -> datetime:

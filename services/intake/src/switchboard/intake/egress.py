@@ -1,11 +1,13 @@
 """What intake hands back to channel systems: call-control commands for the telephony platform
-(`call.route`, `call.control`) and SMS replies for the SMS gateway.
+(`call.route`, `call.control`), and agents' SMS and fax replies for the SMS gateway and the fax
+server.
 
 Each goes to the tenant's channel system's webhook (`control_url`, `send_url`), signed with that
 system's secret exactly as the system signs what it sends us (switchboard.common.signing), and
 carrying its own id so a platform can tell a repeat; a failure is retried a few times with a
 pause that grows. Without a webhook (the embedded default) each is written as one JSON file named
-by its id under `<var>/call-control/` or `<var>/sms-outbox/`, where a test or an operator reads it.
+by its id under `<var>/call-control/`, `<var>/sms-outbox/` or `<var>/fax-outbox/`, where a test or
+an operator reads it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any
 import httpx
 import structlog
 
+from switchboard.common.envelope import Envelope
+from switchboard.common.events.desktop import ReplySent
 from switchboard.common.runtime import Transaction
 from switchboard.common.signing import signed_headers
 from switchboard.intake import store
@@ -26,7 +30,7 @@ from switchboard.intake.settings import IntakeSettings
 
 log = structlog.get_logger("switchboard.intake.egress")
 OUTCOMES = ("connected", "answered", "no_answer", "busy", "failed", "delivered")
-FOLDERS = {"phone": "call-control", "sms": "sms-outbox"}
+FOLDERS = {"phone": "call-control", "sms": "sms-outbox", "fax": "fax-outbox"}
 """Where each channel's commands or messages are written when its system has no webhook."""
 
 
@@ -76,6 +80,31 @@ async def deliver_once(
         )
     )
     return handed
+
+
+async def send_reply(tx: Transaction, settings: IntakeSettings, event: Envelope[ReplySent]) -> None:
+    """Hand an agent's SMS or fax reply, cleared by the Do Not Call gate, to the tenant's channel
+    system (its `send_url`), once: a redelivered event finds its record."""
+    reply = event.payload
+    item_id = reply.outbound_request_id or event.event_id
+    own = await store.own_address(tx.session, tenant_id=event.tenant_id, channel=reply.channel)
+    body = {
+        "message_id": item_id,
+        "channel": reply.channel,
+        "from": own,
+        "to": reply.to,
+        "text": reply.text,
+        "contact_id": event.about_contact_id,
+    }
+    await deliver_once(
+        tx,
+        settings,
+        tenant_id=event.tenant_id,
+        channel=reply.channel,
+        item_id=item_id,
+        kind=reply.channel,
+        body=body,
+    )
 
 
 async def hand_on(

@@ -23,9 +23,10 @@ from switchboard.common.errors import InvalidInput
 from switchboard.common.events.channels import CallControl, CallRoute, ChatActivity, WalkInLogged
 from switchboard.common.events.desktop import ReplySent
 from switchboard.common.events.intake import ContactReceived, WalkInDetails
+from switchboard.common.events.privacy import ErasureRequested
 from switchboard.common.runtime import Runtime, Transaction
 from switchboard.common.subscriptions import Subscriptions
-from switchboard.intake import chat, sms, store, voice
+from switchboard.intake import chat, egress, privacy, store, voice
 from switchboard.intake.accept import NewContact, record_contact
 from switchboard.intake.adapters.email import parse_email
 from switchboard.intake.adapters.phone import parse_cti
@@ -53,6 +54,7 @@ subscriptions = Subscriptions(
         topics.CHAT_MESSAGE,
         topics.CHAT_ACTIVITY,
         topics.CALL_COMMAND_RESULT,
+        topics.ERASURE_APPLIED,
     ),
 )
 
@@ -159,7 +161,8 @@ async def on_walk_in(event: Envelope[WalkInLogged], tx: Transaction) -> None:
 
 @subscriptions.on(topics.CONTACT_REPLIED)
 async def on_contact_replied(event: Envelope[ReplySent], tx: Transaction) -> None:
-    """An agent's chat answer goes into the customer's window; a cleared SMS reply to the gateway."""
+    """An agent's chat answer goes into the customer's window; a cleared SMS or fax reply to the
+    channel system (a call back is dialled by its own `call.control`)."""
     intake, reply = Intake.in_tx(tx), event.payload
     if reply.channel == "chat":
         await chat.agent_said(
@@ -170,8 +173,8 @@ async def on_contact_replied(event: Envelope[ReplySent], tx: Transaction) -> Non
             agent_id=reply.agent_id,
             text=reply.text,
         )
-    elif reply.channel == "sms":
-        await sms.send_reply(tx, intake, event)
+    elif reply.channel in ("sms", "fax"):
+        await egress.send_reply(tx, intake.settings, event)
 
 
 @subscriptions.on(topics.CHAT_ACTIVITY)
@@ -187,6 +190,11 @@ async def on_chat_activity(event: Envelope[ChatActivity], tx: Transaction) -> No
         chat.agent_typing(Intake.in_tx(tx), found.session_id)
     else:
         await chat.ended(tx, Intake.in_tx(tx), found)
+
+
+@subscriptions.on(topics.ERASURE_REQUESTED)
+async def on_erasure_requested(event: Envelope[ErasureRequested], tx: Transaction) -> None:
+    await privacy.erase(tx, Intake.in_tx(tx), event)
 
 
 @subscriptions.on(topics.CALL_ROUTE)

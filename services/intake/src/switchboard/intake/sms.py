@@ -9,13 +9,10 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel, ConfigDict, Field
 
 from switchboard.common.compliance.pii import mask_sensitive
-from switchboard.common.envelope import Envelope, utcnow
+from switchboard.common.envelope import utcnow
 from switchboard.common.errors import InvalidInput
-from switchboard.common.events.desktop import ReplySent
 from switchboard.common.events.intake import ContactReceived, Party, SmsDetails
 from switchboard.common.phone import e164
-from switchboard.common.runtime import Transaction
-from switchboard.intake import egress, store
 from switchboard.intake.accept import NewContact, Outcome, accept_contact
 from switchboard.intake.channels import Sender
 from switchboard.intake.context import Intake
@@ -69,27 +66,4 @@ async def ingest_sms(intake: Intake, sms: SmsIn, sender: Sender) -> Outcome:
             customer_address=number,
             recent_since=since,
         ),
-    )
-
-
-async def send_reply(tx: Transaction, intake: Intake, event: Envelope[ReplySent]) -> None:
-    """Hand a cleared SMS reply to the tenant's gateway, once (a redelivery finds its record)."""
-    reply = event.payload
-    item_id = reply.outbound_request_id or event.event_id
-    own = await store.own_address(tx.session, tenant_id=event.tenant_id, channel="sms")
-    body = {
-        "message_id": item_id,
-        "from": own,
-        "to": reply.to,
-        "text": reply.text,
-        "contact_id": event.about_contact_id,
-    }
-    await egress.deliver_once(
-        tx,
-        intake.settings,
-        tenant_id=event.tenant_id,
-        channel="sms",
-        item_id=item_id,
-        kind="sms",
-        body=body,
     )

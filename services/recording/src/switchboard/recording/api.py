@@ -19,7 +19,7 @@ from switchboard.common.auth import OPERATORS, Operator, may, operator, operator
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.records import CustomerCorrected, SurveyResponded
 from switchboard.common.runtime import Runtime
-from switchboard.recording import casework, customers, kpis, retention, store
+from switchboard.recording import casework, customers, kpis, store
 from switchboard.recording.domain import chat_transcript
 
 CUSTOMER_KEEPERS = ("team_leader", "privacy_officer")
@@ -403,25 +403,3 @@ async def _summary(session: AsyncSession, customer: customers.RecordedCustomer) 
 
 
 # -- retention ---------------------------------------------------------------------------------
-
-
-@router.post("/retention/run", dependencies=[PRIVACY])
-async def run_retention(request: Request, who: Who) -> dict[str, Any]:
-    """De-identify the tenant's contacts older than its retention now (the job also runs on its
-    own, hourly); returns what it did."""
-    runtime: Runtime = request.app.state.runtime
-    async with runtime.db.session() as session:
-        reports = await retention.run(session, tenant_id=who.tenant_id)
-    if not reports:
-        raise HTTPException(404, "the tenant has no record policy")
-    return reports[0].model_dump(mode="json", exclude={"id"})
-
-
-@router.get("/retention/runs", dependencies=[PRIVACY])
-async def retention_runs(request: Request, who: Who) -> list[dict[str, Any]]:
-    runtime: Runtime = request.app.state.runtime
-    async with runtime.db.reader() as session:
-        return [
-            r.model_dump(mode="json", exclude={"id"})
-            for r in await retention.runs(session, who.tenant_id)
-        ]

@@ -171,6 +171,12 @@ async def identities(session: AsyncSession, customer_id: str) -> list[CustomerId
     return list(await session.exec(query.order_by(col(CustomerIdentity.id))))
 
 
+async def merged_into(session: AsyncSession, customer_id: str) -> list[str]:
+    """The customers merged into this one."""
+    query = select(RecordedCustomer.customer_id).where(RecordedCustomer.merged_into == customer_id)
+    return list(await session.exec(query))
+
+
 async def contacts(session: AsyncSession, customer_id: str) -> list[RecordedContact]:
     query = select(RecordedContact).where(RecordedContact.customer_id == customer_id)
     return list(await session.exec(query.order_by(col(RecordedContact.received_at))))

@@ -27,6 +27,7 @@ from switchboard.common.events.intake import (
     ContactReceived,
     VoicemailLeft,
 )
+from switchboard.common.events.privacy import ErasureApplied
 from switchboard.common.events.quality import EvaluationAnswered
 from switchboard.common.events.records import CustomerCorrected, SurveyResponded
 from switchboard.common.events.routing import (
@@ -38,7 +39,7 @@ from switchboard.common.events.routing import (
 from switchboard.common.events.workforce import AdherenceChanged
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
-from switchboard.recording import adherence, casework, customers, saves, store
+from switchboard.recording import adherence, casework, customers, erasure, saves, store
 from switchboard.recording.domain import ContactFacts
 from switchboard.recording.quality import evaluating, handlings
 
@@ -51,6 +52,7 @@ subscriptions = Subscriptions(
         topics.QUALITY_EVALUATION,
         topics.QUALITY_FEEDBACK,
         topics.QUALITY_COACHING,
+        topics.ERASURE_REQUESTED,
     ),
 )
 
@@ -199,6 +201,11 @@ async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -
 async def on_contact_escalated(event: Envelope[ContactEscalated], tx: Transaction) -> None:
     facts = ContactFacts(status=None, escalated=True)
     await _apply(tx, event, facts, event.payload.model_dump(mode="json"))
+
+
+@subscriptions.on(topics.ERASURE_APPLIED)
+async def on_erasure_applied(event: Envelope[ErasureApplied], tx: Transaction) -> None:
+    await erasure.applied(tx.session, event)
 
 
 @subscriptions.on(topics.CUSTOMER_CORRECTED)

@@ -68,6 +68,21 @@ async def _deidentify(session: AsyncSession, tenant_id: str, cutoff: datetime) -
         col(RecordedContact.deidentified_at).is_(None),
     )
     contact_ids = list(await session.exec(expired))
+    touched = await deidentify_contacts(session, contact_ids)
+    customers = 0
+    for customer_id in sorted(touched):
+        remaining = await session.exec(
+            select(RecordedContact.contact_id).where(RecordedContact.customer_id == customer_id)
+        )
+        if remaining.first() is None:  # nothing recent left: the customer goes too
+            await forget_customer(session, customer_id)
+            customers += 1
+    return len(contact_ids), customers
+
+
+async def deidentify_contacts(session: AsyncSession, contact_ids: list[str]) -> set[str]:
+    """Remove who the contacts were from and what they said (from the contact, its timeline and
+    its case), keeping what the KPIs need; the customers they belonged to."""
     touched: set[str] = set()
     for start in range(0, len(contact_ids), BATCH):
         chunk = contact_ids[start : start + BATCH]
@@ -95,21 +110,18 @@ async def _deidentify(session: AsyncSession, tenant_id: str, cutoff: datetime) -
             .values(details={"deidentified": True})
         )
         await casework.deidentify(session, chunk)
-    customers = 0
-    for customer_id in sorted(touched):
-        remaining = await session.exec(
-            select(RecordedContact.contact_id).where(RecordedContact.customer_id == customer_id)
-        )
-        if remaining.first() is None:  # nothing recent left: the customer goes too
-            await session.exec(
-                delete(CustomerIdentity).where(col(CustomerIdentity.customer_id) == customer_id)
-            )
-            customer = await session.get(RecordedCustomer, customer_id)
-            if customer is not None:
-                customer.name = None
-                session.add(customer)
-            customers += 1
-    return len(contact_ids), customers
+    return touched
+
+
+async def forget_customer(session: AsyncSession, customer_id: str) -> None:
+    """The customer's identities go, and their name; their id stays for the audit trail."""
+    await session.exec(
+        delete(CustomerIdentity).where(col(CustomerIdentity.customer_id) == customer_id)
+    )
+    customer = await session.get(RecordedCustomer, customer_id)
+    if customer is not None:
+        customer.name = None
+        session.add(customer)
 
 
 async def runs(session: AsyncSession, tenant_id: str) -> list[RetentionRun]:

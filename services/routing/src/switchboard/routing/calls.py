@@ -103,8 +103,8 @@ async def on_command_result(event: Envelope[CallCommandResult], tx: Transaction)
         return  # the contact has moved on since the command
     if result.command == "route" and result.outcome == "failed":
         await _not_connected(tx, acd, entry, result)
-    elif result.command == "dial":
-        await _dialled(tx, acd, entry, result)
+    elif result.command == "dial" and result.call_id == (entry.call_id or entry.contact_id):
+        await _dialled(tx, acd, entry, result)  # a callback's dial, not an agent's own call back
 
 
 async def _not_connected(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import structlog
 from opentelemetry import propagate
 
-from switchboard.common import topics
+from switchboard.common import erasure, topics
 from switchboard.common.compliance.dnc import mask_number
 from switchboard.common.envelope import Envelope, utcnow
 from switchboard.common.events.desktop import (
@@ -23,6 +23,7 @@ from switchboard.common.events.intake import (
     ContactReceived,
 )
 from switchboard.common.events.outbound import OutboundCleared, OutboundRequested
+from switchboard.common.events.privacy import ErasureRequested
 from switchboard.common.events.routing import ContactAssigned, ContactNotRouted, ContactQueued
 from switchboard.common.ids import new_id
 from switchboard.common.runtime import Transaction
@@ -47,6 +48,7 @@ subscriptions = Subscriptions(
         topics.CALL_ROUTE,
         topics.CALL_CONTROL,
         topics.CALLBACK_RESULT,
+        topics.ERASURE_APPLIED,
     ),
 )
 log = structlog.get_logger("switchboard.routing")
@@ -55,6 +57,13 @@ log = structlog.get_logger("switchboard.routing")
 subscriptions.on(topics.CALL_CALLBACK_REQUESTED)(calls.on_callback_requested)
 subscriptions.on(topics.CALL_COMMAND_RESULT)(calls.on_command_result)
 subscriptions.on(topics.CONTACT_TRANSFER_REQUESTED)(calls.on_transfer_requested)
+
+
+@subscriptions.on(topics.ERASURE_REQUESTED)
+async def on_erasure_requested(event: Envelope[ErasureRequested], tx: Transaction) -> None:
+    """Routing keeps a customer's number only to call them back: it goes."""
+    numbers = await store.forget_numbers(tx.session, event.payload.contact_ids)
+    await erasure.report(tx, event, SERVICE, {"callback_numbers": numbers})
 
 
 @subscriptions.on(topics.CONTACT_RECEIVED)

@@ -121,6 +121,19 @@ async def save_agent(session: AsyncSession, agent: AgentConfig) -> None:
         session.add(row)
 
 
+async def forget_numbers(session: AsyncSession, contact_ids: list[str]) -> int:
+    """Callback numbers of these contacts removed (an erasure request); how many there were."""
+    forgotten = await session.exec(
+        update(QueueEntry)
+        .where(
+            col(QueueEntry.contact_id).in_(contact_ids),
+            col(QueueEntry.callback_number).is_not(None),
+        )
+        .values(callback_number=None)
+    )
+    return forgotten.rowcount or 0
+
+
 async def tenants(session: AsyncSession) -> list[RoutingTenant]:
     return list(await session.exec(select(RoutingTenant)))
 

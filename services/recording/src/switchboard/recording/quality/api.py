@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from switchboard.common.auth import Actor
+from switchboard.common.auth import Actor, may
 from switchboard.common.centre import QualityFormConfig
 from switchboard.recording import customers
 from switchboard.recording import store as records
@@ -33,12 +33,11 @@ async def list_forms(request: Request, who: Who) -> list[dict[str, Any]]:
     return [{"form_id": r.form_id, "version": r.version, **r.definition} for r in rows]
 
 
-@router.put("/forms/{form_id}")
+@router.put("/forms/{form_id}", dependencies=[may(*ANALYSTS)])
 async def put_form(
     form_id: str, form: QualityFormConfig, request: Request, who: Who
 ) -> dict[str, Any]:
     """A new version of the form (evaluations keep the version they were scored on)."""
-    allow(who, *ANALYSTS)
     if form.id != form_id:
         raise HTTPException(422, "the form's id must match the path")
     async with runtime_of(request).transaction() as tx:
@@ -58,12 +57,11 @@ class SampleRequest(BaseModel):
     include_evaluated: bool = False
 
 
-@router.post("/samples")
+@router.post("/samples", dependencies=[may(*ANALYSTS)])
 async def sample(body: SampleRequest, request: Request, who: Who) -> list[dict[str, Any]]:
     """Contacts to evaluate, from handlings wrapped in the period: at random, or those with a
     complaint, a handle time over the tenant's `long_handle_seconds`, or a CSAT at or below its
     `low_csat`. Contacts already evaluated are left out unless asked for."""
-    allow(who, *ANALYSTS)
     if body.end <= body.start:
         raise HTTPException(422, "`to` must be after `from`")
     h = Handling
@@ -106,11 +104,10 @@ class EvaluationRequest(BaseModel):
     calibration_id: str | None = None
 
 
-@router.post("/evaluations", status_code=201)
+@router.post("/evaluations", status_code=201, dependencies=[may(*ANALYSTS)])
 async def evaluate(body: EvaluationRequest, request: Request, who: Who) -> dict[str, Any]:
     """Score one of an agent's contacts on the form's latest version. Outside a calibration the
     evaluation is published to the agent (`quality.evaluation`) to acknowledge or dispute."""
-    allow(who, *ANALYSTS)
     async with runtime_of(request).transaction() as tx:
         try:
             row = await evaluating.submit(tx, who, **body.model_dump())
@@ -148,10 +145,9 @@ async def get_evaluation(evaluation_id: str, request: Request, who: Who) -> dict
     return {**evaluating.view(row), "form": form.definition if form else None, "contact": contact}
 
 
-@router.get("/contacts/{contact_id}")
+@router.get("/contacts/{contact_id}", dependencies=[may(*ANALYSTS)])
 async def contact_for_evaluation(contact_id: str, request: Request, who: Who) -> dict[str, Any]:
     """The contact an analyst is about to evaluate: its content, timeline and handlings."""
-    allow(who, *ANALYSTS)
     async with runtime_of(request).transaction() as tx:
         found = await _contact(tx.session, who, contact_id, reason="quality evaluation")
     return found
@@ -188,9 +184,8 @@ class CalibrationRequest(BaseModel):
     """Who is to score it (as they are named on their evaluations: "agent ID" or a token label)."""
 
 
-@router.post("/calibrations", status_code=201)
+@router.post("/calibrations", status_code=201, dependencies=[may(*ANALYSTS)])
 async def open_calibration(body: CalibrationRequest, request: Request, who: Who) -> dict[str, Any]:
-    allow(who, *ANALYSTS)
     async with runtime_of(request).transaction() as tx:
         try:
             row = await evaluating.open_calibration(tx.session, who, **body.model_dump())
@@ -199,20 +194,18 @@ async def open_calibration(body: CalibrationRequest, request: Request, who: Who)
     return row.model_dump(mode="json")
 
 
-@router.get("/calibrations")
+@router.get("/calibrations", dependencies=[may(*ANALYSTS, *LEADERS)])
 async def list_calibrations(request: Request, who: Who) -> list[dict[str, Any]]:
     """The tenant's latest calibrations, each with whose scores it still waits for."""
-    allow(who, *ANALYSTS, *LEADERS)
     async with runtime_of(request).db.reader() as session:
         rows = await store.calibrations(session, tenant_id=who.tenant_id)
         views = [await evaluating.calibration_view(session, who, r.calibration_id) for r in rows]
     return [v for v in views if v is not None]
 
 
-@router.get("/calibrations/{calibration_id}")
+@router.get("/calibrations/{calibration_id}", dependencies=[may(*ANALYSTS, *LEADERS)])
 async def calibration(calibration_id: str, request: Request, who: Who) -> dict[str, Any]:
     """Each evaluator's scores so far and, per question, how far apart they lie."""
-    allow(who, *ANALYSTS, *LEADERS)
     async with runtime_of(request).db.reader() as session:
         found = await evaluating.calibration_view(session, who, calibration_id)
     if found is None:
@@ -225,13 +218,12 @@ class AgreedScore(BaseModel):
     comment: str | None = Field(default=None, max_length=4000)
 
 
-@router.post("/calibrations/{calibration_id}/agree", status_code=201)
+@router.post("/calibrations/{calibration_id}/agree", status_code=201, dependencies=[may(*ANALYSTS)])
 async def agree(
     calibration_id: str, body: AgreedScore, request: Request, who: Who
 ) -> dict[str, Any]:
     """The score the evaluators agreed: kept as the contact's evaluation and published to the
     agent."""
-    allow(who, *ANALYSTS)
     async with runtime_of(request).transaction() as tx:
         try:
             row = await evaluating.agree(tx, who, calibration_id, body.answers, body.comment)

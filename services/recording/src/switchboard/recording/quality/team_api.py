@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from switchboard.common.auth import may
 from switchboard.common.envelope import Envelope, aware, utcnow
 from switchboard.common.events.quality import CoachingAction, CoachingPlanned, FeedbackPosted
 from switchboard.common.ids import new_id
@@ -44,11 +45,10 @@ def _coaching_event(row: store.Coaching) -> Envelope[CoachingPlanned]:
     return Envelope.first(payload, tenant_id=row.tenant_id, aggregate_id=row.coaching_id)
 
 
-@router.post("/coaching", status_code=201)
+@router.post("/coaching", status_code=201, dependencies=[may(*LEADERS)])
 async def plan_coaching(body: CoachingRequest, request: Request, who: Who) -> dict[str, Any]:
     """A coaching session for an agent, linked to evaluations and scorecard gaps; its follow-up
     date is kept by escalation, which tells the coach when it falls due undone."""
-    allow(who, *LEADERS)
     async with runtime_of(request).transaction() as tx:
         if await store.agent(tx.session, tenant_id=who.tenant_id, agent_id=body.agent_id) is None:
             raise HTTPException(404, "no such agent")
@@ -64,10 +64,9 @@ async def plan_coaching(body: CoachingRequest, request: Request, who: Who) -> di
     return row.model_dump(mode="json")
 
 
-@router.patch("/coaching/{coaching_id}")
+@router.patch("/coaching/{coaching_id}", dependencies=[may(*LEADERS)])
 async def change_coaching(coaching_id: str, body: CoachingChange, request: Request,
                           who: Who) -> dict[str, Any]:  # fmt: skip
-    allow(who, *LEADERS)
     async with runtime_of(request).transaction() as tx:
         row: store.Coaching | None = await store.get(
             tx.session, store.Coaching, tenant_id=who.tenant_id, key=coaching_id
@@ -102,10 +101,9 @@ class FeedbackRequest(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
 
 
-@router.post("/feedback", status_code=201)
+@router.post("/feedback", status_code=201, dependencies=[may(*LEADERS)])
 async def post_feedback(body: FeedbackRequest, request: Request, who: Who) -> dict[str, Any]:
     """Feedback to a team or to one agent; it reaches their desktops (`quality.feedback`)."""
-    allow(who, *LEADERS)
     if (body.team is None) == (body.agent_id is None):
         raise HTTPException(422, "give a team or an agent_id, not both")
     async with runtime_of(request).transaction() as tx:
@@ -175,11 +173,10 @@ async def agent_scorecard(agent_id: str, request: Request, who: Who, start: Star
             "to": end, **card}  # fmt: skip
 
 
-@router.get("/scorecards/teams/{team}")
+@router.get("/scorecards/teams/{team}", dependencies=[may(*LEADERS, *ANALYSTS)])
 async def team_scorecard(team: str, request: Request, who: Who, start: Start, end: End,
                          trend: bool = False) -> dict[str, Any]:  # fmt: skip
     """The team's figures over all its agents' handlings, and each agent's beside them."""
-    allow(who, *LEADERS, *ANALYSTS)
     _period(start, end)
     async with runtime_of(request).db.reader() as session:
         members = await store.agents(session, tenant_id=who.tenant_id, team=team)

@@ -1,0 +1,51 @@
+"""The catalogue's part of an erasure request: the customer's details on orders taken on their
+contacts (name, number, supply address, payment, credit and agreement details), and their name on
+retention offers. An order keeps its lines, totals and status, so sales figures still add up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from switchboard.catalogue import store
+from switchboard.common.envelope import Envelope
+from switchboard.common.erasure import ERASED, report
+from switchboard.common.events.privacy import ErasureRequested
+from switchboard.common.runtime import Transaction
+
+SERVICE = "catalogue"
+KEPT = ("type", "status", "result", "outcome", "method", "approved", "decision", "agreed")
+"""What an order's customer, payment, credit or agreement details keep: how, not who."""
+
+
+def _kept(details: dict[str, Any] | None) -> dict[str, Any] | None:
+    if details is None:
+        return None
+    return {k: v for k, v in details.items() if k in KEPT} | {"erased": True}
+
+
+async def erase(tx: Transaction, event: Envelope[ErasureRequested]) -> None:
+    asked, session = event.payload, tx.session
+    orders = list(
+        await session.exec(
+            select(store.CatalogueOrder).where(
+                store.CatalogueOrder.tenant_id == event.tenant_id,
+                col(store.CatalogueOrder.contact_id).in_(asked.contact_ids),
+            )
+        )
+    )
+    for order in orders:
+        order.customer = _kept(order.customer) or {"erased": True}
+        order.supply, order.payment = _kept(order.supply), _kept(order.payment)
+        order.credit, order.agreement = _kept(order.credit), _kept(order.agreement)
+        session.add(order)
+    offers = await session.exec(
+        update(store.RetentionAttempt)
+        .where(col(store.RetentionAttempt.contact_id).in_(asked.contact_ids))
+        .values(name=ERASED)
+    )
+    await report(
+        tx, event, SERVICE, {"orders": len(orders), "retention_offers": offers.rowcount or 0}
+    )

@@ -1,0 +1,76 @@
+"""Dispatch's part of an erasure request: the customer's field jobs (asked for from their contacts,
+or made with their number), what was sent about them to technicians and to the customer, and the
+copies written to the field outbox and mail sink (without a gateway or relay). The job keeps its
+work, window, status and the site to within a kilometre, so the day's figures still add up."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import update
+from sqlmodel import col, or_, select
+
+from switchboard.common.envelope import Envelope
+from switchboard.common.erasure import ERASED, erase_files, names_them, report
+from switchboard.common.events.privacy import ErasureRequested
+from switchboard.common.runtime import Transaction
+from switchboard.dispatch import store
+from switchboard.dispatch.settings import DispatchSettings
+
+SERVICE = "dispatch"
+
+
+async def erase(
+    tx: Transaction, event: Envelope[ErasureRequested], settings: DispatchSettings
+) -> None:
+    asked, session = event.payload, tx.session
+    candidates = await session.exec(
+        select(store.Job).where(
+            store.Job.tenant_id == event.tenant_id,
+            or_(
+                col(store.Job.contact_id).in_(asked.contact_ids),
+                col(store.Job.customer_phone).is_not(None),
+            ),
+        )
+    )
+    jobs = [
+        j
+        for j in candidates
+        if j.contact_id in asked.contact_ids or names_them(asked, j.customer_phone)
+    ]
+    for job in jobs:
+        job.customer_name = job.customer_phone = job.site_name = None
+        job.special_instructions = job.payment_token = None
+        job.address, job.lat, job.lon = ERASED, round(job.lat, 2), round(job.lon, 2)
+        session.add(job)
+    job_ids = [j.job_id for j in jobs]
+    sent = await session.exec(
+        update(store.Sent).where(col(store.Sent.job_id).in_(job_ids)).values(text=ERASED)
+    )
+    await session.exec(
+        update(store.Sent)
+        .where(col(store.Sent.job_id).in_(job_ids), col(store.Sent.to) == "customer")
+        .values(address=ERASED)
+    )
+    notices = await session.exec(
+        update(store.CustomerNotice)
+        .where(col(store.CustomerNotice.job_id).in_(job_ids))
+        .values(number=ERASED, text=ERASED)
+    )
+    files = await asyncio.to_thread(
+        lambda: sum(
+            erase_files(folder, asked, also=tuple(job_ids))
+            for folder in (settings.field_outbox, settings.mail_sink)
+        )
+    )
+    await report(
+        tx,
+        event,
+        SERVICE,
+        {
+            "jobs": len(jobs),
+            "sent": sent.rowcount or 0,
+            "customer_notices": notices.rowcount or 0,
+            "files": files,
+        },
+    )

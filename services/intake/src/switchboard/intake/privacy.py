@@ -1,0 +1,75 @@
+"""Intake's part of an erasure request: the conversations and email threads kept by the customer's
+address, their chats, the documents they sent, and the copies of what was handed to channel
+systems without a webhook (SMS, faxes, call commands)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from switchboard.common.envelope import Envelope
+from switchboard.common.erasure import ERASED, erase_files, report
+from switchboard.common.events.privacy import ErasureRequested
+from switchboard.common.runtime import Transaction
+from switchboard.intake import store
+from switchboard.intake.adapters.blobs import BlobStore
+from switchboard.intake.context import Intake
+from switchboard.intake.egress import FOLDERS
+
+SERVICE = "intake"
+
+
+async def erase(tx: Transaction, intake: Intake, event: Envelope[ErasureRequested]) -> None:
+    asked, session = event.payload, tx.session
+    conversations = await session.exec(
+        update(store.Conversation)
+        .where(col(store.Conversation.conversation_id).in_(asked.conversation_ids))
+        .values(customer_address=ERASED)
+    )
+    threads = await session.exec(
+        update(store.EmailThread)
+        .where(col(store.EmailThread.conversation_id).in_(asked.conversation_ids))
+        .values(customer_address=ERASED)
+    )
+    chats = list(
+        await session.exec(
+            select(store.ChatSession.session_id).where(
+                col(store.ChatSession.contact_id).in_(asked.contact_ids)
+            )
+        )
+    )
+    await session.exec(
+        update(store.ChatSession)
+        .where(col(store.ChatSession.session_id).in_(chats))
+        .values(customer_name=None, customer_email=None)
+    )
+    lines = await session.exec(
+        update(store.ChatLine).where(col(store.ChatLine.session_id).in_(chats)).values(text=ERASED)
+    )
+    files = await asyncio.to_thread(_erase_files, intake, asked)
+    await report(
+        tx,
+        event,
+        SERVICE,
+        {
+            "conversations": conversations.rowcount or 0,
+            "email_threads": threads.rowcount or 0,
+            "chats": len(chats),
+            "chat_lines": lines.rowcount or 0,
+            "files": files,
+        },
+    )
+
+
+def _erase_files(intake: Intake, asked: ErasureRequested) -> int:
+    var = intake.settings.var_dir
+    removed = sum(erase_files(var / folder, asked) for folder in FOLDERS.values())
+    blobs = BlobStore(var / "blobs")
+    for sha256 in asked.documents:
+        path = blobs.path_of(sha256)
+        if path.exists():
+            path.unlink()
+            removed += 1
+    return removed

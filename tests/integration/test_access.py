@@ -1,0 +1,504 @@
+"""Who may do what, over every operator endpoint of every service, read from the services' own
+OpenAPI documents so a new endpoint joins the matrix by itself: each role gets 403 exactly where
+the access rules below say so; another tenant's administrator never sees or changes a thing of
+this tenant's (404, and no trace of it in any answer); a forged, expired, revoked or foreign token
+is refused (401) by every service; a person signed in at the centre's own OIDC provider is
+accepted for the roles it gives them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from joserfc import jwt
+from joserfc.jwk import ECKey
+
+from switchboard.common import operator_tokens, operators
+from switchboard.common.db import Database
+from switchboard.common.operators import OPERATOR_ROLES
+from tests.integration.conftest import RunningCentre, running_centre, until
+
+HOME, OTHER = "acme", "globex"
+SERVICES = ("routing", "escalation", "recording", "dispatch", "workforce", "catalogue")
+"""The services with an operator API."""
+OIDC_ISSUER = "https://id.example.test"
+OIDC_KEY = ECKey.generate_key("P-256", parameters={"kid": "idp-1", "alg": "ES256"})
+
+
+# -- the access rules, as an operator reads them in the READMEs --------------------------------
+def allowed(service: str, method: str, path: str) -> set[str]:
+    """The roles (besides the administrator, who may do everything) a route lets in."""
+    reading = method == "GET"
+    everyone = set(OPERATOR_ROLES)
+    if service in ("routing", "escalation", "workforce"):
+        return everyone if reading else {"team_leader"}
+    if service == "dispatch":
+        return {"dispatcher", "team_leader"} if reading else {"dispatcher"}
+    if service == "catalogue":
+        if path.startswith(("/v1/orders", "/v1/retention")):
+            return {"team_leader"}
+        if reading:
+            return everyone
+        if path in ("/v1/knowledge/suggest", "/v1/knowledge/articles/{article_id}/used"):
+            return {"team_leader"}
+        return set()
+    return _recording(method, path)
+
+
+def _recording(method: str, path: str) -> set[str]:
+    analysts, leaders = {"quality_analyst"}, {"team_leader"}
+    if path.startswith("/v1/quality/"):
+        if path == "/v1/quality/forms" or (method == "GET" and path.startswith("/v1/quality/scor")):
+            return set(OPERATOR_ROLES) if path == "/v1/quality/forms" else analysts | leaders
+        if path.startswith(("/v1/quality/coaching", "/v1/quality/feedback")):
+            reads = analysts | leaders if path.startswith("/v1/quality/coaching") else leaders
+            return reads if method == "GET" else leaders
+        if method == "GET" and path != "/v1/quality/contacts/{contact_id}":
+            return analysts | leaders
+        return analysts
+    if path == "/v1/kpis":
+        return set(OPERATOR_ROLES)
+    if path.startswith("/v1/retention") or path.endswith(("/merge", "/corrections")):
+        return {"privacy_officer"}
+    if path.endswith("/survey"):
+        return {"team_leader"}
+    return {"team_leader", "privacy_officer"}
+
+
+# -- a centre of two tenants -------------------------------------------------------------------
+def _two_tenants(directory: Path) -> Path:
+    """The demo centre and a second tenant made from it, every name and number its own."""
+    config = yaml.safe_load(
+        Path(__file__)
+        .parents[2]
+        .joinpath("libs/cli/src/switchboard/cli/demo-centre.yaml")
+        .read_text()
+    )
+
+    def theirs(section: Any) -> Any:
+        text = yaml.safe_dump(section).replace("acme", OTHER).replace("Acme", "Globex")
+        return yaml.safe_load(text.replace("+6125550", "+6125560").replace("+6145550", "+6145560"))
+
+    [home] = config["tenants"]
+    config["tenants"].append(theirs(home))
+    config["channel_systems"] += [theirs(s) for s in config["channel_systems"]]
+    for agent in list(config["agents"]):
+        copy = {**agent, "id": f"{agent['id']}-g", "tenants": [OTHER]}
+        if "extension" in copy:
+            copy["extension"] = str(int(copy["extension"]) + 1000)
+        config["agents"].append(copy)
+    for tech in list(config["technicians"]):
+        config["technicians"].append({**theirs(tech), "id": f"{tech['id']}-g"})
+    for system in config["channel_systems"]:
+        system.pop("control_url", None)
+    path = directory / "centre.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def tenants(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningCentre]:
+    here = tmp_path_factory.mktemp("tenants")
+    env = {
+        "SWITCHBOARD_OIDC_ISSUER": OIDC_ISSUER,
+        "SWITCHBOARD_OIDC_JWKS": json.dumps({"keys": [OIDC_KEY.as_dict(private=False)]}),
+        "SWITCHBOARD_OIDC_AUDIENCE": "switchboard-centre",
+    }
+    yield from running_centre(
+        request.param, tmp_path_factory, centre_config=_two_tenants(here), extra_env=env
+    )
+
+
+@dataclass
+class Things:
+    """Real objects of the home tenant, by the name of the path parameter that names them."""
+
+    ids: dict[str, str]
+    ours: frozenset[str]
+    """The parameters whose values only this tenant has (team names, products and forms are each
+    tenant's own namespace: the other tenant may have its own of the same name)."""
+    markers: list[str]
+    """What must never appear in an answer to the other tenant."""
+
+
+@pytest.fixture(scope="module")
+def things(tenants: RunningCentre) -> Things:
+    centre = tenants
+    admin = centre.operator
+    mark = secrets.token_hex(4)
+    email = f"leak-{mark}@customer.example"
+    raw = centre.email(subject=f"Meter {mark}", body=f"My meter {mark} is broken.", From=email)
+    contact_id = centre.post_email(raw).json()["contact_id"]
+    contact = centre.wait_contact(contact_id)
+    start = datetime.now(UTC)
+    job = httpx.post(
+        centre.url("dispatch", "/v1/jobs"),
+        headers=admin,
+        timeout=30,
+        json={
+            "customer": {"name": f"Pat {mark}", "phone": "+61412345678"},
+            "site": {"address": f"{mark} Test Street", "lat": -33.87, "lon": 151.21},
+            "work_type": "meter fault",
+            "skills": ["meters"],
+            "estimated_minutes": 60,
+            "window": {"start": start.isoformat(), "end": (start + timedelta(days=3)).isoformat()},
+        },
+    )
+    assert job.status_code == 201, job.text
+    message = httpx.post(
+        centre.url("dispatch", "/v1/messages"),
+        headers=admin,
+        timeout=30,
+        json={"kind": "info", "subject": f"Note {mark}", "body": "Hello", "technicians": ["tom"]},
+    )
+    assert message.status_code == 201, message.text
+    order = httpx.post(
+        centre.url("catalogue", "/v1/orders"),
+        headers=admin,
+        timeout=30,
+        json={"contact_id": contact_id, "customer": {"name": f"Pat {mark}"}},
+    )
+    assert order.status_code == 201, order.text
+    products = _get(centre, "catalogue", "/v1/products", admin)["products"]
+    forms = _get(centre, "recording", "/v1/quality/forms", admin)
+    ids = {
+        "contact_id": contact_id,
+        "customer_id": contact["customer_id"],
+        "job_id": job.json()["job_id"],
+        "message_id": message.json()["message_id"],
+        "order_id": order.json()["order_id"],
+        "agent_id": "alice",
+        "technician_id": "tom",
+        "product_id": products[0]["id"],
+        "form_id": forms[0]["form_id"],
+        "team": "red",
+    }
+    markers = [
+        email,
+        mark,
+        contact_id,
+        contact["customer_id"],
+        ids["job_id"],
+        ids["message_id"],
+        ids["order_id"],
+        "acme",
+    ]
+    unique = frozenset(
+        {
+            "contact_id",
+            "customer_id",
+            "job_id",
+            "message_id",
+            "order_id",
+            "agent_id",
+            "technician_id",
+        }
+    )
+    return Things(ids, unique, markers)
+
+
+def _get(centre: RunningCentre, service: str, path: str, headers: dict[str, str]) -> Any:
+    answer = httpx.get(centre.url(service, path), headers=headers, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+# -- the routes, from each service's OpenAPI ---------------------------------------------------
+@dataclass(frozen=True)
+class Route:
+    service: str
+    method: str
+    path: str
+    path_params: tuple[str, ...]
+    query: dict[str, str]
+    """Required query parameters with a value of the right type."""
+
+    def url(self, centre: RunningCentre, ids: dict[str, str], fallback: str = "none-such") -> str:
+        path = self.path
+        for name in self.path_params:
+            path = path.replace("{" + name + "}", ids.get(name, fallback))
+        return centre.url(self.service, path)
+
+    def call(
+        self, centre: RunningCentre, headers: dict[str, str], ids: dict[str, str]
+    ) -> httpx.Response:
+        body = None if self.method in ("GET", "DELETE") else {}
+        return httpx.request(
+            self.method,
+            self.url(centre, ids),
+            params=self.query,
+            json=body,
+            headers=headers,
+            timeout=30,
+        )
+
+
+def routes(centre: RunningCentre) -> list[Route]:
+    found = []
+    for service in SERVICES:
+        document = _get(centre, service, "/openapi.json", {})
+        for path, operations in document["paths"].items():
+            if not path.startswith("/v1/"):
+                continue
+            for method, operation in operations.items():
+                params = operation.get("parameters", [])
+                found.append(
+                    Route(
+                        service,
+                        method.upper(),
+                        path,
+                        tuple(p["name"] for p in params if p["in"] == "path"),
+                        {
+                            p["name"]: _value(p["name"], p["schema"])
+                            for p in params
+                            if p["in"] == "query" and p.get("required")
+                        },
+                    )
+                )
+    return found
+
+
+def _value(name: str, schema: dict[str, Any]) -> str:
+    """A value of the parameter's type; a period's start a week before its end."""
+    kind = schema.get("format") or schema.get("type")
+    back = timedelta(days=7 if name in ("from", "start") else 0)
+    if kind == "date-time":
+        return (datetime.now(UTC).replace(microsecond=0) - back).isoformat()
+    if kind == "date":
+        return (date.today() - back).isoformat()
+    return "1" if kind in ("integer", "number") else "x"
+
+
+# -- the tests ---------------------------------------------------------------------------------
+def test_every_role_is_let_in_exactly_where_the_rules_say(
+    tenants: RunningCentre, things: Things
+) -> None:
+    centre = tenants
+    people = {role: centre.sign_in(name) for name, role in _demo_roles(centre).items()}
+    assert set(people) == set(OPERATOR_ROLES)
+    wrong, refusals = [], 0
+    every = routes(centre)
+    assert len(every) >= 90, "every service's operator API is in the matrix"
+    for route in every:
+        # Reads of real objects show a role's refusal after the look-up; writes are tried on
+        # objects that do not exist, so an allowed role changes nothing.
+        ids = things.ids if route.method == "GET" else {}
+        looked_up_first = route.method == "GET" and any(
+            p not in things.ids for p in route.path_params
+        )
+        for role, headers in people.items():
+            status = route.call(centre, headers, ids).status_code
+            refused = role != "administrator" and role not in allowed(
+                route.service, route.method, route.path
+            )
+            ok = status in (403, 404) if refused and looked_up_first else (status == 403) == refused
+            if not ok or status in (401, 500):
+                wrong.append(f"{role} {route.method} {route.service}{route.path}: {status}")
+            refusals += status == 403
+    assert wrong == []
+    assert len(every) * 2 < refusals < len(every) * (len(OPERATOR_ROLES) - 1)
+
+
+def test_another_tenants_administrator_finds_nothing_of_ours(
+    tenants: RunningCentre, things: Things
+) -> None:
+    centre = tenants
+    boss = centre.sign_in(
+        "boss", tenant=OTHER, password=centre.add_operator("boss", "administrator", tenant=OTHER)
+    )
+    leaks = []
+    for route in routes(centre):
+        answer = route.call(centre, boss, things.ids)
+        text = answer.text.casefold()
+        seen = [m for m in things.markers if m.casefold() in text]
+        ours = any(p in things.ours for p in route.path_params)
+        if seen or answer.status_code >= 500 or (ours and answer.status_code < 400):
+            leaks.append(f"{route.method} {route.service}{route.path}: {answer.status_code} {seen}")
+        if ours and route.method == "GET" and answer.status_code != 404:
+            leaks.append(
+                f"{route.method} {route.service}{route.path}: {answer.status_code}, not 404"
+            )
+    assert leaks == []
+    # and what we wrote is as we left it
+    job = _get(centre, "dispatch", f"/v1/jobs/{things.ids['job_id']}", centre.operator)
+    assert job["status"] != "cancelled"
+
+
+def test_forged_expired_revoked_and_foreign_tokens_are_refused_by_every_service(
+    tenants: RunningCentre,
+) -> None:
+    centre = tenants
+    password = centre.add_operator("temp", "read_only")
+    temp = centre.sign_in("temp", password=password)
+    one_per_service = {
+        service: Route(service, "GET", path, (), {})
+        for service, path in (
+            ("routing", "/v1/queues"),
+            ("escalation", "/v1/policies"),
+            ("recording", "/v1/quality/forms"),
+            ("dispatch", "/v1/technicians"),
+            ("workforce", "/v1/intraday"),
+            ("catalogue", "/v1/products"),
+            ("desktop", "/v1/operators/me"),
+        )
+    }
+    for route in one_per_service.values():
+        assert route.call(centre, temp, {}).status_code != 401, route
+
+    account = asyncio.run(_account(centre, "temp"))
+    forger = operator_tokens.new_issuer_key()
+    forged, _ = operator_tokens.issue(forger, account, lifetime=timedelta(hours=1))
+    genuine_key = asyncio.run(_issuer_key(centre))
+    expired, _ = operator_tokens.issue(genuine_key, account, lifetime=timedelta(hours=-1))
+    foreign = _oidc_token(tenant=HOME, roles=["administrator"], issuer="https://elsewhere.test")
+    refused = {
+        "none": {},
+        "garbage": {"Authorization": "Bearer not-a-token"},
+        "forged": {"Authorization": f"Bearer {forged}"},
+        "expired": {"Authorization": f"Bearer {expired}"},
+        "foreign issuer": {"Authorization": f"Bearer {foreign}"},
+    }
+    revoked = centre.switchboard("operator", "revoke", "temp", "--tenant", HOME)
+    assert revoked.returncode == 0, revoked.stderr
+    refused["revoked"] = temp
+    for what, headers in refused.items():
+        for route in one_per_service.values():
+            answer = route.call(centre, headers, {})
+            assert answer.status_code == 401, f"{what} token at {route.service}: {answer.text}"
+    every = routes(centre)
+    assert [r for r in every if r.call(centre, refused["forged"], {}).status_code != 401] == []
+    assert "temp" in centre.switchboard("operator", "list", "--tenant", HOME).stdout
+
+
+def test_a_person_from_the_centres_identity_provider_gets_the_roles_it_gives(
+    tenants: RunningCentre,
+) -> None:
+    centre = tenants
+    leader = {"Authorization": f"Bearer {_oidc_token(tenant=HOME, roles=['team_leader'])}"}
+    me = httpx.get(centre.url("desktop", "/v1/operators/me"), headers=leader).json()
+    assert me == {"person": "jo.idp", "tenant": HOME, "roles": ["team_leader"]}
+    assert httpx.get(centre.url("routing", "/v1/queues"), headers=leader).status_code == 200
+    dispatch = httpx.post(centre.url("dispatch", "/v1/plan"), headers=leader, json={})
+    assert dispatch.status_code == 403 and "dispatcher" in dispatch.text
+    stale = _oidc_token(tenant=HOME, roles=["team_leader"], expires_in=-600)
+    answer = httpx.get(
+        centre.url("routing", "/v1/queues"), headers={"Authorization": f"Bearer {stale}"}
+    )
+    assert answer.status_code == 401
+    no_role = _oidc_token(tenant=HOME, roles=["astronaut"])
+    answer = httpx.get(
+        centre.url("routing", "/v1/queues"), headers={"Authorization": f"Bearer {no_role}"}
+    )
+    assert answer.status_code == 403 and "no Switchboard role" in answer.text
+
+
+def _demo_roles(centre: RunningCentre) -> dict[str, str]:
+    return {name: person["roles"][0] for name, person in centre.operators.items()}
+
+
+def _oidc_token(
+    *, tenant: str, roles: list[str], issuer: str = OIDC_ISSUER, expires_in: int = 600
+) -> str:
+    now = int(datetime.now(UTC).timestamp())
+    claims = {
+        "iss": issuer,
+        "aud": "switchboard-centre",
+        "sub": "idp|4711",
+        "iat": now,
+        "exp": now + expires_in,
+        "preferred_username": "jo.idp",
+        "switchboard_tenant": tenant,
+        "switchboard_roles": roles,
+    }
+    return jwt.encode({"alg": "ES256", "kid": "idp-1"}, claims, OIDC_KEY)
+
+
+async def _account(centre: RunningCentre, username: str) -> operators.OperatorAccount:
+    db = Database(centre.settings.sqlalchemy_url_for("desktop"))
+    try:
+        async with db.reader() as session:
+            account = await operators.by_username(session, tenant_id=HOME, username=username)
+    finally:
+        await db.dispose()
+    assert account is not None
+    return account
+
+
+async def _issuer_key(centre: RunningCentre) -> operator_tokens.IssuerKey:
+    db = Database(centre.settings.sqlalchemy_url_for("desktop"))
+    try:
+        async with db.reader() as session:
+            key = await operator_tokens.newest_issuer_key(session)
+    finally:
+        await db.dispose()
+    assert key is not None
+    return key
+
+
+def test_roles_and_revocation_reach_a_signed_in_person_at_once(tenants: RunningCentre) -> None:
+    centre = tenants
+    password = centre.add_operator("morgan", "read_only")
+    morgan = centre.sign_in("morgan", password=password)
+    queues = centre.url("routing", "/v1/routing")
+    assert httpx.put(queues, headers=morgan, json={}).status_code == 403
+    centre.add_operator("morgan", "team_leader")  # a new password too: the old token ends
+    until(
+        "the old token refused",
+        lambda: httpx.get(queues, headers=morgan).status_code == 401 or None,
+    )
+    wrong = httpx.post(
+        centre.url("desktop", "/v1/operators/session"),
+        json={"tenant": HOME, "username": "morgan", "password": password},
+    )
+    assert wrong.status_code == 401 and "wrong tenant, username or password" in wrong.text
+
+
+def test_an_agent_serves_another_tenant_only_under_the_written_overflow_agreement(
+    tenants: RunningCentre,
+) -> None:
+    centre = tenants
+    ours = centre.operator
+    theirs = centre.sign_in(
+        "lender", tenant=OTHER, password=centre.add_operator("lender", "team_leader", tenant=OTHER)
+    )
+    dee = {"id": "dee", "name": "Dee", "tenants": [HOME, OTHER], "skills": {"faults": 4}}
+    agent_url = centre.url("routing", "/v1/agents/dee")
+    refused = httpx.put(agent_url, json=dee, headers=ours)
+    assert refused.status_code == 403 and "overflow agreement" in refused.text
+    alice = {"id": "alice", "name": "Alice", "tenants": [OTHER]}
+    taken = httpx.put(centre.url("routing", "/v1/agents/alice"), json=alice, headers=theirs)
+    assert taken.status_code == 404, "another tenant's agent is not there to change"
+
+    def routing_of(headers: dict[str, str]) -> dict[str, Any]:
+        return dict(httpx.get(centre.url("routing", "/v1/routing"), headers=headers).json())
+
+    home = routing_of(ours)
+    agreed = httpx.put(
+        centre.url("routing", "/v1/routing"),
+        headers=ours,
+        json={**home, "overflow_partners": [OTHER]},
+    )
+    assert agreed.status_code == 200, agreed.text
+    assert httpx.put(agent_url, json=dee, headers=ours).status_code == 403, "only one side agreed"
+    other = routing_of(theirs)
+    first = {**other["queues"][0], "overflow": {"after_seconds": 60, "to": [f"{HOME}/general"]}}
+    sends = {**other, "queues": [first, *other["queues"][1:]]}
+    assert (
+        httpx.put(centre.url("routing", "/v1/routing"), headers=theirs, json=sends).status_code
+        == 200
+    )
+    lent = httpx.put(agent_url, json=dee, headers=ours)
+    assert lent.status_code == 200 and lent.json()["tenants"] == [HOME, OTHER]
+    agents = httpx.get(centre.url("routing", "/v1/agents"), headers=theirs).json()
+    assert "dee" in {a["agent_id"] for a in agents}
