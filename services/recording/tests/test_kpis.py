@@ -296,8 +296,8 @@ async def test_retention_deidentifies_old_contacts_and_leaves_no_pii(tmp_path: P
         later = T0 + timedelta(days=7 * 365)
         recent = Story(60, "email", at=later, name="Robin Recent", email="robin@example.net")
         await recording.deliver(recent.first)
-        async with recording.runtime.db.session() as session:
-            [report] = await retention.run(session, now=T0 + timedelta(days=7 * 365, hours=2))
+        async with recording.runtime.transaction() as tx:
+            [report] = await retention.run(tx, now=T0 + timedelta(days=7 * 365, hours=2))
         assert (report.contacts, report.customers) == (9, 8)
 
         async with await recording.session() as session:
@@ -322,8 +322,8 @@ async def test_retention_deidentifies_old_contacts_and_leaves_no_pii(tmp_path: P
         assert all(c.deidentified_at is not None for c in old)
         assert [i.value for i in identities] == ["robin@example.net"], "only the recent one left"
         assert figures["average_handle_time"] == 218.0, "what the KPIs need is kept"
-        async with recording.runtime.db.session() as session:
-            [again] = await retention.run(session, now=T0 + timedelta(days=7 * 365, hours=2))
+        async with recording.runtime.transaction() as tx:
+            [again] = await retention.run(tx, now=T0 + timedelta(days=7 * 365, hours=2))
         assert (again.contacts, again.customers) == (0, 0), "a second run has nothing to do"
 
 

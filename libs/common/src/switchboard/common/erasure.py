@@ -40,13 +40,13 @@ def names_them(request: ErasureRequested, *values: str | None) -> bool:
 
 
 def erase_files(folder: Path, request: ErasureRequested, *, also: tuple[str, ...] = ()) -> int:
-    """Delete the files in `folder` that name one of the request's contacts or `also` (ids of the
+    """Delete the files under `folder` that name one of the request's contacts or `also` (ids of the
     service's own, like a job's): the copies of what was sent out."""
     if not folder.is_dir():
         return 0
     needles = [n.encode() for n in (*request.contact_ids, *also) if n]
     removed = 0
-    for path in folder.iterdir():
+    for path in folder.rglob("*"):
         if path.is_file() and any(n in path.read_bytes() for n in needles):
             path.unlink(missing_ok=True)
             removed += 1

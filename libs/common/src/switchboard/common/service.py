@@ -18,14 +18,13 @@ from fastapi.responses import JSONResponse, Response
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, StatusCode, Tracer
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
-from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from switchboard.common.broker import consumer_group, ensure_topics
 from switchboard.common.errors import InvalidInput
 from switchboard.common.offsets import Offsets
 from switchboard.common.outbox import EventTooLarge
-from switchboard.common.runtime import Runtime
+from switchboard.common.runtime import Runtime, Transaction
 
 log = structlog.get_logger("switchboard.service")
 
@@ -174,20 +173,20 @@ async def _ping_broker(runtime: Runtime) -> None:
 
 async def repeat(
     runtime: Runtime,
-    job: Callable[[AsyncSession], Awaitable[object]],
+    job: Callable[[Transaction], Awaitable[object]],
     *,
     every: float,
     name: str,
     at_start: bool = True,
 ) -> None:
-    """Run `job` in its own write transaction every `every` seconds, for ever (a `background`
-    task). A failed run (the database away) is logged; the next one catches up."""
+    """Run `job` in its own transaction (which may emit events) every `every` seconds, for ever
+    (a `background` task). A failed run (the database away) is logged; the next one catches up."""
     if not at_start:
         await asyncio.sleep(every)
     while True:
         try:
-            async with runtime.db.session() as session:
-                await job(session)
+            async with runtime.transaction() as tx:
+                await job(tx)
         except Exception as error:
             log.warning("periodic job failed; the next run retries", job=name, error=repr(error))
         await asyncio.sleep(every)

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from switchboard.common import mail as outgoing
 from switchboard.common import operator_tokens
 from switchboard.common.envelope import utcnow
-from switchboard.common.runtime import Runtime, build_runtime
+from switchboard.common.runtime import Runtime, Transaction, build_runtime
 from switchboard.common.service import build_http, repeat
 from switchboard.desktop import (
     api,
@@ -71,8 +71,8 @@ def build_app(settings: DesktopSettings | None = None) -> FastAPI:
                 return
             rt.state["signing_key"] = await store.signing_key(session)
 
-    async def prune(session: AsyncSession) -> None:
-        removed = await store.prune_inboxes(session, before=utcnow() - INBOX_KEPT)
+    async def prune(tx: Transaction) -> None:
+        removed = await store.prune_inboxes(tx.session, before=utcnow() - INBOX_KEPT)
         if removed:
             log.info("inbox entries pruned", removed=removed)
 

@@ -45,7 +45,9 @@ async def erase(
         session.add(job)
     job_ids = [j.job_id for j in jobs]
     sent = await session.exec(
-        update(store.Sent).where(col(store.Sent.job_id).in_(job_ids)).values(text=ERASED)
+        update(store.Sent)
+        .where(col(store.Sent.job_id).in_(job_ids))
+        .values(subject=ERASED, text=ERASED)
     )
     await session.exec(
         update(store.Sent)

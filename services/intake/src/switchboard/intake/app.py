@@ -8,10 +8,9 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.envelope import utcnow
-from switchboard.common.runtime import Runtime, build_runtime
+from switchboard.common.runtime import Runtime, Transaction, build_runtime
 from switchboard.common.service import build_http, repeat
 from switchboard.intake import api, chat, handlers, store
 from switchboard.intake.adapters.smtp import start_smtp
@@ -30,10 +29,10 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     servers: list[asyncio.Server] = []
     keep = timedelta(seconds=2 * settings.intake_signature_window_seconds)
 
-    async def forget_old_signatures(session: AsyncSession) -> None:
+    async def forget_old_signatures(tx: Transaction) -> None:
         """A signature older than twice the window can no longer be replayed (its timestamp is
         refused as stale): drop it."""
-        await store.forget_signatures_before(session, cutoff=utcnow() - keep)
+        await store.forget_signatures_before(tx.session, cutoff=utcnow() - keep)
 
     async def on_start(rt: Runtime) -> None:
         if settings.intake_smtp:

@@ -129,11 +129,13 @@ async def erase_here(
 async def applied(session: AsyncSession, event: Envelope[ErasureApplied]) -> None:
     """A service's answer, kept once; the request complete when every holder has answered."""
     done = event.payload
+    record = await session.get(ErasureRecord, done.request_id)
+    if record is None:  # a retention run's: its report is recording_retention_run
+        return
     if await session.get(ErasurePart, (done.request_id, done.service)) is not None:
         return
     session.add(ErasurePart(request_id=done.request_id, service=done.service, erased=done.erased))
-    record = await session.get(ErasureRecord, done.request_id)
-    if record is None or record.completed_at is not None:
+    if record.completed_at is not None:
         return
     answered = set(
         await session.exec(

@@ -68,8 +68,8 @@ async def run_retention(request: Request, who: Who) -> dict[str, Any]:
     """De-identify the tenant's contacts older than its retention now (the job also runs on its
     own, hourly); returns what it did."""
     runtime: Runtime = request.app.state.runtime
-    async with runtime.db.session() as session:
-        reports = await retention.run(session, tenant_id=who.tenant_id)
+    async with runtime.transaction() as tx:
+        reports = await retention.run(tx, tenant_id=who.tenant_id)
     if not reports:
         raise HTTPException(404, "the tenant has no record policy")
     return reports[0].model_dump(mode="json", exclude={"id"})

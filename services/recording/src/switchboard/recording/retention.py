@@ -12,7 +12,10 @@ from sqlalchemy import delete, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from switchboard.common.envelope import utcnow
+from switchboard.common.envelope import Envelope, utcnow
+from switchboard.common.events.privacy import ErasureRequested
+from switchboard.common.ids import new_id
+from switchboard.common.runtime import Transaction
 from switchboard.recording import casework
 from switchboard.recording.customers import CustomerIdentity, RecordedCustomer
 from switchboard.recording.kpis import RecordPolicy
@@ -34,18 +37,19 @@ class RetentionRun(SQLModel, table=True):
 
 
 async def run(
-    session: AsyncSession, *, now: datetime | None = None, tenant_id: str | None = None
+    tx: Transaction, *, now: datetime | None = None, tenant_id: str | None = None
 ) -> list[RetentionRun]:
-    """De-identify the contacts of every tenant (or of `tenant_id`) received before its cutoff;
-    one report per tenant."""
-    now = now or utcnow()
+    """De-identify the contacts of every tenant (or of `tenant_id`) received before its cutoff,
+    here and (by `customer.erasure_requested`) in every service holding copies; one report per
+    tenant."""
+    now, session = now or utcnow(), tx.session
     reports = []
     policies = select(RecordPolicy)
     if tenant_id is not None:
         policies = policies.where(RecordPolicy.tenant_id == tenant_id)
     for policy in await session.exec(policies):
         cutoff = now - timedelta(days=policy.retention_days)
-        contacts, customers = await _deidentify(session, policy.tenant_id, cutoff)
+        contacts, customers = await _deidentify(tx, policy.tenant_id, cutoff)
         report = RetentionRun(
             tenant_id=policy.tenant_id, cutoff=cutoff, contacts=contacts, customers=customers
         )
@@ -61,14 +65,27 @@ async def run(
     return reports
 
 
-async def _deidentify(session: AsyncSession, tenant_id: str, cutoff: datetime) -> tuple[int, int]:
-    expired = select(RecordedContact.contact_id).where(
-        RecordedContact.tenant_id == tenant_id,
-        col(RecordedContact.received_at) < cutoff,
-        col(RecordedContact.deidentified_at).is_(None),
+async def _deidentify(tx: Transaction, tenant_id: str, cutoff: datetime) -> tuple[int, int]:
+    session = tx.session
+    expired = list(
+        await session.exec(
+            select(RecordedContact).where(
+                RecordedContact.tenant_id == tenant_id,
+                col(RecordedContact.received_at) < cutoff,
+                col(RecordedContact.deidentified_at).is_(None),
+            )
+        )
     )
-    contact_ids = list(await session.exec(expired))
+    contact_ids = [c.contact_id for c in expired]
+    documents = sorted({str(a["sha256"]) for c in expired for a in c.attachments if "sha256" in a})
     touched = await deidentify_contacts(session, contact_ids)
+    await _ask_the_others(
+        tx,
+        tenant_id,
+        contact_ids,
+        documents,
+        {c.conversation_id for c in expired if c.conversation_id},
+    )
     customers = 0
     for customer_id in sorted(touched):
         remaining = await session.exec(
@@ -78,6 +95,36 @@ async def _deidentify(session: AsyncSession, tenant_id: str, cutoff: datetime) -
             await forget_customer(session, customer_id)
             customers += 1
     return len(contact_ids), customers
+
+
+async def _ask_the_others(
+    tx: Transaction,
+    tenant_id: str,
+    contact_ids: list[str],
+    documents: list[str],
+    conversations: set[str],
+) -> None:
+    """The other services' copies of the expired contacts, in requests of at most `BATCH`; a
+    conversation only once none of its contacts is recent (it may still be going on)."""
+    still = set(
+        await tx.session.exec(
+            select(RecordedContact.conversation_id).where(
+                col(RecordedContact.conversation_id).in_(conversations),
+                col(RecordedContact.deidentified_at).is_(None),
+            )
+        )
+    )
+    ended = sorted(conversations - still)
+    for start in range(0, max(len(contact_ids), len(ended)), BATCH):
+        asked = ErasureRequested(
+            request_id=new_id(),
+            kind="retention",
+            requested_by="retention",
+            contact_ids=contact_ids[start : start + BATCH],
+            conversation_ids=ended[start : start + BATCH],
+            documents=documents if start == 0 else [],
+        )
+        await tx.emit(Envelope.first(asked, tenant_id=tenant_id, aggregate_id=asked.request_id))
 
 
 async def deidentify_contacts(session: AsyncSession, contact_ids: list[str]) -> set[str]:
