@@ -562,6 +562,23 @@ def test_an_erased_customer_leaves_nothing_of_theirs_anywhere_and_the_kpis_stand
         json={"absorb": customer_of[called], "reason": "the same person"},
     )
     assert merged.status_code == 200, merged.text
+    # A correction (APP 13) reaches the desktop's and dispatch's copies.
+    renamed = f"Quinn Erasmus-Smith {mark}"
+    corrected = httpx.post(
+        centre.url("recording", f"/v1/customers/{customer_of[emailed]}/corrections"),
+        headers=privacy,
+        json={"field": "name", "new_value": renamed, "reason": "married name"},
+    )
+    assert corrected.status_code == 202, corrected.text
+    desk_copy = alice.url(f"/v1/contacts/{emailed}")
+    until(
+        "the desktop's copy corrected",
+        lambda: (
+            httpx.get(desk_copy, headers=alice.headers).json()["customer_name"] == renamed or None
+        ),
+    )
+    until("the job corrected", lambda: _job(centre, job)["customer_name"] == renamed or None)
+    original, name = name, renamed
     until("the escalation recorded", lambda: centre.contact(emailed).json()["escalated"] or None)
     until("every copy made", lambda: _everywhere(centre, [email, name, street]) or None)
     today = {
@@ -601,7 +618,7 @@ def test_an_erased_customer_leaves_nothing_of_theirs_anywhere_and_the_kpis_stand
     assert report["services"]["desktop"]["erased"]["contacts"] >= 1
     assert httpx.get(progress, headers=centre.sign_in("leader")).status_code == 403
 
-    found = _everywhere(centre, [name, email, street, said, number, e164, number[1:]])
+    found = _everywhere(centre, [original, name, email, street, said, number, e164, number[1:]])
     assert found == [], "\n".join(found)
     after = httpx.get(
         centre.url("recording", "/v1/kpis"), params=today, headers=centre.operator

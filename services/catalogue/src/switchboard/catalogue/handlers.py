@@ -7,6 +7,7 @@ from switchboard.common import topics
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.dispatch import JobStatusChanged
 from switchboard.common.events.privacy import ErasureRequested
+from switchboard.common.events.records import CustomerCorrected
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
 
@@ -21,6 +22,11 @@ subscriptions = Subscriptions(
         topics.ERASURE_APPLIED,
     ),
 )
+
+
+@subscriptions.on(topics.CUSTOMER_CORRECTED)
+async def on_customer_corrected(event: Envelope[CustomerCorrected], tx: Transaction) -> None:
+    await privacy.correct(tx, event)
 
 
 @subscriptions.on(topics.ERASURE_REQUESTED)

@@ -11,8 +11,9 @@ from sqlmodel import col, select
 
 from switchboard.catalogue import store
 from switchboard.common.envelope import Envelope
-from switchboard.common.erasure import ERASED, report
 from switchboard.common.events.privacy import ErasureRequested
+from switchboard.common.events.records import CustomerCorrected
+from switchboard.common.privacy import ERASED, corrected_party, report
 from switchboard.common.runtime import Transaction
 
 SERVICE = "catalogue"
@@ -49,3 +50,17 @@ async def erase(tx: Transaction, event: Envelope[ErasureRequested]) -> None:
     await report(
         tx, event, SERVICE, {"orders": len(orders), "retention_offers": offers.rowcount or 0}
     )
+
+
+async def correct(tx: Transaction, event: Envelope[CustomerCorrected]) -> None:
+    """The correction on orders taken on the customer's contacts (APP 13)."""
+    correction = event.payload
+    query = select(store.CatalogueOrder).where(
+        col(store.CatalogueOrder.contact_id).in_(correction.contact_ids)
+    )
+    for order in await tx.session.exec(query):
+        name, _, phone = corrected_party(
+            correction, order.customer.get("name"), None, order.customer.get("phone")
+        )
+        order.customer = {**order.customer, "name": name, "phone": phone}
+        tx.session.add(order)

@@ -31,6 +31,7 @@ from switchboard.common.events.escalation import ContactEscalated, FollowUpDue, 
 from switchboard.common.events.intake import ContactReceived
 from switchboard.common.events.outbound import OutboundBlocked, OutboundCleared
 from switchboard.common.events.privacy import ErasureRequested
+from switchboard.common.events.records import CustomerCorrected
 from switchboard.common.events.routing import (
     AgentOffered,
     ContactAssigned,
@@ -75,6 +76,11 @@ subscriptions = Subscriptions(
         topics.ERASURE_APPLIED,
     ),
 )
+
+
+@subscriptions.on(topics.CUSTOMER_CORRECTED)
+async def on_customer_corrected(event: Envelope[CustomerCorrected], tx: Transaction) -> None:
+    await privacy.correct(tx, event)
 
 
 @subscriptions.on(topics.ERASURE_REQUESTED)

@@ -13,8 +13,9 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from switchboard.common.envelope import Envelope
-from switchboard.common.erasure import names_them, report, scrubbed
 from switchboard.common.events.privacy import ErasureRequested
+from switchboard.common.events.records import CustomerCorrected
+from switchboard.common.privacy import corrected_party, names_them, report, scrubbed
 from switchboard.common.runtime import Transaction
 from switchboard.desktop import store
 
@@ -75,3 +76,16 @@ def _erase_replies(mail_sink: Path, asked: ErasureRequested) -> int:
             path.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+async def correct(tx: Transaction, event: Envelope[CustomerCorrected]) -> None:
+    """The correction on the desktop's copies of the customer's contacts (APP 13)."""
+    correction = event.payload
+    query = select(store.DesktopContact).where(
+        col(store.DesktopContact.contact_id).in_(correction.contact_ids)
+    )
+    for contact in await tx.session.exec(query):
+        contact.customer_name, contact.customer_email, contact.customer_phone = corrected_party(
+            correction, contact.customer_name, contact.customer_email, contact.customer_phone
+        )
+        tx.session.add(contact)

@@ -9,6 +9,7 @@ from switchboard.common.envelope import Envelope
 from switchboard.common.events.desktop import JobRequested
 from switchboard.common.events.outbound import OutboundBlocked, OutboundCleared
 from switchboard.common.events.privacy import ErasureRequested
+from switchboard.common.events.records import CustomerCorrected
 from switchboard.common.ids import new_id
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
@@ -26,6 +27,11 @@ subscriptions = Subscriptions(
         topics.ERASURE_APPLIED,
     ),
 )
+
+
+@subscriptions.on(topics.CUSTOMER_CORRECTED)
+async def on_customer_corrected(event: Envelope[CustomerCorrected], tx: Transaction) -> None:
+    await privacy.correct(tx, event)
 
 
 @subscriptions.on(topics.ERASURE_REQUESTED)

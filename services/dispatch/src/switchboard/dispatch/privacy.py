@@ -11,8 +11,9 @@ from sqlalchemy import update
 from sqlmodel import col, or_, select
 
 from switchboard.common.envelope import Envelope
-from switchboard.common.erasure import ERASED, erase_files, names_them, report
 from switchboard.common.events.privacy import ErasureRequested
+from switchboard.common.events.records import CustomerCorrected
+from switchboard.common.privacy import ERASED, corrected_party, erase_files, names_them, report
 from switchboard.common.runtime import Transaction
 from switchboard.dispatch import store
 from switchboard.dispatch.settings import DispatchSettings
@@ -76,3 +77,14 @@ async def erase(
             "files": files,
         },
     )
+
+
+async def correct(tx: Transaction, event: Envelope[CustomerCorrected]) -> None:
+    """The correction on the customer's field jobs (APP 13): the technician's next sheet has it."""
+    correction = event.payload
+    query = select(store.Job).where(col(store.Job.contact_id).in_(correction.contact_ids))
+    for job in await tx.session.exec(query):
+        job.customer_name, _, job.customer_phone = corrected_party(
+            correction, job.customer_name, None, job.customer_phone
+        )
+        tx.session.add(job)

@@ -9,7 +9,7 @@ from typing import Any
 
 from opentelemetry import propagate
 
-from switchboard.common import erasure, topics
+from switchboard.common import privacy, topics
 from switchboard.common.centre import ClockConfig, ComplaintPolicyConfig
 from switchboard.common.clock import Clock
 from switchboard.common.envelope import Envelope
@@ -45,7 +45,7 @@ subscriptions = Subscriptions(
 async def on_erasure_requested(event: Envelope[ErasureRequested], tx: Transaction) -> None:
     """Escalation keeps promises about contacts by id and time only: nothing of the customer's
     to erase, which it says so the request's report is whole."""
-    await erasure.report(tx, event, SERVICE, {})
+    await privacy.report(tx, event, SERVICE, {})
 
 
 def _at(tx: Transaction, event: Envelope[Any]) -> datetime:

@@ -24,6 +24,7 @@ from switchboard.common.events.channels import CallControl, CallRoute, ChatActiv
 from switchboard.common.events.desktop import ReplySent
 from switchboard.common.events.intake import ContactReceived, WalkInDetails
 from switchboard.common.events.privacy import ErasureRequested
+from switchboard.common.events.records import CustomerCorrected
 from switchboard.common.runtime import Runtime, Transaction
 from switchboard.common.subscriptions import Subscriptions
 from switchboard.intake import chat, egress, privacy, store, voice
@@ -190,6 +191,11 @@ async def on_chat_activity(event: Envelope[ChatActivity], tx: Transaction) -> No
         chat.agent_typing(Intake.in_tx(tx), found.session_id)
     else:
         await chat.ended(tx, Intake.in_tx(tx), found)
+
+
+@subscriptions.on(topics.CUSTOMER_CORRECTED)
+async def on_customer_corrected(event: Envelope[CustomerCorrected], tx: Transaction) -> None:
+    await privacy.correct(tx, event)
 
 
 @subscriptions.on(topics.ERASURE_REQUESTED)

@@ -10,8 +10,9 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from switchboard.common.envelope import Envelope
-from switchboard.common.erasure import ERASED, erase_files, report
 from switchboard.common.events.privacy import ErasureRequested
+from switchboard.common.events.records import CustomerCorrected
+from switchboard.common.privacy import ERASED, erase_files, identity_digest, report
 from switchboard.common.runtime import Transaction
 from switchboard.intake import store
 from switchboard.intake.adapters.blobs import BlobStore
@@ -73,3 +74,22 @@ def _erase_files(intake: Intake, asked: ErasureRequested) -> int:
             path.unlink()
             removed += 1
     return removed
+
+
+async def correct(tx: Transaction, event: Envelope[CustomerCorrected]) -> None:
+    """A corrected email address or number on the customer's conversations and email threads, so
+    their next message from it joins them (APP 13)."""
+    correction = event.payload
+    if correction.field not in ("email", "phone"):
+        return
+    old, ids = identity_digest(correction.old_value), correction.conversation_ids
+    conversations = await tx.session.exec(
+        select(store.Conversation).where(col(store.Conversation.conversation_id).in_(ids))
+    )
+    threads = await tx.session.exec(
+        select(store.EmailThread).where(col(store.EmailThread.conversation_id).in_(ids))
+    )
+    for row in [*conversations, *threads]:
+        if identity_digest(row.customer_address) == old:
+            row.customer_address = correction.new_value
+            tx.session.add(row)

@@ -365,8 +365,14 @@ async def correct_customer(
                     if i.kind == body.field}  # fmt: skip
             if customers.normalised(body.field, body.old_value or "") not in held:
                 raise HTTPException(422, f"the customer has no {body.field} {body.old_value!r}")
+        theirs = await customers.contacts(tx.session, customer_id)
         event = Envelope.first(
-            CustomerCorrected(**body.model_dump(), actor=who.label),
+            CustomerCorrected(
+                **body.model_dump(),
+                actor=who.label,
+                contact_ids=[c.contact_id for c in theirs],
+                conversation_ids=sorted({c.conversation_id for c in theirs if c.conversation_id}),
+            ),
             tenant_id=who.tenant_id,
             aggregate_id=customer_id,
         )

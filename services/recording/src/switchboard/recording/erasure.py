@@ -18,9 +18,9 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.envelope import Envelope, utcnow
-from switchboard.common.erasure import ERASED, identity_digest
 from switchboard.common.events.privacy import ErasureApplied, ErasureRequested
 from switchboard.common.ids import new_id
+from switchboard.common.privacy import ERASED, identity_digest
 from switchboard.common.runtime import Transaction
 from switchboard.recording import customers
 from switchboard.recording.retention import deidentify_contacts, forget_customer

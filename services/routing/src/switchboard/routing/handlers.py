@@ -6,7 +6,7 @@ from __future__ import annotations
 import structlog
 from opentelemetry import propagate
 
-from switchboard.common import erasure, topics
+from switchboard.common import privacy, topics
 from switchboard.common.compliance.dnc import mask_number
 from switchboard.common.envelope import Envelope, utcnow
 from switchboard.common.events.desktop import (
@@ -63,7 +63,7 @@ subscriptions.on(topics.CONTACT_TRANSFER_REQUESTED)(calls.on_transfer_requested)
 async def on_erasure_requested(event: Envelope[ErasureRequested], tx: Transaction) -> None:
     """Routing keeps a customer's number only to call them back: it goes."""
     numbers = await store.forget_numbers(tx.session, event.payload.contact_ids)
-    await erasure.report(tx, event, SERVICE, {"callback_numbers": numbers})
+    await privacy.report(tx, event, SERVICE, {"callback_numbers": numbers})
 
 
 @subscriptions.on(topics.CONTACT_RECEIVED)

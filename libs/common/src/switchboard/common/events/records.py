@@ -11,7 +11,8 @@ from switchboard.common.envelope import Payload
 
 class CustomerCorrected(Payload):
     """A correction of a customer's personal information (Privacy Act, APP 13); the old value is
-    kept in the correction history."""
+    kept in recording's correction history. Every service holding a copy of the customer's
+    contacts applies it to them."""
 
     event_type = "customer.corrected"
 
@@ -21,6 +22,9 @@ class CustomerCorrected(Payload):
     new_value: str = Field(min_length=1, max_length=400)
     reason: str = Field(min_length=1, max_length=500)
     actor: str = Field(max_length=200)
+    contact_ids: list[str] = Field(default_factory=list, max_length=2000)
+    """The customer's contacts, whose copies in every service take the correction."""
+    conversation_ids: list[str] = Field(default_factory=list, max_length=2000)
 
 
 class SurveyResponded(Payload):

@@ -1,5 +1,6 @@
-"""What every service needs to apply an erasure request to its own copies: the digest a customer's
-identity travels as, and the report of what was erased."""
+"""What every service needs to apply a privacy request to its own copies of a customer's data: the
+digest a customer's identity travels as, the report of what was erased, and a correction applied
+to a copy."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 from switchboard.common.envelope import Envelope
 from switchboard.common.errors import InvalidInput
 from switchboard.common.events.privacy import ErasureApplied, ErasureRequested
+from switchboard.common.events.records import CustomerCorrected
 from switchboard.common.phone import e164
 from switchboard.common.runtime import Transaction
 
@@ -71,3 +73,18 @@ def scrubbed(data: Any, contact_ids: set[str]) -> Any:
             "erased": True
         }
     return {"erased": True}
+
+
+def corrected_party(
+    correction: CustomerCorrected, name: str | None, email: str | None, phone: str | None
+) -> tuple[str | None, str | None, str | None]:
+    """A copy's name, email and number with the correction applied (an address or number is
+    replaced only where the copy holds the old one)."""
+    old = identity_digest(correction.old_value)
+    if correction.field == "name":
+        name = correction.new_value
+    elif correction.field == "email" and (email is None or identity_digest(email) == old):
+        email = email and correction.new_value
+    elif correction.field == "phone" and (phone is None or identity_digest(phone) == old):
+        phone = phone and correction.new_value
+    return name, email, phone
