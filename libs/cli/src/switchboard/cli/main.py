@@ -71,7 +71,9 @@ def _print_welcome(settings: Settings, services: tuple[str, ...], seconds: float
     if "desktop" in services:
         typer.echo(
             f"\nAgent desktop: {settings.base_url('desktop')}/ (the demo agents' passwords are in "
-            f'{settings.credentials_file}, under "agents").'
+            f'{settings.credentials_file}, under "agents"; operators sign in at '
+            f"{settings.base_url('desktop')}/v1/operators/session, one demo person per role under "
+            '"operators").'
         )
     typer.echo("Try `switchboard demo` in another terminal. Ctrl-C stops everything.\n")
 
