@@ -400,6 +400,24 @@ def test_a_person_from_the_centres_identity_provider_gets_the_roles_it_gives(
         centre.url("routing", "/v1/queues"), headers={"Authorization": f"Bearer {stale}"}
     )
     assert answer.status_code == 401
+    # An account for that person here decides their roles, and revoking it ends their access.
+    added = centre.switchboard(
+        "operator",
+        "add",
+        "jo.idp",
+        "--tenant",
+        HOME,
+        "--role",
+        "read_only",
+        "--oidc-subject",
+        "idp|4711",
+    )
+    assert added.returncode == 0 and "password" not in added.stdout, added.stdout
+    assert (
+        httpx.put(centre.url("routing", "/v1/routing"), headers=leader, json={}).status_code == 403
+    )
+    assert centre.switchboard("operator", "revoke", "jo.idp", "--tenant", HOME).returncode == 0
+    assert httpx.get(centre.url("routing", "/v1/queues"), headers=leader).status_code == 401
     no_role = _oidc_token(tenant=HOME, roles=["astronaut"])
     answer = httpx.get(
         centre.url("routing", "/v1/queues"), headers={"Authorization": f"Bearer {no_role}"}

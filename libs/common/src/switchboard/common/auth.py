@@ -61,19 +61,28 @@ class Operator:
     """Who holds the token, as granted (for audit trails)."""
 
 
+async def operator(request: Request) -> Operator:
+    """FastAPI dependency: who the request's bearer token belongs to, or 401 (a gateway's token
+    is not an operator's: it acts only for the people it names, where `actor` is asked). The
+    token is checked once a request, however many dependencies ask."""
+    who = await _cached_actor(request)
+    if who.agent_id is not None:
+        raise HTTPException(
+            401, "a gateway's token is not an operator's", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return Operator(who.tenant_id, who.person)
+
+
 async def operator_tenant(request: Request) -> str:
     """FastAPI dependency: the tenant the request's bearer token gives access to, or 401."""
     return (await operator(request)).tenant_id
 
 
-async def operator(request: Request) -> Operator:
-    """FastAPI dependency: who the request's bearer token belongs to, or 401 (a gateway's token
-    is not an operator's: it acts only for the people it names, where `actor` is asked)."""
-    who = await actor(request)
-    if who.agent_id is not None:
-        raise HTTPException(401, "a gateway's token is not an operator's",
-                            headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
-    return Operator(who.tenant_id, who.person)
+async def _cached_actor(request: Request) -> Actor:
+    found: Actor | None = getattr(request.state, "actor", None)
+    if found is None:
+        found = request.state.actor = await _actor(request)
+    return found
 
 
 def _bearer(request: Request) -> str:
@@ -169,6 +178,10 @@ class Actor:
 async def actor(request: Request) -> Actor:
     """FastAPI dependency: a person's signed-in token, an operator token (401 without a valid
     one), or the gateway's token with the person it acts for."""
+    return await _cached_actor(request)
+
+
+async def _actor(request: Request) -> Actor:
     token = _bearer(request)
     if looks_like_jwt(token):
         return await _signed_in(request, token)
