@@ -400,6 +400,11 @@ def test_a_person_from_the_centres_identity_provider_gets_the_roles_it_gives(
         centre.url("routing", "/v1/queues"), headers={"Authorization": f"Bearer {stale}"}
     )
     assert answer.status_code == 401
+    no_role = _oidc_token(tenant=HOME, roles=["astronaut"])
+    answer = httpx.get(
+        centre.url("routing", "/v1/queues"), headers={"Authorization": f"Bearer {no_role}"}
+    )
+    assert answer.status_code == 403 and "no Switchboard role" in answer.text
     # An account for that person here decides their roles, and revoking it ends their access.
     added = centre.switchboard(
         "operator",
@@ -418,11 +423,6 @@ def test_a_person_from_the_centres_identity_provider_gets_the_roles_it_gives(
     )
     assert centre.switchboard("operator", "revoke", "jo.idp", "--tenant", HOME).returncode == 0
     assert httpx.get(centre.url("routing", "/v1/queues"), headers=leader).status_code == 401
-    no_role = _oidc_token(tenant=HOME, roles=["astronaut"])
-    answer = httpx.get(
-        centre.url("routing", "/v1/queues"), headers={"Authorization": f"Bearer {no_role}"}
-    )
-    assert answer.status_code == 403 and "no Switchboard role" in answer.text
 
 
 def _demo_roles(centre: RunningCentre) -> dict[str, str]:
