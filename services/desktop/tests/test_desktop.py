@@ -34,12 +34,15 @@ from switchboard.common.events.desktop import (
 from switchboard.common.events.escalation import ContactEscalated
 from switchboard.common.events.intake import ContactReceived, EmailDetails, Party
 from switchboard.common.events.outbound import OutboundBlocked, OutboundCleared
+from switchboard.common.events.privacy import ErasureRequested
+from switchboard.common.events.records import CustomerCorrected
 from switchboard.common.events.routing import (
     AgentOffered,
     ContactAssigned,
     OfferReason,
     OfferWithdrawn,
 )
+from switchboard.common.privacy import identity_digest
 from switchboard.common.testing import ServiceUnderTest, service_under_test
 from switchboard.desktop import api, security, store, streams
 from switchboard.desktop.handlers import SERVICE, subscriptions
@@ -390,6 +393,44 @@ async def test_a_fax_or_call_back_is_a_reply_only_once_the_gate_clears_it(
         told = await store.inbox_after(session, "amy", 0)
     decisions = [e.data["decision"] for e in told if e.event_type == "outbound"]
     assert decisions == ["cleared", "cleared", "blocked"]
+
+
+async def test_an_erasure_request_leaves_no_trace_of_the_customer_on_the_desk(
+    desktop: Desktop,
+) -> None:
+    await _assigned(desktop, "e-1", "amy")
+    await _assigned(desktop, "e-2", "bob")
+    corrected = CustomerCorrected(
+        field="name",
+        new_value="Jo Citizen-Smith",
+        reason="married",
+        actor="privacy",
+        contact_ids=["e-1"],
+    )
+    await desktop.service.deliver(Envelope.first(corrected, tenant_id="acme", aggregate_id="cu-1"))
+    async with await desktop.service.session() as session:
+        assert (await session.get(store.DesktopContact, "e-1")).customer_name == "Jo Citizen-Smith"
+        assert (await session.get(store.DesktopContact, "e-2")).customer_name == "Jo Citizen"
+    asked = ErasureRequested(
+        request_id="r-1",
+        kind="erasure",
+        contact_ids=["e-1"],
+        identities=[identity_digest("jo@example.net")],
+        requested_by="privacy",
+    )
+    await desktop.service.deliver(Envelope.first(asked, tenant_id="acme", aggregate_id="r-1"))
+    async with await desktop.service.session() as session:
+        erased = await session.get(store.DesktopContact, "e-1")
+        kept = await session.get(store.DesktopContact, "e-2")
+        told = await store.inbox_after(session, "amy", 0)
+    assert (erased.customer_name, erased.customer_email, erased.subject, erased.text) == (None,) * 4
+    assert erased.agent_id == "amy" and erased.status == "assigned", "where it stands stays"
+    assert kept.customer_email == "jo@example.net", "another contact is not touched"
+    assert "Jo Citizen" not in repr([e.data for e in told]) and told
+    [report] = await desktop.outbox_of("customer.erasure_applied")
+    assert (
+        report["payload"]["service"] == "desktop" and report["payload"]["erased"]["contacts"] == 1
+    )
 
 
 async def test_follow_ups_and_field_jobs_become_events(desktop: Desktop) -> None:

@@ -46,7 +46,8 @@ async def erase(tx: Transaction, event: Envelope[ErasureRequested], mail_sink: P
         .values(text=None)
     )
     told = 0
-    for entry in await session.exec(select(store.InboxEntry)):
+    about_them = col(store.InboxEntry.data)["contact_id"].as_string().in_(ids)
+    for entry in await session.exec(select(store.InboxEntry).where(about_them)):
         data = scrubbed(entry.data, ids)
         if data is not entry.data:
             entry.data = data
