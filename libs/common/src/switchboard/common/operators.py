@@ -10,7 +10,7 @@ where they are read: into every service's database (`switchboard operator add|li
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, get_args
 
 from sqlalchemy import JSON, Column, UniqueConstraint
@@ -29,6 +29,7 @@ OPERATOR_ROLES: tuple[str, ...] = get_args(Role)
 quality analyst evaluations; a privacy officer customers' records, corrections and erasure; a
 read-only person sees figures and configuration, never a customer's record."""
 _NAMESPACE = uuid.UUID("0d3e2b9c-61c4-4f7b-9a7e-3f1c2a8d5e40")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class OperatorAccount(SQLModel, table=True):
@@ -80,9 +81,9 @@ async def add(
     now = now or utcnow()
     key = operator_id(tenant_id, username)
     account = await session.get(OperatorAccount, key)
-    if account is None:
+    if account is None:  # no token of theirs can predate it but their identity provider's
         account = OperatorAccount(
-            operator_id=key, tenant_id=tenant_id, username=username, tokens_valid_after=now
+            operator_id=key, tenant_id=tenant_id, username=username, tokens_valid_after=EPOCH
         )
     account.roles = check_roles(roles)
     account.display_name = display_name or account.display_name or username
