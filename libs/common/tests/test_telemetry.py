@@ -22,3 +22,14 @@ def test_spans_are_written_as_otlp_json_with_hex_ids(tmp_path) -> None:
     assert len(by_name["parent"]["spanId"]) == 16
     assert by_name["parent"]["kind"] == 2  # SERVER, as an integer per OTLP/JSON
     assert all(s["service"] == "switchboard-unit" for s in spans)
+
+
+def test_a_line_still_being_written_is_left_for_the_next_read(tmp_path) -> None:
+    provider = build_tracer_provider(service="unit", settings=Settings(var_dir=tmp_path))
+    with provider.get_tracer("test").start_as_current_span("whole"):
+        pass
+    provider.shutdown()
+    [file] = (tmp_path / "traces").glob("*.jsonl")
+    whole = file.read_text(encoding="utf-8")
+    file.write_text(whole + whole[: len(whole) // 2], encoding="utf-8")  # an export half written
+    assert [s["name"] for s in read_spans(tmp_path / "traces")] == ["whole"]

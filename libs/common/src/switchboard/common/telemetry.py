@@ -220,10 +220,13 @@ def continued_span(
 
 
 def read_spans(trace_dir: Path) -> list[dict[str, Any]]:
-    """Every span in the OTLP JSON files under `trace_dir`, each with its `service` name added."""
+    """Every span in the OTLP JSON files under `trace_dir`, each with its `service` name added.
+    A file's last line still being written by its service (no newline yet) is left for the next
+    read."""
     spans: list[dict[str, Any]] = []
     for file in sorted(trace_dir.glob("*.jsonl")):
-        for line in file.read_text(encoding="utf-8").splitlines():
+        text = file.read_text(encoding="utf-8")
+        for line in text[: text.rfind("\n") + 1].splitlines():
             if not line.strip():
                 continue
             for resource_spans in json.loads(line).get("resourceSpans", []):
