@@ -23,7 +23,7 @@ from switchboard.common.ids import new_id
 from switchboard.common.privacy import ERASED, identity_digest
 from switchboard.common.runtime import Transaction
 from switchboard.recording import customers
-from switchboard.recording.retention import deidentify_contacts, forget_customer
+from switchboard.recording.retention import deidentify_contacts, documents_of, forget_customer
 from switchboard.recording.store import RecordedContact
 
 SERVICE = "recording"
@@ -69,7 +69,7 @@ async def request(
     known = [i.value for owner in owners for i in await customers.identities(session, owner)]
     known += [v for r in rows for v in (r.customer_email, r.customer_phone) if v]
     identities = {identity_digest(v) for v in known}
-    documents = sorted({str(a["sha256"]) for r in rows for a in r.attachments if "sha256" in a})
+    documents = documents_of(rows)
     contact_ids = sorted(r.contact_id for r in rows)
     record = ErasureRecord(
         request_id=new_id(),

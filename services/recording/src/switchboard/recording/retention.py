@@ -77,7 +77,7 @@ async def _deidentify(tx: Transaction, tenant_id: str, cutoff: datetime) -> tupl
         )
     )
     contact_ids = [c.contact_id for c in expired]
-    documents = sorted({str(a["sha256"]) for c in expired for a in c.attachments if "sha256" in a})
+    documents = documents_of(expired)
     touched = await deidentify_contacts(session, contact_ids)
     await _ask_the_others(
         tx,
@@ -125,6 +125,11 @@ async def _ask_the_others(
             documents=documents if start == 0 else [],
         )
         await tx.emit(Envelope.first(asked, tenant_id=tenant_id, aggregate_id=asked.request_id))
+
+
+def documents_of(contacts: list[RecordedContact]) -> list[str]:
+    """The SHA-256 of every document the contacts carried (intake keeps them by it)."""
+    return sorted({str(a["sha256"]) for c in contacts for a in c.attachments if "sha256" in a})
 
 
 async def deidentify_contacts(session: AsyncSession, contact_ids: list[str]) -> set[str]:
