@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -63,16 +62,10 @@ async def report(
     await tx.emit(event.follow(done, aggregate_id=event.payload.request_id))
 
 
-def scrubbed(data: Any, contact_ids: set[str]) -> Any:
-    """A JSON value about one of `contact_ids` reduced to its ids (an inbox entry, a payload)."""
-    text = json.dumps(data, default=str)
-    if not any(c in text for c in contact_ids):
-        return data
-    if isinstance(data, dict):
-        return {k: v for k, v in data.items() if k.endswith("_id") or k in ("kind", "event")} | {
-            "erased": True
-        }
-    return {"erased": True}
+def scrubbed(data: dict[str, Any]) -> dict[str, Any]:
+    """A JSON object about an erased contact (an inbox entry) reduced to its ids."""
+    kept = {k: v for k, v in data.items() if k.endswith("_id") or k in ("kind", "event")}
+    return kept | {"erased": True}
 
 
 def corrected_party(

@@ -48,11 +48,9 @@ async def erase(tx: Transaction, event: Envelope[ErasureRequested], mail_sink: P
     told = 0
     about_them = col(store.InboxEntry.data)["contact_id"].as_string().in_(ids)
     for entry in await session.exec(select(store.InboxEntry).where(about_them)):
-        data = scrubbed(entry.data, ids)
-        if data is not entry.data:
-            entry.data = data
-            session.add(entry)
-            told += 1
+        entry.data = scrubbed(entry.data)
+        session.add(entry)
+        told += 1
     files = await asyncio.to_thread(_erase_replies, mail_sink, asked)
     await report(
         tx,
