@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from switchboard.common import operator_tokens, operators
 from switchboard.common.db import Database
 from switchboard.common.operators import OPERATOR_ROLES
-from tests.integration.conftest import AgentAtDesk, RunningCentre, running_centre, until
+from tests.integration.harness import AgentAtDesk, RunningCentre, running_centre, until
 
 HOME, OTHER = "acme", "globex"
 SERVICES = ("routing", "escalation", "recording", "dispatch", "workforce", "catalogue")

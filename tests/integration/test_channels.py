@@ -11,7 +11,7 @@ from email.message import EmailMessage
 import pytest
 
 from switchboard.cli import samples
-from tests.integration.conftest import RunningCentre
+from tests.integration.harness import RunningCentre
 
 
 def test_a_multipart_email_with_an_attachment_and_the_reply_to_it(centre: RunningCentre) -> None:

@@ -19,11 +19,10 @@ import pytest
 from playwright.sync_api import Browser, Playwright, expect, sync_playwright
 from websockets.sync.client import connect
 
-from tests.integration.conftest import AgentAtDesk, RunningCentre, until
+from tests.integration.harness import AgentAtDesk, RunningCentre, until
 from tests.integration.platform import ChannelPlatform
 
 CHROMIUM = "/usr/bin/chromium"
-SMS_NUMBER = "+61455501000"
 
 
 @pytest.fixture
@@ -60,7 +59,10 @@ def _offered(agent: AgentAtDesk, channel: str) -> dict[str, Any]:
 def _call(centre: RunningCentre, call_id: str, event: str, **fields: Any) -> httpx.Response:
     body = {"event": event, "call_id": call_id, "at": datetime.now(UTC).isoformat(), **fields}
     return centre.post_signed(
-        "/v1/phone/events", json.dumps(body).encode(), "application/json", system="acme-cti"
+        "/v1/phone/events",
+        json.dumps(body).encode(),
+        "application/json",
+        system=centre.system("cti"),
     )
 
 
@@ -107,7 +109,7 @@ def test_a_chat_from_the_widget_to_the_agents_reply_and_the_transcript(
         browser = _chromium(playwright)
         try:
             page = browser.new_page()
-            page.goto(floor.url("intake", "/chat/?entry=acme-web"))
+            page.goto(floor.url("intake", f"/chat/?entry={floor.tenant}-web"))
             widget = page.locator("#switchboard-chat")
             widget.get_by_label("Message").fill("Hello, my smart meter is blinking red")
             widget.get_by_role("button", name="Send").click()
@@ -193,7 +195,7 @@ def test_a_chat_refuses_what_it_cannot_take(
         socket.send(json.dumps({"type": "hello", "session": "forged", "secret": "guess"}))
         assert json.loads(socket.recv(timeout=10))["reason"] == "no such chat, or not yours"
     with connect(url) as socket:
-        socket.send(json.dumps({"type": "hello", "entry": "acme-web", "name": "Robin"}))
+        socket.send(json.dumps({"type": "hello", "entry": f"{floor.tenant}-web", "name": "Robin"}))
         welcome = json.loads(socket.recv(timeout=10))
         assert welcome["type"] == "welcome" and welcome["secret"]
         socket.send("not json")
@@ -240,9 +242,9 @@ def test_an_sms_in_and_the_reply_out_through_the_gate(
     sender = f"+61412{time.time_ns() % 1_000_000:06d}"
 
     def text(message_id: str, words: str) -> str:
-        body = {"message_id": message_id, "from": sender, "to": SMS_NUMBER, "text": words}
+        body = {"message_id": message_id, "from": sender, "to": floor.sms_number, "text": words}
         answer = floor.post_signed(
-            "/v1/sms", json.dumps(body).encode(), "application/json", system="acme-sms"
+            "/v1/sms", json.dumps(body).encode(), "application/json", system=floor.system("sms")
         )
         assert answer.status_code == 202, answer.text
         return str(answer.json()["contact_id"])
@@ -260,13 +262,13 @@ def test_an_sms_in_and_the_reply_out_through_the_gate(
     )
     assert sent[0]["body"] == {
         "message_id": request_id,
-        "from": SMS_NUMBER,
+        "from": floor.sms_number,
         "channel": "sms",
         "to": sender,
         "text": "Yes, since 2pm. Sorry!",
         "contact_id": first,
     }
-    assert sent[0]["system"] == "acme-sms" and sent[0]["idempotency_key"] == request_id
+    assert sent[0]["system"] == floor.system("sms") and sent[0]["idempotency_key"] == request_id
     cleared = [
         e for e in floor.events("outbound.cleared") if e["payload"]["request_id"] == request_id
     ]
@@ -284,12 +286,14 @@ def test_an_sms_in_and_the_reply_out_through_the_gate(
     holder.wrap(second, "resolved")
     bad = floor.post_signed(
         "/v1/sms",
-        b'{"message_id": "x", "to": "+61455501000"}',
+        json.dumps({"message_id": "x", "to": floor.sms_number}).encode(),
         "application/json",
-        system="acme-sms",
+        system=floor.system("sms"),
     )
     assert bad.status_code == 422 and "from" in bad.json()["detail"]
-    wrong_system = floor.post_signed("/v1/sms", b"{}", "application/json", system="acme-cti")
+    wrong_system = floor.post_signed(
+        "/v1/sms", b"{}", "application/json", system=floor.system("cti")
+    )
     assert wrong_system.status_code == 403
 
 
@@ -317,7 +321,7 @@ def test_a_walk_in_is_recorded_timed_and_counted(
     )
     alice.wrap(contact_id, "resolved")
     contact = floor.wait_contact(contact_id, status="wrapped")
-    assert contact["channel"] == "walk_in" and contact["agent_id"] == "alice"
+    assert contact["channel"] == "walk_in" and contact["agent_id"] == floor.agent_id("alice")
     assert contact["customer"]["name"] == "Pat Lee"
     assert contact["handle_seconds"] is not None and contact["waited_seconds"] == 0
     assert contact["received_at"].startswith(came.strftime("%Y-%m-%dT%H:%M:07"))
@@ -356,15 +360,17 @@ def test_a_call_is_bridged_to_the_agents_extension_or_goes_back_in_line(
         ),
     )
     assert not_connected["payload"]["agent_id"] == first.name
-    second = _holder({k: v for k, v in desk.items() if k != first.name}, contact_id)
+    second = _holder({k: v for k, v in desk.items() if v is not first}, contact_id)
     second.take(contact_id)
     routes = platform.commands(call_id, "route", 2)
-    extensions = {"alice": "2001", "bilal": "2002", "chen": "2003"}
+    extensions = {
+        floor.agent_id(k): v for k, v in {"alice": "2001", "bilal": "2002", "chen": "2003"}.items()
+    }
     assert [r["body"]["extension"] for r in routes] == [
         extensions[first.name],
         extensions[second.name],
     ]
-    assert all(r["system"] == "acme-cti" for r in routes)
+    assert all(r["system"] == floor.system("cti") for r in routes)
     results = _timeline(floor, contact_id, "call.command_result", 2)
     assert sorted(r["details"]["outcome"] for r in results) == ["connected", "failed"]
     failed = next(r for r in results if r["details"]["outcome"] == "failed")
@@ -427,7 +433,7 @@ def test_transfers_to_a_named_agent_warm_and_in_conference(
     desk["bilal"].post("/v1/state", {"state": "available"})
     alice.post(
         f"/v1/contacts/{contact_id}/transfer",
-        {"to_agent_id": "bilal", "mode": "blind", "reason": "meter faults"},
+        {"to_agent_id": floor.agent_id("bilal"), "mode": "blind", "reason": "meter faults"},
     )
     alice.wrap(contact_id, "escalated")
     offer = _offered(desk["bilal"], "phone")
@@ -436,7 +442,8 @@ def test_transfers_to_a_named_agent_warm_and_in_conference(
 
     desk["chen"].post("/v1/state", {"state": "available"})
     desk["bilal"].post(
-        f"/v1/contacts/{contact_id}/transfer", {"to_agent_id": "chen", "mode": "warm"}
+        f"/v1/contacts/{contact_id}/transfer",
+        {"to_agent_id": floor.agent_id("chen"), "mode": "warm"},
     )
     consult = platform.commands(call_id, "consult")
     assert (consult[0]["body"]["extension"], consult[0]["body"]["target"]) == ("2002", "2003")
@@ -450,7 +457,8 @@ def test_transfers_to_a_named_agent_warm_and_in_conference(
 
     # chen brings alice into the call: both are on it until each wraps up.
     desk["chen"].post(
-        f"/v1/contacts/{contact_id}/transfer", {"to_agent_id": "alice", "mode": "conference"}
+        f"/v1/contacts/{contact_id}/transfer",
+        {"to_agent_id": floor.agent_id("alice"), "mode": "conference"},
     )
     alice.take(contact_id)
     until(
@@ -469,7 +477,7 @@ def test_transfers_to_a_named_agent_warm_and_in_conference(
     desk["chen"].wrap(contact_id, "resolved")
     alice.wrap(contact_id, "resolved")
     contact = floor.wait_contact(contact_id, status="wrapped")
-    assert contact["agent_id"] == "alice" and contact["assignments"] == 4
+    assert contact["agent_id"] == floor.agent_id("alice") and contact["assignments"] == 4
 
 
 def test_a_supervisor_monitors_a_call_and_sets_an_agents_state(
@@ -491,9 +499,9 @@ def test_a_supervisor_monitors_a_call_and_sets_an_agents_state(
             try:
                 page = browser.new_page(viewport={"width": 1366, "height": 900})
                 page.goto(floor.url("desktop", "/"))
-                page.get_by_label("Username").fill("chen")
+                page.get_by_label("Username").fill(floor.agent_id("chen"))
                 page.get_by_label("Password").fill(
-                    floor.centre.credentials["agents"]["chen"]["password"]
+                    floor.credentials["agents"][floor.agent_id("chen")]["password"]
                 )
                 page.get_by_role("button", name="Sign in").click()
                 barge = page.get_by_role("button", name="Barge Alice Nguyen")
@@ -506,15 +514,19 @@ def test_a_supervisor_monitors_a_call_and_sets_an_agents_state(
         chen.post(f"/v1/supervisor/calls/{contact_id}/{action}")
         heard = platform.commands(call_id, action)
         assert (heard[0]["body"]["extension"], heard[0]["body"]["target"]) == ("2003", "2001")
-    chen.post("/v1/supervisor/agents/alice/state", {"state": "break", "reason": "a quick word"})
+    chen.post(
+        f"/v1/supervisor/agents/{alice.name}/state", {"state": "break", "reason": "a quick word"}
+    )
     state = alice.told(
         "the forced state",
         lambda kind, data: kind == "state" and data.get("source") == "supervisor",
     )
-    assert state["state"] == "break" and "set by chen" in state["reason"]
+    assert state["state"] == "break" and f"set by {chen.name}" in state["reason"]
     audit = httpx.get(chen.url("/v1/supervisor/actions"), headers=chen.headers, timeout=10).json()
     actions = [(a["action"], a["agent_id"]) for a in audit["actions"]]
-    assert {("monitor", "alice"), ("whisper", "alice"), ("state:break", "alice")} <= set(actions)
+    assert {("monitor", alice.name), ("whisper", alice.name), ("state:break", alice.name)} <= set(
+        actions
+    )
     if floor.backend == "sqlite":
-        assert ("barge", "alice") in actions
+        assert ("barge", alice.name) in actions
     alice.wrap(contact_id, "resolved")

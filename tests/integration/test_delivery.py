@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from tests.integration.conftest import RunningCentre
+from tests.integration.harness import RunningCentre
 
 
 def test_a_corrupt_message_is_dead_lettered_with_its_reason_and_the_next_is_recorded(

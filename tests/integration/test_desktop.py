@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from switchboard.common.telemetry import read_spans
-from tests.integration.conftest import (
+from tests.integration.harness import (
     AgentAtDesk,
     RunningCentre,
     read_stream,
@@ -27,13 +27,13 @@ ARTIFACTS = Path(os.environ.get("SWITCHBOARD_TEST_ARTIFACTS", "test-artifacts"))
 
 
 def _password(centre: RunningCentre, agent: str) -> str:
-    return str(centre.centre.credentials["agents"][agent]["password"])
+    return str(centre.credentials["agents"][centre.agent_id(agent)]["password"])
 
 
 def _sign_in(centre: RunningCentre, agent: str) -> dict[str, str]:
     answer = httpx.post(
         centre.url("desktop", "/v1/session"),
-        json={"username": agent, "password": _password(centre, agent)},
+        json={"username": centre.agent_id(agent), "password": _password(centre, agent)},
         timeout=10,
     )
     assert answer.status_code == 200, answer.text
@@ -42,7 +42,7 @@ def _sign_in(centre: RunningCentre, agent: str) -> dict[str, str]:
 
 def _opened_page(page: Page, centre: RunningCentre, agent: str, state: str = "offline") -> None:
     page.goto(centre.url("desktop", "/"))
-    page.get_by_label("Username").fill(agent)
+    page.get_by_label("Username").fill(centre.agent_id(agent))
     page.get_by_label("Password").fill(_password(centre, agent))
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_test_id("state")).to_have_text(state)
@@ -93,7 +93,9 @@ def test_an_email_is_offered_accepted_and_wrapped_up_in_the_browser(floor: Runni
             expect(contact).to_be_visible(timeout=30_000)
             expect(contact).to_contain_text("Question about my invoice")
             expect(contact).to_contain_text("Why is it so high?")
-            expect(contact).to_contain_text("Acme Energy billing, my name is Alice.")
+            expect(contact).to_contain_text(
+                f"{floor.tenant.title()} Energy billing, my name is Alice."
+            )
             wrapup = alice.get_by_test_id("wrapup-form")
             wrapup.get_by_label("Disposition").fill("billing-explained")
             wrapup.get_by_label("Outcome").select_option("resolved")
@@ -111,7 +113,7 @@ def test_an_email_is_offered_accepted_and_wrapped_up_in_the_browser(floor: Runni
 
     wrapped = _wait_for(floor, contact_id, "contact.wrapped")
     assert wrapped["status"] == "wrapped"
-    assert wrapped["agent_id"] == "alice"
+    assert wrapped["agent_id"] == floor.agent_id("alice")
     assert wrapped["outcome"] == "resolved"
     kinds = [entry["event_type"] for entry in wrapped["timeline"]]
     for expected in ("contact.received", "agent.offered", "contact.assigned", "contact.wrapped"):
@@ -176,7 +178,7 @@ def test_an_evaluation_from_sampling_to_the_agents_acknowledgement(floor: Runnin
             "to": (datetime.now(UTC) + timedelta(minutes=5)).isoformat()}  # fmt: skip
     until("alice's handling in recording", lambda: httpx.post(
         floor.url("recording", "/v1/quality/samples"), headers=floor.operator, timeout=10,
-        json={**week, "agent_id": "alice", "size": 20}).json())  # fmt: skip
+        json={**week, "agent_id": floor.agent_id("alice"), "size": 20}).json())  # fmt: skip
 
     with sync_playwright() as playwright:
         browser = _chromium(playwright)
@@ -188,11 +190,11 @@ def test_an_evaluation_from_sampling_to_the_agents_acknowledgement(floor: Runnin
             evaluating = dana.get_by_test_id("evaluating")
             expect(evaluating).to_be_visible()
             sample = dana.locator("#sample-form")
-            sample.get_by_label("Agent").fill("alice")
+            sample.get_by_label("Agent").fill(floor.agent_id("alice"))
             sample.get_by_label("How many").fill("100")
             sample.get_by_role("button", name="Sample").click()
             samples = dana.get_by_test_id("samples")
-            expect(samples).to_contain_text("handled by alice", timeout=15_000)
+            expect(samples).to_contain_text(f"handled by {floor.agent_id('alice')}", timeout=15_000)
             # alice may have handled others (an earlier test's): evaluate the one handled here.
             dana.locator(f'#samples li[data-contact="{contact_id}"]').get_by_role(
                 "button", name="Evaluate").click()  # fmt: skip
@@ -220,17 +222,19 @@ def test_an_evaluation_from_sampling_to_the_agents_acknowledgement(floor: Runnin
             browser.close()
 
     _calibrate(floor, contact_id)
+    alices = {"agent_id": floor.agent_id("alice")}
 
     def acknowledged() -> list[dict[str, Any]] | None:
         found = httpx.get(floor.url("recording", "/v1/quality/evaluations"), timeout=10,
-                          headers=floor.operator, params={"agent_id": "alice"}).json()  # fmt: skip
+                          headers=floor.operator, params=alices).json()  # fmt: skip
         return [e for e in found if e["status"] == "acknowledged"] or None
 
     [done] = until("alice's acknowledgement in recording", acknowledged)
-    assert done["evaluator"] == "agent dana" and done["agent_comment"] == "Thank you"
+    evaluator = f"agent {floor.agent_id('dana')}"
+    assert done["evaluator"] == evaluator and done["agent_comment"] == "Thank you"
     assert done["score"] == 100.0
     agreed = [e for e in httpx.get(floor.url("recording", "/v1/quality/evaluations"), timeout=10,
-                                   headers=floor.operator, params={"agent_id": "alice"}).json()
+                                   headers=floor.operator, params=alices).json()
               if e["evaluator"].startswith("calibration")]  # fmt: skip
     assert [(a["score"], a["status"]) for a in agreed] == [
         (round(100 * (1 + 3 + 2 + 2 + 2 + 3 * 3 / 4 + 2 * 3 / 4) / 15, 2), "submitted")
@@ -330,7 +334,8 @@ def test_a_sale_from_knowledge_search_to_a_placed_order_in_the_browser(
                        headers=floor.operator, timeout=10).json()["orders"]  # fmt: skip
     assert [o["status"] for o in orders] == ["placed"]
     placed = orders[0]
-    assert placed["payment"]["last4"] == "1111" and placed["agreement"]["by"] == "agent alice"
+    assert placed["payment"]["last4"] == "1111"
+    assert placed["agreement"]["by"] == f"agent {floor.agent_id('alice')}"
     job = until("the installation job in dispatch", lambda: (lambda r: r.status_code == 200
                 and r.json())(httpx.get(floor.url("dispatch", f"/v1/jobs/{placed['job_id']}"),
                                         headers=floor.operator, timeout=10)))  # fmt: skip
@@ -373,7 +378,7 @@ def test_a_retention_offer_accepted_counts_in_the_kpis(floor: RunningCentre) -> 
     assert [o["id"] for o in fits] == ["take-us-with-you"]
     made = alice.post("/v1/catalogue/retention/offers", {**leaving, "contact_id": contact_id,
                       "offer_id": "take-us-with-you", "answer": "accepted"}, expect=201)  # fmt: skip
-    assert made["agent_id"] == "alice"
+    assert made["agent_id"] == floor.agent_id("alice")
     unknown = {**leaving, "contact_id": "00000000-0000-7000-8000-000000000000",
                "offer_id": "take-us-with-you", "answer": "accepted"}  # fmt: skip
     alice.post("/v1/catalogue/retention/offers", unknown, expect=404)  # not a contact of hers
@@ -405,14 +410,14 @@ def _calibrate(floor: RunningCentre, contact_id: str) -> None:
             dana = browser.new_context(viewport={"width": 1366, "height": 1200}).new_page()
             _opened_page(dana, floor, "dana")
             sample = dana.locator("#sample-form")
-            sample.get_by_label("Agent").fill("alice")
+            sample.get_by_label("Agent").fill(floor.agent_id("alice"))
             sample.get_by_label("How many").fill("100")
             sample.get_by_label("also those already evaluated").check()
             sample.get_by_role("button", name="Sample").click()
             evaluated = dana.locator(f'#samples li[data-contact="{contact_id}"]')
             evaluated.get_by_role("button", name="Evaluate").click()
             expect(dana.get_by_test_id("evaluation")).to_contain_text("Why is my bill so high?")
-            dana.get_by_label("Calibrate with").fill("chen")
+            dana.get_by_label("Calibrate with").fill(floor.agent_id("chen"))
             dana.get_by_role("button", name="Open a calibration").click()
             expect(dana.get_by_test_id("calibration-status")).to_contain_text("compared")
             _answer_every_question(dana, "4")
@@ -444,7 +449,7 @@ def _calibrate(floor: RunningCentre, contact_id: str) -> None:
             _answer_every_question(dana, "3")
             dana.get_by_role("button", name="Keep as the agreed score").click()
             expect(dana.get_by_test_id("evaluation-result")).to_contain_text(
-                "alice has been sent it"
+                f"{floor.agent_id('alice')} has been sent it"
             )
             dana.screenshot(path=str(ARTIFACTS / "desktop-calibration.png"), full_page=True)
         finally:
@@ -484,7 +489,7 @@ def test_a_dropped_stream_resumed_with_last_event_id_misses_and_repeats_nothing(
 ) -> None:
     chen = _sign_in(floor, "chen")
     [(start, kind, hello)] = _read_events(floor, chen, 1)
-    assert kind == "hello" and hello["agent_id"] == "chen"
+    assert kind == "hello" and hello["agent_id"] == floor.agent_id("chen")
 
     def take_a_break(n: int) -> None:
         answer = httpx.post(

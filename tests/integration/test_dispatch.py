@@ -17,7 +17,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.integration.conftest import AgentAtDesk, RunningCentre, running_centre, until
+from tests.integration.harness import AgentAtDesk, RunningCentre, running_centre, until
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 CBD = {"lat": -33.8688, "lon": 151.2093}

@@ -21,7 +21,7 @@ from switchboard.common.compliance.register import DncDecision
 from switchboard.common.db import Database
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.outbound import OutboundRequested
-from tests.integration.conftest import RunningCentre
+from tests.integration.harness import RunningCentre
 
 REQUESTS = 10_000
 REGISTERED = 5_000

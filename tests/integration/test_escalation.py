@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.conftest import AgentAtDesk, RunningCentre, running_centre, until
+from tests.integration.harness import AgentAtDesk, RunningCentre, running_centre, until
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

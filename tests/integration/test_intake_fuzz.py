@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from switchboard.cli import samples
 from switchboard.common.signing import signed_headers
-from tests.integration.conftest import RunningCentre, multipart
+from tests.integration.harness import RunningCentre, multipart
 
 FUZZ = settings(
     max_examples=1000,

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.integration.conftest import MAX_EMAIL_BYTES, RunningCentre
+from tests.integration.harness import MAX_EMAIL_BYTES, RunningCentre
 
 
 @pytest.mark.parametrize(

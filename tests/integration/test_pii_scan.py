@@ -16,7 +16,7 @@ from switchboard.cli import samples
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.outbound import OutboundRequested
 from switchboard.common.topics import REGISTRY
-from tests.integration.conftest import RunningCentre
+from tests.integration.harness import RunningCentre
 
 NAME = "Jordan Quixote"
 EMAIL = "jordan.quixote@example.net"

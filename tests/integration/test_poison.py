@@ -21,7 +21,7 @@ from switchboard.cli import samples
 from switchboard.common import setaside
 from switchboard.common.db import Database
 from switchboard.common.outbox import OutboxMessage
-from tests.integration.conftest import RunningCentre, until
+from tests.integration.harness import RunningCentre, until
 
 pytestmark = pytest.mark.parametrize("centre", ["sqlite", "postgresql"], indirect=True)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from switchboard.cli import samples
-from tests.integration.conftest import RunningCentre
+from tests.integration.harness import RunningCentre
 
 CARD, TFN, MEDICARE = "4111 1111 1111 1111", "123 456 782", "2123 45670 1"
 RAW_FORMS = [

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from tests.integration.conftest import RunningCentre
+from tests.integration.harness import RunningCentre
 
 WHY = {"X-Access-Reason": "customer called about a complaint"}
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from switchboard.cli import samples
-from tests.integration.conftest import AgentAtDesk, RunningCentre, running_centre, until
+from tests.integration.harness import AgentAtDesk, RunningCentre, running_centre, until
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

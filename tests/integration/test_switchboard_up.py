@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from switchboard.common.process import free_port
-from tests.integration.conftest import run_switchboard
+from tests.integration.harness import run_switchboard
 
 SERVICES = ("intake", "routing", "recording")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from switchboard.common.telemetry import read_spans
-from tests.integration.conftest import RunningCentre
+from tests.integration.harness import RunningCentre
 
 SERVER, PRODUCER, CONSUMER = 2, 4, 5  # OTLP span kinds
 SERVICES = {

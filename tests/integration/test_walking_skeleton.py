@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from tests.integration.conftest import RunningCentre, json_lines
+from tests.integration.harness import RunningCentre, json_lines
 
 
 def test_every_service_is_healthy_and_exposes_metrics(centre: RunningCentre) -> None:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.integration.conftest import AgentAtDesk, RunningCentre, until
+from tests.integration.harness import AgentAtDesk, RunningCentre, until
 
 
 def _get(centre: RunningCentre, path: str, **params: Any) -> Any:

@@ -112,6 +112,29 @@ async def test_a_received_contact_is_queued_once_however_often_delivered(tmp_pat
         assert queued["payload"]["queue_id"] == "general"
 
 
+async def test_a_tenant_and_agent_onboarded_while_routing_runs_are_routed_at_once(
+    tmp_path: Path,
+) -> None:
+    """`switchboard tenant add` writes the record while routing runs: the new tenant's first
+    contact is queued, and its new agent is offered it on going available, with no restart."""
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
+        later = CentreConfig(
+            tenants=[TenantConfig(id="initech", name="Initech",
+                                  queues=[QueueConfig(id="desk", name="Desk", default=True)])],
+            agents=[AgentConfig(id="ivy", name="Ivy", tenants=["initech"])],
+        )  # fmt: skip
+        async with routing.runtime.db.session() as session:
+            await store.apply_centre(session, later)
+        contact = _received("k-9").model_copy(update={"tenant_id": "initech"})
+        await routing.deliver(contact)
+        [queued] = _of(await routing.outbox(), "contact.queued")
+        assert queued["payload"]["queue_id"] == "desk"
+        ivy = _agent_event("ivy", "available").model_copy(update={"tenant_id": "initech"})
+        await routing.deliver(ivy)
+        [offered] = _of(await _step(routing), "agent.offered")
+        assert (offered["aggregate_id"], offered["contact_id"]) == ("ivy", "k-9")
+
+
 async def test_an_auto_reply_is_not_routed(tmp_path: Path) -> None:
     async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
         await routing.deliver(_received(flags=["auto_reply"]))

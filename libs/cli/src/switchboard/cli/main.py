@@ -14,6 +14,7 @@ import typer
 from switchboard.cli.dlq import app as dlq_app
 from switchboard.cli.dnc import app as dnc_app
 from switchboard.cli.operator import app as operator_app
+from switchboard.cli.tenant import app as tenant_app
 from switchboard.common.settings import Settings
 
 app = typer.Typer(
@@ -24,6 +25,7 @@ app = typer.Typer(
 app.add_typer(dnc_app, name="dnc")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(operator_app, name="operator")
+app.add_typer(tenant_app, name="tenant")
 
 
 @app.command()

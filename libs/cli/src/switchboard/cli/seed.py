@@ -3,6 +3,7 @@ operator need (`<var_dir>/dev-credentials.json`, mode 0600, reused across runs).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -38,15 +39,17 @@ def centre_config(settings: Settings) -> CentreConfig:
     return load_centre(Path(str(files("switchboard.cli") / "demo-centre.yaml")))
 
 
-def credentials(settings: Settings, centre: CentreConfig) -> dict[str, Any]:
-    """The existing credentials file's secrets where it has them, new ones where it does not."""
-    existing: dict[str, Any] = {}
+def _existing(settings: Settings) -> dict[str, Any]:
     if settings.credentials_file.exists():
-        existing = json.loads(settings.credentials_file.read_text(encoding="utf-8"))
+        return dict(json.loads(settings.credentials_file.read_text(encoding="utf-8")))
+    return {}
+
+
+def _secrets(centre: CentreConfig, existing: dict[str, Any]) -> dict[str, Any]:
+    """The channel systems' secrets, the agents' passwords and the tenants' addresses of `centre`:
+    the ones `existing` holds where it has them, new ones where it does not."""
     systems = existing.get("channel_systems", {})
     agents = existing.get("agents", {})
-    people = existing.get("operators", {})
-    demo_tenant = centre.tenants[0]
     return {
         "channel_systems": {
             s.id: {
@@ -62,16 +65,6 @@ def credentials(settings: Settings, centre: CentreConfig) -> dict[str, Any]:
             }
             for a in centre.agents
         },
-        "operator_token": existing.get("operator_token") or auth.new_token(),
-        "operators": {
-            username: {
-                "password": people.get(username, {}).get("password") or secrets.token_urlsafe(12),
-                "tenant": demo_tenant.id,
-                "roles": [role],
-            }
-            for username, role in DEMO_OPERATORS.items()
-        },
-        "gateway_token": existing.get("gateway_token") or auth.new_token(),
         "tenants": {
             t.id: {
                 "email": next(iter(t.addresses.email), None),
@@ -82,6 +75,26 @@ def credentials(settings: Settings, centre: CentreConfig) -> dict[str, Any]:
             }
             for t in centre.tenants
         },
+    }
+
+
+def credentials(settings: Settings, centre: CentreConfig) -> dict[str, Any]:
+    """The existing credentials file's secrets where it has them, new ones where it does not."""
+    existing = _existing(settings)
+    people = existing.get("operators", {})
+    demo_tenant = centre.tenants[0]
+    return {
+        **_secrets(centre, existing),
+        "operator_token": existing.get("operator_token") or auth.new_token(),
+        "operators": {
+            username: {
+                "password": people.get(username, {}).get("password") or secrets.token_urlsafe(12),
+                "tenant": demo_tenant.id,
+                "roles": [role],
+            }
+            for username, role in DEMO_OPERATORS.items()
+        },
+        "gateway_token": existing.get("gateway_token") or auth.new_token(),
         "operator_tenant": demo_tenant.id,
     }
 
@@ -120,11 +133,13 @@ def write_credentials(path: Path, creds: dict[str, Any]) -> None:
     os.chmod(path, 0o600)
 
 
-async def seed(settings: Settings) -> dict[str, Any]:
-    """Migrate the schema, apply the centre configuration, grant the operator token; returns the
-    credentials (also written to the credentials file)."""
+Step = Callable[[AsyncSession], Awaitable[object]]
+
+
+def configuration_steps(centre: CentreConfig, creds: dict[str, Any]) -> dict[str, list[Step]]:
+    """What each service keeps of a centre file, in its own database (additive: a tenant not in
+    `centre` is left as it is)."""
     from switchboard.catalogue import store as catalogue_store
-    from switchboard.desktop import quality as desktop_quality
     from switchboard.desktop import store as desktop_store
     from switchboard.dispatch import store as dispatch_store
     from switchboard.escalation import store as escalation_store
@@ -133,39 +148,45 @@ async def seed(settings: Settings) -> dict[str, Any]:
     from switchboard.routing import store as routing_store
     from switchboard.workforce import store as workforce_store
 
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
-    centre = centre_config(settings)
-    creds = credentials(settings, centre)
     secrets_by_system = {k: v["secret"] for k, v in creds["channel_systems"].items()}
     passwords = {k: v["password"] for k, v in creds["agents"].items()}
-    steps: dict[str, list[Callable[[AsyncSession], Awaitable[object]]]] = {
+    return {
         "intake": [lambda s: intake_store.apply_centre(s, centre, secrets_by_system)],
         "routing": [
             lambda s: routing_store.apply_centre(s, centre),
             lambda s: dnc_register.apply_centre(s, centre),  # the gate reads it in routing
         ],
-        "recording": [
-            lambda s: recording_kpis.apply_centre(s, centre),
-            lambda s: auth.grant_gateway(s, token=creds["gateway_token"], label="desktop"),
-        ],
-        "desktop": [
-            lambda s: desktop_store.apply_centre(s, centre, passwords),
-            *(
-                lambda s, service=service: desktop_quality.keep_gateway_token(
-                    s, service=service, token=creds["gateway_token"]
-                )
-                for service in ("recording", "catalogue")
-            ),
-        ],
+        "recording": [lambda s: recording_kpis.apply_centre(s, centre)],
+        "desktop": [lambda s: desktop_store.apply_centre(s, centre, passwords)],
         "escalation": [lambda s: escalation_store.apply_centre(s, centre)],
         "dispatch": [lambda s: dispatch_store.apply_centre(s, centre)],
         "workforce": [lambda s: workforce_store.apply_centre(s, centre)],
-        "catalogue": [
-            lambda s: catalogue_store.apply_centre(s, centre),
-            lambda s: auth.grant_gateway(s, token=creds["gateway_token"], label="desktop"),
+        "catalogue": [lambda s: catalogue_store.apply_centre(s, centre)],
+    }
+
+
+def _gateway_steps(gateway_token: str) -> dict[str, list[Step]]:
+    """The desktop calls recording and the catalogue for its agents with one gateway token."""
+    from switchboard.desktop.quality import keep_gateway_token
+
+    async def grant(session: AsyncSession) -> None:
+        await auth.grant_gateway(session, token=gateway_token, label="desktop")
+
+    return {
+        "recording": [grant],
+        "catalogue": [grant],
+        "desktop": [
+            functools.partial(keep_gateway_token, service=service, token=gateway_token)
+            for service in ("recording", "catalogue")
         ],
     }
-    issuer_key, hashes = await _identities(settings, creds["operators"])
+
+
+async def in_each_database(
+    settings: Settings, change: Callable[[AsyncSession, list[str]], Awaitable[None]]
+) -> None:
+    """Migrate each database to head and apply `change(session, the services it serves)` in one
+    transaction there (once where services share a database)."""
     served: dict[str, list[str]] = {}
     for service, url in settings.databases.items():
         served.setdefault(url, []).append(service)
@@ -174,27 +195,83 @@ async def seed(settings: Settings) -> dict[str, Any]:
         db = Database(url)
         try:
             async with db.session() as session:
-                for service in services:
-                    for step in steps[service]:
-                        await step(session)
-                await auth.grant(  # each service checks operators' tokens in its own database
-                    session,
-                    token=creds["operator_token"],
-                    tenant_id=creds["operator_tenant"],
-                    label="demo operator",
-                )
-                await operator_tokens.keep_issuer_key(
-                    session, issuer_key, private="desktop" in services
-                )
-                for username, person in creds["operators"].items():
-                    await operators.add(
-                        session,
-                        tenant_id=person["tenant"],
-                        username=username,
-                        roles=person["roles"],
-                        password_hash=hashes[username],
-                    )
+                await change(session, services)
         finally:
             await db.dispose()
+
+
+async def seed(settings: Settings) -> dict[str, Any]:
+    """Migrate the schema, apply the centre configuration, grant the operator token; returns the
+    credentials (also written to the credentials file)."""
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    centre = centre_config(settings)
+    creds = credentials(settings, centre)
+    configuration = configuration_steps(centre, creds)
+    gateway = _gateway_steps(creds["gateway_token"])
+    issuer_key, hashes = await _identities(settings, creds["operators"])
+
+    async def change(session: AsyncSession, services: list[str]) -> None:
+        for service in services:
+            for step in [*configuration[service], *gateway.get(service, [])]:
+                await step(session)
+        await auth.grant(  # each service checks operators' tokens in its own database
+            session,
+            token=creds["operator_token"],
+            tenant_id=creds["operator_tenant"],
+            label="demo operator",
+        )
+        await operator_tokens.keep_issuer_key(session, issuer_key, private="desktop" in services)
+        for username, person in creds["operators"].items():
+            await operators.add(
+                session,
+                tenant_id=person["tenant"],
+                username=username,
+                roles=person["roles"],
+                password_hash=hashes[username],
+            )
+
+    await in_each_database(settings, change)
     write_credentials(settings.credentials_file, creds)
     return creds
+
+
+async def add_tenants(
+    settings: Settings, centre: CentreConfig, *, people: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
+    """Onboard the tenants of `centre` (with their channel systems, agents and technicians) into
+    a centre that may be running: every service takes them up without a restart. `people` are
+    each new tenant's first operators (username -> roles), each given a new password. Returns the
+    new credentials (also merged into the credentials file) and the people's passwords."""
+    existing = _existing(settings)
+    added = _secrets(centre, existing)
+    configuration = configuration_steps(centre, added)
+    passwords = {username: secrets.token_urlsafe(12) for username in people or {}}
+    hashes = {username: hash_password(password) for username, password in passwords.items()}
+
+    async def change(session: AsyncSession, services: list[str]) -> None:
+        for service in services:
+            for step in configuration[service]:
+                await step(session)
+        for tenant in centre.tenants:
+            for username, roles in (people or {}).items():
+                await operators.add(
+                    session,
+                    tenant_id=tenant.id,
+                    username=username,
+                    roles=roles,
+                    password_hash=hashes[username],
+                )
+
+    await in_each_database(settings, change)
+    merged = {**existing}
+    for part, entries in added.items():
+        merged[part] = {**existing.get(part, {}), **entries}
+    write_credentials(settings.credentials_file, merged)
+    tenants = [t.id for t in centre.tenants]
+    return {
+        **added,
+        "people": {
+            username: {"password": passwords[username], "roles": roles, "tenants": tenants}
+            for username, roles in (people or {}).items()
+        },
+    }

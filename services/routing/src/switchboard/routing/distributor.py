@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common import setaside
 from switchboard.common.centre import CallbackConfig, QueueConfig, RuleConfig
@@ -167,6 +168,24 @@ class Distributor:
             capacity=config.get("capacity", {}),
             groups=config.get("groups", []),
         )
+
+    async def known_tenant(self, session: AsyncSession, tenant_id: str) -> TenantRouting | None:
+        """The tenant's routing, taken up from the record the first time it is needed: a tenant
+        onboarded while routing runs (`switchboard tenant add`) routes at once, no restart."""
+        if tenant_id not in self.tenants:
+            row = await store.tenant(session, tenant_id)
+            if row is None:
+                return None
+            self.configure_tenant(row.tenant_id, row.timezone, row.config)
+            log.info("tenant taken up", tenant_id=tenant_id)
+        return self.tenants[tenant_id]
+
+    def known_agent(self, row: store.RoutingAgent) -> None:
+        """An agent added to the record while routing runs joins the roster on their first
+        change of state."""
+        if row.agent_id not in self.engine.agents:
+            self.configure_agent(row.agent_id, row.config)
+            log.info("agent taken up", agent_id=row.agent_id)
 
     def remember(self, entry: store.QueueEntry) -> None:
         self.origins[entry.contact_id] = Origin(

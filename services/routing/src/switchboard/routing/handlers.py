@@ -69,7 +69,7 @@ async def on_erasure_requested(event: Envelope[ErasureRequested], tx: Transactio
 @subscriptions.on(topics.CONTACT_RECEIVED)
 async def on_contact_received(event: Envelope[ContactReceived], tx: Transaction) -> None:
     acd, contact = acd_of(tx), event.payload
-    tenant = acd.tenants.get(event.tenant_id)
+    tenant = await acd.known_tenant(tx.session, event.tenant_id)
     if tenant is None:
         reason = f"tenant {event.tenant_id!r} has no routing configuration"
         await tx.emit(event.follow(ContactNotRouted(reason=reason)))
@@ -232,6 +232,7 @@ async def on_agent_state(event: Envelope[AgentStateChanged], tx: Transaction) ->
     if agent is None:
         log.warning("state of an unknown agent ignored", agent_id=change.agent_id)
         return
+    acd.known_agent(agent)
     if change.source == "routing":
         return  # routing's own decision, already applied when it was taken
     agent.presence, agent.break_reason = change.state, change.reason

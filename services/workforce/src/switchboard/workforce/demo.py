@@ -1,7 +1,8 @@
 """The demo centre's workforce: weeks of generated history (`demo_history_weeks`), a forecast from
 it and a published roster for this week, so the supervisor's view is not empty on first start.
-Workforce applies it when it starts (off `switchboard up`'s path: the roster takes seconds), once
-per tenant: a tenant that already has a forecast is left as it is."""
+Workforce applies it when it starts (off `switchboard up`'s path: the roster takes seconds), and to
+a tenant onboarded later on its next round, once per tenant: a tenant that already has a forecast
+is left as it is."""
 
 from __future__ import annotations
 
@@ -16,11 +17,15 @@ DAILY_CONTACTS = {"phone": 40.0, "email": 18.0}
 SOLVE_SECONDS = 2.0
 
 
-async def seed(tx: Transaction, now: datetime) -> list[str]:
-    """The tenants seeded now."""
+async def seed(tx: Transaction, now: datetime, *, looked_at: set[str]) -> list[str]:
+    """The tenants seeded now, of those not `looked_at` yet (each is added to it: a tenant
+    onboarded while workforce runs is seeded on the next round)."""
     session = tx.session
     seeded = []
     for row in await store.tenants(session):
+        if row.tenant_id in looked_at:
+            continue
+        looked_at.add(row.tenant_id)
         cal = planning.Calendar.of(row)
         weeks = cal.config.demo_history_weeks
         if not weeks or await store.latest_forecast(session, tenant_id=cal.tenant_id):

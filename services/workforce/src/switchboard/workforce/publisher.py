@@ -27,16 +27,9 @@ log = structlog.get_logger("switchboard.workforce")
 
 
 async def run(context: Workforce) -> None:
-    try:
-        started = time.monotonic()
-        async with context.runtime.transaction() as tx:
-            seeded = await demo.seed(tx, context.clock.now())
-        if seeded:
-            log.info("demo workforce seeded", tenants=seeded,
-                     seconds=round(time.monotonic() - started, 1))  # fmt: skip
-    except Exception as error:  # the demo's extras only: the service works without them
-        log.warning("demo workforce not seeded", error=repr(error))
+    looked_at: set[str] = set()
     while True:
+        await _seed_demo(context, looked_at)
         context.changed.clear()
         try:
             await refresh(context)
@@ -46,6 +39,21 @@ async def run(context: Workforce) -> None:
             await asyncio.wait_for(
                 context.changed.wait(), context.settings.workforce_refresh_seconds
             )
+
+
+async def _seed_demo(context: Workforce, looked_at: set[str]) -> None:
+    """The demo's workforce for each tenant not looked at yet."""
+    try:
+        started = time.monotonic()
+        attempt = set(looked_at)  # kept only if the transaction commits
+        async with context.runtime.transaction() as tx:
+            seeded = await demo.seed(tx, context.clock.now(), looked_at=attempt)
+        looked_at |= attempt
+        if seeded:
+            log.info("demo workforce seeded", tenants=seeded,
+                     seconds=round(time.monotonic() - started, 1))  # fmt: skip
+    except Exception as error:  # the demo's extras only: the service works without them
+        log.warning("demo workforce not seeded", error=repr(error))
 
 
 REFRESH_LOCK = zlib.crc32(b"workforce:refresh")

@@ -1,0 +1,535 @@
+"""The whole-system harness: a real broker (the embedded Tansu binary, or the Kafka that
+SWITCHBOARD_KAFKA names), a real database (SQLite, and PostgreSQL on 127.0.0.1:5432) and every
+service as its own process, started by the same code as `switchboard up`, on free ports; and what a test does with it, as a channel system, an agent or an operator
+would."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import httpx
+import pytest
+import yaml
+from aiokafka import AIOKafkaProducer
+
+from switchboard.cli.centre import Centre
+from switchboard.cli.demo import form
+from switchboard.cli.scratch import create_database, drop_database
+from switchboard.cli.seed import DEMO_OPERATORS, add_tenants
+from switchboard.common.broker import read_topic
+from switchboard.common.centre import CentreConfig
+from switchboard.common.process import free_port
+from switchboard.common.settings import Settings
+from switchboard.common.signing import signed_headers
+from tests.integration.platform import ChannelPlatform
+
+PG_ADMIN_URL = os.environ.get("SWITCHBOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgresql", "containers"]
+"""SQLite and PostgreSQL with the embedded broker (or SWITCHBOARD_KAFKA); and, where a Docker
+engine is reachable, Apache Kafka + PostgreSQL in containers (testcontainers)."""
+T = TypeVar("T")
+DEMO_CENTRE = Path(__file__).parents[2] / "libs/cli/src/switchboard/cli/demo-centre.yaml"
+_SERIALS = itertools.count()
+"""Each tenant a test adds has numbers of its own."""
+MAX_EMAIL_BYTES = 256 * 1024
+
+
+def postgres_database() -> tuple[str, str]:
+    """A new, empty database for one test session: (url, name)."""
+    try:
+        return create_database(PG_ADMIN_URL, "switchboard_test")
+    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+        message = f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {error!r}"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI machines must have it)")
+        pytest.skip(message)
+
+
+def _docker_engine_reachable() -> bool:
+    import subprocess
+
+    try:
+        return (
+            subprocess.run(
+                ["docker", "info"], capture_output=True, timeout=10, check=False
+            ).returncode
+            == 0
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@contextlib.contextmanager
+def _containers() -> Iterator[tuple[str, str]]:
+    """(kafka bootstrap, database url) of Apache Kafka and PostgreSQL containers."""
+    if not _docker_engine_reachable():
+        pytest.skip(
+            "no Docker engine reachable: the Apache Kafka + PostgreSQL container variant runs where one is"
+        )
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.postgres import PostgresContainer
+
+    with (
+        KafkaContainer("apache/kafka:3.9.1").with_kraft() as kafka,
+        PostgresContainer("postgres:16") as pg,
+    ):
+        url = pg.get_connection_url().replace("postgresql+psycopg2://", "postgresql://")
+        yield kafka.get_bootstrap_server(), url
+
+
+def tenant_config(tenant_id: str, serial: int, demo: Path = DEMO_CENTRE) -> dict[str, Any]:
+    """The demo tenant made again as `tenant_id`: every name, address, number, channel system,
+    agent and technician its own (agent `alice` is `alice-<tenant_id>`), so it shares a running
+    centre with others without meeting them. `serial` (0-39) keeps its numbers apart."""
+    text = demo.read_text(encoding="utf-8").replace("acme", tenant_id)
+    text = text.replace("Acme", tenant_id.title())
+    for prefix in ("+6125550", "+6145550"):
+        text = text.replace(prefix, f"{prefix[:6]}{60 + serial:02d}")
+    config = yaml.safe_load(text)
+    for agent in config["agents"]:  # extensions stay: each tenant has a telephony platform
+        agent["id"] = f"{agent['id']}-{tenant_id}"
+    for technician in config["technicians"]:
+        technician["id"] = f"{technician['id']}-{tenant_id}"
+    return dict(config)
+
+
+class RunningCentre:
+    """A running centre as one tenant of it sees it, and what a test does with it, as a channel
+    system or an operator would: the demo tenant, or one `new_tenant` added while it runs."""
+
+    def __init__(
+        self, centre: Centre, backend: str, creds: dict[str, Any] | None = None, *,
+        agent_suffix: str = "",
+    ) -> None:  # fmt: skip
+        self.centre = centre
+        self.backend = backend
+        self.settings = centre.settings
+        creds = creds or centre.credentials
+        self.credentials = creds
+        self.agent_suffix = agent_suffix
+        self.operator = {"Authorization": f"Bearer {creds['operator_token']}"}
+        self.operators: dict[str, dict[str, Any]] = creds["operators"]
+        """The demo people, one per role: username -> password, tenant, roles."""
+        self.tenant = creds["operator_tenant"]
+        self.address = creds["tenants"][self.tenant]["email"]
+        self.mail_system = next(k for k in creds["channel_systems"] if k.endswith("mail"))
+        self.mail_secret = creds["channel_systems"][self.mail_system]["secret"]
+        self.phone_number = creds["tenants"][self.tenant]["phone"]
+        self.fax_number = creds["tenants"][self.tenant]["fax"]
+        self.sms_number = creds["tenants"][self.tenant]["sms"]
+        self.systems = {k: v["secret"] for k, v in creds["channel_systems"].items()}
+        self.workforce_clock = centre.settings.var_dir / "workforce-clock"
+        self.closers: list[Callable[[], None]] = []
+        """What to close with the centre (a tenant's view shares its centre's)."""
+        self.platform: ChannelPlatform | None = None
+        """The telephony platform and SMS gateway the centre talks to, where a test has one."""
+
+    def new_tenant(
+        self, tenant_id: str, *, edit: Callable[[dict[str, Any]], None] | None = None
+    ) -> RunningCentre:
+        """A tenant of the demo's shape added to this running centre (`switchboard tenant add`),
+        `edit`ed first, with one person per role (the demo's usernames): the centre as it sees it.
+        """
+        config = tenant_config(tenant_id, next(_SERIALS))
+        if edit is not None:
+            edit(config)
+        people = {username: [role] for username, role in DEMO_OPERATORS.items()}
+        added = asyncio.run(
+            add_tenants(self.settings, CentreConfig.model_validate(config), people=people)
+        )
+        creds = {**added, "operator_tenant": tenant_id, "operators": added["people"]}
+        creds["operator_token"] = "unset"
+        view = RunningCentre(self.centre, self.backend, creds, agent_suffix=f"-{tenant_id}")
+        view.operator = view.sign_in("admin")
+        view.closers = self.closers
+        return view
+
+    def new_floor(self, tenant_id: str) -> RunningCentre:
+        """A tenant of its own whose agents may go available without meeting other tests'
+        contacts, its telephony platform and SMS gateway a loopback server the test scripts
+        (`.platform`, closed with the centre)."""
+        platform = ChannelPlatform()
+        self.closers.append(platform.close)
+        view = self.new_tenant(tenant_id, edit=platform.wire)
+        platform.secrets = dict(view.systems)
+        view.platform = platform
+        return view
+
+    def agent_id(self, name: str) -> str:
+        """The id of the demo agent `name` (alice, bilal ...) in this tenant."""
+        return name + self.agent_suffix
+
+    def system(self, kind: str) -> str:
+        """This tenant's channel system of a kind: mail, cti, sms, mailroom."""
+        return f"{self.tenant}-{kind}"
+
+    # -- channel-system side -------------------------------------------------------------------
+    def email(self, *, subject: str = "Hello", body: str = "Please help.", **headers: str) -> bytes:
+        message = EmailMessage()
+        message["From"] = headers.pop("From", "Jordan Citizen <jordan@example.net>")
+        message["To"] = headers.pop("To", self.address)
+        message["Subject"] = subject
+        message["Message-ID"] = headers.pop("Message_ID", make_msgid(domain="example.net"))
+        for name, value in headers.items():
+            message[name.replace("_", "-")] = value
+        message.set_content(body)
+        return message.as_bytes()
+
+    def signed(self, raw: bytes, **overrides: Any) -> dict[str, str]:
+        headers = {"Content-Type": "message/rfc822"}
+        headers.update(signed_headers(self.mail_system, self.mail_secret, raw, **overrides))
+        return headers
+
+    def post_email(self, raw: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
+        return httpx.post(
+            self.url("intake", "/v1/email"),
+            content=raw,
+            headers=headers if headers is not None else self.signed(raw),
+            timeout=30,
+        )
+
+    def post_signed(
+        self, path: str, body: bytes, content_type: str, *, system: str, **overrides: Any
+    ) -> httpx.Response:
+        headers = {
+            "Content-Type": content_type,
+            **signed_headers(system, self.systems[system], body, **overrides),
+        }
+        return httpx.post(self.url("intake", path), content=body, headers=headers, timeout=120)
+
+    def call_event(self, event: dict[str, Any], **overrides: Any) -> httpx.Response:
+        body = json.dumps({"at": datetime.now(UTC).isoformat(), **event}).encode()
+        return self.post_signed(
+            "/v1/phone/events", body, "application/json", system=self.system("cti"), **overrides
+        )
+
+    def post_document(
+        self,
+        path: str,
+        fields: dict[str, str],
+        document: bytes | None,
+        *,
+        system: str | None = None,
+    ) -> httpx.Response:
+        body, content_type = multipart(fields, document)
+        return self.post_signed(path, body, content_type, system=system or self.system("mailroom"))
+
+    # -- operator side ---------------------------------------------------------------------------
+    def add_operator(self, username: str, *roles: str, tenant: str | None = None) -> str:
+        """A person added with `switchboard operator add` (as an administrator would); their
+        password."""
+        password = f"pw-{username}-{secrets.token_hex(4)}"
+        role_options = [option for role in roles for option in ("--role", role)]
+        added = self.switchboard(
+            "operator",
+            "add",
+            username,
+            "--tenant",
+            tenant or self.tenant,
+            *role_options,
+            "--password",
+            password,
+        )
+        assert added.returncode == 0, added.stderr
+        return password
+
+    def sign_in(
+        self, username: str, *, password: str | None = None, tenant: str | None = None
+    ) -> dict[str, str]:
+        """The headers of `username` signed in at the desktop (a demo person's password unless
+        given)."""
+        person = self.operators.get(username, {})
+        body = {
+            "tenant": tenant or person.get("tenant") or self.tenant,
+            "username": username,
+            "password": password or person["password"],
+        }
+        answer = httpx.post(self.url("desktop", "/v1/operators/session"), json=body, timeout=30)
+        assert answer.status_code == 200, answer.text
+        return {"Authorization": f"Bearer {answer.json()['token']}"}
+
+    def url(self, service: str, path: str) -> str:
+        return self.settings.base_url(service) + path
+
+    def contact(self, contact_id: str) -> httpx.Response:
+        return httpx.get(
+            self.url("recording", f"/v1/contacts/{contact_id}"), headers=self.operator, timeout=10
+        )
+
+    def wait_contact(
+        self, contact_id: str, *, status: str = "queued", timeout: float = 30
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        last: httpx.Response | None = None
+        while time.monotonic() < deadline:
+            last = self.contact(contact_id)
+            if last.status_code == 200:
+                contact = last.json()
+                received = any(e["event_type"] == "contact.received" for e in contact["timeline"])
+                if contact["status"] == status and received:  # events may arrive in any order
+                    return dict(contact)
+            time.sleep(0.1)
+        raise AssertionError(
+            f"contact {contact_id} not {status} in {timeout}s: {last and last.text}"
+        )
+
+    def wait_timeline(
+        self, contact_id: str, *, entries: int, timeout: float = 30
+    ) -> list[dict[str, Any]]:
+        """The contact's timeline once it has at least `entries` entries."""
+        deadline = time.monotonic() + timeout
+        timeline: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            response = self.contact(contact_id)
+            timeline = response.json()["timeline"] if response.status_code == 200 else []
+            if len(timeline) >= entries:
+                return timeline
+            time.sleep(0.1)
+        raise AssertionError(
+            f"{contact_id}: {len(timeline)} timeline entries after {timeout}s, wanted {entries}"
+        )
+
+    # -- the broker, directly ------------------------------------------------------------------
+    def produce_raw(self, topic: str, value: bytes, key: bytes = b"poison") -> None:
+        async def send() -> None:
+            producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap)
+            await producer.start()
+            try:
+                await producer.send_and_wait(topic, value, key=key)
+            finally:
+                await producer.stop()
+
+        asyncio.run(send())
+
+    def read_topic(self, topic: str) -> list[Any]:
+        """Every record on `topic` right now (no consumer group, nothing committed)."""
+        return asyncio.run(read_topic(self.settings.kafka_bootstrap, topic))
+
+    def switchboard(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        """Run the `switchboard` command against this centre, as an operator would."""
+        return run_switchboard(self.centre.child_env(), *args, timeout=timeout)
+
+    def events(self, topic: str) -> list[dict[str, Any]]:
+        """The envelopes on `topic`, skipping values that are not (poison other tests wrote)."""
+        found = []
+        for record in self.read_topic(topic):
+            try:
+                event = json.loads(record.value)
+            except ValueError:
+                continue
+            if isinstance(event, dict) and "event_id" in event and "payload" in event:
+                found.append(event)
+        return found
+
+    def contact_for_external_id(self, external_id: str, timeout: float = 30) -> str:
+        """The contact intake made for a channel's own id (Message-ID, batch:item ...)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for event in self.events("contact.received"):
+                if event["payload"].get("external_id") == external_id:
+                    return str(event["contact_id"])
+            time.sleep(0.3)
+        raise AssertionError(f"no contact.received for {external_id}")
+
+    def log_lines(self, service: str) -> list[str]:
+        return (self.settings.log_dir / f"{service}.log").read_text(encoding="utf-8").splitlines()
+
+
+def until(what: str, probe: Callable[[], T | None], timeout: float = 45) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = probe()
+        if found is not None and found is not False:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"waited {timeout} s for {what}")
+
+
+class AgentAtDesk:
+    """An agent at the desktop, through its API."""
+
+    def __init__(self, centre: RunningCentre, name: str) -> None:
+        """`name` is the demo agent's (alice, bilal ...): the agent of that name in `centre`'s
+        tenant."""
+        self.centre, self.name = centre, centre.agent_id(name)
+        name = self.name
+        password = centre.credentials["agents"][name]["password"]
+        token = httpx.post(
+            self.url("/v1/session"), json={"username": name, "password": password}
+        ).json()["token"]
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.post("/v1/state", {"state": "available"})
+
+    def url(self, path: str) -> str:
+        return self.centre.url("desktop", path)
+
+    def post(self, path: str, body: dict[str, Any] | None = None, *, expect: int = 202) -> Any:
+        answer = httpx.post(self.url(path), json=body, headers=self.headers, timeout=10)
+        assert answer.status_code == expect, f"{path}: {answer.status_code} {answer.text}"
+        return answer.json()
+
+    def me(self) -> dict[str, Any]:
+        return dict(httpx.get(self.url("/v1/me"), headers=self.headers, timeout=10).json())
+
+    def take(self, contact_id: str) -> None:
+        """Wait for the contact's offer, accept it, and wait until it is assigned. An agent has
+        one offer open at a time, so another contact's offer on the way is declined."""
+
+        def offered() -> dict[str, Any] | None:
+            for offer in self.me()["offers"]:
+                if offer["contact_id"] == contact_id:
+                    return dict(offer)
+                httpx.post(self.url(f"/v1/offers/{offer['offer_id']}/decline"),
+                           json={"reason": "taking another"}, headers=self.headers)  # fmt: skip
+            return None
+
+        offer = until(f"{self.name}'s offer of {contact_id}", offered)
+        self.post(f"/v1/offers/{offer['offer_id']}/accept")
+        until(
+            f"{contact_id} assigned to {self.name}",
+            lambda: any(c["contact_id"] == contact_id for c in self.me()["contacts"]),
+        )
+
+    def told(self, what: str, test: Callable[[str, dict[str, Any]], bool]) -> dict[str, Any]:
+        """The first event in the agent's stream (from the start of their inbox) that passes
+        `test(event_type, data)`."""
+        events = read_stream(
+            self.centre,
+            {**self.headers, "Last-Event-ID": "0"},
+            lambda seen: any(test(kind, data) for _, kind, data in seen),
+        )
+        found = [data for _, kind, data in events if test(kind, data)]
+        assert found, f"{self.name} was not told {what}"
+        return found[0]
+
+    def wrap(self, contact_id: str, outcome: str) -> None:
+        body = {"disposition": f"{outcome}-done", "outcome": outcome, "notes": "as discussed"}
+        self.post(f"/v1/contacts/{contact_id}/wrapup", body)
+
+
+def running_centre(
+    backend: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    *,
+    centre_config: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[RunningCentre]:
+    """A whole centre on `backend` (see BACKENDS), seeded from `centre_config` (the demo centre
+    when None), its services given `extra_env`."""
+    database_url, kafka = (None, None)
+    with contextlib.ExitStack() as stack:
+        if backend == "postgresql":
+            database_url, name = postgres_database()
+            stack.callback(drop_database, PG_ADMIN_URL, name)
+        if backend == "containers":
+            kafka, database_url = stack.enter_context(_containers())
+        var_dir: Path = tmp_path_factory.mktemp(f"centre-{backend}")
+        overrides = {"kafka": kafka} if kafka else {}
+        settings = Settings(
+            **overrides,
+            var_dir=var_dir,
+            database_url=database_url,
+            centre_config=centre_config,
+            broker_port=free_port(),
+            intake_port=free_port(),
+            routing_port=free_port(),
+            recording_port=free_port(),
+            desktop_port=free_port(),
+            escalation_port=free_port(),
+            dispatch_port=free_port(),
+            workforce_port=free_port(),
+            catalogue_port=free_port(),
+            smtp_port=free_port(),
+        )
+        workforce_clock = var_dir / "workforce-clock"
+        workforce_clock.write_text("0")
+        env = {
+            "SWITCHBOARD_INTAKE_MAX_EMAIL_BYTES": str(MAX_EMAIL_BYTES),
+            # Only workforce reads it: a test may move workforce's day without moving the rest.
+            "SWITCHBOARD_WORKFORCE_CLOCK_FILE": str(workforce_clock),
+            **(extra_env or {}),
+        }
+        centre = Centre(settings, extra_env=env)
+        running: RunningCentre | None = None
+        try:
+            centre.start()
+            centre.wait_healthy(timeout=90)
+            running = RunningCentre(centre, backend)
+            yield running
+        finally:
+            centre.stop()
+            for close in running.closers if running else ():
+                close()
+
+
+def run_switchboard(
+    env: dict[str, str], *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "switchboard.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def multipart(fields: dict[str, str], document: bytes | None) -> tuple[bytes, str]:
+    """A multipart/form-data body; without a document, the fields alone."""
+    if document is not None:
+        return form(fields, document)
+    boundary = "sb-" + secrets.token_hex(8)
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in fields.items()
+    ]
+    return (
+        "".join(parts) + f"--{boundary}--\r\n"
+    ).encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def json_lines(lines: list[str]) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in lines]
+
+
+def read_stream(
+    centre: RunningCentre,
+    headers: dict[str, str],
+    enough: Callable[[list[tuple[int, str, dict[str, Any]]]], bool],
+    timeout: float = 45,
+) -> list[tuple[int, str, dict[str, Any]]]:
+    """A desktop event stream read until `enough(events)` (or `timeout`), then dropped."""
+    events: list[tuple[int, str, dict[str, Any]]] = []
+    frame: dict[str, str] = {}
+    deadline = time.monotonic() + timeout
+    with httpx.stream("GET", centre.url("desktop", "/v1/events"), headers=headers,
+                      timeout=30) as stream:  # fmt: skip
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        for line in stream.iter_lines():
+            if line:
+                field, _, value = line.partition(": ")
+                frame[field] = value
+                continue
+            if "data" in frame:
+                events.append((int(frame["id"]), frame["event"], json.loads(frame["data"])))
+            frame = {}
+            if enough(events) or time.monotonic() > deadline:
+                break
+    return events
