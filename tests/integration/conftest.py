@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.harness import BACKENDS, RunningCentre, running_centre
+from tests.integration.harness import BACKENDS, OIDC, RunningCentre, running_centre
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -28,4 +28,6 @@ def floor(centre: RunningCentre, request: pytest.FixtureRequest) -> RunningCentr
 def centre(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningCentre]:
-    yield from running_centre(request.param, tmp_path_factory)
+    """The centre most tests share, each in a tenant of its own where it needs one
+    (`new_tenant`, `new_floor`)."""
+    yield from running_centre(request.param, tmp_path_factory, extra_env=OIDC)

@@ -26,6 +26,7 @@ import httpx
 import pytest
 import yaml
 from aiokafka import AIOKafkaProducer
+from joserfc.jwk import ECKey
 
 from switchboard.cli.centre import Centre
 from switchboard.cli.demo import form
@@ -43,6 +44,14 @@ BACKENDS = ["sqlite", "postgresql", "containers"]
 """SQLite and PostgreSQL with the embedded broker (or SWITCHBOARD_KAFKA); and, where a Docker
 engine is reachable, Apache Kafka + PostgreSQL in containers (testcontainers)."""
 T = TypeVar("T")
+OIDC_ISSUER = "https://id.example.test"
+OIDC_KEY = ECKey.generate_key("P-256", parameters={"kid": "idp-1", "alg": "ES256"})
+"""The centre's own identity provider: the shared centre accepts the people it signs in."""
+OIDC = {
+    "SWITCHBOARD_OIDC_ISSUER": OIDC_ISSUER,
+    "SWITCHBOARD_OIDC_JWKS": json.dumps({"keys": [OIDC_KEY.as_dict(private=False)]}),
+    "SWITCHBOARD_OIDC_AUDIENCE": "switchboard-centre",
+}
 DEMO_CENTRE = Path(__file__).parents[2] / "libs/cli/src/switchboard/cli/demo-centre.yaml"
 _SERIALS = itertools.count()
 """Each tenant a test adds has numbers of its own."""

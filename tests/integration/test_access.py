@@ -8,32 +8,31 @@ accepted for the roles it gives them."""
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 from joserfc import jwt
-from joserfc.jwk import ECKey
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from switchboard.common import operator_tokens, operators
 from switchboard.common.db import Database
 from switchboard.common.operators import OPERATOR_ROLES
-from tests.integration.harness import AgentAtDesk, RunningCentre, running_centre, until
+from tests.integration.harness import (
+    OIDC_ISSUER,
+    OIDC_KEY,
+    AgentAtDesk,
+    RunningCentre,
+    until,
+)
 
-HOME, OTHER = "acme", "globex"
+HOME, OTHER = "initech", "globex"
 SERVICES = ("routing", "escalation", "recording", "dispatch", "workforce", "catalogue")
 """The services with an operator API."""
-OIDC_ISSUER = "https://id.example.test"
-OIDC_KEY = ECKey.generate_key("P-256", parameters={"kid": "idp-1", "alg": "ES256"})
 
 
 # -- the access rules, as an operator reads them in the READMEs --------------------------------
@@ -78,50 +77,19 @@ def _recording(method: str, path: str) -> set[str]:
     return {"team_leader", "privacy_officer"}
 
 
-# -- a centre of two tenants -------------------------------------------------------------------
-def _two_tenants(directory: Path) -> Path:
-    """The demo centre and a second tenant made from it, every name and number its own."""
-    config = yaml.safe_load(
-        Path(__file__)
-        .parents[2]
-        .joinpath("libs/cli/src/switchboard/cli/demo-centre.yaml")
-        .read_text()
-    )
-
-    def theirs(section: Any) -> Any:
-        text = yaml.safe_dump(section).replace("acme", OTHER).replace("Acme", "Globex")
-        return yaml.safe_load(text.replace("+6125550", "+6125560").replace("+6145550", "+6145560"))
-
-    [home] = config["tenants"]
-    config["tenants"].append(theirs(home))
-    config["channel_systems"] += [theirs(s) for s in config["channel_systems"]]
-    for agent in list(config["agents"]):
-        copy = {**agent, "id": f"{agent['id']}-g", "tenants": [OTHER]}
-        if "extension" in copy:
-            copy["extension"] = str(int(copy["extension"]) + 1000)
-        config["agents"].append(copy)
-    for tech in list(config["technicians"]):
-        config["technicians"].append({**theirs(tech), "id": f"{tech['id']}-g"})
-    for system in config["channel_systems"]:
-        system.pop("control_url", None)
-    path = directory / "centre.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
+# -- two tenants of the shared centre --------------------------------------------------------
+@pytest.fixture(scope="module")
+def tenants(centre: RunningCentre) -> RunningCentre:
+    """This tenant, as its people see the centre; the other tenant is added beside it."""
+    centre.new_tenant(OTHER)
+    return centre.new_tenant(HOME, edit=_round_the_clock)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def tenants(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningCentre]:
-    here = tmp_path_factory.mktemp("tenants")
-    env = {
-        "SWITCHBOARD_OIDC_ISSUER": OIDC_ISSUER,
-        "SWITCHBOARD_OIDC_JWKS": json.dumps({"keys": [OIDC_KEY.as_dict(private=False)]}),
-        "SWITCHBOARD_OIDC_AUDIENCE": "switchboard-centre",
-    }
-    yield from running_centre(
-        request.param, tmp_path_factory, centre_config=_two_tenants(here), extra_env=env
-    )
+def _round_the_clock(config: dict[str, Any]) -> None:
+    """Technicians on shift at any hour, so the erasure's job is despatched whenever the test runs."""
+    every_day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    for technician in config["technicians"]:
+        technician["shifts"] = [{"days": every_day, "open": "00:00", "close": "24:00"}]
 
 
 @dataclass
@@ -141,6 +109,7 @@ def things(tenants: RunningCentre) -> Things:
     centre = tenants
     admin = centre.operator
     mark = secrets.token_hex(4)
+    tom = f"tom-{HOME}"
     email = f"leak-{mark}@customer.example"
     raw = centre.email(subject=f"Meter {mark}", body=f"My meter {mark} is broken.", From=email)
     contact_id = centre.post_email(raw).json()["contact_id"]
@@ -164,7 +133,7 @@ def things(tenants: RunningCentre) -> Things:
         centre.url("dispatch", "/v1/messages"),
         headers=admin,
         timeout=30,
-        json={"kind": "info", "subject": f"Note {mark}", "body": "Hello", "technicians": ["tom"]},
+        json={"kind": "info", "subject": f"Note {mark}", "body": "Hello", "technicians": [tom]},
     )
     assert message.status_code == 201, message.text
     order = httpx.post(
@@ -182,8 +151,8 @@ def things(tenants: RunningCentre) -> Things:
         "job_id": job.json()["job_id"],
         "message_id": message.json()["message_id"],
         "order_id": order.json()["order_id"],
-        "agent_id": "alice",
-        "technician_id": "tom",
+        "agent_id": centre.agent_id("alice"),
+        "technician_id": tom,
         "product_id": products[0]["id"],
         "form_id": forms[0]["form_id"],
         "team": "red",
@@ -196,7 +165,7 @@ def things(tenants: RunningCentre) -> Things:
         ids["job_id"],
         ids["message_id"],
         ids["order_id"],
-        "acme",
+        HOME,
     ]
     unique = frozenset(
         {
@@ -498,8 +467,10 @@ def test_an_agent_serves_another_tenant_only_under_the_written_overflow_agreemen
     agent_url = centre.url("routing", "/v1/agents/dee")
     refused = httpx.put(agent_url, json=dee, headers=ours)
     assert refused.status_code == 403 and "overflow agreement" in refused.text
-    alice = {"id": "alice", "name": "Alice", "tenants": [OTHER]}
-    taken = httpx.put(centre.url("routing", "/v1/agents/alice"), json=alice, headers=theirs)
+    alice = {"id": centre.agent_id("alice"), "name": "Alice", "tenants": [OTHER]}
+    taken = httpx.put(
+        centre.url("routing", f"/v1/agents/{alice['id']}"), json=alice, headers=theirs
+    )
     assert taken.status_code == 404, "another tenant's agent is not there to change"
 
     def routing_of(headers: dict[str, str]) -> dict[str, Any]:
@@ -644,7 +615,7 @@ def test_an_erased_customer_leaves_nothing_of_theirs_anywhere_and_the_kpis_stand
     assert after == before
     contact = centre.contact(emailed).json()
     assert contact["customer"] == {"name": None, "email": None, "phone": None}
-    assert contact["escalated"] and contact["agent_id"] == "alice"
+    assert contact["escalated"] and contact["agent_id"] == centre.agent_id("alice")
 
 
 def _job(centre: RunningCentre, job_id: str) -> dict[str, Any]:

@@ -5,7 +5,6 @@ then surveyed. Every timeline and every KPI is what this test computes by hand f
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from statistics import mean
 from typing import Any
@@ -14,15 +13,13 @@ import httpx
 import pytest
 
 from switchboard.cli import samples
-from tests.integration.harness import AgentAtDesk, RunningCentre, running_centre, until
+from tests.integration.harness import AgentAtDesk, RunningCentre, until
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def period_centre(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[RunningCentre]:
-    """A centre of its own, so that the period holds exactly this test's contacts."""
-    yield from running_centre(request.param, tmp_path_factory)
+@pytest.fixture(scope="module")
+def period_centre(centre: RunningCentre) -> RunningCentre:
+    """A tenant of its own, so that the period holds exactly this test's contacts."""
+    return centre.new_tenant("period")
 
 
 def _told(agent: AgentAtDesk, event_type: str) -> bool:

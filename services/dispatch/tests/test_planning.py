@@ -100,3 +100,15 @@ def test_a_fixed_job_whose_time_has_passed_starts_now() -> None:
     plan = optimise(_problem([late]), time_limit=1)
     [(job_id, start)] = [(s.job_id, s.start) for s in plan.routes["west"]]
     assert job_id == "late" and 0 <= start <= FIXED_SLACK
+
+
+def test_a_job_held_by_a_technician_off_shift_stays_theirs_out_of_the_plan() -> None:
+    """After hours the held job's technician is not in the day's problem: the plan leaves the job
+    as the dispatcher left it (before, the plan of such a day failed with a KeyError)."""
+    on_shift = _problem([])
+    held = _job("j1", EAST, technician_id="gone-home", start=HOUR)
+    free = _job("j2", WEST)
+    problem = Problem.of_the_day(on_shift.origin, on_shift.techs, [held, free], TravelModel())
+    assert [j.job_id for j in problem.jobs] == ["j2"]
+    assert current(problem).unassigned == ["j2"]
+    assert "j2" in optimise(problem, time_limit=1).technician_of()

@@ -66,6 +66,20 @@ class Problem:
     def seconds(self, a: domain.Point, b: domain.Point) -> int:
         return round(self.travel.minutes(a, b) * 60)
 
+    @classmethod
+    def of_the_day(
+        cls,
+        origin: datetime,
+        techs: list[PlanTech],
+        jobs: list[PlanJob],
+        travel: domain.TravelModel,
+    ) -> Problem:
+        """The day's problem over the technicians on shift: a job held by one who is not (gone
+        home, or not on today) stays theirs, out of the plan, as the dispatcher left it."""
+        on_shift = {t.technician_id for t in techs}
+        kept = [j for j in jobs if j.technician_id is None or j.technician_id in on_shift]
+        return cls(origin, techs, kept, travel)
+
 
 @dataclass
 class Stop:

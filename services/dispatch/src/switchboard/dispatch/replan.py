@@ -82,7 +82,7 @@ async def problem(
                 _seconds(now, closes),
             )
         )
-    return planning.Problem(now, techs, day_jobs, jobs.travel_model(tenant))
+    return planning.Problem.of_the_day(now, techs, day_jobs, jobs.travel_model(tenant))
 
 
 def describe(
