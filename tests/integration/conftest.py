@@ -6,13 +6,22 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.harness import BACKENDS, OIDC, RunningCentre, running_centre
+from tests.integration.harness import BACKENDS, CONTAINERS, OIDC, RunningCentre, running_centre
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.path):
             item.add_marker(pytest.mark.integration)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not CONTAINERS:
+        terminalreporter.write_line(
+            "integration: the Apache Kafka + PostgreSQL containers variant was not run (no Docker"
+            " engine reachable here); SWITCHBOARD_TEST_CONTAINERS=1 makes it required",
+            yellow=True,
+        )
 
 
 @pytest.fixture(scope="module")

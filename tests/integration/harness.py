@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -40,9 +41,6 @@ from switchboard.common.signing import signed_headers
 from tests.integration.platform import ChannelPlatform
 
 PG_ADMIN_URL = os.environ.get("SWITCHBOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-BACKENDS = ["sqlite", "postgresql", "containers"]
-"""SQLite and PostgreSQL with the embedded broker (or SWITCHBOARD_KAFKA); and, where a Docker
-engine is reachable, Apache Kafka + PostgreSQL in containers (testcontainers)."""
 T = TypeVar("T")
 OIDC_ISSUER = "https://id.example.test"
 OIDC_KEY = ECKey.generate_key("P-256", parameters={"kid": "idp-1", "alg": "ES256"})
@@ -69,27 +67,30 @@ def postgres_database() -> tuple[str, str]:
         pytest.skip(message)
 
 
-def _docker_engine_reachable() -> bool:
-    import subprocess
-
+def docker_engine_reachable() -> bool:
+    if shutil.which("docker") is None:
+        return False
     try:
-        return (
-            subprocess.run(
-                ["docker", "info"], capture_output=True, timeout=10, check=False
-            ).returncode
-            == 0
-        )
+        info = subprocess.run(["docker", "info"], capture_output=True, timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return False
+    return info.returncode == 0
+
+
+CONTAINERS_REQUIRED = os.environ.get("SWITCHBOARD_TEST_CONTAINERS") == "1"
+"""Set where the containers variant must run (a CI with Docker): without an engine it fails."""
+CONTAINERS = CONTAINERS_REQUIRED or docker_engine_reachable()
+BACKENDS = ["sqlite", "postgresql", *(["containers"] if CONTAINERS else [])]
+"""SQLite and PostgreSQL with the embedded broker (or SWITCHBOARD_KAFKA); and, where a Docker
+engine is reachable, Apache Kafka + PostgreSQL in containers (testcontainers). Where none is, the
+variant is not collected and the run's summary says so (`conftest.pytest_terminal_summary`)."""
 
 
 @contextlib.contextmanager
 def _containers() -> Iterator[tuple[str, str]]:
     """(kafka bootstrap, database url) of Apache Kafka and PostgreSQL containers."""
-    if not _docker_engine_reachable():
-        pytest.skip(
-            "no Docker engine reachable: the Apache Kafka + PostgreSQL container variant runs where one is"
-        )
+    if not docker_engine_reachable():
+        pytest.fail("SWITCHBOARD_TEST_CONTAINERS=1 but no Docker engine is reachable")
     from testcontainers.kafka import KafkaContainer
     from testcontainers.postgres import PostgresContainer
 

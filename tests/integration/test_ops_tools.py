@@ -8,14 +8,16 @@ import base64
 import json
 import signal
 import time
+from pathlib import Path
 
 import pytest
+import yaml
 
 from switchboard.cli import samples
 from switchboard.cli.services import SERVICES
 from switchboard.common.db import Database
 from switchboard.intake.store import ChannelSystem
-from tests.integration.harness import RunningCentre
+from tests.integration.harness import AgentAtDesk, RunningCentre
 
 # The services an email's spans pass through: escalation starts its SLA clock on contact.queued.
 EMAIL_PATH = {"intake", "routing", "escalation", "recording", "desktop", "workforce"}
@@ -151,3 +153,36 @@ def test_switchboard_status_shows_health_lag_and_dead_letters(centre: RunningCen
         centre.switchboard("status").stdout.split()
     )  # the caption wraps at 80 columns
     assert "dead letters:" in screen and "contact.queued" in screen
+
+
+def test_a_tenant_added_with_switchboard_tenant_add_takes_contacts_at_once(
+    centre: RunningCentre, tmp_path: Path
+) -> None:
+    """An operator onboards a tenant into the running centre: its first email is queued in its
+    own queue and offered to its own agent, with no restart, and its administrator signs in."""
+    config = {
+        "tenants": [{"id": "umbrella", "name": "Umbrella", "timezone": "Australia/Sydney",
+                     "addresses": {"email": ["help@umbrella.example"]},
+                     "queues": [{"id": "front", "name": "Front desk", "default": True}]}],
+        "channel_systems": [{"id": "umbrella-mail", "tenant": "umbrella", "channels": ["email"]}],
+        "agents": [{"id": "uma", "name": "Uma", "tenants": ["umbrella"],
+                    "capacity": {"email": 2}}],
+    }  # fmt: skip
+    path = tmp_path / "umbrella.yaml"
+    path.write_text(yaml.safe_dump(config))
+    added = centre.switchboard("tenant", "add", str(path), "--administrator", "ursula")
+    assert added.returncode == 0, added.stderr
+    made = json.loads(added.stdout)
+    umbrella = RunningCentre(
+        centre.centre, centre.backend, {**made, "operator_tenant": "umbrella",
+                                        "operators": made["people"], "operator_token": "-"},
+    )  # fmt: skip
+    umbrella.operator = umbrella.sign_in("ursula")
+    uma = AgentAtDesk(umbrella, "uma")
+    contact_id = umbrella.post_email(umbrella.email(subject="New here")).json()["contact_id"]
+    uma.take(contact_id)
+    assert umbrella.contact(contact_id).json()["queue_id"] == "front"
+    kept = json.loads(centre.settings.credentials_file.read_text())
+    assert (
+        "umbrella-mail" in kept["channel_systems"] and centre.mail_system in kept["channel_systems"]
+    )
