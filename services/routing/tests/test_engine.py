@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from switchboard.common.centre import OverflowConfig, QueueConfig, RoutingStep
 from switchboard.routing.domain import QueueSpec
-from switchboard.routing.engine import Engine, Offer, Waiting
+from switchboard.routing.engine import Engine
+from switchboard.routing.lines import Waiting
+from switchboard.routing.offers import Offer
 
 WRITTEN = {"email": 3, "letter": 3, "fax": 3}
 BLENDED = {"phone": 1, **WRITTEN}

@@ -10,7 +10,8 @@ import time
 from dataclasses import dataclass
 
 from switchboard.routing.domain import QueueSpec, Step
-from switchboard.routing.engine import Engine, Waiting
+from switchboard.routing.engine import Engine
+from switchboard.routing.lines import Waiting
 
 TENANTS = 50
 QUEUES_PER_TENANT = 10

@@ -39,9 +39,12 @@ from switchboard.common.runtime import Runtime, Transaction
 from switchboard.common.telemetry import continued_span
 from switchboard.routing import store
 from switchboard.routing.domain import QueueSpec
-from switchboard.routing.engine import Agent, Engine, Offer, Waiting
-from switchboard.routing.engine import Candidate as EngineCandidate
+from switchboard.routing.engine import Engine
+from switchboard.routing.lines import Waiting
 from switchboard.routing.metrics import QueueGauges
+from switchboard.routing.offers import Candidate as EngineCandidate
+from switchboard.routing.offers import Offer
+from switchboard.routing.roster import Agent
 from switchboard.routing.settings import RoutingSettings
 
 log = structlog.get_logger("switchboard.routing.acd")
