@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from switchboard.common.delivery import classify
+from switchboard.common.errors import InvalidInput
 from switchboard.dispatch.domain import (
     TRANSITIONS,
     ApprovalPolicy,
@@ -25,6 +27,8 @@ from switchboard.dispatch.domain import (
     may_approve,
     preemption,
 )
+from switchboard.dispatch.eta import EtaError
+from switchboard.dispatch.fieldcomm import MessageError
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 # Tuesday 2026-11-24 10:00 in Sydney (AEDT, UTC+11).
@@ -202,3 +206,11 @@ def test_the_approval_policy() -> None:
         "the author of a message cannot approve it"
     )
     assert may_approve("someone", "dispatcher", policy) == "'someone' is not an approver"
+
+
+def test_a_refused_change_is_dead_lettered_at_once_not_retried() -> None:
+    """The status machine's, an ETA's and a message's refusals are the same on every retry:
+    delivery sets the message aside with the reason at once (and the API answers 409)."""
+    for refusal in (IllegalTransition("no"), EtaError("no"), MessageError("no")):
+        assert classify(refusal) == "permanent"
+        assert isinstance(refusal, InvalidInput) and refusal.status == 409

@@ -16,11 +16,12 @@ from sqlmodel import col, select
 
 from switchboard.common.auth import Operator, operator, policy
 from switchboard.common.clock import Clock
+from switchboard.common.errors import Refused
 from switchboard.common.events.desktop import JobDetails
 from switchboard.common.events.dispatch import Medium
 from switchboard.common.ids import new_id
 from switchboard.common.runtime import Runtime, Transaction
-from switchboard.dispatch import domain, eta, fieldcomm, jobs, planning, replan, store
+from switchboard.dispatch import eta, fieldcomm, jobs, planning, replan, store
 
 router = APIRouter(
     prefix="/v1",
@@ -46,8 +47,8 @@ async def _refusals() -> AsyncIterator[None]:
     reason, and nothing of the request is kept."""
     try:
         yield
-    except (domain.IllegalTransition, eta.EtaError, fieldcomm.MessageError) as refused:
-        raise HTTPException(409, str(refused)) from None
+    except Refused as refused:
+        raise HTTPException(409, refused.reason) from None
 
 
 async def _job(tx: Transaction, job_id: str, tenant_id: str) -> store.Job:

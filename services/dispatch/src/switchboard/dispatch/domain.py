@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from switchboard.common.errors import Refused
+
 PRIORITY_RANK = {"emergency": 0, "urgent": 1, "normal": 2, "low": 3}
 """Lower goes first: the order jobs are despatched and planned in, and what may pre-empt what."""
 
@@ -31,7 +33,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class IllegalTransition(ValueError):
+class IllegalTransition(Refused):
     """A status change the job's status machine does not allow."""
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from switchboard.common.errors import Refused
 from switchboard.common.runtime import Transaction
 from switchboard.dispatch import domain, jobs, store
 
 DEFAULT_CANDIDATES = 3
 
 
-class EtaError(ValueError):
+class EtaError(Refused):
     """A request or reply the job's state does not allow."""
 
 

@@ -9,13 +9,14 @@ from datetime import datetime, timedelta
 from sqlmodel import select
 
 from switchboard.common.envelope import Envelope
+from switchboard.common.errors import Refused
 from switchboard.common.events.dispatch import FieldMessageChanged, FieldResponse
 from switchboard.common.ids import new_id
 from switchboard.common.runtime import Transaction
 from switchboard.dispatch import domain, jobs, store
 
 
-class MessageError(ValueError):
+class MessageError(Refused):
     """A request the message's state or the policy does not allow."""
 
 
