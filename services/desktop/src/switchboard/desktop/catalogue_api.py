@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from switchboard.desktop import gateway
-from switchboard.desktop.api import Agent, contact_of
+from switchboard.desktop.commands import Agent, contact_of
 from switchboard.desktop.settings import DesktopSettings
 
 router = APIRouter(prefix="/v1/catalogue", tags=["desktop"])

@@ -21,16 +21,10 @@ from switchboard.common.events.channels import (
 from switchboard.common.events.desktop import AgentStateChanged
 from switchboard.common.events.intake import Party
 from switchboard.common.ids import new_id
-from switchboard.common.runtime import Runtime
 from switchboard.desktop import store
-from switchboard.desktop.api import Agent, about_contact, contact_of, my_assignment
+from switchboard.desktop.commands import Agent, about_contact, command, runtime_of
 
 router = APIRouter(prefix="/v1", tags=["desktop"])
-
-
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 # -- walk-ins ---------------------------------------------------------------------------------------
@@ -67,7 +61,7 @@ async def log_walk_in(body: WalkIn, agent: Agent, request: Request) -> dict[str,
         text=body.text,
         started_at=started,
     )
-    async with _runtime(request).transaction() as tx:
+    async with runtime_of(request).transaction() as tx:
         await tx.emit(Envelope.first(walk_in, tenant_id=tenant_id, aggregate_id=walk_in.walk_in_id))
     return {"walk_in_id": walk_in.walk_in_id, "tenant_id": tenant_id}
 
@@ -93,8 +87,7 @@ async def transfer(
     """Hand the contact on: to a named agent (offered to them first, then to the queue) or to a
     queue. A warm transfer (a call) consults the target first and a conference keeps you on; in
     both you stay on the contact until you wrap it up. A blind one ends your part now."""
-    async with _runtime(request).transaction() as tx:
-        contact = await my_assignment(tx, agent, contact_id)
+    async with command(request, agent, contact_id, "desktop transfer") as (tx, contact):
         if body.mode != "blind" and contact.channel not in ("phone", "chat"):
             raise HTTPException(422, f"a {body.mode} transfer is for a call or a chat")
         if body.to_agent_id == agent.agent_id:
@@ -122,8 +115,7 @@ async def transfer(
 @router.post("/contacts/{contact_id}/typing", status_code=202)
 async def typing(contact_id: str, agent: Agent, request: Request) -> dict[str, str]:
     """The agent is typing an answer: the customer's chat window shows it."""
-    async with _runtime(request).transaction() as tx:
-        contact = await my_assignment(tx, agent, contact_id)
+    async with command(request, agent, contact_id, "desktop typing") as (tx, contact):
         if contact.channel != "chat":
             raise HTTPException(422, "typing is shown in a chat only")
         activity = ChatActivity(kind="typing", by="agent", agent_id=agent.agent_id)
@@ -144,8 +136,8 @@ async def supervise_call(
     """Listen to an agent's call (monitor), speak to the agent alone (whisper) or join the call
     (barge): a command to the telephony platform from the supervisor's extension, audited."""
     _supervisor(agent)
-    async with _runtime(request).transaction() as tx:
-        contact = await contact_of(tx.session, agent, contact_id)
+    span = f"desktop supervisor {action}"
+    async with command(request, agent, contact_id, span, held=False) as (tx, contact):
         if contact.channel != "phone" or not contact.call_id:
             raise HTTPException(422, "only a call can be monitored")
         if contact.status != "assigned" or contact.agent_id is None:
@@ -153,7 +145,7 @@ async def supervise_call(
         if not agent.extension:
             raise HTTPException(422, "you have no extension to listen from")
         held_by = await tx.session.get(store.DesktopAgent, contact.agent_id)
-        command = CallControl(
+        control = CallControl(
             command_id=new_id(),
             call_id=contact.call_id,
             action=action,
@@ -162,10 +154,10 @@ async def supervise_call(
             requested_by=agent.agent_id,
             agent_id=contact.agent_id,
         )
-        await tx.emit(about_contact(contact, command))
+        await tx.emit(about_contact(contact, control))
         tx.session.add(
             store.SupervisorAction(
-                action_id=command.command_id,
+                action_id=control.command_id,
                 tenant_id=contact.tenant_id,
                 supervisor_id=agent.agent_id,
                 action=action,
@@ -173,7 +165,7 @@ async def supervise_call(
                 contact_id=contact.contact_id,
             )
         )
-    return {"command_id": command.command_id, "action": action, "agent_id": contact.agent_id}
+    return {"command_id": control.command_id, "action": action, "agent_id": contact.agent_id}
 
 
 class ForcedState(BaseModel):
@@ -188,7 +180,7 @@ async def force_state(
     """Set an agent of your tenants available, on a break or offline (they are told, and the
     audit says who did it and why)."""
     _supervisor(agent)
-    async with _runtime(request).transaction() as tx:
+    async with runtime_of(request).transaction() as tx:
         target = await tx.session.get(store.DesktopAgent, agent_id)
         tenants = set(target.tenants) & set(agent.tenants) if target else set()
         if target is None or not tenants:
@@ -218,7 +210,7 @@ async def force_state(
 async def supervisor_actions(agent: Agent, request: Request, limit: int = 100) -> dict[str, Any]:
     """The audit of supervisors' actions in your tenants, newest first."""
     _supervisor(agent)
-    async with _runtime(request).db.reader() as session:
+    async with runtime_of(request).db.reader() as session:
         rows = await session.exec(
             select(store.SupervisorAction)
             .where(col(store.SupervisorAction.tenant_id).in_(agent.tenants))

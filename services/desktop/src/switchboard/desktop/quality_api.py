@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.quality import EvaluationAnswered
 from switchboard.desktop import gateway, quality
-from switchboard.desktop.api import Agent
+from switchboard.desktop.commands import Agent
 from switchboard.desktop.settings import DesktopSettings
 
 router = APIRouter(prefix="/v1/quality", tags=["desktop"])

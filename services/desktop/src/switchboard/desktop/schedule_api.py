@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from switchboard.common.envelope import utcnow
 from switchboard.desktop import rosters, store
-from switchboard.desktop.api import Agent
+from switchboard.desktop.commands import Agent
 
 router = APIRouter(prefix="/v1", tags=["desktop"])
 

@@ -1,0 +1,118 @@
+"""What every agent command shares: the signed-in agent, the contacts they may see and hold, and
+one command's shape (a transaction, the agent's claim on the contact checked, a span of the
+contact's trace, the events it emits continuing that trace).
+
+Tenancy: a contact of a tenant the agent does not serve is answered 404, as if it did not exist.
+A command on a contact the agent may see but does not hold (someone else's, or already wrapped)
+gets 403 or 409 with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from switchboard.common.envelope import Envelope, Payload
+from switchboard.common.runtime import Runtime, Transaction
+from switchboard.common.telemetry import continued_span
+from switchboard.desktop import security, store
+
+
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def current_agent(request: Request) -> store.DesktopAgent:
+    """FastAPI dependency: the signed-in agent, or 401 (no token, a forged one, an expired one)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        token = request.query_params.get("token", "")  # EventSource cannot send headers
+    if not token:
+        raise HTTPException(401, "sign in first", headers={"WWW-Authenticate": "Bearer"})
+    runtime = runtime_of(request)
+    try:
+        claims = security.verify(runtime.state["signing_key"], token.strip())
+    except security.InvalidToken as error:
+        raise HTTPException(401, str(error), headers={"WWW-Authenticate": "Bearer"}) from error
+    async with runtime.db.reader() as session:
+        agent = await session.get(store.DesktopAgent, claims.agent_id)
+    if agent is None:
+        raise HTTPException(401, "no such agent any more", headers={"WWW-Authenticate": "Bearer"})
+    return agent
+
+
+Agent = Annotated[store.DesktopAgent, Depends(current_agent)]
+
+
+def profile(agent: store.DesktopAgent) -> dict[str, Any]:
+    return {
+        "agent_id": agent.agent_id,
+        "name": agent.name,
+        "tenants": agent.tenants,
+        "supervisor": agent.supervisor,
+        "quality_analyst": agent.quality_analyst,
+        "team": agent.team,
+        "state": agent.state,
+        "state_reason": agent.state_reason,
+    }
+
+
+async def contact_of(session: AsyncSession, agent: store.DesktopAgent, contact_id: str
+                      ) -> store.DesktopContact:  # fmt: skip
+    contact = await session.get(store.DesktopContact, contact_id)
+    if contact is None or not agent.serves(contact.tenant_id):
+        raise HTTPException(404, "no such contact")
+    return contact
+
+
+async def my_assignment(tx: Transaction, agent: store.DesktopAgent, contact_id: str
+                         ) -> store.DesktopContact:  # fmt: skip
+    contact = await contact_of(tx.session, agent, contact_id)
+    if agent.agent_id in (contact.also_held or []):
+        return contact  # they handed it on warm, or share it in a conference, until they wrap up
+    if contact.agent_id != agent.agent_id:
+        raise HTTPException(403, "this contact is not assigned to you")
+    if contact.status != "assigned":
+        raise HTTPException(409, f"this contact is {contact.status}, not in your hands")
+    return contact
+
+
+def about_contact(contact: store.DesktopContact, payload: Payload, *, aggregate_id: str | None = None
+                   ) -> Envelope[Any]:  # fmt: skip
+    return Envelope.resume(
+        payload,
+        tenant_id=contact.tenant_id,
+        aggregate_id=aggregate_id or contact.contact_id,
+        contact_id=contact.contact_id,
+        correlation_id=contact.correlation_id,
+        causation_id=contact.correlation_id,
+    )
+
+
+def in_contact_trace(runtime: Runtime, contact: store.DesktopContact, name: str
+                     ) -> contextlib.AbstractContextManager[None]:  # fmt: skip
+    """The agent's command as a span of the contact's trace, so what it emits continues it."""
+    tracer = runtime.tracer_provider.get_tracer("switchboard.desktop")
+    return continued_span(tracer, contact.trace_parent, name,
+                          tenant_id=contact.tenant_id, contact_id=contact.contact_id)  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def command(
+    request: Request, agent: store.DesktopAgent, contact_id: str, span: str, *, held: bool = True
+) -> AsyncIterator[tuple[Transaction, store.DesktopContact]]:
+    """One command on a contact, in one transaction: the contact the agent holds (or, `held`
+    False, one they may see), inside a span of the contact's trace named `span`."""
+    runtime = runtime_of(request)
+    async with runtime.transaction() as tx:
+        if held:
+            contact = await my_assignment(tx, agent, contact_id)
+        else:
+            contact = await contact_of(tx.session, agent, contact_id)
+        with in_contact_trace(runtime, contact, span):
+            yield tx, contact
