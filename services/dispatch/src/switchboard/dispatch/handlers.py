@@ -13,7 +13,7 @@ from switchboard.common.events.records import CustomerCorrected
 from switchboard.common.ids import new_id
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
-from switchboard.dispatch import api, jobs, privacy, store
+from switchboard.dispatch import jobs, opening, privacy, store
 from switchboard.dispatch.settings import DispatchSettings
 
 SERVICE = "dispatch"
@@ -57,7 +57,7 @@ async def on_job_requested(event: Envelope[JobRequested], tx: Transaction) -> No
         contact_id=event.contact_id,
         requested_by=requested.agent_id,
     )
-    await api.open_job(tx, job, now=now, actor=f"agent {requested.agent_id}", request_eta=False)
+    await opening.open_job(tx, job, now=now, actor=f"agent {requested.agent_id}", request_eta=False)
 
 
 @subscriptions.on(topics.OUTBOUND_CLEARED)
