@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from switchboard.common.errors import Refused
 from switchboard.common.runtime import Transaction
-from switchboard.dispatch import domain, jobs, store
+from switchboard.dispatch import despatch, domain, jobs, notices, store
 
 DEFAULT_CANDIDATES = 3
 
@@ -62,8 +62,8 @@ async def request(
                 job_id=job.job_id, technician_id=technician_id, asked_at=now, rule=rule
             )
         )
-        subject, sheet = jobs.job_sheet(job)
-        jobs.send(
+        subject, sheet = notices.job_sheet(job)
+        notices.send(
             tx,
             tech,
             f"ETA please: {subject}",
@@ -149,7 +149,7 @@ async def pick(
     assert tech is not None
     await store.drop_deadlines(tx.session, "eta", job.job_id)
     start = now + timedelta(minutes=chosen.eta_minutes) if chosen.eta_minutes is not None else None
-    await jobs.despatch(
+    await despatch.despatch(
         tx,
         job,
         tech,
@@ -164,7 +164,7 @@ async def pick(
             continue
         other_tech = await tx.session.get(store.Technician, other.technician_id)
         assert other_tech is not None
-        jobs.send(
+        notices.send(
             tx,
             other_tech,
             f"Job {job.job_id[:8]} taken",

@@ -13,7 +13,7 @@ from switchboard.common.errors import Refused
 from switchboard.common.events.dispatch import FieldMessageChanged, FieldResponse
 from switchboard.common.ids import new_id
 from switchboard.common.runtime import Transaction
-from switchboard.dispatch import domain, jobs, store
+from switchboard.dispatch import domain, notices, store
 
 
 class MessageError(Refused):
@@ -137,7 +137,9 @@ async def _send(tx: Transaction, message: store.FieldMessage, *, now: datetime, 
     for recipient in await store.recipients(tx.session, message.message_id):
         tech = await tx.session.get(store.Technician, recipient.technician_id)
         assert tech is not None
-        jobs.send(tx, tech, message.subject, _text(message), message_id=message.message_id, now=now)
+        notices.send(
+            tx, tech, message.subject, _text(message), message_id=message.message_id, now=now
+        )
     message.status, message.sent_at = "sent", now
     tx.session.add(message)
     _chase_later(tx, message, now)
@@ -206,7 +208,7 @@ async def chase(tx: Transaction, message: store.FieldMessage, *, now: datetime) 
         assert tech is not None
         recipient.chases += 1
         tx.session.add(recipient)
-        jobs.send(
+        notices.send(
             tx,
             tech,
             f"Reminder: {message.subject}",

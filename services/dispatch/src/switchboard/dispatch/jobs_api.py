@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from switchboard.common.events.desktop import JobDetails
 from switchboard.common.events.dispatch import Medium
 from switchboard.common.ids import new_id
-from switchboard.dispatch import eta, jobs, opening, store
+from switchboard.dispatch import despatch, eta, jobs, notices, opening, store
 from switchboard.dispatch.deps import (
     Who,
     held_by,
@@ -115,11 +115,11 @@ async def assign(job_id: str, body: Assign, request: Request, who: Who) -> dict[
             reason = f"reassigned to {tech.technician_id} by {actor}"
             await jobs.move(tx, job, "created", now=now, actor=actor, action="reassigned",
                             reason=reason)  # fmt: skip
-            jobs.send(tx, await technician_of(tx, held_by, who.tenant_id),
+            notices.send(tx, await technician_of(tx, held_by, who.tenant_id),
                       f"Job {job_id[:8]} withdrawn",
                       f"Job {job_id} ({job.work_type} at {job.address}) is {reason}.",
                       job_id=job_id, now=now)  # fmt: skip
-        await jobs.despatch(
+        await despatch.despatch(
             tx,
             job,
             tech,
@@ -166,7 +166,7 @@ async def decline(job_id: str, body: TechnicianSays, request: Request, who: Who)
         held_by(job, body.technician_id)
         if job.status != "despatched":
             raise HTTPException(409, f"the job is {job.status}; only a despatched job is declined")
-        await jobs.not_taken(
+        await despatch.not_taken(
             tx,
             job,
             now=now,
@@ -218,7 +218,7 @@ async def cancel(job_id: str, body: Cancel, request: Request, who: Who) -> dict[
         await jobs.move(tx, job, "cancelled", now=now, actor=actor, reason=body.reason)
         if tech is not None:
             held = await technician_of(tx, tech, who.tenant_id)
-            jobs.send(
+            notices.send(
                 tx,
                 held,
                 f"Job {job_id[:8]} cancelled",

@@ -20,7 +20,7 @@ from switchboard.common import setaside
 from switchboard.common.clock import GAUGE_SECONDS, Clock, DueLoop, Every
 from switchboard.common.delivery import classify
 from switchboard.common.runtime import Runtime, Transaction
-from switchboard.dispatch import eta, fieldcomm, jobs, store
+from switchboard.dispatch import despatch, eta, fieldcomm, jobs, store
 from switchboard.dispatch.adapters.media import Media, deliver
 
 BATCH = 100
@@ -150,7 +150,7 @@ async def fire(tx: Transaction, deadline: store.Deadline, *, now: datetime) -> N
             if job.status == "despatched" and job.technician_id == deadline.technician_id:
                 tenant = await store.tenant(tx.session, job.tenant_id)
                 minutes = tenant.config.confirm_within_minutes
-                await jobs.not_taken(
+                await despatch.not_taken(
                     tx,
                     job,
                     now=now,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from switchboard.common.runtime import Transaction
-from switchboard.dispatch import eta, jobs, store
+from switchboard.dispatch import despatch, eta, jobs, store
 
 
 async def open_job(
@@ -32,4 +32,4 @@ async def open_job(
                 reply_within_minutes=tenant.config.eta_reply_minutes,
             )
             return
-    await jobs.auto_despatch(tx, job, now=now)
+    await despatch.auto_despatch(tx, job, now=now)

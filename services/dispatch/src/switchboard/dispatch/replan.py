@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.envelope import aware
 from switchboard.common.runtime import Transaction
-from switchboard.dispatch import domain, jobs, planning, store
+from switchboard.dispatch import despatch, domain, jobs, planning, store
 
 UNSTARTED = ("created", "despatched", "confirmed")
 
@@ -145,7 +145,7 @@ async def apply(
                 await jobs.move(
                     tx, job, "created", now=now, actor=actor, reason=reason, action="re-planned"
                 )
-            await jobs.despatch(
+            await despatch.despatch(
                 tx,
                 job,
                 tech,
