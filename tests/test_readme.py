@@ -39,3 +39,24 @@ def test_consumed_and_emitted_topics_match_the_code_and_every_topic_is_listed() 
         assert table[name]["emits"] == {t.name for t in declared.emits}, name
     mentioned = set().union(*(row["emits"] | row["consumes"] for row in table.values()))
     assert mentioned == {t.name for t in REGISTRY}, "every topic is some service's business"
+
+
+def _bullet(section: str, label: str) -> set[str]:
+    """The topics a `- **label**` bullet of a README section names (up to the next bullet)."""
+    match = re.search(rf"^- \*\*{label}\*\*(.*?)(?=^- \*\*|\Z)", section, re.M | re.S)
+    assert match, f"no **{label}** bullet"
+    return set(re.findall(r"`([a-z_]+\.[a-z_.]+)`", match.group(1)))
+
+
+def test_every_service_readme_has_one_shape_and_says_what_the_code_does() -> None:
+    """Each service's README: an Interfaces section whose Consumes and Emits are the code's, what
+    it Owns, and how to run and test it alone."""
+    for name in SERVICES:
+        text = (README.parent / "services" / name / "README.md").read_text()
+        interfaces = text.partition("\n## Interfaces\n")[2].partition("\n## ")[0]
+        assert interfaces, f"{name}: no Interfaces section"
+        declared = subscriptions(name)
+        assert _bullet(interfaces, "Consumes") == {t.name for t in declared.topics}, name
+        assert _bullet(interfaces, "Emits") == {t.name for t in declared.emits}, name
+        assert "- **Owns**" in interfaces, name
+        assert f"switchboard service {name}" in text and f"pytest services/{name}" in text, name
