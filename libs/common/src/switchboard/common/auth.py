@@ -27,7 +27,7 @@ from switchboard.common.operator_tokens import (
     looks_like_jwt,
 )
 from switchboard.common.operators import OPERATOR_ROLES, OperatorAccount
-from switchboard.common.runtime import Runtime
+from switchboard.common.runtime import runtime_of
 
 
 class ApiToken(SQLModel, table=True):
@@ -97,7 +97,7 @@ def _unauthorised(reason: str) -> HTTPException:
 
 
 async def _token_row(request: Request, token: str) -> ApiToken:
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     async with runtime.db.reader() as session:
         row = await session.get(ApiToken, digest(token))
     if row is None:
@@ -107,7 +107,7 @@ async def _token_row(request: Request, token: str) -> ApiToken:
 
 async def _signed_in(request: Request, token: str) -> Actor:
     """A person's signed-in token (ours or the OIDC provider's), checked against their account."""
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     verifier = getattr(request.app.state, "token_verifier", None)
     if verifier is None:
         verifier = request.app.state.token_verifier = TokenVerifier(runtime.settings)

@@ -14,6 +14,7 @@ from faststream.kafka import KafkaBroker
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry, Gauge
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.requests import HTTPConnection
 
 from switchboard.common.broker import OutboxSender, build_broker, consumer_group
 from switchboard.common.db import Database, claim_new
@@ -124,3 +125,10 @@ def build_runtime(service: str, settings: Settings) -> Runtime:
         metrics=metrics,
     )
     return Runtime(service, settings, db, broker, relay, metrics, tracer_provider, sender)
+
+
+def runtime_of(connection: HTTPConnection) -> Runtime:
+    """The service's runtime, from a request (or a web socket) to its HTTP app: what every route
+    reaches its database, broker and settings through (`service.build_http` puts it there)."""
+    runtime: Runtime = connection.app.state.runtime
+    return runtime

@@ -8,7 +8,7 @@ from fastapi import Request
 
 from switchboard.catalogue.ports import CreditBureau, PaymentProvider
 from switchboard.catalogue.settings import CatalogueSettings
-from switchboard.common.runtime import Runtime
+from switchboard.common.runtime import Runtime, runtime_of
 
 
 @dataclass(frozen=True)
@@ -20,5 +20,5 @@ class Catalogue:
 
     @classmethod
     def of(cls, request: Request) -> Catalogue:
-        context: Catalogue = request.app.state.runtime.state["catalogue"]
+        context: Catalogue = runtime_of(request).state["catalogue"]
         return context

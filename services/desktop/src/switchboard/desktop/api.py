@@ -20,15 +20,9 @@ from switchboard.common.events.desktop import (
     ContactDeclined,
 )
 from switchboard.common.passwords import verify_password
-from switchboard.common.runtime import Transaction
+from switchboard.common.runtime import Transaction, runtime_of
 from switchboard.desktop import contacts_api, security, store, streams
-from switchboard.desktop.commands import (
-    Agent,
-    contact_of,
-    in_contact_trace,
-    profile,
-    runtime_of,
-)
+from switchboard.desktop.commands import Agent, contact_of, in_contact_trace, profile
 from switchboard.desktop.settings import DesktopSettings
 
 router = APIRouter(prefix="/v1")

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
+from switchboard.common.runtime import runtime_of
 from switchboard.desktop import gateway
 from switchboard.desktop.commands import Agent, contact_of
 from switchboard.desktop.settings import DesktopSettings
@@ -20,7 +21,7 @@ FORWARDED = ("products", "knowledge", "orders", "retention")
 
 
 def _settings(request: Request) -> DesktopSettings:
-    settings: DesktopSettings = request.app.state.runtime.state["settings"]
+    settings: DesktopSettings = runtime_of(request).state["settings"]
     return settings
 
 
@@ -28,7 +29,7 @@ def _settings(request: Request) -> DesktopSettings:
 async def suggestions(contact_id: str, agent: Agent, request: Request) -> dict[str, Any]:
     """Articles and scripts for the contact, and whether it is a customer asking to leave (with
     the reasons the retention panel offers)."""
-    async with request.app.state.runtime.db.reader() as session:
+    async with runtime_of(request).db.reader() as session:
         contact = await contact_of(session, agent, contact_id)
     base, tenant_id = _settings(request).catalogue_url, contact.tenant_id
     words = "\n".join(part for part in (contact.subject, contact.text) if part)
@@ -71,7 +72,7 @@ async def _contact_is_theirs(request: Request, agent: Any) -> None:
     except (ValueError, AttributeError):
         return  # not a JSON object: the catalogue refuses it with the reason
     if isinstance(contact_id, str):
-        async with request.app.state.runtime.db.reader() as session:
+        async with runtime_of(request).db.reader() as session:
             await contact_of(session, agent, contact_id)
 
 

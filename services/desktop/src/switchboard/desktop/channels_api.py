@@ -21,8 +21,9 @@ from switchboard.common.events.channels import (
 from switchboard.common.events.desktop import AgentStateChanged
 from switchboard.common.events.intake import Party
 from switchboard.common.ids import new_id
+from switchboard.common.runtime import runtime_of
 from switchboard.desktop import store
-from switchboard.desktop.commands import Agent, about_contact, command, runtime_of
+from switchboard.desktop.commands import Agent, about_contact, command
 
 router = APIRouter(prefix="/v1", tags=["desktop"])
 

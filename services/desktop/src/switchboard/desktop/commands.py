@@ -17,14 +17,9 @@ from fastapi import Depends, HTTPException, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.envelope import Envelope, Payload
-from switchboard.common.runtime import Runtime, Transaction
+from switchboard.common.runtime import Runtime, Transaction, runtime_of
 from switchboard.common.telemetry import continued_span
 from switchboard.desktop import security, store
-
-
-def runtime_of(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 async def current_agent(request: Request) -> store.DesktopAgent:

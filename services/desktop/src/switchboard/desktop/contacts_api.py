@@ -25,16 +25,9 @@ from switchboard.common.events.desktop import (
 from switchboard.common.events.escalation import ContactEscalated
 from switchboard.common.events.outbound import OutboundRequested
 from switchboard.common.ids import new_id
-from switchboard.common.runtime import Transaction
+from switchboard.common.runtime import Transaction, runtime_of
 from switchboard.desktop import mail, store
-from switchboard.desktop.commands import (
-    Agent,
-    about_contact,
-    command,
-    contact_of,
-    in_contact_trace,
-    runtime_of,
-)
+from switchboard.desktop.commands import Agent, about_contact, command, contact_of, in_contact_trace
 
 router = APIRouter()
 

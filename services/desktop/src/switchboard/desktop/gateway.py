@@ -10,6 +10,7 @@ import httpx
 from fastapi import HTTPException, Request, Response
 
 from switchboard.common.auth import AGENT_HEADER, ROLES_HEADER, TENANT_HEADER
+from switchboard.common.runtime import runtime_of
 from switchboard.desktop import quality
 
 FORWARDED_TIMEOUT = 10.0
@@ -46,7 +47,7 @@ async def ask(
     json: Any = None,
 ) -> httpx.Response:
     """`service`'s answer to `method path`, asked for `agent` in `tenant_id`."""
-    async with request.app.state.runtime.db.reader() as session:
+    async with runtime_of(request).db.reader() as session:
         token = await quality.gateway_token(session, service=service)
     if token is None:
         raise HTTPException(

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 from switchboard.common import operator_tokens, operators
 from switchboard.common.auth import Who
 from switchboard.common.passwords import verify_password
-from switchboard.common.runtime import Runtime
+from switchboard.common.runtime import runtime_of
 
 router = APIRouter(prefix="/v1/operators", tags=["operators"])
 FAILURES_ALLOWED = 5
@@ -55,7 +55,7 @@ throttle = Throttle()
 async def sign_in(body: OperatorSignIn, request: Request) -> dict[str, Any]:
     """A token for the person, valid for `SWITCHBOARD_OPERATOR_TOKEN_HOURS`; 401 for a wrong
     tenant, username or password, or a revoked person (the same answer for each)."""
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     key = (body.tenant, body.username.casefold())
     throttle.check(key)
     async with runtime.db.reader() as session:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.quality import EvaluationAnswered
+from switchboard.common.runtime import runtime_of
 from switchboard.desktop import gateway, quality
 from switchboard.desktop.commands import Agent
 from switchboard.desktop.settings import DesktopSettings
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/v1/quality", tags=["desktop"])
 @router.get("/mine")
 async def mine(agent: Agent, request: Request) -> dict[str, Any]:
     """The agent's evaluations, feedback and coaching, newest first."""
-    async with request.app.state.runtime.db.reader() as session:
+    async with runtime_of(request).db.reader() as session:
         return await quality.mine(session, agent)
 
 
@@ -37,7 +38,7 @@ async def answer_evaluation(evaluation_id: str, answer: Literal["acknowledge", "
     """The agent acknowledges their evaluation, or disputes it (a dispute needs a comment)."""
     if answer == "dispute" and not (body.comment or "").strip():
         raise HTTPException(422, "say why you dispute it")
-    async with request.app.state.runtime.transaction() as tx:
+    async with runtime_of(request).transaction() as tx:
         row = await quality.own_evaluation(tx.session, agent_id=agent.agent_id,
                                            evaluation_id=evaluation_id)  # fmt: skip
         if row is None:
@@ -56,7 +57,7 @@ async def answer_evaluation(evaluation_id: str, answer: Literal["acknowledge", "
 async def forward(path: str, agent: Agent, request: Request, tenant: str | None = None) -> Response:
     """Recording's `/v1/quality/<path>`, asked for the person signed in (in `tenant`, or their
     first)."""
-    settings: DesktopSettings = request.app.state.runtime.state["settings"]
+    settings: DesktopSettings = runtime_of(request).state["settings"]
     return await gateway.forward(request, agent, service="recording",
                                  base_url=settings.recording_url, path=f"/v1/quality/{path}",
                                  tenant=tenant)  # fmt: skip

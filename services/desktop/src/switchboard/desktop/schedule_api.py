@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Request
 from sqlmodel import select
 
 from switchboard.common.envelope import utcnow
+from switchboard.common.runtime import runtime_of
 from switchboard.desktop import rosters, store
 from switchboard.desktop.commands import Agent
 
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/v1", tags=["desktop"])
 async def my_schedule(agent: Agent, request: Request) -> dict[str, Any]:
     """The agent's published days from yesterday for two weeks, and their adherence today."""
     since = utcnow().date() - timedelta(days=1)
-    async with request.app.state.runtime.db.reader() as session:
+    async with runtime_of(request).db.reader() as session:
         days = await rosters.schedule(session, agent_id=agent.agent_id, since=since,
                                       until=since + timedelta(days=14))  # fmt: skip
         measured = await rosters.adherence_of(session, agent_ids=[agent.agent_id])
@@ -39,7 +40,7 @@ async def team_day(agent: Agent, request: Request) -> dict[str, Any]:
     adherence today."""
     if not agent.supervisor:
         raise HTTPException(403, "the workforce view is for team leaders")
-    async with request.app.state.runtime.db.reader() as session:
+    async with runtime_of(request).db.reader() as session:
         pictures = await rosters.tenant_days(session, tenant_ids=agent.tenants)
         everyone = [a for a in await session.exec(select(store.DesktopAgent))
                     if set(a.tenants) & set(agent.tenants)]  # fmt: skip

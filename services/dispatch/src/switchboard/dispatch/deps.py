@@ -13,15 +13,10 @@ from fastapi import Depends, HTTPException, Request
 from switchboard.common.auth import Operator, operator
 from switchboard.common.clock import Clock
 from switchboard.common.errors import Refused
-from switchboard.common.runtime import Runtime, Transaction
+from switchboard.common.runtime import Transaction, runtime_of
 from switchboard.dispatch import store
 
 Who = Annotated[Operator, Depends(operator)]
-
-
-def runtime_of(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
 
 
 def now_of(request: Request) -> datetime:

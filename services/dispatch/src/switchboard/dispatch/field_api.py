@@ -10,9 +10,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from switchboard.common.runtime import Transaction
+from switchboard.common.runtime import Transaction, runtime_of
 from switchboard.dispatch import fieldcomm, jobs, planning, replan, store
-from switchboard.dispatch.deps import Who, now_of, refusals, runtime_of
+from switchboard.dispatch.deps import Who, now_of, refusals
 
 router = APIRouter()
 

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from switchboard.common.events.desktop import JobDetails
 from switchboard.common.events.dispatch import Medium
 from switchboard.common.ids import new_id
+from switchboard.common.runtime import runtime_of
 from switchboard.dispatch import despatch, eta, jobs, notices, opening, store
 from switchboard.dispatch.deps import (
     Who,
@@ -19,7 +20,6 @@ from switchboard.dispatch.deps import (
     job_for_change,
     now_of,
     refusals,
-    runtime_of,
     technician_of,
 )
 

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from switchboard.common.auth import OPERATORS, operator_tenant, policy
 from switchboard.common.clock import Clock
 from switchboard.common.envelope import aware
-from switchboard.common.runtime import Runtime
+from switchboard.common.runtime import runtime_of
 from switchboard.escalation import store
 
 router = APIRouter(
@@ -23,17 +23,12 @@ router = APIRouter(
 Tenant = Annotated[str, Depends(operator_tenant)]
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 @router.get("/contacts/{contact_id}/sla")
 async def contact_sla(contact_id: str, request: Request, tenant_id: Tenant) -> dict[str, Any]:
     """The contact's clocks: what was promised (`kind`, `within`, `measure`, the policy version),
     when it falls due (`due_at`, and `warn_at`) and where it stands (`state`: running, met,
     breached, met_late), and the escalation level reached."""
-    async with _runtime(request).db.reader() as session:
+    async with runtime_of(request).db.reader() as session:
         contact = await session.get(store.WatchedContact, contact_id)
         if contact is None or contact.tenant_id != tenant_id:
             raise HTTPException(404, "no clocks for that contact")
@@ -56,7 +51,7 @@ async def complaints_report(
     or are still open, and which are overdue now."""
     if end <= start:
         raise HTTPException(422, "`to` must be after `from`")
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     clock: Clock = runtime.state["clock"]
     async with runtime.db.reader() as session:
         rows = await session.exec(
@@ -89,7 +84,7 @@ async def complaints_report(
 @router.get("/policies")
 async def policies(request: Request, tenant_id: Tenant) -> list[dict[str, Any]]:
     """Every version of the tenant's SLA policies; `current` marks the ones new contacts get."""
-    async with _runtime(request).db.reader() as session:
+    async with runtime_of(request).db.reader() as session:
         rows = await session.exec(
             select(store.SlaPolicy)
             .where(store.SlaPolicy.tenant_id == tenant_id)

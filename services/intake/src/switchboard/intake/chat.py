@@ -36,7 +36,7 @@ from switchboard.common.errors import InvalidInput
 from switchboard.common.events.channels import ChatActivity, ChatMessage
 from switchboard.common.events.intake import ChatDetails, ContactReceived, Party
 from switchboard.common.ids import new_id
-from switchboard.common.runtime import Transaction
+from switchboard.common.runtime import Transaction, runtime_of
 from switchboard.intake import store
 from switchboard.intake.accept import NewContact, Outcome, accept_contact
 from switchboard.intake.context import Intake
@@ -99,7 +99,7 @@ class RateLimit:
 
 @router.websocket("/v1/chat/ws")
 async def chat_socket(socket: WebSocket) -> None:
-    intake = Intake.of(socket.app.state.runtime)
+    intake = Intake.of(runtime_of(socket))
     await socket.accept()
     try:
         hello = await _frame(socket, intake)

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from switchboard.common.auth import OPERATORS, Operator, may, operator, operator_tenant, policy
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.records import CustomerCorrected, SurveyResponded
-from switchboard.common.runtime import Runtime
+from switchboard.common.runtime import runtime_of
 from switchboard.recording import casework, customers, kpis, store
 from switchboard.recording.domain import chat_transcript
 
@@ -104,7 +104,7 @@ async def export_contacts(
     itself is in the access audit (customer `*`, with the period)."""
     if end <= start:
         raise HTTPException(422, "`to` must be after `from`")
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     tenant_id = who.tenant_id
     async with runtime.db.session() as session:
         customers.audit(
@@ -144,7 +144,7 @@ async def export_contacts(
 async def get_contact(contact_id: str, request: Request, who: Who) -> ContactView:
     """The contact with its timeline, one entry per event applied, in the order they occurred.
     A contact of another tenant is answered 404, as if absent. Each read is in the access audit."""
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     async with runtime.db.session() as session:
         contact = await store.contact(session, contact_id=contact_id, tenant_id=who.tenant_id)
         if contact is None:
@@ -189,7 +189,7 @@ async def get_kpis(
         raise HTTPException(403, "this token is not for that tenant")
     if end <= start:
         raise HTTPException(422, "`to` must be after `from`")
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     async with runtime.db.reader() as session:
         figures = await kpis.compute(session, kpis.Period(tenant_id, start, end, queue))
     return {"tenant": tenant_id, "from": start, "to": end, "queue": queue, **figures}
@@ -214,7 +214,7 @@ async def find_customers(
     """Customers matching an email address, an E.164 phone number or part of a name."""
     if not (email or phone or name):
         raise HTTPException(422, "give email, phone or name")
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     async with runtime.db.session(snapshot=True) as session:
         found = await customers.find(
             session, tenant_id=who.tenant_id, email=email, phone=phone, name=name
@@ -234,7 +234,7 @@ async def find_customers(
 @router.get("/customers/{customer_id}", dependencies=[KEEPERS])
 async def customer_history(customer_id: str, request: Request, who: Who) -> dict[str, Any]:
     """The customer, their identities and every contact they made, newest last."""
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     async with runtime.db.session(snapshot=True) as session:
         customer = await _customer(session, who, customer_id, "read", _reason(request))
         history = await customers.contacts(session, customer.customer_id)
@@ -247,7 +247,7 @@ async def customer_history(customer_id: str, request: Request, who: Who) -> dict
 @router.get("/customers/{customer_id}/export", dependencies=[KEEPERS])
 async def export_customer(customer_id: str, request: Request, who: Who) -> dict[str, Any]:
     """Everything held about the customer, as one document (an access request, APP 12)."""
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     async with runtime.db.session(snapshot=True) as session:
         customer = await _customer(session, who, customer_id, "export", _reason(request))
         contacts = await customers.contacts(session, customer.customer_id)
@@ -293,7 +293,7 @@ async def survey_answer(
     (`csat`, 1-5) and likelihood to recommend (`nps`, 0-10). Applied as `survey.responded`."""
     if body.csat is None and body.nps is None:
         raise HTTPException(422, "give csat (1-5), nps (0-10) or both")
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     async with runtime.transaction() as tx:
         contact = await store.contact(tx.session, contact_id=contact_id, tenant_id=who.tenant_id)
         if contact is None:
@@ -322,7 +322,7 @@ async def merge_customers(
     on both."""
     if body.absorb == customer_id:
         raise HTTPException(422, "a customer cannot be merged into itself")
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     async with runtime.db.session() as session:
         for wanted in (customer_id, body.absorb):
             if await customers.get(session, tenant_id=who.tenant_id, customer_id=wanted) is None:
@@ -355,7 +355,7 @@ async def correct_customer(
         raise HTTPException(422, "new_value is not an email address")
     if body.field == "phone" and not re.fullmatch(r"\+[1-9][0-9]{6,14}", body.new_value):
         raise HTTPException(422, "new_value must be an E.164 number, e.g. +61412345678")
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     async with runtime.transaction() as tx:
         customer = await customers.get(tx.session, tenant_id=who.tenant_id, customer_id=customer_id)
         if customer is None:

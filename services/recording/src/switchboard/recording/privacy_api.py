@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from pydantic import Field as PydanticField
 
 from switchboard.common.auth import may
-from switchboard.common.runtime import Runtime
+from switchboard.common.runtime import runtime_of
 from switchboard.recording import customers, erasure, retention
 from switchboard.recording.api import Who
 
@@ -27,7 +27,7 @@ async def erase_customer(
 ) -> dict[str, Any]:
     """Erase what identifies the customer from every service (APP 11.2; the KPIs keep their
     figures). Recording's copies go at once; the others' as each reports, in the request's view."""
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     async with runtime.transaction() as tx:
         if (
             await customers.get(tx.session, tenant_id=who.tenant_id, customer_id=customer_id)
@@ -47,7 +47,7 @@ async def erase_customer(
 @router.get("/privacy/erasures/{request_id}")
 async def erasure_progress(request_id: str, request: Request, who: Who) -> dict[str, Any]:
     """An erasure request's progress through every service, and its report once complete."""
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     async with runtime.db.reader() as session:
         found = await erasure.view(session, tenant_id=who.tenant_id, request_id=request_id)
     if found is None:
@@ -57,7 +57,7 @@ async def erasure_progress(request_id: str, request: Request, who: Who) -> dict[
 
 @router.get("/privacy/erasures")
 async def erasure_requests(request: Request, who: Who) -> list[dict[str, Any]]:
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     async with runtime.db.reader() as session:
         rows = await erasure.requests(session, tenant_id=who.tenant_id)
     return [r.model_dump(mode="json", exclude={"tenant_id"}) for r in rows]
@@ -67,7 +67,7 @@ async def erasure_requests(request: Request, who: Who) -> list[dict[str, Any]]:
 async def run_retention(request: Request, who: Who) -> dict[str, Any]:
     """De-identify the tenant's contacts older than its retention now (the job also runs on its
     own, hourly); returns what it did."""
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     async with runtime.transaction() as tx:
         reports = await retention.run(tx, tenant_id=who.tenant_id)
     if not reports:
@@ -77,7 +77,7 @@ async def run_retention(request: Request, who: Who) -> dict[str, Any]:
 
 @router.get("/retention/runs")
 async def retention_runs(request: Request, who: Who) -> list[dict[str, Any]]:
-    runtime: Runtime = request.app.state.runtime
+    runtime = runtime_of(request)
     async with runtime.db.reader() as session:
         return [
             r.model_dump(mode="json", exclude={"id"})

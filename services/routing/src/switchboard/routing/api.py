@@ -19,7 +19,7 @@ from switchboard.common.centre import (
     check_tenant_references,
 )
 from switchboard.common.errors import InvalidInput
-from switchboard.common.runtime import Runtime
+from switchboard.common.runtime import runtime_of
 from switchboard.routing import store
 from switchboard.routing.distributor import Distributor, now
 from switchboard.routing.domain import lending_refused
@@ -38,22 +38,17 @@ class TenantRoutingConfig(BaseModel):
     overflow_partners: list[str] = []
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
 @router.get("/queues")
 async def queues(request: Request, tenant: Tenant) -> list[dict[str, Any]]:
     """Each of the tenant's queues now: waiting, longest wait, agents, service level over the last
     15 and 30 minutes, average speed of answer, abandonment rate."""
-    acd = Distributor.of(_runtime(request))
+    acd = Distributor.of(runtime_of(request))
     return [stats.model_dump() for owner, stats in acd.engine.figures(now()) if owner == tenant]
 
 
 @router.get("/agents")
 async def agents(request: Request, tenant: Tenant) -> list[dict[str, Any]]:
-    acd = Distributor.of(_runtime(request))
+    acd = Distributor.of(runtime_of(request))
     return [
         {
             "agent_id": a.agent_id,
@@ -70,7 +65,7 @@ async def agents(request: Request, tenant: Tenant) -> list[dict[str, Any]]:
 
 @router.get("/routing")
 async def routing_config(request: Request, tenant: Tenant) -> dict[str, Any]:
-    async with _runtime(request).db.reader() as session:
+    async with runtime_of(request).db.reader() as session:
         row = await store.tenant(session, tenant)
     if row is None:
         raise HTTPException(404, f"tenant {tenant!r} has no routing configuration")
@@ -83,7 +78,7 @@ async def replace_routing(
 ) -> dict[str, Any]:
     """Replace the tenant's queues, rules and agreements; refused (422) if it names a queue that
     does not exist or overflows into a tenant that has not agreed."""
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     acd = Distributor.of(runtime)
     async with runtime.db.session() as session:
         rows = {row.tenant_id: row for row in await store.tenants(session)}
@@ -115,7 +110,7 @@ async def replace_agent(
     Another tenant's agent is 404; a tenant added to the agent's needs the overflow agreement."""
     if config.id != agent_id:
         raise InvalidInput("the body's id must be the agent id in the path", status=422)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     async with runtime.db.session() as session:
         existing = await session.get(store.RoutingAgent, agent_id)
         serves = existing.config.get("tenants", []) if existing is not None else [tenant]

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from switchboard.common.auth import OPERATORS, operator_tenant, policy
+from switchboard.common.runtime import runtime_of
 from switchboard.workforce import adherence, domain, intraday, planning, publisher, roster, store
 from switchboard.workforce.context import Workforce
 from switchboard.workforce.planning import Calendar
@@ -27,7 +28,7 @@ MAX_LEAVE_DAYS = 60
 
 
 def _context(request: Request) -> Workforce:
-    return Workforce.of(request.app.state.runtime)
+    return Workforce.of(runtime_of(request))
 
 
 async def _calendar(context: Workforce, tenant_id: str) -> Calendar:

@@ -4,18 +4,12 @@ only their own scorecard and evaluations). Another tenant's objects are 404; a m
 
 from __future__ import annotations
 
-from fastapi import Request
-
 from switchboard.common.auth import Actor, Who, allow
-from switchboard.common.runtime import Runtime
+from switchboard.common.runtime import runtime_of
 
 __all__ = ["ANALYSTS", "LEADERS", "Who", "allow", "own_or", "runtime_of"]
 ANALYSTS = ("quality_analyst",)
 LEADERS = ("team_leader",)
-
-
-def runtime_of(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
 
 
 def own_or(who: Actor, agent_id: str, *roles: str) -> None:
