@@ -2,9 +2,11 @@ import uuid
 from datetime import UTC, datetime
 
 from switchboard.common.envelope import Envelope, peek
+from switchboard.common.events.escalation import FollowUpDue
 from switchboard.common.events.intake import ContactReceived, Party
 from switchboard.common.events.routing import ContactQueued
 from switchboard.common.ids import uuid7
+from switchboard.common.origin import Origin
 
 
 def _received() -> ContactReceived:
@@ -61,3 +63,17 @@ def test_peek_reads_envelope_fields_of_anything_without_failing() -> None:
     assert "payload" not in fields
     assert peek(b"\xff\x00 not json") == {}
     assert peek(b"[1, 2]") == {}
+
+
+def test_an_event_emitted_later_continues_the_contacts_chain() -> None:
+    """A timer's or an agent's event carries the chain's correlation, names its cause, and is
+    about the contact unless it names its own aggregate."""
+    origin = Origin("acme", "k-1", "corr-1", "queued-1", None)
+    now = datetime.now(UTC)
+    due = FollowUpDue(
+        follow_up_id="f-1", agent_id="amy", due_at=now, channel="phone", grace_until=now
+    )
+    event = origin.event(due)
+    assert (event.tenant_id, event.aggregate_id, event.contact_id) == ("acme", "k-1", "k-1")
+    assert (event.correlation_id, event.causation_id) == ("corr-1", "queued-1")
+    assert origin.event(due, aggregate_id="f-1").aggregate_id == "f-1"

@@ -4,6 +4,7 @@ they share, in `commands`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -13,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from switchboard.common.envelope import Envelope, Payload, utcnow
+from switchboard.common.envelope import Envelope, P, utcnow
 from switchboard.common.events.desktop import (
     AgentStateChanged,
     ContactAccepted,
@@ -22,7 +23,7 @@ from switchboard.common.events.desktop import (
 from switchboard.common.passwords import verify_password
 from switchboard.common.runtime import Transaction, runtime_of
 from switchboard.desktop import contacts_api, security, store, streams
-from switchboard.desktop.commands import Agent, contact_of, in_contact_trace, profile
+from switchboard.desktop.commands import Agent, contact_of, in_contact_trace, origin_of, profile
 from switchboard.desktop.settings import DesktopSettings
 
 router = APIRouter(prefix="/v1")
@@ -139,16 +140,11 @@ async def _my_open_offer(tx: Transaction, agent: store.DesktopAgent, offer_id: s
     return offer
 
 
-def _about_offer(offer: store.DesktopOffer, contact: store.DesktopContact, payload: Payload
-                 ) -> Envelope[Any]:  # fmt: skip
-    return Envelope.resume(
-        payload,
-        tenant_id=offer.tenant_id,
-        aggregate_id=offer.contact_id,
-        contact_id=offer.contact_id,
-        correlation_id=contact.correlation_id,
-        causation_id=offer.offered_event_id,
-    )
+def _about_offer(offer: store.DesktopOffer, contact: store.DesktopContact, payload: P
+                 ) -> Envelope[P]:  # fmt: skip
+    """An answer to an offer, caused by the offer."""
+    origin = replace(origin_of(contact), causation_id=offer.offered_event_id)
+    return origin.event(payload)
 
 
 @router.post("/offers/{offer_id}/accept", status_code=202)

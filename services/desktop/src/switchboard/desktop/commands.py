@@ -16,9 +16,9 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from switchboard.common.envelope import Envelope, Payload
+from switchboard.common.envelope import Envelope, P
+from switchboard.common.origin import Origin
 from switchboard.common.runtime import Runtime, Transaction, runtime_of
-from switchboard.common.telemetry import continued_span
 from switchboard.desktop import security, store
 
 
@@ -77,24 +77,22 @@ async def my_assignment(tx: Transaction, agent: store.DesktopAgent, contact_id: 
     return contact
 
 
-def about_contact(contact: store.DesktopContact, payload: Payload, *, aggregate_id: str | None = None
-                   ) -> Envelope[Any]:  # fmt: skip
-    return Envelope.resume(
-        payload,
-        tenant_id=contact.tenant_id,
-        aggregate_id=aggregate_id or contact.contact_id,
-        contact_id=contact.contact_id,
-        correlation_id=contact.correlation_id,
-        causation_id=contact.correlation_id,
-    )
+def origin_of(contact: store.DesktopContact) -> Origin:
+    """Where the contact's chain stands for a command on it."""
+    return Origin(contact.tenant_id, contact.contact_id, contact.correlation_id,
+                  contact.correlation_id, contact.trace_parent)  # fmt: skip
+
+
+def about_contact(contact: store.DesktopContact, payload: P, *, aggregate_id: str | None = None
+                  ) -> Envelope[P]:  # fmt: skip
+    return origin_of(contact).event(payload, aggregate_id=aggregate_id)
 
 
 def in_contact_trace(runtime: Runtime, contact: store.DesktopContact, name: str
                      ) -> contextlib.AbstractContextManager[None]:  # fmt: skip
     """The agent's command as a span of the contact's trace, so what it emits continues it."""
     tracer = runtime.tracer_provider.get_tracer("switchboard.desktop")
-    return continued_span(tracer, contact.trace_parent, name,
-                          tenant_id=contact.tenant_id, contact_id=contact.contact_id)  # fmt: skip
+    return origin_of(contact).span(tracer, name)
 
 
 @contextlib.asynccontextmanager

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import select
 
-from switchboard.common.envelope import Envelope
 from switchboard.common.errors import Refused
 from switchboard.common.events.dispatch import FieldMessageChanged, FieldResponse
 from switchboard.common.ids import new_id
+from switchboard.common.origin import Origin
 from switchboard.common.runtime import Transaction
 from switchboard.dispatch import domain, notices, store
 
@@ -32,16 +32,8 @@ def policy_of(tenant: store.DispatchTenant) -> domain.ApprovalPolicy:
 async def _emit(
     tx: Transaction, message: store.FieldMessage, payload: FieldMessageChanged | FieldResponse
 ) -> None:
-    await tx.emit(
-        Envelope.resume(
-            payload,
-            tenant_id=message.tenant_id,
-            aggregate_id=message.message_id,
-            contact_id=None,
-            correlation_id=message.correlation_id,
-            causation_id=message.correlation_id,
-        )
-    )
+    chain = Origin(message.tenant_id, None, message.correlation_id, message.correlation_id, None)
+    await tx.emit(chain.event(payload, aggregate_id=message.message_id))
 
 
 async def _changed(

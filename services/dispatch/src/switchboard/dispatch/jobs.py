@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 
 from opentelemetry import propagate
 
-from switchboard.common.envelope import Envelope, aware
+from switchboard.common.envelope import aware
 from switchboard.common.events.desktop import JobDetails
 from switchboard.common.events.dispatch import JobStatusChanged
+from switchboard.common.origin import Origin
 from switchboard.common.runtime import Transaction
-from switchboard.common.telemetry import continued_span
 from switchboard.dispatch import domain, store
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -129,19 +129,19 @@ def travel_model(tenant: store.DispatchTenant) -> domain.TravelModel:
     return domain.TravelModel(road_factor=config.road_factor, speed_kmh=config.speed_kmh)
 
 
+def origin_of(job: store.Job) -> Origin:
+    """Where the job's chain stands: the contact's, for a job an agent requested; what it emits
+    next follows its last event."""
+    return Origin(job.tenant_id, job.contact_id, job.correlation_id, job.last_event_id,
+                  job.trace_parent)  # fmt: skip
+
+
 def in_job_trace(
     tx: Transaction, job: store.Job, name: str
 ) -> contextlib.AbstractContextManager[None]:
     """Work on a job started by a timer, as a span of the trace the job was asked for in (the
     contact's, for a job an agent requested)."""
-    return continued_span(
-        tx.state["tracer"],
-        job.trace_parent,
-        name,
-        tenant_id=job.tenant_id,
-        contact_id=job.contact_id,
-        job_id=job.job_id,
-    )
+    return origin_of(job).span(tx.state["tracer"], name, job_id=job.job_id)
 
 
 async def announce(
@@ -170,14 +170,7 @@ async def announce(
         needs_dispatcher=job.needs_dispatcher,
         displaced_by=displaced_by,
     )
-    event = Envelope.resume(
-        payload,
-        tenant_id=job.tenant_id,
-        aggregate_id=job.job_id,
-        contact_id=job.contact_id,
-        correlation_id=job.correlation_id,
-        causation_id=job.last_event_id,
-    )
+    event = origin_of(job).event(payload, aggregate_id=job.job_id)
     job.last_event_id = event.event_id
     tx.session.add(job)
     await tx.emit(event)

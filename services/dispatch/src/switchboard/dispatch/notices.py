@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from switchboard.common.envelope import Envelope, aware
+from switchboard.common.envelope import aware
 from switchboard.common.events.outbound import OutboundRequested
 from switchboard.common.ids import new_id
 from switchboard.common.runtime import Transaction
-from switchboard.dispatch import store
+from switchboard.dispatch import jobs, store
 
 
 def job_sheet(job: store.Job, note: str | None = None) -> tuple[str, str]:
@@ -95,13 +95,4 @@ async def tell_customer(tx: Transaction, job: store.Job, *, now: datetime, text:
         requested_by="dispatch",
         not_before=now,
     )
-    await tx.emit(
-        Envelope.resume(
-            request,
-            tenant_id=job.tenant_id,
-            aggregate_id=notice.request_id,
-            contact_id=job.contact_id,
-            correlation_id=job.correlation_id,
-            causation_id=job.last_event_id,
-        )
-    )
+    await tx.emit(jobs.origin_of(job).event(request, aggregate_id=notice.request_id))

@@ -4,18 +4,16 @@ a follow-up falling due)."""
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import select
 
 from switchboard.common.centre import ClockConfig
-from switchboard.common.envelope import Envelope, Payload
 from switchboard.common.events.escalation import ContactEscalated, FollowUpDue, SlaAlert
 from switchboard.common.ids import new_id
+from switchboard.common.origin import Origin
 from switchboard.common.runtime import Transaction
-from switchboard.common.telemetry import continued_span
 from switchboard.escalation import calendar, store
 
 RESOLVED = ("resolved", "sale", "no_sale", "retention_offer_accepted")
@@ -121,11 +119,11 @@ async def fire(tx: Transaction, batch: store.Batch, now: datetime) -> None:
 async def _fire_one(tx: Transaction, timer: store.Timer, clock: store.Clock,
                     contact: store.WatchedContact, tenant: store.EscalationTenant,
                     now: datetime) -> None:  # fmt: skip
-    with _in_contact_trace(tx, contact, f"escalation {timer.action} {clock.kind}"):
+    with _origin(contact).span(tx.state["tracer"], f"escalation {timer.action} {clock.kind}"):
         if timer.action == "warn":
             alert = SlaAlert(clock_id=clock.clock_id, clock=clock.kind, stage="warning",
                              due_at=clock.due_at)  # fmt: skip
-            await tx.emit(_about(contact, alert))
+            await tx.emit(_origin(contact).event(alert))
         elif timer.action == "due":
             await _follow_up_due(tx, contact, clock, tenant)
         else:
@@ -141,7 +139,7 @@ async def _follow_up_due(tx: Transaction, contact: store.WatchedContact, clock: 
         channel=clock.channel or contact.channel or "phone",
         grace_until=grace_after(clock.due_at, tenant.config["follow_up_grace"]),
     )
-    await tx.emit(_about(contact, due))
+    await tx.emit(_origin(contact).event(due))
 
 
 async def _breach(tx: Transaction, contact: store.WatchedContact, clock: store.Clock,
@@ -169,33 +167,20 @@ async def _breach(tx: Transaction, contact: store.WatchedContact, clock: store.C
             level=level["name"],
             reopen=clock.kind == "follow_up",
         )
-        await tx.emit(_about(contact, escalated))
+        await tx.emit(_origin(contact).event(escalated))
     alert = SlaAlert(clock_id=clock.clock_id, clock=clock.kind, stage="breach",
                      due_at=clock.due_at, level=level["name"] if level else None,
                      notify=level["notify"] if level else [])  # fmt: skip
-    await tx.emit(_about(contact, alert))
+    await tx.emit(_origin(contact).event(alert))
     if levels and contact.level < len(levels) and not clock.kind.startswith("complaint"):
         # Re-armed at the next level: the same time again, from now.
         clock.due_at = calendar.due(now, clock.within, clock.measure, calendar_of(tenant))  # type: ignore[arg-type]
         schedule(tx, clock, clock.due_at, "breach")
 
 
-def _about(contact: store.WatchedContact, payload: Payload) -> Envelope[Any]:
-    return Envelope.resume(
-        payload,
-        tenant_id=contact.tenant_id,
-        aggregate_id=contact.contact_id,
-        contact_id=contact.contact_id,
-        correlation_id=contact.correlation_id,
-        causation_id=contact.causation_id,
-    )
-
-
-def _in_contact_trace(tx: Transaction, contact: store.WatchedContact, name: str
-                      ) -> contextlib.AbstractContextManager[None]:  # fmt: skip
-    """A timer's work as a span of the contact's trace."""
-    return continued_span(tx.state["tracer"], contact.trace_parent, name,
-                          tenant_id=contact.tenant_id, contact_id=contact.contact_id)  # fmt: skip
+def _origin(contact: store.WatchedContact) -> Origin:
+    return Origin(contact.tenant_id, contact.contact_id, contact.correlation_id,
+                  contact.causation_id, contact.trace_parent)  # fmt: skip
 
 
 def grace_after(due_at: datetime, grace: str) -> datetime:

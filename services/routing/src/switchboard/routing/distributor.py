@@ -35,8 +35,8 @@ from switchboard.common.events.routing import (
     OfferWithdrawn,
     SupervisorAlert,
 )
+from switchboard.common.origin import Origin
 from switchboard.common.runtime import Runtime, Transaction
-from switchboard.common.telemetry import continued_span
 from switchboard.routing import store
 from switchboard.routing.domain import QueueSpec
 from switchboard.routing.engine import Engine
@@ -50,17 +50,6 @@ from switchboard.routing.settings import RoutingSettings
 log = structlog.get_logger("switchboard.routing.acd")
 UNOFFERABLE = store.UNOFFERABLE
 STATE_KEY = "acd"
-
-
-@dataclass(frozen=True)
-class Origin:
-    """What an offer made later needs of the contact's chain: its correlation, its cause, its
-    trace."""
-
-    tenant_id: str
-    correlation_id: str
-    queued_event_id: str
-    trace_parent: str | None
 
 
 @dataclass
@@ -192,7 +181,11 @@ class Distributor:
 
     def remember(self, entry: store.QueueEntry) -> None:
         self.origins[entry.contact_id] = Origin(
-            entry.tenant_id, entry.correlation_id, entry.queued_event_id, entry.trace_parent
+            entry.tenant_id,
+            entry.contact_id,
+            entry.correlation_id,
+            entry.queued_event_id,
+            entry.trace_parent,
         )
 
     # -- the loop ------------------------------------------------------------------------------
@@ -308,7 +301,7 @@ class Distributor:
             timeout_seconds=offer.timeout_seconds,
             reason=reason,
         )
-        with self._in_contact_trace(origin, offer.contact_id, "contact.offer"):
+        with origin.span(self._tracer, "contact.offer"):
             await self.emit(tx, offer.contact_id, payload, aggregate_id=offer.agent_id)
         log.info("offered", contact_id=offer.contact_id, agent_id=offer.agent_id, why=offer.why)
         return True
@@ -383,15 +376,7 @@ class Distributor:
 
     def resumed(self, contact_id: str, payload: P, *, aggregate_id: str) -> Envelope[P]:
         """An event about the contact in its chain, caused by its `contact.queued`."""
-        origin = self.origins[contact_id]
-        return Envelope.resume(
-            payload,
-            tenant_id=origin.tenant_id,
-            aggregate_id=aggregate_id,
-            contact_id=contact_id,
-            correlation_id=origin.correlation_id,
-            causation_id=origin.queued_event_id,
-        )
+        return self.origins[contact_id].event(payload, aggregate_id=aggregate_id)
 
     async def _publish_stats(self, clock: float) -> None:
         figures = self.engine.figures(clock)
@@ -404,11 +389,6 @@ class Distributor:
                     payload, tenant_id=tenant, aggregate_id=f"{tenant}/{payload.queue_id}"
                 )
                 await tx.emit(event)
-
-    def _in_contact_trace(self, origin: Origin, contact_id: str, name: str
-                          ) -> contextlib.AbstractContextManager[None]:  # fmt: skip
-        return continued_span(self._tracer, origin.trace_parent, name,
-                              tenant_id=origin.tenant_id, contact_id=contact_id)  # fmt: skip
 
 
 def waiting_of(entry: store.QueueEntry) -> Waiting:
