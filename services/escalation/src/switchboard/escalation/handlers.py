@@ -26,7 +26,7 @@ from switchboard.common.events.routing import ContactAssigned, ContactQueued
 from switchboard.common.ids import new_id
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
-from switchboard.escalation import coaching, promises, store
+from switchboard.escalation import coaching, domain, promises, store
 
 SERVICE = "escalation"
 subscriptions = Subscriptions(
@@ -90,7 +90,12 @@ async def on_contact_queued(event: Envelope[ContactQueued], tx: Transaction) -> 
     if not first or tenant is None or contact.channel == WALK_IN:
         return
     for policy in await store.current_policies(tx.session, event.tenant_id):
-        if not promises.matches(policy.definition, contact):
+        if not domain.matches(
+            policy.definition,
+            queue_id=contact.queue_id,
+            channel=contact.channel,
+            priority=contact.priority,
+        ):
             continue
         share = policy.definition["warn_at_percent"] / 100
         for kind in ("first_response", "resolution"):
@@ -113,7 +118,7 @@ async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction)
 
 @subscriptions.on(topics.CONTACT_WRAPPED)
 async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -> None:
-    if event.payload.outcome in promises.RESOLVED:
+    if event.payload.outcome in domain.RESOLVED:
         await promises.stop(tx, event.aggregate_id, "resolved", _at(tx, event))
 
 
@@ -142,7 +147,7 @@ async def on_followup_promised(event: Envelope[FollowUpPromised], tx: Transactio
     )
     tx.session.add(clock)
     promises.schedule(tx, clock, promised.due_at, "due")
-    grace = promises.grace_after(promised.due_at, tenant.config["follow_up_grace"])
+    grace = domain.grace_after(promised.due_at, tenant.config["follow_up_grace"])
     promises.schedule(tx, clock, grace, "breach")
 
 

@@ -4,7 +4,7 @@ a follow-up falling due)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import select
@@ -14,24 +14,13 @@ from switchboard.common.events.escalation import ContactEscalated, FollowUpDue, 
 from switchboard.common.ids import new_id
 from switchboard.common.origin import Origin
 from switchboard.common.runtime import Transaction
-from switchboard.escalation import calendar, store
-
-RESOLVED = ("resolved", "sale", "no_sale", "retention_offer_accepted")
-"""Outcomes that resolve a contact (and stop its resolution clock)."""
+from switchboard.escalation import calendar, domain, store
 
 
 def calendar_of(tenant: store.EscalationTenant) -> calendar.BusinessCalendar:
     hours = [(h["days"], h["open"], h["close"]) for h in tenant.config["hours"]]
     holidays = [datetime.fromisoformat(d).date() for d in tenant.config["holidays"]]
     return calendar.calendar_of(tenant.timezone, hours, holidays)
-
-
-def matches(policy: dict[str, Any], contact: store.WatchedContact) -> bool:
-    return (
-        (not policy["queues"] or contact.queue_id in policy["queues"])
-        and (not policy["channels"] or contact.channel in policy["channels"])
-        and (policy["min_priority"] is None or (contact.priority or 0) >= policy["min_priority"])
-    )
 
 
 def start(
@@ -97,7 +86,7 @@ async def stop_ref(tx: Transaction, ref: str, at: datetime) -> None:
 
 
 async def _finish(tx: Transaction, clock: store.Clock, at: datetime) -> None:
-    clock.state = "met" if clock.state == "running" else "met_late"
+    clock.state = domain.finished(clock.state)
     clock.stopped_at = at
     tx.session.add(clock)
     await store.cancel_timers(tx.session, clock.clock_id)
@@ -137,7 +126,7 @@ async def _follow_up_due(tx: Transaction, contact: store.WatchedContact, clock: 
         agent_id=clock.owner or "",
         due_at=clock.due_at,
         channel=clock.channel or contact.channel or "phone",
-        grace_until=grace_after(clock.due_at, tenant.config["follow_up_grace"]),
+        grace_until=domain.grace_after(clock.due_at, tenant.config["follow_up_grace"]),
     )
     await tx.emit(_origin(contact).event(due))
 
@@ -149,18 +138,14 @@ async def _breach(tx: Transaction, contact: store.WatchedContact, clock: store.C
     levels: list[dict[str, Any]] = tenant.config["levels"]
     clock.state, clock.breaches = "breached", clock.breaches + 1
     tx.session.add(clock)
-    level = None
-    if levels:
-        index = min(contact.level, len(levels) - 1)
-        named = tenant.config["complaints"]["level"]
-        if clock.kind.startswith("complaint"):
-            names = [lv["name"] for lv in levels]
-            index = names.index(named) if named in names else len(levels) - 1
-        level = levels[index]
-        contact.level = index + 1
+    decided = domain.breach(levels, contact_level=contact.level, kind=clock.kind,
+                            complaint_level=tenant.config["complaints"]["level"])  # fmt: skip
+    level = levels[decided.level] if decided.level is not None else None
+    if decided.level is not None and level is not None:
+        contact.level = decided.level + 1
         tx.session.add(contact)
         escalated = ContactEscalated(
-            reason=f"{clock.kind.replace('_', ' ')} due {clock.due_at:%Y-%m-%d %H:%M} UTC missed",
+            reason=domain.missed(clock.kind, clock.due_at),
             priority=level["priority"],
             queue_id=level["queue"],
             category="sla_breach",
@@ -172,8 +157,7 @@ async def _breach(tx: Transaction, contact: store.WatchedContact, clock: store.C
                      due_at=clock.due_at, level=level["name"] if level else None,
                      notify=level["notify"] if level else [])  # fmt: skip
     await tx.emit(_origin(contact).event(alert))
-    if levels and contact.level < len(levels) and not clock.kind.startswith("complaint"):
-        # Re-armed at the next level: the same time again, from now.
+    if decided.rearm:
         clock.due_at = calendar.due(now, clock.within, clock.measure, calendar_of(tenant))  # type: ignore[arg-type]
         schedule(tx, clock, clock.due_at, "breach")
 
@@ -181,9 +165,3 @@ async def _breach(tx: Transaction, contact: store.WatchedContact, clock: store.C
 def _origin(contact: store.WatchedContact) -> Origin:
     return Origin(contact.tenant_id, contact.contact_id, contact.correlation_id,
                   contact.causation_id, contact.trace_parent)  # fmt: skip
-
-
-def grace_after(due_at: datetime, grace: str) -> datetime:
-    amount, unit = int(grace[:-1]), grace[-1]
-    return due_at + {"m": timedelta(minutes=amount), "h": timedelta(hours=amount),
-                     "d": timedelta(days=amount)}[unit]  # fmt: skip
