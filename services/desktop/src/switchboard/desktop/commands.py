@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from switchboard.common.envelope import Envelope, P
 from switchboard.common.origin import Origin
 from switchboard.common.runtime import Runtime, Transaction, runtime_of
-from switchboard.desktop import security, store
+from switchboard.desktop import domain, security, store
 
 
 async def current_agent(request: Request) -> store.DesktopAgent:
@@ -68,12 +68,9 @@ async def contact_of(session: AsyncSession, agent: store.DesktopAgent, contact_i
 async def my_assignment(tx: Transaction, agent: store.DesktopAgent, contact_id: str
                          ) -> store.DesktopContact:  # fmt: skip
     contact = await contact_of(tx.session, agent, contact_id)
-    if agent.agent_id in (contact.also_held or []):
-        return contact  # they handed it on warm, or share it in a conference, until they wrap up
-    if contact.agent_id != agent.agent_id:
-        raise HTTPException(403, "this contact is not assigned to you")
-    if contact.status != "assigned":
-        raise HTTPException(409, f"this contact is {contact.status}, not in your hands")
+    refused = domain.refusal(contact.holding, agent.agent_id)
+    if refused is not None:
+        raise HTTPException(*refused)
     return contact
 
 

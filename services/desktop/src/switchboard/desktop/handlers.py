@@ -47,7 +47,7 @@ from switchboard.common.events.workforce import (
 )
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
-from switchboard.desktop import mail, privacy, rosters, store
+from switchboard.desktop import domain, mail, privacy, rosters, store
 from switchboard.desktop.settings import DesktopSettings
 from switchboard.desktop.streams import Wakeups
 
@@ -215,16 +215,8 @@ async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction)
         offer.status = "accepted"
         tx.session.add(offer)
     contact = await _contact(tx, event)
-    holder = contact.agent_id
-    if contact.status == "assigned" and holder and holder != assigned.agent_id:
-        # handed on while they still had it (a warm transfer, a conference): theirs too until
-        # they wrap up
-        contact.also_held = sorted({*(contact.also_held or []), holder})
-    contact.agent_id, contact.status, contact.queue_id = (
-        assigned.agent_id,
-        "assigned",
-        assigned.queue_id,
-    )
+    contact.hold(domain.assigned(contact.holding, assigned.agent_id))
+    contact.queue_id = assigned.queue_id
     if contact.handed_on_by != assigned.agent_id:
         contact.handed_on_by = None
     tx.session.add(contact)
@@ -242,11 +234,11 @@ async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction)
 async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -> None:
     wrapped = event.payload
     contact = await _contact(tx, event)
-    if wrapped.agent_id in (contact.also_held or []):  # stayed on through a warm transfer
-        contact.also_held = [a for a in contact.also_held or [] if a != wrapped.agent_id] or None
-    else:
-        if contact.agent_id == wrapped.agent_id:
-            contact.status, contact.wrapped_at = "wrapped", event.occurred_at
+    holding, its_own = domain.wrapped(contact.holding, wrapped.agent_id)
+    if holding.status == "wrapped" and contact.status != "wrapped":
+        contact.wrapped_at = event.occurred_at
+    contact.hold(holding)
+    if its_own:
         contact.disposition, contact.outcome = wrapped.disposition, wrapped.outcome
     tx.session.add(contact)
     data = {
@@ -346,22 +338,17 @@ async def on_sla_alert(event: Envelope[SlaAlert], tx: Transaction) -> None:
     contact, unless its reason has gone by now (answered, or wrapped up)."""
     alert = event.payload
     contact = await tx.session.get(store.DesktopContact, event.about_contact_id)
-    if contact is not None and _reason_gone(alert, contact):
+    if contact is not None and domain.reason_gone(
+        alert.clock,
+        replied=contact.replied_at is not None,
+        status=contact.status,
+        outcome=contact.outcome,
+    ):
         return
-    people = set(alert.notify)
-    if contact is not None and contact.agent_id and contact.status == "assigned":
-        people.add(contact.agent_id)
+    holding = contact.holding if contact is not None else domain.Holding(None, "unknown")
     data = {**alert.model_dump(mode="json"), "contact_id": event.contact_id}
-    for agent_id in sorted(people):
+    for agent_id in domain.alerted(alert.notify, holding):
         await tell(tx, agent_id, "sla", data)
-
-
-def _reason_gone(alert: SlaAlert, contact: store.DesktopContact) -> bool:
-    if alert.clock in ("first_response", "complaint_acknowledge"):
-        return contact.replied_at is not None
-    if alert.clock in ("resolution", "complaint_respond"):
-        return contact.status == "wrapped" and contact.outcome not in (None, "escalated")
-    return False
 
 
 @subscriptions.on(topics.FOLLOWUP_DUE)

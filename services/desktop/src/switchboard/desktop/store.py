@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from switchboard.common.centre import CentreConfig
 from switchboard.common.envelope import utcnow
 from switchboard.common.passwords import hash_password, verify_password
+from switchboard.desktop.domain import Holding
 
 
 class DesktopAgent(SQLModel, table=True):
@@ -99,6 +100,15 @@ class DesktopContact(SQLModel, table=True):
     """A chat's lines after the first (customer messages and agents' answers), in order."""
     trace_parent: str | None = Field(default=None, max_length=64)
     """The contact's trace, so the agent's commands join it."""
+
+    @property
+    def holding(self) -> Holding:
+        return Holding(self.agent_id, self.status, tuple(self.also_held or ()))
+
+    def hold(self, holding: Holding) -> None:
+        """Who has the contact now, as `domain` decided."""
+        self.agent_id, self.status = holding.agent_id, holding.status
+        self.also_held = list(holding.also_held) or None
 
 
 class DesktopOffer(SQLModel, table=True):
