@@ -236,7 +236,7 @@ class RunningCentre:
         *,
         system: str | None = None,
     ) -> httpx.Response:
-        body, content_type = multipart(fields, document)
+        body, content_type = form(fields, document)
         return self.post_signed(path, body, content_type, system=system or self.system("mailroom"))
 
     # -- operator side ---------------------------------------------------------------------------
@@ -498,20 +498,6 @@ def run_switchboard(
         timeout=timeout,
         check=False,
     )
-
-
-def multipart(fields: dict[str, str], document: bytes | None) -> tuple[bytes, str]:
-    """A multipart/form-data body; without a document, the fields alone."""
-    if document is not None:
-        return form(fields, document)
-    boundary = "sb-" + secrets.token_hex(8)
-    parts = [
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
-        for k, v in fields.items()
-    ]
-    return (
-        "".join(parts) + f"--{boundary}--\r\n"
-    ).encode(), f"multipart/form-data; boundary={boundary}"
 
 
 def json_lines(lines: list[str]) -> list[dict[str, Any]]:

@@ -74,19 +74,21 @@ def send_call(systems: ChannelSystems) -> str:
     return contact_id
 
 
-def form(fields: dict[str, str], document: bytes) -> tuple[bytes, str]:
-    """A multipart/form-data body with `fields` and the document as `file`."""
+def form(fields: dict[str, str], document: bytes | None) -> tuple[bytes, str]:
+    """A multipart/form-data body with `fields` and the document as `file` (if there is one)."""
     boundary = "sb-" + secrets.token_hex(8)
     parts = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
         for k, v in fields.items()
     ]
-    parts.append(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="scan"\r\n'
-        "Content-Type: application/octet-stream\r\n\r\n".encode()
-        + document
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
+    if document is not None:
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="scan"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n".encode()
+            + document
+            + b"\r\n"
+        )
+    parts.append(f"--{boundary}--\r\n".encode())
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
