@@ -33,7 +33,7 @@ from switchboard.cli.centre import Centre
 from switchboard.cli.demo import form
 from switchboard.cli.scratch import create_database, drop_database
 from switchboard.cli.seed import DEMO_OPERATORS, add_tenants
-from switchboard.common.broker import read_topic
+from switchboard.common.broker import read_topic, read_topics
 from switchboard.common.centre import CentreConfig
 from switchboard.common.process import free_port
 from switchboard.common.settings import Settings
@@ -329,6 +329,10 @@ class RunningCentre:
     def read_topic(self, topic: str) -> list[Any]:
         """Every record on `topic` right now (no consumer group, nothing committed)."""
         return asyncio.run(read_topic(self.settings.kafka_bootstrap, topic))
+
+    def read_topics(self, topics: list[str]) -> dict[str, list[Any]]:
+        """Every record on each of `topics` right now, read by one consumer."""
+        return asyncio.run(read_topics(self.settings.kafka_bootstrap, topics))
 
     def switchboard(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run the `switchboard` command against this centre, as an operator would."""

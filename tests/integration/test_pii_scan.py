@@ -141,9 +141,10 @@ def test_no_personal_detail_leaks_into_logs_spans_or_events(centre: RunningCentr
 
     messages = 0
     allowed_seen: set[str] = set()
+    on_kafka = centre.read_topics([n for topic in REGISTRY for n in (topic.name, topic.dlq)])
     for topic in REGISTRY:
         for name in (topic.name, topic.dlq):
-            for record in centre.read_topic(name):
+            for record in on_kafka[name]:
                 messages += 1
                 headers = " ".join(v.decode("utf-8", "replace") for _, v in record.headers)
                 found += [

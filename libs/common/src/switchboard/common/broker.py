@@ -128,31 +128,41 @@ def _configs(topic: Topic) -> dict[str, str]:
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every record on `topic` now, by partition and offset (no consumer group, nothing committed).
+    """Every record on `topic` now, by partition and offset (no consumer group, nothing committed)."""
+    return (await read_topics(bootstrap, [topic]))[topic]
+
+
+async def read_topics(
+    bootstrap: str, topics: list[str]
+) -> dict[str, list[ConsumerRecord[bytes, bytes]]]:
+    """Every record on each of `topics` now, by partition and offset, read by one consumer (no
+    consumer group, nothing committed).
 
     Reads on past the end offsets the broker reports until nothing more comes: the embedded broker
     reports a partition's end as its last batch's start + 1 (measured on Tansu 0.6).
     """
+    found: dict[str, list[ConsumerRecord[bytes, bytes]]] = {topic: [] for topic in topics}
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
         await consumer.topics()  # fetches metadata for every topic
         partitions = [
-            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in sorted(consumer.partitions_for_topic(topic) or [])
         ]
         if not partitions:
-            return []
+            return found
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
-        records: list[ConsumerRecord[bytes, bytes]] = []
         while True:
             behind = [tp for tp in partitions if await consumer.position(tp) < ends[tp]]
             batch = await consumer.getmany(timeout_ms=1000 if behind else 200)
             if not batch and not behind:
                 break
-            for items in batch.values():
-                records.extend(items)
-        return sorted(records, key=lambda r: (r.partition, r.offset))
+            for tp, items in batch.items():
+                found[tp.topic].extend(items)
+        return {t: sorted(rs, key=lambda r: (r.partition, r.offset)) for t, rs in found.items()}
     finally:
         await consumer.stop()
