@@ -14,9 +14,8 @@ from typing import Annotated, TypeVar
 import typer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from switchboard.cli import migrations
+from switchboard.cli.seed import in_each_database
 from switchboard.common import operators
-from switchboard.common.db import Database
 from switchboard.common.passwords import hash_password
 from switchboard.common.settings import Settings
 
@@ -28,14 +27,11 @@ T = TypeVar("T")
 async def in_every_database(change: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Apply `change` in each service's database (once where they share one); the first's answer."""
     answers: list[T] = []
-    for url in Settings().database_urls:
-        await migrations.upgrade(url)
-        db = Database(url)
-        try:
-            async with db.session() as session:
-                answers.append(await change(session))
-        finally:
-            await db.dispose()
+
+    async def apply(session: AsyncSession, _services: list[str]) -> None:
+        answers.append(await change(session))
+
+    await in_each_database(Settings(), apply)
     return answers[0]
 
 
