@@ -6,6 +6,8 @@ nested deeper than any event, a form of too many parts)."""
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
@@ -106,6 +108,21 @@ cti_events = st.fixed_dictionaries(
     },
 )
 
+
+EMAIL_BODIES = (
+    st.binary(max_size=3000)
+    | mutated(VALID_EMAIL)
+    | st.sampled_from(HOSTILE_EMAILS)
+    | st.sampled_from(HOSTILE_EMAILS).flatmap(mutated)
+)
+"""What an email endpoint or parser is given: random bytes, damaged email, the hostile seeds."""
+CTI_BODIES = (
+    cti_events.map(lambda e: json.dumps(e).encode())
+    | json_values.map(lambda v: json.dumps(v).encode())
+    | st.binary(max_size=300)
+    | st.sampled_from(HOSTILE_CTI).flatmap(mutated)
+)
+"""What a call-event endpoint or parser is given."""
 
 LETTER_FIELDS = ["batch_id", "item", "sender_name", "postal_address", "received_date"]
 FAX_FIELDS = ["fax_id", "called_number", "calling_number", "csid", "pages"]

@@ -6,7 +6,6 @@ the whole way in through HTTP: the hostile seeds always, then damaged and random
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import httpx
@@ -16,16 +15,14 @@ from hypothesis import strategies as st
 
 from switchboard.common.signing import signed_headers
 from tests.fuzzing import (
+    CTI_BODIES,
+    EMAIL_BODIES,
     FAX_FIELDS,
     HOSTILE_CTI,
     HOSTILE_EMAILS,
     LETTER_FIELDS,
-    VALID_EMAIL,
-    cti_events,
     forms,
     fuzz,
-    json_values,
-    mutated,
 )
 from tests.integration.harness import RunningCentre
 
@@ -60,12 +57,7 @@ def test_email_endpoint(centre: RunningCentre, client: httpx.Client) -> None:
         _post(centre, client, "/v1/email", hostile, "message/rfc822", centre.mail_system)
 
     @FUZZ
-    @given(
-        body=st.binary(max_size=3000)
-        | mutated(VALID_EMAIL)
-        | st.sampled_from(HOSTILE_EMAILS).flatmap(mutated),
-        ctype=st.sampled_from(["message/rfc822"] * 9 + ["text/plain"]),
-    )
+    @given(body=EMAIL_BODIES, ctype=st.sampled_from(["message/rfc822"] * 9 + ["text/plain"]))
     def run(body: bytes, ctype: str) -> None:
         _post(centre, client, "/v1/email", body, ctype, centre.mail_system)
 
@@ -77,12 +69,7 @@ def test_phone_endpoint(centre: RunningCentre, client: httpx.Client) -> None:
         _post(centre, client, "/v1/phone/events", hostile, "application/json", centre.system("cti"))
 
     @FUZZ
-    @given(
-        body=cti_events.map(lambda e: json.dumps(e).encode())
-        | json_values.map(lambda v: json.dumps(v).encode())
-        | st.binary(max_size=300)
-        | st.sampled_from(HOSTILE_CTI).flatmap(mutated)
-    )
+    @given(body=CTI_BODIES)
     def run(body: bytes) -> None:
         _post(centre, client, "/v1/phone/events", body, "application/json", centre.system("cti"))
 

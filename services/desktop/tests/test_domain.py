@@ -36,3 +36,4 @@ def test_an_alert_whose_reason_has_gone_is_not_told() -> None:
 def test_the_level_and_the_holder_hear_of_an_alert() -> None:
     assert alerted(["lee"], Holding("amy", "assigned")) == ["amy", "lee"]
     assert alerted(["lee"], Holding("amy", "wrapped")) == ["lee"]
+    assert alerted(["lee"], None) == ["lee"]  # a contact the desktop never saw

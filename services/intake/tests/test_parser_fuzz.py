@@ -4,11 +4,9 @@ kinds of input also go the whole way in through HTTP (`tests/integration/test_in
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from hypothesis import given
-from hypothesis import strategies as st
 
 from switchboard.common.errors import InvalidInput
 from switchboard.intake.adapters.documents import decode
@@ -16,16 +14,12 @@ from switchboard.intake.adapters.email import parse_email
 from switchboard.intake.adapters.multipart import parse_form
 from switchboard.intake.adapters.phone import parse_cti
 from tests.fuzzing import (
+    CTI_BODIES,
+    EMAIL_BODIES,
     FAX_FIELDS,
-    HOSTILE_CTI,
-    HOSTILE_EMAILS,
     LETTER_FIELDS,
-    VALID_EMAIL,
-    cti_events,
     forms,
     fuzz,
-    json_values,
-    mutated,
 )
 
 FUZZ = fuzz(1000)
@@ -39,23 +33,13 @@ def _read_or_refused(parse: Callable[[], object]) -> None:
 
 
 @FUZZ
-@given(
-    body=st.binary(max_size=3000)
-    | mutated(VALID_EMAIL)
-    | st.sampled_from(HOSTILE_EMAILS)
-    | st.sampled_from(HOSTILE_EMAILS).flatmap(mutated)
-)
+@given(body=EMAIL_BODIES)
 def test_an_email_is_read_or_refused(body: bytes) -> None:
     _read_or_refused(lambda: parse_email(body))
 
 
 @FUZZ
-@given(
-    body=cti_events.map(lambda e: json.dumps(e).encode())
-    | json_values.map(lambda v: json.dumps(v).encode())
-    | st.binary(max_size=300)
-    | st.sampled_from(HOSTILE_CTI).flatmap(mutated)
-)
+@given(body=CTI_BODIES)
 def test_a_call_event_is_read_or_refused(body: bytes) -> None:
     _read_or_refused(lambda: parse_cti(body))
 

@@ -60,9 +60,10 @@ def reason_gone(clock: str, *, replied: bool, status: str, outcome: str | None) 
     return False
 
 
-def alerted(notify: Iterable[str], holding: Holding) -> list[str]:
-    """Who is told of an alert: the escalation level's people and the agent holding the contact."""
+def alerted(notify: Iterable[str], holding: Holding | None) -> list[str]:
+    """Who is told of an alert: the escalation level's people and the agent holding the contact
+    (if the desktop knows it)."""
     people = set(notify)
-    if holding.agent_id and holding.status == "assigned":
+    if holding is not None and holding.agent_id and holding.status == "assigned":
         people.add(holding.agent_id)
     return sorted(people)

@@ -345,9 +345,8 @@ async def on_sla_alert(event: Envelope[SlaAlert], tx: Transaction) -> None:
         outcome=contact.outcome,
     ):
         return
-    holding = contact.holding if contact is not None else domain.Holding(None, "unknown")
     data = {**alert.model_dump(mode="json"), "contact_id": event.contact_id}
-    for agent_id in domain.alerted(alert.notify, holding):
+    for agent_id in domain.alerted(alert.notify, contact.holding if contact else None):
         await tell(tx, agent_id, "sla", data)
 
 

@@ -110,12 +110,12 @@ async def assign(job_id: str, body: Assign, request: Request, who: Who) -> dict[
     async with refusals(), runtime_of(request).transaction() as tx:
         job = await job_for_change(tx, job_id, who.tenant_id)
         tech = await technician_of(tx, body.technician_id, who.tenant_id)
-        held_by = job.technician_id
-        if job.status in ("despatched", "confirmed", "en_route") and held_by is not None:
+        holder = job.technician_id
+        if job.status in ("despatched", "confirmed", "en_route") and holder is not None:
             reason = f"reassigned to {tech.technician_id} by {actor}"
             await jobs.move(tx, job, "created", now=now, actor=actor, action="reassigned",
                             reason=reason)  # fmt: skip
-            notices.send(tx, await technician_of(tx, held_by, who.tenant_id),
+            notices.send(tx, await technician_of(tx, holder, who.tenant_id),
                       f"Job {job_id[:8]} withdrawn",
                       f"Job {job_id} ({job.work_type} at {job.address}) is {reason}.",
                       job_id=job_id, now=now)  # fmt: skip
