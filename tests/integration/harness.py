@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -167,7 +167,40 @@ class RunningCentre:
         view = RunningCentre(self.centre, self.backend, creds, agent_suffix=f"-{tenant_id}")
         view.operator = view.sign_in("admin")
         view.closers = self.closers
+        if any(t.get("workforce", {}).get("demo_history_weeks") for t in config["tenants"]):
+            view.wait_for_the_published_roster()
         return view
+
+    def wait_for_the_published_roster(self) -> None:
+        """Until the roster workforce seeds for a new demo tenant (on its next round) has reached
+        every agent's desktop: its `schedule` events would otherwise land in the middle of a
+        test reading an agent's stream."""
+
+        def rostered() -> dict[str, set[str]] | None:
+            days = {}
+            for agent in self.credentials["agents"]:
+                answer = httpx.get(self.url("workforce", f"/v1/agents/{agent}/schedule"),
+                                   headers=self.operator, timeout=10)  # fmt: skip
+                answer.raise_for_status()
+                days[agent] = {shift["day"] for shift in answer.json()["shifts"]}
+            return days if any(days.values()) else None
+
+        since = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+        for agent, days in until(f"{self.tenant}'s roster published", rostered, 90).items():
+            desk = {"Authorization": f"Bearer {self.agent_token(agent)}"}
+
+            def on_the_desktop(desk: dict[str, str] = desk, days: set[str] = days) -> bool:
+                answer = httpx.get(self.url("desktop", "/v1/schedule"), headers=desk, timeout=10)
+                shown = {day["day"] for day in answer.json()["days"]}
+                return {day for day in days if day >= since} <= shown
+
+            until(f"{agent}'s schedule on their desktop", on_the_desktop)
+
+    def agent_token(self, agent_id: str) -> str:
+        password = self.credentials["agents"][agent_id]["password"]
+        answer = httpx.post(self.url("desktop", "/v1/session"), timeout=10,
+                            json={"username": agent_id, "password": password})  # fmt: skip
+        return str(answer.json()["token"])
 
     def new_floor(self, tenant_id: str) -> RunningCentre:
         """A tenant of its own whose agents may go available without meeting other tests'
@@ -381,12 +414,7 @@ class AgentAtDesk:
         """`name` is the demo agent's (alice, bilal ...): the agent of that name in `centre`'s
         tenant."""
         self.centre, self.name = centre, centre.agent_id(name)
-        name = self.name
-        password = centre.credentials["agents"][name]["password"]
-        token = httpx.post(
-            self.url("/v1/session"), json={"username": name, "password": password}
-        ).json()["token"]
-        self.headers = {"Authorization": f"Bearer {token}"}
+        self.headers = {"Authorization": f"Bearer {centre.agent_token(self.name)}"}
         self.post("/v1/state", {"state": "available"})
 
     def url(self, path: str) -> str:

@@ -136,7 +136,7 @@ async def running(
     config: CentreConfig = getattr(request, "param", None) or centre(CATALOGUE)
     settings = CatalogueSettings(var_dir=tmp_path, database_url=database_url)
     runtime = build_runtime(SERVICE, settings)
-    runtime.state["catalogue"] = Catalogue(
+    runtime.context = Catalogue(
         runtime, settings, ports.bureau(settings), ports.payments(settings, b"test key")
     )
     subscriptions.attach(runtime)

@@ -45,6 +45,7 @@ from switchboard.common.events.routing import (
 from switchboard.common.privacy import identity_digest
 from switchboard.common.testing import ServiceUnderTest, service_under_test
 from switchboard.desktop import api, security, store, streams
+from switchboard.desktop.context import Desktop as DesktopContext
 from switchboard.desktop.handlers import SERVICE, subscriptions
 from switchboard.desktop.settings import DesktopSettings
 
@@ -95,14 +96,11 @@ async def desktop(tmp_path: Path) -> AsyncIterator[Desktop]:
     settings = DesktopSettings(var_dir=tmp_path)
 
     async def prepare(runtime: Any) -> None:
-        runtime.state.update(
-            settings=settings,
-            wakeups=streams.Wakeups(),
-            mailer=outgoing.mailer(None, settings.mail_sink),
-        )
+        mailer = outgoing.mailer(None, settings.mail_sink)
+        runtime.context = desktop = DesktopContext(runtime, settings, streams.Wakeups(), mailer)
         async with runtime.db.session() as session:
             await store.apply_centre(session, CENTRE, PASSWORDS)
-            runtime.state["signing_key"] = await store.signing_key(session)
+            desktop.session_key.load(await store.signing_key(session))
 
     async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=prepare) as service:
         app = FastAPI()
@@ -178,7 +176,7 @@ async def test_sign_in_takes_the_right_password_only(desktop: Desktop) -> None:
 
 
 async def test_missing_forged_and_expired_tokens_get_401(desktop: Desktop) -> None:
-    key = desktop.service.runtime.state["signing_key"]
+    key = DesktopContext.of(desktop.service.runtime).session_key.key
     genuine = (await desktop.sign_in("amy"))["Authorization"].removeprefix("Bearer ")
     body, _, signature = genuine.partition(".")
     claims_for_bob = security._b64(security._unb64(body).replace(b'"amy"', b'"bob"'))
@@ -321,7 +319,7 @@ async def test_an_email_reply_is_threaded_under_the_customers_message(desktop: D
     sent = Envelope.first(reply, tenant_id="acme", aggregate_id="a-4", contact_id="a-4")
     await desktop.service.deliver(sent)
     await desktop.service.deliver(sent)  # redelivered: the same message, one file
-    [file] = list(desktop.service.runtime.state["settings"].mail_sink.glob("*.eml"))
+    [file] = list(DesktopContext.of(desktop.service.runtime).settings.mail_sink.glob("*.eml"))
     message = email.message_from_bytes(file.read_bytes())
     assert message["Message-ID"] == reply.message_id
     assert message["In-Reply-To"] == "<a-4@mail.example.net>"
@@ -493,7 +491,7 @@ async def test_a_stream_resumed_after_a_drop_misses_nothing_and_repeats_nothing(
     async def read(after: int, count: int) -> None:
         frames = streams.stream(
             runtime.db,
-            runtime.state["wakeups"],
+            DesktopContext.of(runtime).wakeups,
             "amy",
             after=after,
             hello=None,
@@ -520,7 +518,7 @@ async def test_a_stream_gets_what_another_replicas_consumer_stored(desktop: Desk
     """Another replica's consumer stores the entry and wakes only its own streams: this replica's
     stream learns of it from the watch over every open stream's agent."""
     runtime = desktop.service.runtime
-    wakeups: streams.Wakeups = runtime.state["wakeups"]
+    wakeups: streams.Wakeups = DesktopContext.of(runtime).wakeups
     async with runtime.db.reader() as session:
         [after] = (await store.last_seqs(session, ["amy"])).values()
     frames = streams.stream(runtime.db, wakeups, "amy", after=after, hello=None, heartbeat=60)

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from switchboard.common import mail as outgoing
 from switchboard.common.centre import AgentConfig, CentreConfig, TenantConfig
 from switchboard.common.envelope import Envelope, Payload
 from switchboard.common.events.quality import (
@@ -24,6 +25,7 @@ from switchboard.common.events.quality import (
 )
 from switchboard.common.testing import ServiceUnderTest, service_under_test
 from switchboard.desktop import api, quality_api, store, streams
+from switchboard.desktop.context import Desktop as DesktopContext
 from switchboard.desktop.handlers import SERVICE, subscriptions
 from switchboard.desktop.settings import DesktopSettings
 
@@ -60,10 +62,11 @@ async def desktop(tmp_path: Path) -> AsyncIterator[Desktop]:
     settings = DesktopSettings(var_dir=tmp_path)
 
     async def prepare(runtime: Any) -> None:
-        runtime.state.update(settings=settings, wakeups=streams.Wakeups())
+        mailer = outgoing.mailer(None, settings.mail_sink)
+        runtime.context = desktop = DesktopContext(runtime, settings, streams.Wakeups(), mailer)
         async with runtime.db.session() as session:
             await store.apply_centre(session, CENTRE, PASSWORDS)
-            runtime.state["signing_key"] = await store.signing_key(session)
+            desktop.session_key.load(await store.signing_key(session))
 
     async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=prepare) as service:
         app = FastAPI()

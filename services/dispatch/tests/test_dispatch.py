@@ -36,8 +36,10 @@ from switchboard.common.process import free_port
 from switchboard.common.testing import ServiceUnderTest, service_under_test
 from switchboard.dispatch import store
 from switchboard.dispatch.adapters.media import Media
+from switchboard.dispatch.context import Dispatch
 from switchboard.dispatch.handlers import SERVICE, subscriptions
 from switchboard.dispatch.loop import Loop
+from switchboard.dispatch.settings import DispatchSettings
 
 ALWAYS = [
     ShiftConfig(days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"], open="00:00", close="24:00")
@@ -109,9 +111,9 @@ async def field(tmp_path: Path) -> AsyncIterator[Field]:
 
     async def prepare(runtime: Any) -> None:
         holder["loop"] = loop = Loop(runtime, clock, media, tick=0.05)
-        runtime.state.update(
-            clock=clock, wake=loop.wake, tracer=runtime.tracer_provider.get_tracer("test")
-        )
+        tracer = runtime.tracer_provider.get_tracer("test")
+        settings = DispatchSettings(var_dir=tmp_path)
+        runtime.context = Dispatch(runtime, settings, clock, loop.wake, tracer)
         async with runtime.db.session() as session:
             await store.apply_centre(session, centre())
 

@@ -36,6 +36,7 @@ from switchboard.common.events.quality import CoachingPlanned
 from switchboard.common.events.routing import ContactQueued
 from switchboard.common.testing import ServiceUnderTest, service_under_test
 from switchboard.escalation import store
+from switchboard.escalation.context import Escalation
 from switchboard.escalation.handlers import SERVICE, subscriptions
 from switchboard.escalation.timers import Timers
 
@@ -113,8 +114,9 @@ async def floor(tmp_path: Path) -> AsyncIterator[Floor]:
 
     async def prepare(runtime: Any) -> None:
         holder["timers"] = timers = Timers(runtime, clock, tick=0.05, batch=2)
-        runtime.state.update(clock=clock, wake=timers.wake,
-                             tracer=runtime.tracer_provider.get_tracer("test"))  # fmt: skip
+        runtime.context = Escalation(
+            runtime, clock, timers.wake, runtime.tracer_provider.get_tracer("test")
+        )
         async with runtime.db.session() as session:
             await store.apply_centre(session, centre())
 

@@ -36,7 +36,7 @@ from switchboard.common.runtime import Runtime
 from switchboard.common.testing import ServiceUnderTest, service_under_test
 from switchboard.routing import store
 from switchboard.routing.app import prepare
-from switchboard.routing.distributor import Distributor
+from switchboard.routing.context import Routing
 from switchboard.routing.handlers import SERVICE, subscriptions
 from switchboard.routing.settings import RoutingSettings
 
@@ -89,7 +89,7 @@ def _agent_event(agent_id: str, state: str) -> Envelope[AgentStateChanged]:
 
 
 async def _step(routing: ServiceUnderTest) -> list[dict[str, Any]]:
-    await Distributor.of(routing.runtime).step()
+    await Routing.of(routing.runtime).acd.step()
     return await routing.outbox()
 
 
@@ -161,7 +161,7 @@ async def test_offer_decline_reoffer_accept(tmp_path: Path) -> None:
         await routing.deliver(received.follow(accepted))
         [assigned] = _of(await routing.outbox(), "contact.assigned")
         assert assigned["payload"]["agent_id"] == "bob"
-        engine = Distributor.of(routing.runtime).engine
+        engine = Routing.of(routing.runtime).acd.engine
         assert engine.agents["bob"].state == "on_contact" and "k-1" not in engine.waiting
 
 
@@ -198,7 +198,7 @@ async def test_an_agents_escalation_moves_the_contact_to_the_target_queue(
         assert [(o["aggregate_id"], o["payload"]["queue_id"]) for o in offers[1:]] == [
             ("bob", "tier2")
         ]
-        engine = Distributor.of(routing.runtime).engine
+        engine = Routing.of(routing.runtime).acd.engine
         assert engine.agents["amy"].active == {} and engine.agents["amy"].state == "available"
 
 
@@ -242,7 +242,7 @@ async def test_a_call_answered_or_ended_at_the_pbx_while_queued_is_never_offered
             entry = await session.get(store.QueueEntry, "call-2")
         assert entry is not None
         assert entry.status == ("answered_at_pbx" if at_pbx == "answered" else "ended")
-        assert "call-2" not in Distributor.of(routing.runtime).engine.waiting
+        assert "call-2" not in Routing.of(routing.runtime).acd.engine.waiting
 
 
 async def test_an_offered_call_ended_at_the_pbx_withdraws_the_offer(tmp_path: Path) -> None:
@@ -307,7 +307,7 @@ async def test_a_contact_whose_offer_cannot_be_recorded_is_set_aside_and_others_
     async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
         await routing.deliver(_received("poison"))
         await routing.deliver(_received("fine"))
-        distributor = Distributor.of(routing.runtime)
+        distributor = Routing.of(routing.runtime).acd
         record = distributor._record_offer
 
         async def failing_for_poison(tx: Any, offer: Any) -> bool:
@@ -364,7 +364,7 @@ async def test_a_call_is_bridged_and_goes_back_in_line_when_it_cannot_be(tmp_pat
         assert withdrawn["payload"]["reason"] == "not_connected"
         requeued = _of(events, "contact.queued")[-1]
         assert "could not be connected to amy" in requeued["payload"]["reason"]
-        engine = Distributor.of(routing.runtime).engine
+        engine = Routing.of(routing.runtime).acd.engine
         assert "call-1" in engine.waiting and engine.agents["amy"].active == {}
         await routing.deliver(_agent_event("bob", "available"))
         offers = _of(await _step(routing), "agent.offered")
@@ -406,7 +406,7 @@ async def test_a_callback_keeps_its_place_is_dialled_and_tried_again(
         await routing.deliver(call.follow(wrapped))
         again = _of(await routing.outbox(), "contact.queued")[-1]
         assert again["payload"]["reason"].startswith("callback: tried again from")
-        engine = Distributor.of(routing.runtime).engine
+        engine = Routing.of(routing.runtime).acd.engine
         assert engine.waiting["call-1"].not_before > engine.waiting["call-1"].enqueued_at
 
 
@@ -429,7 +429,7 @@ async def test_a_transfer_to_a_named_agent_goes_to_them_first(tmp_path: Path) ->
         offers = _of(await _step(routing), "agent.offered")
         assert offers[-1]["aggregate_id"] == "bob"
         assert offers[-1]["payload"]["reason"]["why"] == "bob: transferred to them by name"
-        engine = Distributor.of(routing.runtime).engine
+        engine = Routing.of(routing.runtime).acd.engine
         assert engine.agents["amy"].active == {}, "a blind transfer frees the first agent"
 
 
@@ -453,5 +453,5 @@ async def test_a_walk_in_is_its_agents_at_once(tmp_path: Path) -> None:
         [assigned] = _of(events, "contact.assigned")
         assert assigned["payload"]["agent_id"] == "amy"
         assert assigned["payload"]["waited_seconds"] == 0
-        engine = Distributor.of(routing.runtime).engine
+        engine = Routing.of(routing.runtime).acd.engine
         assert engine.agents["amy"].active == {"w-1": "walk_in"}

@@ -29,6 +29,8 @@ T0 = datetime(2026, 12, 7, 0, 2, tzinfo=UTC)  # Monday 11:02 in Sydney
 
 
 async def _prepare(runtime: Runtime) -> None:
+    settings = WorkforceSettings(var_dir=runtime.settings.var_dir)
+    runtime.context = Workforce(runtime, settings, Clock(runtime.settings.var_dir / "clock"))
     async with runtime.db.session() as session:
         await store.apply_centre(session, load_centre(DEMO))
 
@@ -97,7 +99,7 @@ async def test_a_rostered_agent_out_of_adherence_is_reported_once(tmp_path: Path
         runtime = wf.runtime
         clock_file = tmp_path / "clock"
         context = Workforce(runtime, WorkforceSettings(var_dir=tmp_path), Clock(clock_file))
-        runtime.state["workforce"] = context
+        runtime.context = context
         async with runtime.transaction() as tx:
             cal = await planning.calendar(tx.session, "acme")
             assert cal is not None

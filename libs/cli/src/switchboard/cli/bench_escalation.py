@@ -18,6 +18,7 @@ from switchboard.common.clock import Clock
 from switchboard.common.runtime import build_runtime
 from switchboard.common.settings import Settings
 from switchboard.escalation import store
+from switchboard.escalation.context import Escalation
 from switchboard.escalation.timers import Timers
 
 SCHEDULED = 1_000_000
@@ -64,8 +65,9 @@ async def _fire(settings: Settings) -> tuple[int, float]:
     runtime = build_runtime("escalation", settings)
     clock = Clock()
     timers = Timers(runtime, clock, tick=0.25, batch=500)
-    runtime.state.update(clock=clock, wake=timers.wake,
-                         tracer=runtime.tracer_provider.get_tracer("bench"))  # fmt: skip
+    runtime.context = Escalation(
+        runtime, clock, timers.wake, runtime.tracer_provider.get_tracer("bench")
+    )
     try:
         started, fired = time.perf_counter(), 0
         while count := await timers.fire_due():

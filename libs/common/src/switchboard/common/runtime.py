@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from faststream.kafka import KafkaBroker
 from opentelemetry.sdk.trace import TracerProvider
@@ -29,8 +29,8 @@ class Transaction:
     session: AsyncSession
     consumer: str
     producer: str
-    state: dict[str, Any] = field(default_factory=dict)
-    """The runtime's process-lifetime state (see `Runtime.state`)."""
+    context: ServiceContext | None = None
+    """The service's context (see `Runtime.context`)."""
     emits: frozenset[str] | None = None
     """The topics the service declares it emits (None: not declared, anything goes)."""
     emitted: list[OutboxMessage] = field(default_factory=list)
@@ -64,6 +64,32 @@ class Transaction:
         self.committed.append(apply)
 
 
+class ServiceContext:
+    """The base of a service's context: a frozen dataclass of what its handlers, loops and routes
+    work with (its settings, clock, tracer, wake-ups, mailer, keys), made once in `build_app` and
+    held by its runtime (`runtime.context = Desktop(runtime, ...)`). `Desktop.of(tx)` / `Desktop.of(request)` is typed, where a string-keyed
+    dict would be a service locator that type-checks nothing."""
+
+    runtime: Runtime
+
+    @classmethod
+    def of(cls, holder: Runtime | Transaction | HTTPConnection) -> Self:
+        """The context of the runtime behind a transaction, a request or the runtime itself."""
+        if isinstance(holder, HTTPConnection):
+            holder = runtime_of(holder)
+        context = holder.context
+        if not isinstance(context, cls):
+            raise TypeError(
+                f"the runtime's context is {type(context).__name__}, not {cls.__name__}"
+            )
+        return context
+
+    @classmethod
+    def of_request(cls, request: HTTPConnection) -> Self:
+        """`of` as a FastAPI dependency: `Annotated[Desktop, Depends(Desktop.of_request)]`."""
+        return cls.of(request)
+
+
 @dataclass
 class Runtime:
     service: str
@@ -74,8 +100,8 @@ class Runtime:
     metrics: CollectorRegistry
     tracer_provider: TracerProvider
     sender: OutboxSender
-    state: dict[str, Any] = field(default_factory=dict)
-    """What a service keeps for the life of the process (its caches, its own context)."""
+    context: ServiceContext | None = None
+    """What the service's handlers, loops and routes work with, made once in its `build_app`."""
     emits: frozenset[str] | None = None
     """The topics the service declares it emits (its `Subscriptions(emits=...)`)."""
     consumes: tuple[str, ...] = ()
@@ -88,7 +114,7 @@ class Runtime:
                 session,
                 consumer=consumer_group(self.service),
                 producer=self.service,
-                state=self.state,
+                context=self.context,
                 emits=self.emits,
             )
             yield tx

@@ -39,7 +39,7 @@ async def _port_down(_request: Request, error: Exception) -> JSONResponse:
 def build_app(settings: CatalogueSettings | None = None) -> FastAPI:
     settings = settings or CatalogueSettings()
     runtime = build_runtime(SERVICE, settings)
-    runtime.state["catalogue"] = Catalogue(
+    runtime.context = Catalogue(
         runtime, settings, ports.bureau(settings), ports.payments(settings, secrets.token_bytes(32))
     )
     handlers.subscriptions.attach(runtime)

@@ -24,7 +24,7 @@ from switchboard.common.passwords import verify_password
 from switchboard.common.runtime import Transaction, runtime_of
 from switchboard.desktop import contacts_api, security, store, streams
 from switchboard.desktop.commands import Agent, contact_of, in_contact_trace, origin_of, profile
-from switchboard.desktop.settings import DesktopSettings
+from switchboard.desktop.context import Desktop
 
 router = APIRouter(prefix="/v1")
 router.include_router(contacts_api.router)
@@ -40,17 +40,16 @@ class SignIn(BaseModel):
 async def sign_in(body: SignIn, request: Request) -> dict[str, Any]:
     """A signed token for the agent, valid for `SWITCHBOARD_DESKTOP_SESSION_HOURS`; 401 for a wrong
     username or password (the same answer for both)."""
-    runtime = runtime_of(request)
-    async with runtime.db.reader() as session:
+    desktop = Desktop.of(request)
+    async with desktop.runtime.db.reader() as session:
         agent = await session.get(store.DesktopAgent, body.username)
     stored = agent.password_hash if agent else None
     if agent is None or stored is None or not verify_password(body.password, stored):
         raise HTTPException(401, "wrong username or password")
-    settings: DesktopSettings = runtime.state["settings"]
     token, expires_at = security.issue(
-        runtime.state["signing_key"],
+        desktop.session_key.key,
         agent.agent_id,
-        lifetime=timedelta(hours=settings.desktop_session_hours),
+        lifetime=timedelta(hours=desktop.settings.desktop_session_hours),
     )
     return {"token": token, "expires_at": expires_at.isoformat(), "agent": profile(agent)}
 
@@ -86,8 +85,8 @@ async def events(
     escalations, state changes, the DNC gate's answers, supervisors' alerts. Without
     `Last-Event-ID`, the first event is `hello`: the agent's state now. With it, exactly the events
     after that id, then new ones as they happen."""
-    runtime = runtime_of(request)
-    settings: DesktopSettings = runtime.state["settings"]
+    desktop = Desktop.of(request)
+    runtime = desktop.runtime
     after = last_event_id if last_event_id is not None else resume_from
     hello = None
     if after is None:
@@ -98,11 +97,11 @@ async def events(
             hello = await _snapshot(session, fresh)
     body = streams.stream(
         runtime.db,
-        runtime.state["wakeups"],
+        desktop.wakeups,
         agent.agent_id,
         after=after,
         hello=hello,
-        heartbeat=settings.desktop_heartbeat_seconds,
+        heartbeat=desktop.settings.desktop_heartbeat_seconds,
     )
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(body, media_type="text/event-stream", headers=headers)

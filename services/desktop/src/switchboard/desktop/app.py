@@ -28,6 +28,7 @@ from switchboard.desktop import (
     schedule_api,
     store,
 )
+from switchboard.desktop.context import Desktop
 from switchboard.desktop.settings import DesktopSettings
 from switchboard.desktop.streams import Wakeups
 
@@ -53,11 +54,8 @@ def build_app(settings: DesktopSettings | None = None) -> FastAPI:
     settings = settings or DesktopSettings()
     runtime = build_runtime(SERVICE, settings)
     wakeups = Wakeups()
-    runtime.state.update(
-        settings=settings,
-        wakeups=wakeups,
-        mailer=outgoing.mailer(settings.desktop_smtp_relay, settings.mail_sink),
-    )
+    mailer = outgoing.mailer(settings.desktop_smtp_relay, settings.mail_sink)
+    runtime.context = desktop = Desktop(runtime, settings, wakeups, mailer)
     Gauge(
         "switchboard_desktop_streams", "Agents' event streams open now", registry=runtime.metrics
     ).set_function(lambda: wakeups.open_streams)
@@ -67,9 +65,9 @@ def build_app(settings: DesktopSettings | None = None) -> FastAPI:
         async with rt.db.session() as session:
             await _operators_issuer_key(session)
             if settings.desktop_token_secret is not None:
-                rt.state["signing_key"] = settings.desktop_token_secret.get_secret_value().encode()
+                desktop.session_key.load(settings.desktop_token_secret.get_secret_value().encode())
                 return
-            rt.state["signing_key"] = await store.signing_key(session)
+            desktop.session_key.load(await store.signing_key(session))
 
     async def prune(tx: Transaction) -> None:
         removed = await store.prune_inboxes(tx.session, before=utcnow() - INBOX_KEPT)

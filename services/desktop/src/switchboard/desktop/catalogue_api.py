@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from switchboard.common.runtime import runtime_of
 from switchboard.desktop import gateway
 from switchboard.desktop.commands import Agent, contact_of
+from switchboard.desktop.context import Desktop
 from switchboard.desktop.settings import DesktopSettings
 
 router = APIRouter(prefix="/v1/catalogue", tags=["desktop"])
@@ -21,8 +22,7 @@ FORWARDED = ("products", "knowledge", "orders", "retention")
 
 
 def _settings(request: Request) -> DesktopSettings:
-    settings: DesktopSettings = runtime_of(request).state["settings"]
-    return settings
+    return Desktop.of(request).settings
 
 
 @router.get("/contacts/{contact_id}/suggestions")

@@ -20,6 +20,7 @@ from switchboard.common.envelope import Envelope, P
 from switchboard.common.origin import Origin
 from switchboard.common.runtime import Runtime, Transaction, runtime_of
 from switchboard.desktop import domain, security, store
+from switchboard.desktop.context import Desktop
 
 
 async def current_agent(request: Request) -> store.DesktopAgent:
@@ -29,12 +30,12 @@ async def current_agent(request: Request) -> store.DesktopAgent:
         token = request.query_params.get("token", "")  # EventSource cannot send headers
     if not token:
         raise HTTPException(401, "sign in first", headers={"WWW-Authenticate": "Bearer"})
-    runtime = runtime_of(request)
+    desktop = Desktop.of(request)
     try:
-        claims = security.verify(runtime.state["signing_key"], token.strip())
+        claims = security.verify(desktop.session_key.key, token.strip())
     except security.InvalidToken as error:
         raise HTTPException(401, str(error), headers={"WWW-Authenticate": "Bearer"}) from error
-    async with runtime.db.reader() as session:
+    async with desktop.runtime.db.reader() as session:
         agent = await session.get(store.DesktopAgent, claims.agent_id)
     if agent is None:
         raise HTTPException(401, "no such agent any more", headers={"WWW-Authenticate": "Bearer"})

@@ -48,8 +48,7 @@ from switchboard.common.events.workforce import (
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
 from switchboard.desktop import domain, mail, privacy, rosters, store
-from switchboard.desktop.settings import DesktopSettings
-from switchboard.desktop.streams import Wakeups
+from switchboard.desktop.context import Desktop
 
 SERVICE = "desktop"
 subscriptions = Subscriptions(
@@ -85,8 +84,7 @@ async def on_customer_corrected(event: Envelope[CustomerCorrected], tx: Transact
 
 @subscriptions.on(topics.ERASURE_REQUESTED)
 async def on_erasure_requested(event: Envelope[ErasureRequested], tx: Transaction) -> None:
-    settings: DesktopSettings = tx.state["settings"]
-    await privacy.erase(tx, event, settings.mail_sink)
+    await privacy.erase(tx, event, Desktop.of(tx).settings.mail_sink)
 
 
 async def tell(tx: Transaction, agent_id: str, event_type: str, data: dict[str, Any]) -> None:
@@ -96,7 +94,7 @@ async def tell(tx: Transaction, agent_id: str, event_type: str, data: dict[str, 
     inbox.entries.append((agent_id, event_type, data))
 
     async def deliver() -> None:
-        wakeups: Wakeups = tx.state["wakeups"]
+        wakeups = Desktop.of(tx).wakeups
         for agent in await inbox.write():
             tx.after_commit(functools.partial(wakeups.wake, agent))
 
@@ -469,7 +467,7 @@ async def on_contact_replied(event: Envelope[ReplySent], tx: Transaction) -> Non
     if reply.channel != "email":
         return
     sender = contact.destination if contact and contact.destination else "noreply@localhost"
-    await outgoing.send(tx.state["mailer"], mail.compose(reply, sender=sender))
+    await outgoing.send(Desktop.of(tx).mailer, mail.compose(reply, sender=sender))
 
 
 async def _chat_line(

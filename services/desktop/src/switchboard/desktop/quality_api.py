@@ -16,7 +16,7 @@ from switchboard.common.events.quality import EvaluationAnswered
 from switchboard.common.runtime import runtime_of
 from switchboard.desktop import gateway, quality
 from switchboard.desktop.commands import Agent
-from switchboard.desktop.settings import DesktopSettings
+from switchboard.desktop.context import Desktop
 
 router = APIRouter(prefix="/v1/quality", tags=["desktop"])
 
@@ -57,7 +57,7 @@ async def answer_evaluation(evaluation_id: str, answer: Literal["acknowledge", "
 async def forward(path: str, agent: Agent, request: Request, tenant: str | None = None) -> Response:
     """Recording's `/v1/quality/<path>`, asked for the person signed in (in `tenant`, or their
     first)."""
-    settings: DesktopSettings = runtime_of(request).state["settings"]
+    settings = Desktop.of(request).settings
     return await gateway.forward(request, agent, service="recording",
                                  base_url=settings.recording_url, path=f"/v1/quality/{path}",
                                  tenant=tenant)  # fmt: skip

@@ -58,3 +58,20 @@ def verify(key: bytes, token: str) -> Claims:
     if expires_at <= utcnow():
         raise InvalidToken("token expired: sign in again")
     return Claims(str(claims["sub"]), expires_at)
+
+
+class SessionKey:
+    """The key the desktop signs agents' tokens with: the configured secret, or the one the
+    desktop keeps in its database, read once before the first request is served."""
+
+    def __init__(self) -> None:
+        self._key: bytes | None = None
+
+    def load(self, key: bytes) -> None:
+        self._key = key
+
+    @property
+    def key(self) -> bytes:
+        if self._key is None:
+            raise RuntimeError("the desktop's signing key is read at start-up, before any request")
+        return self._key

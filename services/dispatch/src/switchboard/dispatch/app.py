@@ -10,6 +10,7 @@ from switchboard.common.runtime import Runtime, build_runtime
 from switchboard.common.service import build_http
 from switchboard.dispatch import api, handlers
 from switchboard.dispatch.adapters.media import Media
+from switchboard.dispatch.context import Dispatch
 from switchboard.dispatch.loop import Loop
 from switchboard.dispatch.settings import DispatchSettings
 
@@ -26,12 +27,8 @@ def build_app(settings: DispatchSettings | None = None) -> FastAPI:
         sender=settings.dispatch_sender,
     )
     loop = Loop(runtime, clock, media, tick=settings.dispatch_tick_seconds)
-    runtime.state.update(
-        settings=settings,
-        clock=clock,
-        wake=loop.wake,
-        tracer=runtime.tracer_provider.get_tracer("switchboard.dispatch"),
-    )
+    tracer = runtime.tracer_provider.get_tracer("switchboard.dispatch")
+    runtime.context = Dispatch(runtime, settings, clock, loop.wake, tracer)
     handlers.subscriptions.attach(runtime)
 
     async def run_loop(_: Runtime) -> None:

@@ -11,17 +11,16 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from switchboard.common.auth import Operator, operator
-from switchboard.common.clock import Clock
 from switchboard.common.errors import Refused
-from switchboard.common.runtime import Transaction, runtime_of
+from switchboard.common.runtime import Transaction
 from switchboard.dispatch import store
+from switchboard.dispatch.context import Dispatch
 
 Who = Annotated[Operator, Depends(operator)]
 
 
 def now_of(request: Request) -> datetime:
-    clock: Clock = runtime_of(request).state["clock"]
-    return clock.now()
+    return Dispatch.of(request).clock.now()
 
 
 @asynccontextmanager

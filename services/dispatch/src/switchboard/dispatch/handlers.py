@@ -4,7 +4,6 @@ gate's answers release (or stop) the messages to customers that waited on it."""
 from __future__ import annotations
 
 from switchboard.common import topics
-from switchboard.common.clock import Clock
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.desktop import JobRequested
 from switchboard.common.events.outbound import OutboundBlocked, OutboundCleared
@@ -14,7 +13,7 @@ from switchboard.common.ids import new_id
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
 from switchboard.dispatch import jobs, opening, privacy, store
-from switchboard.dispatch.settings import DispatchSettings
+from switchboard.dispatch.context import Dispatch
 
 SERVICE = "dispatch"
 subscriptions = Subscriptions(
@@ -36,8 +35,7 @@ async def on_customer_corrected(event: Envelope[CustomerCorrected], tx: Transact
 
 @subscriptions.on(topics.ERASURE_REQUESTED)
 async def on_erasure_requested(event: Envelope[ErasureRequested], tx: Transaction) -> None:
-    settings: DispatchSettings = tx.state["settings"]
-    await privacy.erase(tx, event, settings)
+    await privacy.erase(tx, event, Dispatch.of(tx).settings)
 
 
 @subscriptions.on(topics.JOB_REQUESTED)
@@ -45,8 +43,7 @@ async def on_job_requested(event: Envelope[JobRequested], tx: Transaction) -> No
     requested = event.payload
     if await tx.session.get(store.Job, requested.job_id) is not None:
         return  # the same job asked for again (a replay under another event id)
-    clock: Clock = tx.state["clock"]
-    now = clock.now()
+    now = Dispatch.of(tx).clock.now()
     job = jobs.new_job(
         requested,
         job_id=requested.job_id,
@@ -79,7 +76,7 @@ async def on_outbound_cleared(event: Envelope[OutboundCleared], tx: Transaction)
             text=notice.text,
         )
     )
-    tx.after_commit(tx.state["wake"])  # once the row is there for the loop to see
+    tx.after_commit(Dispatch.of(tx).wake)  # once the row is there for the loop to see
 
 
 @subscriptions.on(topics.OUTBOUND_BLOCKED)

@@ -19,6 +19,7 @@ from switchboard.common.events.dispatch import JobStatusChanged
 from switchboard.common.origin import Origin
 from switchboard.common.runtime import Transaction
 from switchboard.dispatch import domain, store
+from switchboard.dispatch.context import Dispatch
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -141,7 +142,7 @@ def in_job_trace(
 ) -> contextlib.AbstractContextManager[None]:
     """Work on a job started by a timer, as a span of the trace the job was asked for in (the
     contact's, for a job an agent requested)."""
-    return origin_of(job).span(tx.state["tracer"], name, job_id=job.job_id)
+    return origin_of(job).span(Dispatch.of(tx).tracer, name, job_id=job.job_id)
 
 
 async def announce(

@@ -10,6 +10,7 @@ from switchboard.common.events.outbound import OutboundRequested
 from switchboard.common.ids import new_id
 from switchboard.common.runtime import Transaction
 from switchboard.dispatch import jobs, store
+from switchboard.dispatch.context import Dispatch
 
 
 def job_sheet(job: store.Job, note: str | None = None) -> tuple[str, str]:
@@ -64,7 +65,7 @@ def send(
         delivered_at=now if (medium or tech.medium) == "phone" else None,
     )
     tx.session.add(sent)
-    tx.after_commit(tx.state["wake"])  # once the row is there for the loop to see
+    tx.after_commit(Dispatch.of(tx).wake)  # once the row is there for the loop to see
     return sent
 
 

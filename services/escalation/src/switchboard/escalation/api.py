@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlmodel import col, select
 
 from switchboard.common.auth import OPERATORS, operator_tenant, policy
-from switchboard.common.clock import Clock
 from switchboard.common.envelope import aware
 from switchboard.common.runtime import runtime_of
 from switchboard.escalation import store
+from switchboard.escalation.context import Escalation
 
 router = APIRouter(
     prefix="/v1",
@@ -51,8 +51,8 @@ async def complaints_report(
     or are still open, and which are overdue now."""
     if end <= start:
         raise HTTPException(422, "`to` must be after `from`")
-    runtime = runtime_of(request)
-    clock: Clock = runtime.state["clock"]
+    escalation = Escalation.of(request)
+    runtime, clock = escalation.runtime, escalation.clock
     async with runtime.db.reader() as session:
         rows = await session.exec(
             select(store.Clock).where(

@@ -8,6 +8,7 @@ from switchboard.common.clock import Clock
 from switchboard.common.runtime import Runtime, build_runtime
 from switchboard.common.service import build_http
 from switchboard.escalation import api, handlers
+from switchboard.escalation.context import Escalation
 from switchboard.escalation.settings import EscalationSettings
 from switchboard.escalation.timers import Timers
 
@@ -21,11 +22,8 @@ def build_app(settings: EscalationSettings | None = None) -> FastAPI:
     timers = Timers(
         runtime, clock, tick=settings.escalation_tick_seconds, batch=settings.escalation_batch
     )
-    runtime.state.update(
-        clock=clock,
-        wake=timers.wake,
-        tracer=runtime.tracer_provider.get_tracer("switchboard.escalation"),
-    )
+    tracer = runtime.tracer_provider.get_tracer("switchboard.escalation")
+    runtime.context = Escalation(runtime, clock, timers.wake, tracer)
     handlers.subscriptions.attach(runtime)
 
     async def run_timers(_: Runtime) -> None:

@@ -11,7 +11,6 @@ from opentelemetry import propagate
 
 from switchboard.common import privacy, topics
 from switchboard.common.centre import ClockConfig, ComplaintPolicyConfig
-from switchboard.common.clock import Clock
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.desktop import (
     ComplaintRaised,
@@ -27,6 +26,7 @@ from switchboard.common.ids import new_id
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
 from switchboard.escalation import coaching, domain, promises, store
+from switchboard.escalation.context import Escalation
 
 SERVICE = "escalation"
 subscriptions = Subscriptions(
@@ -50,8 +50,7 @@ async def on_erasure_requested(event: Envelope[ErasureRequested], tx: Transactio
 
 def _at(tx: Transaction, event: Envelope[Any]) -> datetime:
     """When the event happened, on escalation's clock."""
-    clock: Clock = tx.state["clock"]
-    return clock.shift(event.occurred_at)
+    return Escalation.of(tx).clock.shift(event.occurred_at)
 
 
 async def _watched(tx: Transaction, event: Envelope[Any]) -> store.WatchedContact:

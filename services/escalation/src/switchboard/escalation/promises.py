@@ -15,6 +15,7 @@ from switchboard.common.ids import new_id
 from switchboard.common.origin import Origin
 from switchboard.common.runtime import Transaction
 from switchboard.escalation import calendar, domain, store
+from switchboard.escalation.context import Escalation
 
 
 def calendar_of(tenant: store.EscalationTenant) -> calendar.BusinessCalendar:
@@ -68,7 +69,7 @@ def schedule(tx: Transaction, clock: store.Clock, at: datetime, action: str) -> 
     tx.session.add(
         store.Timer(timer_id=new_id(), clock_id=clock.clock_id, fire_at=at, action=action)
     )
-    tx.after_commit(tx.state["wake"])  # once the row is there for the loop to see
+    tx.after_commit(Escalation.of(tx).wake)  # once the row is there for the loop to see
 
 
 async def stop(tx: Transaction, contact_id: str, reason: str, at: datetime) -> None:
@@ -108,7 +109,7 @@ async def fire(tx: Transaction, batch: store.Batch, now: datetime) -> None:
 async def _fire_one(tx: Transaction, timer: store.Timer, clock: store.Clock,
                     contact: store.WatchedContact, tenant: store.EscalationTenant,
                     now: datetime) -> None:  # fmt: skip
-    with _origin(contact).span(tx.state["tracer"], f"escalation {timer.action} {clock.kind}"):
+    with _origin(contact).span(Escalation.of(tx).tracer, f"escalation {timer.action} {clock.kind}"):
         if timer.action == "warn":
             alert = SlaAlert(clock_id=clock.clock_id, clock=clock.kind, stage="warning",
                              due_at=clock.due_at)  # fmt: skip

@@ -16,7 +16,6 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from switchboard.common.errors import InvalidInput
-from switchboard.common.runtime import runtime_of
 from switchboard.common.signing import SIGNATURE_HEADER, SYSTEM_HEADER, TIMESTAMP_HEADER
 from switchboard.intake import store
 from switchboard.intake.accept import Outcome
@@ -159,7 +158,7 @@ async def post_sms(request: Request, signed: Annotated[Signed, Depends()]) -> JS
 def _context(request: Request) -> tuple[Intake, IntakeSettings]:
     """The intake behind this request, refusing it for now when the broker has been away so long
     that the events it has not taken pile up."""
-    intake = Intake.of(runtime_of(request))
+    intake = Intake.of(request)
     if (waiting := intake.held_back()) is not None:
         raise HTTPException(
             503,

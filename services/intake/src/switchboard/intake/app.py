@@ -25,7 +25,7 @@ def build_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or IntakeSettings()
     runtime = build_runtime(SERVICE, settings)
     handlers.subscriptions.attach(runtime)
-    Intake.of(runtime)  # the consumers' context, there before the first message
+    runtime.context = Intake.build(runtime, settings)
     servers: list[asyncio.Server] = []
     keep = timedelta(seconds=2 * settings.intake_signature_window_seconds)
 

@@ -23,8 +23,6 @@ import hmac
 import json
 import secrets
 import time
-from collections import defaultdict
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -36,9 +34,10 @@ from switchboard.common.errors import InvalidInput
 from switchboard.common.events.channels import ChatActivity, ChatMessage
 from switchboard.common.events.intake import ChatDetails, ContactReceived, Party
 from switchboard.common.ids import new_id
-from switchboard.common.runtime import Transaction, runtime_of
+from switchboard.common.runtime import Transaction
 from switchboard.intake import store
 from switchboard.intake.accept import NewContact, Outcome, accept_contact
+from switchboard.intake.chat_windows import RateLimit
 from switchboard.intake.context import Intake
 from switchboard.intake.domain import resolve_tenant
 
@@ -47,59 +46,9 @@ POLL_SECONDS = 2.0
 """A window also looks for news this often: an agent's answer may land on another replica."""
 
 
-class ChatHub:
-    """This process's open chat windows, each told when its chat has news."""
-
-    def __init__(self) -> None:
-        self._windows: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
-        self.locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-
-    @contextlib.asynccontextmanager
-    async def window(self, session_id: str) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=100)
-        self._windows[session_id].add(queue)
-        try:
-            yield queue
-        finally:
-            self._windows[session_id].discard(queue)
-            if not self._windows[session_id]:
-                del self._windows[session_id]
-                self.locks.pop(session_id, None)
-
-    def tell(self, session_id: str, note: dict[str, Any]) -> None:
-        for queue in self._windows.get(session_id, ()):
-            with contextlib.suppress(asyncio.QueueFull):
-                queue.put_nowait(note)
-
-
-def hub_of(intake: Intake) -> ChatHub:
-    state = intake.runtime.state
-    if "chat_hub" not in state:
-        state["chat_hub"] = ChatHub()
-    hub: ChatHub = state["chat_hub"]
-    return hub
-
-
-class RateLimit:
-    """At most `burst` messages at once, refilled at `per_second`."""
-
-    def __init__(self, burst: int, per_second: float) -> None:
-        self.burst, self.per_second = burst, per_second
-        self.tokens, self.at = float(burst), time.monotonic()
-
-    def allow(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.per_second)
-        self.at = now
-        if self.tokens < 1:
-            return False
-        self.tokens -= 1
-        return True
-
-
 @router.websocket("/v1/chat/ws")
 async def chat_socket(socket: WebSocket) -> None:
-    intake = Intake.of(runtime_of(socket))
+    intake = Intake.of(socket)
     await socket.accept()
     try:
         hello = await _frame(socket, intake)
@@ -114,7 +63,7 @@ async def chat_socket(socket: WebSocket) -> None:
         welcome["secret"] = secret
     await socket.send_json(welcome)
     after = hello["after"] if isinstance(hello.get("after"), int) else 0
-    hub = hub_of(intake)
+    hub = intake.chats
     async with hub.window(chat.session_id) as news:
         if secret is None:
             await _activity(intake, chat.session_id, "resumed")
@@ -283,7 +232,7 @@ async def customer_said(
         )
         numbered.append(seq)
 
-    async with hub_of(intake).locks[session_id]:  # one message of a chat at a time, in order
+    async with intake.chats.locks[session_id]:  # one message of a chat at a time, in order
         async with intake.runtime.db.reader() as session:
             chat = await session.get(store.ChatSession, session_id)
             seen = await store.chat_line_from(session, source_id)
@@ -303,7 +252,7 @@ async def customer_said(
                     session_id=session_id, seq=numbered[-1], text=masked.text, at=utcnow()
                 )
                 await _emit(tx, chat, message)
-    hub_of(intake).tell(session_id, {"type": "news"})
+    intake.chats.tell(session_id, {"type": "news"})
     return numbered[-1]
 
 
@@ -395,7 +344,7 @@ async def agent_said(
         )
     )
     session_id = chat.session_id
-    tx.after_commit(lambda: hub_of(intake).tell(session_id, {"type": "news"}))
+    tx.after_commit(lambda: intake.chats.tell(session_id, {"type": "news"}))
 
 
 async def ended(tx: Transaction, intake: Intake, chat: store.ChatSession) -> None:
@@ -404,8 +353,8 @@ async def ended(tx: Transaction, intake: Intake, chat: store.ChatSession) -> Non
         chat.ended_at = utcnow()
         tx.session.add(chat)
     session_id = chat.session_id
-    tx.after_commit(lambda: hub_of(intake).tell(session_id, {"type": "ended"}))
+    tx.after_commit(lambda: intake.chats.tell(session_id, {"type": "ended"}))
 
 
 def agent_typing(intake: Intake, session_id: str) -> None:
-    hub_of(intake).tell(session_id, {"type": "typing", "by": "agent"})
+    intake.chats.tell(session_id, {"type": "typing", "by": "agent"})

@@ -1,41 +1,31 @@
-"""What every way in to intake works with: the runtime, intake's settings and its directory."""
+"""What every way in to intake works with (HTTP, SMTP, chat windows, consumers), made once in
+`build_app`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from switchboard.common.runtime import Runtime, Transaction
+from switchboard.common.runtime import Runtime, ServiceContext
+from switchboard.intake.chat_windows import ChatHub
 from switchboard.intake.directory import Directory
 from switchboard.intake.offload import Offload
 from switchboard.intake.settings import IntakeSettings
 
 
 @dataclass(frozen=True)
-class Intake:
+class Intake(ServiceContext):
     runtime: Runtime
     settings: IntakeSettings
     directory: Directory
     offload: Offload
+    chats: ChatHub = field(default_factory=ChatHub)
 
     @classmethod
-    def of(cls, runtime: Runtime) -> Intake:
-        """The runtime's intake context, made once."""
-        if "intake" not in runtime.state:
-            assert isinstance(runtime.settings, IntakeSettings)
-            settings = runtime.settings
-            offload = Offload(
-                workers=settings.intake_parse_workers,
-                timeout=settings.intake_parse_timeout_seconds,
-            )
-            runtime.state["intake"] = cls(runtime, settings, Directory(runtime.db), offload)
-        intake: Intake = runtime.state["intake"]
-        return intake
-
-    @classmethod
-    def in_tx(cls, tx: Transaction) -> Intake:
-        """The intake a consumer's transaction belongs to (made when the app was built)."""
-        intake: Intake = tx.state["intake"]
-        return intake
+    def build(cls, runtime: Runtime, settings: IntakeSettings) -> Intake:
+        offload = Offload(
+            workers=settings.intake_parse_workers, timeout=settings.intake_parse_timeout_seconds
+        )
+        return cls(runtime, settings, Directory(runtime.db), offload)
 
     def held_back(self) -> int | None:
         """How many events wait for the broker when so many do that new contacts must wait too

@@ -164,7 +164,7 @@ async def on_walk_in(event: Envelope[WalkInLogged], tx: Transaction) -> None:
 async def on_contact_replied(event: Envelope[ReplySent], tx: Transaction) -> None:
     """An agent's chat answer goes into the customer's window; a cleared SMS or fax reply to the
     channel system (a call back is dialled by its own `call.control`)."""
-    intake, reply = Intake.in_tx(tx), event.payload
+    intake, reply = Intake.of(tx), event.payload
     if reply.channel == "chat":
         await chat.agent_said(
             tx,
@@ -188,9 +188,9 @@ async def on_chat_activity(event: Envelope[ChatActivity], tx: Transaction) -> No
     if found is None:
         return
     if activity.kind == "typing":
-        chat.agent_typing(Intake.in_tx(tx), found.session_id)
+        chat.agent_typing(Intake.of(tx), found.session_id)
     else:
-        await chat.ended(tx, Intake.in_tx(tx), found)
+        await chat.ended(tx, Intake.of(tx), found)
 
 
 @subscriptions.on(topics.CUSTOMER_CORRECTED)
@@ -200,17 +200,17 @@ async def on_customer_corrected(event: Envelope[CustomerCorrected], tx: Transact
 
 @subscriptions.on(topics.ERASURE_REQUESTED)
 async def on_erasure_requested(event: Envelope[ErasureRequested], tx: Transaction) -> None:
-    await privacy.erase(tx, Intake.in_tx(tx), event)
+    await privacy.erase(tx, Intake.of(tx), event)
 
 
 @subscriptions.on(topics.CALL_ROUTE)
 async def on_call_route(event: Envelope[CallRoute], tx: Transaction) -> None:
-    await voice.deliver(tx, Intake.in_tx(tx), event)
+    await voice.deliver(tx, Intake.of(tx), event)
 
 
 @subscriptions.on(topics.CALL_CONTROL)
 async def on_call_control(event: Envelope[CallControl], tx: Transaction) -> None:
-    await voice.deliver(tx, Intake.in_tx(tx), event)
+    await voice.deliver(tx, Intake.of(tx), event)
 
 
 def _json_object(record: Record) -> dict[str, Any]:

@@ -21,7 +21,8 @@ from switchboard.common.centre import (
 from switchboard.common.errors import InvalidInput
 from switchboard.common.runtime import runtime_of
 from switchboard.routing import store
-from switchboard.routing.distributor import Distributor, now
+from switchboard.routing.context import Routing
+from switchboard.routing.distributor import now
 from switchboard.routing.domain import lending_refused
 
 router = APIRouter(
@@ -42,13 +43,13 @@ class TenantRoutingConfig(BaseModel):
 async def queues(request: Request, tenant: Tenant) -> list[dict[str, Any]]:
     """Each of the tenant's queues now: waiting, longest wait, agents, service level over the last
     15 and 30 minutes, average speed of answer, abandonment rate."""
-    acd = Distributor.of(runtime_of(request))
+    acd = Routing.of(request).acd
     return [stats.model_dump() for owner, stats in acd.engine.figures(now()) if owner == tenant]
 
 
 @router.get("/agents")
 async def agents(request: Request, tenant: Tenant) -> list[dict[str, Any]]:
-    acd = Distributor.of(runtime_of(request))
+    acd = Routing.of(request).acd
     return [
         {
             "agent_id": a.agent_id,
@@ -79,7 +80,7 @@ async def replace_routing(
     """Replace the tenant's queues, rules and agreements; refused (422) if it names a queue that
     does not exist or overflows into a tenant that has not agreed."""
     runtime = runtime_of(request)
-    acd = Distributor.of(runtime)
+    acd = Routing.of(runtime).acd
     async with runtime.db.session() as session:
         rows = {row.tenant_id: row for row in await store.tenants(session)}
         if tenant not in rows:
@@ -126,7 +127,7 @@ async def replace_agent(
             raise InvalidInput(refused, status=403)
         saved = config.model_copy(update={"tenants": _home_first(tenant, config.tenants)})
         await store.save_agent(session, saved)
-    acd = Distributor.of(runtime)
+    acd = Routing.of(runtime).acd
     acd.configure_agent(agent_id, saved.model_dump(mode="json"))
     acd.wake()
     return saved.model_dump(mode="json")

@@ -7,8 +7,8 @@ from fastapi import FastAPI
 from switchboard.common.runtime import Runtime, build_runtime
 from switchboard.common.service import build_http
 from switchboard.routing import api, handlers
-from switchboard.routing.distributor import STATE_KEY, Distributor
-from switchboard.routing.metrics import QueueGauges
+from switchboard.routing.context import Routing
+from switchboard.routing.distributor import Distributor
 from switchboard.routing.settings import RoutingSettings
 
 SERVICE = handlers.SERVICE
@@ -18,7 +18,7 @@ async def prepare(runtime: Runtime, settings: RoutingSettings) -> Distributor:
     """Rebuild the ACD from the record before the first message is consumed."""
     distributor = Distributor(runtime, settings)
     await distributor.load()
-    runtime.state[STATE_KEY] = distributor
+    runtime.context = Routing(runtime, settings, distributor)
     return distributor
 
 
@@ -26,7 +26,6 @@ def build_app(settings: RoutingSettings | None = None) -> FastAPI:
     settings = settings or RoutingSettings()
     runtime = build_runtime(SERVICE, settings)
     handlers.subscriptions.attach(runtime)
-    QueueGauges.of(runtime)  # on /metrics from the start
 
     async def load(rt: Runtime) -> None:
         await prepare(rt, settings)
@@ -35,7 +34,7 @@ def build_app(settings: RoutingSettings | None = None) -> FastAPI:
         runtime,
         title="Switchboard routing",
         prepare=load,
-        background=[lambda rt: Distributor.of(rt).run()],
+        background=[lambda rt: Routing.of(rt).acd.run()],
     )
     app.include_router(api.router)
     return app

@@ -38,6 +38,7 @@ from switchboard.common.events.routing import (
 from switchboard.common.origin import Origin
 from switchboard.common.runtime import Runtime, Transaction
 from switchboard.routing import store
+from switchboard.routing.context import Routing
 from switchboard.routing.domain import QueueSpec
 from switchboard.routing.engine import Engine
 from switchboard.routing.lines import Waiting
@@ -49,7 +50,6 @@ from switchboard.routing.settings import RoutingSettings
 
 log = structlog.get_logger("switchboard.routing.acd")
 UNOFFERABLE = store.UNOFFERABLE
-STATE_KEY = "acd"
 
 
 @dataclass
@@ -83,12 +83,7 @@ class Distributor:
         self._wake = asyncio.Event()
         self._tracer = runtime.tracer_provider.get_tracer("switchboard.routing")
         self._next_stats = 0.0
-        self._gauges = QueueGauges.of(runtime)
-
-    @classmethod
-    def of(cls, runtime: Runtime) -> Distributor:
-        distributor: Distributor = runtime.state[STATE_KEY]
-        return distributor
+        self._gauges = QueueGauges(runtime.metrics)
 
     # -- life ----------------------------------------------------------------------------------
     async def load(self) -> None:
@@ -409,7 +404,7 @@ def waiting_of(entry: store.QueueEntry) -> Waiting:
 
 def acd_of(tx: Transaction) -> Distributor:
     """The ACD a handler works on, woken once the handler's transaction commits."""
-    distributor: Distributor = tx.state[STATE_KEY]
+    distributor = Routing.of(tx).acd
     tx.after_commit(distributor.wake)
     return distributor
 

@@ -5,18 +5,9 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Gauge
 
 from switchboard.common.events.routing import QueueStatistics
-from switchboard.common.runtime import Runtime
 
 
 class QueueGauges:
-    @classmethod
-    def of(cls, runtime: Runtime) -> QueueGauges:
-        """The runtime's gauges, registered on first use (a registry takes each name once)."""
-        gauges: QueueGauges | None = runtime.state.get("queue_gauges")
-        if gauges is None:
-            gauges = runtime.state["queue_gauges"] = cls(runtime.metrics)
-        return gauges
-
     def __init__(self, registry: CollectorRegistry) -> None:
         labels = ["tenant", "queue"]
         self.waiting = Gauge(

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from switchboard.common.auth import OPERATORS, operator_tenant, policy
-from switchboard.common.runtime import runtime_of
 from switchboard.workforce import adherence, domain, intraday, planning, publisher, roster, store
 from switchboard.workforce.context import Workforce
 from switchboard.workforce.planning import Calendar
@@ -25,10 +24,6 @@ router = APIRouter(
 Tenant = Annotated[str, Depends(operator_tenant)]
 MAX_DAYS = 31
 MAX_LEAVE_DAYS = 60
-
-
-def _context(request: Request) -> Workforce:
-    return Workforce.of(runtime_of(request))
 
 
 async def _calendar(context: Workforce, tenant_id: str) -> Calendar:
@@ -49,7 +44,7 @@ async def history(tenant: Tenant, request: Request, start: date, end: date) -> d
     for the days `start`..`end` inclusive."""
     if end < start or (end - start).days >= MAX_DAYS:
         raise HTTPException(422, f"end must be on or after start, at most {MAX_DAYS} days on")
-    context = _context(request)
+    context = Workforce.of(request)
     cal = await _calendar(context, tenant)
     async with context.runtime.db.reader() as session:
         rows = await store.history(session, tenant_id=tenant, since=cal.day_bounds(start)[0],
@@ -72,7 +67,7 @@ class ForecastRequest(BaseModel):
 async def create_forecast(body: ForecastRequest, tenant: Tenant, request: Request
                           ) -> dict[str, Any]:  # fmt: skip
     """Forecast the coming weeks from the history, with its error on the held-back days."""
-    context = _context(request)
+    context = Workforce.of(request)
     cal = await _calendar(context, tenant)
     async with context.runtime.transaction() as tx:
         run = await planning.make_forecast(
@@ -85,7 +80,7 @@ async def create_forecast(body: ForecastRequest, tenant: Tenant, request: Reques
 
 @router.get("/forecasts/latest")
 async def latest_forecast(tenant: Tenant, request: Request) -> dict[str, Any]:
-    context = _context(request)
+    context = Workforce.of(request)
     cal = await _calendar(context, tenant)
     async with context.runtime.db.reader() as session:
         run = await store.latest_forecast(session, tenant_id=tenant)
@@ -115,7 +110,7 @@ async def _forecast_summary(session: Any, cal: Calendar, run: store.ForecastRun)
 async def staffing(tenant: Tenant, request: Request, day: date | None = None) -> dict[str, Any]:
     """Agents needed per queue and interval of `day`, how they were worked out, and with
     shrinkage, from the latest forecast."""
-    context = _context(request)
+    context = Workforce.of(request)
     cal = await _calendar(context, tenant)
     day = day or _today(context, cal)
     async with context.runtime.db.reader() as session:
@@ -143,7 +138,7 @@ async def create_roster(body: RosterRequest, tenant: Tenant, request: Request) -
     """A draft roster for the week covering the latest forecast's staffing within the rules."""
     if body.week_start.weekday() != 0:
         raise HTTPException(422, "week_start must be a Monday")
-    context = _context(request)
+    context = Workforce.of(request)
     cal = await _calendar(context, tenant)
     async with context.runtime.transaction() as tx:
         run = await store.latest_forecast(tx.session, tenant_id=tenant)
@@ -159,14 +154,14 @@ async def create_roster(body: RosterRequest, tenant: Tenant, request: Request) -
 
 @router.get("/rosters/{roster_id}")
 async def get_roster(roster_id: str, tenant: Tenant, request: Request) -> dict[str, Any]:
-    context = _context(request)
+    context = Workforce.of(request)
     return await _roster_view(context, await _calendar(context, tenant), roster_id)
 
 
 @router.post("/rosters/{roster_id}/publish")
 async def publish_roster(roster_id: str, tenant: Tenant, request: Request) -> dict[str, Any]:
     """Publish a draft: it replaces the week's roster and each agent's days reach their desktop."""
-    context = _context(request)
+    context = Workforce.of(request)
     cal = await _calendar(context, tenant)
     async with context.runtime.transaction() as tx:
         row = await tx.session.get(store.Roster, roster_id)
@@ -216,7 +211,7 @@ async def _roster_view(context: Workforce, cal: Calendar, roster_id: str) -> dic
 @router.get("/intraday")
 async def intraday_view(tenant: Tenant, request: Request) -> dict[str, Any]:
     """Today per interval: forecast vs actual, required vs rostered vs signed in."""
-    context = _context(request)
+    context = Workforce.of(request)
     cal = await _calendar(context, tenant)
     now = context.clock.now()
     async with context.runtime.db.reader() as session:
@@ -228,7 +223,7 @@ async def intraday_view(tenant: Tenant, request: Request) -> dict[str, Any]:
 @router.get("/adherence")
 async def adherence_view(tenant: Tenant, request: Request) -> dict[str, Any]:
     """Each rostered agent's adherence and conformance today, and each team's."""
-    context = _context(request)
+    context = Workforce.of(request)
     cal = await _calendar(context, tenant)
     now = context.clock.now()
     async with context.runtime.db.reader() as session:
@@ -251,7 +246,7 @@ async def adherence_view(tenant: Tenant, request: Request) -> dict[str, Any]:
 async def agent_schedule(agent_id: str, tenant: Tenant, request: Request,
                          start: Annotated[date | None, Query()] = None) -> dict[str, Any]:  # fmt: skip
     """An agent's published shifts for the week starting `start` (default: this week)."""
-    context = _context(request)
+    context = Workforce.of(request)
     cal = await _calendar(context, tenant)
     week = domain.week_of(start or _today(context, cal))
     async with context.runtime.db.reader() as session:
@@ -283,7 +278,7 @@ async def add_leave(agent_id: str, body: LeaveRequest, tenant: Tenant, request: 
     days = (body.end - body.start).days + 1
     if not 1 <= days <= MAX_LEAVE_DAYS:
         raise HTTPException(422, f"leave runs from start to end, 1 to {MAX_LEAVE_DAYS} days")
-    context = _context(request)
+    context = Workforce.of(request)
     async with context.runtime.transaction() as tx:
         agent = await tx.session.get(store.WorkforceAgent, agent_id)
         if agent is None or agent.tenant_id != tenant:
@@ -301,7 +296,7 @@ async def list_leave(tenant: Tenant, request: Request, start: date, end: date) -
     """Every agent's leave between `start` and `end` (the centre file's and entered)."""
     if end < start or (end - start).days >= MAX_DAYS:
         raise HTTPException(422, f"end must be on or after start, at most {MAX_DAYS} days on")
-    context = _context(request)
+    context = Workforce.of(request)
     cal = await _calendar(context, tenant)
     found: dict[str, dict[date, str]] = {}
     async with context.runtime.db.reader() as session:
@@ -317,7 +312,7 @@ async def list_leave(tenant: Tenant, request: Request, start: date, end: date) -
 
 @router.delete("/agents/{agent_id}/leave/{day}", status_code=204)
 async def cancel_leave(agent_id: str, day: date, tenant: Tenant, request: Request) -> None:
-    context = _context(request)
+    context = Workforce.of(request)
     async with context.runtime.transaction() as tx:
         row = await tx.session.get(store.Leave, (agent_id, day))
         if row is None or row.tenant_id != tenant:
@@ -328,5 +323,5 @@ async def cancel_leave(agent_id: str, day: date, tenant: Tenant, request: Reques
 @router.post("/refresh", status_code=202)
 async def refresh_now(tenant: Tenant, request: Request) -> dict[str, str]:
     """Re-measure today's picture and adherence now (they refresh by themselves too)."""
-    await publisher.refresh(_context(request))
+    await publisher.refresh(Workforce.of(request))
     return {"status": "refreshed", "tenant_id": tenant}

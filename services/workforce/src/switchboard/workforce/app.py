@@ -18,7 +18,7 @@ def build_app(settings: WorkforceSettings | None = None) -> FastAPI:
     settings = settings or WorkforceSettings()
     runtime = build_runtime(SERVICE, settings)
     context = Workforce(runtime, settings, Clock(settings.workforce_clock_file))
-    runtime.state["workforce"] = context
+    runtime.context = context
     handlers.subscriptions.attach(runtime)
 
     async def publish(_: Runtime) -> None:

@@ -16,6 +16,7 @@ from switchboard.common.events.routing import ContactAssigned, ContactQueued
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
 from switchboard.workforce import domain, planning, store
+from switchboard.workforce.context import Workforce
 
 SERVICE = "workforce"
 subscriptions = Subscriptions(
@@ -129,6 +130,4 @@ async def on_agent_state(event: Envelope[AgentStateChanged], tx: Transaction) ->
         tx.session.add(current)
     tx.session.add(store.StateSpan(agent_id=change.agent_id, tenant_id=event.tenant_id,
                                    state=change.state, started_at=at))  # fmt: skip
-    context = tx.state.get("workforce")
-    if context is not None:
-        tx.after_commit(context.changed.set)  # the publisher re-measures adherence now
+    tx.after_commit(Workforce.of(tx).changed.set)  # the publisher re-measures adherence now
