@@ -54,23 +54,11 @@ class _Route:
     handle: Callable[..., Awaitable[None]]
 
 
-class Subscriptions:
-    def __init__(
-        self,
-        service: str,
-        *,
-        emits: Sequence[Topic] = (),
-        batch_size: int = 200,
-        prefetch: Prefetch | None = None,
-    ) -> None:
-        self.service = service
-        self.batch_size = batch_size
-        self.prefetch = prefetch
-        """Loads, in a few queries, the rows a batch's handlers will look up one by one (so their
-        look-ups find them in the session instead of making a round trip each)."""
-        self.emits = tuple(emits)
-        """What the service publishes: declared in its AsyncAPI document, and the only topics its
-        transactions may emit to."""
+class Handlers:
+    """Handlers by topic: a service's `Subscriptions`, or a group of them in a module of its own
+    that the service `include`s (as FastAPI's routers are)."""
+
+    def __init__(self) -> None:
         self._routes: dict[str, _Route] = {}
 
     def on(self, topic: Topic) -> Callable[[H], H]:
@@ -93,6 +81,33 @@ class Subscriptions:
             return handle
 
         return register
+
+class Subscriptions(Handlers):
+    def __init__(
+        self,
+        service: str,
+        *,
+        emits: Sequence[Topic] = (),
+        batch_size: int = 200,
+        prefetch: Prefetch | None = None,
+    ) -> None:
+        super().__init__()
+        self.service = service
+        self.batch_size = batch_size
+        self.prefetch = prefetch
+        """Loads, in a few queries, the rows a batch's handlers will look up one by one (so their
+        look-ups find them in the session instead of making a round trip each)."""
+        self.emits = tuple(emits)
+        """What the service publishes: declared in its AsyncAPI document, and the only topics its
+        transactions may emit to."""
+
+    def include(self, *groups: Handlers) -> None:
+        """Take the handlers of `groups` in: a topic has one handler in a service."""
+        for group in groups:
+            twice = self._routes.keys() & group._routes.keys()
+            if twice:
+                raise ValueError(f"{self.service} handles {sorted(twice)} twice")
+            self._routes.update(group._routes)
 
     @property
     def topics(self) -> list[Topic]:

@@ -3,33 +3,17 @@ their stream replays), and the desktop's view of contacts, offers and queues fol
 
 from __future__ import annotations
 
-import functools
-from typing import Any
-
-from opentelemetry import propagate
-
-from switchboard.common import mail as outgoing
 from switchboard.common import topics
-from switchboard.common.db import per_session
 from switchboard.common.envelope import Envelope
-from switchboard.common.events.channels import (
-    CallbackResult,
-    CallControl,
-    ChatActivity,
-    ChatMessage,
-)
 from switchboard.common.events.desktop import (
-    AgentStateChanged,
     ContactWrapped,
     FollowUpDone,
     FollowUpPromised,
     JobRequested,
-    ReplySent,
 )
 from switchboard.common.events.dispatch import JobStatusChanged
 from switchboard.common.events.escalation import ContactEscalated, FollowUpDue, SlaAlert
 from switchboard.common.events.intake import ContactReceived
-from switchboard.common.events.outbound import OutboundBlocked, OutboundCleared
 from switchboard.common.events.privacy import ErasureRequested
 from switchboard.common.events.records import CustomerCorrected
 from switchboard.common.events.routing import (
@@ -37,18 +21,19 @@ from switchboard.common.events.routing import (
     ContactAssigned,
     ContactQueued,
     OfferWithdrawn,
-    QueueStatistics,
-    SupervisorAlert,
-)
-from switchboard.common.events.workforce import (
-    AdherenceChanged,
-    IntradayPicture,
-    SchedulePublished,
 )
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
-from switchboard.desktop import domain, mail, privacy, rosters, store
+from switchboard.desktop import (
+    channel_handlers,
+    domain,
+    floor_handlers,
+    privacy,
+    quality,
+    store,
+)
 from switchboard.desktop.context import Desktop
+from switchboard.desktop.delivery import contact_for, tell
 
 SERVICE = "desktop"
 subscriptions = Subscriptions(
@@ -87,38 +72,9 @@ async def on_erasure_requested(event: Envelope[ErasureRequested], tx: Transactio
     await privacy.erase(tx, event, Desktop.of(tx).settings.mail_sink)
 
 
-async def tell(tx: Transaction, agent_id: str, event_type: str, data: dict[str, Any]) -> None:
-    """Put an event in the agent's inbox, with the rest of the batch's when it finishes, and wake
-    their open streams once it is committed."""
-    inbox = per_session(tx.session, store.PendingInbox)
-    inbox.entries.append((agent_id, event_type, data))
-
-    async def deliver() -> None:
-        wakeups = Desktop.of(tx).wakeups
-        for agent in await inbox.write():
-            tx.after_commit(functools.partial(wakeups.wake, agent))
-
-    if len(inbox.entries) == 1:  # the batch's first: deliver them all before it commits
-        tx.before_commit(deliver)
-
-
-async def _contact(tx: Transaction, event: Envelope[Any]) -> store.DesktopContact:
-    row = await store.contact_row(
-        tx.session,
-        event.about_contact_id,
-        tenant_id=event.tenant_id,
-        correlation_id=event.correlation_id,
-    )
-    if row.trace_parent is None:
-        headers: dict[str, str] = {}
-        propagate.inject(headers)
-        row.trace_parent = headers.get("traceparent")
-    return row
-
-
 @subscriptions.on(topics.CONTACT_RECEIVED)
 async def on_contact_received(event: Envelope[ContactReceived], tx: Transaction) -> None:
-    contact, received = await _contact(tx, event), event.payload
+    contact, received = await contact_for(tx, event), event.payload
     contact.channel, contact.conversation_id = received.channel, received.conversation_id
     contact.conversation_token, contact.received_at = (
         received.conversation_token,
@@ -142,7 +98,7 @@ async def on_contact_received(event: Envelope[ContactReceived], tx: Transaction)
 
 @subscriptions.on(topics.CONTACT_QUEUED)
 async def on_contact_queued(event: Envelope[ContactQueued], tx: Transaction) -> None:
-    contact = await _contact(tx, event)
+    contact = await contact_for(tx, event)
     contact.queue_id = event.payload.queue_id
     if contact.status in ("received", "offered"):
         contact.status = "queued"
@@ -152,7 +108,7 @@ async def on_contact_queued(event: Envelope[ContactQueued], tx: Transaction) -> 
 @subscriptions.on(topics.AGENT_OFFERED)
 async def on_agent_offered(event: Envelope[AgentOffered], tx: Transaction) -> None:
     offer = event.payload
-    contact = await _contact(tx, event)
+    contact = await contact_for(tx, event)
     contact.queue_id, contact.channel = offer.queue_id, contact.channel or offer.channel
     tx.session.add(contact)
     tx.session.add(
@@ -212,7 +168,7 @@ async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction)
     if offer is not None:
         offer.status = "accepted"
         tx.session.add(offer)
-    contact = await _contact(tx, event)
+    contact = await contact_for(tx, event)
     contact.hold(domain.assigned(contact.holding, assigned.agent_id))
     contact.queue_id = assigned.queue_id
     if contact.handed_on_by != assigned.agent_id:
@@ -231,7 +187,7 @@ async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction)
 @subscriptions.on(topics.CONTACT_WRAPPED)
 async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -> None:
     wrapped = event.payload
-    contact = await _contact(tx, event)
+    contact = await contact_for(tx, event)
     holding, its_own = domain.wrapped(contact.holding, wrapped.agent_id)
     if holding.status == "wrapped" and contact.status != "wrapped":
         contact.wrapped_at = event.occurred_at
@@ -255,7 +211,7 @@ async def on_contact_escalated(event: Envelope[ContactEscalated], tx: Transactio
     """An agent's escalation is remembered so they hear how it ended; a breached promise is told to
     the tenant's supervisors."""
     escalated = event.payload
-    contact = await _contact(tx, event)
+    contact = await contact_for(tx, event)
     data = {
         "contact_id": contact.contact_id,
         "reason": escalated.reason,
@@ -359,189 +315,4 @@ async def on_followup_due(event: Envelope[FollowUpDue], tx: Transaction) -> None
     await tell(tx, due.agent_id, "follow_up_due", data)
 
 
-@subscriptions.on(topics.AGENT_STATE)
-async def on_agent_state(event: Envelope[AgentStateChanged], tx: Transaction) -> None:
-    change = event.payload
-    agent = await tx.session.get(store.DesktopAgent, change.agent_id)
-    if agent is None:
-        return
-    agent.state, agent.state_reason, agent.state_since = (
-        change.state,
-        change.reason,
-        event.occurred_at,
-    )
-    tx.session.add(agent)
-    data = {"state": change.state, "reason": change.reason, "source": change.source}
-    await tell(tx, change.agent_id, "state", data)
-
-
-@subscriptions.on(topics.QUEUE_STATS)
-async def on_queue_stats(event: Envelope[QueueStatistics], tx: Transaction) -> None:
-    stats = event.payload
-    row = await tx.session.get(store.QueueFigures, (event.tenant_id, stats.queue_id))
-    if row is not None and row.updated_at >= event.occurred_at:
-        return  # an older figure delivered late
-    row = row or store.QueueFigures(tenant_id=event.tenant_id, queue_id=stats.queue_id, figures={})
-    row.figures = stats.model_dump(mode="json")
-    row.updated_at = event.occurred_at
-    tx.session.add(row)
-
-
-@subscriptions.on(topics.SUPERVISOR_ALERT)
-async def on_supervisor_alert(event: Envelope[SupervisorAlert], tx: Transaction) -> None:
-    alert = event.payload
-    for supervisor in await store.supervisors_of(tx.session, event.tenant_id):
-        await tell(tx, supervisor, "alert", alert.model_dump(mode="json"))
-
-
-@subscriptions.on(topics.OUTBOUND_CLEARED)
-async def on_outbound_cleared(event: Envelope[OutboundCleared], tx: Transaction) -> None:
-    """The gate's answer is told to the agent; a reply it cleared is sent now, and only now counts
-    as a reply: an SMS or a fax goes to the channel system (intake hands the `contact.replied` on),
-    a call back is dialled from the agent's extension (`call.control`)."""
-    await _outbound_answer(tx, event.payload.request_id, "cleared", event.payload.reason)
-    asked = await tx.session.get(store.OutboundByAgent, event.payload.request_id)
-    if asked is None or asked.channel not in ("sms", "fax", "call"):
-        return  # another requester's, or a request from before replies were kept
-    sent = ReplySent(
-        agent_id=asked.agent_id,
-        channel="phone" if asked.channel == "call" else asked.channel,
-        to=event.payload.number,
-        text=asked.text or "",
-        outbound_request_id=asked.request_id,
-    )
-    if asked.channel == "call":
-        agent = await tx.session.get(store.DesktopAgent, asked.agent_id)
-        if agent is None or not agent.extension:
-            reason = "you have no phone extension to call from: ask a team leader"
-            await _outbound_answer(tx, asked.request_id, "not_dialled", reason)
-            return
-        dial = CallControl(
-            command_id=asked.request_id,
-            call_id=f"reply:{asked.request_id}",
-            action="dial",
-            extension=agent.extension,
-            target=event.payload.number,
-            requested_by=f"agent {asked.agent_id}",
-            agent_id=asked.agent_id,
-        )
-        await tx.emit(event.follow(dial, aggregate_id=asked.contact_id))
-    await tx.emit(event.follow(sent, aggregate_id=asked.contact_id))
-
-
-@subscriptions.on(topics.OUTBOUND_BLOCKED)
-async def on_outbound_blocked(event: Envelope[OutboundBlocked], tx: Transaction) -> None:
-    await _outbound_answer(tx, event.payload.request_id, "blocked", event.payload.reason)
-
-
-async def _outbound_answer(tx: Transaction, request_id: str, decision: str, reason: str) -> None:
-    """The DNC gate's answer to an agent's call or fax, told to that agent."""
-    asked = await tx.session.get(store.OutboundByAgent, request_id)
-    if asked is None:
-        return  # another requester's (a campaign, dispatch)
-    data = {
-        "request_id": request_id,
-        "contact_id": asked.contact_id,
-        "decision": decision,
-        "reason": reason,
-    }
-    await tell(tx, asked.agent_id, "outbound", data)
-
-
-@subscriptions.on(topics.CONTACT_REPLIED)
-async def on_contact_replied(event: Envelope[ReplySent], tx: Transaction) -> None:
-    """An email reply is sent once its event is committed: at least once, and as the same message
-    (the same Message-ID) every time, which mail systems and the sink treat as one."""
-    reply = event.payload
-    contact = await tx.session.get(store.DesktopContact, event.aggregate_id)
-    if contact is not None and contact.replied_at is None:
-        contact.replied_at = event.occurred_at
-        tx.session.add(contact)
-    if contact is not None and reply.channel == "chat":
-        await _chat_line(
-            tx,
-            contact,
-            event.event_id,
-            {"from": "agent", "agent_id": reply.agent_id, "text": reply.text},
-        )
-    if reply.channel != "email":
-        return
-    sender = contact.destination if contact and contact.destination else "noreply@localhost"
-    await outgoing.send(Desktop.of(tx).mailer, mail.compose(reply, sender=sender))
-
-
-async def _chat_line(
-    tx: Transaction, contact: store.DesktopContact, line_id: str, line: dict[str, Any]
-) -> None:
-    """A chat line on the contact's transcript (once), told to whoever holds the contact."""
-    transcript = list(contact.transcript or [])
-    if any(entry.get("id") == line_id for entry in transcript):
-        return
-    transcript.append({"id": line_id, **line})
-    contact.transcript = transcript
-    tx.session.add(contact)
-    for agent_id in {contact.agent_id, *(contact.also_held or [])} - {None}:
-        await tell(tx, str(agent_id), "chat", {"contact_id": contact.contact_id, **line})
-
-
-@subscriptions.on(topics.CHAT_MESSAGE)
-async def on_chat_message(event: Envelope[ChatMessage], tx: Transaction) -> None:
-    message = event.payload
-    contact = await _contact(tx, event)
-    line = {
-        "from": "customer",
-        "seq": message.seq,
-        "text": message.text,
-        "at": message.at.isoformat(),
-    }
-    await _chat_line(tx, contact, event.event_id, line)
-
-
-@subscriptions.on(topics.CHAT_ACTIVITY)
-async def on_chat_activity(event: Envelope[ChatActivity], tx: Transaction) -> None:
-    """The customer typing, gone, back, or shown the agent's message: told to the agent."""
-    activity = event.payload
-    if activity.by != "customer":
-        return
-    contact = await tx.session.get(store.DesktopContact, event.about_contact_id)
-    if contact is None or contact.agent_id is None or contact.status != "assigned":
-        return
-    data = {"contact_id": contact.contact_id, "kind": activity.kind, "seq": activity.seq}
-    await tell(tx, contact.agent_id, "chat_activity", data)
-
-
-@subscriptions.on(topics.CALLBACK_RESULT)
-async def on_callback_result(event: Envelope[CallbackResult], tx: Transaction) -> None:
-    result = event.payload
-    if result.agent_id:
-        data = {**result.model_dump(mode="json"), "contact_id": event.about_contact_id}
-        await tell(tx, result.agent_id, "callback", data)
-
-
-@subscriptions.on(topics.WORKFORCE_SCHEDULE)
-async def on_schedule(event: Envelope[SchedulePublished], tx: Transaction) -> None:
-    """A published day of the agent's roster: kept, and shown on their desktop at once."""
-    day = event.payload
-    await tx.session.merge(rosters.AgentSchedule(
-        agent_id=day.agent_id, day=day.day, roster_id=day.roster_id, leave=day.leave,
-        activities=[a.model_dump(mode="json") for a in day.activities],
-        published_at=event.occurred_at,
-    ))  # fmt: skip
-    await tell(tx, day.agent_id, "schedule", day.model_dump(mode="json"))
-
-
-@subscriptions.on(topics.WORKFORCE_ADHERENCE)
-async def on_adherence(event: Envelope[AdherenceChanged], tx: Transaction) -> None:
-    report = event.payload
-    await rosters.keep_latest(tx.session, rosters.AgentAdherence(
-        agent_id=report.agent_id, tenant_id=event.tenant_id,
-        figures=report.model_dump(mode="json"), measured_at=event.occurred_at,
-    ))  # fmt: skip
-
-
-@subscriptions.on(topics.WORKFORCE_INTRADAY)
-async def on_intraday(event: Envelope[IntradayPicture], tx: Transaction) -> None:
-    await rosters.keep_latest(tx.session, rosters.TenantDay(
-        tenant_id=event.tenant_id, picture=event.payload.model_dump(mode="json"),
-        measured_at=event.occurred_at,
-    ))  # fmt: skip
+subscriptions.include(channel_handlers.handlers, floor_handlers.handlers, quality.handlers)

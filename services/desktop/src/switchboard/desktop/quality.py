@@ -15,8 +15,9 @@ from switchboard.common import topics
 from switchboard.common.envelope import Envelope, aware
 from switchboard.common.events.quality import CoachingPlanned, EvaluationPublished, FeedbackPosted
 from switchboard.common.runtime import Transaction
+from switchboard.common.subscriptions import Handlers
 from switchboard.desktop import store
-from switchboard.desktop.handlers import subscriptions, tell
+from switchboard.desktop.delivery import tell
 
 
 class DesktopEvaluation(SQLModel, table=True):
@@ -72,7 +73,10 @@ def _newer(held: datetime, new: datetime) -> bool:
     return aware(held) <= aware(new)
 
 
-@subscriptions.on(topics.QUALITY_EVALUATION)
+handlers = Handlers()
+
+
+@handlers.on(topics.QUALITY_EVALUATION)
 async def on_evaluation(event: Envelope[EvaluationPublished], tx: Transaction) -> None:
     """An evaluation of the agent's contact, or its new status: kept and shown at once."""
     evaluation = event.payload
@@ -86,7 +90,7 @@ async def on_evaluation(event: Envelope[EvaluationPublished], tx: Transaction) -
     await tell(tx, evaluation.agent_id, "evaluation", evaluation.model_dump(mode="json"))
 
 
-@subscriptions.on(topics.QUALITY_FEEDBACK)
+@handlers.on(topics.QUALITY_FEEDBACK)
 async def on_feedback(event: Envelope[FeedbackPosted], tx: Transaction) -> None:
     """Feedback to an agent, or to every agent of a team in the tenant."""
     feedback = event.payload
@@ -106,7 +110,7 @@ async def _recipients(session: AsyncSession, tenant_id: str, feedback: FeedbackP
     return [a.agent_id for a in rows if a.serves(tenant_id)]
 
 
-@subscriptions.on(topics.QUALITY_COACHING)
+@handlers.on(topics.QUALITY_COACHING)
 async def on_coaching(event: Envelope[CoachingPlanned], tx: Transaction) -> None:
     coaching = event.payload
     row = await tx.session.get(DesktopCoaching, coaching.coaching_id)
