@@ -24,7 +24,7 @@ from switchboard.common.events.quality import (
     ScoredQuestion,
 )
 from switchboard.common.testing import ServiceUnderTest, service_under_test
-from switchboard.desktop import api, quality_api, store, streams
+from switchboard.desktop import api, inbox_store, quality_api, store, streams
 from switchboard.desktop.context import Desktop as DesktopContext
 from switchboard.desktop.handlers import SERVICE, subscriptions
 from switchboard.desktop.settings import DesktopSettings
@@ -54,7 +54,7 @@ class Desktop:
 
     async def told(self, agent: str) -> list[str]:
         async with await self.service.session() as session:
-            return [e.event_type for e in await store.inbox_after(session, agent, 0)]
+            return [e.event_type for e in await inbox_store.inbox_after(session, agent, 0)]
 
 
 @pytest.fixture

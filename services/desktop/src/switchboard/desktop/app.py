@@ -23,6 +23,7 @@ from switchboard.desktop import (
     catalogue_api,
     channels_api,
     handlers,
+    inbox_store,
     operators_api,
     quality_api,
     schedule_api,
@@ -70,7 +71,7 @@ def build_app(settings: DesktopSettings | None = None) -> FastAPI:
             desktop.session_key.load(await store.signing_key(session))
 
     async def prune(tx: Transaction) -> None:
-        removed = await store.prune_inboxes(tx.session, before=utcnow() - INBOX_KEPT)
+        removed = await inbox_store.prune_inboxes(tx.session, before=utcnow() - INBOX_KEPT)
         if removed:
             log.info("inbox entries pruned", removed=removed)
 

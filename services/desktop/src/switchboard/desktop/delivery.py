@@ -11,14 +11,14 @@ from opentelemetry import propagate
 from switchboard.common.db import per_session
 from switchboard.common.envelope import Envelope
 from switchboard.common.runtime import Transaction
-from switchboard.desktop import store
+from switchboard.desktop import inbox_store, store
 from switchboard.desktop.context import Desktop
 
 
 async def tell(tx: Transaction, agent_id: str, event_type: str, data: dict[str, Any]) -> None:
     """Put an event in the agent's inbox, with the rest of the batch's when it finishes, and wake
     their open streams once it is committed."""
-    inbox = per_session(tx.session, store.PendingInbox)
+    inbox = per_session(tx.session, inbox_store.PendingInbox)
     inbox.entries.append((agent_id, event_type, data))
 
     async def deliver() -> None:

@@ -17,7 +17,7 @@ from switchboard.common.events.privacy import ErasureRequested
 from switchboard.common.events.records import CustomerCorrected
 from switchboard.common.privacy import corrected_party, names_them, report, scrubbed
 from switchboard.common.runtime import Transaction
-from switchboard.desktop import store
+from switchboard.desktop import inbox_store, store
 
 SERVICE = "desktop"
 
@@ -46,8 +46,8 @@ async def erase(tx: Transaction, event: Envelope[ErasureRequested], mail_sink: P
         .values(text=None)
     )
     told = 0
-    about_them = col(store.InboxEntry.data)["contact_id"].as_string().in_(ids)
-    for entry in await session.exec(select(store.InboxEntry).where(about_them)):
+    about_them = col(inbox_store.InboxEntry.data)["contact_id"].as_string().in_(ids)
+    for entry in await session.exec(select(inbox_store.InboxEntry).where(about_them)):
         entry.data = scrubbed(entry.data)
         session.add(entry)
         told += 1

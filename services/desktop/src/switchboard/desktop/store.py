@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, insert, or_, update
+from sqlalchemy import JSON, Column, or_
 from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -39,18 +39,6 @@ class DesktopAgent(SQLModel, table=True):
 
     def serves(self, tenant_id: str) -> bool:
         return tenant_id in self.tenants
-
-
-class InboxEntry(SQLModel, table=True):
-    """One event for one agent's desktop, numbered in the agent's own sequence."""
-
-    __tablename__ = "desktop_inbox"
-
-    agent_id: str = Field(primary_key=True, max_length=64)
-    seq: int = Field(primary_key=True)
-    event_type: str = Field(max_length=64)
-    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class DesktopContact(SQLModel, table=True):
@@ -264,86 +252,6 @@ async def apply_centre(
             )
 
 
-class PendingInbox:
-    """A transaction's inbox entries, delivered together when it finishes."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-        self.entries: list[tuple[str, str, dict[str, Any]]] = []
-
-    async def write(self) -> dict[str, int]:
-        entries, self.entries = self.entries, []
-        return await deliver(self.session, entries) if entries else {}
-
-
-async def deliver(
-    session: AsyncSession, entries: list[tuple[str, str, dict[str, Any]]]
-) -> dict[str, int]:
-    """Append entries (agent, event type, data) to their agents' inboxes, in order: one increment
-    per agent and one insert for all, however many there are. Returns each known agent's newest
-    number; entries for an agent the desktop does not know are dropped. The row lock the
-    increment takes holds until commit, so an agent's entries commit in the order of their numbers
-    and a stream reading `seq > last` can never skip one that commits late."""
-    counts: dict[str, int] = {}
-    for agent_id, _, _ in entries:
-        counts[agent_id] = counts.get(agent_id, 0) + 1
-    newest: dict[str, int] = {}
-    for agent_id, count in counts.items():
-        result = await session.exec(
-            update(DesktopAgent)
-            .where(col(DesktopAgent.agent_id) == agent_id)
-            .values(last_seq=col(DesktopAgent.last_seq) + count)
-            .returning(col(DesktopAgent.last_seq))
-        )
-        seq = result.scalar_one_or_none()
-        if seq is not None:
-            newest[agent_id] = int(seq)
-    next_seq = {agent_id: seq - counts[agent_id] for agent_id, seq in newest.items()}
-    rows = []
-    for agent_id, event_type, data in entries:
-        if agent_id in next_seq:
-            next_seq[agent_id] += 1
-            rows.append(
-                {"agent_id": agent_id, "seq": next_seq[agent_id], "event_type": event_type,
-                 "data": data, "created_at": utcnow()}
-            )  # fmt: skip
-    if rows:
-        await (await session.connection()).execute(insert(InboxEntry), rows)
-    return newest
-
-
-async def inbox_after(
-    session: AsyncSession, agent_id: str, after: int, *, limit: int = 500
-) -> list[InboxEntry]:
-    rows = await session.exec(
-        select(InboxEntry)
-        .where(col(InboxEntry.agent_id) == agent_id, col(InboxEntry.seq) > after)
-        .order_by(col(InboxEntry.seq))
-        .limit(limit)
-    )
-    return list(rows)
-
-
-async def last_seqs(session: AsyncSession, agent_ids: list[str]) -> dict[str, int]:
-    """Each agent's newest inbox number."""
-    rows = await session.exec(
-        select(DesktopAgent.agent_id, DesktopAgent.last_seq).where(
-            col(DesktopAgent.agent_id).in_(agent_ids)
-        )
-    )
-    return dict(rows.all())
-
-
-async def oldest_kept(session: AsyncSession, agent_id: str) -> int | None:
-    rows = await session.exec(
-        select(InboxEntry.seq)
-        .where(col(InboxEntry.agent_id) == agent_id)
-        .order_by(col(InboxEntry.seq))
-        .limit(1)
-    )
-    return rows.first()
-
-
 async def supervisors_of(session: AsyncSession, tenant_id: str) -> list[str]:
     rows = await session.exec(select(DesktopAgent).where(col(DesktopAgent.supervisor)))
     return [a.agent_id for a in rows if a.serves(tenant_id)]
@@ -475,8 +383,3 @@ async def open_jobs(session: AsyncSession, contact_ids: list[str]) -> list[Deskt
         .order_by(col(DesktopJob.window_start))
     )
     return list(rows)
-
-
-async def prune_inboxes(session: AsyncSession, *, before: datetime) -> int:
-    result = await session.exec(delete(InboxEntry).where(col(InboxEntry.created_at) < before))
-    return int(result.rowcount or 0)
