@@ -82,6 +82,7 @@ class Handlers:
 
         return register
 
+
 class Subscriptions(Handlers):
     def __init__(
         self,
