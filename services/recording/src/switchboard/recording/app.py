@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from switchboard.common.runtime import build_runtime
 from switchboard.common.service import build_http, repeat
-from switchboard.recording import api, handlers, privacy_api, retention
+from switchboard.recording import api, customers_api, handlers, privacy_api, retention
 from switchboard.recording.quality import api as quality_api
 from switchboard.recording.quality import team_api as quality_team_api
 from switchboard.recording.settings import RecordingSettings
@@ -31,6 +31,7 @@ def build_app(settings: RecordingSettings | None = None) -> FastAPI:
         ],
     )
     app.include_router(api.router)
+    app.include_router(customers_api.router)
     app.include_router(privacy_api.router)
     app.include_router(quality_api.router)
     app.include_router(quality_team_api.router)

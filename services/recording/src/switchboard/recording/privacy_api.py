@@ -11,7 +11,7 @@ from pydantic import Field as PydanticField
 from switchboard.common.auth import may
 from switchboard.common.runtime import runtime_of
 from switchboard.recording import customers, erasure, retention
-from switchboard.recording.api import Who
+from switchboard.recording.deps import Who
 
 router = APIRouter(prefix="/v1", tags=["privacy"], dependencies=[may("privacy_officer")])
 
