@@ -22,8 +22,8 @@ from switchboard.common.errors import InvalidInput
 from switchboard.common.runtime import runtime_of
 from switchboard.routing import store
 from switchboard.routing.context import Routing
-from switchboard.routing.distributor import now
 from switchboard.routing.domain import lending_refused
+from switchboard.routing.restore import now
 
 router = APIRouter(
     prefix="/v1",

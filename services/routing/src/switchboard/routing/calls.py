@@ -32,7 +32,8 @@ from switchboard.common.events.routing import ContactQueued, OfferWithdrawn
 from switchboard.common.ids import new_id
 from switchboard.common.runtime import Transaction
 from switchboard.routing import domain, gate, store
-from switchboard.routing.distributor import Distributor, acd_of, epoch, now, waiting_of
+from switchboard.routing.distributor import Distributor, acd_of
+from switchboard.routing.restore import epoch, now, waiting_of
 
 log = structlog.get_logger("switchboard.routing.calls")
 TRANSFER_EXCLUSION_SECONDS = 3600.0

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -37,14 +36,13 @@ from switchboard.common.events.routing import (
 )
 from switchboard.common.origin import Origin
 from switchboard.common.runtime import Runtime, Transaction
-from switchboard.routing import store
+from switchboard.routing import restore, store
 from switchboard.routing.context import Routing
 from switchboard.routing.domain import QueueSpec
 from switchboard.routing.engine import Engine
-from switchboard.routing.lines import Waiting
 from switchboard.routing.metrics import QueueGauges
-from switchboard.routing.offers import Candidate as EngineCandidate
 from switchboard.routing.offers import Offer
+from switchboard.routing.restore import at, now
 from switchboard.routing.roster import Agent
 from switchboard.routing.settings import RoutingSettings
 
@@ -59,14 +57,6 @@ class TenantRouting:
     rules: list[RuleConfig]
     partners: list[str]
     callbacks: CallbackConfig = field(default_factory=CallbackConfig)
-
-
-def now() -> float:
-    return utcnow().timestamp()
-
-
-def at(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
 
 
 class Distributor:
@@ -87,48 +77,9 @@ class Distributor:
 
     # -- life ----------------------------------------------------------------------------------
     async def load(self) -> None:
-        """Rebuild the Engine from the record: configuration, agents' presence, the lines, the
-        contacts agents hold and the offers in flight."""
-        clock = now()
+        """Rebuild the Engine from the record (`restore.rebuild`)."""
         async with self.runtime.db.reader() as session:
-            for row in await store.tenants(session):
-                self.configure_tenant(row.tenant_id, row.timezone, row.config)
-            for agent_row in await store.agents(session):
-                self.configure_agent(agent_row.agent_id, agent_row.config)
-                agent = self.engine.agents[agent_row.agent_id]
-                agent.missed_in_row = agent_row.missed_in_row
-                self.engine.set_presence(
-                    agent.agent_id, agent_row.presence, reason=agent_row.break_reason, now=clock
-                )
-            for entry in await store.live_entries(session):
-                self.remember(entry)
-                self.engine.enqueue(waiting_of(entry))
-            for entry in await store.assigned_entries(session):
-                held = self.engine.agents.get(entry.agent_id or "")
-                if held is not None:
-                    held.active[entry.contact_id] = entry.channel
-                    if entry.status == "wrap_up":
-                        held.wrapping.add(entry.contact_id)
-                    self.engine.set_presence(
-                        held.agent_id, held.presence, reason=held.break_reason, now=clock
-                    )
-            for offer_row in await store.open_offers(session):
-                self.engine.adopt(_offer(offer_row))
-            since = utcnow() - timedelta(minutes=30)
-            for entry in await store.outcomes_since(session, since):
-                if entry.outcome_at is not None and entry.waited_seconds is not None:
-                    self.engine.record_outcome(
-                        (entry.tenant_id, entry.queue_id),
-                        at=epoch(entry.outcome_at),
-                        answered=entry.status != "abandoned",
-                        waited=entry.waited_seconds,
-                    )
-        log.info(
-            "acd loaded",
-            agents=len(self.engine.agents),
-            waiting=len(self.engine.waiting),
-            offers=len(self.engine.offers),
-        )
+            await restore.rebuild(self, session)
 
     def wake(self) -> None:
         self._wake.set()
@@ -386,45 +337,8 @@ class Distributor:
                 await tx.emit(event)
 
 
-def waiting_of(entry: store.QueueEntry) -> Waiting:
-    return Waiting(
-        contact_id=entry.contact_id,
-        tenant_id=entry.tenant_id,
-        queue_id=entry.queue_id,
-        channel=entry.channel,
-        priority=entry.priority,
-        enqueued_at=epoch(entry.enqueued_at),
-        rule=entry.rule,
-        excluded=dict(entry.excluded),
-        not_before=epoch(entry.not_before) if entry.not_before else 0.0,
-        reserved_for=entry.reserved_for,
-        reserved_until=epoch(entry.reserved_until) if entry.reserved_until else 0.0,
-    )
-
-
 def acd_of(tx: Transaction) -> Distributor:
     """The ACD a handler works on, woken once the handler's transaction commits."""
     distributor = Routing.of(tx).acd
     tx.after_commit(distributor.wake)
     return distributor
-
-
-def _offer(row: store.RoutingOffer) -> Offer:
-    reason = OfferReason.model_validate(row.reason)
-    return Offer(
-        offer_id=row.offer_id,
-        contact_id=row.contact_id,
-        agent_id=row.agent_id,
-        queue=(row.tenant_id, row.queue_id),
-        expires_at=epoch(row.expires_at),
-        timeout_seconds=int((row.expires_at - row.created_at).total_seconds()),
-        rule=reason.rule,
-        step=reason.step,
-        considered=[EngineCandidate(**c.model_dump()) for c in reason.considered],
-        why=reason.why,
-    )
-
-
-def epoch(moment: datetime) -> float:
-    """Seconds since the epoch; the record's times are UTC whether or not the driver says so."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()

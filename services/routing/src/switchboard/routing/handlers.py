@@ -29,7 +29,8 @@ from switchboard.common.ids import new_id
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
 from switchboard.routing import calls, domain, gate, store
-from switchboard.routing.distributor import Distributor, acd_of, epoch, now, waiting_of
+from switchboard.routing.distributor import Distributor, acd_of
+from switchboard.routing.restore import epoch, now, waiting_of
 
 SERVICE = "routing"
 subscriptions = Subscriptions(
