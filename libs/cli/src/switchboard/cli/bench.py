@@ -11,11 +11,12 @@ from pathlib import Path
 
 import httpx
 
-from switchboard.cli.bench_centre import Mail, bench_centre, percentile
+from switchboard.cli.bench_centre import bench_centre, percentile
 from switchboard.cli.bench_dispatch import bench_dispatch
 from switchboard.cli.bench_escalation import bench_escalation
 from switchboard.cli.bench_recording import bench_recording
 from switchboard.cli.bench_routing import bench_routing
+from switchboard.cli.bench_traffic import Mail
 from switchboard.cli.centre import Centre
 from switchboard.common.process import free_port
 from switchboard.common.settings import Settings

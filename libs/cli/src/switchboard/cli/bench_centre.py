@@ -19,32 +19,26 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
-import re
 import statistics
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
 import httpx
 import yaml
-from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from switchboard.cli.bench_pipeline import raw_pipeline
+from switchboard.cli.bench_traffic import Mail, Offers, agents_at_work, applied_count, worked_off
 from switchboard.cli.centre import Centre
 from switchboard.cli.chaos import PG_ADMIN_URL, centre_yaml
 from switchboard.cli.scratch import create_database, drop_database
 from switchboard.cli.services import SERVICES
-from switchboard.common import topics
-from switchboard.common.envelope import peek
 from switchboard.common.process import free_port
 from switchboard.common.settings import Settings
-from switchboard.common.signing import signed_headers
 
 AGENTS = 200
 EMAIL_CAPACITY = 10
@@ -132,161 +126,11 @@ def _idle_cpu(centre: Centre, seconds: float) -> dict[str, float]:
 # -- the outside world ------------------------------------------------------------------------
 
 
-class Mail:
-    """The tenant's mail gateway posting signed emails to intake."""
-
-    def __init__(self, centre: Centre, client: httpx.AsyncClient) -> None:
-        creds = centre.credentials
-        self.address = creds["tenants"][creds["operator_tenant"]]["email"]
-        self.system = next(k for k in creds["channel_systems"] if k.endswith("mail"))
-        self.secret = creds["channel_systems"][self.system]["secret"]
-        self.url = centre.settings.base_url("intake") + "/v1/email"
-        self.client = client
-        self.sent = 0
-        self.refusals: dict[str, int] = {}
-
-    def _refused(self, why: str) -> None:
-        self.refusals[why] = self.refusals.get(why, 0) + 1
-
-    async def post(self) -> tuple[str | None, float, float]:
-        """(contact id or None when refused, sent at, answered at); each refusal is counted by its
-        status code or error in `refusals`."""
-        self.sent += 1
-        message = EmailMessage()
-        message["From"] = f"Customer {self.sent} <customer{self.sent}@example.net>"
-        message["To"] = self.address
-        message["Subject"] = f"Question {self.sent} about my account"
-        message["Message-ID"] = make_msgid(domain="bench.example.net")
-        message.set_content("Could you tell me when my next reading is due? " * 8)
-        raw = message.as_bytes()
-        headers = {
-            "Content-Type": "message/rfc822",
-            **signed_headers(self.system, self.secret, raw),
-        }
-        sent = time.monotonic()
-        try:
-            response = await self.client.post(self.url, content=raw, headers=headers)
-        except httpx.HTTPError as error:
-            self._refused(type(error).__name__)
-            return None, sent, time.monotonic()
-        answered = time.monotonic()
-        if response.status_code != 202:
-            self._refused(str(response.status_code))
-            return None, sent, answered
-        return str(response.json()["contact_id"]), sent, answered
-
-
-class Offers:
-    """When each contact was first offered to an agent, as seen on `agent.offered`."""
-
-    def __init__(self, bootstrap: str) -> None:
-        self.first: dict[str, float] = {}
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, fetch_max_wait_ms=5, enable_auto_commit=False
-        )
-        self._task: asyncio.Task[None] | None = None
-        self._news = asyncio.Event()
-
-    async def start(self) -> None:
-        await self.consumer.start()
-        topic = topics.AGENT_OFFERED.name
-        await self.consumer.topics()
-        partitions = [
-            TopicPartition(topic, p) for p in self.consumer.partitions_for_topic(topic) or ()
-        ]
-        self.consumer.assign(partitions)
-        await self.consumer.seek_to_end(*partitions)
-        for tp in partitions:
-            await self.consumer.position(tp)  # fixes the end before the load starts
-        self._task = asyncio.create_task(self._follow())
-
-    async def seen(self, contacts: set[str]) -> None:
-        """Returns once every one of `contacts` has been offered."""
-        while not contacts <= self.first.keys():
-            self._news.clear()
-            await self._news.wait()
-
-    async def _follow(self) -> None:
-        while True:
-            batches = await self.consumer.getmany(timeout_ms=100)
-            now = time.monotonic()
-            for records in batches.values():
-                for record in records:
-                    contact = peek(record.value or b"").get("contact_id")
-                    if isinstance(contact, str):
-                        self.first.setdefault(contact, now)
-            if batches:
-                self._news.set()
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        await self.consumer.stop()
-
-
-async def _recorded(
-    client: httpx.AsyncClient, centre: Centre, topic: str = "contact.received"
-) -> int:
-    """How many `topic` events recording has applied (from its /metrics)."""
-    text = (await client.get(centre.settings.base_url("recording") + "/metrics")).text
-    applied = re.compile(
-        rf'^switchboard_messages_handled_total{{outcome="applied",topic="{re.escape(topic)}"}} (\S+)$',
-        re.MULTILINE,
-    )
-    found = applied.search(text)
-    return int(float(found.group(1))) if found else 0
-
-
-async def _worked_off(centre: Centre) -> float:
-    """Waits until the agents have wrapped up every contact handed in so far (so the next run
-    finds them with capacity); the seconds that took."""
-    started = time.monotonic()
-    async with httpx.AsyncClient(timeout=30) as client:
-        for _ in range(int(DRAIN_SECONDS)):
-            received = await _recorded(client, centre)
-            if await _recorded(client, centre, "contact.wrapped") >= received:
-                break
-            await asyncio.sleep(1.0)
-    return time.monotonic() - started
-
-
-def _agents(settings: dict[str, Any], credentials: dict[str, Any], ready: Any, stop: Any) -> None:
-    """The agents' process: sign in, go available, then work until `stop` is set."""
-    from switchboard.cli.chaos_load import Agent, ChannelSystems, Ledger
-
-    async def main() -> None:
-        ledger, stopped = Ledger(), asyncio.Event()
-        limits = httpx.Limits(max_connections=AGENTS * 2, max_keepalive_connections=AGENTS)
-        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-            config = Settings.model_validate(settings)
-            pbx = ChannelSystems(config, credentials, ledger, client)
-            agents = [
-                Agent(name, entry["password"], config, ledger, pbx, client)
-                for name, entry in credentials["agents"].items()
-            ]
-            await asyncio.gather(*(agent.sign_in_available() for agent in agents))
-            working = [asyncio.create_task(agent.work(stopped)) for agent in agents]
-            ready.set()
-            await asyncio.to_thread(stop.wait)
-            stopped.set()
-            asyncio.get_running_loop().set_exception_handler(lambda _loop, _context: None)
-            for task in working:  # streams cut mid-read: nothing to report
-                task.cancel()
-            await asyncio.gather(*working, return_exceptions=True)
-
-    asyncio.run(main())
-
-
-# -- the runs ---------------------------------------------------------------------------------
-
-
 async def _burst(centre: Centre, figures: Figures) -> None:
     limits = httpx.Limits(max_connections=BURST_CLIENTS, max_keepalive_connections=BURST_CLIENTS)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         mail = Mail(centre, client)
-        before = await _recorded(client, centre)
+        before = await applied_count(client, centre)
         started = time.monotonic()
         queue = iter(range(BURST))
 
@@ -301,7 +145,7 @@ async def _burst(centre: Centre, figures: Figures) -> None:
         accepted = len(figures.burst_acks)
         recorded = 0
         for _ in range(int(DRAIN_SECONDS / 0.2)):
-            recorded = await _recorded(client, centre) - before
+            recorded = await applied_count(client, centre) - before
             if recorded >= accepted or time.monotonic() - started > DRAIN_SECONDS:
                 break
             await asyncio.sleep(0.2)
@@ -349,7 +193,9 @@ def measure(backend: str) -> Figures:
         spawn = multiprocessing.get_context("spawn")
         ready, stop = spawn.Event(), spawn.Event()
         settings = centre.settings.model_dump(mode="json")
-        agents = spawn.Process(target=_agents, args=(settings, centre.credentials, ready, stop))
+        agents = spawn.Process(
+            target=agents_at_work, args=(settings, centre.credentials, ready, stop)
+        )
         agents.start()
         try:
             if not ready.wait(120):
@@ -359,10 +205,10 @@ def measure(backend: str) -> Figures:
             before = _cpu(centre)
             asyncio.run(_burst(centre, figures))
             figures.burst_cpu = {n: used - before[n] for n, used in _cpu(centre).items()}
-            figures.burst_worked_off = asyncio.run(_worked_off(centre))
+            figures.burst_worked_off = asyncio.run(worked_off(centre))
             for rate in RATES:
                 figures.runs.append(asyncio.run(_fixed_rate(centre, rate, RATE_SECONDS)))
-                asyncio.run(_worked_off(centre))
+                asyncio.run(worked_off(centre))
         finally:
             stop.set()
             agents.join(30)
