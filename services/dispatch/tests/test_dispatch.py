@@ -20,19 +20,13 @@ from aiosmtpd.smtp import Envelope as SmtpEnvelope
 from sqlmodel import select
 
 from switchboard.common import mail, setaside
-from switchboard.common.centre import (
-    CentreConfig,
-    DispatchConfig,
-    Location,
-    ShiftConfig,
-    TechnicianConfig,
-    TenantConfig,
-)
+from switchboard.common.centre import CentreConfig, TenantConfig
 from switchboard.common.clock import Clock
 from switchboard.common.envelope import Envelope, Payload
 from switchboard.common.events.desktop import JobRequested
 from switchboard.common.events.outbound import OutboundBlocked, OutboundCleared
 from switchboard.common.process import free_port
+from switchboard.common.teams_config import DispatchConfig, Location, ShiftConfig, TechnicianConfig
 from switchboard.common.testing import ServiceUnderTest, service_under_test
 from switchboard.dispatch import store
 from switchboard.dispatch.adapters.media import Media

@@ -14,16 +14,7 @@ import pytest
 from sqlmodel import select
 
 from switchboard.common import setaside
-from switchboard.common.centre import (
-    CentreConfig,
-    ClockConfig,
-    EscalationConfig,
-    EscalationLevelConfig,
-    HoursConfig,
-    QueueConfig,
-    SlaPolicyConfig,
-    TenantConfig,
-)
+from switchboard.common.centre import CentreConfig, QueueConfig, TenantConfig
 from switchboard.common.clock import Clock
 from switchboard.common.envelope import Envelope, Payload
 from switchboard.common.events.desktop import (
@@ -34,6 +25,13 @@ from switchboard.common.events.desktop import (
 )
 from switchboard.common.events.quality import CoachingPlanned
 from switchboard.common.events.routing import ContactQueued
+from switchboard.common.promises_config import (
+    ClockConfig,
+    EscalationConfig,
+    EscalationLevelConfig,
+    HoursConfig,
+    SlaPolicyConfig,
+)
 from switchboard.common.testing import ServiceUnderTest, service_under_test
 from switchboard.escalation import store
 from switchboard.escalation.context import Escalation

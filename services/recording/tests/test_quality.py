@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 
 from switchboard.common import auth
-from switchboard.common.centre import AgentConfig, CentreConfig, QualityConfig, TenantConfig
+from switchboard.common.centre import AgentConfig, CentreConfig, TenantConfig
 from switchboard.common.envelope import Envelope, Payload
 from switchboard.common.events.catalogue import RetentionOffered
 from switchboard.common.events.desktop import ContactWrapped
@@ -23,6 +23,7 @@ from switchboard.common.events.quality import EvaluationAnswered
 from switchboard.common.events.records import CustomerCorrected, SurveyResponded
 from switchboard.common.events.routing import ContactAssigned
 from switchboard.common.events.workforce import AdherenceChanged
+from switchboard.common.teams_config import QualityConfig
 from switchboard.common.testing import ServiceUnderTest, service_under_test
 from switchboard.recording import api as record_api
 from switchboard.recording import kpis, store

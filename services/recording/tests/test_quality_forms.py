@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from switchboard.common.centre import QualityFormConfig
+from switchboard.common.teams_config import QualityFormConfig
 from switchboard.recording.quality import forms
 
 FORM = QualityFormConfig.model_validate({

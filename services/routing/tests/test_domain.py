@@ -5,7 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from switchboard.common.centre import HoursConfig, QueueConfig, RoutingStep, RuleConfig
+from switchboard.common.centre import QueueConfig, RoutingStep, RuleConfig
+from switchboard.common.promises_config import HoursConfig
 from switchboard.routing.domain import (
     ContactTraits,
     DoNotRoute,

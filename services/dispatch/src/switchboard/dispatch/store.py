@@ -12,8 +12,9 @@ from sqlmodel import Field, SQLModel, col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common import setaside
-from switchboard.common.centre import CentreConfig, DispatchConfig
+from switchboard.common.centre import CentreConfig
 from switchboard.common.envelope import utcnow
+from switchboard.common.teams_config import DispatchConfig
 
 
 class DispatchTenant(SQLModel, table=True):

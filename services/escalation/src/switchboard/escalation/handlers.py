@@ -10,7 +10,6 @@ from typing import Any
 from opentelemetry import propagate
 
 from switchboard.common import privacy, topics
-from switchboard.common.centre import ClockConfig, ComplaintPolicyConfig
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.desktop import (
     ComplaintRaised,
@@ -23,6 +22,7 @@ from switchboard.common.events.privacy import ErasureRequested
 from switchboard.common.events.quality import CoachingPlanned
 from switchboard.common.events.routing import ContactAssigned, ContactQueued
 from switchboard.common.ids import new_id
+from switchboard.common.promises_config import ClockConfig, ComplaintPolicyConfig
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
 from switchboard.escalation import coaching, domain, promises, store

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlmodel import select
 
-from switchboard.common.centre import ClockConfig
 from switchboard.common.events.escalation import ContactEscalated, FollowUpDue, SlaAlert
 from switchboard.common.ids import new_id
 from switchboard.common.origin import Origin
+from switchboard.common.promises_config import ClockConfig
 from switchboard.common.runtime import Transaction
 from switchboard.escalation import calendar, domain, store
 from switchboard.escalation.context import Escalation

@@ -15,20 +15,21 @@ SERVICE = handlers.SERVICE
 
 
 async def prepare(runtime: Runtime, settings: RoutingSettings) -> Distributor:
-    """Rebuild the ACD from the record before the first message is consumed."""
-    distributor = Distributor(runtime, settings)
-    await distributor.load()
-    runtime.context = Routing(runtime, settings, distributor)
-    return distributor
+    """Routing's context on `runtime`, its ACD rebuilt from the record before the first message
+    is consumed."""
+    runtime.context = context = Routing(runtime, settings, Distributor(runtime, settings))
+    await context.acd.load()
+    return context.acd
 
 
 def build_app(settings: RoutingSettings | None = None) -> FastAPI:
     settings = settings or RoutingSettings()
     runtime = build_runtime(SERVICE, settings)
+    runtime.context = Routing(runtime, settings, Distributor(runtime, settings))  # on /metrics now
     handlers.subscriptions.attach(runtime)
 
     async def load(rt: Runtime) -> None:
-        await prepare(rt, settings)
+        await Routing.of(rt).acd.load()
 
     app = build_http(
         runtime,

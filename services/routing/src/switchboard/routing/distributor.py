@@ -23,7 +23,7 @@ import structlog
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common import setaside
-from switchboard.common.centre import CallbackConfig, QueueConfig, RuleConfig
+from switchboard.common.centre import QueueConfig, RuleConfig
 from switchboard.common.delivery import classify
 from switchboard.common.envelope import Envelope, P, Payload, utcnow
 from switchboard.common.events.desktop import AgentStateChanged
@@ -35,6 +35,7 @@ from switchboard.common.events.routing import (
     SupervisorAlert,
 )
 from switchboard.common.origin import Origin
+from switchboard.common.promises_config import CallbackConfig
 from switchboard.common.runtime import Runtime, Transaction
 from switchboard.routing import restore, store
 from switchboard.routing.context import Routing

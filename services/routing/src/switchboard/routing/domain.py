@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from switchboard.common.centre import HoursConfig, QueueConfig, RuleConfig
+from switchboard.common.centre import QueueConfig, RuleConfig
+from switchboard.common.promises_config import HoursConfig
 
 # Contacts written by machines are recorded but never offered to an agent (no mail loops).
 NEVER_ROUTED_FLAGS = ("auto_reply", "bulk", "null_return_path")

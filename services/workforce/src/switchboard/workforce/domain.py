@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from switchboard.common.centre import HoursConfig, WorkforceConfig
+from switchboard.common.promises_config import HoursConfig
+from switchboard.common.teams_config import WorkforceConfig
 from switchboard.workforce import erlang, roster
 
 VOICE = "phone"

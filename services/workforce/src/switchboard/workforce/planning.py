@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from switchboard.common.centre import HoursConfig, WorkforceConfig
 from switchboard.common.envelope import Envelope, utcnow
 from switchboard.common.events.workforce import ScheduledActivity, SchedulePublished
 from switchboard.common.ids import new_id
+from switchboard.common.promises_config import HoursConfig
 from switchboard.common.runtime import Transaction
+from switchboard.common.teams_config import WorkforceConfig
 from switchboard.workforce import domain, erlang, forecast, roster, store
 
 

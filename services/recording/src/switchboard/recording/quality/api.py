@@ -12,7 +12,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from switchboard.common.auth import Actor, may
-from switchboard.common.centre import QualityFormConfig
+from switchboard.common.teams_config import QualityFormConfig
 from switchboard.recording import customers
 from switchboard.recording import store as records
 from switchboard.recording.casework import RecordedComplaint, SurveyResponse

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from statistics import pstdev
 
-from switchboard.common.centre import QualityFormConfig, QuestionConfig
+from switchboard.common.teams_config import QualityFormConfig, QuestionConfig
 
 NA = "n/a"
 

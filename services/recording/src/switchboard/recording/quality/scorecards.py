@@ -31,7 +31,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from switchboard.common.centre import SCORECARD_TARGETS, QualityConfig
+from switchboard.common.teams_config import SCORECARD_TARGETS, QualityConfig
 from switchboard.recording import adherence, saves
 from switchboard.recording.casework import SurveyResponse
 from switchboard.recording.customers import CustomerCorrection

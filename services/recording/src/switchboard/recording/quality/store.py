@@ -13,8 +13,9 @@ from sqlalchemy import JSON, Column, Text, func
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from switchboard.common.centre import CentreConfig, QualityConfig, QualityFormConfig
+from switchboard.common.centre import CentreConfig
 from switchboard.common.envelope import utcnow
+from switchboard.common.teams_config import QualityConfig, QualityFormConfig
 
 
 class QualityProgramme(SQLModel, table=True):
