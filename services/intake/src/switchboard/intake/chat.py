@@ -216,7 +216,7 @@ async def customer_said(
     numbered: list[int] = []
 
     async def write_line(session: AsyncSession, contact_id: str) -> None:
-        seq = await store.next_chat_seq(session, session_id)
+        seq = await store.next_chat_seq(session, session_id=session_id)
         row = await session.get(store.ChatSession, session_id)
         assert row is not None
         row.contact_id = contact_id
@@ -235,7 +235,7 @@ async def customer_said(
     async with intake.chats.locks[session_id]:  # one message of a chat at a time, in order
         async with intake.runtime.db.reader() as session:
             chat = await session.get(store.ChatSession, session_id)
-            seen = await store.chat_line_from(session, source_id)
+            seen = await store.chat_line_from(session, source_id=source_id)
         assert chat is not None
         if seen is not None:
             return seen  # the window sent it again (it did not see our ack)
@@ -329,10 +329,13 @@ async def agent_said(
     tx: Transaction, intake: Intake, *, contact_id: str, event_id: str, agent_id: str, text: str
 ) -> None:
     """The agent's answer joins the chat's lines; the customer's window is told once committed."""
-    chat = await store.chat_of_contact(tx.session, contact_id)
-    if chat is None or await store.chat_line_from(tx.session, f"a:{event_id}") is not None:
+    chat = await store.chat_of_contact(tx.session, contact_id=contact_id)
+    if (
+        chat is None
+        or await store.chat_line_from(tx.session, source_id=f"a:{event_id}") is not None
+    ):
         return
-    seq = await store.next_chat_seq(tx.session, chat.session_id)
+    seq = await store.next_chat_seq(tx.session, session_id=chat.session_id)
     tx.session.add(
         store.ChatLine(
             session_id=chat.session_id,

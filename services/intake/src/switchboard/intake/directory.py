@@ -10,10 +10,9 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from sqlmodel import select
-
 from switchboard.common.db import Database
-from switchboard.intake.store import ChannelSystem, Destination, IntakeTenant
+from switchboard.intake import store
+from switchboard.intake.store import ChannelSystem
 
 
 @dataclass
@@ -63,13 +62,13 @@ class Directory:
                 return self._snapshot  # a burst of misses reloads once
             snapshot = _Snapshot(loaded_at=time.monotonic())
             async with self._db.reader() as session:
-                for system in await session.exec(select(ChannelSystem)):
-                    snapshot.systems[system.id] = system
-                for destination in await session.exec(select(Destination)):
-                    snapshot.destinations.setdefault(destination.channel, {})[
-                        destination.address
-                    ] = destination.tenant_id
-                for tenant in await session.exec(select(IntakeTenant)):
-                    snapshot.regions[tenant.tenant_id] = tenant.region
+                systems, destinations, tenants = await store.directory(session)
+            for system in systems:
+                snapshot.systems[system.id] = system
+            for destination in destinations:
+                by_address = snapshot.destinations.setdefault(destination.channel, {})
+                by_address[destination.address] = destination.tenant_id
+            for tenant in tenants:
+                snapshot.regions[tenant.tenant_id] = tenant.region
             self._snapshot = snapshot
             return snapshot

@@ -184,7 +184,7 @@ async def on_chat_activity(event: Envelope[ChatActivity], tx: Transaction) -> No
     activity = event.payload
     if activity.by != "agent" or activity.kind not in ("typing", "ended"):
         return
-    found = await store.chat_of_contact(tx.session, event.about_contact_id)
+    found = await store.chat_of_contact(tx.session, contact_id=event.about_contact_id)
     if found is None:
         return
     if activity.kind == "typing":

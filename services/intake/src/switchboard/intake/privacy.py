@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import update
-from sqlmodel import col, select
-
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.privacy import ErasureRequested
 from switchboard.common.events.records import CustomerCorrected
-from switchboard.common.privacy import ERASED, erase_files, identity_digest, report
+from switchboard.common.privacy import erase_files, identity_digest, report
 from switchboard.common.runtime import Transaction
 from switchboard.intake import store
 from switchboard.intake.adapters.blobs import BlobStore
@@ -24,41 +21,20 @@ SERVICE = "intake"
 
 async def erase(tx: Transaction, intake: Intake, event: Envelope[ErasureRequested]) -> None:
     asked, session = event.payload, tx.session
-    conversations = await session.exec(
-        update(store.Conversation)
-        .where(col(store.Conversation.conversation_id).in_(asked.conversation_ids))
-        .values(customer_address=ERASED)
+    conversations, threads = await store.erase_addresses(
+        session, conversation_ids=asked.conversation_ids
     )
-    threads = await session.exec(
-        update(store.EmailThread)
-        .where(col(store.EmailThread.conversation_id).in_(asked.conversation_ids))
-        .values(customer_address=ERASED)
-    )
-    chats = list(
-        await session.exec(
-            select(store.ChatSession.session_id).where(
-                col(store.ChatSession.contact_id).in_(asked.contact_ids)
-            )
-        )
-    )
-    await session.exec(
-        update(store.ChatSession)
-        .where(col(store.ChatSession.session_id).in_(chats))
-        .values(customer_name=None, customer_email=None)
-    )
-    lines = await session.exec(
-        update(store.ChatLine).where(col(store.ChatLine.session_id).in_(chats)).values(text=ERASED)
-    )
+    chats, lines = await store.erase_chats(session, contact_ids=asked.contact_ids)
     files = await asyncio.to_thread(_erase_files, intake, asked)
     await report(
         tx,
         event,
         SERVICE,
         {
-            "conversations": conversations.rowcount or 0,
-            "email_threads": threads.rowcount or 0,
-            "chats": len(chats),
-            "chat_lines": lines.rowcount or 0,
+            "conversations": conversations,
+            "email_threads": threads,
+            "chats": chats,
+            "chat_lines": lines,
             "files": files,
         },
     )
@@ -83,13 +59,9 @@ async def correct(tx: Transaction, event: Envelope[CustomerCorrected]) -> None:
     if correction.field not in ("email", "phone"):
         return
     old, ids = identity_digest(correction.old_value), correction.conversation_ids
-    conversations = await tx.session.exec(
-        select(store.Conversation).where(col(store.Conversation.conversation_id).in_(ids))
-    )
-    threads = await tx.session.exec(
-        select(store.EmailThread).where(col(store.EmailThread.conversation_id).in_(ids))
-    )
-    for row in [*conversations, *threads]:
+    conversations, threads = await store.conversations_and_threads(tx.session, conversation_ids=ids)
+    rows: list[store.Conversation | store.EmailThread] = [*conversations, *threads]
+    for row in rows:
         if identity_digest(row.customer_address) == old:
             row.customer_address = correction.new_value
             tx.session.add(row)

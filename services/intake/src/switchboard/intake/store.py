@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from switchboard.common.centre import CentreConfig
 from switchboard.common.envelope import utcnow
 from switchboard.common.phone import e164
+from switchboard.common.privacy import ERASED
 
 
 class ChannelSystem(SQLModel, table=True):
@@ -180,12 +181,12 @@ async def own_address(session: AsyncSession, *, tenant_id: str, channel: str) ->
     return (await session.exec(query.order_by(col(Destination.address)))).first()
 
 
-async def chat_of_contact(session: AsyncSession, contact_id: str) -> ChatSession | None:
+async def chat_of_contact(session: AsyncSession, *, contact_id: str) -> ChatSession | None:
     query = select(ChatSession).where(ChatSession.contact_id == contact_id)
     return (await session.exec(query)).first()
 
 
-async def next_chat_seq(session: AsyncSession, session_id: str) -> int:
+async def next_chat_seq(session: AsyncSession, *, session_id: str) -> int:
     """The chat's next line number, taken atomically (the customer and an agent may write at
     once, from different processes)."""
     statement = (
@@ -197,7 +198,7 @@ async def next_chat_seq(session: AsyncSession, session_id: str) -> int:
     return int((await session.exec(statement)).scalar_one())
 
 
-async def chat_line_from(session: AsyncSession, source_id: str) -> int | None:
+async def chat_line_from(session: AsyncSession, *, source_id: str) -> int | None:
     """The number of the line written for `source_id` (a message id or a reply event), if any."""
     rows = await session.exec(select(ChatLine.seq).where(ChatLine.source_id == source_id))
     return rows.first()
@@ -286,3 +287,60 @@ async def apply_centre(
                 send_url=system.send_url,
             )
         )
+
+
+async def erase_addresses(session: AsyncSession, *, conversation_ids: list[str]) -> tuple[int, int]:
+    """The customer's address erased from their conversations and email threads: how many of
+    each."""
+    conversations = await session.exec(
+        update(Conversation)
+        .where(col(Conversation.conversation_id).in_(conversation_ids))
+        .values(customer_address=ERASED)
+    )
+    threads = await session.exec(
+        update(EmailThread)
+        .where(col(EmailThread.conversation_id).in_(conversation_ids))
+        .values(customer_address=ERASED)
+    )
+    return conversations.rowcount or 0, threads.rowcount or 0
+
+
+async def erase_chats(session: AsyncSession, *, contact_ids: list[str]) -> tuple[int, int]:
+    """The customer's name, email and words erased from the chats of their contacts: how many
+    chats and lines."""
+    chats = list(
+        await session.exec(
+            select(ChatSession.session_id).where(col(ChatSession.contact_id).in_(contact_ids))
+        )
+    )
+    await session.exec(
+        update(ChatSession)
+        .where(col(ChatSession.session_id).in_(chats))
+        .values(customer_name=None, customer_email=None)
+    )
+    lines = await session.exec(
+        update(ChatLine).where(col(ChatLine.session_id).in_(chats)).values(text=ERASED)
+    )
+    return len(chats), lines.rowcount or 0
+
+
+async def conversations_and_threads(
+    session: AsyncSession, *, conversation_ids: list[str]
+) -> tuple[list[Conversation], list[EmailThread]]:
+    conversations = await session.exec(
+        select(Conversation).where(col(Conversation.conversation_id).in_(conversation_ids))
+    )
+    threads = await session.exec(
+        select(EmailThread).where(col(EmailThread.conversation_id).in_(conversation_ids))
+    )
+    return list(conversations), list(threads)
+
+
+async def directory(
+    session: AsyncSession,
+) -> tuple[list[ChannelSystem], list[Destination], list[IntakeTenant]]:
+    """Every channel system, destination address and tenant: what intake's directory caches."""
+    systems = await session.exec(select(ChannelSystem))
+    destinations = await session.exec(select(Destination))
+    tenants = await session.exec(select(IntakeTenant))
+    return list(systems), list(destinations), list(tenants)
