@@ -132,10 +132,12 @@ FAX_FIELDS = ["fax_id", "called_number", "calling_number", "csid", "pages"]
 def forms(draw: st.DrawFn, names: list[str]) -> tuple[bytes, str]:
     """A letter's or fax's form (a body and its Content-Type): damaged fields, a damaged or
     missing document, too many parts, or not multipart at all."""
-    fields = draw(st.dictionaries(
-        st.sampled_from(names),
-        st.text(max_size=40).filter(lambda t: "\r" not in t and "\n" not in t),
-    ))  # fmt: skip
+    fields = draw(
+        st.dictionaries(
+            st.sampled_from(names),
+            st.text(max_size=40).filter(lambda t: "\r" not in t and "\n" not in t),
+        )
+    )
     document = draw(
         st.none() | st.binary(max_size=500) | st.sampled_from(DOCUMENTS).flatmap(mutated)
     )

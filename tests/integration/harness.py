@@ -123,9 +123,13 @@ class RunningCentre:
     system or an operator would: the demo tenant, or one `new_tenant` added while it runs."""
 
     def __init__(
-        self, centre: Centre, backend: str, creds: dict[str, Any] | None = None, *,
+        self,
+        centre: Centre,
+        backend: str,
+        creds: dict[str, Any] | None = None,
+        *,
         agent_suffix: str = "",
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.centre = centre
         self.backend = backend
         self.settings = centre.settings
@@ -179,8 +183,11 @@ class RunningCentre:
         def rostered() -> dict[str, set[str]] | None:
             days = {}
             for agent in self.credentials["agents"]:
-                answer = httpx.get(self.url("workforce", f"/v1/agents/{agent}/schedule"),
-                                   headers=self.operator, timeout=10)  # fmt: skip
+                answer = httpx.get(
+                    self.url("workforce", f"/v1/agents/{agent}/schedule"),
+                    headers=self.operator,
+                    timeout=10,
+                )
                 answer.raise_for_status()
                 days[agent] = {shift["day"] for shift in answer.json()["shifts"]}
             return days if any(days.values()) else None
@@ -198,8 +205,11 @@ class RunningCentre:
 
     def agent_token(self, agent_id: str) -> str:
         password = self.credentials["agents"][agent_id]["password"]
-        answer = httpx.post(self.url("desktop", "/v1/session"), timeout=10,
-                            json={"username": agent_id, "password": password})  # fmt: skip
+        answer = httpx.post(
+            self.url("desktop", "/v1/session"),
+            timeout=10,
+            json={"username": agent_id, "password": password},
+        )
         return str(answer.json()["token"])
 
     def new_floor(self, tenant_id: str) -> RunningCentre:
@@ -436,8 +446,11 @@ class AgentAtDesk:
             for offer in self.me()["offers"]:
                 if offer["contact_id"] == contact_id:
                     return dict(offer)
-                httpx.post(self.url(f"/v1/offers/{offer['offer_id']}/decline"),
-                           json={"reason": "taking another"}, headers=self.headers)  # fmt: skip
+                httpx.post(
+                    self.url(f"/v1/offers/{offer['offer_id']}/decline"),
+                    json={"reason": "taking another"},
+                    headers=self.headers,
+                )
             return None
 
         offer = until(f"{self.name}'s offer of {contact_id}", offered)
@@ -546,8 +559,9 @@ def read_stream(
     events: list[tuple[int, str, dict[str, Any]]] = []
     frame: dict[str, str] = {}
     deadline = time.monotonic() + timeout
-    with httpx.stream("GET", centre.url("desktop", "/v1/events"), headers=headers,
-                      timeout=30) as stream:  # fmt: skip
+    with httpx.stream(
+        "GET", centre.url("desktop", "/v1/events"), headers=headers, timeout=30
+    ) as stream:
         assert stream.status_code == 200
         assert stream.headers["content-type"].startswith("text/event-stream")
         for line in stream.iter_lines():

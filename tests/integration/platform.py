@@ -88,8 +88,14 @@ class ChannelPlatform:
         body = json.loads(raw)
         key = body.get("call_id") or body.get("to") or ""
         with self._lock:
-            self.received.append({"path": path, "system": system, "body": body,
-                                  "idempotency_key": headers.get("Idempotency-Key")})  # fmt: skip
+            self.received.append(
+                {
+                    "path": path,
+                    "system": system,
+                    "body": body,
+                    "idempotency_key": headers.get("Idempotency-Key"),
+                }
+            )
             scripted = self._scripts[key].popleft() if self._scripts.get(key) else None
         if scripted is not None:
             return scripted

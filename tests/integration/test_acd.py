@@ -126,9 +126,13 @@ def _post_contacts(centre: RunningCentre) -> list[str]:
     contact_ids = []
     for n in range(20):
         if n % 5 in (1, 3) or n == ABANDON:  # calls: 8 of them
-            call = {"event": "offered", "call_id": f"acd-call-{time.time_ns()}-{n}",
-                    "ani": "0412 345 678", "dnis": centre.phone_number,
-                    "ivr": ["2"] if n % 2 else []}  # fmt: skip
+            call = {
+                "event": "offered",
+                "call_id": f"acd-call-{time.time_ns()}-{n}",
+                "ani": "0412 345 678",
+                "dnis": centre.phone_number,
+                "ivr": ["2"] if n % 2 else [],
+            }
             response = centre.call_event(call)
         else:
             subject = ["Invoice query", "Outage in my street", "A question"][n % 3]

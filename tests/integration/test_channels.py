@@ -69,9 +69,15 @@ def test_mail_delivered_over_smtp(centre: RunningCentre) -> None:
 def test_a_full_call_and_an_abandoned_one(centre: RunningCentre) -> None:
     call = f"call-{time.time_ns()}"
     offered = centre.call_event(
-        {"event": "offered", "call_id": call, "ani": "0412 345 678", "dnis": centre.phone_number,
-         "ivr": ["2", "1"], "language": "en"}
-    )  # fmt: skip
+        {
+            "event": "offered",
+            "call_id": call,
+            "ani": "0412 345 678",
+            "dnis": centre.phone_number,
+            "ivr": ["2", "1"],
+            "language": "en",
+        }
+    )
     assert offered.status_code == 202, offered.text
     contact_id = offered.json()["contact_id"]
     centre.wait_contact(contact_id)
@@ -91,8 +97,11 @@ def test_a_full_call_and_an_abandoned_one(centre: RunningCentre) -> None:
     assert contact["channel"] == "phone"
     assert contact["customer"]["phone"] == "+61412345678"
     assert [e["event_type"] for e in contact["timeline"]] == [
-        "contact.received", "contact.queued", "call.answered", "call.ended"
-    ]  # fmt: skip
+        "contact.received",
+        "contact.queued",
+        "call.answered",
+        "call.ended",
+    ]
     assert contact["timeline"][0]["details"]["ivr_selections"] == ["2", "1"]
 
     abandoned = f"call-{time.time_ns()}"
@@ -142,9 +151,13 @@ def test_call_events_that_cannot_be_accepted(centre: RunningCentre) -> None:
     )
     assert not_json.status_code == 400
     email_system = centre.post_signed(
-        "/v1/phone/events", json.dumps({"event": "abandoned", "call_id": "c", "at": datetime.now(UTC).isoformat()}).encode(),
-        "application/json", system=centre.mail_system,
-    )  # fmt: skip
+        "/v1/phone/events",
+        json.dumps(
+            {"event": "abandoned", "call_id": "c", "at": datetime.now(UTC).isoformat()}
+        ).encode(),
+        "application/json",
+        system=centre.mail_system,
+    )
     assert email_system.status_code == 403
 
 
@@ -154,10 +167,15 @@ def test_a_letter_with_a_text_layer(centre: RunningCentre) -> None:
     )
     response = centre.post_document(
         "/v1/letter",
-        {"batch_id": f"B-{time.time_ns()}", "item": "1", "sender_name": "Alex Smith",
-         "postal_address": "3 Sample Road, Exampleton NSW 2000", "received_date": "2026-11-23"},
+        {
+            "batch_id": f"B-{time.time_ns()}",
+            "item": "1",
+            "sender_name": "Alex Smith",
+            "postal_address": "3 Sample Road, Exampleton NSW 2000",
+            "received_date": "2026-11-23",
+        },
         pdf,
-    )  # fmt: skip
+    )
     assert response.status_code == 202, response.text
     contact = centre.wait_contact(response.json()["contact_id"])
     assert contact["channel"] == "letter"
@@ -191,10 +209,15 @@ def test_a_fax(centre: RunningCentre) -> None:
     )
     response = centre.post_document(
         "/v1/fax",
-        {"fax_id": f"fx-{time.time_ns()}", "called_number": centre.fax_number, "calling_number": "02 5550 7777",
-         "csid": "EXAMPLE PTY LTD", "pages": "1"},
+        {
+            "fax_id": f"fx-{time.time_ns()}",
+            "called_number": centre.fax_number,
+            "calling_number": "02 5550 7777",
+            "csid": "EXAMPLE PTY LTD",
+            "pages": "1",
+        },
         tiff,
-    )  # fmt: skip
+    )
     assert response.status_code == 202, response.text
     contact = centre.wait_contact(response.json()["contact_id"])
     assert contact["channel"] == "fax" and contact["customer"]["phone"] == "+61255507777"
@@ -275,8 +298,14 @@ def test_channel_systems_that_publish_straight_to_kafka(centre: RunningCentre) -
     contact = centre.wait_contact(centre.contact_for_external_id(message_id))
     assert contact["subject"] == "Via Kafka"
 
-    letter = {"system": "acme-mailroom", "batch_id": f"RB-{time.time_ns()}", "item": "1",
-              "document_base64": __import__("base64").b64encode(samples.text_pdf(["Kafka letter body text here"])).decode()}  # fmt: skip
+    letter = {
+        "system": "acme-mailroom",
+        "batch_id": f"RB-{time.time_ns()}",
+        "item": "1",
+        "document_base64": __import__("base64")
+        .b64encode(samples.text_pdf(["Kafka letter body text here"]))
+        .decode(),
+    }
     centre.produce_raw("intake.letter.raw", json.dumps(letter).encode(), key=b"raw-2")
     contact = centre.wait_contact(centre.contact_for_external_id(f"{letter['batch_id']}:1"))
     assert "Kafka letter body" in contact["text"]

@@ -17,7 +17,9 @@ def test_nothing_acknowledged_is_lost_duplicated_or_stuck_when_parts_fail() -> N
     assert report.stuck == []
     assert report.stream_problems == []
     assert [fault.fault for fault in report.faults] == [
-        "kill -9 intake + recording", "broker cut 5 s", "database stalled 5 s",
-    ]  # fmt: skip
+        "kill -9 intake + recording",
+        "broker cut 5 s",
+        "database stalled 5 s",
+    ]
     for fault in report.faults:
         assert set(fault.recovery_seconds) == set(SERVICES), f"{fault.fault}: not all healthy"

@@ -164,21 +164,32 @@ def test_an_evaluation_from_sampling_to_the_agents_acknowledgement(floor: Runnin
     if floor.backend != "sqlite":
         pytest.skip("the browser's part does not depend on the database; run once")
     chen = _sign_in(floor, "chen")  # off the floor, so that the billing email is alice's
-    httpx.post(floor.url("desktop", "/v1/state"), json={"state": "offline"}, headers=chen,
-               timeout=10).raise_for_status()  # fmt: skip
+    httpx.post(
+        floor.url("desktop", "/v1/state"), json={"state": "offline"}, headers=chen, timeout=10
+    ).raise_for_status()
     alice = AgentAtDesk(floor, "alice")
     answer = floor.post_email(
         floor.email(subject="My bill doubled", body="Why is my bill so high?")
     )
     contact_id = answer.json()["contact_id"]
     alice.take(contact_id)
-    alice.post(f"/v1/contacts/{contact_id}/wrapup", {"disposition": "billing-explained",
-                                                       "outcome": "resolved", "notes": "Tariff"})  # fmt: skip
-    week = {"from": (datetime.now(UTC) - timedelta(days=7)).isoformat(),
-            "to": (datetime.now(UTC) + timedelta(minutes=5)).isoformat()}  # fmt: skip
-    until("alice's handling in recording", lambda: httpx.post(
-        floor.url("recording", "/v1/quality/samples"), headers=floor.operator, timeout=10,
-        json={**week, "agent_id": floor.agent_id("alice"), "size": 20}).json())  # fmt: skip
+    alice.post(
+        f"/v1/contacts/{contact_id}/wrapup",
+        {"disposition": "billing-explained", "outcome": "resolved", "notes": "Tariff"},
+    )
+    week = {
+        "from": (datetime.now(UTC) - timedelta(days=7)).isoformat(),
+        "to": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
+    }
+    until(
+        "alice's handling in recording",
+        lambda: httpx.post(
+            floor.url("recording", "/v1/quality/samples"),
+            headers=floor.operator,
+            timeout=10,
+            json={**week, "agent_id": floor.agent_id("alice"), "size": 20},
+        ).json(),
+    )
 
     with sync_playwright() as playwright:
         browser = _chromium(playwright)
@@ -197,7 +208,8 @@ def test_an_evaluation_from_sampling_to_the_agents_acknowledgement(floor: Runnin
             expect(samples).to_contain_text(f"handled by {floor.agent_id('alice')}", timeout=15_000)
             # alice may have handled others (an earlier test's): evaluate the one handled here.
             dana.locator(f'#samples li[data-contact="{contact_id}"]').get_by_role(
-                "button", name="Evaluate").click()  # fmt: skip
+                "button", name="Evaluate"
+            ).click()
             evaluation = dana.get_by_test_id("evaluation")
             expect(evaluation).to_contain_text("Why is my bill so high?", timeout=15_000)
             expect(evaluation).to_contain_text("contact.wrapped")
@@ -225,17 +237,28 @@ def test_an_evaluation_from_sampling_to_the_agents_acknowledgement(floor: Runnin
     alices = {"agent_id": floor.agent_id("alice")}
 
     def acknowledged() -> list[dict[str, Any]] | None:
-        found = httpx.get(floor.url("recording", "/v1/quality/evaluations"), timeout=10,
-                          headers=floor.operator, params=alices).json()  # fmt: skip
+        found = httpx.get(
+            floor.url("recording", "/v1/quality/evaluations"),
+            timeout=10,
+            headers=floor.operator,
+            params=alices,
+        ).json()
         return [e for e in found if e["status"] == "acknowledged"] or None
 
     [done] = until("alice's acknowledgement in recording", acknowledged)
     evaluator = f"agent {floor.agent_id('dana')}"
     assert done["evaluator"] == evaluator and done["agent_comment"] == "Thank you"
     assert done["score"] == 100.0
-    agreed = [e for e in httpx.get(floor.url("recording", "/v1/quality/evaluations"), timeout=10,
-                                   headers=floor.operator, params=alices).json()
-              if e["evaluator"].startswith("calibration")]  # fmt: skip
+    agreed = [
+        e
+        for e in httpx.get(
+            floor.url("recording", "/v1/quality/evaluations"),
+            timeout=10,
+            headers=floor.operator,
+            params=alices,
+        ).json()
+        if e["evaluator"].startswith("calibration")
+    ]
     assert [(a["score"], a["status"]) for a in agreed] == [
         (round(100 * (1 + 3 + 2 + 2 + 2 + 3 * 3 / 4 + 2 * 3 / 4) / 15, 2), "submitted")
     ]
@@ -246,8 +269,12 @@ CARD = "4111 1111 1111 1111"
 
 def _off_the_floor(floor: RunningCentre, *agents: str) -> None:
     for agent in agents:
-        httpx.post(floor.url("desktop", "/v1/state"), json={"state": "offline"},
-                   headers=_sign_in(floor, agent), timeout=10).raise_for_status()  # fmt: skip
+        httpx.post(
+            floor.url("desktop", "/v1/state"),
+            json={"state": "offline"},
+            headers=_sign_in(floor, agent),
+            timeout=10,
+        ).raise_for_status()
 
 
 def _local(moment: datetime) -> str:
@@ -267,8 +294,12 @@ def test_a_sale_from_knowledge_search_to_a_placed_order_in_the_browser(
         pytest.skip("the browser's part does not depend on the database; run once")
     _off_the_floor(floor, "chen", "bilal")
     alice = AgentAtDesk(floor, "alice")
-    answer = floor.post_email(floor.email(
-        subject="Smart meter", body="Could I have a smart meter installed? I want to see my usage."))  # fmt: skip
+    answer = floor.post_email(
+        floor.email(
+            subject="Smart meter",
+            body="Could I have a smart meter installed? I want to see my usage.",
+        )
+    )
     contact_id = answer.json()["contact_id"]
     alice.take(contact_id)
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
@@ -281,7 +312,8 @@ def test_a_sale_from_knowledge_search_to_a_placed_order_in_the_browser(
                 has_text="Smart meter"
             ).click()
             expect(page.get_by_test_id("suggested")).to_contain_text(
-                "What happens on smart meter installation day", timeout=15_000)  # fmt: skip
+                "What happens on smart meter installation day", timeout=15_000
+            )
             expect(page.get_by_test_id("script-steps")).to_contain_text(
                 "regulatory: Read the terms"
             )
@@ -325,26 +357,49 @@ def test_a_sale_from_knowledge_search_to_a_placed_order_in_the_browser(
                 expect(page.get_by_test_id("order-status")).to_have_text("(placed)", timeout=15_000)
             finally:
                 page.screenshot(path=str(ARTIFACTS / "desktop-order.png"), full_page=True)
-                print("order:", page.locator("#order-error").text_content(),
-                      page.get_by_test_id("log").text_content())  # fmt: skip
+                print(
+                    "order:",
+                    page.locator("#order-error").text_content(),
+                    page.get_by_test_id("log").text_content(),
+                )
         finally:
             browser.close()
 
-    orders = httpx.get(floor.url("catalogue", "/v1/orders"), params={"contact_id": contact_id},
-                       headers=floor.operator, timeout=10).json()["orders"]  # fmt: skip
+    orders = httpx.get(
+        floor.url("catalogue", "/v1/orders"),
+        params={"contact_id": contact_id},
+        headers=floor.operator,
+        timeout=10,
+    ).json()["orders"]
     assert [o["status"] for o in orders] == ["placed"]
     placed = orders[0]
     assert placed["payment"]["last4"] == "1111"
     assert placed["agreement"]["by"] == f"agent {floor.agent_id('alice')}"
-    job = until("the installation job in dispatch", lambda: (lambda r: r.status_code == 200
-                and r.json())(httpx.get(floor.url("dispatch", f"/v1/jobs/{placed['job_id']}"),
-                                        headers=floor.operator, timeout=10)))  # fmt: skip
+    job = until(
+        "the installation job in dispatch",
+        lambda: (lambda r: r.status_code == 200 and r.json())(
+            httpx.get(
+                floor.url("dispatch", f"/v1/jobs/{placed['job_id']}"),
+                headers=floor.operator,
+                timeout=10,
+            )
+        ),
+    )
     assert job["work_type"] == "meter-install"
-    timeline = until("the order on the contact's timeline", lambda: (lambda t: t if {
-        "knowledge.used", "order.status", "job.requested"} <= {e["event_type"] for e in t}
-        else None)(floor.contact(contact_id).json()["timeline"]))  # fmt: skip
-    assert any(e["event_type"] == "order.status" and e["details"]["status"] == "placed"
-               for e in timeline)  # fmt: skip
+    timeline = until(
+        "the order on the contact's timeline",
+        lambda: (
+            lambda t: (
+                t
+                if {"knowledge.used", "order.status", "job.requested"}
+                <= {e["event_type"] for e in t}
+                else None
+            )
+        )(floor.contact(contact_id).json()["timeline"]),
+    )
+    assert any(
+        e["event_type"] == "order.status" and e["details"]["status"] == "placed" for e in timeline
+    )
     _nowhere(floor, CARD.replace(" ", ""), CARD)
 
 
@@ -364,31 +419,59 @@ def test_a_retention_offer_accepted_counts_in_the_kpis(floor: RunningCentre) -> 
     _off_the_floor(floor, "chen", "bilal")
     alice = AgentAtDesk(floor, "alice")
     since = datetime.now(UTC) - timedelta(seconds=1)
-    answer = floor.post_email(floor.email(subject="Leaving",
-                                          body="Please cancel my account, I am moving interstate."))  # fmt: skip
+    answer = floor.post_email(
+        floor.email(subject="Leaving", body="Please cancel my account, I am moving interstate.")
+    )
     contact_id = answer.json()["contact_id"]
     alice.take(contact_id)
-    suggested = httpx.get(alice.url(f"/v1/catalogue/contacts/{contact_id}/suggestions"),
-                          headers=alice.headers, timeout=10).json()  # fmt: skip
+    suggested = httpx.get(
+        alice.url(f"/v1/catalogue/contacts/{contact_id}/suggestions"),
+        headers=alice.headers,
+        timeout=10,
+    ).json()
     assert suggested["queue_id"] == "retention" and suggested["retention"]["cancellation"]
     assert [s["article_id"] for s in suggested["scripts"]] == ["retention-call"]
     leaving = {"reason": "moving", "tenure_months": 30, "monthly_value": "140.00"}
-    fits = httpx.post(alice.url("/v1/catalogue/retention/suggest"), json=leaving,
-                      headers=alice.headers, timeout=10).json()["offers"]  # fmt: skip
+    fits = httpx.post(
+        alice.url("/v1/catalogue/retention/suggest"),
+        json=leaving,
+        headers=alice.headers,
+        timeout=10,
+    ).json()["offers"]
     assert [o["id"] for o in fits] == ["take-us-with-you"]
-    made = alice.post("/v1/catalogue/retention/offers", {**leaving, "contact_id": contact_id,
-                      "offer_id": "take-us-with-you", "answer": "accepted"}, expect=201)  # fmt: skip
+    made = alice.post(
+        "/v1/catalogue/retention/offers",
+        {**leaving, "contact_id": contact_id, "offer_id": "take-us-with-you", "answer": "accepted"},
+        expect=201,
+    )
     assert made["agent_id"] == floor.agent_id("alice")
-    unknown = {**leaving, "contact_id": "00000000-0000-7000-8000-000000000000",
-               "offer_id": "take-us-with-you", "answer": "accepted"}  # fmt: skip
+    unknown = {
+        **leaving,
+        "contact_id": "00000000-0000-7000-8000-000000000000",
+        "offer_id": "take-us-with-you",
+        "answer": "accepted",
+    }
     alice.post("/v1/catalogue/retention/offers", unknown, expect=404)  # not a contact of hers
-    alice.post(f"/v1/contacts/{contact_id}/wrapup", {"disposition": "retained",
-                                                       "outcome": "retention_offer_accepted"})  # fmt: skip
-    period = {"from": since.isoformat(), "to": (datetime.now(UTC) + timedelta(minutes=1)).isoformat(),
-              "queue": "retention"}  # fmt: skip
-    kpis = until("the save in the KPIs", lambda: (lambda k: k if k["retention_save_rate"] is not None
-                 else None)(httpx.get(floor.url("recording", "/v1/kpis"), params=period,
-                                      headers=floor.operator, timeout=10).json()))  # fmt: skip
+    alice.post(
+        f"/v1/contacts/{contact_id}/wrapup",
+        {"disposition": "retained", "outcome": "retention_offer_accepted"},
+    )
+    period = {
+        "from": since.isoformat(),
+        "to": (datetime.now(UTC) + timedelta(minutes=1)).isoformat(),
+        "queue": "retention",
+    }
+    kpis = until(
+        "the save in the KPIs",
+        lambda: (lambda k: k if k["retention_save_rate"] is not None else None)(
+            httpx.get(
+                floor.url("recording", "/v1/kpis"),
+                params=period,
+                headers=floor.operator,
+                timeout=10,
+            ).json()
+        ),
+    )
     assert kpis["retention_save_rate"] == 1.0
 
 
@@ -562,8 +645,11 @@ def test_a_contact_handled_at_the_desktop_is_one_trace_through_every_service(
     [root] = [s for s in trace if "parentSpanId" not in s]
     assert root["name"] == "POST /v1/email" and root["service"] == "switchboard-intake"
     assert {s["service"] for s in trace} >= {
-        "switchboard-intake", "switchboard-routing", "switchboard-desktop", "switchboard-recording"
-    }  # fmt: skip
+        "switchboard-intake",
+        "switchboard-routing",
+        "switchboard-desktop",
+        "switchboard-recording",
+    }
     for span in trace:
         if span is not root:
             parent = by_id[span["parentSpanId"]]

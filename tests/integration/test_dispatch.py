@@ -256,8 +256,10 @@ def test_field_jobs_from_request_to_completion_timeout_and_pre_emption(
     assert "bondi did not confirm within 10 min" in job["deployments"][2]["reason"]
     sink = centre.settings.var_dir / "mail-sink"
     subject = f"Subject: NORMAL job {late['job_id'][:8]}"
-    until("bondi's sheet delivered by email",
-          lambda: any(subject in m.read_text() for m in sink.glob("*.eml")))  # fmt: skip
+    until(
+        "bondi's sheet delivered by email",
+        lambda: any(subject in m.read_text() for m in sink.glob("*.eml")),
+    )
     desk.post(f"/v1/jobs/{late['job_id']}/confirm", {"technician_id": "cbd"})
 
     # Parramatta holds a routine gas job; an emergency there cannot wait for anyone else.
@@ -378,8 +380,10 @@ def test_eta_requests_manual_despatch_by_phone_and_the_day_plan(
     asked = [a["technician_id"] for a in desk.job(offered["job_id"])["eta_requests"]]
     assert len(asked) == 3 and asked[0] != asked[1]
     for technician_id, eta in zip(asked, (40, 25, None), strict=True):
-        desk.post(f"/v1/jobs/{offered['job_id']}/eta-replies",
-                  {"technician_id": technician_id, "eta_minutes": eta})  # fmt: skip
+        desk.post(
+            f"/v1/jobs/{offered['job_id']}/eta-replies",
+            {"technician_id": technician_id, "eta_minutes": eta},
+        )
     job = desk.job(offered["job_id"])
     assert job["status"] == "despatched" and job["technician_id"] == asked[1]
     assert "earliest ETA, 25 min (all replied)" in job["deployments"][-1]["reason"]
@@ -389,8 +393,10 @@ def test_eta_requests_manual_despatch_by_phone_and_the_day_plan(
     # A dispatcher takes a job from its technician and gives it to bondi by phone.
     far = desk.post("/v1/jobs", desk.details(NEWCASTLE), expect=201)
     assert far["technician_id"] == "newcastle"
-    moved = desk.post(f"/v1/jobs/{far['job_id']}/assign",
-                      {"technician_id": "bondi", "medium": "phone", "note": "Rang at 10:02"})  # fmt: skip
+    moved = desk.post(
+        f"/v1/jobs/{far['job_id']}/assign",
+        {"technician_id": "bondi", "medium": "phone", "note": "Rang at 10:02"},
+    )
     assert moved == {"job_id": far["job_id"], "status": "despatched", "technician_id": "bondi"}
     job = desk.job(far["job_id"])
     assert _actions(job) == ["created", "despatched", "reassigned", "despatched"]
@@ -428,7 +434,10 @@ def test_a_job_asked_for_before_anyone_starts_is_booked_for_the_first_shift(
         in sheet["text"]
     )
     assert "booked for the start of your next shift" in sheet["text"]
-    told = desk.wait(asked["job_id"], "the customer told the booked time", lambda j: any(
-        s["to"] == "customer" for s in j["sent"]))  # fmt: skip
+    told = desk.wait(
+        asked["job_id"],
+        "the customer told the booked time",
+        lambda j: any(s["to"] == "customer" for s in j["sent"]),
+    )
     [notice] = [s for s in told["sent"] if s["to"] == "customer"]
     assert "a technician will start at 07:00" in notice["text"]

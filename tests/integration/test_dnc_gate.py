@@ -70,9 +70,12 @@ async def _collect_answers(
 ) -> dict[str, tuple[str, str]]:
     """request id → (outcome, reason), read as the gate answers."""
     consumer = AIOKafkaConsumer(
-        "outbound.cleared", "outbound.blocked",
-        bootstrap_servers=centre.settings.kafka_bootstrap, auto_offset_reset="earliest", enable_auto_commit=False,
-    )  # fmt: skip
+        "outbound.cleared",
+        "outbound.blocked",
+        bootstrap_servers=centre.settings.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     answers: dict[str, tuple[str, str]] = {}
     deadline = time.monotonic() + timeout
@@ -97,9 +100,13 @@ async def _record_consents(centre: RunningCentre, numbers: range) -> None:
         async with db.session() as session:
             for n in numbers:
                 await register.add_consent(
-                    session, tenant_id=centre.tenant, number=_number(n), source="web form",
-                    given_on=date(2026, 1, 1), expires_on=None,
-                )  # fmt: skip
+                    session,
+                    tenant_id=centre.tenant,
+                    number=_number(n),
+                    source="web form",
+                    given_on=date(2026, 1, 1),
+                    expires_on=None,
+                )
     finally:
         await db.dispose()
 
@@ -128,8 +135,17 @@ def test_ten_thousand_requests_never_clear_a_registered_number(
         centre, "dnc", "import", str(wash), "--tenant", centre.tenant
     )
     _switchboard(
-        centre, "dnc", "consent", _number(0), "--tenant", centre.tenant, "--source", "web form", "--given", "2026-01-01"
-    )  # fmt: skip
+        centre,
+        "dnc",
+        "consent",
+        _number(0),
+        "--tenant",
+        centre.tenant,
+        "--source",
+        "web form",
+        "--given",
+        "2026-01-01",
+    )
     asyncio.run(_record_consents(centre, range(1, CONSENTED)))
     before = asyncio.run(_decisions_recorded(centre.settings.sqlalchemy_url_for("routing")))
 
@@ -138,14 +154,18 @@ def test_ten_thousand_requests_never_clear_a_registered_number(
     events = [
         Envelope.first(
             OutboundRequested(
-                request_id=f"{run}-{n}", channel="call", number=_number(n), purpose="marketing",
-                requested_by="campaign:spring", not_before=when,
+                request_id=f"{run}-{n}",
+                channel="call",
+                number=_number(n),
+                purpose="marketing",
+                requested_by="campaign:spring",
+                not_before=when,
             ),
             tenant_id=centre.tenant,
             aggregate_id=f"{run}-{n}",
         )
         for n in range(REQUESTS)
-    ]  # fmt: skip
+    ]
     started = time.monotonic()
     asyncio.run(_produce(centre, events))
 

@@ -71,8 +71,10 @@ def test_promises_are_kept_through_a_restart(promises: tuple[RunningCentre, Path
     alice.post(f"/v1/contacts/{answered_id}/reply", {"text": "We are on it."})
     due = datetime.now(UTC) + timedelta(minutes=10)
     promised = alice.post(f"/v1/contacts/{answered_id}/follow-ups", {"due_at": due.isoformat()})
-    until("the answer to stop its clock",
-          lambda: _clock(centre, answered_id, "first_response")["state"] == "met")  # fmt: skip
+    until(
+        "the answer to stop its clock",
+        lambda: _clock(centre, answered_id, "first_response")["state"] == "met",
+    )
     until("the follow-up's clock", lambda: _clock(centre, answered_id, "follow_up"))
     first = _clock(centre, late_id, "first_response")
     assert first["state"] == "running" and first["policy_id"] == "written"
@@ -88,24 +90,33 @@ def test_promises_are_kept_through_a_restart(promises: tuple[RunningCentre, Path
     # The follow-up falls due: fired within a second or so of the clock reaching it.
     _set_clock(clock_file, due + timedelta(seconds=1))
     moved = time.monotonic()
-    [fired] = until("followup.due", lambda: _events(centre, "followup.due", answered_id) or None,
-                    timeout=15)  # fmt: skip
+    [fired] = until(
+        "followup.due", lambda: _events(centre, "followup.due", answered_id) or None, timeout=15
+    )
     assert time.monotonic() - moved < 5
     assert fired["payload"]["follow_up_id"] == promised["follow_up_id"]
     assert fired["payload"]["agent_id"] == "alice"
     alice.post(f"/v1/follow-ups/{promised['follow_up_id']}/done", {})
-    until("the follow-up kept",
-          lambda: _clock(centre, answered_id, "follow_up")["state"].startswith("met"))  # fmt: skip
+    until(
+        "the follow-up kept",
+        lambda: _clock(centre, answered_id, "follow_up")["state"].startswith("met"),
+    )
 
     # The unanswered one: warned at 75 %, breached at its due time, then at the next level.
     _set_clock(clock_file, _at(first["warn_at"]) + timedelta(seconds=1))
-    until("the warning", lambda: [a for a in _events(centre, "sla.alert", late_id)
-                                  if a["payload"]["stage"] == "warning"] or None)  # fmt: skip
+    until(
+        "the warning",
+        lambda: (
+            [a for a in _events(centre, "sla.alert", late_id) if a["payload"]["stage"] == "warning"]
+            or None
+        ),
+    )
     _set_clock(clock_file, _at(first["due_at"]) + timedelta(seconds=1))
     until("tier 2", lambda: _events(centre, "contact.escalated", late_id) or None)
-    rearmed = until("the clock re-armed at tier 2",
-                    lambda: (c := _clock(centre, late_id, "first_response"))["breaches"] == 1
-                    and c)  # fmt: skip
+    rearmed = until(
+        "the clock re-armed at tier 2",
+        lambda: (c := _clock(centre, late_id, "first_response"))["breaches"] == 1 and c,
+    )
     _set_clock(clock_file, _at(rearmed["due_at"]) + timedelta(seconds=1))
     until("team leader", lambda: len(_events(centre, "contact.escalated", late_id)) >= 2 or None)
 
@@ -113,15 +124,21 @@ def test_promises_are_kept_through_a_restart(promises: tuple[RunningCentre, Path
     escalated = _events(centre, "contact.escalated", late_id)
     assert [e["payload"]["level"] for e in escalated] == ["tier 2", "team leader"]
     assert [e["payload"]["priority"] for e in escalated] == [7, 8]
-    alerts = [(a["payload"]["clock"], a["payload"]["stage"])
-              for a in _events(centre, "sla.alert", late_id)]  # fmt: skip
+    alerts = [
+        (a["payload"]["clock"], a["payload"]["stage"])
+        for a in _events(centre, "sla.alert", late_id)
+    ]
     assert alerts.count(("first_response", "warning")) == 1
     assert alerts.count(("first_response", "breach")) == 2
     assert _events(centre, "contact.escalated", answered_id) == [], "answered: nothing escalated"
     assert len(_events(centre, "followup.due", answered_id)) == 1
-    assert [a for a in _events(centre, "sla.alert", answered_id)
-            if a["payload"]["clock"] == "first_response"] == []  # fmt: skip
+    assert [
+        a
+        for a in _events(centre, "sla.alert", answered_id)
+        if a["payload"]["clock"] == "first_response"
+    ] == []
     # Routing moved the breached contact up: queued again at the level's priority.
-    requeued = [q for q in _events(centre, "contact.queued", late_id)
-                if q["payload"]["priority"] == 8]  # fmt: skip
+    requeued = [
+        q for q in _events(centre, "contact.queued", late_id) if q["payload"]["priority"] == 8
+    ]
     assert requeued, "routing re-queued it at the team leader's priority"

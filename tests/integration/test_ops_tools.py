@@ -50,9 +50,13 @@ def test_a_dead_letter_is_listed_with_its_reason_and_processed_after_replay(
     scanner = f"scanner-{time.time_ns()}"
     batch = f"DLQ-{time.time_ns()}"
     letter = {
-        "system": scanner, "batch_id": batch, "item": "1",
-        "document_base64": base64.b64encode(samples.text_pdf(["A letter that waited for its scanner"])).decode(),
-    }  # fmt: skip
+        "system": scanner,
+        "batch_id": batch,
+        "item": "1",
+        "document_base64": base64.b64encode(
+            samples.text_pdf(["A letter that waited for its scanner"])
+        ).decode(),
+    }
     centre.produce_raw("intake.letter.raw", json.dumps(letter).encode(), key=batch.encode())
 
     deadline = time.monotonic() + 30
@@ -161,22 +165,28 @@ def test_a_tenant_added_with_switchboard_tenant_add_takes_contacts_at_once(
     """An operator onboards a tenant into the running centre: its first email is queued in its
     own queue and offered to its own agent, with no restart, and its administrator signs in."""
     config = {
-        "tenants": [{"id": "umbrella", "name": "Umbrella", "timezone": "Australia/Sydney",
-                     "addresses": {"email": ["help@umbrella.example"]},
-                     "queues": [{"id": "front", "name": "Front desk", "default": True}]}],
+        "tenants": [
+            {
+                "id": "umbrella",
+                "name": "Umbrella",
+                "timezone": "Australia/Sydney",
+                "addresses": {"email": ["help@umbrella.example"]},
+                "queues": [{"id": "front", "name": "Front desk", "default": True}],
+            }
+        ],
         "channel_systems": [{"id": "umbrella-mail", "tenant": "umbrella", "channels": ["email"]}],
-        "agents": [{"id": "uma", "name": "Uma", "tenants": ["umbrella"],
-                    "capacity": {"email": 2}}],
-    }  # fmt: skip
+        "agents": [{"id": "uma", "name": "Uma", "tenants": ["umbrella"], "capacity": {"email": 2}}],
+    }
     path = tmp_path / "umbrella.yaml"
     path.write_text(yaml.safe_dump(config))
     added = centre.switchboard("tenant", "add", str(path), "--administrator", "ursula")
     assert added.returncode == 0, added.stderr
     made = json.loads(added.stdout)
     umbrella = RunningCentre(
-        centre.centre, centre.backend, {**made, "operator_tenant": "umbrella",
-                                        "operators": made["people"], "operator_token": "-"},
-    )  # fmt: skip
+        centre.centre,
+        centre.backend,
+        {**made, "operator_tenant": "umbrella", "operators": made["people"], "operator_token": "-"},
+    )
     umbrella.operator = umbrella.sign_in("ursula")
     uma = AgentAtDesk(umbrella, "uma")
     contact_id = umbrella.post_email(umbrella.email(subject="New here")).json()["contact_id"]

@@ -34,10 +34,15 @@ IDENTITY = [NAME, EMAIL, ADDRESS, *PHONES]
 
 # Where an event may carry identity details: the customer's fields and the content itself.
 ALLOWED = [
-    ("payload", "customer"), ("payload", "text"), ("payload", "subject"), ("payload", "email"),
-    ("payload", "phone", "ani"), ("payload", "document", "calling_number"), ("payload", "number"),
+    ("payload", "customer"),
+    ("payload", "text"),
+    ("payload", "subject"),
+    ("payload", "email"),
+    ("payload", "phone", "ani"),
+    ("payload", "document", "calling_number"),
+    ("payload", "number"),
     ("payload", "callback_number"),
-]  # fmt: skip
+]
 
 
 def _drop(document: dict[str, Any], path: tuple[str, ...]) -> None:

@@ -40,34 +40,62 @@ def _email_head(centre: RunningCentre, **extra: str) -> bytes:
 
 HOSTILE: dict[str, Any] = {
     "a_nested_email": lambda c: (
-        "/v1/email", _email_head(c, Subject="deep") + NESTED, "message/rfc822", c.mail_system,
-        413, "3,000 multipart containers",
+        "/v1/email",
+        _email_head(c, Subject="deep") + NESTED,
+        "message/rfc822",
+        c.mail_system,
+        413,
+        "3,000 multipart containers",
     ),
     "a_subject_over_the_header_limit": lambda c: (
-        "/v1/email", _email_head(c, Subject="x" * 40_000) + b"\r\nhi\r\n", "message/rfc822",
-        c.mail_system, 413, "header 'Subject'",
+        "/v1/email",
+        _email_head(c, Subject="x" * 40_000) + b"\r\nhi\r\n",
+        "message/rfc822",
+        c.mail_system,
+        413,
+        "header 'Subject'",
     ),
     "six_hundred_recipients": lambda c: (
         "/v1/email",
         _email_head(c, Subject="s", Cc=", ".join(f"u{n}@example.org" for n in range(600)))
         + b"\r\nhi\r\n",
-        "message/rfc822", c.mail_system, 413, "recipient addresses is over the limit",
+        "message/rfc822",
+        c.mail_system,
+        413,
+        "recipient addresses is over the limit",
     ),
     "twenty_thousand_brackets": lambda c: (
-        "/v1/phone/events", b"[" * 20_000 + b"]" * 20_000, "application/json", "acme-cti",
-        400, "nested deeper",
+        "/v1/phone/events",
+        b"[" * 20_000 + b"]" * 20_000,
+        "application/json",
+        "acme-cti",
+        400,
+        "nested deeper",
     ),
     "a_call_dated_in_year_one": lambda c: (
         "/v1/phone/events",
-        json.dumps({"event": "offered", "call_id": f"y1-{time.time_ns()}", "at": "0001-01-01T00:00:00Z",
-                    "dnis": c.phone_number}).encode(),
-        "application/json", "acme-cti", 422, "check the channel system's clock",
+        json.dumps(
+            {
+                "event": "offered",
+                "call_id": f"y1-{time.time_ns()}",
+                "at": "0001-01-01T00:00:00Z",
+                "dnis": c.phone_number,
+            }
+        ).encode(),
+        "application/json",
+        "acme-cti",
+        422,
+        "check the channel system's clock",
     ),
     "a_hundred_thousand_form_parts": lambda c: (
-        "/v1/letter", FORM_PARTS + b"--f--\r\n", "multipart/form-data; boundary=f",
-        "acme-mailroom", 413, "100,000 form parts",
+        "/v1/letter",
+        FORM_PARTS + b"--f--\r\n",
+        "multipart/form-data; boundary=f",
+        "acme-mailroom",
+        413,
+        "100,000 form parts",
     ),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))
@@ -151,9 +179,14 @@ def test_a_row_the_broker_can_never_take_is_set_aside_and_the_contacts_behind_it
 
     async def write_oversized(session: Any) -> None:
         session.add(
-            OutboxMessage(producer="intake", topic="contact.received", key=key,
-                          value=b'{"x": "' + b"y" * 1_100_000 + b'"}', headers={})
-        )  # fmt: skip
+            OutboxMessage(
+                producer="intake",
+                topic="contact.received",
+                key=key,
+                value=b'{"x": "' + b"y" * 1_100_000 + b'"}',
+                headers={},
+            )
+        )
 
     asyncio.run(_with_db(centre, write_oversized))
     try:

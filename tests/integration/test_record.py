@@ -23,9 +23,13 @@ def test_customers_history_merge_export_and_audit(centre: RunningCentre) -> None
     ]
     number = f"+61412{time.time_ns() % 10**6:06d}"  # 0412: an allocated mobile range
     call = centre.call_event(
-        {"event": "offered", "call_id": f"rec-{time.time_ns()}", "ani": number,
-         "dnis": centre.phone_number}
-    )  # fmt: skip
+        {
+            "event": "offered",
+            "call_id": f"rec-{time.time_ns()}",
+            "ani": number,
+            "dnis": centre.phone_number,
+        }
+    )
     ids.append(call.json()["contact_id"])
     for contact_id in ids:
         centre.wait_contact(contact_id)
@@ -62,8 +66,12 @@ def test_customers_history_merge_export_and_audit(centre: RunningCentre) -> None
     assert other.status_code == 401
 
     corrections = f"{api}/{pat['customer_id']}/corrections"
-    fixed = {"field": "email", "old_value": address, "new_value": "pat@example.org",
-             "reason": "customer asked (APP 13)"}  # fmt: skip
+    fixed = {
+        "field": "email",
+        "old_value": address,
+        "new_value": "pat@example.org",
+        "reason": "customer asked (APP 13)",
+    }
     assert httpx.post(corrections, json=fixed, headers=headers).status_code == 202
     wrong = {**fixed, "old_value": "nobody@example.net"}
     assert httpx.post(corrections, json=wrong, headers=headers).status_code == 422
@@ -90,9 +98,17 @@ def test_kpis_for_a_period(centre: RunningCentre) -> None:
     figures = httpx.get(url, params=period, headers=centre.operator)
     assert figures.status_code == 200, figures.text
     body = figures.json()
-    for key in ("service_level", "average_speed_of_answer", "average_handle_time",
-                "abandonment_rate", "first_contact_resolution", "escalation_rate", "csat",
-                "nps", "conversion_rate"):  # fmt: skip
+    for key in (
+        "service_level",
+        "average_speed_of_answer",
+        "average_handle_time",
+        "abandonment_rate",
+        "first_contact_resolution",
+        "escalation_rate",
+        "csat",
+        "nps",
+        "conversion_rate",
+    ):
         assert key in body
     assert body["offered"] >= 1
     assert httpx.get(url, params=period).status_code == 401

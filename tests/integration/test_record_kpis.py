@@ -34,16 +34,45 @@ def _told(agent: AgentAtDesk, event_type: str) -> bool:
 
 
 EXPECTED_TIMELINES = {
-    "email": ["contact.received", "contact.queued", "agent.offered", "contact.assigned",
-              "contact.replied", "contact.wrapped", "survey.responded"],
-    "letter": ["contact.received", "contact.queued", "agent.offered", "contact.assigned",
-               "contact.wrapped", "survey.responded"],
-    "fax": ["contact.received", "contact.queued", "agent.offered", "contact.assigned",
-            "followup.promised", "followup.done", "contact.wrapped"],
-    "phone": ["contact.received", "contact.queued", "agent.offered", "contact.assigned",
-              "contact.wrapped", "contact.escalated", "contact.queued", "agent.offered",
-              "contact.assigned", "contact.wrapped"],
-}  # fmt: skip
+    "email": [
+        "contact.received",
+        "contact.queued",
+        "agent.offered",
+        "contact.assigned",
+        "contact.replied",
+        "contact.wrapped",
+        "survey.responded",
+    ],
+    "letter": [
+        "contact.received",
+        "contact.queued",
+        "agent.offered",
+        "contact.assigned",
+        "contact.wrapped",
+        "survey.responded",
+    ],
+    "fax": [
+        "contact.received",
+        "contact.queued",
+        "agent.offered",
+        "contact.assigned",
+        "followup.promised",
+        "followup.done",
+        "contact.wrapped",
+    ],
+    "phone": [
+        "contact.received",
+        "contact.queued",
+        "agent.offered",
+        "contact.assigned",
+        "contact.wrapped",
+        "contact.escalated",
+        "contact.queued",
+        "agent.offered",
+        "contact.assigned",
+        "contact.wrapped",
+    ],
+}
 BRIDGING = {"call.route", "call.command_result"}
 
 
@@ -67,8 +96,12 @@ def test_a_period_on_four_channels_is_recorded_and_measured_exactly(
     alice.wrap(contacts["letter"], "sale")
 
     fax = samples.scanned_tiff([["FAX TO ACME ENERGY", "Please call me about my meter."]], fax=True)
-    fields = {"fax_id": f"fx-{time.time_ns()}", "called_number": centre.fax_number,
-              "calling_number": "02 5550 7777", "pages": "1"}  # fmt: skip
+    fields = {
+        "fax_id": f"fx-{time.time_ns()}",
+        "called_number": centre.fax_number,
+        "calling_number": "02 5550 7777",
+        "pages": "1",
+    }
     contacts["fax"] = centre.post_document("/v1/fax", fields, fax).json()["contact_id"]
     alice.take(contacts["fax"])
     due = datetime.now(UTC) + timedelta(seconds=3)
@@ -86,8 +119,12 @@ def test_a_period_on_four_channels_is_recorded_and_measured_exactly(
     )
     alice.wrap(contacts["fax"], "follow_up_promised")
 
-    call = {"event": "offered", "call_id": f"kpi-call-{time.time_ns()}",
-            "ani": "0412 345 678", "dnis": centre.phone_number}  # fmt: skip
+    call = {
+        "event": "offered",
+        "call_id": f"kpi-call-{time.time_ns()}",
+        "ani": "0412 345 678",
+        "dnis": centre.phone_number,
+    }
     contacts["phone"] = centre.call_event(call).json()["contact_id"]
     alice.take(contacts["phone"])
     alice.post(
@@ -143,15 +180,21 @@ def test_a_period_on_four_channels_is_recorded_and_measured_exactly(
         for t in timelines.values()
     ]
     outcomes = {c: last(t, "contact.wrapped")["details"]["outcome"] for c, t in timelines.items()}
-    assert outcomes == {"email": "resolved", "letter": "sale", "fax": "follow_up_promised",
-                        "phone": "resolved"}  # fmt: skip
+    assert outcomes == {
+        "email": "resolved",
+        "letter": "sale",
+        "fax": "follow_up_promised",
+        "phone": "resolved",
+    }
 
     figures = httpx.get(
         centre.url("recording", "/v1/kpis"),
-        params={"from": "2000-01-01T00:00:00Z",
-                "to": (datetime.now(UTC) + timedelta(hours=1)).isoformat()},
+        params={
+            "from": "2000-01-01T00:00:00Z",
+            "to": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+        },
         headers=centre.operator,
-    ).json()  # fmt: skip
+    ).json()
     assert (figures["offered"], figures["answered"], figures["abandoned"]) == (4, 4, 0)
     assert figures["service_level"] == round(sum(w <= 20 for w in waits) / 4, 4)
     assert figures["average_speed_of_answer"] == pytest.approx(mean(waits), abs=1e-3)

@@ -18,15 +18,17 @@ from tests.integration.harness import AgentAtDesk, RunningCentre, until
 
 
 def _get(centre: RunningCentre, path: str, **params: Any) -> Any:
-    answer = httpx.get(centre.url("workforce", path), params=params, headers=centre.operator,
-                       timeout=30)  # fmt: skip
+    answer = httpx.get(
+        centre.url("workforce", path), params=params, headers=centre.operator, timeout=30
+    )
     assert answer.status_code == 200, f"{path}: {answer.status_code} {answer.text}"
     return answer.json()
 
 
 def _post(centre: RunningCentre, path: str, body: dict[str, Any], expect: int = 201) -> Any:
-    answer = httpx.post(centre.url("workforce", path), json=body, headers=centre.operator,
-                        timeout=120)  # fmt: skip
+    answer = httpx.post(
+        centre.url("workforce", path), json=body, headers=centre.operator, timeout=120
+    )
     assert answer.status_code == expect, f"{path}: {answer.status_code} {answer.text}"
     return answer.json()
 
@@ -52,8 +54,14 @@ def test_handled_contacts_become_history(centre: RunningCentre) -> None:
 
     def recorded() -> list[dict[str, Any]] | None:
         rows = _get(centre, "/v1/history", start=today, end=today)["intervals"]
-        live = [r for r in rows if r["channel"] == "email" and r["queue_id"] == "billing"
-                and r["handled"] and r["average_handle_seconds"] is not None]  # fmt: skip
+        live = [
+            r
+            for r in rows
+            if r["channel"] == "email"
+            and r["queue_id"] == "billing"
+            and r["handled"]
+            and r["average_handle_seconds"] is not None
+        ]
         return live or None
 
     rows = until("the handled email in the history", recorded)
@@ -64,8 +72,9 @@ def _demo_seeded(centre: RunningCentre) -> None:
     """Workforce seeds the demo's history, forecast and roster when it first starts."""
 
     def seeded() -> bool | None:
-        answer = httpx.get(centre.url("workforce", "/v1/forecasts/latest"),
-                           headers=centre.operator, timeout=30)  # fmt: skip
+        answer = httpx.get(
+            centre.url("workforce", "/v1/forecasts/latest"), headers=centre.operator, timeout=30
+        )
         return answer.status_code == 200 or None
 
     until("the demo's forecast", seeded, timeout=90)
@@ -81,23 +90,38 @@ def test_forecast_staffing_and_a_roster_within_the_rules(centre: RunningCentre) 
     staffing = _get(centre, "/v1/staffing", day=busiest)
     slots = [s for queue in staffing["queues"].values() for s in queue]
     assert slots and all(s["to_schedule"] >= s["required"] for s in slots)
-    assert {s["method"] for s in slots} & {"erlang_a", "erlang_c", "erlang_a+workload",
-                                           "erlang_c+workload"}  # fmt: skip
+    assert {s["method"] for s in slots} & {
+        "erlang_a",
+        "erlang_c",
+        "erlang_a+workload",
+        "erlang_c+workload",
+    }
     monday = _next_monday()
-    off = {"start": monday.isoformat(), "end": (monday + timedelta(days=1)).isoformat(),
-           "reason": "annual leave"}  # fmt: skip
+    off = {
+        "start": monday.isoformat(),
+        "end": (monday + timedelta(days=1)).isoformat(),
+        "reason": "annual leave",
+    }
     assert _post(centre, "/v1/agents/bilal/leave", off)["days"] == 2
     _post(centre, "/v1/agents/nobody/leave", off, expect=404)
     _post(centre, "/v1/agents/bilal/leave", {**off, "end": "2000-01-01"}, expect=422)
     listed = _get(centre, "/v1/leave", start=monday.isoformat(), end=off["end"])["leave"]
-    assert {(x["agent_id"], x["day"]) for x in listed} >= {("bilal", off["start"]),
-                                                            ("bilal", off["end"])}  # fmt: skip
+    assert {(x["agent_id"], x["day"]) for x in listed} >= {
+        ("bilal", off["start"]),
+        ("bilal", off["end"]),
+    }
     roster = _post(centre, "/v1/rosters", {"week_start": monday.isoformat()})
     assert roster["status"] == "draft" and roster["violations"] == []
-    assert not [s for s in roster["shifts"]
-                if s["agent_id"] == "bilal" and s["day"] in (off["start"], off["end"])]  # fmt: skip
-    gone = httpx.delete(centre.url("workforce", f"/v1/agents/bilal/leave/{off['end']}"),
-                        headers=centre.operator, timeout=10)  # fmt: skip
+    assert not [
+        s
+        for s in roster["shifts"]
+        if s["agent_id"] == "bilal" and s["day"] in (off["start"], off["end"])
+    ]
+    gone = httpx.delete(
+        centre.url("workforce", f"/v1/agents/bilal/leave/{off['end']}"),
+        headers=centre.operator,
+        timeout=10,
+    )
     assert gone.status_code == 204
     assert roster["shifts"] and roster["coverage"]
     agents = {s["agent_id"] for s in roster["shifts"]}
@@ -157,15 +181,22 @@ def test_a_published_roster_reaches_the_desktop_and_adherence_is_measured(
     chen = AgentAtDesk(centre, "chen")
     # The demo's own roster for this week may have had them rostered, and offline, earlier today
     # (when the real time is inside the tenant's opening hours): the alert looked for is the break's.
-    alert = chen.told("the out-of-adherence alert", lambda kind, data: kind == "alert"
-                      and data.get("kind") == "out_of_adherence" and data["agent_id"] == name
-                      and " is break but rostered available" in data["message"])  # fmt: skip
+    alert = chen.told(
+        "the out-of-adherence alert",
+        lambda kind, data: (
+            kind == "alert"
+            and data.get("kind") == "out_of_adherence"
+            and data["agent_id"] == name
+            and " is break but rostered available" in data["message"]
+        ),
+    )
     full_name = {"alice": "Alice Nguyen", "bilal": "Bilal Haddad"}[name]
     assert alert["message"].startswith(f"{full_name} is break but rostered available, for ")
 
     def team_view() -> dict[str, Any] | None:
-        view = httpx.get(chen.url("/v1/supervisor/workforce"), headers=chen.headers,
-                         timeout=10).json()  # fmt: skip
+        view = httpx.get(
+            chen.url("/v1/supervisor/workforce"), headers=chen.headers, timeout=10
+        ).json()
         row = next(a for a in view["agents"] if a["agent_id"] == name)
         ok = row["adherence"] and row["adherence"]["actual"] == "break" and view["tenants"]
         return view if ok else None
@@ -176,9 +207,11 @@ def test_a_published_roster_reaches_the_desktop_and_adherence_is_measured(
     start = datetime.fromisoformat(shift["day"]).replace(tzinfo=UTC) - timedelta(days=1)
 
     def kpi() -> float | None:
-        figures = httpx.get(centre.url("recording", "/v1/kpis"), headers=centre.operator,
-                            params={"from": start.isoformat(),
-                                    "to": (start + timedelta(days=3)).isoformat()}).json()  # fmt: skip
+        figures = httpx.get(
+            centre.url("recording", "/v1/kpis"),
+            headers=centre.operator,
+            params={"from": start.isoformat(), "to": (start + timedelta(days=3)).isoformat()},
+        ).json()
         value = figures.get("schedule_adherence")
         team = _get(centre, "/v1/adherence")["teams"]["red"]["adherence"]
         return value if value is not None and abs(value - team) < 0.05 else None

@@ -56,16 +56,25 @@ async def _rows(db: Database, *keys: str) -> None:
     async with db.session() as session:
         for key in keys:
             session.add(
-                OutboxMessage(producer="intake", topic="contact.received", key=key,
-                              value=b'{"k": "%s"}' % key.encode(), headers={"event-id": key})
-            )  # fmt: skip
+                OutboxMessage(
+                    producer="intake",
+                    topic="contact.received",
+                    key=key,
+                    value=b'{"k": "%s"}' % key.encode(),
+                    headers={"event-id": key},
+                )
+            )
 
 
 def _relay(db: Database, broker: Broker, backlog: list[int]) -> OutboxRelay:
     return OutboxRelay(
-        db, broker.send, producer="intake", tracer=trace.get_tracer("test"),
-        on_backlog=backlog.append, max_attempts=3,
-    )  # fmt: skip
+        db,
+        broker.send,
+        producer="intake",
+        tracer=trace.get_tracer("test"),
+        on_backlog=backlog.append,
+        max_attempts=3,
+    )
 
 
 async def _held(db: Database) -> list[setaside.SetAside]:
@@ -135,8 +144,9 @@ async def test_the_backlog_gauge_is_true_after_a_failed_round(db: Database) -> N
         backlog.append(count)
         reported.set()
 
-    relay = OutboxRelay(db, broker.send, producer="intake", tracer=trace.get_tracer("test"),
-                        on_backlog=report)  # fmt: skip
+    relay = OutboxRelay(
+        db, broker.send, producer="intake", tracer=trace.get_tracer("test"), on_backlog=report
+    )
     await relay.start()
     try:
         await asyncio.wait_for(reported.wait(), 10)
@@ -163,10 +173,19 @@ async def test_a_set_aside_row_put_back_is_relayed(db: Database) -> None:
 def test_an_event_over_the_limit_is_refused_before_it_is_stored() -> None:
     event = Envelope.first(
         ContactReceived.model_validate(
-            {"channel": "email", "conversation_id": "c", "received_at": "2026-12-01T00:00:00Z",
-             "destination": "d", "external_id": "x", "customer": {}, "text": "\u0001" * 200_000}
+            {
+                "channel": "email",
+                "conversation_id": "c",
+                "received_at": "2026-12-01T00:00:00Z",
+                "destination": "d",
+                "external_id": "x",
+                "customer": {},
+                "text": "\u0001" * 200_000,
+            }
         ),
-        tenant_id="acme", aggregate_id="c1", contact_id="c1",
-    )  # fmt: skip
+        tenant_id="acme",
+        aggregate_id="c1",
+        contact_id="c1",
+    )
     with pytest.raises(EventTooLarge, match="over the"):
         outbox_row(event, producer="intake")

@@ -11,8 +11,9 @@ def test_only_the_holder_acts_while_it_is_in_their_hands() -> None:
     assert refusal(mine, "amy") is None
     assert refusal(mine, "bob") == (403, "this contact is not assigned to you")
     assert refusal(Holding("amy", "wrapping"), "amy") == (
-        409, "this contact is wrapping, not in your hands"
-    )  # fmt: skip
+        409,
+        "this contact is wrapping, not in your hands",
+    )
     assert refusal(Holding("bob", "assigned", ("amy",)), "amy") is None
 
 

@@ -31,11 +31,13 @@ from switchboard.desktop.settings import DesktopSettings
 
 CENTRE = CentreConfig(
     tenants=[TenantConfig(id="acme", name="Acme"), TenantConfig(id="globex", name="Globex")],
-    agents=[AgentConfig(id="amy", name="Amy", tenants=["acme"], team="red"),
-            AgentConfig(id="bob", name="Bob", tenants=["acme"], team="red"),
-            AgentConfig(id="cat", name="Cat", tenants=["acme"], team="blue"),
-            AgentConfig(id="gus", name="Gus", tenants=["globex"], team="red")],
-)  # fmt: skip
+    agents=[
+        AgentConfig(id="amy", name="Amy", tenants=["acme"], team="red"),
+        AgentConfig(id="bob", name="Bob", tenants=["acme"], team="red"),
+        AgentConfig(id="cat", name="Cat", tenants=["acme"], team="blue"),
+        AgentConfig(id="gus", name="Gus", tenants=["globex"], team="red"),
+    ],
+)
 PASSWORDS = {a.id: f"{a.id}-pass" for a in CENTRE.agents}
 
 
@@ -44,13 +46,15 @@ class Desktop:
         self.service, self.http = service, http
 
     async def sign_in(self, agent: str) -> dict[str, str]:
-        answer = await self.http.post("/v1/session",
-                                      json={"username": agent, "password": PASSWORDS[agent]})  # fmt: skip
+        answer = await self.http.post(
+            "/v1/session", json={"username": agent, "password": PASSWORDS[agent]}
+        )
         return {"Authorization": f"Bearer {answer.json()['token']}"}
 
     async def deliver(self, payload: Payload, key: str, tenant: str = "acme", **at: Any) -> None:
-        await self.service.deliver(Envelope.first(payload, tenant_id=tenant, aggregate_id=key,
-                                                  **at))  # fmt: skip
+        await self.service.deliver(
+            Envelope.first(payload, tenant_id=tenant, aggregate_id=key, **at)
+        )
 
     async def told(self, agent: str) -> list[str]:
         async with await self.service.session() as session:
@@ -80,12 +84,19 @@ async def desktop(tmp_path: Path) -> AsyncIterator[Desktop]:
 
 def _evaluation(status: str = "submitted", agent: str = "amy") -> EvaluationPublished:
     return EvaluationPublished(
-        evaluation_id="ev-1", agent_id=agent, evaluated_contact_id="c1", form_title="Calls",
-        evaluator="agent qa", score=75.0, auto_failed=False, comment="Listen more",
-        questions=[ScoredQuestion(section="Opening", question="Greeted", answer="yes", points=1,
-                                  out_of=1)],
+        evaluation_id="ev-1",
+        agent_id=agent,
+        evaluated_contact_id="c1",
+        form_title="Calls",
+        evaluator="agent qa",
+        score=75.0,
+        auto_failed=False,
+        comment="Listen more",
+        questions=[
+            ScoredQuestion(section="Opening", question="Greeted", answer="yes", points=1, out_of=1)
+        ],
         status=status,  # type: ignore[arg-type]
-    )  # fmt: skip
+    )
 
 
 async def test_an_evaluation_reaches_its_agent_who_answers_it_once(desktop: Desktop) -> None:
@@ -95,20 +106,26 @@ async def test_an_evaluation_reaches_its_agent_who_answers_it_once(desktop: Desk
     amy, bob = await desktop.sign_in("amy"), await desktop.sign_in("bob")
     mine = (await desktop.http.get("/v1/quality/mine", headers=amy)).json()
     assert [(e["evaluation_id"], e["score"], e["status"]) for e in mine["evaluations"]] == [
-        ("ev-1", 75.0, "submitted")]  # fmt: skip
+        ("ev-1", 75.0, "submitted")
+    ]
 
     url = "/v1/quality/evaluations/ev-1"
     assert (await desktop.http.post(f"{url}/acknowledge", headers=bob, json={})).status_code == 404
     no_reason = await desktop.http.post(f"{url}/dispute", headers=amy, json={})
     assert no_reason.status_code == 422
-    disputed = await desktop.http.post(f"{url}/dispute", headers=amy,
-                                       json={"comment": "I did greet them"})  # fmt: skip
+    disputed = await desktop.http.post(
+        f"{url}/dispute", headers=amy, json={"comment": "I did greet them"}
+    )
     assert disputed.status_code == 202
     [answer] = [
         e for e in await desktop.service.outbox() if e["event_type"] == "evaluation.answered"
     ]
-    assert answer["payload"] == {"evaluation_id": "ev-1", "agent_id": "amy", "answer": "disputed",
-                                 "comment": "I did greet them"}  # fmt: skip
+    assert answer["payload"] == {
+        "evaluation_id": "ev-1",
+        "agent_id": "amy",
+        "answer": "disputed",
+        "comment": "I did greet them",
+    }
 
     await desktop.deliver(_evaluation("disputed"), "ev-1")  # recording's answer
     await desktop.deliver(
@@ -123,16 +140,26 @@ async def test_an_evaluation_reaches_its_agent_who_answers_it_once(desktop: Desk
 async def test_feedback_reaches_the_team_in_its_tenant_and_coaching_its_agent(
     desktop: Desktop,
 ) -> None:
-    await desktop.deliver(FeedbackPosted(feedback_id="f-1", author="agent tl", team="red",
-                                         text="Great week, red"), "f-1")  # fmt: skip
-    await desktop.deliver(FeedbackPosted(feedback_id="f-2", author="agent tl", agent_id="cat",
-                                         text="Nice save"), "f-2")  # fmt: skip
+    await desktop.deliver(
+        FeedbackPosted(feedback_id="f-1", author="agent tl", team="red", text="Great week, red"),
+        "f-1",
+    )
+    await desktop.deliver(
+        FeedbackPosted(feedback_id="f-2", author="agent tl", agent_id="cat", text="Nice save"),
+        "f-2",
+    )
     assert await desktop.told("amy") == await desktop.told("bob") == ["feedback"]
     assert await desktop.told("cat") == ["feedback"] and await desktop.told("gus") == []
-    await desktop.deliver(CoachingPlanned(coaching_id="co-1", agent_id="cat", coach="agent tl",
-                                          topic="Wrap-ups",
-                                          actions=[CoachingAction(text="Pick an outcome")]),
-                          "co-1")  # fmt: skip
+    await desktop.deliver(
+        CoachingPlanned(
+            coaching_id="co-1",
+            agent_id="cat",
+            coach="agent tl",
+            topic="Wrap-ups",
+            actions=[CoachingAction(text="Pick an outcome")],
+        ),
+        "co-1",
+    )
     cat = (await desktop.http.get("/v1/quality/mine", headers=await desktop.sign_in("cat"))).json()
     assert [f["text"] for f in cat["feedback"]] == ["Nice save"]
     assert [c["topic"] for c in cat["coaching"]] == ["Wrap-ups"]

@@ -218,8 +218,14 @@ class Relay:
     def __init__(self) -> None:
         self.received: list[bytes] = []
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: SmtpEnvelope,
-                          address: str, options: list[str]) -> str:  # fmt: skip
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: SmtpEnvelope,
+        address: str,
+        options: list[str],
+    ) -> str:
         if address.startswith("gone"):
             return "550 5.1.1 No such mailbox here"
         envelope.rcpt_tos.append(address)
@@ -252,8 +258,11 @@ async def test_a_sheet_refused_for_good_is_set_aside_and_the_next_goes_out(
     field: Field, relay: tuple[Relay, int]
 ) -> None:
     handler, port = relay
-    field.loop.media = Media(mail.mailer(f"127.0.0.1:{port}", field.outbox_dir), field.outbox_dir,
-                             "dispatch@test.invalid")  # fmt: skip
+    field.loop.media = Media(
+        mail.mailer(f"127.0.0.1:{port}", field.outbox_dir),
+        field.outbox_dir,
+        "dispatch@test.invalid",
+    )
     for job_id in ("job-1", "job-2"):
         await field.deliver(_request(job_id), job_id, contact_id=f"c-{job_id}")
     await _by_email(field, "job-1", "gone@field.example", "Job sheet")

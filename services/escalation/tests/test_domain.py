@@ -32,14 +32,17 @@ def test_grace_and_how_a_clock_ends() -> None:
 
 
 def test_a_breach_climbs_one_level_and_runs_on_until_the_last() -> None:
-    climbs = [breach(LEVELS, contact_level=n, kind="resolution", complaint_level="complaints")
-              for n in range(4)]  # fmt: skip
+    climbs = [
+        breach(LEVELS, contact_level=n, kind="resolution", complaint_level="complaints")
+        for n in range(4)
+    ]
     assert [(b.level, b.rearm) for b in climbs] == [(0, True), (1, True), (2, False), (2, False)]
 
 
 def test_a_complaints_breach_goes_to_the_complaint_level_and_stops_there() -> None:
-    straight = breach(LEVELS, contact_level=0, kind="complaint_resolution",
-                      complaint_level="manager")  # fmt: skip
+    straight = breach(
+        LEVELS, contact_level=0, kind="complaint_resolution", complaint_level="manager"
+    )
     assert (straight.level, straight.rearm) == (1, False)
     unnamed = breach(LEVELS, contact_level=0, kind="complaint_ack", complaint_level="nobody")
     assert unnamed.level == 2

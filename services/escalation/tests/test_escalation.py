@@ -38,8 +38,9 @@ from switchboard.escalation.context import Escalation
 from switchboard.escalation.handlers import SERVICE, subscriptions
 from switchboard.escalation.timers import Timers
 
-ALWAYS = [HoursConfig(days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"], open="00:00",
-                      close="23:59")]  # fmt: skip
+ALWAYS = [
+    HoursConfig(days=["mon", "tue", "wed", "thu", "fri", "sat", "sun"], open="00:00", close="23:59")
+]
 
 
 def centre(first_response: str = "1h") -> CentreConfig:
@@ -87,8 +88,9 @@ class Floor:
         self.offset_file.write_text(str((target - real).total_seconds()))
 
     async def deliver(self, payload: Payload, contact_id: str, **extra: Any) -> None:
-        event = Envelope.first(payload, tenant_id="acme", aggregate_id=contact_id,
-                               contact_id=contact_id, **extra)  # fmt: skip
+        event = Envelope.first(
+            payload, tenant_id="acme", aggregate_id=contact_id, contact_id=contact_id, **extra
+        )
         await self.service.deliver(event)
 
     async def fire(self) -> None:
@@ -186,8 +188,14 @@ async def test_a_follow_up_falls_due_on_time_and_is_escalated_after_its_grace(fl
 async def test_a_coaching_follow_up_undone_tells_the_team_leaders(floor: Floor) -> None:
     def session(follow_up: float | None, status: str = "planned") -> CoachingPlanned:
         at = None if follow_up is None else floor.t0 + timedelta(minutes=follow_up)
-        return CoachingPlanned(coaching_id="co-1", agent_id="cat", coach="agent tl",
-                               topic="Wrap-ups", follow_up_at=at, status=status)  # fmt: skip
+        return CoachingPlanned(
+            coaching_id="co-1",
+            agent_id="cat",
+            coach="agent tl",
+            topic="Wrap-ups",
+            follow_up_at=at,
+            status=status,
+        )
 
     await floor.deliver(session(60), "co-1")
     await floor.deliver(session(90), "co-1")  # moved: the first date no longer counts

@@ -78,9 +78,12 @@ def test_a_hundred_thousand_form_parts_are_refused_before_they_are_parsed() -> N
         for n in range(100_000)
     )
     _refused(
-        parse_form, "multipart/form-data; boundary=f", body + b"--f--\r\n",
-        status=413, match="100,000 form parts is over the limit of 20",
-    )  # fmt: skip
+        parse_form,
+        "multipart/form-data; boundary=f",
+        body + b"--f--\r\n",
+        status=413,
+        match="100,000 form parts is over the limit of 20",
+    )
 
 
 def test_a_phone_event_of_twenty_thousand_brackets_is_refused() -> None:
@@ -88,16 +91,27 @@ def test_a_phone_event_of_twenty_thousand_brackets_is_refused() -> None:
 
 
 def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
-    event = {"event": "offered", "call_id": "[[[[[[[[[[[[", "at": "2026-12-03T09:00:00+00:00",
-             "dnis": "+61255501000", "caller_name": "{{{{{{{{{{{{\\\"[["}  # fmt: skip
+    event = {
+        "event": "offered",
+        "call_id": "[[[[[[[[[[[[",
+        "at": "2026-12-03T09:00:00+00:00",
+        "dnis": "+61255501000",
+        "caller_name": '{{{{{{{{{{{{\\"[[',
+    }
     assert parse_cti(json.dumps(event).encode()).call_id == "[[[[[[[[[[[["
 
 
 def test_a_timestamp_of_four_hundred_digits_is_unauthenticated_not_a_crash() -> None:
     huge = "1" + "0" * 399
     with pytest.raises(Unauthenticated, match="not UNIX seconds"):
-        check_signature(secret="s", timestamp=huge, presented=signature("s", 1, b""), body=b"",
-                        now=time.time(), window_seconds=300)  # fmt: skip
+        check_signature(
+            secret="s",
+            timestamp=huge,
+            presented=signature("s", 1, b""),
+            body=b"",
+            now=time.time(),
+            window_seconds=300,
+        )
 
 
 @pytest.mark.parametrize("year", [1, 9999])
@@ -109,8 +123,10 @@ def test_a_call_event_dated_in_year_one_or_9999_is_refused(year: int) -> None:
         )
     plausible_event_time(
         datetime.now(UTC) - timedelta(minutes=3),
-        now=datetime.now(UTC), max_age=timedelta(hours=24), max_ahead=timedelta(minutes=5),
-    )  # fmt: skip
+        now=datetime.now(UTC),
+        max_age=timedelta(hours=24),
+        max_ahead=timedelta(minutes=5),
+    )
 
 
 def _tiff(
@@ -118,24 +134,43 @@ def _tiff(
 ) -> bytes:
     frames = [Image.new("1", size, 1) for _ in range(pages)]
     buffer = io.BytesIO()
-    frames[0].save(buffer, format="TIFF", save_all=True, append_images=frames[1:], dpi=dpi,
-                   compression="group4")  # fmt: skip
+    frames[0].save(
+        buffer,
+        format="TIFF",
+        save_all=True,
+        append_images=frames[1:],
+        dpi=dpi,
+        compression="group4",
+    )
     return buffer.getvalue()
 
 
 def test_a_two_thousand_page_tiff_is_refused_by_its_page_count_before_any_page_is_decoded() -> None:
-    _refused(decode, _tiff(2000), max_pages=50, max_pixels=40_000_000, status=413,
-             match="2000 pages is over the 50-page limit")  # fmt: skip
+    _refused(
+        decode,
+        _tiff(2000),
+        max_pages=50,
+        max_pixels=40_000_000,
+        status=413,
+        match="2000 pages is over the 50-page limit",
+    )
 
 
 def test_a_page_over_the_pixel_limit_is_refused() -> None:
-    _refused(decode, _tiff(1, size=(5000, 5000)), max_pages=50, max_pixels=10_000_000,
-             status=413, match="5000x5000 pixels")  # fmt: skip
+    _refused(
+        decode,
+        _tiff(1, size=(5000, 5000)),
+        max_pages=50,
+        max_pixels=10_000_000,
+        status=413,
+        match="5000x5000 pixels",
+    )
 
 
 def test_a_standard_resolution_fax_is_squared_before_ocr() -> None:
-    decoded = decode(_tiff(1, size=(1728, 1100), dpi=(204, 98)), max_pages=50,
-                     max_pixels=40_000_000)  # fmt: skip
+    decoded = decode(
+        _tiff(1, size=(1728, 1100), dpi=(204, 98)), max_pages=50, max_pixels=40_000_000
+    )
     [page] = decoded.pages
     assert isinstance(page, bytes)
     assert Image.open(io.BytesIO(page)).size == (1728, round(1100 * 204 / 98))

@@ -77,16 +77,28 @@ class Story:
         return self
 
     def queued(self) -> Story:
-        return self.then(1, ContactQueued(queue_id="general", priority=5, reason="r",
-                                          service_level_seconds=20))  # fmt: skip
+        return self.then(
+            1, ContactQueued(queue_id="general", priority=5, reason="r", service_level_seconds=20)
+        )
 
     def answered(self, waited: float, handled: float, outcome: str) -> Story:
         reason = OfferReason(queue_id="acme/general", rule="r", step="s", considered=[], why="w")
-        offered = AgentOffered(offer_id=f"o-{self.contact_id}", agent_id="amy",
-                               queue_id="general", channel="email", priority=5,
-                               expires_at=T0, timeout_seconds=60, reason=reason)  # fmt: skip
-        assigned = ContactAssigned(offer_id=f"o-{self.contact_id}", agent_id="amy",
-                                   queue_id="general", waited_seconds=waited)  # fmt: skip
+        offered = AgentOffered(
+            offer_id=f"o-{self.contact_id}",
+            agent_id="amy",
+            queue_id="general",
+            channel="email",
+            priority=5,
+            expires_at=T0,
+            timeout_seconds=60,
+            reason=reason,
+        )
+        assigned = ContactAssigned(
+            offer_id=f"o-{self.contact_id}",
+            agent_id="amy",
+            queue_id="general",
+            waited_seconds=waited,
+        )
         wrapped = ContactWrapped(agent_id="amy", disposition="done", outcome=outcome)
         return (
             self.then(waited - 1, offered, agent="amy")
@@ -96,10 +108,15 @@ class Story:
 
     def transferred(self, at: float, then_waited: float, resolved_at: float) -> Story:
         """amy escalates it to another queue, where bob resolves it."""
-        escalated = ContactEscalated(reason="needs authority", queue_id="general",
-                                     requested_by="amy")  # fmt: skip
-        again = ContactAssigned(offer_id=f"o2-{self.contact_id}", agent_id="bob",
-                                queue_id="general", waited_seconds=then_waited)  # fmt: skip
+        escalated = ContactEscalated(
+            reason="needs authority", queue_id="general", requested_by="amy"
+        )
+        again = ContactAssigned(
+            offer_id=f"o2-{self.contact_id}",
+            agent_id="bob",
+            queue_id="general",
+            waited_seconds=then_waited,
+        )
         return (
             self.then(at, ContactWrapped(agent_id="amy", disposition="up", outcome="escalated"))
             .then(at, escalated)
@@ -122,8 +139,9 @@ class Story:
         self.then(200, promised)
         if done_minutes is not None:
             done = FollowUpDone(follow_up_id=f"f-{self.contact_id}", agent_id="amy")
-            self.then((T0 + timedelta(minutes=done_minutes) - self.received_at).total_seconds(),
-                      done)  # fmt: skip
+            self.then(
+                (T0 + timedelta(minutes=done_minutes) - self.received_at).total_seconds(), done
+            )
         return self
 
     def abandoned(self, after: float) -> Story:
@@ -308,15 +326,22 @@ async def test_retention_deidentifies_old_contacts_and_leaves_no_pii(tmp_path: P
             figures = await kpis.compute(session, PERIOD)
             casework_rows = [
                 row.model_dump()
-                for table in (casework.RecordedComplaint, casework.RecordedImprovement,
-                              casework.RecordedFollowUp, casework.SurveyResponse)
+                for table in (
+                    casework.RecordedComplaint,
+                    casework.RecordedImprovement,
+                    casework.RecordedFollowUp,
+                    casework.SurveyResponse,
+                )
                 for row in (await session.exec(select(table))).all()
-            ]  # fmt: skip
+            ]
         assert len(casework_rows) == 8, "complaint, improvement, 3 follow-ups, 3 surveys: kept"
         old = [c for c in contacts if c.contact_id != "c60"]
-        dump = repr([c.model_dump() for c in old] + [e.model_dump() for e in timeline
-                    if e.contact_id != "c60"] + [p.model_dump() for p in people if p.name != "Robin Recent"]
-                    + casework_rows)  # fmt: skip
+        dump = repr(
+            [c.model_dump() for c in old]
+            + [e.model_dump() for e in timeline if e.contact_id != "c60"]
+            + [p.model_dump() for p in people if p.name != "Robin Recent"]
+            + casework_rows
+        )
         for pii in ("Jordan", "jordan@", "+6141", "sam@", "kim@", "noreply@", "lee@"):
             assert pii.casefold() not in dump.casefold(), pii
         assert all(c.deidentified_at is not None for c in old)

@@ -30,7 +30,10 @@ async def test_a_correction_keeps_the_old_value_and_applies_once(tmp_path: Path)
         )
         async with await recording.session() as session:
             [customer] = (await session.exec(select(customers.RecordedCustomer))).all()
-        for field, old, new in (("name", None, "Jo Citizen"), ("email", "jo@example.net", "jo@example.org")):  # fmt: skip
+        for field, old, new in (
+            ("name", None, "Jo Citizen"),
+            ("email", "jo@example.net", "jo@example.org"),
+        ):
             correction = CustomerCorrected(
                 field=field,
                 old_value=old,

@@ -32,31 +32,66 @@ from switchboard.recording.quality import api, team_api
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 PERIOD = {"from": T0.isoformat(), "to": (T0 + timedelta(days=1)).isoformat()}
-FORM = {"id": "calls", "title": "Calls", "sections": [
-    {"id": "open", "title": "Opening", "questions": [
-        {"id": "greeting", "text": "Greeted by script", "weight": 1},
-        {"id": "identity", "text": "Checked identity", "weight": 3, "auto_fail": True}]},
-    {"id": "needs", "title": "Needs", "questions": [
-        {"id": "listening", "text": "Listening", "kind": "scale", "scale_max": 4, "weight": 4}]},
-]}  # fmt: skip
-QUALITY = QualityConfig.model_validate({
-    "forms": [FORM], "required_wrapup": ["outcome", "notes"],
-    "targets": {"average_handle_time": 240, "first_contact_resolution": 0.5},
-    "team_targets": {"red": {"average_handle_time": 200}},
-})  # fmt: skip
+FORM = {
+    "id": "calls",
+    "title": "Calls",
+    "sections": [
+        {
+            "id": "open",
+            "title": "Opening",
+            "questions": [
+                {"id": "greeting", "text": "Greeted by script", "weight": 1},
+                {"id": "identity", "text": "Checked identity", "weight": 3, "auto_fail": True},
+            ],
+        },
+        {
+            "id": "needs",
+            "title": "Needs",
+            "questions": [
+                {
+                    "id": "listening",
+                    "text": "Listening",
+                    "kind": "scale",
+                    "scale_max": 4,
+                    "weight": 4,
+                }
+            ],
+        },
+    ],
+}
+QUALITY = QualityConfig.model_validate(
+    {
+        "forms": [FORM],
+        "required_wrapup": ["outcome", "notes"],
+        "targets": {"average_handle_time": 240, "first_contact_resolution": 0.5},
+        "team_targets": {"red": {"average_handle_time": 200}},
+    }
+)
 CENTRE = CentreConfig(
-    tenants=[TenantConfig(id="acme", name="Acme", quality=QUALITY),
-             TenantConfig(id="globex", name="Globex")],
-    agents=[AgentConfig(id=a, name=a.title(), tenants=[t], team=team)
-            for a, t, team in (("amy", "acme", "red"), ("bob", "acme", "red"),
-                               ("cat", "acme", "blue"), ("gus", "globex", "red"))],
-)  # fmt: skip
+    tenants=[
+        TenantConfig(id="acme", name="Acme", quality=QUALITY),
+        TenantConfig(id="globex", name="Globex"),
+    ],
+    agents=[
+        AgentConfig(id=a, name=a.title(), tenants=[t], team=team)
+        for a, t, team in (
+            ("amy", "acme", "red"),
+            ("bob", "acme", "red"),
+            ("cat", "acme", "blue"),
+            ("gus", "globex", "red"),
+        )
+    ],
+)
 OPERATOR, GATEWAY = "operator-token", "gateway-token"
 
 
 def _as(agent: str, *roles: str, tenant: str = "acme") -> dict[str, str]:
-    return {"Authorization": f"Bearer {GATEWAY}", auth.TENANT_HEADER: tenant,
-            auth.AGENT_HEADER: agent, auth.ROLES_HEADER: ",".join(("agent", *roles))}  # fmt: skip
+    return {
+        "Authorization": f"Bearer {GATEWAY}",
+        auth.TENANT_HEADER: tenant,
+        auth.AGENT_HEADER: agent,
+        auth.ROLES_HEADER: ",".join(("agent", *roles)),
+    }
 
 
 ANALYST = _as("qa1", "quality_analyst")
@@ -65,16 +100,25 @@ LEADER = _as("tl", "team_leader")
 
 
 class Contact:
-    def __init__(self, n: int, channel: str, *, conversation: str | None = None,
-                 tenant: str = "acme") -> None:  # fmt: skip
+    def __init__(
+        self, n: int, channel: str, *, conversation: str | None = None, tenant: str = "acme"
+    ) -> None:
         self.id, self.tenant = f"c{n}", tenant
         received = ContactReceived(
-            channel=channel, conversation_id=conversation or f"conv-{n}",  # type: ignore[arg-type]
-            received_at=T0 + timedelta(minutes=n), destination="help@acme.example",
-            external_id=f"ext-{n}", customer=Party(name=f"Customer {n}", email=f"c{n}@example.net"),
-        )  # fmt: skip
-        self.first = Envelope.first(received, tenant_id=tenant, aggregate_id=self.id,
-                                    contact_id=self.id, occurred_at=received.received_at)  # fmt: skip
+            channel=channel,
+            conversation_id=conversation or f"conv-{n}",  # type: ignore[arg-type]
+            received_at=T0 + timedelta(minutes=n),
+            destination="help@acme.example",
+            external_id=f"ext-{n}",
+            customer=Party(name=f"Customer {n}", email=f"c{n}@example.net"),
+        )
+        self.first = Envelope.first(
+            received,
+            tenant_id=tenant,
+            aggregate_id=self.id,
+            contact_id=self.id,
+            occurred_at=received.received_at,
+        )
         self.events: list[Envelope[Any]] = [self.first]
 
     def at(self, seconds: float, payload: Payload, *, key: str | None = None) -> Contact:
@@ -82,16 +126,36 @@ class Contact:
         self.events.append(self.first.follow(payload, occurred_at=moment, aggregate_id=key))
         return self
 
-    def handled(self, agent: str, start: float, end: float, outcome: str | None,
-                notes: bool = True, call_end: float | None = None) -> Contact:  # fmt: skip
-        self.at(start, ContactAssigned(offer_id=f"o-{self.id}-{agent}", agent_id=agent,
-                                       queue_id="general", waited_seconds=1))  # fmt: skip
+    def handled(
+        self,
+        agent: str,
+        start: float,
+        end: float,
+        outcome: str | None,
+        notes: bool = True,
+        call_end: float | None = None,
+    ) -> Contact:
+        self.at(
+            start,
+            ContactAssigned(
+                offer_id=f"o-{self.id}-{agent}",
+                agent_id=agent,
+                queue_id="general",
+                waited_seconds=1,
+            ),
+        )
         if call_end is not None:
             moment = self.first.occurred_at + timedelta(seconds=call_end)
             self.at(call_end, CallEnded(call_id=f"call-{self.id}", at=moment))
-        return self.at(end, ContactWrapped(agent_id=agent, disposition="done",
-                                           outcome=outcome,  # type: ignore[arg-type]
-                                           notes="noted" if notes else None))  # fmt: skip
+        return self.at(
+            end,
+            ContactWrapped(
+                agent_id=agent,
+                disposition="done",
+                outcome=outcome,  # type: ignore[arg-type]
+                notes="noted" if notes else None,
+            ),
+        )
 
     def survey(self, csat: int, nps: int) -> Contact:
         return self.at(3000, SurveyResponded(csat=csat, nps=nps, source="survey tool"))
@@ -147,16 +211,31 @@ async def quality(tmp_path: Path) -> AsyncIterator[Quality]:
         async with await service.session() as session:
             c5 = await store.contact(session, contact_id="c5", tenant_id="acme")
         assert c5 is not None and c5.customer_id is not None
-        corrected = CustomerCorrected(field="name", new_value="Customer Five", reason="typo",
-                                      actor="ops")  # fmt: skip
-        await service.deliver(Envelope.first(corrected, tenant_id="acme",
-                                             aggregate_id=c5.customer_id,
-                                             occurred_at=T0 + timedelta(hours=2)))  # fmt: skip
-        adherence = AdherenceChanged(agent_id="amy", team="red", day=date(2026, 11, 24),
-                                     expected="available", actual="available",
-                                     scheduled_seconds=8 * 3600, adherent_seconds=7 * 3600)  # fmt: skip
-        await service.deliver(Envelope.first(adherence, tenant_id="acme", aggregate_id="amy",
-                                             occurred_at=T0 + timedelta(hours=8)))  # fmt: skip
+        corrected = CustomerCorrected(
+            field="name", new_value="Customer Five", reason="typo", actor="ops"
+        )
+        await service.deliver(
+            Envelope.first(
+                corrected,
+                tenant_id="acme",
+                aggregate_id=c5.customer_id,
+                occurred_at=T0 + timedelta(hours=2),
+            )
+        )
+        adherence = AdherenceChanged(
+            agent_id="amy",
+            team="red",
+            day=date(2026, 11, 24),
+            expected="available",
+            actual="available",
+            scheduled_seconds=8 * 3600,
+            adherent_seconds=7 * 3600,
+        )
+        await service.deliver(
+            Envelope.first(
+                adherence, tenant_id="acme", aggregate_id="amy", occurred_at=T0 + timedelta(hours=8)
+            )
+        )
         app = FastAPI()
         app.state.runtime = service.runtime
         app.include_router(api.router)
@@ -203,13 +282,18 @@ async def test_scorecards_equal_the_arithmetic_for_three_agents(quality: Quality
     assert c["csat"] is None and c["after_call_work"] is None
     # Targets: red's own AHT target over the tenant's; the tenant's FCR target.
     assert amy["targets"]["average_handle_time"] == {
-        "target": 200, "value": a["average_handle_time"], "better": "lower",
-        "gap": round(a["average_handle_time"] - 200, 4), "met": False}  # fmt: skip
+        "target": 200,
+        "value": a["average_handle_time"],
+        "better": "lower",
+        "gap": round(a["average_handle_time"] - 200, 4),
+        "met": False,
+    }
     assert cat["targets"]["average_handle_time"]["target"] == 240
     assert bob["targets"]["first_contact_resolution"]["met"] is True
 
-    red = await quality.ok("GET", "/v1/quality/scorecards/teams/red", LEADER,
-                           params={**PERIOD, "trend": "true"})  # fmt: skip
+    red = await quality.ok(
+        "GET", "/v1/quality/scorecards/teams/red", LEADER, params={**PERIOD, "trend": "true"}
+    )
     assert red["figures"]["handled"] == 5
     assert red["figures"]["average_handle_time"] == (250 + 300 + 120 + 300 + 130) / 5
     assert red["figures"]["transfer_rate"] == 0.2
@@ -218,65 +302,100 @@ async def test_scorecards_equal_the_arithmetic_for_three_agents(quality: Quality
 
 
 async def test_agents_see_only_their_own_and_other_tenants_are_hidden(quality: Quality) -> None:
-    own = await quality.http.get("/v1/quality/scorecards/agents/amy", headers=_as("amy"),
-                                 params=PERIOD)  # fmt: skip
-    other = await quality.http.get("/v1/quality/scorecards/agents/bob", headers=_as("amy"),
-                                   params=PERIOD)  # fmt: skip
+    own = await quality.http.get(
+        "/v1/quality/scorecards/agents/amy", headers=_as("amy"), params=PERIOD
+    )
+    other = await quality.http.get(
+        "/v1/quality/scorecards/agents/bob", headers=_as("amy"), params=PERIOD
+    )
     assert (own.status_code, other.status_code) == (200, 403)
-    foreign = await quality.http.get("/v1/quality/scorecards/agents/gus", headers=LEADER,
-                                     params=PERIOD)  # fmt: skip
+    foreign = await quality.http.get(
+        "/v1/quality/scorecards/agents/gus", headers=LEADER, params=PERIOD
+    )
     assert foreign.status_code == 404
-    c9 = await quality.http.post("/v1/quality/evaluations", headers=ANALYST, json={
-        "contact_id": "c9", "agent_id": "gus", "form_id": "calls",
-        "answers": {"greeting": "yes", "identity": "yes", "listening": "4"}})  # fmt: skip
+    c9 = await quality.http.post(
+        "/v1/quality/evaluations",
+        headers=ANALYST,
+        json={
+            "contact_id": "c9",
+            "agent_id": "gus",
+            "form_id": "calls",
+            "answers": {"greeting": "yes", "identity": "yes", "listening": "4"},
+        },
+    )
     assert c9.status_code == 404
-    forged = await quality.http.get("/v1/quality/forms", headers={
-        "Authorization": f"Bearer {GATEWAY}", auth.TENANT_HEADER: "acme",
-        auth.AGENT_HEADER: "amy", auth.ROLES_HEADER: "administrator"})  # fmt: skip
+    forged = await quality.http.get(
+        "/v1/quality/forms",
+        headers={
+            "Authorization": f"Bearer {GATEWAY}",
+            auth.TENANT_HEADER: "acme",
+            auth.AGENT_HEADER: "amy",
+            auth.ROLES_HEADER: "administrator",
+        },
+    )
     assert forged.status_code == 401
     bad = await quality.http.get("/v1/quality/forms", headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401
-    as_operator = await quality.http.get("/v1/kpis", params=PERIOD,
-                                         headers={"Authorization": f"Bearer {GATEWAY}"})  # fmt: skip
+    as_operator = await quality.http.get(
+        "/v1/kpis", params=PERIOD, headers={"Authorization": f"Bearer {GATEWAY}"}
+    )
     assert as_operator.status_code == 401, "the gateway's token acts only for people it names"
-    feedback = await quality.http.post("/v1/quality/feedback", headers=ANALYST,
-                                       json={"team": "red", "text": "Nice week"})  # fmt: skip
+    feedback = await quality.http.post(
+        "/v1/quality/feedback", headers=ANALYST, json={"team": "red", "text": "Nice week"}
+    )
     assert feedback.status_code == 403
 
 
 async def test_an_evaluation_from_sampling_to_the_agent_s_answer(quality: Quality) -> None:
-    long_ones = await quality.ok("POST", "/v1/quality/samples", ANALYST,
-                                 json={**PERIOD, "filter": "low_csat", "size": 10})  # fmt: skip
+    long_ones = await quality.ok(
+        "POST", "/v1/quality/samples", ANALYST, json={**PERIOD, "filter": "low_csat", "size": 10}
+    )
     assert {(s["contact_id"], s["agent_id"]) for s in long_ones} == {("c4", "bob")}
-    picked = await quality.ok("POST", "/v1/quality/samples", ANALYST,
-                              json={**PERIOD, "agent_id": "amy", "size": 10})  # fmt: skip
+    picked = await quality.ok(
+        "POST", "/v1/quality/samples", ANALYST, json={**PERIOD, "agent_id": "amy", "size": 10}
+    )
     assert {s["contact_id"] for s in picked} == {"c1", "c2", "c3"}
     contact = await quality.ok("GET", "/v1/quality/contacts/c1", ANALYST)
     assert contact["customer"]["name"] == "Customer 1"
     assert next(e["event_type"] for e in contact["timeline"]) == "contact.received"
 
-    scored = await quality.ok("POST", "/v1/quality/evaluations", ANALYST, json={
-        "contact_id": "c1", "agent_id": "amy", "form_id": "calls",
-        "answers": {"greeting": "yes", "identity": "yes", "listening": "2"},
-        "comment": "Listen for the second question"})  # fmt: skip
+    scored = await quality.ok(
+        "POST",
+        "/v1/quality/evaluations",
+        ANALYST,
+        json={
+            "contact_id": "c1",
+            "agent_id": "amy",
+            "form_id": "calls",
+            "answers": {"greeting": "yes", "identity": "yes", "listening": "2"},
+            "comment": "Listen for the second question",
+        },
+    )
     assert scored["score"] == round(100 * (1 + 3 + 2) / 8, 2) and scored["status"] == "submitted"
-    [published] = [e for e in await quality.service.outbox()
-                   if e["event_type"] == "quality.evaluation"]  # fmt: skip
+    [published] = [
+        e for e in await quality.service.outbox() if e["event_type"] == "quality.evaluation"
+    ]
     assert published["payload"]["agent_id"] == "amy" and published["payload"]["score"] == 75.0
-    again = await quality.ok("POST", "/v1/quality/samples", ANALYST,
-                             json={**PERIOD, "agent_id": "amy", "size": 10})  # fmt: skip
+    again = await quality.ok(
+        "POST", "/v1/quality/samples", ANALYST, json={**PERIOD, "agent_id": "amy", "size": 10}
+    )
     assert {s["contact_id"] for s in again} == {"c2", "c3"}, "an evaluated contact is left out"
 
-    answered = EvaluationAnswered(evaluation_id=scored["evaluation_id"], agent_id="amy",
-                                  answer="disputed", comment="I did check identity")  # fmt: skip
-    await quality.service.deliver(Envelope.first(answered, tenant_id="acme",
-                                                 aggregate_id=scored["evaluation_id"]))  # fmt: skip
-    mine = await quality.ok("GET", f"/v1/quality/evaluations/{scored['evaluation_id']}",
-                            _as("amy"))  # fmt: skip
+    answered = EvaluationAnswered(
+        evaluation_id=scored["evaluation_id"],
+        agent_id="amy",
+        answer="disputed",
+        comment="I did check identity",
+    )
+    await quality.service.deliver(
+        Envelope.first(answered, tenant_id="acme", aggregate_id=scored["evaluation_id"])
+    )
+    mine = await quality.ok("GET", f"/v1/quality/evaluations/{scored['evaluation_id']}", _as("amy"))
     assert (mine["status"], mine["agent_comment"]) == ("disputed", "I did check identity")
     assert mine["form"]["id"] == "calls" and mine["contact"]["contact_id"] == "c1"
-    hidden = await quality.http.get(f"/v1/quality/evaluations/{scored['evaluation_id']}",
-                                    headers=_as("bob"))  # fmt: skip
+    hidden = await quality.http.get(
+        f"/v1/quality/evaluations/{scored['evaluation_id']}", headers=_as("bob")
+    )
     assert hidden.status_code == 403
     card = await quality.ok(
         "GET",
@@ -286,26 +405,57 @@ async def test_an_evaluation_from_sampling_to_the_agent_s_answer(quality: Qualit
     )
     assert card["figures"]["quality_score"] == 75.0 and card["figures"]["evaluations"] == 1
 
-    failed = await quality.ok("POST", "/v1/quality/evaluations", ANALYST, json={
-        "contact_id": "c2", "agent_id": "amy", "form_id": "calls",
-        "answers": {"greeting": "yes", "identity": "no", "listening": "4"}})  # fmt: skip
+    failed = await quality.ok(
+        "POST",
+        "/v1/quality/evaluations",
+        ANALYST,
+        json={
+            "contact_id": "c2",
+            "agent_id": "amy",
+            "form_id": "calls",
+            "answers": {"greeting": "yes", "identity": "no", "listening": "4"},
+        },
+    )
     assert (failed["score"], failed["auto_failed"]) == (0.0, True)
-    refused = await quality.http.post("/v1/quality/evaluations", headers=ANALYST, json={
-        "contact_id": "c2", "agent_id": "amy", "form_id": "calls",
-        "answers": {"greeting": "yes", "identity": "yes", "listening": "9"}})  # fmt: skip
+    refused = await quality.http.post(
+        "/v1/quality/evaluations",
+        headers=ANALYST,
+        json={
+            "contact_id": "c2",
+            "agent_id": "amy",
+            "form_id": "calls",
+            "answers": {"greeting": "yes", "identity": "yes", "listening": "9"},
+        },
+    )
     assert refused.status_code == 422 and "0-4" in refused.json()["detail"]
 
 
 async def test_calibration_spread_and_agreed_score(quality: Quality) -> None:
-    opened = await quality.ok("POST", "/v1/quality/calibrations", ANALYST, json={
-        "contact_id": "c4", "agent_id": "bob", "form_id": "calls",
-        "evaluators": ["agent qa1", "agent qa2"]})  # fmt: skip
+    opened = await quality.ok(
+        "POST",
+        "/v1/quality/calibrations",
+        ANALYST,
+        json={
+            "contact_id": "c4",
+            "agent_id": "bob",
+            "form_id": "calls",
+            "evaluators": ["agent qa1", "agent qa2"],
+        },
+    )
     url = f"/v1/quality/calibrations/{opened['calibration_id']}"
     for who, listening in ((ANALYST, "4"), (ANALYST_2, "1")):
-        await quality.ok("POST", "/v1/quality/evaluations", who, json={
-            "contact_id": "c4", "agent_id": "bob", "form_id": "calls",
-            "calibration_id": opened["calibration_id"],
-            "answers": {"greeting": "yes", "identity": "yes", "listening": listening}})  # fmt: skip
+        await quality.ok(
+            "POST",
+            "/v1/quality/evaluations",
+            who,
+            json={
+                "contact_id": "c4",
+                "agent_id": "bob",
+                "form_id": "calls",
+                "calibration_id": opened["calibration_id"],
+                "answers": {"greeting": "yes", "identity": "yes", "listening": listening},
+            },
+        )
     view = await quality.ok("GET", url, LEADER)
     spread = {q["question_id"]: q for q in view["questions"]}
     assert spread["listening"]["spread"] == 0.75 and spread["greeting"]["spread"] == 0.0
@@ -316,8 +466,12 @@ async def test_calibration_spread_and_agreed_score(quality: Quality) -> None:
     assert not [
         e for e in await quality.service.outbox() if e["event_type"] == "quality.evaluation"
     ]
-    agreed = await quality.ok("POST", f"{url}/agree", ANALYST, json={
-        "answers": {"greeting": "yes", "identity": "yes", "listening": "3"}})  # fmt: skip
+    agreed = await quality.ok(
+        "POST",
+        f"{url}/agree",
+        ANALYST,
+        json={"answers": {"greeting": "yes", "identity": "yes", "listening": "3"}},
+    )
     assert agreed["score"] == round(100 * (1 + 3 + 3) / 8, 2)
     assert (
         await quality.http.post(
@@ -332,18 +486,33 @@ async def test_calibration_spread_and_agreed_score(quality: Quality) -> None:
 
 async def test_coaching_and_feedback_reach_the_agent(quality: Quality) -> None:
     follow_up = (T0 + timedelta(days=7)).isoformat()
-    plan = await quality.ok("POST", "/v1/quality/coaching", LEADER, json={
-        "agent_id": "cat", "topic": "Wrap-ups", "scorecard_gaps": ["data_entry_accuracy"],
-        "actions": [{"text": "Always choose an outcome"}], "follow_up_at": follow_up})  # fmt: skip
-    done = await quality.ok("PATCH", f"/v1/quality/coaching/{plan['coaching_id']}", LEADER,
-                            json={"actions": [{"text": "Always choose an outcome", "done": True}],
-                                  "status": "done"})  # fmt: skip
+    plan = await quality.ok(
+        "POST",
+        "/v1/quality/coaching",
+        LEADER,
+        json={
+            "agent_id": "cat",
+            "topic": "Wrap-ups",
+            "scorecard_gaps": ["data_entry_accuracy"],
+            "actions": [{"text": "Always choose an outcome"}],
+            "follow_up_at": follow_up,
+        },
+    )
+    done = await quality.ok(
+        "PATCH",
+        f"/v1/quality/coaching/{plan['coaching_id']}",
+        LEADER,
+        json={"actions": [{"text": "Always choose an outcome", "done": True}], "status": "done"},
+    )
     assert done["status"] == "done" and done["actions"][0]["done"] is True
     await quality.ok(
         "POST", "/v1/quality/feedback", LEADER, json={"team": "red", "text": "Well done"}
     )
-    assert (await quality.http.post("/v1/quality/feedback", headers=LEADER,
-                                    json={"team": "green", "text": "?"})).status_code == 404  # fmt: skip
+    assert (
+        await quality.http.post(
+            "/v1/quality/feedback", headers=LEADER, json={"team": "green", "text": "?"}
+        )
+    ).status_code == 404
     theirs = await quality.ok("GET", "/v1/quality/feedback", _as("amy"), params={"agent_id": "amy"})
     assert [f["text"] for f in theirs] == ["Well done"]
     sent = [e["event_type"] for e in await quality.service.outbox()]

@@ -7,25 +7,48 @@ import pytest
 from switchboard.common.teams_config import QualityFormConfig
 from switchboard.recording.quality import forms
 
-FORM = QualityFormConfig.model_validate({
-    "id": "calls", "title": "Calls",
-    "sections": [
-        {"id": "open", "title": "Opening", "questions": [
-            {"id": "greeting", "text": "Greeted by script", "weight": 1},
-            {"id": "identity", "text": "Checked identity", "weight": 3, "auto_fail": True,
-             "allow_na": False},
-        ]},
-        {"id": "needs", "title": "Needs", "questions": [
-            {"id": "listening", "text": "Listening", "kind": "scale", "scale_max": 5, "weight": 4},
-            {"id": "offer", "text": "Made the offer", "weight": 2},
-        ]},
-    ],
-})  # fmt: skip
+FORM = QualityFormConfig.model_validate(
+    {
+        "id": "calls",
+        "title": "Calls",
+        "sections": [
+            {
+                "id": "open",
+                "title": "Opening",
+                "questions": [
+                    {"id": "greeting", "text": "Greeted by script", "weight": 1},
+                    {
+                        "id": "identity",
+                        "text": "Checked identity",
+                        "weight": 3,
+                        "auto_fail": True,
+                        "allow_na": False,
+                    },
+                ],
+            },
+            {
+                "id": "needs",
+                "title": "Needs",
+                "questions": [
+                    {
+                        "id": "listening",
+                        "text": "Listening",
+                        "kind": "scale",
+                        "scale_max": 5,
+                        "weight": 4,
+                    },
+                    {"id": "offer", "text": "Made the offer", "weight": 2},
+                ],
+            },
+        ],
+    }
+)
 
 
 def test_weighted_score_leaves_na_out_of_both_sides() -> None:
-    result = forms.score(FORM, {"greeting": "yes", "identity": "yes", "listening": "3",
-                                "offer": "n/a"})  # fmt: skip
+    result = forms.score(
+        FORM, {"greeting": "yes", "identity": "yes", "listening": "3", "offer": "n/a"}
+    )
     # (1 + 3 + 4 * 3/5) / (1 + 3 + 4) = 6.4 / 8
     assert result.score == 80.0
     assert (result.points, result.possible) == (6.4, 8.0)
@@ -34,8 +57,9 @@ def test_weighted_score_leaves_na_out_of_both_sides() -> None:
 
 
 def test_auto_fail_scores_zero_whatever_else_scored() -> None:
-    result = forms.score(FORM, {"greeting": "yes", "identity": "No", "listening": "5",
-                                "offer": "yes"})  # fmt: skip
+    result = forms.score(
+        FORM, {"greeting": "yes", "identity": "No", "listening": "5", "offer": "yes"}
+    )
     assert result.auto_failed and result.score == 0.0
     assert result.failed_on == ("identity",)
     assert result.points == 7.0  # what the answers earned is still shown
@@ -48,10 +72,12 @@ def test_auto_fail_scores_zero_whatever_else_scored() -> None:
         ({"greeting": "maybe", "identity": "yes", "listening": "1", "offer": "no"}, "yes, no"),
         ({"greeting": "yes", "identity": "yes", "listening": "6", "offer": "no"}, "0-5"),
         ({"greeting": "yes", "identity": "yes", "listening": "1"}, "not answered"),
-        ({"greeting": "yes", "identity": "yes", "listening": "1", "offer": "no", "x": "1"},
-         "not on form"),
+        (
+            {"greeting": "yes", "identity": "yes", "listening": "1", "offer": "no", "x": "1"},
+            "not on form",
+        ),
     ],
-)  # fmt: skip
+)
 def test_answers_the_form_does_not_allow_are_refused_with_the_reason(
     answers: dict[str, str], reason: str
 ) -> None:
@@ -61,9 +87,19 @@ def test_answers_the_form_does_not_allow_are_refused_with_the_reason(
 
 def test_only_yes_no_questions_can_auto_fail() -> None:
     with pytest.raises(ValueError, match="only a yes/no question"):
-        QualityFormConfig.model_validate({"id": "f", "title": "F", "sections": [
-            {"id": "s", "title": "S", "questions": [
-                {"id": "q", "text": "Q", "kind": "scale", "auto_fail": True}]}]})  # fmt: skip
+        QualityFormConfig.model_validate(
+            {
+                "id": "f",
+                "title": "F",
+                "sections": [
+                    {
+                        "id": "s",
+                        "title": "S",
+                        "questions": [{"id": "q", "text": "Q", "kind": "scale", "auto_fail": True}],
+                    }
+                ],
+            }
+        )
 
 
 def test_calibration_spread_per_question() -> None:

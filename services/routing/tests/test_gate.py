@@ -17,9 +17,13 @@ TUESDAY_11AM_SYDNEY = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
 
 def _request(number: str) -> Envelope[OutboundRequested]:
     payload = OutboundRequested(
-        request_id=f"r-{number}", channel="call", number=number, purpose="marketing",
-        requested_by="agent:1", not_before=TUESDAY_11AM_SYDNEY,
-    )  # fmt: skip
+        request_id=f"r-{number}",
+        channel="call",
+        number=number,
+        purpose="marketing",
+        requested_by="agent:1",
+        not_before=TUESDAY_11AM_SYDNEY,
+    )
     return Envelope.first(payload, tenant_id="acme", aggregate_id=payload.request_id)
 
 

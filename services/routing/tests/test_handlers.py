@@ -119,10 +119,15 @@ async def test_a_tenant_and_agent_onboarded_while_routing_runs_are_routed_at_onc
     contact is queued, and its new agent is offered it on going available, with no restart."""
     async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
         later = CentreConfig(
-            tenants=[TenantConfig(id="initech", name="Initech",
-                                  queues=[QueueConfig(id="desk", name="Desk", default=True)])],
+            tenants=[
+                TenantConfig(
+                    id="initech",
+                    name="Initech",
+                    queues=[QueueConfig(id="desk", name="Desk", default=True)],
+                )
+            ],
             agents=[AgentConfig(id="ivy", name="Ivy", tenants=["initech"])],
-        )  # fmt: skip
+        )
         async with routing.runtime.db.session() as session:
             await store.apply_centre(session, later)
         contact = _received("k-9").model_copy(update={"tenant_id": "initech"})

@@ -65,9 +65,15 @@ def test_before_the_shift_nothing_is_measured() -> None:
 
 def test_team_figures_add_up_times() -> None:
     one = adherence.measure(SCHEDULE, STATES, at(13))
-    perfect = adherence.measure(SCHEDULE, [StateSpan(at(9), at(11), "available"),
-                                           StateSpan(at(11), at(11, 15), "break"),
-                                           StateSpan(at(11, 15), None, "available")], at(13))  # fmt: skip
+    perfect = adherence.measure(
+        SCHEDULE,
+        [
+            StateSpan(at(9), at(11), "available"),
+            StateSpan(at(11), at(11, 15), "break"),
+            StateSpan(at(11, 15), None, "available"),
+        ],
+        at(13),
+    )
     team_adherence, team_conformance = adherence.team([one, perfect])
     assert team_adherence == pytest.approx((220 + 240) / 480)
     assert team_conformance == pytest.approx((205 + 225) / 450)

@@ -13,8 +13,13 @@ from switchboard.workforce import erlang
 
 # Erlang B and C as printed in traffic tables (traffic in erlangs, agents, probability).
 ERLANG_B_TABLE = [(2.0, 5, 0.0367), (5.0, 10, 0.0184), (10.0, 10, 0.2146), (20.0, 25, 0.0505)]
-ERLANG_C_TABLE = [(10.0, 11, 0.6821), (10.0, 12, 0.4494), (10.0, 13, 0.2853), (10.0, 14, 0.1741),
-                  (2.0, 3, 0.4444)]  # fmt: skip
+ERLANG_C_TABLE = [
+    (10.0, 11, 0.6821),
+    (10.0, 12, 0.4494),
+    (10.0, 13, 0.2853),
+    (10.0, 14, 0.1741),
+    (2.0, 3, 0.4444),
+]
 
 
 @pytest.mark.parametrize(("traffic", "agents", "printed"), ERLANG_B_TABLE)
@@ -50,8 +55,9 @@ def test_occupancy_caps_staffing() -> None:
 
 def test_erlang_a_with_endless_patience_is_erlang_c() -> None:
     c = erlang.erlang_c_performance(rate=100 / 1800, aht=180, agents=12, target_seconds=20)
-    a = erlang.erlang_a_performance(rate=100 / 1800, aht=180, patience=1e9, agents=12,
-                                    target_seconds=20)  # fmt: skip
+    a = erlang.erlang_a_performance(
+        rate=100 / 1800, aht=180, patience=1e9, agents=12, target_seconds=20
+    )
     assert a.wait_probability == pytest.approx(c.wait_probability, abs=1e-4)
     assert a.service_level == pytest.approx(c.service_level, abs=1e-3)
     assert a.abandon_probability == pytest.approx(0, abs=1e-6)
@@ -62,15 +68,17 @@ def test_erlang_a_with_patience_equal_to_handle_time_is_an_infinite_server_queue
     system is Poisson(A), exactly."""
     rate, aht, agents = 0.05, 200.0, 9
     traffic = rate * aht
-    figures = erlang.erlang_a_performance(rate=rate, aht=aht, patience=aht, agents=agents,
-                                          target_seconds=30)  # fmt: skip
+    figures = erlang.erlang_a_performance(
+        rate=rate, aht=aht, patience=aht, agents=agents, target_seconds=30
+    )
     assert figures.wait_probability == pytest.approx(poisson.sf(agents - 1, traffic), abs=1e-6)
     queue = sum((k - agents) * poisson.pmf(k, traffic) for k in range(agents, 200))
     assert figures.abandon_probability == pytest.approx(queue / aht / rate, abs=1e-6)
 
 
-def _simulate(rate: float, aht: float, patience: float, agents: int, target: float,
-              calls: int = 60_000) -> tuple[float, float]:  # fmt: skip
+def _simulate(
+    rate: float, aht: float, patience: float, agents: int, target: float, calls: int = 60_000
+) -> tuple[float, float]:
     """FCFS M/M/n+M by discrete events: (answered within target / offered, abandoned share)."""
     rng = random.Random(11)
     free_at = [0.0] * agents
@@ -92,8 +100,9 @@ def _simulate(rate: float, aht: float, patience: float, agents: int, target: flo
 
 def test_erlang_a_agrees_with_a_simulation() -> None:
     rate, aht, patience, agents, target = 1 / 12, 240.0, 90.0, 20, 20.0
-    figures = erlang.erlang_a_performance(rate=rate, aht=aht, patience=patience, agents=agents,
-                                          target_seconds=target)  # fmt: skip
+    figures = erlang.erlang_a_performance(
+        rate=rate, aht=aht, patience=patience, agents=agents, target_seconds=target
+    )
     level, abandons = _simulate(rate, aht, patience, agents, target)
     assert figures.service_level == pytest.approx(level, abs=0.015)
     assert figures.abandon_probability == pytest.approx(abandons, abs=0.01)

@@ -14,8 +14,9 @@ END = date(2026, 11, 30)  # a Monday: history runs to the Sunday before
 
 
 def _offered(weeks: int = 8, **kwargs: object) -> dict[datetime, float]:
-    figures = samples.history(end=END, weeks=weeks, daily=800, opening=OPENING,
-                              interval_minutes=15, **kwargs)  # type: ignore[arg-type]  # fmt: skip
+    figures = samples.history(
+        end=END, weeks=weeks, daily=800, opening=OPENING, interval_minutes=15, **kwargs
+    )  # type: ignore[arg-type]
     return {slot: float(f.offered) for slot, f in figures.items()}
 
 
@@ -60,8 +61,9 @@ def test_the_shape_of_the_day_and_the_week_is_kept() -> None:
 def test_holidays_are_taken_out_of_the_history_and_forecast_as_holidays() -> None:
     holidays = frozenset({END - timedelta(days=14), END + timedelta(days=1)})
     history = _offered(holidays=holidays)
-    predicted = forecast.forecast(history, start=END, days=7, interval_minutes=15,
-                                  holidays=holidays)  # fmt: skip
+    predicted = forecast.forecast(
+        history, start=END, days=7, interval_minutes=15, holidays=holidays
+    )
     holiday = sum(c for at, c in predicted.items() if at.date() == END + timedelta(days=1))
     wednesday = sum(c for at, c in predicted.items() if at.date() == END + timedelta(days=2))
     assert holiday < 0.2 * wednesday  # the history's holiday was a tenth of a normal day
@@ -81,7 +83,8 @@ def test_short_history_falls_back_to_weekday_averages() -> None:
 
 def test_accuracy_figures() -> None:
     at = datetime(2026, 12, 1, 9)
-    result = forecast.accuracy({at: 8.0, at + timedelta(minutes=15): 2.0},
-                               {at: 10.0, at + timedelta(minutes=15): 0.0})  # fmt: skip
+    result = forecast.accuracy(
+        {at: 8.0, at + timedelta(minutes=15): 2.0}, {at: 10.0, at + timedelta(minutes=15): 0.0}
+    )
     assert result.wape == pytest.approx(0.4)
     assert result.mape == pytest.approx(0.2)

@@ -8,8 +8,13 @@ from switchboard.workforce import roster
 
 MONDAY = date(2026, 12, 7)
 OPENING = {d: (time(8), time(18)) for d in range(5)} | {5: (time(9), time(13))}
-RULES = roster.Rules(shift_minutes=(510, 240), max_weekly_minutes=38 * 60, max_days=5, min_rest_minutes=12 * 60,
-                     solve_seconds=3)  # fmt: skip
+RULES = roster.Rules(
+    shift_minutes=(510, 240),
+    max_weekly_minutes=38 * 60,
+    max_days=5,
+    min_rest_minutes=12 * 60,
+    solve_seconds=3,
+)
 
 
 def _requirement() -> dict[str, dict[datetime, int]]:
@@ -30,15 +35,19 @@ def _agents() -> list[roster.RosterAgent]:
     billing = [roster.RosterAgent(f"b{i}", frozenset({"billing"})) for i in range(6)]
     faults = [roster.RosterAgent(f"f{i}", frozenset({"faults"})) for i in range(3)]
     both = [roster.RosterAgent(f"x{i}", frozenset({"billing", "faults"})) for i in range(4)]
-    on_leave = roster.RosterAgent("x9", frozenset({"billing", "faults"}),
-                                  leave=frozenset({MONDAY, MONDAY + timedelta(days=1)}))  # fmt: skip
+    on_leave = roster.RosterAgent(
+        "x9",
+        frozenset({"billing", "faults"}),
+        leave=frozenset({MONDAY, MONDAY + timedelta(days=1)}),
+    )
     return [*billing, *faults, *both, on_leave]
 
 
 def test_the_roster_covers_every_interval_of_every_queue_within_the_rules() -> None:
     agents, need = _agents(), _requirement()
-    result = roster.build(week_start=MONDAY, agents=agents, requirement=need, opening=OPENING,
-                          rules=RULES)  # fmt: skip
+    result = roster.build(
+        week_start=MONDAY, agents=agents, requirement=need, opening=OPENING, rules=RULES
+    )
     assert result.shortfall == 0
     assert roster.violations(result.shifts, agents, OPENING, RULES) == []
     for queue, slots in need.items():
@@ -57,8 +66,9 @@ def test_the_roster_covers_every_interval_of_every_queue_within_the_rules() -> N
 
 def test_too_few_agents_leave_a_shortfall_but_break_no_rule() -> None:
     agents = _agents()[:3]
-    result = roster.build(week_start=MONDAY, agents=agents, requirement=_requirement(),
-                          opening=OPENING, rules=RULES)  # fmt: skip
+    result = roster.build(
+        week_start=MONDAY, agents=agents, requirement=_requirement(), opening=OPENING, rules=RULES
+    )
     assert result.shortfall > 0
     assert roster.violations(result.shifts, agents, OPENING, RULES) == []
     assert len({(s.agent_id, s.day) for s in result.shifts}) == len(result.shifts)
@@ -85,7 +95,8 @@ def test_minimum_rest_holds_with_long_opening_hours() -> None:
         for hour in (6, 7, 21, 22):
             need["billing"][datetime.combine(day, time(hour))] = 1
     agents = [roster.RosterAgent(f"b{i}", frozenset({"billing"})) for i in range(5)]
-    result = roster.build(week_start=MONDAY, agents=agents, requirement=need, opening=wide,
-                          rules=RULES)  # fmt: skip
+    result = roster.build(
+        week_start=MONDAY, agents=agents, requirement=need, opening=wide, rules=RULES
+    )
     assert roster.violations(result.shifts, agents, wide, RULES) == []
     assert result.shortfall == 0

@@ -36,49 +36,83 @@ async def _prepare(runtime: Runtime) -> None:
 
 
 def _call(contact_id: str, *, answered: bool, wrapped: bool) -> list[Envelope[Any]]:
-    queued = Envelope.first(ContactQueued(queue_id="billing", priority=5, reason="rule",
-                                          channel="phone"),
-                            tenant_id="acme", aggregate_id=contact_id, contact_id=contact_id,
-                            occurred_at=T0)  # fmt: skip
+    queued = Envelope.first(
+        ContactQueued(queue_id="billing", priority=5, reason="rule", channel="phone"),
+        tenant_id="acme",
+        aggregate_id=contact_id,
+        contact_id=contact_id,
+        occurred_at=T0,
+    )
     events: list[Envelope[Any]] = [queued]
     if answered:
-        events.append(queued.follow(ContactAssigned(offer_id="o", agent_id="alice",
-                                                    queue_id="billing", waited_seconds=12),
-                                    occurred_at=T0 + timedelta(seconds=12)))  # fmt: skip
+        events.append(
+            queued.follow(
+                ContactAssigned(
+                    offer_id="o", agent_id="alice", queue_id="billing", waited_seconds=12
+                ),
+                occurred_at=T0 + timedelta(seconds=12),
+            )
+        )
         # A caller hanging up after the answer is no abandon.
-        events.append(queued.follow(CallAbandoned(call_id="c", at=T0 + timedelta(seconds=60)),
-                                    occurred_at=T0 + timedelta(seconds=60)))  # fmt: skip
+        events.append(
+            queued.follow(
+                CallAbandoned(call_id="c", at=T0 + timedelta(seconds=60)),
+                occurred_at=T0 + timedelta(seconds=60),
+            )
+        )
     else:
-        events.append(queued.follow(CallAbandoned(call_id="c", at=T0 + timedelta(seconds=40)),
-                                    occurred_at=T0 + timedelta(seconds=40)))  # fmt: skip
+        events.append(
+            queued.follow(
+                CallAbandoned(call_id="c", at=T0 + timedelta(seconds=40)),
+                occurred_at=T0 + timedelta(seconds=40),
+            )
+        )
     if wrapped:
-        events.append(queued.follow(ContactWrapped(agent_id="alice", disposition="done"),
-                                    occurred_at=T0 + timedelta(seconds=312)))  # fmt: skip
+        events.append(
+            queued.follow(
+                ContactWrapped(agent_id="alice", disposition="done"),
+                occurred_at=T0 + timedelta(seconds=312),
+            )
+        )
     # A re-queue (a transfer) does not count as offered again.
-    events.append(queued.follow(ContactQueued(queue_id="billing", priority=7, reason="transfer",
-                                              channel="phone"),
-                                occurred_at=T0 + timedelta(seconds=400)))  # fmt: skip
+    events.append(
+        queued.follow(
+            ContactQueued(queue_id="billing", priority=7, reason="transfer", channel="phone"),
+            occurred_at=T0 + timedelta(seconds=400),
+        )
+    )
     return events
 
 
 def _answered_at_the_pbx(contact_id: str) -> list[Envelope[Any]]:
     """Answered at the PBX 8 s in, then (late) assigned through the ACD: answered once, at 8 s."""
-    queued = Envelope.first(ContactQueued(queue_id="billing", priority=5, reason="rule",
-                                          channel="phone"),
-                            tenant_id="acme", aggregate_id=contact_id, contact_id=contact_id,
-                            occurred_at=T0)  # fmt: skip
+    queued = Envelope.first(
+        ContactQueued(queue_id="billing", priority=5, reason="rule", channel="phone"),
+        tenant_id="acme",
+        aggregate_id=contact_id,
+        contact_id=contact_id,
+        occurred_at=T0,
+    )
     return [
         queued,
-        queued.follow(CallAnswered(call_id="d", at=T0 + timedelta(seconds=8)),
-                      occurred_at=T0 + timedelta(seconds=8)),
-        queued.follow(ContactAssigned(offer_id="o", agent_id="bilal", queue_id="billing",
-                                      waited_seconds=30), occurred_at=T0 + timedelta(seconds=30)),
-    ]  # fmt: skip
+        queued.follow(
+            CallAnswered(call_id="d", at=T0 + timedelta(seconds=8)),
+            occurred_at=T0 + timedelta(seconds=8),
+        ),
+        queued.follow(
+            ContactAssigned(offer_id="o", agent_id="bilal", queue_id="billing", waited_seconds=30),
+            occurred_at=T0 + timedelta(seconds=30),
+        ),
+    ]
 
 
 async def test_each_contact_counts_once_in_the_interval_it_first_queued(tmp_path: Path) -> None:
-    events = (_call("a", answered=True, wrapped=True) + _call("b", answered=True, wrapped=False)
-              + _call("c", answered=False, wrapped=False) + _answered_at_the_pbx("d"))  # fmt: skip
+    events = (
+        _call("a", answered=True, wrapped=True)
+        + _call("b", answered=True, wrapped=False)
+        + _call("c", answered=False, wrapped=False)
+        + _answered_at_the_pbx("d")
+    )
     events = events * 2
     random.Random(3).shuffle(events)
     events.sort(key=lambda e: e.occurred_at)  # one contact's events stay in order (its key)
@@ -103,29 +137,51 @@ async def test_a_rostered_agent_out_of_adherence_is_reported_once(tmp_path: Path
         async with runtime.transaction() as tx:
             cal = await planning.calendar(tx.session, "acme")
             assert cal is not None
-            roster = store.Roster(roster_id="r1", tenant_id="acme", week_start=T0.date(),
-                                  forecast_run_id="none", shortfall=0, optimal=True)  # fmt: skip
+            roster = store.Roster(
+                roster_id="r1",
+                tenant_id="acme",
+                week_start=T0.date(),
+                forecast_run_id="none",
+                shortfall=0,
+                optimal=True,
+            )
             tx.session.add(roster)
             start, lunch = T0 - timedelta(hours=2), T0 + timedelta(hours=1)
-            tx.session.add(store.ShiftRow(
-                roster_id="r1", agent_id="alice", day=T0.date(), start=start,
-                end=start + timedelta(hours=8),
-                activities=[
-                    {"start": start.isoformat(), "end": lunch.isoformat(), "kind": "work"},
-                    {"start": lunch.isoformat(),
-                     "end": (lunch + timedelta(minutes=30)).isoformat(), "kind": "lunch"},
-                    {"start": (lunch + timedelta(minutes=30)).isoformat(),
-                     "end": (start + timedelta(hours=8)).isoformat(), "kind": "work"},
-                ],
-            ))  # fmt: skip
+            tx.session.add(
+                store.ShiftRow(
+                    roster_id="r1",
+                    agent_id="alice",
+                    day=T0.date(),
+                    start=start,
+                    end=start + timedelta(hours=8),
+                    activities=[
+                        {"start": start.isoformat(), "end": lunch.isoformat(), "kind": "work"},
+                        {
+                            "start": lunch.isoformat(),
+                            "end": (lunch + timedelta(minutes=30)).isoformat(),
+                            "kind": "lunch",
+                        },
+                        {
+                            "start": (lunch + timedelta(minutes=30)).isoformat(),
+                            "end": (start + timedelta(hours=8)).isoformat(),
+                            "kind": "work",
+                        },
+                    ],
+                )
+            )
             await planning.publish(tx, cal, roster)
-        signed_in = Envelope.first(AgentStateChanged(agent_id="alice", state="available"),
-                                   tenant_id="acme", aggregate_id="alice",
-                                   occurred_at=start)  # fmt: skip
-        on_break = Envelope.first(AgentStateChanged(agent_id="alice", state="break",
-                                                    reason="coffee"),
-                                  tenant_id="acme", aggregate_id="alice",
-                                  occurred_at=T0 - timedelta(minutes=30))  # fmt: skip
+        signed_in = Envelope.first(
+            AgentStateChanged(agent_id="alice", state="available"),
+            tenant_id="acme",
+            aggregate_id="alice",
+            occurred_at=start,
+        )
+        on_break = Envelope.first(
+            AgentStateChanged(agent_id="alice", state="break", reason="coffee"),
+            tenant_id="acme",
+            aggregate_id="alice",
+            occurred_at=T0 - timedelta(minutes=30),
+        )
         for event in (signed_in, on_break, on_break):
             await wf.deliver(event)
         clock_file.write_text(str((T0 - datetime.now(UTC)).total_seconds()))
@@ -135,7 +191,10 @@ async def test_a_rostered_agent_out_of_adherence_is_reported_once(tmp_path: Path
 
     schedules = [e for e in sent if e["event_type"] == "workforce.schedule"]
     assert len(schedules) == 3 * 7 and {e["payload"]["agent_id"] for e in schedules} == {
-        "alice", "bilal", "chen"}  # fmt: skip
+        "alice",
+        "bilal",
+        "chen",
+    }
     [report] = [e["payload"] for e in sent if e["event_type"] == "workforce.adherence"]
     assert (report["expected"], report["actual"]) == ("available", "break")
     assert report["adherence"] == round(90 / 120, 3)  # out for the last 30 of 120 minutes

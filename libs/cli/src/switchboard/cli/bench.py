@@ -80,8 +80,10 @@ def bench_intake(duration: float = DURATION_SECONDS, rounds: int = ROUNDS) -> No
                 f"p99 {percentile(latencies, 0.99) * 1000:7.1f} ms"
             )
     on, off = statistics.median(rates[True]), statistics.median(rates[False])
-    print(f"  medians: on {on:.1f}, off {off:.1f} contacts/s; tracing costs "
-          f"{100 * (1 - on / off):.1f} % of throughput")  # fmt: skip
+    print(
+        f"  medians: on {on:.1f}, off {off:.1f} contacts/s; tracing costs "
+        f"{100 * (1 - on / off):.1f} % of throughput"
+    )
 
 
 def main() -> None:

@@ -91,10 +91,16 @@ def _running(backend: str, var_dir: Path) -> Iterator[Centre]:
             agent["capacity"] = {"phone": 1, "email": EMAIL_CAPACITY}
         (var_dir / "bench-centre.yaml").write_text(yaml.safe_dump(config))
         ports: dict[str, Any] = {f"{name}_port": free_port() for name in SERVICES}
-        settings = Settings.model_validate({
-            "var_dir": var_dir, "database_url": database_url, "broker_port": free_port(),
-            "centre_config": var_dir / "bench-centre.yaml", "smtp_port": free_port(), **ports,
-        })  # fmt: skip
+        settings = Settings.model_validate(
+            {
+                "var_dir": var_dir,
+                "database_url": database_url,
+                "broker_port": free_port(),
+                "centre_config": var_dir / "bench-centre.yaml",
+                "smtp_port": free_port(),
+                **ports,
+            }
+        )
         centre = Centre(settings)
         stack.callback(centre.stop)
         centre.start()

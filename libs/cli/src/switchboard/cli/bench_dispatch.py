@@ -23,13 +23,26 @@ def bench_dispatch() -> None:
     greedy_planned = sum(len(stops) for stops in before.routes.values())
     print(f"dispatch planning, {JOBS} jobs and {TECHNICIANS} technicians (one seeded day):")
     for label, placed, seconds, took in (
-        ("greedy despatch", greedy_planned, before.travel_seconds, f"{greedy_seconds * 1000:.0f} ms"),
-        ("OR-tools plan  ", planned, plan.travel_seconds,
-         f"planned in {plan.solve_seconds:.1f} s, limit {PLAN_SECONDS:.0f} s"),
-    ):  # fmt: skip
-        print(f"  {label}: {placed} of {JOBS} jobs placed, {seconds / 60:,.0f} min travel, "
-              f"{seconds / 60 / max(1, placed):.1f} min a job ({took})")  # fmt: skip
+        (
+            "greedy despatch",
+            greedy_planned,
+            before.travel_seconds,
+            f"{greedy_seconds * 1000:.0f} ms",
+        ),
+        (
+            "OR-tools plan  ",
+            planned,
+            plan.travel_seconds,
+            f"planned in {plan.solve_seconds:.1f} s, limit {PLAN_SECONDS:.0f} s",
+        ),
+    ):
+        print(
+            f"  {label}: {placed} of {JOBS} jobs placed, {seconds / 60:,.0f} min travel, "
+            f"{seconds / 60 / max(1, placed):.1f} min a job ({took})"
+        )
     if before.travel_seconds:
         saved = 1 - plan.travel_seconds / before.travel_seconds
-        print(f"  the plan travels {100 * saved:.1f} % less in all, and places "
-              f"{planned - greedy_planned} more jobs")  # fmt: skip
+        print(
+            f"  the plan travels {100 * saved:.1f} % less in all, and places "
+            f"{planned - greedy_planned} more jobs"
+        )

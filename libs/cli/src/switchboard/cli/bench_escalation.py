@@ -31,8 +31,9 @@ async def _fill(settings: Settings, now: datetime) -> None:
     runtime = build_runtime("escalation", settings)
     try:
         async with runtime.db.session() as session:
-            session.add(store.EscalationTenant(tenant_id="acme", timezone="UTC",
-                                               config={"levels": []}))  # fmt: skip
+            session.add(
+                store.EscalationTenant(tenant_id="acme", timezone="UTC", config={"levels": []})
+            )
         for start in range(0, SCHEDULED, CHUNK):
             contacts, clocks, timers = [], [], []
             for n in range(start, min(start + CHUNK, SCHEDULED)):
@@ -43,15 +44,33 @@ async def _fill(settings: Settings, now: datetime) -> None:
                     else now + timedelta(days=1, minutes=n % 10_000)
                 )
                 if due:
-                    contacts.append({"contact_id": f"c{n}", "tenant_id": "acme",
-                                     "correlation_id": f"c{n}", "causation_id": f"c{n}",
-                                     "level": 0})  # fmt: skip
-                clocks.append({"clock_id": f"k{n}", "contact_id": f"c{n}", "tenant_id": "acme",
-                               "kind": "first_response", "within": "4h", "measure": "calendar",
-                               "stops_on": ["human_reply"], "started_at": now, "due_at": fire_at,
-                               "state": "running", "breaches": 0})  # fmt: skip
-                timers.append({"timer_id": f"t{n}", "clock_id": f"k{n}", "fire_at": fire_at,
-                               "action": "warn"})  # fmt: skip
+                    contacts.append(
+                        {
+                            "contact_id": f"c{n}",
+                            "tenant_id": "acme",
+                            "correlation_id": f"c{n}",
+                            "causation_id": f"c{n}",
+                            "level": 0,
+                        }
+                    )
+                clocks.append(
+                    {
+                        "clock_id": f"k{n}",
+                        "contact_id": f"c{n}",
+                        "tenant_id": "acme",
+                        "kind": "first_response",
+                        "within": "4h",
+                        "measure": "calendar",
+                        "stops_on": ["human_reply"],
+                        "started_at": now,
+                        "due_at": fire_at,
+                        "state": "running",
+                        "breaches": 0,
+                    }
+                )
+                timers.append(
+                    {"timer_id": f"t{n}", "clock_id": f"k{n}", "fire_at": fire_at, "action": "warn"}
+                )
             async with runtime.db.session() as session:
                 if contacts:
                     await session.exec(insert(store.WatchedContact), params=contacts)
@@ -87,5 +106,7 @@ def bench_escalation() -> None:
         filled = time.perf_counter() - filled
         fired, seconds = asyncio.run(_fire(settings))
     print(f"escalation, timers: {SCHEDULED:,} scheduled ({filled:.0f} s to write), {DUE:,} due now")
-    print(f"  fired         {fired / seconds:8.0f} timers/s   ({fired:,} in {seconds:.1f} s, "
-          "each an sla.alert in the outbox; SQLite, one process)")  # fmt: skip
+    print(
+        f"  fired         {fired / seconds:8.0f} timers/s   ({fired:,} in {seconds:.1f} s, "
+        "each an sla.alert in the outbox; SQLite, one process)"
+    )

@@ -19,9 +19,13 @@ VALUE = b'{"event_type":"bench","payload":"' + b"x" * 160 + b'"}'
 
 async def _relay(bootstrap: str, source: str, target: str | None, count: int, group: str) -> None:
     consumer = AIOKafkaConsumer(
-        source, bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest",
-        fetch_max_wait_ms=10, max_poll_records=1000,
-    )  # fmt: skip
+        source,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=10,
+        max_poll_records=1000,
+    )
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=2) if target else None
     await consumer.start()
     if producer is not None:

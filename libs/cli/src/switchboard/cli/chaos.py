@@ -66,22 +66,32 @@ SHORT = Plan(agents=8, per_second=3.0, warm_up=8.0, outage=5.0, kill_each=False)
 def centre_yaml(agents: int) -> dict[str, Any]:
     """One tenant with one queue, its channel systems and `agents` agents."""
     return {
-        "tenants": [{
-            "id": "acme", "name": "Acme Energy",
-            "addresses": {"email": ["help@acme.example"], "phone": ["+61255501000"],
-                          "fax": ["+61255501099"]},
-            "queues": [{"id": "general", "name": "General", "default": True}],
-        }],
+        "tenants": [
+            {
+                "id": "acme",
+                "name": "Acme Energy",
+                "addresses": {
+                    "email": ["help@acme.example"],
+                    "phone": ["+61255501000"],
+                    "fax": ["+61255501099"],
+                },
+                "queues": [{"id": "general", "name": "General", "default": True}],
+            }
+        ],
         "channel_systems": [
             {"id": "acme-mail", "tenant": "acme", "channels": ["email"]},
             {"id": "acme-cti", "tenant": "acme", "channels": ["phone"]},
         ],
         "agents": [
-            {"id": f"agent{n:02d}", "name": f"Agent {n}", "tenants": ["acme"],
-             "capacity": {"phone": 1, "email": 3}}
+            {
+                "id": f"agent{n:02d}",
+                "name": f"Agent {n}",
+                "tenants": ["acme"],
+                "capacity": {"phone": 1, "email": 3},
+            }
             for n in range(agents)
         ],
-    }  # fmt: skip
+    }
 
 
 @contextmanager
@@ -93,8 +103,9 @@ def running(backend: str, plan: Plan, var_dir: Path) -> Iterator[tuple[Centre, C
         kafka_proxy = FaultProxy(target=("127.0.0.1", broker_port))
         kafka_proxy.start()
         stack.callback(kafka_proxy.stop)
-        broker = EmbeddedBroker(port=broker_port, advertised_port=kafka_proxy.port,
-                                log_file=var_dir / "broker.log")  # fmt: skip
+        broker = EmbeddedBroker(
+            port=broker_port, advertised_port=kafka_proxy.port, log_file=var_dir / "broker.log"
+        )
         broker.start()
         stack.callback(broker.stop)
         database_url = None
@@ -109,11 +120,16 @@ def running(backend: str, plan: Plan, var_dir: Path) -> Iterator[tuple[Centre, C
         config = var_dir / "chaos-centre.yaml"
         config.write_text(yaml.safe_dump(centre_yaml(plan.agents)))
         ports: dict[str, Any] = {f"{name}_port": free_port() for name in SERVICES}
-        settings = Settings.model_validate({
-            "kafka": f"127.0.0.1:{kafka_proxy.port}", "var_dir": var_dir,
-            "database_url": database_url, "centre_config": config, "smtp_port": free_port(),
-            **ports,
-        })  # fmt: skip
+        settings = Settings.model_validate(
+            {
+                "kafka": f"127.0.0.1:{kafka_proxy.port}",
+                "var_dir": var_dir,
+                "database_url": database_url,
+                "centre_config": config,
+                "smtp_port": free_port(),
+                **ports,
+            }
+        )
         centre = Centre(settings, extra_env={"SWITCHBOARD_TRACING": "false"})
         stack.callback(centre.stop)
         centre.start()
@@ -242,8 +258,10 @@ def _faults(centre: Centre, plan: Plan, stall: Callable[[], Any]) -> list[Fault]
 
 def run(backend: str, *, short: bool = False, say: Callable[[str], None] = print) -> Report:
     plan = SHORT if short else FULL
-    with tempfile.TemporaryDirectory(prefix=f"chaos-{backend}-") as scratch, \
-            running(backend, plan, Path(scratch)) as (centre, stall):  # fmt: skip
+    with (
+        tempfile.TemporaryDirectory(prefix=f"chaos-{backend}-") as scratch,
+        running(backend, plan, Path(scratch)) as (centre, stall),
+    ):
         load = Load(centre, plan)
         load.start()
         try:
@@ -257,10 +275,14 @@ def run(backend: str, *, short: bool = False, say: Callable[[str], None] = print
                     time.sleep(plan.outage)
                     end()
                 recovery = _recover(centre)
-                results.append(FaultResult(
-                    name, round(time.monotonic() - started, 1),
-                    load.ledger.server_errors(started, time.monotonic()), recovery,
-                ))  # fmt: skip
+                results.append(
+                    FaultResult(
+                        name,
+                        round(time.monotonic() - started, 1),
+                        load.ledger.server_errors(started, time.monotonic()),
+                        recovery,
+                    )
+                )
                 time.sleep(2)
             time.sleep(plan.warm_up)
         finally:

@@ -87,8 +87,13 @@ async def _with_retries(
 class ChannelSystems:
     """The mail gateway and the PBX of the demo tenant."""
 
-    def __init__(self, settings: Settings, credentials: dict[str, Any], ledger: Ledger,
-                 client: httpx.AsyncClient) -> None:  # fmt: skip
+    def __init__(
+        self,
+        settings: Settings,
+        credentials: dict[str, Any],
+        ledger: Ledger,
+        client: httpx.AsyncClient,
+    ) -> None:
         self.settings, self.ledger, self.client = settings, ledger, client
         tenant = credentials["operator_tenant"]
         self.address = credentials["tenants"][tenant]["email"]
@@ -99,13 +104,16 @@ class ChannelSystems:
         self.calls: dict[str, str] = {}
         """contact id → call id."""
 
-    async def _post(self, path: str, body: bytes, content_type: str, system: str,
-                    what: str) -> httpx.Response | None:  # fmt: skip
+    async def _post(
+        self, path: str, body: bytes, content_type: str, system: str, what: str
+    ) -> httpx.Response | None:
         url = self.settings.base_url("intake") + path
 
         async def send() -> httpx.Response:
-            headers = {"Content-Type": content_type,
-                       **signed_headers(system, self.systems[system], body)}  # fmt: skip
+            headers = {
+                "Content-Type": content_type,
+                **signed_headers(system, self.systems[system], body),
+            }
             return await self.client.post(url, content=body, headers=headers)
 
         return await _with_retries(self.ledger, "intake", what, send)
@@ -117,14 +125,22 @@ class ChannelSystems:
         message["Subject"] = f"Chaos contact {n}"
         message["Message-ID"] = message_id = make_msgid(domain="chaos.example.net")
         message.set_content(f"Please help with request {n}.")
-        answer = await self._post("/v1/email", message.as_bytes(), "message/rfc822",
-                                  self.mail_system, f"email {n}")  # fmt: skip
+        answer = await self._post(
+            "/v1/email", message.as_bytes(), "message/rfc822", self.mail_system, f"email {n}"
+        )
         self._acknowledged(answer, "email", message_id)
 
     async def call(self, n: int) -> None:
         call_id = f"chaos-call-{n}-{random.getrandbits(32):08x}"
-        answer = await self._cti({"event": "offered", "call_id": call_id, "dnis": self.phone,
-                                  "ani": f"0412 000 {n % 1000:03d}"}, f"call {n}")  # fmt: skip
+        answer = await self._cti(
+            {
+                "event": "offered",
+                "call_id": call_id,
+                "dnis": self.phone,
+                "ani": f"0412 000 {n % 1000:03d}",
+            },
+            f"call {n}",
+        )
         contact_id = self._acknowledged(answer, "phone", call_id)
         if contact_id is not None:
             self.calls[contact_id] = call_id
@@ -135,13 +151,13 @@ class ChannelSystems:
         if call_id is None:
             return
         await self._cti({"event": "answered", "call_id": call_id}, f"answer {call_id}")
-        await self._cti({"event": "ended", "call_id": call_id, "duration_seconds": 30},
-                        f"end {call_id}")  # fmt: skip
+        await self._cti(
+            {"event": "ended", "call_id": call_id, "duration_seconds": 30}, f"end {call_id}"
+        )
 
     async def _cti(self, event: dict[str, Any], what: str) -> httpx.Response | None:
         body = json.dumps({"at": datetime.now(UTC).isoformat(), **event}).encode()
-        return await self._post("/v1/phone/events", body, "application/json", self.cti_system,
-                                what)  # fmt: skip
+        return await self._post("/v1/phone/events", body, "application/json", self.cti_system, what)
 
     def _acknowledged(
         self, answer: httpx.Response | None, channel: str, external: str
@@ -171,8 +187,15 @@ class ChannelSystems:
 
 
 class Agent:
-    def __init__(self, name: str, password: str, settings: Settings, ledger: Ledger,
-                 pbx: ChannelSystems, client: httpx.AsyncClient) -> None:  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        password: str,
+        settings: Settings,
+        ledger: Ledger,
+        pbx: ChannelSystems,
+        client: httpx.AsyncClient,
+    ) -> None:
         self.name, self.password, self.ledger, self.pbx = name, password, ledger, pbx
         self.client = client
         self.base = settings.base_url("desktop")
@@ -205,11 +228,13 @@ class Agent:
 
     async def _sign_in(self) -> None:
         async def send() -> httpx.Response:
-            return await self.client.post(self.base + "/v1/session",
-                                          json={"username": self.name, "password": self.password})  # fmt: skip
+            return await self.client.post(
+                self.base + "/v1/session", json={"username": self.name, "password": self.password}
+            )
 
-        answer = await _with_retries(self.ledger, "desktop", f"{self.name} sign-in", send,
-                                     done=(200,))  # fmt: skip
+        answer = await _with_retries(
+            self.ledger, "desktop", f"{self.name} sign-in", send, done=(200,)
+        )
         if answer is None or answer.status_code != 200:
             raise RuntimeError(f"{self.name} could not sign in")
         self.headers = {"Authorization": f"Bearer {answer.json()['token']}"}
@@ -226,8 +251,9 @@ class Agent:
         if self.last_id is not None:
             headers["Last-Event-ID"] = str(self.last_id)
         timeout = httpx.Timeout(10.0, read=30.0)
-        async with self.client.stream("GET", self.base + "/v1/events", headers=headers,
-                                      timeout=timeout) as stream:  # fmt: skip
+        async with self.client.stream(
+            "GET", self.base + "/v1/events", headers=headers, timeout=timeout
+        ) as stream:
             if stream.status_code == 401:
                 await self._sign_in()
                 return

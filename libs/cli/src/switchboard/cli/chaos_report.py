@@ -58,8 +58,12 @@ class Report:
 
 
 def account(centre: Centre, backend: str, ledger: Ledger) -> Report:
-    report = Report(backend, len(ledger.acknowledged), given_up=ledger.given_up,
-                    stream_problems=ledger.stream_problems)  # fmt: skip
+    report = Report(
+        backend,
+        len(ledger.acknowledged),
+        given_up=ledger.given_up,
+        stream_problems=ledger.stream_problems,
+    )
     operator = {"Authorization": f"Bearer {centre.credentials['operator_token']}"}
     base = centre.settings.base_url("recording")
     pending = dict(ledger.acknowledged)
@@ -91,8 +95,11 @@ def account(centre: Centre, backend: str, ledger: Ledger) -> Report:
     by_channel_id: dict[str, list[str]] = {}
     for contact_id, handed in ledger.acknowledged.items():
         by_channel_id.setdefault(handed.external_id, []).append(contact_id)
-    report.duplicated += [f"{external}: contacts {', '.join(ids)}"
-                          for external, ids in by_channel_id.items() if len(ids) > 1]  # fmt: skip
+    report.duplicated += [
+        f"{external}: contacts {', '.join(ids)}"
+        for external, ids in by_channel_id.items()
+        if len(ids) > 1
+    ]
     report.duplicated += asyncio.run(_duplicate_contacts(centre.settings))
     report.dead_letters, report.set_aside = asyncio.run(_set_aside_and_dead(centre.settings))
     with httpx.Client(timeout=10, headers=operator) as client:
@@ -112,10 +119,12 @@ async def _duplicate_contacts(settings: Settings) -> list[str]:
     try:
         async with db.reader() as session:
             connection = await session.connection()
-            rows = await connection.execute(text(
-                "SELECT subject, count(*) FROM recording_contact WHERE subject IS NOT NULL "
-                "GROUP BY subject HAVING count(*) > 1"
-            ))  # fmt: skip
+            rows = await connection.execute(
+                text(
+                    "SELECT subject, count(*) FROM recording_contact WHERE subject IS NOT NULL "
+                    "GROUP BY subject HAVING count(*) > 1"
+                )
+            )
             return [f"{external}: {count} contacts" for external, count in rows.all()]
     finally:
         await db.dispose()
@@ -153,9 +162,16 @@ def render(report: Report) -> str:
     ]
     for problem in (report.lost + report.duplicated + report.stuck + report.stream_problems)[:20]:
         lines.append(f"    {problem}")
-    lines.append("  dead letters: " + (", ".join(
-        f"{topic} {len(reasons)} ({reasons[0][:80]})" for topic, reasons in report.dead_letters.items()
-    ) or "none"))  # fmt: skip
+    lines.append(
+        "  dead letters: "
+        + (
+            ", ".join(
+                f"{topic} {len(reasons)} ({reasons[0][:80]})"
+                for topic, reasons in report.dead_letters.items()
+            )
+            or "none"
+        )
+    )
     lines.append(f"  set aside: {len(report.set_aside)}")
     if report.stuck:
         lines.append("  consumer lag at the end: " + json.dumps(report.lag_at_end))
@@ -167,7 +183,9 @@ def render(report: Report) -> str:
     for fault in report.faults:
         errors = ", ".join(f"{k}: {v}" for k, v in fault.server_errors.items()) or "none"
         slowest = max(fault.recovery_seconds.items(), key=lambda kv: kv[1], default=("-", 0))
-        lines.append(f"  {fault.fault:<28} {fault.seconds:>4.0f}s  {errors:<48} "
-                     f"all within {slowest[1]:.1f} s ({slowest[0]} last)")  # fmt: skip
+        lines.append(
+            f"  {fault.fault:<28} {fault.seconds:>4.0f}s  {errors:<48} "
+            f"all within {slowest[1]:.1f} s ({slowest[0]} last)"
+        )
     lines.append("  PASSED" if report.passed else "  FAILED")
     return "\n".join(lines)

@@ -120,9 +120,12 @@ def list_dead_letters(
 
 
 def _show(
-    summaries: list[dict[str, Any]], *, as_json: bool, line: Callable[[dict[str, Any]], str],
+    summaries: list[dict[str, Any]],
+    *,
+    as_json: bool,
+    line: Callable[[dict[str, Any]], str],
     total: str,
-) -> None:  # fmt: skip
+) -> None:
     """One line each (or one JSON object each), then the total on stderr."""
     for summary in summaries:
         typer.echo(json.dumps(summary) if as_json else line(summary))
@@ -164,12 +167,16 @@ def list_set_aside(
     entries = asyncio.run(_set_aside_entries(Settings(), service))
     summaries = [
         {
-            "id": entry.id, "service": entry.service, "loop": entry.loop, "ref": entry.ref,
-            "reason": entry.reason, "attempts": entry.attempts,
+            "id": entry.id,
+            "service": entry.service,
+            "loop": entry.loop,
+            "ref": entry.ref,
+            "reason": entry.reason,
+            "attempts": entry.attempts,
             "set_aside_at": entry.set_aside_at.isoformat(),
         }
         for entry in entries
-    ]  # fmt: skip
+    ]
     _show(
         summaries,
         as_json=as_json,

@@ -50,9 +50,13 @@ def kafka_topic(name: str, topic: Topic) -> dict[str, Any]:
         "apiVersion": "kafka.strimzi.io/v1beta2",
         "kind": "KafkaTopic",
         "metadata": {"name": resource_name(name), "labels": {"strimzi.io/cluster": CLUSTER}},
-        "spec": {"topicName": name, "partitions": topic.partitions, "replicas": 1,
-                 "config": config},
-    }  # fmt: skip
+        "spec": {
+            "topicName": name,
+            "partitions": topic.partitions,
+            "replicas": 1,
+            "config": config,
+        },
+    }
 
 
 def topics() -> list[dict[str, Any]]:
@@ -72,16 +76,21 @@ def max_replicas(service: str) -> int:
 
 
 def deployment(service: str, port: int) -> dict[str, Any]:
-    probe = {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10,
-             "timeoutSeconds": 3}  # fmt: skip
+    probe = {
+        "httpGet": {"path": "/healthz", "port": "http"},
+        "periodSeconds": 10,
+        "timeoutSeconds": 3,
+    }
     container: dict[str, Any] = {
         "name": service,
         "image": "switchboard",
         "command": ["switchboard", "service", service],
         "ports": [{"name": "http", "containerPort": port}],
         "env": [{"name": "SWITCHBOARD_SERVICE", "value": service}],
-        "envFrom": [{"configMapRef": {"name": "switchboard-config"}},
-                    {"secretRef": {"name": "switchboard-database"}}],
+        "envFrom": [
+            {"configMapRef": {"name": "switchboard-config"}},
+            {"secretRef": {"name": "switchboard-database"}},
+        ],
         "startupProbe": {**probe, "failureThreshold": 30},
         "readinessProbe": probe,
         "livenessProbe": {**probe, "failureThreshold": 3},
@@ -91,9 +100,11 @@ def deployment(service: str, port: int) -> dict[str, Any]:
             "readOnlyRootFilesystem": True,
             "capabilities": {"drop": ["ALL"]},
         },
-        "volumeMounts": [{"name": "var", "mountPath": "/var/lib/switchboard"},
-                         {"name": "tmp", "mountPath": "/tmp"}],
-    }  # fmt: skip
+        "volumeMounts": [
+            {"name": "var", "mountPath": "/var/lib/switchboard"},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+    }
     if service == "intake":
         container["ports"].append({"name": "smtp", "containerPort": Settings().smtp_port})
     return {
@@ -102,22 +113,28 @@ def deployment(service: str, port: int) -> dict[str, Any]:
         "metadata": {"name": f"switchboard-{service}", "labels": _labels(service)},
         "spec": {
             "replicas": 1,
-            "strategy": {"type": "Recreate"} if service in SINGLE_ACTIVE else {"type": "RollingUpdate"},
+            "strategy": {"type": "Recreate"}
+            if service in SINGLE_ACTIVE
+            else {"type": "RollingUpdate"},
             "selector": {"matchLabels": _labels(service)},
             "template": {
                 "metadata": {"labels": {**_labels(service), **PART_OF}},
                 "spec": {
                     "automountServiceAccountToken": False,
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": 10001,
-                                        "runAsGroup": 10001, "fsGroup": 10001,
-                                        "seccompProfile": {"type": "RuntimeDefault"}},
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": 10001,
+                        "runAsGroup": 10001,
+                        "fsGroup": 10001,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
                     "terminationGracePeriodSeconds": 30,
                     "containers": [container],
                     "volumes": [{"name": "var", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
                 },
             },
         },
-    }  # fmt: skip
+    }
 
 
 def service_object(service: str, port: int) -> dict[str, Any]:
@@ -182,17 +199,27 @@ def network_policy(service: str, port: int) -> dict[str, Any]:
     ]
     ingress = [{"ports": ports}] if service in PUBLIC else [{"from": sources, "ports": ports}]
     egress: list[dict[str, Any]] = [
-        {"to": [{"podSelector": {"matchLabels": {"strimzi.io/cluster": CLUSTER}}}],
-         "ports": [{"protocol": "TCP", "port": 9092}]},
+        {
+            "to": [{"podSelector": {"matchLabels": {"strimzi.io/cluster": CLUSTER}}}],
+            "ports": [{"protocol": "TCP", "port": 9092}],
+        },
         {"ports": [{"protocol": "TCP", "port": 5432}]},
-        {"to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
-         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+        {
+            "to": [
+                {"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
+            ],
+            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+        },
         {"ports": [{"protocol": "TCP", "port": 4318}]},
-    ]  # fmt: skip
+    ]
     if service == "desktop":
-        egress += [{"to": [{"podSelector": {"matchLabels": _labels(asked)}}],
-                    "ports": [{"protocol": "TCP", "port": Settings().port_of(asked)}]}
-                   for asked in ("recording", "catalogue")]  # fmt: skip
+        egress += [
+            {
+                "to": [{"podSelector": {"matchLabels": _labels(asked)}}],
+                "ports": [{"protocol": "TCP", "port": Settings().port_of(asked)}],
+            }
+            for asked in ("recording", "catalogue")
+        ]
     if service in ("catalogue", "intake"):  # the bureau and payments; the PBX and SMS webhooks
         egress.append({"ports": [{"protocol": "TCP", "port": 443}]})
     if service in SENDS_MAIL:
@@ -203,17 +230,25 @@ def network_policy(service: str, port: int) -> dict[str, Any]:
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": {"name": f"switchboard-{service}", "labels": _labels(service)},
-        "spec": {"podSelector": {"matchLabels": _labels(service)},
-                 "policyTypes": ["Ingress", "Egress"], "ingress": ingress, "egress": egress},
-    }  # fmt: skip
+        "spec": {
+            "podSelector": {"matchLabels": _labels(service)},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": ingress,
+            "egress": egress,
+        },
+    }
 
 
 def services() -> list[dict[str, Any]]:
     settings, found = Settings(), []
     for service in SERVICES:
         port = settings.port_of(service)
-        found += [deployment(service, port), service_object(service, port),
-                  disruption_budget(service), scaled_object(service)]  # fmt: skip
+        found += [
+            deployment(service, port),
+            service_object(service, port),
+            disruption_budget(service),
+            scaled_object(service),
+        ]
     return found
 
 

@@ -155,8 +155,9 @@ async def grant_gateway(session: AsyncSession, *, token: str, label: str) -> Non
     """Store `token` (hashed) as a gateway's: it may act for the people it has signed in, naming
     each request's tenant, person and roles in headers."""
     if await session.get(ApiToken, digest(token)) is None:
-        session.add(ApiToken(token_sha256=digest(token), tenant_id="*", role=GATEWAY_ROLE,
-                             label=label))  # fmt: skip
+        session.add(
+            ApiToken(token_sha256=digest(token), tenant_id="*", role=GATEWAY_ROLE, label=label)
+        )
 
 
 @dataclass(frozen=True)
@@ -191,8 +192,10 @@ async def _actor(request: Request) -> Actor:
     tenant, agent = request.headers.get(TENANT_HEADER), request.headers.get(AGENT_HEADER)
     roles = frozenset(r for r in request.headers.get(ROLES_HEADER, "").split(",") if r)
     if not tenant or not agent or not roles or not roles <= GATEWAY_ROLES:
-        raise HTTPException(401, f"a gateway names the {TENANT_HEADER}, {AGENT_HEADER} and "
-                                 f"{ROLES_HEADER} it acts for")  # fmt: skip
+        raise HTTPException(
+            401,
+            f"a gateway names the {TENANT_HEADER}, {AGENT_HEADER} and {ROLES_HEADER} it acts for",
+        )
     return Actor(tenant, f"agent {agent}", agent, roles)
 
 

@@ -72,9 +72,11 @@ def classify(error: BaseException) -> str:
 class DeliveryMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.handled = Counter(
-            "switchboard_messages_handled", "Messages handled, by topic and outcome", ["topic", "outcome"],
+            "switchboard_messages_handled",
+            "Messages handled, by topic and outcome",
+            ["topic", "outcome"],
             registry=registry,
-        )  # fmt: skip
+        )
         self.dead_letters = Counter(
             "switchboard_dead_letters",
             "Messages sent to a dead-letter topic",
@@ -88,14 +90,18 @@ class DeliveryMetrics:
             registry=registry,
         )
         self.handler_seconds = Histogram(
-            "switchboard_handler_seconds", "Time a handler takes over one event, by topic",
-            ["topic"], registry=registry,
+            "switchboard_handler_seconds",
+            "Time a handler takes over one event, by topic",
+            ["topic"],
+            registry=registry,
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
-        )  # fmt: skip
+        )
         self.batch_seconds = Histogram(
-            "switchboard_batch_seconds", "Time to apply one consumed batch", registry=registry,
+            "switchboard_batch_seconds",
+            "Time to apply one consumed batch",
+            registry=registry,
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-        )  # fmt: skip
+        )
 
 
 class DeadLetters:

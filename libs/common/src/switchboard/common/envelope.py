@@ -89,8 +89,9 @@ class Envelope(BaseModel, Generic[P]):
     def about_contact(cls, payload: Q, *, tenant_id: str, contact_id: str) -> Envelope[Q]:
         """An event about a contact, started by someone's request to a service that does not keep
         the contact's chain (keyed by the contact)."""
-        return cls.first(payload, tenant_id=tenant_id, aggregate_id=contact_id,
-                         contact_id=contact_id)  # fmt: skip
+        return cls.first(
+            payload, tenant_id=tenant_id, aggregate_id=contact_id, contact_id=contact_id
+        )
 
     def follow(
         self,

@@ -176,10 +176,14 @@ class OutboxRelay:
                     await session.exec(delete(OutboxMessage).where(col(OutboxMessage.id).in_(done)))
                 for row, reason in hopeless:
                     await setaside.set_aside(
-                        session, service=self._producer, loop="outbox", ref=str(row.id),
-                        error=reason, attempts=self._attempts.count(str(row.id)),
+                        session,
+                        service=self._producer,
+                        loop="outbox",
+                        ref=str(row.id),
+                        error=reason,
+                        attempts=self._attempts.count(str(row.id)),
                         row=await session.merge(row),
-                    )  # fmt: skip
+                    )
             for row, _ in hopeless:
                 self._attempts.forget(str(row.id))
                 self.set_aside.labels(loop="outbox").inc()

@@ -113,11 +113,20 @@ class WorkforceConfig(BaseModel):
 
 
 SCORECARD_TARGETS = {
-    "average_handle_time": "lower", "after_call_work": "lower", "first_contact_resolution": "higher",
-    "transfer_rate": "lower", "escalation_rate": "lower", "conversion_rate": "higher",
-    "csat": "higher", "nps": "higher", "schedule_adherence": "higher", "quality_score": "higher",
-    "data_entry_accuracy": "higher", "contacts_per_hour": "higher", "retention_save_rate": "higher",
-}  # fmt: skip
+    "average_handle_time": "lower",
+    "after_call_work": "lower",
+    "first_contact_resolution": "higher",
+    "transfer_rate": "lower",
+    "escalation_rate": "lower",
+    "conversion_rate": "higher",
+    "csat": "higher",
+    "nps": "higher",
+    "schedule_adherence": "higher",
+    "quality_score": "higher",
+    "data_entry_accuracy": "higher",
+    "contacts_per_hour": "higher",
+    "retention_save_rate": "higher",
+}
 """The scorecard figures a tenant may set targets for, and which way is better."""
 
 

@@ -97,8 +97,9 @@ def credit_exposure(lines: list[Line], total_cents: int, monthly_cents: int) -> 
 def discount_limit(limits: Mapping[str, float], roles: frozenset[str]) -> float:
     """The largest discount any of these roles may give (an administrator's, unless the tenant
     limits it, any)."""
-    return max((limits.get(role, 100.0 if role == "administrator" else 0.0) for role in roles),
-               default=0.0)  # fmt: skip
+    return max(
+        (limits.get(role, 100.0 if role == "administrator" else 0.0) for role in roles), default=0.0
+    )
 
 
 def needs_approval(

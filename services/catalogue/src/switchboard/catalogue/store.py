@@ -166,8 +166,14 @@ async def keep_product(
 ) -> tuple[CatalogueProduct, bool]:
     """The product's current version, a new one when `product` differs from it."""
     spec = product.model_dump(mode="json")
-    row = CatalogueProduct(tenant_id=tenant_id, product_id=product.id, version=1,
-                           name=product.name, spec=spec, digest=_digest(spec))  # fmt: skip
+    row = CatalogueProduct(
+        tenant_id=tenant_id,
+        product_id=product.id,
+        version=1,
+        name=product.name,
+        spec=spec,
+        digest=_digest(spec),
+    )
     now = await current_product(session, tenant_id=tenant_id, product_id=product.id)
     return await _kept(session, now, row)
 
@@ -177,9 +183,16 @@ async def keep_article(
 ) -> tuple[CatalogueArticle, bool]:
     """The article's current version, a new one when `article` (or its source) differs."""
     spec = article.model_dump(mode="json")
-    row = CatalogueArticle(tenant_id=tenant_id, article_id=article.id, version=1,
-                           kind=article.kind, title=article.title, spec=spec, source=source,
-                           digest=_digest(spec))  # fmt: skip
+    row = CatalogueArticle(
+        tenant_id=tenant_id,
+        article_id=article.id,
+        version=1,
+        kind=article.kind,
+        title=article.title,
+        spec=spec,
+        source=source,
+        digest=_digest(spec),
+    )
     now = await current_article(session, tenant_id=tenant_id, article_id=article.id)
     return await _kept(session, now, row)
 

@@ -127,8 +127,9 @@ async def set_state(body: StateChange, agent: Agent, request: Request) -> dict[s
     return {"state": body.state, "event_id": event.event_id}
 
 
-async def _my_open_offer(tx: Transaction, agent: store.DesktopAgent, offer_id: str
-                         ) -> store.DesktopOffer:  # fmt: skip
+async def _my_open_offer(
+    tx: Transaction, agent: store.DesktopAgent, offer_id: str
+) -> store.DesktopOffer:
     offer = await tx.session.get(store.DesktopOffer, offer_id)
     if offer is None or offer.agent_id != agent.agent_id:
         raise HTTPException(404, "no such offer")
@@ -139,8 +140,9 @@ async def _my_open_offer(tx: Transaction, agent: store.DesktopAgent, offer_id: s
     return offer
 
 
-def _about_offer(offer: store.DesktopOffer, contact: store.DesktopContact, payload: P
-                 ) -> Envelope[P]:  # fmt: skip
+def _about_offer(
+    offer: store.DesktopOffer, contact: store.DesktopContact, payload: P
+) -> Envelope[P]:
     """An answer to an offer, caused by the offer."""
     origin = replace(origin_of(contact), causation_id=offer.offered_event_id)
     return origin.event(payload)
@@ -186,9 +188,19 @@ async def decline_offer(
 def _summary(contact: store.DesktopContact) -> dict[str, Any]:
     return contact.model_dump(
         mode="json",
-        include={"contact_id", "channel", "subject", "received_at", "queue_id", "status",
-                 "agent_id", "disposition", "outcome", "wrapped_at"},
-    )  # fmt: skip
+        include={
+            "contact_id",
+            "channel",
+            "subject",
+            "received_at",
+            "queue_id",
+            "status",
+            "agent_id",
+            "disposition",
+            "outcome",
+            "wrapped_at",
+        },
+    )
 
 
 @router.get("/contacts/{contact_id}")
@@ -240,21 +252,32 @@ async def wallboard(agent: Agent, request: Request) -> dict[str, Any]:
             select(store.QueueScript).where(col(store.QueueScript.tenant_id).in_(agent.tenants))
         )
         names = {(s.tenant_id, s.queue_id): s.name for s in scripts}
-        agents = [a for a in await session.exec(select(store.DesktopAgent))
-                  if set(a.tenants) & set(agent.tenants)]  # fmt: skip
+        agents = [
+            a
+            for a in await session.exec(select(store.DesktopAgent))
+            if set(a.tenants) & set(agent.tenants)
+        ]
         holding = await store.holdings(session, [a.agent_id for a in agents])
     queues = [
-        {"tenant_id": f.tenant_id, "name": names.get((f.tenant_id, f.queue_id)), **f.figures,
-         "updated_at": f.updated_at.isoformat()}
+        {
+            "tenant_id": f.tenant_id,
+            "name": names.get((f.tenant_id, f.queue_id)),
+            **f.figures,
+            "updated_at": f.updated_at.isoformat(),
+        }
         for f in figures
-    ]  # fmt: skip
+    ]
     return {
         "queues": sorted(queues, key=lambda q: (q["tenant_id"], q["queue_id"])),
         "agents": [
-            {**profile(a), "state_since": a.state_since.isoformat(),
-             "contacts": len(holding[a.agent_id]),
-             "on_call": next((c.contact_id for c in holding[a.agent_id] if c.channel == "phone"),
-                             None)}
+            {
+                **profile(a),
+                "state_since": a.state_since.isoformat(),
+                "contacts": len(holding[a.agent_id]),
+                "on_call": next(
+                    (c.contact_id for c in holding[a.agent_id] if c.channel == "phone"), None
+                ),
+            }
             for a in sorted(agents, key=lambda a: a.agent_id)
         ],
-    }  # fmt: skip
+    }

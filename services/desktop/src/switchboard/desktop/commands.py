@@ -58,16 +58,18 @@ def profile(agent: store.DesktopAgent) -> dict[str, Any]:
     }
 
 
-async def contact_of(session: AsyncSession, agent: store.DesktopAgent, contact_id: str
-                      ) -> store.DesktopContact:  # fmt: skip
+async def contact_of(
+    session: AsyncSession, agent: store.DesktopAgent, contact_id: str
+) -> store.DesktopContact:
     contact = await session.get(store.DesktopContact, contact_id)
     if contact is None or not agent.serves(contact.tenant_id):
         raise HTTPException(404, "no such contact")
     return contact
 
 
-async def my_assignment(tx: Transaction, agent: store.DesktopAgent, contact_id: str
-                         ) -> store.DesktopContact:  # fmt: skip
+async def my_assignment(
+    tx: Transaction, agent: store.DesktopAgent, contact_id: str
+) -> store.DesktopContact:
     contact = await contact_of(tx.session, agent, contact_id)
     refused = domain.refusal(contact.holding, agent.agent_id)
     if refused is not None:
@@ -77,17 +79,24 @@ async def my_assignment(tx: Transaction, agent: store.DesktopAgent, contact_id: 
 
 def origin_of(contact: store.DesktopContact) -> Origin:
     """Where the contact's chain stands for a command on it."""
-    return Origin(contact.tenant_id, contact.contact_id, contact.correlation_id,
-                  contact.correlation_id, contact.trace_parent)  # fmt: skip
+    return Origin(
+        contact.tenant_id,
+        contact.contact_id,
+        contact.correlation_id,
+        contact.correlation_id,
+        contact.trace_parent,
+    )
 
 
-def about_contact(contact: store.DesktopContact, payload: P, *, aggregate_id: str | None = None
-                  ) -> Envelope[P]:  # fmt: skip
+def about_contact(
+    contact: store.DesktopContact, payload: P, *, aggregate_id: str | None = None
+) -> Envelope[P]:
     return origin_of(contact).event(payload, aggregate_id=aggregate_id)
 
 
-def in_contact_trace(runtime: Runtime, contact: store.DesktopContact, name: str
-                     ) -> contextlib.AbstractContextManager[None]:  # fmt: skip
+def in_contact_trace(
+    runtime: Runtime, contact: store.DesktopContact, name: str
+) -> contextlib.AbstractContextManager[None]:
     """The agent's command as a span of the contact's trace, so what it emits continues it."""
     tracer = runtime.tracer_provider.get_tracer("switchboard.desktop")
     return origin_of(contact).span(tracer, name)

@@ -61,8 +61,9 @@ class Escalation(BaseModel):
 
 
 @router.post("/contacts/{contact_id}/escalate", status_code=202)
-async def escalate(contact_id: str, body: Escalation, agent: Agent, request: Request
-                   ) -> dict[str, Any]:  # fmt: skip
+async def escalate(
+    contact_id: str, body: Escalation, agent: Agent, request: Request
+) -> dict[str, Any]:
     """An enquiry that cannot be satisfied immediately: the agent's part ends (wrapped with outcome
     `escalated`) and the contact goes to the target queue; the agent is told how it ends."""
     async with command(request, agent, contact_id, "desktop escalate") as (tx, contact):
@@ -95,8 +96,9 @@ class FollowUp(BaseModel):
 
 
 @router.post("/contacts/{contact_id}/follow-ups", status_code=202)
-async def promise_follow_up(contact_id: str, body: FollowUp, agent: Agent, request: Request
-                            ) -> dict[str, Any]:  # fmt: skip
+async def promise_follow_up(
+    contact_id: str, body: FollowUp, agent: Agent, request: Request
+) -> dict[str, Any]:
     """Promise the customer a callback or follow-up at `due_at` (offered to this agent first when
     it falls due)."""
     if body.due_at <= utcnow():
@@ -118,8 +120,9 @@ class Done(BaseModel):
 
 
 @router.post("/follow-ups/{follow_up_id}/done", status_code=202)
-async def follow_up_done(follow_up_id: str, agent: Agent, request: Request, body: Done | None = None
-                         ) -> dict[str, Any]:  # fmt: skip
+async def follow_up_done(
+    follow_up_id: str, agent: Agent, request: Request, body: Done | None = None
+) -> dict[str, Any]:
     """The agent kept their promise (called or wrote back)."""
     runtime = runtime_of(request)
     async with runtime.transaction() as tx:
@@ -145,8 +148,9 @@ class Complaint(BaseModel):
 
 
 @router.post("/contacts/{contact_id}/complaint", status_code=202)
-async def raise_complaint(contact_id: str, body: Complaint, agent: Agent, request: Request
-                          ) -> dict[str, Any]:  # fmt: skip
+async def raise_complaint(
+    contact_id: str, body: Complaint, agent: Agent, request: Request
+) -> dict[str, Any]:
     """Mark the contact a complaint: from now on the tenant's complaint policy applies to it."""
     async with command(request, agent, contact_id, "desktop complaint") as (tx, contact):
         raised = ComplaintRaised(
@@ -162,8 +166,9 @@ class Improvement(BaseModel):
 
 
 @router.post("/contacts/{contact_id}/improvements", status_code=202)
-async def note_improvement(contact_id: str, body: Improvement, agent: Agent, request: Request
-                           ) -> dict[str, Any]:  # fmt: skip
+async def note_improvement(
+    contact_id: str, body: Improvement, agent: Agent, request: Request
+) -> dict[str, Any]:
     """Record a difficulty met on a contact the agent handled (during or after), not escalated,
     that may be an opportunity for continuous improvement."""
     span = "desktop improvement"
@@ -178,8 +183,9 @@ async def note_improvement(contact_id: str, body: Improvement, agent: Agent, req
 
 
 @router.post("/contacts/{contact_id}/jobs", status_code=202)
-async def request_job(contact_id: str, body: JobDetails, agent: Agent, request: Request
-                      ) -> dict[str, Any]:  # fmt: skip
+async def request_job(
+    contact_id: str, body: JobDetails, agent: Agent, request: Request
+) -> dict[str, Any]:
     """Ask for field staff on site; dispatch answers on the stream."""
     if body.window.end <= body.window.start:
         raise HTTPException(422, "the window must end after it starts")
@@ -217,12 +223,14 @@ async def reply(contact_id: str, body: Reply, agent: Agent, request: Request) ->
             raise HTTPException(
                 422, f"a {contact.channel} contact is not answered from here; note what was said"
             )
-    return sent.model_dump(mode="json", include={"channel", "to", "subject", "message_id",
-                                                 "outbound_request_id"})  # fmt: skip
+    return sent.model_dump(
+        mode="json", include={"channel", "to", "subject", "message_id", "outbound_request_id"}
+    )
 
 
-async def _email_reply(tx: Transaction, contact: store.DesktopContact, agent: store.DesktopAgent,
-                       body: Reply) -> ReplySent:  # fmt: skip
+async def _email_reply(
+    tx: Transaction, contact: store.DesktopContact, agent: store.DesktopAgent, body: Reply
+) -> ReplySent:
     if not contact.customer_email:
         raise HTTPException(422, "the customer gave no email address to reply to")
     if not body.text.strip():
@@ -243,8 +251,9 @@ async def _email_reply(tx: Transaction, contact: store.DesktopContact, agent: st
     return sent
 
 
-async def _outbound_reply(tx: Transaction, contact: store.DesktopContact,
-                          agent: store.DesktopAgent, body: Reply) -> ReplySent:  # fmt: skip
+async def _outbound_reply(
+    tx: Transaction, contact: store.DesktopContact, agent: store.DesktopAgent, body: Reply
+) -> ReplySent:
     if not contact.customer_phone:
         raise HTTPException(422, "the contact has no number to call back")
     channel = OUTBOUND_CHANNELS[contact.channel or ""]

@@ -62,26 +62,40 @@ async def on_supervisor_alert(event: Envelope[SupervisorAlert], tx: Transaction)
 async def on_schedule(event: Envelope[SchedulePublished], tx: Transaction) -> None:
     """A published day of the agent's roster: kept, and shown on their desktop at once."""
     day = event.payload
-    await tx.session.merge(rosters.AgentSchedule(
-        agent_id=day.agent_id, day=day.day, roster_id=day.roster_id, leave=day.leave,
-        activities=[a.model_dump(mode="json") for a in day.activities],
-        published_at=event.occurred_at,
-    ))  # fmt: skip
+    await tx.session.merge(
+        rosters.AgentSchedule(
+            agent_id=day.agent_id,
+            day=day.day,
+            roster_id=day.roster_id,
+            leave=day.leave,
+            activities=[a.model_dump(mode="json") for a in day.activities],
+            published_at=event.occurred_at,
+        )
+    )
     await tell(tx, day.agent_id, "schedule", day.model_dump(mode="json"))
 
 
 @handlers.on(topics.WORKFORCE_ADHERENCE)
 async def on_adherence(event: Envelope[AdherenceChanged], tx: Transaction) -> None:
     report = event.payload
-    await rosters.keep_latest(tx.session, rosters.AgentAdherence(
-        agent_id=report.agent_id, tenant_id=event.tenant_id,
-        figures=report.model_dump(mode="json"), measured_at=event.occurred_at,
-    ))  # fmt: skip
+    await rosters.keep_latest(
+        tx.session,
+        rosters.AgentAdherence(
+            agent_id=report.agent_id,
+            tenant_id=event.tenant_id,
+            figures=report.model_dump(mode="json"),
+            measured_at=event.occurred_at,
+        ),
+    )
 
 
 @handlers.on(topics.WORKFORCE_INTRADAY)
 async def on_intraday(event: Envelope[IntradayPicture], tx: Transaction) -> None:
-    await rosters.keep_latest(tx.session, rosters.TenantDay(
-        tenant_id=event.tenant_id, picture=event.payload.model_dump(mode="json"),
-        measured_at=event.occurred_at,
-    ))  # fmt: skip
+    await rosters.keep_latest(
+        tx.session,
+        rosters.TenantDay(
+            tenant_id=event.tenant_id,
+            picture=event.payload.model_dump(mode="json"),
+            measured_at=event.occurred_at,
+        ),
+    )

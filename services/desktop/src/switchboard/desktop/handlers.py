@@ -258,13 +258,23 @@ async def on_followup_done(event: Envelope[FollowUpDone], tx: Transaction) -> No
 async def on_job_requested(event: Envelope[JobRequested], tx: Transaction) -> None:
     job = event.payload
     known = await tx.session.get(store.DesktopJob, job.job_id)  # dispatch's news came first
-    row = known or store.DesktopJob(job_id=job.job_id, tenant_id=event.tenant_id,
-                                    contact_id=event.contact_id or "", requested_by=job.agent_id,
-                                    work_type=job.work_type, priority=job.priority)  # fmt: skip
+    row = known or store.DesktopJob(
+        job_id=job.job_id,
+        tenant_id=event.tenant_id,
+        contact_id=event.contact_id or "",
+        requested_by=job.agent_id,
+        work_type=job.work_type,
+        priority=job.priority,
+    )
     row.window_start, row.window_end = job.window.start, job.window.end
     tx.session.add(row)
-    data = {"job_id": job.job_id, "contact_id": event.contact_id, "status": "requested",
-            "work_type": job.work_type, "priority": job.priority}  # fmt: skip
+    data = {
+        "job_id": job.job_id,
+        "contact_id": event.contact_id,
+        "status": "requested",
+        "work_type": job.work_type,
+        "priority": job.priority,
+    }
     await tell(tx, job.agent_id, "job", data)
 
 
@@ -276,9 +286,13 @@ async def on_job_status(event: Envelope[JobStatusChanged], tx: Transaction) -> N
     if change.requested_by is None:
         return  # a dispatcher's own job
     row = await tx.session.get(store.DesktopJob, change.job_id) or store.DesktopJob(
-        job_id=change.job_id, tenant_id=event.tenant_id, contact_id=event.contact_id or "",
-        requested_by=change.requested_by, work_type=change.work_type, priority=change.priority,
-    )  # fmt: skip
+        job_id=change.job_id,
+        tenant_id=event.tenant_id,
+        contact_id=event.contact_id or "",
+        requested_by=change.requested_by,
+        work_type=change.work_type,
+        priority=change.priority,
+    )
     row.status, row.technician_id = change.status, change.technician_id
     tx.session.add(row)
     told = {"job_id", "status", "technician_id", "eta", "work_type", "reason", "needs_dispatcher"}

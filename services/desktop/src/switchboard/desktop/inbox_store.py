@@ -66,9 +66,14 @@ async def deliver(
         if agent_id in next_seq:
             next_seq[agent_id] += 1
             rows.append(
-                {"agent_id": agent_id, "seq": next_seq[agent_id], "event_type": event_type,
-                 "data": data, "created_at": utcnow()}
-            )  # fmt: skip
+                {
+                    "agent_id": agent_id,
+                    "seq": next_seq[agent_id],
+                    "event_type": event_type,
+                    "data": data,
+                    "created_at": utcnow(),
+                }
+            )
     if rows:
         await (await session.connection()).execute(insert(InboxEntry), rows)
     return newest

@@ -83,10 +83,16 @@ async def on_evaluation(event: Envelope[EvaluationPublished], tx: Transaction) -
     row = await tx.session.get(DesktopEvaluation, evaluation.evaluation_id)
     if row is not None and not _newer(row.published_at, event.occurred_at):
         return
-    await tx.session.merge(DesktopEvaluation(
-        evaluation_id=evaluation.evaluation_id, agent_id=evaluation.agent_id,
-        tenant_id=event.tenant_id, status=evaluation.status,
-        evaluation=evaluation.model_dump(mode="json"), published_at=event.occurred_at))  # fmt: skip
+    await tx.session.merge(
+        DesktopEvaluation(
+            evaluation_id=evaluation.evaluation_id,
+            agent_id=evaluation.agent_id,
+            tenant_id=event.tenant_id,
+            status=evaluation.status,
+            evaluation=evaluation.model_dump(mode="json"),
+            published_at=event.occurred_at,
+        )
+    )
     await tell(tx, evaluation.agent_id, "evaluation", evaluation.model_dump(mode="json"))
 
 
@@ -94,10 +100,16 @@ async def on_evaluation(event: Envelope[EvaluationPublished], tx: Transaction) -
 async def on_feedback(event: Envelope[FeedbackPosted], tx: Transaction) -> None:
     """Feedback to an agent, or to every agent of a team in the tenant."""
     feedback = event.payload
-    await tx.session.merge(DesktopFeedback(
-        feedback_id=feedback.feedback_id, tenant_id=event.tenant_id, team=feedback.team,
-        agent_id=feedback.agent_id, feedback=feedback.model_dump(mode="json"),
-        posted_at=event.occurred_at))  # fmt: skip
+    await tx.session.merge(
+        DesktopFeedback(
+            feedback_id=feedback.feedback_id,
+            tenant_id=event.tenant_id,
+            team=feedback.team,
+            agent_id=feedback.agent_id,
+            feedback=feedback.model_dump(mode="json"),
+            posted_at=event.occurred_at,
+        )
+    )
     for agent_id in await _recipients(tx.session, event.tenant_id, feedback):
         await tell(tx, agent_id, "feedback", feedback.model_dump(mode="json"))
 
@@ -105,8 +117,9 @@ async def on_feedback(event: Envelope[FeedbackPosted], tx: Transaction) -> None:
 async def _recipients(session: AsyncSession, tenant_id: str, feedback: FeedbackPosted) -> list[str]:
     if feedback.agent_id is not None:
         return [feedback.agent_id]
-    rows = await session.exec(select(store.DesktopAgent).where(
-        col(store.DesktopAgent.team) == feedback.team))  # fmt: skip
+    rows = await session.exec(
+        select(store.DesktopAgent).where(col(store.DesktopAgent.team) == feedback.team)
+    )
     return [a.agent_id for a in rows if a.serves(tenant_id)]
 
 
@@ -116,34 +129,53 @@ async def on_coaching(event: Envelope[CoachingPlanned], tx: Transaction) -> None
     row = await tx.session.get(DesktopCoaching, coaching.coaching_id)
     if row is not None and not _newer(row.changed_at, event.occurred_at):
         return
-    await tx.session.merge(DesktopCoaching(
-        coaching_id=coaching.coaching_id, agent_id=coaching.agent_id,
-        coaching=coaching.model_dump(mode="json"), changed_at=event.occurred_at))  # fmt: skip
+    await tx.session.merge(
+        DesktopCoaching(
+            coaching_id=coaching.coaching_id,
+            agent_id=coaching.agent_id,
+            coaching=coaching.model_dump(mode="json"),
+            changed_at=event.occurred_at,
+        )
+    )
     await tell(tx, coaching.agent_id, "coaching", coaching.model_dump(mode="json"))
 
 
 async def mine(session: AsyncSession, agent: store.DesktopAgent) -> dict[str, Any]:
     """The agent's evaluations, feedback to them or their team, and coaching, newest first."""
     evaluations = await session.exec(
-        select(DesktopEvaluation).where(col(DesktopEvaluation.agent_id) == agent.agent_id)
-        .order_by(col(DesktopEvaluation.published_at).desc()).limit(100))  # fmt: skip
+        select(DesktopEvaluation)
+        .where(col(DesktopEvaluation.agent_id) == agent.agent_id)
+        .order_by(col(DesktopEvaluation.published_at).desc())
+        .limit(100)
+    )
     to_them = col(DesktopFeedback.agent_id) == agent.agent_id
     if agent.team:
         to_them = to_them | (col(DesktopFeedback.team) == agent.team)
-    feedback = await session.exec(select(DesktopFeedback).where(to_them)
-                                  .order_by(col(DesktopFeedback.posted_at).desc()).limit(50))  # fmt: skip
+    feedback = await session.exec(
+        select(DesktopFeedback)
+        .where(to_them)
+        .order_by(col(DesktopFeedback.posted_at).desc())
+        .limit(50)
+    )
     coaching = await session.exec(
-        select(DesktopCoaching).where(col(DesktopCoaching.agent_id) == agent.agent_id)
-        .order_by(col(DesktopCoaching.changed_at).desc()).limit(50))  # fmt: skip
+        select(DesktopCoaching)
+        .where(col(DesktopCoaching.agent_id) == agent.agent_id)
+        .order_by(col(DesktopCoaching.changed_at).desc())
+        .limit(50)
+    )
     return {
         "evaluations": [{**e.evaluation, "status": e.status} for e in evaluations],
-        "feedback": [{**f.feedback, "posted_at": f.posted_at.isoformat()} for f in feedback
-                     if agent.serves(f.tenant_id)],
+        "feedback": [
+            {**f.feedback, "posted_at": f.posted_at.isoformat()}
+            for f in feedback
+            if agent.serves(f.tenant_id)
+        ],
         "coaching": [c.coaching for c in coaching],
-    }  # fmt: skip
+    }
 
 
-async def own_evaluation(session: AsyncSession, *, agent_id: str,
-                         evaluation_id: str) -> DesktopEvaluation | None:  # fmt: skip
+async def own_evaluation(
+    session: AsyncSession, *, agent_id: str, evaluation_id: str
+) -> DesktopEvaluation | None:
     row = await session.get(DesktopEvaluation, evaluation_id)
     return row if row is not None and row.agent_id == agent_id else None

@@ -33,22 +33,33 @@ class Answer(BaseModel):
 
 
 @router.post("/evaluations/{evaluation_id}/{answer}", status_code=202)
-async def answer_evaluation(evaluation_id: str, answer: Literal["acknowledge", "dispute"],
-                            body: Answer, agent: Agent, request: Request) -> dict[str, Any]:  # fmt: skip
+async def answer_evaluation(
+    evaluation_id: str,
+    answer: Literal["acknowledge", "dispute"],
+    body: Answer,
+    agent: Agent,
+    request: Request,
+) -> dict[str, Any]:
     """The agent acknowledges their evaluation, or disputes it (a dispute needs a comment)."""
     if answer == "dispute" and not (body.comment or "").strip():
         raise HTTPException(422, "say why you dispute it")
     async with runtime_of(request).transaction() as tx:
-        row = await quality.own_evaluation(tx.session, agent_id=agent.agent_id,
-                                           evaluation_id=evaluation_id)  # fmt: skip
+        row = await quality.own_evaluation(
+            tx.session, agent_id=agent.agent_id, evaluation_id=evaluation_id
+        )
         if row is None:
             raise HTTPException(404, "no such evaluation of yours")
         if row.status != "submitted":
             raise HTTPException(409, f"already {row.status}")
         status: Literal["acknowledged", "disputed"] = (
-            "acknowledged" if answer == "acknowledge" else "disputed")  # fmt: skip
-        payload = EvaluationAnswered(evaluation_id=evaluation_id, agent_id=agent.agent_id,
-                                     answer=status, comment=body.comment)  # fmt: skip
+            "acknowledged" if answer == "acknowledge" else "disputed"
+        )
+        payload = EvaluationAnswered(
+            evaluation_id=evaluation_id,
+            agent_id=agent.agent_id,
+            answer=status,
+            comment=body.comment,
+        )
         await tx.emit(Envelope.first(payload, tenant_id=row.tenant_id, aggregate_id=evaluation_id))
     return {"evaluation_id": evaluation_id, "answer": status}
 
@@ -58,6 +69,11 @@ async def forward(path: str, agent: Agent, request: Request, tenant: str | None 
     """Recording's `/v1/quality/<path>`, asked for the person signed in (in `tenant`, or their
     first)."""
     settings = Desktop.of(request).settings
-    return await gateway.forward(request, agent, service="recording",
-                                 base_url=settings.recording_url, path=f"/v1/quality/{path}",
-                                 tenant=tenant)  # fmt: skip
+    return await gateway.forward(
+        request,
+        agent,
+        service="recording",
+        base_url=settings.recording_url,
+        path=f"/v1/quality/{path}",
+        tenant=tenant,
+    )

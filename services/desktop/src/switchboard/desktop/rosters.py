@@ -55,23 +55,29 @@ async def keep_latest(session: AsyncSession, row: AgentAdherence | TenantDay) ->
     await session.merge(row)
 
 
-async def schedule(session: AsyncSession, *, agent_id: str, since: date,
-                   until: date) -> Sequence[AgentSchedule]:  # fmt: skip
-    query = select(AgentSchedule).where(AgentSchedule.agent_id == agent_id,
-                                        col(AgentSchedule.day) >= since,
-                                        col(AgentSchedule.day) <= until)  # fmt: skip
+async def schedule(
+    session: AsyncSession, *, agent_id: str, since: date, until: date
+) -> Sequence[AgentSchedule]:
+    query = select(AgentSchedule).where(
+        AgentSchedule.agent_id == agent_id,
+        col(AgentSchedule.day) >= since,
+        col(AgentSchedule.day) <= until,
+    )
     return (await session.exec(query.order_by(col(AgentSchedule.day)))).all()
 
 
-async def day_of(session: AsyncSession, *, agent_ids: Sequence[str],
-                 day: date) -> Sequence[AgentSchedule]:  # fmt: skip
-    query = select(AgentSchedule).where(col(AgentSchedule.agent_id).in_(agent_ids),
-                                        AgentSchedule.day == day)  # fmt: skip
+async def day_of(
+    session: AsyncSession, *, agent_ids: Sequence[str], day: date
+) -> Sequence[AgentSchedule]:
+    query = select(AgentSchedule).where(
+        col(AgentSchedule.agent_id).in_(agent_ids), AgentSchedule.day == day
+    )
     return (await session.exec(query)).all()
 
 
-async def adherence_of(session: AsyncSession, *, agent_ids: Sequence[str]
-                       ) -> Sequence[AgentAdherence]:  # fmt: skip
+async def adherence_of(
+    session: AsyncSession, *, agent_ids: Sequence[str]
+) -> Sequence[AgentAdherence]:
     query = select(AgentAdherence).where(col(AgentAdherence.agent_id).in_(agent_ids))
     return (await session.exec(query)).all()
 

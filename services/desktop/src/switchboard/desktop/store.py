@@ -283,8 +283,9 @@ async def prefetch(session: AsyncSession, events: list[Any]) -> None:
     session.info[_PREFETCHED] = (loaded, set(contact_ids) - found)
 
 
-async def contact_row(session: AsyncSession, contact_id: str, *, tenant_id: str, correlation_id: str
-                      ) -> DesktopContact:  # fmt: skip
+async def contact_row(
+    session: AsyncSession, contact_id: str, *, tenant_id: str, correlation_id: str
+) -> DesktopContact:
     """The contact's row, made on the first event that mentions it (events of one contact arrive
     on different topics, so any of them may be first)."""
     _, absent = session.info.get(_PREFETCHED, ((), set()))
@@ -349,8 +350,9 @@ async def holdings(session: AsyncSession, agent_ids: list[str]) -> dict[str, lis
     return held
 
 
-async def history(session: AsyncSession, contact: DesktopContact, *, limit: int = 10
-                  ) -> list[DesktopContact]:  # fmt: skip
+async def history(
+    session: AsyncSession, contact: DesktopContact, *, limit: int = 10
+) -> list[DesktopContact]:
     """The same customer's other contacts with this tenant, newest first: the same email address
     or phone number."""
     same = []

@@ -141,8 +141,11 @@ async def _send(tx: Transaction, message: store.FieldMessage, *, now: datetime, 
 def _chase_later(tx: Transaction, message: store.FieldMessage, now: datetime) -> None:
     """Those who have not answered by `chase_after_minutes` from now are reminded."""
     due_at = now + timedelta(minutes=message.chase_after_minutes)
-    tx.session.add(store.Deadline(tenant_id=message.tenant_id, kind="chase",
-                                  ref=message.message_id, due_at=due_at))  # fmt: skip
+    tx.session.add(
+        store.Deadline(
+            tenant_id=message.tenant_id, kind="chase", ref=message.message_id, due_at=due_at
+        )
+    )
 
 
 def _text(message: store.FieldMessage, *, reminder: bool = False) -> str:

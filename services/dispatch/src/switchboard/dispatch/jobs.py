@@ -133,8 +133,9 @@ def travel_model(tenant: store.DispatchTenant) -> domain.TravelModel:
 def origin_of(job: store.Job) -> Origin:
     """Where the job's chain stands: the contact's, for a job an agent requested; what it emits
     next follows its last event."""
-    return Origin(job.tenant_id, job.contact_id, job.correlation_id, job.last_event_id,
-                  job.trace_parent)  # fmt: skip
+    return Origin(
+        job.tenant_id, job.contact_id, job.correlation_id, job.last_event_id, job.trace_parent
+    )
 
 
 def in_job_trace(

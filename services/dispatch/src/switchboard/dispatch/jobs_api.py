@@ -113,12 +113,17 @@ async def assign(job_id: str, body: Assign, request: Request, who: Who) -> dict[
         holder = job.technician_id
         if job.status in ("despatched", "confirmed", "en_route") and holder is not None:
             reason = f"reassigned to {tech.technician_id} by {actor}"
-            await jobs.move(tx, job, "created", now=now, actor=actor, action="reassigned",
-                            reason=reason)  # fmt: skip
-            notices.send(tx, await technician_of(tx, holder, who.tenant_id),
-                      f"Job {job_id[:8]} withdrawn",
-                      f"Job {job_id} ({job.work_type} at {job.address}) is {reason}.",
-                      job_id=job_id, now=now)  # fmt: skip
+            await jobs.move(
+                tx, job, "created", now=now, actor=actor, action="reassigned", reason=reason
+            )
+            notices.send(
+                tx,
+                await technician_of(tx, holder, who.tenant_id),
+                f"Job {job_id[:8]} withdrawn",
+                f"Job {job_id} ({job.work_type} at {job.address}) is {reason}.",
+                job_id=job_id,
+                now=now,
+            )
         await despatch.despatch(
             tx,
             job,

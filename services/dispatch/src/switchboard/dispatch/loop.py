@@ -63,9 +63,13 @@ class Loop:
 
     async def _undeliverable(self, tx: Transaction, sent: store.Sent, error: Exception) -> None:
         entry = await setaside.set_aside(
-            tx.session, service="dispatch", loop=DELIVERY, ref=sent.sent_id, error=error,
+            tx.session,
+            service="dispatch",
+            loop=DELIVERY,
+            ref=sent.sent_id,
+            error=error,
             attempts=self.attempts.count(sent.sent_id),
-        )  # fmt: skip
+        )
         self.attempts.forget(sent.sent_id)
         self.set_aside.labels(loop=DELIVERY).inc()
         job = await store.job_for_update(tx.session, sent.job_id) if sent.job_id else None
@@ -113,9 +117,14 @@ class Loop:
             deadline = await session.get(store.Deadline, int(ref))
             if deadline is not None:
                 await setaside.set_aside(
-                    session, service="dispatch", loop="dispatch.deadline", ref=ref, error=error,
-                    attempts=self.attempts.count(ref), row=deadline,
-                )  # fmt: skip
+                    session,
+                    service="dispatch",
+                    loop="dispatch.deadline",
+                    ref=ref,
+                    error=error,
+                    attempts=self.attempts.count(ref),
+                    row=deadline,
+                )
         self.set_aside.labels(loop="dispatch.deadline").inc()
 
     async def count_jobs(self) -> None:

@@ -189,8 +189,11 @@ def optimise(problem: Problem, *, time_limit: float = 5.0) -> Plan:
         return travel(i, j) + (jobs[a].service if a < len(jobs) else 0)
 
     routing.SetArcCostEvaluatorOfAllVehicles(routing.RegisterTransitCallback(travel))
-    horizon = max([t.shift_end for t in techs] + [j.window[1] + j.service for j in jobs]
-                  + [(j.start or 0) + FIXED_SLACK + j.service for j in jobs])  # fmt: skip
+    horizon = max(
+        [t.shift_end for t in techs]
+        + [j.window[1] + j.service for j in jobs]
+        + [(j.start or 0) + FIXED_SLACK + j.service for j in jobs]
+    )
     routing.AddDimension(routing.RegisterTransitCallback(busy), horizon, horizon, False, "time")
     clock = routing.GetDimensionOrDie("time")
     by_id = {t.technician_id: v for v, t in enumerate(techs)}

@@ -73,11 +73,15 @@ async def complaints_report(
             "open": sum(c.state in ("running", "breached") for c in mine),
         }
         report["overdue"] += [
-            {"complaint_id": c.ref, "contact_id": c.contact_id, "clock": kind,
-             "due_at": c.due_at.isoformat()}
+            {
+                "complaint_id": c.ref,
+                "contact_id": c.contact_id,
+                "clock": kind,
+                "due_at": c.due_at.isoformat(),
+            }
             for c in mine
             if c.state in ("running", "breached") and aware(c.due_at) <= now
-        ]  # fmt: skip
+        ]
     return report
 
 

@@ -130,8 +130,14 @@ def due(start: datetime, within: str, measure: Measure, calendar: BusinessCalend
         raise ValueError(f"{within!r}: write a duration as 30m, 4h or 3d")
     amount, unit = int(match.group(1)), match.group(2)
     if measure == "calendar":
-        return start.astimezone(UTC) + {"m": timedelta(minutes=amount), "h": timedelta(hours=amount),
-                        "d": timedelta(days=amount)}[unit]  # fmt: skip
+        return (
+            start.astimezone(UTC)
+            + {
+                "m": timedelta(minutes=amount),
+                "h": timedelta(hours=amount),
+                "d": timedelta(days=amount),
+            }[unit]
+        )
     if unit == "d":
         return calendar.close_of_business_days_after(start, amount)
     return calendar.add(
@@ -139,8 +145,9 @@ def due(start: datetime, within: str, measure: Measure, calendar: BusinessCalend
     )
 
 
-def warning_at(start: datetime, due_at: datetime, share: float, measure: Measure,
-               calendar: BusinessCalendar) -> datetime:  # fmt: skip
+def warning_at(
+    start: datetime, due_at: datetime, share: float, measure: Measure, calendar: BusinessCalendar
+) -> datetime:
     """The moment `share` of the time to `due_at` has been used (in the clock's own measure)."""
     if measure == "calendar":
         return start.astimezone(UTC) + (due_at - start) * share

@@ -22,8 +22,9 @@ ACTION = "coach"
 
 async def apply(tx: Transaction, event: Envelope[CoachingPlanned], at: datetime) -> None:
     coaching = event.payload
-    for clock in await tx.session.exec(select(store.Clock).where(
-            store.Clock.ref == coaching.coaching_id, store.Clock.kind == KIND)):  # fmt: skip
+    for clock in await tx.session.exec(
+        select(store.Clock).where(store.Clock.ref == coaching.coaching_id, store.Clock.kind == KIND)
+    ):
         if clock.state == "running":
             clock.state, clock.stopped_at = "stopped", at
             tx.session.add(clock)
@@ -31,10 +32,18 @@ async def apply(tx: Transaction, event: Envelope[CoachingPlanned], at: datetime)
     if coaching.status == "done" or coaching.follow_up_at is None:
         return
     clock = store.Clock(
-        clock_id=new_id(), contact_id=coaching.coaching_id, tenant_id=event.tenant_id, kind=KIND,
-        ref=coaching.coaching_id, owner=coaching.agent_id, within="0m", measure="calendar",
-        started_at=at, due_at=coaching.follow_up_at, channel=None,
-    )  # fmt: skip
+        clock_id=new_id(),
+        contact_id=coaching.coaching_id,
+        tenant_id=event.tenant_id,
+        kind=KIND,
+        ref=coaching.coaching_id,
+        owner=coaching.agent_id,
+        within="0m",
+        measure="calendar",
+        started_at=at,
+        due_at=coaching.follow_up_at,
+        channel=None,
+    )
     tx.session.add(clock)
     promises.schedule(tx, clock, coaching.follow_up_at, ACTION)
 
@@ -52,8 +61,9 @@ async def _alert(tx: Transaction, clock: store.Clock) -> None:
     clock.state = "breached"
     tx.session.add(clock)
     alert = SupervisorAlert(
-        kind=KIND, agent_id=clock.owner or "",
+        kind=KIND,
+        agent_id=clock.owner or "",
         message=f"Coaching follow-up with {clock.owner} was due {clock.due_at:%Y-%m-%d %H:%M} UTC "
-                f"and is not marked done (session {clock.ref})",
-    )  # fmt: skip
+        f"and is not marked done (session {clock.ref})",
+    )
     await tx.emit(Envelope.first(alert, tenant_id=clock.tenant_id, aggregate_id=clock.tenant_id))

@@ -100,8 +100,16 @@ async def on_contact_queued(event: Envelope[ContactQueued], tx: Transaction) -> 
         for kind in ("first_response", "resolution"):
             if policy.definition[kind] is not None:
                 config = ClockConfig.model_validate(policy.definition[kind])
-                promises.start(tx, tenant, contact, kind, config, _at(tx, event),
-                               warn_share=share, policy=policy)  # fmt: skip
+                promises.start(
+                    tx,
+                    tenant,
+                    contact,
+                    kind,
+                    config,
+                    _at(tx, event),
+                    warn_share=share,
+                    policy=policy,
+                )
         return
 
 
@@ -163,10 +171,20 @@ async def on_complaint_raised(event: Envelope[ComplaintRaised], tx: Transaction)
     if tenant is None:
         return
     policy = ComplaintPolicyConfig.model_validate(tenant.config["complaints"])
-    for kind, config in (("complaint_acknowledge", policy.acknowledge),
-                         ("complaint_respond", policy.respond)):  # fmt: skip
-        promises.start(tx, tenant, contact, kind, config, _at(tx, event),
-                       warn_share=0.75, ref=event.payload.complaint_id)  # fmt: skip
+    for kind, config in (
+        ("complaint_acknowledge", policy.acknowledge),
+        ("complaint_respond", policy.respond),
+    ):
+        promises.start(
+            tx,
+            tenant,
+            contact,
+            kind,
+            config,
+            _at(tx, event),
+            warn_share=0.75,
+            ref=event.payload.complaint_id,
+        )
 
 
 @subscriptions.on(topics.QUALITY_COACHING)

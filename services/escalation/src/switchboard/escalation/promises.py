@@ -106,13 +106,19 @@ async def fire(tx: Transaction, batch: store.Batch, now: datetime) -> None:
             await _fire_one(tx, timer, clock, contact, tenant, now)
 
 
-async def _fire_one(tx: Transaction, timer: store.Timer, clock: store.Clock,
-                    contact: store.WatchedContact, tenant: store.EscalationTenant,
-                    now: datetime) -> None:  # fmt: skip
+async def _fire_one(
+    tx: Transaction,
+    timer: store.Timer,
+    clock: store.Clock,
+    contact: store.WatchedContact,
+    tenant: store.EscalationTenant,
+    now: datetime,
+) -> None:
     with _origin(contact).span(Escalation.of(tx).tracer, f"escalation {timer.action} {clock.kind}"):
         if timer.action == "warn":
-            alert = SlaAlert(clock_id=clock.clock_id, clock=clock.kind, stage="warning",
-                             due_at=clock.due_at)  # fmt: skip
+            alert = SlaAlert(
+                clock_id=clock.clock_id, clock=clock.kind, stage="warning", due_at=clock.due_at
+            )
             await tx.emit(_origin(contact).event(alert))
         elif timer.action == "due":
             await _follow_up_due(tx, contact, clock, tenant)
@@ -120,8 +126,12 @@ async def _fire_one(tx: Transaction, timer: store.Timer, clock: store.Clock,
             await _breach(tx, contact, clock, tenant, now)
 
 
-async def _follow_up_due(tx: Transaction, contact: store.WatchedContact, clock: store.Clock,
-                         tenant: store.EscalationTenant) -> None:  # fmt: skip
+async def _follow_up_due(
+    tx: Transaction,
+    contact: store.WatchedContact,
+    clock: store.Clock,
+    tenant: store.EscalationTenant,
+) -> None:
     due = FollowUpDue(
         follow_up_id=clock.ref or clock.clock_id,
         agent_id=clock.owner or "",
@@ -132,15 +142,24 @@ async def _follow_up_due(tx: Transaction, contact: store.WatchedContact, clock: 
     await tx.emit(_origin(contact).event(due))
 
 
-async def _breach(tx: Transaction, contact: store.WatchedContact, clock: store.Clock,
-                  tenant: store.EscalationTenant, now: datetime) -> None:  # fmt: skip
+async def _breach(
+    tx: Transaction,
+    contact: store.WatchedContact,
+    clock: store.Clock,
+    tenant: store.EscalationTenant,
+    now: datetime,
+) -> None:
     """Up one level of the path (or to the complaint level), re-queued there, its people told;
     the clock runs on at the new level until the last."""
     levels: list[dict[str, Any]] = tenant.config["levels"]
     clock.state, clock.breaches = "breached", clock.breaches + 1
     tx.session.add(clock)
-    decided = domain.breach(levels, contact_level=contact.level, kind=clock.kind,
-                            complaint_level=tenant.config["complaints"]["level"])  # fmt: skip
+    decided = domain.breach(
+        levels,
+        contact_level=contact.level,
+        kind=clock.kind,
+        complaint_level=tenant.config["complaints"]["level"],
+    )
     level = levels[decided.level] if decided.level is not None else None
     if decided.level is not None and level is not None:
         contact.level = decided.level + 1
@@ -154,9 +173,14 @@ async def _breach(tx: Transaction, contact: store.WatchedContact, clock: store.C
             reopen=clock.kind == "follow_up",
         )
         await tx.emit(_origin(contact).event(escalated))
-    alert = SlaAlert(clock_id=clock.clock_id, clock=clock.kind, stage="breach",
-                     due_at=clock.due_at, level=level["name"] if level else None,
-                     notify=level["notify"] if level else [])  # fmt: skip
+    alert = SlaAlert(
+        clock_id=clock.clock_id,
+        clock=clock.kind,
+        stage="breach",
+        due_at=clock.due_at,
+        level=level["name"] if level else None,
+        notify=level["notify"] if level else [],
+    )
     await tx.emit(_origin(contact).event(alert))
     if decided.rearm:
         clock.due_at = calendar.due(now, clock.within, clock.measure, calendar_of(tenant))  # type: ignore[arg-type]
@@ -164,5 +188,10 @@ async def _breach(tx: Transaction, contact: store.WatchedContact, clock: store.C
 
 
 def _origin(contact: store.WatchedContact) -> Origin:
-    return Origin(contact.tenant_id, contact.contact_id, contact.correlation_id,
-                  contact.causation_id, contact.trace_parent)  # fmt: skip
+    return Origin(
+        contact.tenant_id,
+        contact.contact_id,
+        contact.correlation_id,
+        contact.causation_id,
+        contact.trace_parent,
+    )

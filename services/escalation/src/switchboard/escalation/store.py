@@ -197,14 +197,28 @@ class Batch:
 
 
 async def load_for(session: AsyncSession, timers: list[Timer]) -> Batch:
-    clocks = {c.clock_id: c for c in await session.exec(
-        select(Clock).where(col(Clock.clock_id).in_({t.clock_id for t in timers})))}  # fmt: skip
-    contacts = {c.contact_id: c for c in await session.exec(
-        select(WatchedContact).where(
-            col(WatchedContact.contact_id).in_({c.contact_id for c in clocks.values()})))}  # fmt: skip
-    tenants = {t.tenant_id: t for t in await session.exec(
-        select(EscalationTenant).where(
-            col(EscalationTenant.tenant_id).in_({c.tenant_id for c in clocks.values()})))}  # fmt: skip
+    clocks = {
+        c.clock_id: c
+        for c in await session.exec(
+            select(Clock).where(col(Clock.clock_id).in_({t.clock_id for t in timers}))
+        )
+    }
+    contacts = {
+        c.contact_id: c
+        for c in await session.exec(
+            select(WatchedContact).where(
+                col(WatchedContact.contact_id).in_({c.contact_id for c in clocks.values()})
+            )
+        )
+    }
+    tenants = {
+        t.tenant_id: t
+        for t in await session.exec(
+            select(EscalationTenant).where(
+                col(EscalationTenant.tenant_id).in_({c.tenant_id for c in clocks.values()})
+            )
+        )
+    }
     return Batch(timers, clocks, contacts, tenants)
 
 

@@ -27,12 +27,19 @@ class Timers:
         self.gauges = Every(GAUGE_SECONDS)
         self.attempts = setaside.Attempts()
         self.set_aside = setaside.counter(runtime.metrics)
-        self.pending = Gauge("switchboard_escalation_timers_pending", "Timers scheduled",
-                             registry=runtime.metrics)  # fmt: skip
-        self.overdue = Gauge("switchboard_escalation_timers_overdue",
-                             "Timers past their time, not yet fired", registry=runtime.metrics)  # fmt: skip
-        self.fired = Gauge("switchboard_escalation_timers_fired",
-                           "Timers fired since this process started", registry=runtime.metrics)  # fmt: skip
+        self.pending = Gauge(
+            "switchboard_escalation_timers_pending", "Timers scheduled", registry=runtime.metrics
+        )
+        self.overdue = Gauge(
+            "switchboard_escalation_timers_overdue",
+            "Timers past their time, not yet fired",
+            registry=runtime.metrics,
+        )
+        self.fired = Gauge(
+            "switchboard_escalation_timers_fired",
+            "Timers fired since this process started",
+            registry=runtime.metrics,
+        )
 
     def wake(self) -> None:
         self.loop.wake()
@@ -73,9 +80,14 @@ class Timers:
             timer = await session.get(store.Timer, timer_id)
             if timer is not None:
                 await setaside.set_aside(
-                    session, service="escalation", loop="escalation.timer", ref=timer_id,
-                    error=error, attempts=self.attempts.count(timer_id), row=timer,
-                )  # fmt: skip
+                    session,
+                    service="escalation",
+                    loop="escalation.timer",
+                    ref=timer_id,
+                    error=error,
+                    attempts=self.attempts.count(timer_id),
+                    row=timer,
+                )
         self.set_aside.labels(loop="escalation.timer").inc()
 
     async def _more_due(self) -> bool:

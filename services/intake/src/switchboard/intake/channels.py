@@ -256,14 +256,23 @@ async def ingest_letter(intake: Intake, letter: Letter, sender: Sender) -> Outco
         raise InvalidInput("a letter must come from a mailroom channel system", status=403)
     tenant_id = sender.tenant_id
     details = DocumentDetails(
-        kind="pdf", pages=0, batch_id=letter.batch_id, item=letter.item,
+        kind="pdf",
+        pages=0,
+        batch_id=letter.batch_id,
+        item=letter.item,
         received_date=letter.received_date.isoformat() if letter.received_date else None,
-    )  # fmt: skip
+    )
     customer = Party(name=letter.sender_name, postal_address=letter.postal_address)
     return await _ingest_document(
-        intake, tenant_id=tenant_id, channel="letter", external_id=f"{letter.batch_id}:{letter.item}",
-        destination=f"mailroom:{letter.batch_id}", customer=customer, details=details, document=letter.document,
-    )  # fmt: skip
+        intake,
+        tenant_id=tenant_id,
+        channel="letter",
+        external_id=f"{letter.batch_id}:{letter.item}",
+        destination=f"mailroom:{letter.batch_id}",
+        customer=customer,
+        details=details,
+        document=letter.document,
+    )
 
 
 async def ingest_fax(intake: Intake, fax: Fax, sender: Sender) -> Outcome:
@@ -282,9 +291,16 @@ async def ingest_fax(intake: Intake, fax: Fax, sender: Sender) -> Outcome:
         called_number=called,
     )
     return await _ingest_document(
-        intake, tenant_id=tenant_id, channel="fax", external_id=fax.fax_id, destination=called,
-        customer=Party(phone=calling), details=details, document=fax.document, warnings=warnings,
-    )  # fmt: skip
+        intake,
+        tenant_id=tenant_id,
+        channel="fax",
+        external_id=fax.fax_id,
+        destination=called,
+        customer=Party(phone=calling),
+        details=details,
+        document=fax.document,
+        warnings=warnings,
+    )
 
 
 async def _ingest_document(
@@ -309,9 +325,12 @@ async def _ingest_document(
         return Outcome(seen.contact_id, seen.conversation_id, True)
     ocr = Tesseract(timeout_seconds=settings.intake_ocr_timeout_seconds)
     read = await read_document(
-        document, max_pages=settings.intake_max_pages, ocr=ocr, offload=intake.offload,
+        document,
+        max_pages=settings.intake_max_pages,
+        ocr=ocr,
+        offload=intake.offload,
         max_pixels=settings.intake_max_page_pixels,
-    )  # fmt: skip
+    )
     if details.pages and details.pages != read.pages:
         warnings.append(f"{details.pages} pages declared, {read.pages} received")
     flags = []

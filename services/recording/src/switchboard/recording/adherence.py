@@ -26,22 +26,29 @@ class AgentAdherenceDay(SQLModel, table=True):
     measured_at: datetime
 
 
-async def apply(session: AsyncSession, *, tenant_id: str, report: AdherenceChanged,
-                measured_at: datetime) -> None:  # fmt: skip
+async def apply(
+    session: AsyncSession, *, tenant_id: str, report: AdherenceChanged, measured_at: datetime
+) -> None:
     """Keep the latest measure of the agent's day (an older one delivered late changes nothing)."""
     row = await session.get(AgentAdherenceDay, (report.agent_id, report.day))
     if row is not None and aware(row.measured_at) >= aware(measured_at):
         return
-    row = row or AgentAdherenceDay(agent_id=report.agent_id, day=report.day, tenant_id=tenant_id,
-                                   measured_at=measured_at)  # fmt: skip
+    row = row or AgentAdherenceDay(
+        agent_id=report.agent_id, day=report.day, tenant_id=tenant_id, measured_at=measured_at
+    )
     row.team, row.measured_at = report.team, measured_at
     row.scheduled_seconds, row.adherent_seconds = report.scheduled_seconds, report.adherent_seconds
     session.add(row)
 
 
-async def rostered_seconds(session: AsyncSession, *, tenant_id: str, start: datetime,
-                           end: datetime,
-                           agent_ids: tuple[str, ...] | None = None) -> tuple[float, float]:  # fmt: skip
+async def rostered_seconds(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    start: datetime,
+    end: datetime,
+    agent_ids: tuple[str, ...] | None = None,
+) -> tuple[float, float]:
     """Scheduled and adherent seconds over the days of the period, for every agent of the tenant
     or the given ones."""
     a = AgentAdherenceDay
@@ -60,8 +67,9 @@ def ratio(adherent: float, scheduled: float) -> float | None:
     return round(adherent / scheduled, 4) if scheduled else None
 
 
-async def schedule_adherence(session: AsyncSession, *, tenant_id: str, start: datetime,
-                             end: datetime) -> dict[str, Any]:  # fmt: skip
+async def schedule_adherence(
+    session: AsyncSession, *, tenant_id: str, start: datetime, end: datetime
+) -> dict[str, Any]:
     """Time in the scheduled state ÷ scheduled time, over the agents' days in the period."""
     scheduled, adherent = await rostered_seconds(session, tenant_id=tenant_id, start=start, end=end)
     return {"schedule_adherence": ratio(adherent, scheduled)}

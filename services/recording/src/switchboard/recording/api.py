@@ -74,10 +74,24 @@ class ContactView(BaseModel):
 
 
 CSV_COLUMNS = (
-    "contact_id", "channel", "status", "received_at", "offered_at", "assigned_at", "wrapped_at",
-    "abandoned_at", "queue_id", "agent_id", "waited_seconds", "handle_seconds", "disposition",
-    "outcome", "escalated", "customer_id", "conversation_id",
-)  # fmt: skip
+    "contact_id",
+    "channel",
+    "status",
+    "received_at",
+    "offered_at",
+    "assigned_at",
+    "wrapped_at",
+    "abandoned_at",
+    "queue_id",
+    "agent_id",
+    "waited_seconds",
+    "handle_seconds",
+    "disposition",
+    "outcome",
+    "escalated",
+    "customer_id",
+    "conversation_id",
+)
 
 
 @router.get("/contacts.csv", dependencies=[KEEPERS])

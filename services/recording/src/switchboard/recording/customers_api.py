@@ -26,9 +26,16 @@ router = APIRouter(
 
 
 HISTORY_FIELDS = {
-    "contact_id", "channel", "status", "received_at", "queue_id", "agent_id", "disposition",
-    "outcome", "subject",
-}  # fmt: skip
+    "contact_id",
+    "channel",
+    "status",
+    "received_at",
+    "queue_id",
+    "agent_id",
+    "disposition",
+    "outcome",
+    "subject",
+}
 
 
 @router.get("/customers", dependencies=[KEEPERS])
@@ -159,8 +166,11 @@ async def correct_customer(
         if customer is None:
             raise HTTPException(404, "no such customer")
         if body.field != "name":
-            held = {i.value for i in await customers.identities(tx.session, customer_id)
-                    if i.kind == body.field}  # fmt: skip
+            held = {
+                i.value
+                for i in await customers.identities(tx.session, customer_id)
+                if i.kind == body.field
+            }
             if customers.normalised(body.field, body.old_value or "") not in held:
                 raise HTTPException(422, f"the customer has no {body.field} {body.old_value!r}")
         theirs = await customers.contacts(tx.session, customer_id)

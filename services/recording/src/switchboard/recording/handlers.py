@@ -175,9 +175,14 @@ async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction)
         assignments=1,
     )
     await _apply(tx, event, facts, assigned.model_dump(mode="json"))
-    await handlings.assigned(tx.session, tenant_id=event.tenant_id,
-                             contact_id=event.about_contact_id, agent_id=assigned.agent_id,
-                             queue_id=assigned.queue_id, at=event.occurred_at)  # fmt: skip
+    await handlings.assigned(
+        tx.session,
+        tenant_id=event.tenant_id,
+        contact_id=event.about_contact_id,
+        agent_id=assigned.agent_id,
+        queue_id=assigned.queue_id,
+        at=event.occurred_at,
+    )
 
 
 @subscriptions.on(topics.CONTACT_WRAPPED)
@@ -190,11 +195,16 @@ async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -
         wrapped_at=event.occurred_at,
     )
     await _apply(tx, event, facts, wrapped.model_dump(mode="json"))
-    await handlings.wrapped(tx.session, tenant_id=event.tenant_id,
-                            contact_id=event.about_contact_id, agent_id=wrapped.agent_id,
-                            at=event.occurred_at, disposition=wrapped.disposition,
-                            outcome=wrapped.outcome,
-                            notes_given=bool((wrapped.notes or "").strip()))  # fmt: skip
+    await handlings.wrapped(
+        tx.session,
+        tenant_id=event.tenant_id,
+        contact_id=event.about_contact_id,
+        agent_id=wrapped.agent_id,
+        at=event.occurred_at,
+        disposition=wrapped.disposition,
+        outcome=wrapped.outcome,
+        notes_given=bool((wrapped.notes or "").strip()),
+    )
 
 
 @subscriptions.on(topics.CONTACT_ESCALATED)
@@ -350,8 +360,9 @@ async def _apply(
 @subscriptions.on(topics.WORKFORCE_ADHERENCE)
 async def on_adherence(event: Envelope[AdherenceChanged], tx: Transaction) -> None:
     """An agent's adherence today, kept for the schedule-adherence KPI."""
-    await adherence.apply(tx.session, tenant_id=event.tenant_id, report=event.payload,
-                          measured_at=event.occurred_at)  # fmt: skip
+    await adherence.apply(
+        tx.session, tenant_id=event.tenant_id, report=event.payload, measured_at=event.occurred_at
+    )
 
 
 @subscriptions.on(topics.EVALUATION_ANSWERED)

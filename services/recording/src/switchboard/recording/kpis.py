@@ -141,8 +141,11 @@ async def compute(
     figures.update(await _follow_ups(session, period, now or utcnow()))
     figures.update(await saves.of_contacts(session, _in_period(period)))
     if period.queue_id is None:  # adherence is the agents', not a queue's
-        figures.update(await adherence.schedule_adherence(
-            session, tenant_id=period.tenant_id, start=period.start, end=period.end))  # fmt: skip
+        figures.update(
+            await adherence.schedule_adherence(
+                session, tenant_id=period.tenant_id, start=period.start, end=period.end
+            )
+        )
     return {
         **figures,
         "offered": int(figures["offered"] or 0),

@@ -202,8 +202,13 @@ class Distributor:
                 self.engine.release([offer], now=clock)
                 self.engine.withdraw(offer.contact_id, now=clock, abandoned=False)
                 async with self.runtime.db.session() as session:
-                    await setaside.set_aside(session, service="routing", loop=UNOFFERABLE,
-                                             ref=offer.contact_id, error=error)  # fmt: skip
+                    await setaside.set_aside(
+                        session,
+                        service="routing",
+                        loop=UNOFFERABLE,
+                        ref=offer.contact_id,
+                        error=error,
+                    )
                 setaside.counter(self.runtime.metrics).labels(loop=UNOFFERABLE).inc()
         return made
 

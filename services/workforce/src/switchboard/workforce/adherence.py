@@ -67,8 +67,15 @@ def actual_at(states: Sequence[StateSpan], at: datetime) -> str:
 
 def measure(schedule: Sequence[Activity], states: Sequence[StateSpan], now: datetime) -> Adherence:
     """Adherence and conformance over the scheduled time before `now`."""
-    cuts = sorted({now, *(a.start for a in schedule), *(a.end for a in schedule),
-                   *(s.start for s in states), *(s.end for s in states if s.end)})  # fmt: skip
+    cuts = sorted(
+        {
+            now,
+            *(a.start for a in schedule),
+            *(a.end for a in schedule),
+            *(s.start for s in states),
+            *(s.end for s in states if s.end),
+        }
+    )
     scheduled = adherent = work = worked = 0.0
     for begin, end in itertools.pairwise(cuts):
         if end > now:
@@ -93,8 +100,9 @@ def measure(schedule: Sequence[Activity], states: Sequence[StateSpan], now: date
     )
 
 
-def _out_since(schedule: Sequence[Activity], states: Sequence[StateSpan], now: datetime,
-               cuts: list[datetime]) -> datetime | None:  # fmt: skip
+def _out_since(
+    schedule: Sequence[Activity], states: Sequence[StateSpan], now: datetime, cuts: list[datetime]
+) -> datetime | None:
     """The start of the stretch, ending now, in which the state never matched the schedule."""
     if expected_at(schedule, now) == actual_at(states, now):
         return None
@@ -106,8 +114,9 @@ def _out_since(schedule: Sequence[Activity], states: Sequence[StateSpan], now: d
     return since
 
 
-def alert_due(adherence: Adherence, now: datetime, grace: timedelta,
-              alerted_for: datetime | None) -> bool:  # fmt: skip
+def alert_due(
+    adherence: Adherence, now: datetime, grace: timedelta, alerted_for: datetime | None
+) -> bool:
     """Tell the team leader: out of adherence longer than the grace, not yet told of this stretch."""
     out = adherence.out_since
     return out is not None and now - out >= grace and alerted_for != out

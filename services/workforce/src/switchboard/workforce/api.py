@@ -47,15 +47,28 @@ async def history(tenant: Tenant, request: Request, start: date, end: date) -> d
     context = Workforce.of(request)
     cal = await _calendar(context, tenant)
     async with context.runtime.db.reader() as session:
-        rows = await store.history(session, tenant_id=tenant, since=cal.day_bounds(start)[0],
-                                   until=cal.day_bounds(end)[1])  # fmt: skip
-    return {"tenant_id": tenant, "interval_minutes": cal.config.interval_minutes, "intervals": [
-        {"start": cal.stamp(cal.local(r.slot)), "queue_id": r.queue_id, "channel": r.channel,
-         "offered": r.offered, "handled": r.handled, "abandoned": r.abandoned,
-         "answered_in_target": r.answered_in_target,
-         "average_handle_seconds": round(r.handle_seconds / r.wrapped, 1) if r.wrapped else None}
-        for r in rows
-    ]}  # fmt: skip
+        rows = await store.history(
+            session, tenant_id=tenant, since=cal.day_bounds(start)[0], until=cal.day_bounds(end)[1]
+        )
+    return {
+        "tenant_id": tenant,
+        "interval_minutes": cal.config.interval_minutes,
+        "intervals": [
+            {
+                "start": cal.stamp(cal.local(r.slot)),
+                "queue_id": r.queue_id,
+                "channel": r.channel,
+                "offered": r.offered,
+                "handled": r.handled,
+                "abandoned": r.abandoned,
+                "answered_in_target": r.answered_in_target,
+                "average_handle_seconds": round(r.handle_seconds / r.wrapped, 1)
+                if r.wrapped
+                else None,
+            }
+            for r in rows
+        ],
+    }
 
 
 class ForecastRequest(BaseModel):
@@ -64,8 +77,9 @@ class ForecastRequest(BaseModel):
 
 
 @router.post("/forecasts", status_code=201)
-async def create_forecast(body: ForecastRequest, tenant: Tenant, request: Request
-                          ) -> dict[str, Any]:  # fmt: skip
+async def create_forecast(
+    body: ForecastRequest, tenant: Tenant, request: Request
+) -> dict[str, Any]:
     """Forecast the coming weeks from the history, with its error on the held-back days."""
     context = Workforce.of(request)
     cal = await _calendar(context, tenant)
@@ -95,15 +109,20 @@ async def _forecast_summary(session: Any, cal: Calendar, run: store.ForecastRun)
     for point in await store.forecast_points(session, run_id=run.run_id, since=start, until=end):
         daily[cal.local(point.slot).date().isoformat()][point.queue_id] += point.contacts
     return {
-        "run_id": run.run_id, "tenant_id": run.tenant_id, "start": run.start.isoformat(),
-        "days": run.days, "interval_minutes": run.interval_minutes,
-        "history_days": run.history_days, "created_at": run.created_at.isoformat(),
-        "accuracy": {"wape": run.wape, "mape": run.mape,
-                     "holdout_days": cal.config.holdout_days},
+        "run_id": run.run_id,
+        "tenant_id": run.tenant_id,
+        "start": run.start.isoformat(),
+        "days": run.days,
+        "interval_minutes": run.interval_minutes,
+        "history_days": run.history_days,
+        "created_at": run.created_at.isoformat(),
+        "accuracy": {"wape": run.wape, "mape": run.mape, "holdout_days": cal.config.holdout_days},
         "patience_seconds": run.patience,
-        "daily": {day: {q: round(v, 1) for q, v in queues.items()}
-                  for day, queues in sorted(daily.items())},
-    }  # fmt: skip
+        "daily": {
+            day: {q: round(v, 1) for q, v in queues.items()}
+            for day, queues in sorted(daily.items())
+        },
+    }
 
 
 @router.get("/staffing")
@@ -118,14 +137,25 @@ async def staffing(tenant: Tenant, request: Request, day: date | None = None) ->
         if run is None:
             raise HTTPException(404, "no forecast yet: POST /v1/forecasts")
         needs = await planning.staffing(session, cal, run, since=day, days=1)
-    return {"day": day.isoformat(), "run_id": run.run_id,
-            "shrinkage_percent": cal.config.shrinkage_percent, "queues": {
-        queue: [{"start": cal.stamp(slot), "contacts": round(n.contacts, 2),
-                 "required": n.required, "to_schedule": n.to_schedule, "method": n.method,
-                 "service_level": None if n.service_level is None else round(n.service_level, 3)}
-                for slot, n in sorted(slots.items())]
-        for queue, slots in needs.items()
-    }}  # fmt: skip
+    return {
+        "day": day.isoformat(),
+        "run_id": run.run_id,
+        "shrinkage_percent": cal.config.shrinkage_percent,
+        "queues": {
+            queue: [
+                {
+                    "start": cal.stamp(slot),
+                    "contacts": round(n.contacts, 2),
+                    "required": n.required,
+                    "to_schedule": n.to_schedule,
+                    "method": n.method,
+                    "service_level": None if n.service_level is None else round(n.service_level, 3),
+                }
+                for slot, n in sorted(slots.items())
+            ]
+            for queue, slots in needs.items()
+        },
+    }
 
 
 class RosterRequest(BaseModel):
@@ -145,8 +175,13 @@ async def create_roster(body: RosterRequest, tenant: Tenant, request: Request) -
         if run is None:
             raise HTTPException(409, "no forecast to roster against: POST /v1/forecasts first")
         try:
-            row, _ = await planning.make_roster(tx.session, cal, run, week_start=body.week_start,
-                                                solve_seconds=context.settings.workforce_solve_seconds)  # fmt: skip
+            row, _ = await planning.make_roster(
+                tx.session,
+                cal,
+                run,
+                week_start=body.week_start,
+                solve_seconds=context.settings.workforce_solve_seconds,
+            )
         except ValueError as error:
             raise HTTPException(422, str(error)) from None
     return await _roster_view(context, cal, row.roster_id)
@@ -185,27 +220,48 @@ async def _roster_view(context: Workforce, cal: Calendar, roster_id: str) -> dic
             await planning.staffing(session, cal, run, since=row.week_start, days=7) if run else {}
         )
         agents = await planning.roster_agents(session, cal, row.week_start)
-    shifts = tuple(roster.Shift(s.agent_id, s.day, tuple(
-        roster.Activity(cal.local(a.start), cal.local(a.end), a.kind)
-        for a in intraday.activities_of(s))) for s in rows)  # fmt: skip
+    shifts = tuple(
+        roster.Shift(
+            s.agent_id,
+            s.day,
+            tuple(
+                roster.Activity(cal.local(a.start), cal.local(a.end), a.kind)
+                for a in intraday.activities_of(s)
+            ),
+        )
+        for s in rows
+    )
     required: dict[datetime, int] = defaultdict(int)
     for slots in needs.values():
         for slot, need in slots.items():
             required[slot] += need.to_schedule
     rules = domain.rules_of(cal.config)
     return {
-        "roster_id": row.roster_id, "week_start": row.week_start.isoformat(),
-        "status": row.status, "shortfall": row.shortfall, "optimal": row.optimal,
+        "roster_id": row.roster_id,
+        "week_start": row.week_start.isoformat(),
+        "status": row.status,
+        "shortfall": row.shortfall,
+        "optimal": row.optimal,
         "violations": roster.violations(shifts, agents, cal.opening, rules),
-        "shifts": [{"agent_id": s.agent_id, "day": s.day.isoformat(),
-                    "paid_minutes": s.paid_minutes,
-                    "activities": [{"start": cal.stamp(a.start), "end": cal.stamp(a.end),
-                                    "kind": a.kind} for a in s.activities]}
-                   for s in shifts],
-        "coverage": [{"start": cal.stamp(slot), "required": need, "scheduled": have}
-                     for slot, (need, have) in
-                     roster.coverage(shifts, required, cal.config.interval_minutes).items()],
-    }  # fmt: skip
+        "shifts": [
+            {
+                "agent_id": s.agent_id,
+                "day": s.day.isoformat(),
+                "paid_minutes": s.paid_minutes,
+                "activities": [
+                    {"start": cal.stamp(a.start), "end": cal.stamp(a.end), "kind": a.kind}
+                    for a in s.activities
+                ],
+            }
+            for s in shifts
+        ],
+        "coverage": [
+            {"start": cal.stamp(slot), "required": need, "scheduled": have}
+            for slot, (need, have) in roster.coverage(
+                shifts, required, cal.config.interval_minutes
+            ).items()
+        ],
+    }
 
 
 @router.get("/intraday")
@@ -215,8 +271,9 @@ async def intraday_view(tenant: Tenant, request: Request) -> dict[str, Any]:
     cal = await _calendar(context, tenant)
     now = context.clock.now()
     async with context.runtime.db.reader() as session:
-        picture = await intraday.picture(session, cal, cal.local(now).date(), now,
-                                         context.requirements)  # fmt: skip
+        picture = await intraday.picture(
+            session, cal, cal.local(now).date(), now, context.requirements
+        )
     return picture.model_dump(mode="json")
 
 
@@ -232,19 +289,29 @@ async def adherence_view(tenant: Tenant, request: Request) -> dict[str, Any]:
     for item in items:
         teams[item.agent.team or "(no team)"].append(item.figures)
     return {
-        "agents": [{"agent_id": i.agent.agent_id, "team": i.agent.team,
-                    "expected": i.figures.expected_now, "actual": i.figures.actual_now,
-                    "out_since": i.figures.out_since.isoformat() if i.figures.out_since else None,
-                    "adherence": i.figures.adherence, "conformance": i.figures.conformance}
-                   for i in items],
-        "teams": {team: dict(zip(("adherence", "conformance"), adherence.team(figures),
-                                 strict=True)) for team, figures in sorted(teams.items())},
-    }  # fmt: skip
+        "agents": [
+            {
+                "agent_id": i.agent.agent_id,
+                "team": i.agent.team,
+                "expected": i.figures.expected_now,
+                "actual": i.figures.actual_now,
+                "out_since": i.figures.out_since.isoformat() if i.figures.out_since else None,
+                "adherence": i.figures.adherence,
+                "conformance": i.figures.conformance,
+            }
+            for i in items
+        ],
+        "teams": {
+            team: dict(zip(("adherence", "conformance"), adherence.team(figures), strict=True))
+            for team, figures in sorted(teams.items())
+        },
+    }
 
 
 @router.get("/agents/{agent_id}/schedule")
-async def agent_schedule(agent_id: str, tenant: Tenant, request: Request,
-                         start: Annotated[date | None, Query()] = None) -> dict[str, Any]:  # fmt: skip
+async def agent_schedule(
+    agent_id: str, tenant: Tenant, request: Request, start: Annotated[date | None, Query()] = None
+) -> dict[str, Any]:
     """An agent's published shifts for the week starting `start` (default: this week)."""
     context = Workforce.of(request)
     cal = await _calendar(context, tenant)
@@ -254,8 +321,11 @@ async def agent_schedule(agent_id: str, tenant: Tenant, request: Request,
         if agent is None or agent.tenant_id != tenant:
             raise HTTPException(404, "no such agent")
         published = await store.published_roster(session, tenant_id=tenant, week_start=week)
-        rows = [] if published is None else await store.shifts(
-            session, roster_id=published.roster_id, agent_id=agent_id)  # fmt: skip
+        rows = (
+            []
+            if published is None
+            else await store.shifts(session, roster_id=published.roster_id, agent_id=agent_id)
+        )
     return {
         "agent_id": agent_id,
         "week_start": week.isoformat(),
@@ -271,8 +341,9 @@ class LeaveRequest(BaseModel):
 
 
 @router.post("/agents/{agent_id}/leave", status_code=201)
-async def add_leave(agent_id: str, body: LeaveRequest, tenant: Tenant, request: Request
-                    ) -> dict[str, Any]:  # fmt: skip
+async def add_leave(
+    agent_id: str, body: LeaveRequest, tenant: Tenant, request: Request
+) -> dict[str, Any]:
     """Days of leave for an agent: rosters made from now on keep them free (a published roster
     that has a shift on one lists it among its violations)."""
     days = (body.end - body.start).days + 1
@@ -284,11 +355,21 @@ async def add_leave(agent_id: str, body: LeaveRequest, tenant: Tenant, request: 
         if agent is None or agent.tenant_id != tenant:
             raise HTTPException(404, "no such agent")
         for offset in range(days):
-            await tx.session.merge(store.Leave(agent_id=agent_id, tenant_id=tenant,
-                                               day=body.start + timedelta(days=offset),
-                                               reason=body.reason))  # fmt: skip
-    return {"agent_id": agent_id, "start": body.start.isoformat(), "end": body.end.isoformat(),
-            "days": days, "reason": body.reason}  # fmt: skip
+            await tx.session.merge(
+                store.Leave(
+                    agent_id=agent_id,
+                    tenant_id=tenant,
+                    day=body.start + timedelta(days=offset),
+                    reason=body.reason,
+                )
+            )
+    return {
+        "agent_id": agent_id,
+        "start": body.start.isoformat(),
+        "end": body.end.isoformat(),
+        "days": days,
+        "reason": body.reason,
+    }
 
 
 @router.get("/leave")
@@ -305,9 +386,14 @@ async def list_leave(tenant: Tenant, request: Request, start: date, end: date) -
             for agent, days in (await planning.leave_days(session, cal, week)).items():
                 found.setdefault(agent, {}).update(days)
             week += timedelta(days=7)
-    return {"leave": [{"agent_id": agent, "day": day.isoformat(), "reason": reason}
-                      for agent, days in sorted(found.items())
-                      for day, reason in sorted(days.items()) if start <= day <= end]}  # fmt: skip
+    return {
+        "leave": [
+            {"agent_id": agent, "day": day.isoformat(), "reason": reason}
+            for agent, days in sorted(found.items())
+            for day, reason in sorted(days.items())
+            if start <= day <= end
+        ]
+    }
 
 
 @router.delete("/agents/{agent_id}/leave/{day}", status_code=204)

@@ -34,29 +34,44 @@ async def seed(tx: Transaction, now: datetime, *, looked_at: set[str]) -> list[s
         for number, queue in enumerate(await store.queues(session, tenant_id=cal.tenant_id)):
             for channel, daily in DAILY_CONTACTS.items():
                 history = samples.history(
-                    end=today, weeks=weeks, daily=daily / (number + 1), opening=cal.opening,
-                    interval_minutes=cal.config.interval_minutes, holidays=cal.holidays,
+                    end=today,
+                    weeks=weeks,
+                    daily=daily / (number + 1),
+                    opening=cal.opening,
+                    interval_minutes=cal.config.interval_minutes,
+                    holidays=cal.holidays,
                     seed=zlib.crc32(f"{queue.queue_id}/{channel}".encode()),
-                )  # fmt: skip
-                rows = [_row(cal.tenant_id, queue.queue_id, channel, cal.utc(slot), f)
-                        for slot, f in history.items() if f.offered]  # fmt: skip
+                )
+                rows = [
+                    _row(cal.tenant_id, queue.queue_id, channel, cal.utc(slot), f)
+                    for slot, f in history.items()
+                    if f.offered
+                ]
                 await store.add_history(session, rows=rows)
         run = await planning.make_forecast(session, cal, start=today)
         await session.flush()
-        roster_row, _ = await planning.make_roster(session, cal, run,
-                                                   week_start=domain.week_of(today),
-                                                   solve_seconds=SOLVE_SECONDS)  # fmt: skip
+        roster_row, _ = await planning.make_roster(
+            session, cal, run, week_start=domain.week_of(today), solve_seconds=SOLVE_SECONDS
+        )
         await session.flush()
         await planning.publish(tx, cal, roster_row)
         seeded.append(cal.tenant_id)
     return seeded
 
 
-def _row(tenant_id: str, queue_id: str, channel: str, slot: datetime,
-         figures: domain.Figures) -> store.IntervalStat:  # fmt: skip
+def _row(
+    tenant_id: str, queue_id: str, channel: str, slot: datetime, figures: domain.Figures
+) -> store.IntervalStat:
     return store.IntervalStat(
-        tenant_id=tenant_id, queue_id=queue_id, channel=channel, slot=slot,
-        offered=figures.offered, handled=figures.handled, abandoned=figures.abandoned,
-        answered_in_target=figures.answered_in_target, wait_seconds=figures.wait_seconds,
-        wrapped=figures.wrapped, handle_seconds=figures.handle_seconds,
-    )  # fmt: skip
+        tenant_id=tenant_id,
+        queue_id=queue_id,
+        channel=channel,
+        slot=slot,
+        offered=figures.offered,
+        handled=figures.handled,
+        abandoned=figures.abandoned,
+        answered_in_target=figures.answered_in_target,
+        wait_seconds=figures.wait_seconds,
+        wrapped=figures.wrapped,
+        handle_seconds=figures.handle_seconds,
+    )

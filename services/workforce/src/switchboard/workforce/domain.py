@@ -27,8 +27,9 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 def local_slot(at: datetime, zone: ZoneInfo, interval_minutes: int) -> datetime:
     """The local (naive) start of the interval `at` (an aware time) falls in."""
     local = at.astimezone(zone).replace(tzinfo=None)
-    return local.replace(minute=local.minute - local.minute % interval_minutes,
-                         second=0, microsecond=0)  # fmt: skip
+    return local.replace(
+        minute=local.minute - local.minute % interval_minutes, second=0, microsecond=0
+    )
 
 
 def utc_of(local: datetime, zone: ZoneInfo) -> datetime:
@@ -115,15 +116,16 @@ def staffing(
             if channel == VOICE:
                 known = patience.get(queue_id)
                 target = erlang.Target(queue.target.service_level, queue.target.seconds, occupancy)
-                figures = erlang.agents_for_calls(rate=rate, aht=aht, target=target,
-                                                  patience=known)  # fmt: skip
+                figures = erlang.agents_for_calls(rate=rate, aht=aht, target=target, patience=known)
                 method = "erlang_a" if known else "erlang_c"
                 part = (contacts, figures.agents, method, figures.service_level)
             else:
                 agents = erlang.agents_for_written(
-                    rate=rate, aht=aht, concurrency=config.concurrency.get(channel, 1),  # type: ignore[call-overload]
+                    rate=rate,
+                    aht=aht,
+                    concurrency=config.concurrency.get(channel, 1),  # type: ignore[call-overload]
                     max_occupancy=occupancy,
-                )  # fmt: skip
+                )
                 part = (contacts, agents, "workload", None)
             parts.setdefault(queue_id, {}).setdefault(slot, []).append(part)
     result: dict[str, dict[datetime, Need]] = {}

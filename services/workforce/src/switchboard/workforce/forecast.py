@@ -80,8 +80,13 @@ def evaluate(
     start = last - timedelta(days=holdout_days - 1)
     cut = datetime.combine(start, time())
     earlier = {at: count for at, count in history.items() if at < cut}
-    predicted = forecast(earlier, start=start, days=holdout_days,
-                         interval_minutes=interval_minutes, holidays=holidays)  # fmt: skip
+    predicted = forecast(
+        earlier,
+        start=start,
+        days=holdout_days,
+        interval_minutes=interval_minutes,
+        holidays=holidays,
+    )
     actual = {at: count for at, count in history.items() if at >= cut}
     return accuracy(predicted, actual)
 
@@ -101,8 +106,11 @@ def _fill_holidays(daily: list[float], dates: list[date], holidays: frozenset[da
     values = np.array(daily, dtype=float)
     for i, day in enumerate(dates):
         if day in holidays:
-            same = [values[j] for j, d in enumerate(dates)
-                    if d.weekday() == day.weekday() and d not in holidays]  # fmt: skip
+            same = [
+                values[j]
+                for j, d in enumerate(dates)
+                if d.weekday() == day.weekday() and d not in holidays
+            ]
             values[i] = float(np.mean(same)) if same else 0.0
     return values
 
@@ -118,29 +126,35 @@ def _smooth(daily: np.ndarray, ahead: int) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter on short, regular series
         model = ExponentialSmoothing(
-            daily, trend=None, seasonal="add", seasonal_periods=7,
+            daily,
+            trend=None,
+            seasonal="add",
+            seasonal_periods=7,
             initialization_method="estimated",
-        ).fit()  # fmt: skip
+        ).fit()
     return np.asarray(model.forecast(ahead))
 
 
-def _holiday_ratio(totals: Mapping[date, float], dates: list[date], expected: np.ndarray,
-                   holidays: frozenset[date]) -> float:  # fmt: skip
+def _holiday_ratio(
+    totals: Mapping[date, float], dates: list[date], expected: np.ndarray, holidays: frozenset[date]
+) -> float:
     """How busy the history's holidays were against an ordinary day of the same weekday."""
     pairs = [(totals.get(d, 0.0), expected[i]) for i, d in enumerate(dates) if d in holidays]
     seen = sum(e for _, e in pairs)
     return sum(a for a, _ in pairs) / seen if seen else 0.0
 
 
-def _shape(history: Series, dates: list[date], holidays: frozenset[date],
-           interval_minutes: int) -> dict[int, dict[time, float]]:  # fmt: skip
+def _shape(
+    history: Series, dates: list[date], holidays: frozenset[date], interval_minutes: int
+) -> dict[int, dict[time, float]]:
     """Per weekday, each interval's share of the day, over the last `SHAPE_WEEKS` weeks."""
     recent = {d for d in dates[-7 * SHAPE_WEEKS :] if d not in holidays}
     by_slot: dict[int, dict[time, float]] = defaultdict(lambda: defaultdict(float))
     for at, count in history.items():
         if at.date() in recent:
-            slot = at.replace(minute=at.minute - at.minute % interval_minutes, second=0,
-                              microsecond=0).time()  # fmt: skip
+            slot = at.replace(
+                minute=at.minute - at.minute % interval_minutes, second=0, microsecond=0
+            ).time()
             by_slot[at.weekday()][slot] += count
     shape: dict[int, dict[time, float]] = {}
     for weekday, slots in by_slot.items():

@@ -31,8 +31,13 @@ subscriptions = Subscriptions(
 
 
 async def _stat(tx: Transaction, track: store.ContactTrack) -> store.IntervalStat:
-    return await store.stat(tx.session, tenant_id=track.tenant_id, queue_id=track.queue_id,
-                            channel=track.channel, slot=track.slot)  # fmt: skip
+    return await store.stat(
+        tx.session,
+        tenant_id=track.tenant_id,
+        queue_id=track.queue_id,
+        channel=track.channel,
+        slot=track.slot,
+    )
 
 
 @subscriptions.on(topics.CONTACT_QUEUED)
@@ -47,10 +52,13 @@ async def on_contact_queued(event: Envelope[ContactQueued], tx: Transaction) -> 
         return
     at = aware(event.occurred_at)
     track = store.ContactTrack(
-        contact_id=contact_id, tenant_id=event.tenant_id, queue_id=event.payload.queue_id,
-        channel=event.payload.channel or "email", queued_at=at,
+        contact_id=contact_id,
+        tenant_id=event.tenant_id,
+        queue_id=event.payload.queue_id,
+        channel=event.payload.channel or "email",
+        queued_at=at,
         slot=cal.utc(domain.local_slot(at, cal.zone, cal.config.interval_minutes)),
-    )  # fmt: skip
+    )
     tx.session.add(track)
     stat = await _stat(tx, track)
     stat.offered += 1
@@ -128,6 +136,9 @@ async def on_agent_state(event: Envelope[AgentStateChanged], tx: Transaction) ->
             return
         current.ended_at = at
         tx.session.add(current)
-    tx.session.add(store.StateSpan(agent_id=change.agent_id, tenant_id=event.tenant_id,
-                                   state=change.state, started_at=at))  # fmt: skip
+    tx.session.add(
+        store.StateSpan(
+            agent_id=change.agent_id, tenant_id=event.tenant_id, state=change.state, started_at=at
+        )
+    )
     tx.after_commit(Workforce.of(tx).changed.set)  # the publisher re-measures adherence now

@@ -24,8 +24,9 @@ class Requirements:
     def __init__(self) -> None:
         self._cache: dict[tuple[str, date], dict[datetime, tuple[int, int]]] = {}
 
-    async def of(self, session: AsyncSession, cal: Calendar, run: store.ForecastRun,
-                 day: date) -> dict[datetime, tuple[int, int]]:  # fmt: skip
+    async def of(
+        self, session: AsyncSession, cal: Calendar, run: store.ForecastRun, day: date
+    ) -> dict[datetime, tuple[int, int]]:
         """Per local interval: (required, to schedule), summed over the queues."""
         key = (run.run_id, day)
         if key not in self._cache:
@@ -41,8 +42,9 @@ class Requirements:
         return self._cache[key]
 
 
-async def picture(session: AsyncSession, cal: Calendar, day: date, now: datetime,
-                  requirements: Requirements) -> IntradayPicture:  # fmt: skip
+async def picture(
+    session: AsyncSession, cal: Calendar, day: date, now: datetime, requirements: Requirements
+) -> IntradayPicture:
     minutes = cal.config.interval_minutes
     step = timedelta(minutes=minutes)
     since, until = cal.day_bounds(day)
@@ -50,8 +52,9 @@ async def picture(session: AsyncSession, cal: Calendar, day: date, now: datetime
     needs: dict[datetime, tuple[int, int]] = {}
     run = await store.latest_forecast(session, tenant_id=cal.tenant_id)
     if run is not None:
-        for point in await store.forecast_points(session, run_id=run.run_id, since=since,
-                                                 until=until):  # fmt: skip
+        for point in await store.forecast_points(
+            session, run_id=run.run_id, since=since, until=until
+        ):
             forecast[cal.local(point.slot)] += point.contacts
         needs = await requirements.of(session, cal, run, day)
     actual: dict[datetime, int] = defaultdict(int)
@@ -64,18 +67,23 @@ async def picture(session: AsyncSession, cal: Calendar, day: date, now: datetime
     intervals = []
     for slot in slots:
         started = slot <= local_now
-        intervals.append(IntradayInterval(
-            start=cal.utc(slot),
-            forecast=round(forecast.get(slot, 0.0), 2),
-            actual=actual.get(slot, 0) if started else None,
-            required=needs.get(slot, (0, 0))[0],
-            to_schedule=needs.get(slot, (0, 0))[1],
-            scheduled=sum(1 for acts in schedules.values()
-                          if any(a.kind == "work" and a.start <= cal.utc(slot) < a.end
-                                 for a in acts)),
-            logged_in=_signed_in(spans, cal.utc(slot), cal.utc(slot + step), now)
-            if started else None,
-        ))  # fmt: skip
+        intervals.append(
+            IntradayInterval(
+                start=cal.utc(slot),
+                forecast=round(forecast.get(slot, 0.0), 2),
+                actual=actual.get(slot, 0) if started else None,
+                required=needs.get(slot, (0, 0))[0],
+                to_schedule=needs.get(slot, (0, 0))[1],
+                scheduled=sum(
+                    1
+                    for acts in schedules.values()
+                    if any(a.kind == "work" and a.start <= cal.utc(slot) < a.end for a in acts)
+                ),
+                logged_in=_signed_in(spans, cal.utc(slot), cal.utc(slot + step), now)
+                if started
+                else None,
+            )
+        )
     return IntradayPicture(
         day=day,
         interval_minutes=minutes,
@@ -97,8 +105,9 @@ def _opening_slots(cal: Calendar, day: date) -> set[datetime]:
     return slots
 
 
-def _signed_in(spans: Sequence[store.StateSpan], start: datetime, end: datetime,
-               now: datetime) -> float:  # fmt: skip
+def _signed_in(
+    spans: Sequence[store.StateSpan], start: datetime, end: datetime, now: datetime
+) -> float:
     """Agents signed in (not offline), averaged over [start, min(end, now))."""
     end = min(end, now)
     if end <= start:
@@ -113,11 +122,13 @@ def _signed_in(spans: Sequence[store.StateSpan], start: datetime, end: datetime,
     return round(seconds / (end - start).total_seconds(), 2)
 
 
-async def day_schedules(session: AsyncSession, cal: Calendar, day: date
-                        ) -> dict[str, tuple[Activity, ...]]:  # fmt: skip
+async def day_schedules(
+    session: AsyncSession, cal: Calendar, day: date
+) -> dict[str, tuple[Activity, ...]]:
     """Each rostered agent's activities on `day` (UTC-aware), from the week's published roster."""
-    published = await store.published_roster(session, tenant_id=cal.tenant_id,
-                                             week_start=domain.week_of(day))  # fmt: skip
+    published = await store.published_roster(
+        session, tenant_id=cal.tenant_id, week_start=domain.week_of(day)
+    )
     if published is None:
         return {}
     return {
@@ -128,10 +139,9 @@ async def day_schedules(session: AsyncSession, cal: Calendar, day: date
 
 def activities_of(row: store.ShiftRow) -> tuple[Activity, ...]:
     return tuple(
-        Activity(datetime.fromisoformat(a["start"]), datetime.fromisoformat(a["end"]),
-                 a["kind"])  # type: ignore[arg-type]
+        Activity(datetime.fromisoformat(a["start"]), datetime.fromisoformat(a["end"]), a["kind"])  # type: ignore[arg-type]
         for a in row.activities
-    )  # fmt: skip
+    )
 
 
 @dataclass(frozen=True)
@@ -140,20 +150,26 @@ class AgentAdherence:
     figures: adherence.Adherence
 
 
-async def adherence_today(session: AsyncSession, cal: Calendar, day: date, now: datetime
-                          ) -> list[AgentAdherence]:  # fmt: skip
+async def adherence_today(
+    session: AsyncSession, cal: Calendar, day: date, now: datetime
+) -> list[AgentAdherence]:
     """Every agent rostered on `day`, measured up to `now`."""
     schedules = await day_schedules(session, cal, day)
     since, until = cal.day_bounds(day)
     spans_by_agent: dict[str, list[adherence.StateSpan]] = defaultdict(list)
     for span in await store.spans(session, tenant_id=cal.tenant_id, since=since, until=until):
-        spans_by_agent[span.agent_id].append(adherence.StateSpan(
-            aware(span.started_at), aware(span.ended_at) if span.ended_at else None, span.state,
-        ))  # fmt: skip
+        spans_by_agent[span.agent_id].append(
+            adherence.StateSpan(
+                aware(span.started_at),
+                aware(span.ended_at) if span.ended_at else None,
+                span.state,
+            )
+        )
     result = []
     for agent in await store.agents(session, tenant_id=cal.tenant_id):
         if agent.agent_id in schedules:
-            figures = adherence.measure(schedules[agent.agent_id],
-                                        spans_by_agent.get(agent.agent_id, []), now)  # fmt: skip
+            figures = adherence.measure(
+                schedules[agent.agent_id], spans_by_agent.get(agent.agent_id, []), now
+            )
             result.append(AgentAdherence(agent, figures))
     return result

@@ -72,8 +72,12 @@ async def make_forecast(session: AsyncSession, cal: Calendar, *, start: date) ->
     with its error on the last `holdout_days` of that history."""
     config = cal.config
     since = cal.utc(datetime.combine(start - timedelta(weeks=HISTORY_WEEKS), time()))
-    rows = await store.history(session, tenant_id=cal.tenant_id, since=since,
-                               until=cal.utc(datetime.combine(start, time())))  # fmt: skip
+    rows = await store.history(
+        session,
+        tenant_id=cal.tenant_id,
+        since=since,
+        until=cal.utc(datetime.combine(start, time())),
+    )
     series: dict[tuple[str, str], dict[datetime, float]] = defaultdict(dict)
     figures: dict[tuple[str, str], list[domain.Figures]] = defaultdict(list)
     total: dict[datetime, float] = defaultdict(float)
@@ -85,52 +89,85 @@ async def make_forecast(session: AsyncSession, cal: Calendar, *, start: date) ->
     days = 7 * config.forecast_weeks
 
     def compute() -> tuple[dict[tuple[str, str], dict[datetime, float]], forecast.Accuracy | None]:
-        ahead = {key: forecast.forecast(s, start=start, days=days,
-                                        interval_minutes=config.interval_minutes,
-                                        holidays=cal.holidays)
-                 for key, s in series.items()}  # fmt: skip
+        ahead = {
+            key: forecast.forecast(
+                s,
+                start=start,
+                days=days,
+                interval_minutes=config.interval_minutes,
+                holidays=cal.holidays,
+            )
+            for key, s in series.items()
+        }
         enough = total and (max(total) - min(total)).days >= 7 + config.holdout_days
-        checked = forecast.evaluate(total, holdout_days=config.holdout_days,
-                                    interval_minutes=config.interval_minutes,
-                                    holidays=cal.holidays) if enough else None  # fmt: skip
+        checked = (
+            forecast.evaluate(
+                total,
+                holdout_days=config.holdout_days,
+                interval_minutes=config.interval_minutes,
+                holidays=cal.holidays,
+            )
+            if enough
+            else None
+        )
         return ahead, checked
 
     ahead, checked = await asyncio.to_thread(compute)  # statsmodels is CPU work
-    patience = {queue: domain.patience_seconds(f) for (queue, channel), f in figures.items()
-                if channel == domain.VOICE}  # fmt: skip
+    patience = {
+        queue: domain.patience_seconds(f)
+        for (queue, channel), f in figures.items()
+        if channel == domain.VOICE
+    }
     run = store.ForecastRun(
-        run_id=new_id(), tenant_id=cal.tenant_id, start=start, days=days,
+        run_id=new_id(),
+        tenant_id=cal.tenant_id,
+        start=start,
+        days=days,
         interval_minutes=config.interval_minutes,
         history_days=(max(total) - min(total)).days + 1 if total else 0,
-        wape=checked.wape if checked else None, mape=checked.mape if checked else None,
+        wape=checked.wape if checked else None,
+        mape=checked.mape if checked else None,
         patience=patience,
-    )  # fmt: skip
+    )
     session.add(run)
     for (queue, channel), points in ahead.items():
         handle = domain.handle_seconds(figures[queue, channel])
         for slot, contacts in points.items():
-            session.add(store.ForecastPoint(run_id=run.run_id, queue_id=queue, channel=channel,
-                                            slot=cal.utc(slot), contacts=contacts,
-                                            handle_seconds=handle))  # fmt: skip
+            session.add(
+                store.ForecastPoint(
+                    run_id=run.run_id,
+                    queue_id=queue,
+                    channel=channel,
+                    slot=cal.utc(slot),
+                    contacts=contacts,
+                    handle_seconds=handle,
+                )
+            )
     return run
 
 
 def _figures(row: store.IntervalStat) -> domain.Figures:
     return domain.Figures(
-        offered=row.offered, handled=row.handled, abandoned=row.abandoned,
-        answered_in_target=row.answered_in_target, wait_seconds=row.wait_seconds,
-        wrapped=row.wrapped, handle_seconds=row.handle_seconds,
-    )  # fmt: skip
+        offered=row.offered,
+        handled=row.handled,
+        abandoned=row.abandoned,
+        answered_in_target=row.answered_in_target,
+        wait_seconds=row.wait_seconds,
+        wrapped=row.wrapped,
+        handle_seconds=row.handle_seconds,
+    )
 
 
-async def staffing(session: AsyncSession, cal: Calendar, run: store.ForecastRun, *,
-                   since: date, days: int) -> dict[str, dict[datetime, domain.Need]]:  # fmt: skip
+async def staffing(
+    session: AsyncSession, cal: Calendar, run: store.ForecastRun, *, since: date, days: int
+) -> dict[str, dict[datetime, domain.Need]]:
     """Each queue's need per local interval over `days` days from `since`."""
     points = await store.forecast_points(
-        session, run_id=run.run_id,
+        session,
+        run_id=run.run_id,
         since=cal.utc(datetime.combine(since, time())),
         until=cal.utc(datetime.combine(since + timedelta(days=days), time())),
-    )  # fmt: skip
+    )
     series: dict[tuple[str, str], dict[datetime, float]] = defaultdict(dict)
     handle: dict[tuple[str, str], float] = {}
     for point in points:
@@ -138,9 +175,13 @@ async def staffing(session: AsyncSession, cal: Calendar, run: store.ForecastRun,
         handle[point.queue_id, point.channel] = point.handle_seconds
     targets = await queue_targets(session, cal.tenant_id)
     return await asyncio.to_thread(
-        domain.staffing, series, handle=handle, patience=run.patience, targets=targets,
+        domain.staffing,
+        series,
+        handle=handle,
+        patience=run.patience,
+        targets=targets,
         config=cal.config,
-    )  # fmt: skip
+    )
 
 
 async def queue_targets(session: AsyncSession, tenant_id: str) -> dict[str, domain.QueueTarget]:
@@ -154,33 +195,64 @@ async def queue_targets(session: AsyncSession, tenant_id: str) -> dict[str, doma
     }
 
 
-async def make_roster(session: AsyncSession, cal: Calendar, run: store.ForecastRun, *,
-                      week_start: date, solve_seconds: float) -> tuple[store.Roster, roster.Roster]:  # fmt: skip
+async def make_roster(
+    session: AsyncSession,
+    cal: Calendar,
+    run: store.ForecastRun,
+    *,
+    week_start: date,
+    solve_seconds: float,
+) -> tuple[store.Roster, roster.Roster]:
     """A draft roster of the week covering the forecast's staffing (with shrinkage)."""
     needs = await staffing(session, cal, run, since=week_start, days=7)
-    requirement = {queue: {slot: need.to_schedule for slot, need in slots.items()}
-                   for queue, slots in needs.items()}  # fmt: skip
+    requirement = {
+        queue: {slot: need.to_schedule for slot, need in slots.items()}
+        for queue, slots in needs.items()
+    }
     agents = await roster_agents(session, cal, week_start)
     rules = domain.rules_of(cal.config)
     rules = roster.Rules(**{**rules.__dict__, "solve_seconds": solve_seconds})
-    built = await asyncio.to_thread(roster.build, week_start=week_start, agents=agents,
-                                    requirement=requirement, opening=cal.opening, rules=rules)  # fmt: skip
-    row = store.Roster(roster_id=new_id(), tenant_id=cal.tenant_id, week_start=week_start,
-                       forecast_run_id=run.run_id, shortfall=built.shortfall,
-                       optimal=built.optimal)  # fmt: skip
+    built = await asyncio.to_thread(
+        roster.build,
+        week_start=week_start,
+        agents=agents,
+        requirement=requirement,
+        opening=cal.opening,
+        rules=rules,
+    )
+    row = store.Roster(
+        roster_id=new_id(),
+        tenant_id=cal.tenant_id,
+        week_start=week_start,
+        forecast_run_id=run.run_id,
+        shortfall=built.shortfall,
+        optimal=built.optimal,
+    )
     session.add(row)
     for shift in built.shifts:
-        session.add(store.ShiftRow(
-            roster_id=row.roster_id, agent_id=shift.agent_id, day=shift.day,
-            start=cal.utc(shift.start), end=cal.utc(shift.end),
-            activities=[{"start": cal.utc(a.start).isoformat(), "end": cal.utc(a.end).isoformat(),
-                         "kind": a.kind} for a in shift.activities],
-        ))  # fmt: skip
+        session.add(
+            store.ShiftRow(
+                roster_id=row.roster_id,
+                agent_id=shift.agent_id,
+                day=shift.day,
+                start=cal.utc(shift.start),
+                end=cal.utc(shift.end),
+                activities=[
+                    {
+                        "start": cal.utc(a.start).isoformat(),
+                        "end": cal.utc(a.end).isoformat(),
+                        "kind": a.kind,
+                    }
+                    for a in shift.activities
+                ],
+            )
+        )
     return row, built
 
 
-async def roster_agents(session: AsyncSession, cal: Calendar, week_start: date
-                        ) -> list[roster.RosterAgent]:  # fmt: skip
+async def roster_agents(
+    session: AsyncSession, cal: Calendar, week_start: date
+) -> list[roster.RosterAgent]:
     targets = (await queue_targets(session, cal.tenant_id)).values()
     leave = await leave_days(session, cal, week_start)
     week = {week_start + timedelta(days=i) for i in range(7)}
@@ -194,12 +266,14 @@ async def roster_agents(session: AsyncSession, cal: Calendar, week_start: date
     ]
 
 
-async def leave_days(session: AsyncSession, cal: Calendar, week_start: date
-                     ) -> dict[str, dict[date, str]]:  # fmt: skip
+async def leave_days(
+    session: AsyncSession, cal: Calendar, week_start: date
+) -> dict[str, dict[date, str]]:
     """Per agent, the week's days of leave and why: the centre file's and those entered since."""
     days = domain.leave_days(cal.config)
-    entered = await store.leave(session, tenant_id=cal.tenant_id, since=week_start,
-                                until=week_start + timedelta(days=6))  # fmt: skip
+    entered = await store.leave(
+        session, tenant_id=cal.tenant_id, since=week_start, until=week_start + timedelta(days=6)
+    )
     for row in entered:
         days.setdefault(row.agent_id, {})[row.day] = row.reason
     return days
@@ -222,10 +296,15 @@ async def publish(tx: Transaction, cal: Calendar, row: store.Roster) -> int:
             activities = (
                 [ScheduledActivity.model_validate(a) for a in shift.activities] if shift else []
             )
-            payload = SchedulePublished(agent_id=agent.agent_id, day=day, roster_id=row.roster_id,
-                                        activities=activities,
-                                        leave=leave.get(agent.agent_id, {}).get(day))  # fmt: skip
-            await tx.emit(Envelope.first(payload, tenant_id=cal.tenant_id,
-                                         aggregate_id=agent.agent_id))  # fmt: skip
+            payload = SchedulePublished(
+                agent_id=agent.agent_id,
+                day=day,
+                roster_id=row.roster_id,
+                activities=activities,
+                leave=leave.get(agent.agent_id, {}).get(day),
+            )
+            await tx.emit(
+                Envelope.first(payload, tenant_id=cal.tenant_id, aggregate_id=agent.agent_id)
+            )
             sent += 1
     return sent

@@ -55,8 +55,11 @@ async def _seed_demo(context: Workforce, looked_at: set[str]) -> None:
             seeded = await demo.seed(tx, context.clock.now(), looked_at=attempt)
         looked_at |= attempt
         if seeded:
-            log.info("demo workforce seeded", tenants=seeded,
-                     seconds=round(time.monotonic() - started, 1))  # fmt: skip
+            log.info(
+                "demo workforce seeded",
+                tenants=seeded,
+                seconds=round(time.monotonic() - started, 1),
+            )
     except Exception as error:  # the demo's extras only: the service works without them
         log.warning("demo workforce not seeded", error=repr(error))
 
@@ -81,38 +84,46 @@ async def refresh(context: Workforce) -> None:
 async def _tenant(tx: Transaction, context: Workforce, cal: Calendar, now: datetime) -> None:
     day = cal.local(now).date()
     picture = await intraday.picture(tx.session, cal, day, now, context.requirements)
-    if await store.changed(tx.session, key=f"intraday/{cal.tenant_id}",
-                           digest=_digest(picture.model_dump_json())):  # fmt: skip
-        await tx.emit(Envelope.first(picture, tenant_id=cal.tenant_id,
-                                     aggregate_id=cal.tenant_id))  # fmt: skip
+    if await store.changed(
+        tx.session, key=f"intraday/{cal.tenant_id}", digest=_digest(picture.model_dump_json())
+    ):
+        await tx.emit(Envelope.first(picture, tenant_id=cal.tenant_id, aggregate_id=cal.tenant_id))
     grace = timedelta(minutes=cal.config.adherence_grace_minutes)
     for item in await intraday.adherence_today(tx.session, cal, day, now):
         agent, figures = item.agent, item.figures
         report = AdherenceChanged(
-            agent_id=agent.agent_id, team=agent.team, day=day,
-            expected=figures.expected_now, actual=figures.actual_now,
+            agent_id=agent.agent_id,
+            team=agent.team,
+            day=day,
+            expected=figures.expected_now,
+            actual=figures.actual_now,
             out_since=figures.out_since,
-            adherence=_round(figures.adherence), conformance=_round(figures.conformance),
+            adherence=_round(figures.adherence),
+            conformance=_round(figures.conformance),
             scheduled_seconds=round(figures.scheduled_seconds),
             adherent_seconds=round(figures.adherent_seconds),
-        )  # fmt: skip
+        )
         essence = report.model_dump_json(exclude={"scheduled_seconds", "adherent_seconds"})
-        if await store.changed(tx.session, key=f"adherence/{agent.agent_id}",
-                               digest=_digest(essence)):  # fmt: skip
-            await tx.emit(Envelope.first(report, tenant_id=cal.tenant_id,
-                                         aggregate_id=agent.agent_id))  # fmt: skip
+        if await store.changed(
+            tx.session, key=f"adherence/{agent.agent_id}", digest=_digest(essence)
+        ):
+            await tx.emit(
+                Envelope.first(report, tenant_id=cal.tenant_id, aggregate_id=agent.agent_id)
+            )
         out_since = figures.out_since
         if out_since is not None and adherence.alert_due(figures, now, grace, agent.alerted_for):
             agent.alerted_for = out_since
             tx.session.add(agent)
             minutes = int((now - out_since).total_seconds() // 60)
             alert = SupervisorAlert(
-                kind="out_of_adherence", agent_id=agent.agent_id,
+                kind="out_of_adherence",
+                agent_id=agent.agent_id,
                 message=f"{agent.name} is {figures.actual_now} but rostered "
-                        f"{figures.expected_now}, for {minutes} minutes",
-            )  # fmt: skip
-            await tx.emit(Envelope.first(alert, tenant_id=cal.tenant_id,
-                                         aggregate_id=cal.tenant_id))  # fmt: skip
+                f"{figures.expected_now}, for {minutes} minutes",
+            )
+            await tx.emit(
+                Envelope.first(alert, tenant_id=cal.tenant_id, aggregate_id=cal.tenant_id)
+            )
 
 
 def _round(value: float | None) -> float | None:

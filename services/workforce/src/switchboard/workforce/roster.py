@@ -110,8 +110,9 @@ def patterns(day: date, opening: tuple[time, time], rules: Rules) -> list[tuple[
     return result
 
 
-def _activities(start: datetime, length: int, pause_shift: int, rules: Rules
-                ) -> tuple[Activity, ...]:  # fmt: skip
+def _activities(
+    start: datetime, length: int, pause_shift: int, rules: Rules
+) -> tuple[Activity, ...]:
     end = start + timedelta(minutes=length)
     pauses: list[tuple[datetime, int, ActivityKind]] = []
     if length >= rules.long_shift_minutes:
@@ -189,8 +190,11 @@ def build(
         model.add(sum(var for _, var in working.get(slot, [])) + short >= needed)
         shortages.append(short)
     chosen = [var for options in choices.values() for var, _ in options]
-    rostered = [var * len(_work_slots(shift, rules.interval_minutes))
-                for options in choices.values() for var, shift in options]  # fmt: skip
+    rostered = [
+        var * len(_work_slots(shift, rules.interval_minutes))
+        for options in choices.values()
+        for var, shift in options
+    ]
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = rules.solve_seconds
     solver.parameters.num_workers = 2
@@ -228,19 +232,23 @@ def build(
     )
 
 
-def coverage(shifts: tuple[Shift, ...], required: Mapping[datetime, int], interval_minutes: int
-             ) -> dict[datetime, tuple[int, int]]:  # fmt: skip
+def coverage(
+    shifts: tuple[Shift, ...], required: Mapping[datetime, int], interval_minutes: int
+) -> dict[datetime, tuple[int, int]]:
     """Per interval: (required, agents scheduled to work in it)."""
     scheduled: dict[datetime, int] = defaultdict(int)
     for shift in shifts:
         for slot in _work_slots(shift.activities, interval_minutes):
             scheduled[slot] += 1
-    return {slot: (required.get(slot, 0), scheduled.get(slot, 0))
-            for slot in sorted(set(required) | set(scheduled))}  # fmt: skip
+    return {
+        slot: (required.get(slot, 0), scheduled.get(slot, 0))
+        for slot in sorted(set(required) | set(scheduled))
+    }
 
 
-def queue_coverage(shifts: tuple[Shift, ...], agents: list[RosterAgent], queue: str,
-                   interval_minutes: int) -> dict[datetime, int]:  # fmt: skip
+def queue_coverage(
+    shifts: tuple[Shift, ...], agents: list[RosterAgent], queue: str, interval_minutes: int
+) -> dict[datetime, int]:
     """Per interval: agents with the queue's skills scheduled to work in it."""
     skilled = {a.agent_id for a in agents if queue in a.queues}
     scheduled: dict[datetime, int] = defaultdict(int)
@@ -251,8 +259,12 @@ def queue_coverage(shifts: tuple[Shift, ...], agents: list[RosterAgent], queue: 
     return dict(scheduled)
 
 
-def violations(shifts: tuple[Shift, ...], agents: list[RosterAgent],
-               opening: Mapping[int, tuple[time, time]], rules: Rules) -> list[str]:  # fmt: skip
+def violations(
+    shifts: tuple[Shift, ...],
+    agents: list[RosterAgent],
+    opening: Mapping[int, tuple[time, time]],
+    rules: Rules,
+) -> list[str]:
     """Every rule a roster breaks, in words (empty: it keeps them all)."""
     found = []
     by_agent: dict[str, list[Shift]] = defaultdict(list)
@@ -291,9 +303,11 @@ def violations(shifts: tuple[Shift, ...], agents: list[RosterAgent],
     return found
 
 
-def _rest(model: cp_model.CpModel,
-          mine: list[tuple[date, list[tuple[cp_model.IntVar, tuple[Activity, ...]]]]],
-          rules: Rules) -> None:  # fmt: skip
+def _rest(
+    model: cp_model.CpModel,
+    mine: list[tuple[date, list[tuple[cp_model.IntVar, tuple[Activity, ...]]]]],
+    rules: Rules,
+) -> None:
     """No two shifts on consecutive days closer than the minimum rest."""
     gap = timedelta(minutes=rules.min_rest_minutes)
     for (_, today), (_, tomorrow) in itertools.pairwise(mine):

@@ -27,22 +27,26 @@ def day_shape(opening: tuple[time, time], interval_minutes: int) -> dict[time, f
     at = start
     while at < end:
         hour = at.hour + at.minute / 60
-        weights[at.time()] = (0.4 + math.exp(-((hour - 10.5) ** 2) / 2)
-                              + 0.8 * math.exp(-((hour - 14) ** 2) / 2.5))  # fmt: skip
+        weights[at.time()] = (
+            0.4 + math.exp(-((hour - 10.5) ** 2) / 2) + 0.8 * math.exp(-((hour - 14) ** 2) / 2.5)
+        )
         at += timedelta(minutes=interval_minutes)
     total = sum(weights.values())
     return {slot: weight / total for slot, weight in weights.items()}
 
 
-def expected_volume(day: date, daily: float, opening: Mapping[int, tuple[time, time]],
-                    interval_minutes: int) -> dict[datetime, float]:  # fmt: skip
+def expected_volume(
+    day: date, daily: float, opening: Mapping[int, tuple[time, time]], interval_minutes: int
+) -> dict[datetime, float]:
     """The pattern's expected contacts per interval of `day` (no noise)."""
     window = opening.get(day.weekday())
     if window is None:
         return {}
     volume = daily * WEEKDAY_FACTOR[day.weekday()]
-    return {datetime.combine(day, slot): volume * share
-            for slot, share in day_shape(window, interval_minutes).items()}  # fmt: skip
+    return {
+        datetime.combine(day, slot): volume * share
+        for slot, share in day_shape(window, interval_minutes).items()
+    }
 
 
 def history(

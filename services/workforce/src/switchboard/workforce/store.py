@@ -175,28 +175,42 @@ class Published(SQLModel, table=True):
 async def apply_centre(session: AsyncSession, centre: CentreConfig) -> None:
     """The centre file's tenants, queues and agents (re-applied on every start)."""
     for tenant in centre.tenants:
-        await session.merge(WorkforceTenant(
-            tenant_id=tenant.id, timezone=tenant.timezone,
-            config=tenant.workforce.model_dump(mode="json"),
-            hours=[h.model_dump(mode="json") for h in tenant.escalation.hours],
-            holidays=[d.isoformat() for d in tenant.escalation.holidays],
-        ))  # fmt: skip
+        await session.merge(
+            WorkforceTenant(
+                tenant_id=tenant.id,
+                timezone=tenant.timezone,
+                config=tenant.workforce.model_dump(mode="json"),
+                hours=[h.model_dump(mode="json") for h in tenant.escalation.hours],
+                holidays=[d.isoformat() for d in tenant.escalation.holidays],
+            )
+        )
         for queue in tenant.queues:
-            await session.merge(WorkforceQueue(
-                tenant_id=tenant.id, queue_id=queue.id, name=queue.name,
-                service_level_percent=queue.service_level_percent,
-                service_level_seconds=queue.service_level_seconds, skills=sorted(queue.skills),
-            ))  # fmt: skip
+            await session.merge(
+                WorkforceQueue(
+                    tenant_id=tenant.id,
+                    queue_id=queue.id,
+                    name=queue.name,
+                    service_level_percent=queue.service_level_percent,
+                    service_level_seconds=queue.service_level_seconds,
+                    skills=sorted(queue.skills),
+                )
+            )
     for agent in centre.agents:
         known = await session.get(WorkforceAgent, agent.id)
         if not any(agent.capacity.values()):  # takes no contacts (a quality analyst): not rostered
             if known is not None:
                 await session.delete(known)
             continue
-        await session.merge(WorkforceAgent(
-            agent_id=agent.id, tenant_id=agent.tenants[0], name=agent.name, team=agent.team,
-            skills=agent.skills, alerted_for=known.alerted_for if known else None,
-        ))  # fmt: skip
+        await session.merge(
+            WorkforceAgent(
+                agent_id=agent.id,
+                tenant_id=agent.tenants[0],
+                name=agent.name,
+                team=agent.team,
+                skills=agent.skills,
+                alerted_for=known.alerted_for if known else None,
+            )
+        )
 
 
 async def tenants(session: AsyncSession) -> Sequence[WorkforceTenant]:
@@ -213,8 +227,9 @@ async def agents(session: AsyncSession, *, tenant_id: str) -> Sequence[Workforce
     return (await session.exec(query.order_by(col(WorkforceAgent.agent_id)))).all()
 
 
-async def stat(session: AsyncSession, *, tenant_id: str, queue_id: str, channel: str,
-               slot: datetime) -> IntervalStat:  # fmt: skip
+async def stat(
+    session: AsyncSession, *, tenant_id: str, queue_id: str, channel: str, slot: datetime
+) -> IntervalStat:
     """The interval's row, made when first needed."""
     row = await session.get(IntervalStat, (tenant_id, queue_id, channel, slot))
     if row is None:
@@ -223,8 +238,9 @@ async def stat(session: AsyncSession, *, tenant_id: str, queue_id: str, channel:
     return row
 
 
-async def history(session: AsyncSession, *, tenant_id: str, since: datetime,
-                  until: datetime) -> Sequence[IntervalStat]:  # fmt: skip
+async def history(
+    session: AsyncSession, *, tenant_id: str, since: datetime, until: datetime
+) -> Sequence[IntervalStat]:
     query = select(IntervalStat).where(
         IntervalStat.tenant_id == tenant_id,
         col(IntervalStat.slot) >= since,
@@ -239,13 +255,15 @@ async def add_history(session: AsyncSession, *, rows: list[IntervalStat]) -> Non
 
 
 async def open_span(session: AsyncSession, *, agent_id: str) -> StateSpan | None:
-    query = select(StateSpan).where(StateSpan.agent_id == agent_id,
-                                    col(StateSpan.ended_at).is_(None))  # fmt: skip
+    query = select(StateSpan).where(
+        StateSpan.agent_id == agent_id, col(StateSpan.ended_at).is_(None)
+    )
     return (await session.exec(query.order_by(col(StateSpan.started_at).desc()))).first()
 
 
-async def spans(session: AsyncSession, *, tenant_id: str, since: datetime,
-                until: datetime) -> Sequence[StateSpan]:  # fmt: skip
+async def spans(
+    session: AsyncSession, *, tenant_id: str, since: datetime, until: datetime
+) -> Sequence[StateSpan]:
     """Every agent's spans that overlap [since, until)."""
     query = select(StateSpan).where(
         StateSpan.tenant_id == tenant_id,
@@ -260,8 +278,9 @@ async def latest_forecast(session: AsyncSession, *, tenant_id: str) -> ForecastR
     return (await session.exec(query.order_by(col(ForecastRun.created_at).desc()))).first()
 
 
-async def forecast_points(session: AsyncSession, *, run_id: str, since: datetime,
-                          until: datetime) -> Sequence[ForecastPoint]:  # fmt: skip
+async def forecast_points(
+    session: AsyncSession, *, run_id: str, since: datetime, until: datetime
+) -> Sequence[ForecastPoint]:
     query = select(ForecastPoint).where(
         ForecastPoint.run_id == run_id,
         col(ForecastPoint.slot) >= since,
@@ -270,15 +289,18 @@ async def forecast_points(session: AsyncSession, *, run_id: str, since: datetime
     return (await session.exec(query)).all()
 
 
-async def published_roster(session: AsyncSession, *, tenant_id: str, week_start: date
-                           ) -> Roster | None:  # fmt: skip
-    query = select(Roster).where(Roster.tenant_id == tenant_id, Roster.week_start == week_start,
-                                 Roster.status == "published")  # fmt: skip
+async def published_roster(
+    session: AsyncSession, *, tenant_id: str, week_start: date
+) -> Roster | None:
+    query = select(Roster).where(
+        Roster.tenant_id == tenant_id, Roster.week_start == week_start, Roster.status == "published"
+    )
     return (await session.exec(query)).first()
 
 
-async def shifts(session: AsyncSession, *, roster_id: str, day: date | None = None,
-                 agent_id: str | None = None) -> Sequence[ShiftRow]:  # fmt: skip
+async def shifts(
+    session: AsyncSession, *, roster_id: str, day: date | None = None, agent_id: str | None = None
+) -> Sequence[ShiftRow]:
     query = select(ShiftRow).where(ShiftRow.roster_id == roster_id)
     if day is not None:
         query = query.where(ShiftRow.day == day)
@@ -306,9 +328,11 @@ async def changed(session: AsyncSession, *, key: str, digest: str) -> bool:
     return True
 
 
-async def leave(session: AsyncSession, *, tenant_id: str, since: date,
-                until: date) -> Sequence[Leave]:  # fmt: skip
+async def leave(
+    session: AsyncSession, *, tenant_id: str, since: date, until: date
+) -> Sequence[Leave]:
     """Days of leave entered through the API, `since`..`until` inclusive."""
-    query = select(Leave).where(Leave.tenant_id == tenant_id, col(Leave.day) >= since,
-                                col(Leave.day) <= until)  # fmt: skip
+    query = select(Leave).where(
+        Leave.tenant_id == tenant_id, col(Leave.day) >= since, col(Leave.day) <= until
+    )
     return (await session.exec(query.order_by(col(Leave.day), col(Leave.agent_id)))).all()

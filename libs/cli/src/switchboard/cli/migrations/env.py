@@ -31,8 +31,9 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_own() -> None:
-    engine = create_async_engine(context.config.get_main_option("sqlalchemy.url") or "",
-                                 poolclass=NullPool)  # fmt: skip
+    engine = create_async_engine(
+        context.config.get_main_option("sqlalchemy.url") or "", poolclass=NullPool
+    )
     async with engine.begin() as connection:
         await connection.run_sync(_run)
     await engine.dispose()

@@ -18,13 +18,30 @@ from switchboard.common.compliance.pii import mask_sensitive
 REDACTED = "[redacted]"
 SENSITIVE_KEYS = frozenset(
     {
-        "name", "customer_name", "sender_name", "caller_name", "display_name",
-        "email", "sender_address", "customer_address", "recipient",
-        "phone", "ani", "callback_number", "calling_number", "csid",
-        "address", "postal_address", "street",
-        "text", "body", "subject", "notes", "content",
+        "name",
+        "customer_name",
+        "sender_name",
+        "caller_name",
+        "display_name",
+        "email",
+        "sender_address",
+        "customer_address",
+        "recipient",
+        "phone",
+        "ani",
+        "callback_number",
+        "calling_number",
+        "csid",
+        "address",
+        "postal_address",
+        "street",
+        "text",
+        "body",
+        "subject",
+        "notes",
+        "content",
     }
-)  # fmt: skip
+)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<![\w.*-])(?:\+\d[\d ()-]{6,17}\d|\(?0\d\)?(?:[ -]?\d){8})(?![\w-])")
 _STREET = re.compile(

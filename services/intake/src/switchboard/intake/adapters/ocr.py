@@ -34,12 +34,19 @@ class Tesseract:
         if binary is None:
             raise TransientError("tesseract is not installed (Debian package tesseract-ocr)")
         process = await asyncio.create_subprocess_exec(
-            binary, "stdin", "stdout", "-l", self.language, "--psm", "3", "tsv",
+            binary,
+            "stdin",
+            "stdout",
+            "-l",
+            self.language,
+            "--psm",
+            "3",
+            "tsv",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env={**os.environ, "OMP_THREAD_LIMIT": "1"},
-        )  # fmt: skip
+        )
         try:
             out, err = await asyncio.wait_for(process.communicate(png), self.timeout_seconds)
         except TimeoutError:

@@ -65,9 +65,11 @@ class SmtpIntake:
                 log.warning("mail for postmaster kept", file=name)
                 return "250 2.0.0 Accepted for the postmaster"
             email = await self.intake.offload.run(
-                parse_email, raw, max_text_chars=settings.intake_max_text_chars,
+                parse_email,
+                raw,
+                max_text_chars=settings.intake_max_text_chars,
                 limits=settings.email_limits,
-            )  # fmt: skip
+            )
             outcome = await ingest_email(self.intake, email, Sender(None), recipients=customers)
         except InvalidInput as refusal:
             code = "552 5.3.4" if refusal.status == 413 else "554 5.6.0"

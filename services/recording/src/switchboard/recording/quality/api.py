@@ -67,8 +67,11 @@ async def sample(body: SampleRequest, request: Request, who: Who) -> list[dict[s
     h = Handling
     async with runtime_of(request).db.reader() as session:
         programme = await store.programme(session, tenant_id=who.tenant_id)
-        query = select(h).where(col(h.tenant_id) == who.tenant_id,
-                                col(h.wrapped_at) >= body.start, col(h.wrapped_at) < body.end)  # fmt: skip
+        query = select(h).where(
+            col(h.tenant_id) == who.tenant_id,
+            col(h.wrapped_at) >= body.start,
+            col(h.wrapped_at) < body.end,
+        )
         if body.agent_id:
             query = query.where(col(h.agent_id) == body.agent_id)
         if not body.include_evaluated:
@@ -81,15 +84,26 @@ async def sample(body: SampleRequest, request: Request, who: Who) -> list[dict[s
         elif body.filter == "long_handle":
             query = query.where(col(h.handle_seconds) > programme.long_handle_seconds)
         elif body.filter == "low_csat":
-            query = query.where(col(h.contact_id).in_(select(SurveyResponse.contact_id).where(
-                col(SurveyResponse.csat) <= programme.low_csat)))  # fmt: skip
+            query = query.where(
+                col(h.contact_id).in_(
+                    select(SurveyResponse.contact_id).where(
+                        col(SurveyResponse.csat) <= programme.low_csat
+                    )
+                )
+            )
         rows = await session.exec(query.order_by(func.random()).limit(body.size))
         return [
-            {"contact_id": r.contact_id, "agent_id": r.agent_id, "queue_id": r.queue_id,
-             "wrapped_at": r.wrapped_at, "handle_seconds": r.handle_seconds,
-             "outcome": r.outcome, "filter": body.filter}
+            {
+                "contact_id": r.contact_id,
+                "agent_id": r.agent_id,
+                "queue_id": r.queue_id,
+                "wrapped_at": r.wrapped_at,
+                "handle_seconds": r.handle_seconds,
+                "outcome": r.outcome,
+                "filter": body.filter,
+            }
             for r in rows
-        ]  # fmt: skip
+        ]
 
 
 # -- evaluations ---------------------------------------------------------------------------------
@@ -119,13 +133,15 @@ async def evaluate(body: EvaluationRequest, request: Request, who: Who) -> dict[
 
 
 @router.get("/evaluations")
-async def list_evaluations(request: Request, who: Who, agent_id: str | None = None,
-                           contact_id: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+async def list_evaluations(
+    request: Request, who: Who, agent_id: str | None = None, contact_id: str | None = None
+) -> list[dict[str, Any]]:
     if agent_id is None or who.agent_id != agent_id:
         allow(who, *ANALYSTS, *LEADERS)
     async with runtime_of(request).db.reader() as session:
-        rows = await store.evaluations(session, tenant_id=who.tenant_id, agent_id=agent_id,
-                                       contact_id=contact_id)  # fmt: skip
+        rows = await store.evaluations(
+            session, tenant_id=who.tenant_id, agent_id=agent_id, contact_id=contact_id
+        )
     return [evaluating.view(r) for r in rows]
 
 
@@ -134,13 +150,15 @@ async def get_evaluation(evaluation_id: str, request: Request, who: Who) -> dict
     """The evaluation with its form and the contact it judged (its content and timeline), every
     read of which is in the customer's access log."""
     async with runtime_of(request).transaction() as tx:
-        row = await store.get(tx.session, store.Evaluation, tenant_id=who.tenant_id,
-                              key=evaluation_id)  # fmt: skip
+        row = await store.get(
+            tx.session, store.Evaluation, tenant_id=who.tenant_id, key=evaluation_id
+        )
         if row is None:
             raise HTTPException(404, "no such evaluation")
         own_or(who, row.agent_id, *ANALYSTS, *LEADERS)
-        form = await store.form_version(tx.session, tenant_id=who.tenant_id,
-                                        form_id=row.form_id, version=row.form_version)  # fmt: skip
+        form = await store.form_version(
+            tx.session, tenant_id=who.tenant_id, form_id=row.form_id, version=row.form_version
+        )
         contact = await _contact(tx.session, who, row.contact_id, reason="quality evaluation")
     return {**evaluating.view(row), "form": form.definition if form else None, "contact": contact}
 
@@ -158,19 +176,32 @@ async def _contact(session: Any, who: Actor, contact_id: str, *, reason: str) ->
     if contact is None:
         raise HTTPException(404, "no such contact")
     if contact.customer_id is not None:
-        customers.audit(session, tenant_id=who.tenant_id, customer_id=contact.customer_id,
-                        actor=who.person, action="read", reason=reason,
-                        details={"contact_id": contact_id})  # fmt: skip
+        customers.audit(
+            session,
+            tenant_id=who.tenant_id,
+            customer_id=contact.customer_id,
+            actor=who.person,
+            action="read",
+            reason=reason,
+            details={"contact_id": contact_id},
+        )
     timeline = await records.timeline(session, contact_id=contact_id)
     handled = await session.exec(select(Handling).where(col(Handling.contact_id) == contact_id))
     return {
-        "contact_id": contact.contact_id, "channel": contact.channel, "queue_id": contact.queue_id,
-        "received_at": contact.received_at, "subject": contact.subject, "text": contact.text,
-        "customer": {"name": contact.customer_name}, "outcome": contact.outcome,
+        "contact_id": contact.contact_id,
+        "channel": contact.channel,
+        "queue_id": contact.queue_id,
+        "received_at": contact.received_at,
+        "subject": contact.subject,
+        "text": contact.text,
+        "customer": {"name": contact.customer_name},
+        "outcome": contact.outcome,
         "handlings": [h.model_dump(mode="json", exclude={"tenant_id"}) for h in handled],
-        "timeline": [{"event_type": e.event_type, "occurred_at": e.occurred_at,
-                      "details": e.details} for e in timeline],
-    }  # fmt: skip
+        "timeline": [
+            {"event_type": e.event_type, "occurred_at": e.occurred_at, "details": e.details}
+            for e in timeline
+        ],
+    }
 
 
 # -- calibration ---------------------------------------------------------------------------------

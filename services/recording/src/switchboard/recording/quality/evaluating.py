@@ -29,8 +29,9 @@ def view(row: store.Evaluation) -> dict[str, Any]:
     return row.model_dump(mode="json", exclude={"tenant_id"})
 
 
-async def _form(session: AsyncSession, tenant_id: str, form_id: str,
-                version: int | None = None) -> store.QualityForm:  # fmt: skip
+async def _form(
+    session: AsyncSession, tenant_id: str, form_id: str, version: int | None = None
+) -> store.QualityForm:
     found = await store.form_version(session, tenant_id=tenant_id, form_id=form_id, version=version)
     if found is None:
         raise LookupError(f"no such form {form_id}")
@@ -49,25 +50,53 @@ async def _handled_by(
 async def _publish(tx: Transaction, row: store.Evaluation, form: store.QualityForm) -> None:
     scored = forms.score(form.form, row.answers)
     payload = EvaluationPublished(
-        evaluation_id=row.evaluation_id, agent_id=row.agent_id,
-        evaluated_contact_id=row.contact_id, form_title=form.title, evaluator=row.evaluator,
-        score=row.score, auto_failed=row.auto_failed, comment=row.comment,
-        questions=[ScoredQuestion(section=q.section, question=q.question, answer=q.answer,
-                                  points=q.points, out_of=q.out_of) for q in scored.questions],
+        evaluation_id=row.evaluation_id,
+        agent_id=row.agent_id,
+        evaluated_contact_id=row.contact_id,
+        form_title=form.title,
+        evaluator=row.evaluator,
+        score=row.score,
+        auto_failed=row.auto_failed,
+        comment=row.comment,
+        questions=[
+            ScoredQuestion(
+                section=q.section,
+                question=q.question,
+                answer=q.answer,
+                points=q.points,
+                out_of=q.out_of,
+            )
+            for q in scored.questions
+        ],
         status=row.status,
-    )  # fmt: skip
-    await tx.emit(Envelope.first(payload, tenant_id=row.tenant_id, aggregate_id=row.evaluation_id,
-                                 contact_id=row.contact_id))  # fmt: skip
+    )
+    await tx.emit(
+        Envelope.first(
+            payload,
+            tenant_id=row.tenant_id,
+            aggregate_id=row.evaluation_id,
+            contact_id=row.contact_id,
+        )
+    )
 
 
-async def submit(tx: Transaction, who: Actor, *, contact_id: str, agent_id: str, form_id: str,
-                 answers: dict[str, str], comment: str | None,
-                 calibration_id: str | None) -> store.Evaluation:  # fmt: skip
+async def submit(
+    tx: Transaction,
+    who: Actor,
+    *,
+    contact_id: str,
+    agent_id: str,
+    form_id: str,
+    answers: dict[str, str],
+    comment: str | None,
+    calibration_id: str | None,
+) -> store.Evaluation:
     session = tx.session
     version = None
     if calibration_id is not None:
-        calibration = await store.get(session, store.Calibration, tenant_id=who.tenant_id,
-                                      key=calibration_id)  # fmt: skip
+        calibration = await store.get(
+            session, store.Calibration, tenant_id=who.tenant_id, key=calibration_id
+        )
         if calibration is None:
             raise LookupError("no such calibration")
         if calibration.status != "open":
@@ -80,12 +109,20 @@ async def submit(tx: Transaction, who: Actor, *, contact_id: str, agent_id: str,
     form = await _form(session, who.tenant_id, form_id, version)
     scored = forms.score(form.form, answers)
     row = store.Evaluation(
-        evaluation_id=new_id(), tenant_id=who.tenant_id, contact_id=contact_id, agent_id=agent_id,
-        form_id=form.form_id, form_version=form.version, evaluator=who.person,
-        answers={k: v.strip().lower() for k, v in answers.items()}, score=scored.score,
-        auto_failed=scored.auto_failed, comment=comment, calibration_id=calibration_id,
+        evaluation_id=new_id(),
+        tenant_id=who.tenant_id,
+        contact_id=contact_id,
+        agent_id=agent_id,
+        form_id=form.form_id,
+        form_version=form.version,
+        evaluator=who.person,
+        answers={k: v.strip().lower() for k, v in answers.items()},
+        score=scored.score,
+        auto_failed=scored.auto_failed,
+        comment=comment,
+        calibration_id=calibration_id,
         status="calibrating" if calibration_id else "submitted",
-    )  # fmt: skip
+    )
     session.add(row)
     if calibration_id is None:
         await _publish(tx, row, form)
@@ -96,8 +133,9 @@ async def answered(tx: Transaction, event: Envelope[EvaluationAnswered]) -> None
     """The agent's acknowledgement or dispute, from their desktop: only of their own evaluation,
     and only once (a later answer does not change the first)."""
     answer = event.payload
-    row = await store.get(tx.session, store.Evaluation, tenant_id=event.tenant_id,
-                          key=answer.evaluation_id)  # fmt: skip
+    row = await store.get(
+        tx.session, store.Evaluation, tenant_id=event.tenant_id, key=answer.evaluation_id
+    )
     if row is None or row.agent_id != answer.agent_id or row.status != "submitted":
         return
     row.status, row.agent_comment, row.answered_at = (
@@ -109,26 +147,41 @@ async def answered(tx: Transaction, event: Envelope[EvaluationAnswered]) -> None
     await _publish(tx, row, await _form(tx.session, row.tenant_id, row.form_id, row.form_version))
 
 
-async def open_calibration(session: AsyncSession, who: Actor, *, contact_id: str, agent_id: str,
-                           form_id: str, evaluators: list[str]) -> store.Calibration:  # fmt: skip
+async def open_calibration(
+    session: AsyncSession,
+    who: Actor,
+    *,
+    contact_id: str,
+    agent_id: str,
+    form_id: str,
+    evaluators: list[str],
+) -> store.Calibration:
     await _handled_by(session, who.tenant_id, contact_id, agent_id)
     form = await _form(session, who.tenant_id, form_id)
-    row = store.Calibration(calibration_id=new_id(), tenant_id=who.tenant_id,
-                            contact_id=contact_id, agent_id=agent_id, form_id=form.form_id,
-                            form_version=form.version, evaluators=sorted(set(evaluators)),
-                            created_by=who.person)  # fmt: skip
+    row = store.Calibration(
+        calibration_id=new_id(),
+        tenant_id=who.tenant_id,
+        contact_id=contact_id,
+        agent_id=agent_id,
+        form_id=form.form_id,
+        form_version=form.version,
+        evaluators=sorted(set(evaluators)),
+        created_by=who.person,
+    )
     session.add(row)
     return row
 
 
-async def calibration_view(session: AsyncSession, who: Actor,
-                           calibration_id: str) -> dict[str, Any] | None:  # fmt: skip
+async def calibration_view(
+    session: AsyncSession, who: Actor, calibration_id: str
+) -> dict[str, Any] | None:
     row = await store.get(session, store.Calibration, tenant_id=who.tenant_id, key=calibration_id)
     if row is None:
         return None
     form = await _form(session, who.tenant_id, row.form_id, row.form_version)
-    scores = await store.evaluations(session, tenant_id=who.tenant_id,
-                                     calibration_id=calibration_id)  # fmt: skip
+    scores = await store.evaluations(
+        session, tenant_id=who.tenant_id, calibration_id=calibration_id
+    )
     latest = {}
     for score in sorted(scores, key=lambda s: s.submitted_at):
         latest[score.evaluator] = score
@@ -144,8 +197,9 @@ async def calibration_view(session: AsyncSession, who: Actor,
     }
 
 
-async def agree(tx: Transaction, who: Actor, calibration_id: str, answers: dict[str, str],
-                comment: str | None) -> store.Evaluation:  # fmt: skip
+async def agree(
+    tx: Transaction, who: Actor, calibration_id: str, answers: dict[str, str], comment: str | None
+) -> store.Evaluation:
     row = await store.get(
         tx.session, store.Calibration, tenant_id=who.tenant_id, key=calibration_id
     )
@@ -156,12 +210,19 @@ async def agree(tx: Transaction, who: Actor, calibration_id: str, answers: dict[
     form = await _form(tx.session, who.tenant_id, row.form_id, row.form_version)
     scored = forms.score(form.form, answers)
     agreed = store.Evaluation(
-        evaluation_id=new_id(), tenant_id=who.tenant_id, contact_id=row.contact_id,
-        agent_id=row.agent_id, form_id=row.form_id, form_version=row.form_version,
+        evaluation_id=new_id(),
+        tenant_id=who.tenant_id,
+        contact_id=row.contact_id,
+        agent_id=row.agent_id,
+        form_id=row.form_id,
+        form_version=row.form_version,
         evaluator=f"calibration ({', '.join(row.evaluators)})",
-        answers={k: v.strip().lower() for k, v in answers.items()}, score=scored.score,
-        auto_failed=scored.auto_failed, comment=comment, submitted_at=utcnow(),
-    )  # fmt: skip
+        answers={k: v.strip().lower() for k, v in answers.items()},
+        score=scored.score,
+        auto_failed=scored.auto_failed,
+        comment=comment,
+        submitted_at=utcnow(),
+    )
     tx.session.add(agreed)
     row.status, row.agreed_evaluation_id = "agreed", agreed.evaluation_id
     tx.session.add(row)

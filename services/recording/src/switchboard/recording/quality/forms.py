@@ -117,11 +117,14 @@ def spread(
                 for points, _ in (_points(question, answer) for answer in answers.values())
                 if points is not None
             ]
-            result.append(QuestionSpread(
-                question_id=question.id, answers=answers,
-                low=round(min(shares), 4) if shares else None,
-                high=round(max(shares), 4) if shares else None,
-                spread=round(max(shares) - min(shares), 4) if shares else None,
-                deviation=round(pstdev(shares), 4) if shares else None,
-            ))  # fmt: skip
+            result.append(
+                QuestionSpread(
+                    question_id=question.id,
+                    answers=answers,
+                    low=round(min(shares), 4) if shares else None,
+                    high=round(max(shares), 4) if shares else None,
+                    spread=round(max(shares) - min(shares), 4) if shares else None,
+                    deviation=round(pstdev(shares), 4) if shares else None,
+                )
+            )
     return result

@@ -44,8 +44,11 @@ def _seconds(start: datetime | None, end: datetime | None) -> float | None:
 def _settle(row: Handling) -> None:
     row.handle_seconds = _seconds(row.assigned_at, row.wrapped_at)
     after = _seconds(row.ended_at, row.wrapped_at)
-    inside = row.assigned_at is None or row.ended_at is None or (
-        aware(row.ended_at) >= aware(row.assigned_at))  # fmt: skip
+    inside = (
+        row.assigned_at is None
+        or row.ended_at is None
+        or (aware(row.ended_at) >= aware(row.assigned_at))
+    )
     row.after_call_seconds = after if after is not None and after >= 0 and inside else None
 
 
@@ -57,12 +60,20 @@ async def _row(
     if found is not None:
         return found
     ended_at = await store.call_ended_at(session, contact_id=contact_id)
-    return Handling(contact_id=contact_id, agent_id=agent_id, tenant_id=tenant_id,
-                    ended_at=ended_at)  # fmt: skip
+    return Handling(
+        contact_id=contact_id, agent_id=agent_id, tenant_id=tenant_id, ended_at=ended_at
+    )
 
 
-async def assigned(session: AsyncSession, *, tenant_id: str, contact_id: str, agent_id: str,
-                   queue_id: str, at: datetime) -> None:  # fmt: skip
+async def assigned(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    contact_id: str,
+    agent_id: str,
+    queue_id: str,
+    at: datetime,
+) -> None:
     row = await _row(session, tenant_id=tenant_id, contact_id=contact_id, agent_id=agent_id)
     if row.assigned_at is None or aware(at) < aware(row.assigned_at):
         row.assigned_at, row.queue_id = at, queue_id
@@ -70,9 +81,17 @@ async def assigned(session: AsyncSession, *, tenant_id: str, contact_id: str, ag
     session.add(row)
 
 
-async def wrapped(session: AsyncSession, *, tenant_id: str, contact_id: str, agent_id: str,
-                  at: datetime, disposition: str, outcome: str | None,
-                  notes_given: bool) -> None:  # fmt: skip
+async def wrapped(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    contact_id: str,
+    agent_id: str,
+    at: datetime,
+    disposition: str,
+    outcome: str | None,
+    notes_given: bool,
+) -> None:
     """The agent's last wrap-up of the contact is the one that counts."""
     row = await _row(session, tenant_id=tenant_id, contact_id=contact_id, agent_id=agent_id)
     if row.wrapped_at is None or aware(at) >= aware(row.wrapped_at):

@@ -67,17 +67,26 @@ async def figures(session: AsyncSession, scope: Scope, programme: QualityConfig)
     h, c = Handling, RecordedContact
     later_contact = aliased(RecordedContact)
     later_handling = aliased(Handling)
-    repeat = exists().where(and_(
-        col(later_contact.conversation_id) == c.conversation_id,
-        col(later_contact.contact_id) != c.contact_id,
-        col(later_contact.received_at) > c.received_at))  # fmt: skip
-    handed_on = exists().where(and_(
-        col(later_handling.contact_id) == h.contact_id,
-        col(later_handling.agent_id) != h.agent_id,
-        col(later_handling.assigned_at) >= h.assigned_at))  # fmt: skip
-    corrected = exists().where(and_(
-        col(CustomerCorrection.customer_id) == c.customer_id,
-        col(CustomerCorrection.at) > h.wrapped_at))  # fmt: skip
+    repeat = exists().where(
+        and_(
+            col(later_contact.conversation_id) == c.conversation_id,
+            col(later_contact.contact_id) != c.contact_id,
+            col(later_contact.received_at) > c.received_at,
+        )
+    )
+    handed_on = exists().where(
+        and_(
+            col(later_handling.contact_id) == h.contact_id,
+            col(later_handling.agent_id) != h.agent_id,
+            col(later_handling.assigned_at) >= h.assigned_at,
+        )
+    )
+    corrected = exists().where(
+        and_(
+            col(CustomerCorrection.customer_id) == c.customer_id,
+            col(CustomerCorrection.at) > h.wrapped_at,
+        )
+    )
     incomplete = _incomplete(programme)
     calls = c.channel == "phone"
     query = (
@@ -112,16 +121,26 @@ async def figures(session: AsyncSession, scope: Scope, programme: QualityConfig)
     result.update(await _surveys(session, scope))
     result.update(await _rostered(session, scope, handled, result["calls_handled"]))
     result.update(await _quality(session, scope))
-    result.update(await saves.of_agents(session, tenant_id=scope.tenant_id,
-                                        agent_ids=scope.agent_ids, start=scope.start,
-                                        end=scope.end))  # fmt: skip
+    result.update(
+        await saves.of_agents(
+            session,
+            tenant_id=scope.tenant_id,
+            agent_ids=scope.agent_ids,
+            start=scope.start,
+            end=scope.end,
+        )
+    )
     return result
 
 
 def _handled_in(scope: Scope) -> list[Any]:
     h = Handling
-    return [col(h.tenant_id) == scope.tenant_id, col(h.agent_id).in_(scope.agent_ids),
-            col(h.wrapped_at) >= scope.start, col(h.wrapped_at) < scope.end]  # fmt: skip
+    return [
+        col(h.tenant_id) == scope.tenant_id,
+        col(h.agent_id).in_(scope.agent_ids),
+        col(h.wrapped_at) >= scope.start,
+        col(h.wrapped_at) < scope.end,
+    ]
 
 
 def _incomplete(programme: QualityConfig) -> Any:
@@ -163,8 +182,12 @@ async def _rostered(
     session: AsyncSession, scope: Scope, handled: int, calls: int
 ) -> dict[str, Any]:
     scheduled, adherent = await adherence.rostered_seconds(
-        session, tenant_id=scope.tenant_id, start=scope.start, end=scope.end,
-        agent_ids=scope.agent_ids)  # fmt: skip
+        session,
+        tenant_id=scope.tenant_id,
+        start=scope.start,
+        end=scope.end,
+        agent_ids=scope.agent_ids,
+    )
     hours = scheduled / 3600
     return {
         "rostered_hours": round(hours, 2),
@@ -177,9 +200,12 @@ async def _rostered(
 async def _quality(session: AsyncSession, scope: Scope) -> dict[str, Any]:
     e = Evaluation
     query = select(func.avg(e.score).label("score"), func.count().label("n")).where(
-        col(e.tenant_id) == scope.tenant_id, col(e.agent_id).in_(scope.agent_ids),
+        col(e.tenant_id) == scope.tenant_id,
+        col(e.agent_id).in_(scope.agent_ids),
         col(e.calibration_id).is_(None),
-        col(e.submitted_at) >= scope.start, col(e.submitted_at) < scope.end)  # fmt: skip
+        col(e.submitted_at) >= scope.start,
+        col(e.submitted_at) < scope.end,
+    )
     row = (await session.exec(query)).one()  # type: ignore[call-overload]
     return {"quality_score": _rounded(row.score), "evaluations": int(row.n or 0)}
 
@@ -206,15 +232,25 @@ def weeks(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     return cuts
 
 
-async def scorecard(session: AsyncSession, scope: Scope, programme: QualityConfig, *,
-                    targets: dict[str, float], trend: bool) -> dict[str, Any]:  # fmt: skip
+async def scorecard(
+    session: AsyncSession,
+    scope: Scope,
+    programme: QualityConfig,
+    *,
+    targets: dict[str, float],
+    trend: bool,
+) -> dict[str, Any]:
     card = await figures(session, scope, programme)
     result: dict[str, Any] = {"figures": card, "targets": against_targets(card, targets)}
     if trend:
         result["trend"] = [
-            {"from": a.isoformat(), "to": b.isoformat(),
-             "figures": await figures(session, Scope(scope.tenant_id, scope.agent_ids, a, b),
-                                      programme)}
+            {
+                "from": a.isoformat(),
+                "to": b.isoformat(),
+                "figures": await figures(
+                    session, Scope(scope.tenant_id, scope.agent_ids, a, b), programme
+                ),
+            }
             for a, b in weeks(scope.start, scope.end)
-        ]  # fmt: skip
+        ]
     return result

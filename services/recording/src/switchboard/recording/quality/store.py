@@ -100,8 +100,9 @@ class Coaching(SQLModel, table=True):
     topic: str = Field(max_length=500)
     evaluation_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     scorecard_gaps: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    actions: list[dict[str, Any]] = Field(default_factory=list,
-                                          sa_column=Column(JSON, nullable=False))  # fmt: skip
+    actions: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     notes: str | None = Field(default=None, sa_column=Column(Text))
     follow_up_at: datetime | None = None
     status: str = Field(default="planned", max_length=16)
@@ -127,14 +128,18 @@ def _digest(definition: dict[str, Any]) -> str:
 
 async def apply_centre(session: AsyncSession, centre: CentreConfig) -> None:
     for tenant in centre.tenants:
-        await session.merge(QualityProgramme(tenant_id=tenant.id,
-                                             config=tenant.quality.model_dump(mode="json")))  # fmt: skip
+        await session.merge(
+            QualityProgramme(tenant_id=tenant.id, config=tenant.quality.model_dump(mode="json"))
+        )
         for form in tenant.quality.forms:
             await save_form(session, tenant_id=tenant.id, form=form)
     for agent in centre.agents:
         for tenant_id in agent.tenants:
-            await session.merge(QualityAgent(tenant_id=tenant_id, agent_id=agent.id,
-                                             name=agent.name, team=agent.team))  # fmt: skip
+            await session.merge(
+                QualityAgent(
+                    tenant_id=tenant_id, agent_id=agent.id, name=agent.name, team=agent.team
+                )
+            )
 
 
 async def programme(session: AsyncSession, *, tenant_id: str) -> QualityConfig:
@@ -150,18 +155,25 @@ async def save_form(
     latest = await form_version(session, tenant_id=tenant_id, form_id=form.id)
     if latest is not None and latest.digest == _digest(definition):
         return latest
-    row = QualityForm(tenant_id=tenant_id, form_id=form.id, title=form.title,
-                      version=(latest.version if latest else 0) + 1,
-                      definition=definition, digest=_digest(definition))  # fmt: skip
+    row = QualityForm(
+        tenant_id=tenant_id,
+        form_id=form.id,
+        title=form.title,
+        version=(latest.version if latest else 0) + 1,
+        definition=definition,
+        digest=_digest(definition),
+    )
     session.add(row)
     return row
 
 
-async def form_version(session: AsyncSession, *, tenant_id: str, form_id: str,
-                       version: int | None = None) -> QualityForm | None:  # fmt: skip
+async def form_version(
+    session: AsyncSession, *, tenant_id: str, form_id: str, version: int | None = None
+) -> QualityForm | None:
     """The given version of the form, or its latest."""
-    query = select(QualityForm).where(col(QualityForm.tenant_id) == tenant_id,
-                                      col(QualityForm.form_id) == form_id)  # fmt: skip
+    query = select(QualityForm).where(
+        col(QualityForm.tenant_id) == tenant_id, col(QualityForm.form_id) == form_id
+    )
     if version is not None:
         query = query.where(col(QualityForm.version) == version)
     rows = await session.exec(query.order_by(col(QualityForm.version).desc()).limit(1))
@@ -177,11 +189,14 @@ async def latest_forms(session: AsyncSession, *, tenant_id: str) -> list[Quality
     )
     rows = await session.exec(
         select(QualityForm)
-        .join(latest, (col(QualityForm.form_id) == latest.c.form_id)
-              & (col(QualityForm.version) == latest.c.version))
+        .join(
+            latest,
+            (col(QualityForm.form_id) == latest.c.form_id)
+            & (col(QualityForm.version) == latest.c.version),
+        )
         .where(col(QualityForm.tenant_id) == tenant_id)
         .order_by(col(QualityForm.form_id))
-    )  # fmt: skip
+    )
     return list(rows)
 
 
@@ -198,9 +213,15 @@ async def agent(session: AsyncSession, *, tenant_id: str, agent_id: str) -> Qual
     return await session.get(QualityAgent, (tenant_id, agent_id))
 
 
-async def evaluations(session: AsyncSession, *, tenant_id: str, agent_id: str | None = None,
-                      contact_id: str | None = None, calibration_id: str | None = None,
-                      limit: int = 200) -> list[Evaluation]:  # fmt: skip
+async def evaluations(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    agent_id: str | None = None,
+    contact_id: str | None = None,
+    calibration_id: str | None = None,
+    limit: int = 200,
+) -> list[Evaluation]:
     """Newest first; without `calibration_id`, the evaluations agents see (not calibration
     scores)."""
     e = Evaluation
@@ -230,16 +251,18 @@ async def calibrations(
     return list(await session.exec(query.order_by(col(Calibration.created_at).desc()).limit(limit)))
 
 
-async def coaching_sessions(session: AsyncSession, *, tenant_id: str,
-                            agent_id: str | None = None) -> list[Coaching]:  # fmt: skip
+async def coaching_sessions(
+    session: AsyncSession, *, tenant_id: str, agent_id: str | None = None
+) -> list[Coaching]:
     query = select(Coaching).where(col(Coaching.tenant_id) == tenant_id)
     if agent_id is not None:
         query = query.where(col(Coaching.agent_id) == agent_id)
     return list(await session.exec(query.order_by(col(Coaching.created_at).desc()).limit(200)))
 
 
-async def feedback(session: AsyncSession, *, tenant_id: str, agent_id: str | None = None,
-                   team: str | None = None) -> list[Feedback]:  # fmt: skip
+async def feedback(
+    session: AsyncSession, *, tenant_id: str, agent_id: str | None = None, team: str | None = None
+) -> list[Feedback]:
     """Newest first; for an agent, what was posted to them or to their team."""
     query = select(Feedback).where(col(Feedback.tenant_id) == tenant_id)
     if agent_id is not None:

@@ -53,20 +53,29 @@ async def plan_coaching(body: CoachingRequest, request: Request, who: Who) -> di
         if await store.agent(tx.session, tenant_id=who.tenant_id, agent_id=body.agent_id) is None:
             raise HTTPException(404, "no such agent")
         for evaluation_id in body.evaluation_ids:
-            if await store.get(tx.session, store.Evaluation, tenant_id=who.tenant_id,
-                               key=evaluation_id) is None:  # fmt: skip
+            if (
+                await store.get(
+                    tx.session, store.Evaluation, tenant_id=who.tenant_id, key=evaluation_id
+                )
+                is None
+            ):
                 raise HTTPException(404, f"no such evaluation {evaluation_id}")
-        row = store.Coaching(coaching_id=new_id(), tenant_id=who.tenant_id, coach=who.person,
-                             **body.model_dump(mode="json", exclude={"follow_up_at"}),
-                             follow_up_at=body.follow_up_at)  # fmt: skip
+        row = store.Coaching(
+            coaching_id=new_id(),
+            tenant_id=who.tenant_id,
+            coach=who.person,
+            **body.model_dump(mode="json", exclude={"follow_up_at"}),
+            follow_up_at=body.follow_up_at,
+        )
         tx.session.add(row)
         await tx.emit(_coaching_event(row))
     return row.model_dump(mode="json")
 
 
 @router.patch("/coaching/{coaching_id}", dependencies=[may(*LEADERS)])
-async def change_coaching(coaching_id: str, body: CoachingChange, request: Request,
-                          who: Who) -> dict[str, Any]:  # fmt: skip
+async def change_coaching(
+    coaching_id: str, body: CoachingChange, request: Request, who: Who
+) -> dict[str, Any]:
     async with runtime_of(request).transaction() as tx:
         row: store.Coaching | None = await store.get(
             tx.session, store.Coaching, tenant_id=who.tenant_id, key=coaching_id
@@ -90,9 +99,15 @@ async def list_coaching(
     async with runtime_of(request).db.reader() as session:
         rows = await store.coaching_sessions(session, tenant_id=who.tenant_id, agent_id=agent_id)
     now = utcnow()
-    return [{**r.model_dump(mode="json"),
-             "overdue": r.status != "done" and r.follow_up_at is not None
-             and aware(r.follow_up_at) < now} for r in rows]  # fmt: skip
+    return [
+        {
+            **r.model_dump(mode="json"),
+            "overdue": r.status != "done"
+            and r.follow_up_at is not None
+            and aware(r.follow_up_at) < now,
+        }
+        for r in rows
+    ]
 
 
 class FeedbackRequest(BaseModel):
@@ -110,8 +125,9 @@ async def post_feedback(body: FeedbackRequest, request: Request, who: Who) -> di
         known = await store.agents(tx.session, tenant_id=who.tenant_id, team=body.team)
         if not any(body.agent_id in (None, a.agent_id) for a in known):
             raise HTTPException(404, "no such team" if body.team else "no such agent")
-        row = store.Feedback(feedback_id=new_id(), tenant_id=who.tenant_id, author=who.person,
-                             **body.model_dump())  # fmt: skip
+        row = store.Feedback(
+            feedback_id=new_id(), tenant_id=who.tenant_id, author=who.person, **body.model_dump()
+        )
         tx.session.add(row)
         payload = FeedbackPosted(**row.model_dump(include=set(FeedbackPosted.model_fields)))
         await tx.emit(
@@ -128,8 +144,9 @@ async def list_feedback(
         allow(who, *LEADERS)
     async with runtime_of(request).db.reader() as session:
         found = await store.agent(session, tenant_id=who.tenant_id, agent_id=agent_id or "")
-        rows = await store.feedback(session, tenant_id=who.tenant_id, agent_id=agent_id,
-                                    team=found.team if found else None)  # fmt: skip
+        rows = await store.feedback(
+            session, tenant_id=who.tenant_id, agent_id=agent_id, team=found.team if found else None
+        )
     return [r.model_dump(mode="json") for r in rows]
 
 
@@ -146,9 +163,16 @@ def _period(start: datetime, end: datetime) -> None:
         raise HTTPException(422, f"a scorecard covers at most {scorecards.MAX_WEEKS} weeks")
 
 
-async def _card(session: AsyncSession, tenant_id: str, agent_ids: tuple[str, ...],
-                team: str | None, start: datetime, end: datetime, *,
-                trend: bool) -> dict[str, Any]:  # fmt: skip
+async def _card(
+    session: AsyncSession,
+    tenant_id: str,
+    agent_ids: tuple[str, ...],
+    team: str | None,
+    start: datetime,
+    end: datetime,
+    *,
+    trend: bool,
+) -> dict[str, Any]:
     """The agents' scorecard against the team's targets (over the tenant's)."""
     programme = await store.programme(session, tenant_id=tenant_id)
     targets = {**programme.targets, **programme.team_targets.get(team or "", {})}
@@ -157,8 +181,9 @@ async def _card(session: AsyncSession, tenant_id: str, agent_ids: tuple[str, ...
 
 
 @router.get("/scorecards/agents/{agent_id}")
-async def agent_scorecard(agent_id: str, request: Request, who: Who, start: Start, end: End,
-                          trend: bool = False) -> dict[str, Any]:  # fmt: skip
+async def agent_scorecard(
+    agent_id: str, request: Request, who: Who, start: Start, end: End, trend: bool = False
+) -> dict[str, Any]:
     """The agent's figures (defined in `scorecards.py`) against their team's targets or else the
     tenant's, with the gap to each; `trend=true` adds them week by week."""
     own_or(who, agent_id, *LEADERS, *ANALYSTS)
@@ -167,15 +192,21 @@ async def agent_scorecard(agent_id: str, request: Request, who: Who, start: Star
         found = await store.agent(session, tenant_id=who.tenant_id, agent_id=agent_id)
         if found is None:
             raise HTTPException(404, "no such agent")
-        card = await _card(session, who.tenant_id, (agent_id,), found.team, start, end,
-                           trend=trend)  # fmt: skip
-    return {"agent_id": agent_id, "name": found.name, "team": found.team, "from": start,
-            "to": end, **card}  # fmt: skip
+        card = await _card(session, who.tenant_id, (agent_id,), found.team, start, end, trend=trend)
+    return {
+        "agent_id": agent_id,
+        "name": found.name,
+        "team": found.team,
+        "from": start,
+        "to": end,
+        **card,
+    }
 
 
 @router.get("/scorecards/teams/{team}", dependencies=[may(*LEADERS, *ANALYSTS)])
-async def team_scorecard(team: str, request: Request, who: Who, start: Start, end: End,
-                         trend: bool = False) -> dict[str, Any]:  # fmt: skip
+async def team_scorecard(
+    team: str, request: Request, who: Who, start: Start, end: End, trend: bool = False
+) -> dict[str, Any]:
     """The team's figures over all its agents' handlings, and each agent's beside them."""
     _period(start, end)
     async with runtime_of(request).db.reader() as session:
@@ -184,7 +215,12 @@ async def team_scorecard(team: str, request: Request, who: Who, start: Start, en
             raise HTTPException(404, "no such team")
         ids = tuple(m.agent_id for m in members)
         card = await _card(session, who.tenant_id, ids, team, start, end, trend=trend)
-        agents = [{"agent_id": m.agent_id, "name": m.name,
-                   **await _card(session, who.tenant_id, (m.agent_id,), team, start, end,
-                                 trend=False)} for m in members]  # fmt: skip
+        agents = [
+            {
+                "agent_id": m.agent_id,
+                "name": m.name,
+                **await _card(session, who.tenant_id, (m.agent_id,), team, start, end, trend=False),
+            }
+            for m in members
+        ]
     return {"team": team, "from": start, "to": end, **card, "agents": agents}
