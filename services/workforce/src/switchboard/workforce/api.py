@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel
 
-from switchboard.common.auth import OPERATORS, operator_tenant, policy
+from switchboard.common.auth import OPERATORS, policy
 from switchboard.workforce import adherence, domain, intraday, planning, publisher, roster, store
 from switchboard.workforce.context import Workforce
+from switchboard.workforce.deps import Tenant, calendar_of, check_span, today_of
 from switchboard.workforce.planning import Calendar
 
 router = APIRouter(
@@ -21,31 +22,15 @@ router = APIRouter(
     tags=["workforce"],
     dependencies=[policy(read=OPERATORS, write=("team_leader",))],
 )
-Tenant = Annotated[str, Depends(operator_tenant)]
-MAX_DAYS = 31
-MAX_LEAVE_DAYS = 60
-
-
-async def _calendar(context: Workforce, tenant_id: str) -> Calendar:
-    async with context.runtime.db.reader() as session:
-        cal = await planning.calendar(session, tenant_id)
-    if cal is None:
-        raise HTTPException(404, f"tenant {tenant_id} has no workforce calendar")
-    return cal
-
-
-def _today(context: Workforce, cal: Calendar) -> date:
-    return cal.local(context.clock.now()).date()
 
 
 @router.get("/history")
 async def history(tenant: Tenant, request: Request, start: date, end: date) -> dict[str, Any]:
     """Offered, handled, abandoned and handle time per queue, channel and interval (local times),
     for the days `start`..`end` inclusive."""
-    if end < start or (end - start).days >= MAX_DAYS:
-        raise HTTPException(422, f"end must be on or after start, at most {MAX_DAYS} days on")
+    check_span(start, end)
     context = Workforce.of(request)
-    cal = await _calendar(context, tenant)
+    cal = await calendar_of(context, tenant)
     async with context.runtime.db.reader() as session:
         rows = await store.history(
             session, tenant_id=tenant, since=cal.day_bounds(start)[0], until=cal.day_bounds(end)[1]
@@ -82,10 +67,10 @@ async def create_forecast(
 ) -> dict[str, Any]:
     """Forecast the coming weeks from the history, with its error on the held-back days."""
     context = Workforce.of(request)
-    cal = await _calendar(context, tenant)
+    cal = await calendar_of(context, tenant)
     async with context.runtime.transaction() as tx:
         run = await planning.make_forecast(
-            tx.session, cal, start=body.start or _today(context, cal)
+            tx.session, cal, start=body.start or today_of(context, cal)
         )
         summary = await _forecast_summary(tx.session, cal, run)
     context.changed.set()
@@ -95,7 +80,7 @@ async def create_forecast(
 @router.get("/forecasts/latest")
 async def latest_forecast(tenant: Tenant, request: Request) -> dict[str, Any]:
     context = Workforce.of(request)
-    cal = await _calendar(context, tenant)
+    cal = await calendar_of(context, tenant)
     async with context.runtime.db.reader() as session:
         run = await store.latest_forecast(session, tenant_id=tenant)
         if run is None:
@@ -130,8 +115,8 @@ async def staffing(tenant: Tenant, request: Request, day: date | None = None) ->
     """Agents needed per queue and interval of `day`, how they were worked out, and with
     shrinkage, from the latest forecast."""
     context = Workforce.of(request)
-    cal = await _calendar(context, tenant)
-    day = day or _today(context, cal)
+    cal = await calendar_of(context, tenant)
+    day = day or today_of(context, cal)
     async with context.runtime.db.reader() as session:
         run = await store.latest_forecast(session, tenant_id=tenant)
         if run is None:
@@ -169,7 +154,7 @@ async def create_roster(body: RosterRequest, tenant: Tenant, request: Request) -
     if body.week_start.weekday() != 0:
         raise HTTPException(422, "week_start must be a Monday")
     context = Workforce.of(request)
-    cal = await _calendar(context, tenant)
+    cal = await calendar_of(context, tenant)
     async with context.runtime.transaction() as tx:
         run = await store.latest_forecast(tx.session, tenant_id=tenant)
         if run is None:
@@ -190,14 +175,14 @@ async def create_roster(body: RosterRequest, tenant: Tenant, request: Request) -
 @router.get("/rosters/{roster_id}")
 async def get_roster(roster_id: str, tenant: Tenant, request: Request) -> dict[str, Any]:
     context = Workforce.of(request)
-    return await _roster_view(context, await _calendar(context, tenant), roster_id)
+    return await _roster_view(context, await calendar_of(context, tenant), roster_id)
 
 
 @router.post("/rosters/{roster_id}/publish")
 async def publish_roster(roster_id: str, tenant: Tenant, request: Request) -> dict[str, Any]:
     """Publish a draft: it replaces the week's roster and each agent's days reach their desktop."""
     context = Workforce.of(request)
-    cal = await _calendar(context, tenant)
+    cal = await calendar_of(context, tenant)
     async with context.runtime.transaction() as tx:
         row = await tx.session.get(store.Roster, roster_id)
         if row is None or row.tenant_id != tenant:
@@ -268,7 +253,7 @@ async def _roster_view(context: Workforce, cal: Calendar, roster_id: str) -> dic
 async def intraday_view(tenant: Tenant, request: Request) -> dict[str, Any]:
     """Today per interval: forecast vs actual, required vs rostered vs signed in."""
     context = Workforce.of(request)
-    cal = await _calendar(context, tenant)
+    cal = await calendar_of(context, tenant)
     now = context.clock.now()
     async with context.runtime.db.reader() as session:
         picture = await intraday.picture(
@@ -281,7 +266,7 @@ async def intraday_view(tenant: Tenant, request: Request) -> dict[str, Any]:
 async def adherence_view(tenant: Tenant, request: Request) -> dict[str, Any]:
     """Each rostered agent's adherence and conformance today, and each team's."""
     context = Workforce.of(request)
-    cal = await _calendar(context, tenant)
+    cal = await calendar_of(context, tenant)
     now = context.clock.now()
     async with context.runtime.db.reader() as session:
         items = await intraday.adherence_today(session, cal, cal.local(now).date(), now)
@@ -306,104 +291,6 @@ async def adherence_view(tenant: Tenant, request: Request) -> dict[str, Any]:
             for team, figures in sorted(teams.items())
         },
     }
-
-
-@router.get("/agents/{agent_id}/schedule")
-async def agent_schedule(
-    agent_id: str, tenant: Tenant, request: Request, start: Annotated[date | None, Query()] = None
-) -> dict[str, Any]:
-    """An agent's published shifts for the week starting `start` (default: this week)."""
-    context = Workforce.of(request)
-    cal = await _calendar(context, tenant)
-    week = domain.week_of(start or _today(context, cal))
-    async with context.runtime.db.reader() as session:
-        agent = await session.get(store.WorkforceAgent, agent_id)
-        if agent is None or agent.tenant_id != tenant:
-            raise HTTPException(404, "no such agent")
-        published = await store.published_roster(session, tenant_id=tenant, week_start=week)
-        rows = (
-            []
-            if published is None
-            else await store.shifts(session, roster_id=published.roster_id, agent_id=agent_id)
-        )
-    return {
-        "agent_id": agent_id,
-        "week_start": week.isoformat(),
-        "shifts": [{"day": r.day.isoformat(), "activities": r.activities} for r in rows],
-    }
-
-
-class LeaveRequest(BaseModel):
-    start: date
-    end: date
-    """The last day of leave (inclusive)."""
-    reason: str = Field(default="annual leave", min_length=1, max_length=200)
-
-
-@router.post("/agents/{agent_id}/leave", status_code=201)
-async def add_leave(
-    agent_id: str, body: LeaveRequest, tenant: Tenant, request: Request
-) -> dict[str, Any]:
-    """Days of leave for an agent: rosters made from now on keep them free (a published roster
-    that has a shift on one lists it among its violations)."""
-    days = (body.end - body.start).days + 1
-    if not 1 <= days <= MAX_LEAVE_DAYS:
-        raise HTTPException(422, f"leave runs from start to end, 1 to {MAX_LEAVE_DAYS} days")
-    context = Workforce.of(request)
-    async with context.runtime.transaction() as tx:
-        agent = await tx.session.get(store.WorkforceAgent, agent_id)
-        if agent is None or agent.tenant_id != tenant:
-            raise HTTPException(404, "no such agent")
-        for offset in range(days):
-            await tx.session.merge(
-                store.Leave(
-                    agent_id=agent_id,
-                    tenant_id=tenant,
-                    day=body.start + timedelta(days=offset),
-                    reason=body.reason,
-                )
-            )
-    return {
-        "agent_id": agent_id,
-        "start": body.start.isoformat(),
-        "end": body.end.isoformat(),
-        "days": days,
-        "reason": body.reason,
-    }
-
-
-@router.get("/leave")
-async def list_leave(tenant: Tenant, request: Request, start: date, end: date) -> dict[str, Any]:
-    """Every agent's leave between `start` and `end` (the centre file's and entered)."""
-    if end < start or (end - start).days >= MAX_DAYS:
-        raise HTTPException(422, f"end must be on or after start, at most {MAX_DAYS} days on")
-    context = Workforce.of(request)
-    cal = await _calendar(context, tenant)
-    found: dict[str, dict[date, str]] = {}
-    async with context.runtime.db.reader() as session:
-        week = domain.week_of(start)
-        while week <= end:
-            for agent, days in (await planning.leave_days(session, cal, week)).items():
-                found.setdefault(agent, {}).update(days)
-            week += timedelta(days=7)
-    return {
-        "leave": [
-            {"agent_id": agent, "day": day.isoformat(), "reason": reason}
-            for agent, days in sorted(found.items())
-            for day, reason in sorted(days.items())
-            if start <= day <= end
-        ]
-    }
-
-
-@router.delete("/agents/{agent_id}/leave/{day}", status_code=204)
-async def cancel_leave(agent_id: str, day: date, tenant: Tenant, request: Request) -> None:
-    context = Workforce.of(request)
-    async with context.runtime.transaction() as tx:
-        row = await tx.session.get(store.Leave, (agent_id, day))
-        if row is None or row.tenant_id != tenant:
-            raise HTTPException(404, "no leave entered for that agent on that day")
-        await tx.session.delete(row)
 
 
 @router.post("/refresh", status_code=202)

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from switchboard.common.clock import Clock
 from switchboard.common.runtime import Runtime, build_runtime
 from switchboard.common.service import build_http
-from switchboard.workforce import api, handlers, publisher
+from switchboard.workforce import api, handlers, people_api, publisher
 from switchboard.workforce.context import Workforce
 from switchboard.workforce.settings import WorkforceSettings
 
@@ -26,4 +26,5 @@ def build_app(settings: WorkforceSettings | None = None) -> FastAPI:
 
     app = build_http(runtime, title="Switchboard workforce", background=[publish])
     app.include_router(api.router)
+    app.include_router(people_api.router)
     return app
