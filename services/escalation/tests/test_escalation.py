@@ -102,7 +102,7 @@ class Floor:
 
     async def clocks(self, contact_id: str) -> dict[str, store.Clock]:
         async with await self.service.session() as session:
-            return {c.kind: c for c in await store.clocks_of(session, contact_id)}
+            return {c.kind: c for c in await store.clocks_of(session, contact_id=contact_id)}
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from sqlmodel import col, select
 
 from switchboard.common.auth import OPERATORS, operator_tenant, policy
 from switchboard.common.envelope import aware
@@ -32,7 +31,7 @@ async def contact_sla(contact_id: str, request: Request, tenant_id: Tenant) -> d
         contact = await session.get(store.WatchedContact, contact_id)
         if contact is None or contact.tenant_id != tenant_id:
             raise HTTPException(404, "no clocks for that contact")
-        clocks = await store.clocks_of(session, contact_id)
+        clocks = await store.clocks_of(session, contact_id=contact_id)
     return {
         "contact_id": contact_id,
         "level": contact.level,
@@ -54,15 +53,7 @@ async def complaints_report(
     escalation = Escalation.of(request)
     runtime, clock = escalation.runtime, escalation.clock
     async with runtime.db.reader() as session:
-        rows = await session.exec(
-            select(store.Clock).where(
-                store.Clock.tenant_id == tenant_id,
-                col(store.Clock.kind).in_(("complaint_acknowledge", "complaint_respond")),
-                col(store.Clock.started_at) >= start,
-                col(store.Clock.started_at) < end,
-            )
-        )
-        clocks = list(rows)
+        clocks = await store.complaint_clocks(session, tenant_id=tenant_id, start=start, end=end)
     now = clock.now()
     report: dict[str, Any] = {"complaints": len({c.ref for c in clocks}), "overdue": []}
     for kind in ("complaint_acknowledge", "complaint_respond"):
@@ -89,9 +80,5 @@ async def complaints_report(
 async def policies(request: Request, tenant_id: Tenant) -> list[dict[str, Any]]:
     """Every version of the tenant's SLA policies; `current` marks the ones new contacts get."""
     async with runtime_of(request).db.reader() as session:
-        rows = await session.exec(
-            select(store.SlaPolicy)
-            .where(store.SlaPolicy.tenant_id == tenant_id)
-            .order_by(col(store.SlaPolicy.rank), col(store.SlaPolicy.version))
-        )
+        rows = await store.policy_versions(session, tenant_id=tenant_id)
         return [r.model_dump(mode="json", exclude={"tenant_id", "digest"}) for r in rows]

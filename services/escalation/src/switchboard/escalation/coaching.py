@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import select
-
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.quality import CoachingPlanned
 from switchboard.common.events.routing import SupervisorAlert
@@ -22,13 +20,11 @@ ACTION = "coach"
 
 async def apply(tx: Transaction, event: Envelope[CoachingPlanned], at: datetime) -> None:
     coaching = event.payload
-    for clock in await tx.session.exec(
-        select(store.Clock).where(store.Clock.ref == coaching.coaching_id, store.Clock.kind == KIND)
-    ):
+    for clock in await store.clocks_by_ref(tx.session, ref=coaching.coaching_id, kind=KIND):
         if clock.state == "running":
             clock.state, clock.stopped_at = "stopped", at
             tx.session.add(clock)
-            await store.cancel_timers(tx.session, clock.clock_id)
+            await store.cancel_timers(tx.session, clock_id=clock.clock_id)
     if coaching.status == "done" or coaching.follow_up_at is None:
         return
     clock = store.Clock(

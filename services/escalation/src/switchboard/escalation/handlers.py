@@ -88,7 +88,7 @@ async def on_contact_queued(event: Envelope[ContactQueued], tx: Transaction) -> 
     tenant = await tx.session.get(store.EscalationTenant, event.tenant_id)
     if not first or tenant is None or contact.channel == WALK_IN:
         return
-    for policy in await store.current_policies(tx.session, event.tenant_id):
+    for policy in await store.current_policies(tx.session, tenant_id=event.tenant_id):
         if not domain.matches(
             policy.definition,
             queue_id=contact.queue_id,

@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import select
-
 from switchboard.common.events.escalation import ContactEscalated, FollowUpDue, SlaAlert
 from switchboard.common.ids import new_id
 from switchboard.common.origin import Origin
@@ -74,14 +72,14 @@ def schedule(tx: Transaction, clock: store.Clock, at: datetime, action: str) -> 
 
 async def stop(tx: Transaction, contact_id: str, reason: str, at: datetime) -> None:
     """Every running clock of the contact that `reason` stops is met (late, if it had breached)."""
-    for clock in await store.running_clocks(tx.session, contact_id):
+    for clock in await store.running_clocks(tx.session, contact_id=contact_id):
         if reason in clock.stops_on:
             await _finish(tx, clock, at)
 
 
 async def stop_ref(tx: Transaction, ref: str, at: datetime) -> None:
     """The clocks of one complaint or follow-up."""
-    for clock in await tx.session.exec(select(store.Clock).where(store.Clock.ref == ref)):
+    for clock in await store.clocks_by_ref(tx.session, ref=ref):
         if clock.state in ("running", "breached"):
             await _finish(tx, clock, at)
 
@@ -90,7 +88,7 @@ async def _finish(tx: Transaction, clock: store.Clock, at: datetime) -> None:
     clock.state = domain.finished(clock.state)
     clock.stopped_at = at
     tx.session.add(clock)
-    await store.cancel_timers(tx.session, clock.clock_id)
+    await store.cancel_timers(tx.session, clock_id=clock.clock_id)
 
 
 async def fire(tx: Transaction, batch: store.Batch, now: datetime) -> None:

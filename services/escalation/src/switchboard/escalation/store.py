@@ -150,7 +150,7 @@ async def apply_centre(session: AsyncSession, centre: CentreConfig) -> None:
                 session.add(old)
 
 
-async def current_policies(session: AsyncSession, tenant_id: str) -> list[SlaPolicy]:
+async def current_policies(session: AsyncSession, *, tenant_id: str) -> list[SlaPolicy]:
     rows = await session.exec(
         select(SlaPolicy)
         .where(SlaPolicy.tenant_id == tenant_id, col(SlaPolicy.current))
@@ -159,7 +159,7 @@ async def current_policies(session: AsyncSession, tenant_id: str) -> list[SlaPol
     return list(rows)
 
 
-async def running_clocks(session: AsyncSession, contact_id: str) -> list[Clock]:
+async def running_clocks(session: AsyncSession, *, contact_id: str) -> list[Clock]:
     rows = await session.exec(
         select(Clock).where(
             Clock.contact_id == contact_id, col(Clock.state).in_(("running", "breached"))
@@ -168,18 +168,51 @@ async def running_clocks(session: AsyncSession, contact_id: str) -> list[Clock]:
     return list(rows)
 
 
-async def clocks_of(session: AsyncSession, contact_id: str) -> list[Clock]:
+async def clocks_by_ref(session: AsyncSession, *, ref: str, kind: str | None = None) -> list[Clock]:
+    """The clocks of one complaint, follow-up or coaching (of `kind` only, if given)."""
+    query = select(Clock).where(Clock.ref == ref)
+    if kind is not None:
+        query = query.where(Clock.kind == kind)
+    return list(await session.exec(query))
+
+
+async def complaint_clocks(
+    session: AsyncSession, *, tenant_id: str, start: datetime, end: datetime
+) -> list[Clock]:
+    """The tenant's complaint clocks started in [`start`, `end`)."""
+    rows = await session.exec(
+        select(Clock).where(
+            Clock.tenant_id == tenant_id,
+            col(Clock.kind).in_(("complaint_acknowledge", "complaint_respond")),
+            col(Clock.started_at) >= start,
+            col(Clock.started_at) < end,
+        )
+    )
+    return list(rows)
+
+
+async def policy_versions(session: AsyncSession, *, tenant_id: str) -> list[SlaPolicy]:
+    """Every version of the tenant's SLA policies, by rank then version."""
+    rows = await session.exec(
+        select(SlaPolicy)
+        .where(SlaPolicy.tenant_id == tenant_id)
+        .order_by(col(SlaPolicy.rank), col(SlaPolicy.version))
+    )
+    return list(rows)
+
+
+async def clocks_of(session: AsyncSession, *, contact_id: str) -> list[Clock]:
     rows = await session.exec(
         select(Clock).where(Clock.contact_id == contact_id).order_by(col(Clock.started_at))
     )
     return list(rows)
 
 
-async def cancel_timers(session: AsyncSession, clock_id: str) -> None:
+async def cancel_timers(session: AsyncSession, *, clock_id: str) -> None:
     await session.exec(delete(Timer).where(col(Timer.clock_id) == clock_id))
 
 
-async def due_timers(session: AsyncSession, now: datetime, limit: int) -> list[Timer]:
+async def due_timers(session: AsyncSession, *, now: datetime, limit: int) -> list[Timer]:
     query = select(Timer).where(col(Timer.fire_at) <= now).order_by(col(Timer.fire_at)).limit(limit)
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)  # replicas share the work
@@ -196,7 +229,7 @@ class Batch:
     tenants: dict[str, EscalationTenant]
 
 
-async def load_for(session: AsyncSession, timers: list[Timer]) -> Batch:
+async def load_for(session: AsyncSession, *, timers: list[Timer]) -> Batch:
     clocks = {
         c.clock_id: c
         for c in await session.exec(
@@ -222,7 +255,7 @@ async def load_for(session: AsyncSession, timers: list[Timer]) -> Batch:
     return Batch(timers, clocks, contacts, tenants)
 
 
-async def delete_timers(session: AsyncSession, timers: list[Timer]) -> None:
+async def delete_timers(session: AsyncSession, *, timers: list[Timer]) -> None:
     if timers:
         ids = [t.timer_id for t in timers]
         await session.exec(delete(Timer).where(col(Timer.timer_id).in_(ids)))
@@ -233,7 +266,7 @@ async def next_fire_at(session: AsyncSession) -> datetime | None:
     return result.first()
 
 
-async def pending(session: AsyncSession, now: datetime) -> tuple[int, int]:
+async def pending(session: AsyncSession, *, now: datetime) -> tuple[int, int]:
     """Timers scheduled, and of them overdue."""
     total = (await session.exec(select(func.count()).select_from(Timer))).one()
     overdue = (

@@ -53,7 +53,9 @@ class Timers:
             if classify(error) == "transient":
                 raise
             async with self.runtime.db.reader() as session:
-                due = [t.timer_id for t in await store.due_timers(session, now, self.batch)]
+                due = [
+                    t.timer_id for t in await store.due_timers(session, now=now, limit=self.batch)
+                ]
             self.fired.inc(
                 await setaside.one_by_one(
                     due, lambda ref: self._fire(now, only=ref), self._set_aside, self.attempts
@@ -65,14 +67,14 @@ class Timers:
 
     async def _fire(self, now: datetime, *, only: str | None = None) -> list[str]:
         async with self.runtime.transaction() as tx:
-            due = await store.due_timers(tx.session, now, self.batch)
+            due = await store.due_timers(tx.session, now=now, limit=self.batch)
             if only is not None:
                 due = [timer for timer in due if timer.timer_id == only]
             if due:
-                batch = await store.load_for(tx.session, due)
+                batch = await store.load_for(tx.session, timers=due)
                 await promises.fire(tx, batch, now)
                 await coaching.fire(tx, batch)
-                await store.delete_timers(tx.session, due)
+                await store.delete_timers(tx.session, timers=due)
         return [timer.timer_id for timer in due]
 
     async def _set_aside(self, timer_id: str, error: BaseException) -> None:
@@ -97,7 +99,7 @@ class Timers:
         async with self.runtime.db.reader() as session:
             upcoming = await store.next_fire_at(session)
             if self.gauges.due():
-                total, overdue = await store.pending(session, self.clock.now())
+                total, overdue = await store.pending(session, now=self.clock.now())
                 self.pending.set(total)
                 self.overdue.set(overdue)
         return upcoming
