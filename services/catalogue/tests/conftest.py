@@ -142,7 +142,7 @@ async def running(
     subscriptions.attach(runtime)
     await migrations.upgrade(runtime.db.url)
     async with runtime.db.session() as session:
-        await store.apply_centre(session, config)
+        await store.apply_centre(session, centre=config)
         await auth.grant(session, token=OPERATOR, tenant_id="acme", label="ops")
         await auth.grant_gateway(session, token=GATEWAY, label="desktop")
     app = build_http(runtime, title="catalogue under test")

@@ -207,7 +207,7 @@ async def test_the_dnc_gate_releases_or_stops_a_message_to_the_customer(field: F
     await field.deliver(blocked, "n-no")
     async with await field.service.session() as session:
         sent = (await session.exec(select(store.Sent).where(store.Sent.to == "customer"))).all()
-        log = await store.deployments(session, "job-1")
+        log = await store.deployments(session, job_id="job-1")
     assert [(s.address, s.text) for s in sent] == [("+61412345678", "Your visit moved")]
     assert log[-1].action == "customer_not_told" and "on the register" in log[-1].reason
 
@@ -275,7 +275,7 @@ async def test_a_sheet_refused_for_good_is_set_aside_and_the_next_goes_out(
     assert message["To"] == "near@field.example" and message["Subject"] == "Job: repair now"
     async with await field.service.session() as session:
         [held] = await setaside.listed(session)
-        pending = await store.undelivered(session, 10)
+        pending = await store.undelivered(session, limit=10)
     assert (held.loop, held.ref, held.row) == ("dispatch.delivery", held.ref, None)
     assert "550" in held.reason and "No such mailbox" in held.reason
     assert pending == [], "the refused sheet is not tried again in front of the others"

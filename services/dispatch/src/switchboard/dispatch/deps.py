@@ -35,8 +35,8 @@ async def refusals() -> AsyncIterator[None]:
 
 async def job_for_change(tx: Transaction, job_id: str, tenant_id: str) -> store.Job:
     """The tenant's job, locked for a change (after the tenant's despatch lock)."""
-    await store.lock_tenant(tx.session, tenant_id)
-    job = await store.job_for_update(tx.session, job_id)
+    await store.lock_tenant(tx.session, tenant_id=tenant_id)
+    job = await store.job_for_update(tx.session, job_id=job_id)
     if job is None or job.tenant_id != tenant_id:
         raise HTTPException(404, "no such job")
     return job

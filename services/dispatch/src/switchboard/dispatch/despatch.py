@@ -28,7 +28,7 @@ async def despatch(
     note: str | None = None,
 ) -> None:
     """Give the job to `tech`, send them the job sheet, and start the wait for their confirmation."""
-    tenant = await store.tenant(tx.session, job.tenant_id)
+    tenant = await store.tenant(tx.session, tenant_id=job.tenant_id)
     if travel_minutes is None:
         travel_minutes = jobs.travel_model(tenant).minutes(
             domain.Point(tech.lat, tech.lon), domain.Point(job.lat, job.lon)
@@ -71,7 +71,7 @@ async def auto_despatch(
 ) -> None:
     """Despatch to the best technician (not one in `avoid`); an emergency nobody free can reach in
     time pre-empts the nearest lower-priority job; otherwise the job is flagged for a dispatcher."""
-    tenant = await store.tenant(tx.session, job.tenant_id)
+    tenant = await store.tenant(tx.session, tenant_id=job.tenant_id)
     config, travel = tenant.config, jobs.travel_model(tenant)
     if len(job.tried) >= config.max_despatch_attempts:
         await jobs.flag(tx, job, now=now, reason=f"{len(job.tried)} technicians did not take it")
@@ -91,7 +91,9 @@ async def auto_despatch(
         return
     tech = await tx.session.get(store.Technician, chosen.technician_id)
     assert tech is not None
-    displaced = [await store.job_for_update(tx.session, job_id) for job_id in chosen.displaces]
+    displaced = [
+        await store.job_for_update(tx.session, job_id=job_id) for job_id in chosen.displaces
+    ]
     for other in displaced:
         assert other is not None
         await _withdraw(tx, other, tech, by=job, now=now)
@@ -163,7 +165,7 @@ async def not_taken(
     assert job.technician_id is not None
     job.tried = [*job.tried, job.technician_id]
     await jobs.move(tx, job, "created", now=now, actor=actor, reason=reason, action=action)
-    tenant = await store.tenant(tx.session, job.tenant_id)
+    tenant = await store.tenant(tx.session, tenant_id=job.tenant_id)
     if tenant.config.on_confirm_timeout == "manual" and action == "timed_out":
         await jobs.flag(tx, job, now=now, reason=reason)
     else:

@@ -22,7 +22,7 @@ async def candidates(
 ) -> list[str]:
     """The `count` technicians the automatic rule would consider first (skills, shift, window),
     nearest first."""
-    tenant = await store.tenant(tx.session, job.tenant_id)
+    tenant = await store.tenant(tx.session, tenant_id=job.tenant_id)
     technicians = await jobs.team(tx, tenant, now)
     travel, found = jobs.travel_model(tenant), list[str]()
     for _ in range(count):
@@ -49,7 +49,7 @@ async def request(
         raise EtaError(
             f"the job is {job.status}; only a job not yet despatched is offered for ETAs"
         )
-    if await store.eta_requests(tx.session, job.job_id):
+    if await store.eta_requests(tx.session, job_id=job.job_id):
         raise EtaError("ETAs have already been asked for this job")
     if not technician_ids:
         raise EtaError("no technician to ask")
@@ -78,8 +78,8 @@ async def request(
     job.eta_rule = True
     await store.log(
         tx.session,
-        job,
-        "eta_requested",
+        job=job,
+        action="eta_requested",
         actor=actor,
         reason=f"asked {', '.join(technician_ids)}; {rule} picks",
     )
@@ -107,22 +107,24 @@ async def reply(
     answer = "declines" if eta_minutes is None else f"can be there in {eta_minutes} min"
     await store.log(
         tx.session,
-        job,
-        "eta_reply",
+        job=job,
+        action="eta_reply",
         actor=f"technician {technician_id}",
         reason=answer,
         technician_id=technician_id,
     )
-    requests = await store.eta_requests(tx.session, job.job_id)
+    requests = await store.eta_requests(tx.session, job_id=job.job_id)
     if job.status == "created" and asked.rule == "earliest" and all(r.replied_at for r in requests):
         await pick_earliest(tx, job, now=now, why="all replied")
 
 
 async def pick_earliest(tx: Transaction, job: store.Job, *, now: datetime, why: str) -> None:
     offers = [
-        r for r in await store.eta_requests(tx.session, job.job_id) if r.eta_minutes is not None
+        r
+        for r in await store.eta_requests(tx.session, job_id=job.job_id)
+        if r.eta_minutes is not None
     ]
-    await store.drop_deadlines(tx.session, "eta", job.job_id)
+    await store.drop_deadlines(tx.session, kind="eta", ref=job.job_id)
     if not offers:
         await jobs.flag(tx, job, now=now, reason=f"no technician offered an ETA ({why})")
         return
@@ -141,13 +143,13 @@ async def pick(
     tx: Transaction, job: store.Job, technician_id: str, *, now: datetime, actor: str, reason: str
 ) -> None:
     """Despatch to the chosen technician; tell the others they are not needed."""
-    requests = await store.eta_requests(tx.session, job.job_id)
+    requests = await store.eta_requests(tx.session, job_id=job.job_id)
     chosen = next((r for r in requests if r.technician_id == technician_id), None)
     if chosen is None:
         raise EtaError(f"{technician_id} was not asked for an ETA for this job")
     tech = await tx.session.get(store.Technician, technician_id)
     assert tech is not None
-    await store.drop_deadlines(tx.session, "eta", job.job_id)
+    await store.drop_deadlines(tx.session, kind="eta", ref=job.job_id)
     start = now + timedelta(minutes=chosen.eta_minutes) if chosen.eta_minutes is not None else None
     await despatch.despatch(
         tx,

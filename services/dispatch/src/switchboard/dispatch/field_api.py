@@ -23,8 +23,10 @@ async def technicians(request: Request, who: Who) -> list[dict[str, Any]]:
     now and the jobs they hold."""
     now = now_of(request)
     async with runtime_of(request).transaction() as tx:
-        tenant = await store.tenant(tx.session, who.tenant_id)
-        rows = {t.technician_id: t for t in await store.technicians(tx.session, who.tenant_id)}
+        tenant = await store.tenant(tx.session, tenant_id=who.tenant_id)
+        rows = {
+            t.technician_id: t for t in await store.technicians(tx.session, tenant_id=who.tenant_id)
+        }
         views = await jobs.team(tx, tenant, now)
     return [
         {
@@ -97,7 +99,7 @@ async def get_message(message_id: str, request: Request, who: Who) -> dict[str, 
     acknowledged, declined, eta) with how often they were chased."""
     async with runtime_of(request).transaction() as tx:
         message = await _message(tx, message_id, who.tenant_id)
-        recipients = await store.recipients(tx.session, message_id)
+        recipients = await store.recipients(tx.session, message_id=message_id)
         sent = await store.sent_for(tx.session, message_id=message_id)
     return {
         **message.model_dump(mode="json", exclude={"tenant_id", "correlation_id"}),
@@ -171,7 +173,7 @@ async def plan(body: PlanRequest, request: Request, who: Who) -> dict[str, Any]:
     now, actor = now_of(request), f"dispatcher {who.label}"
     runtime = runtime_of(request)
     async with runtime.db.reader() as session:
-        tenant = await store.tenant(session, who.tenant_id)
+        tenant = await store.tenant(session, tenant_id=who.tenant_id)
         freeze_at = now + timedelta(minutes=body.freeze_minutes)
         problem = await replan.problem(session, tenant, now=now, freeze_at=freeze_at)
     # Solved outside any transaction (it takes seconds), in a thread so the service stays live.

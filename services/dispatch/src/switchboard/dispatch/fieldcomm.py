@@ -39,7 +39,9 @@ async def _emit(
 async def _changed(
     tx: Transaction, message: store.FieldMessage, *, actor: str, reason: str = ""
 ) -> None:
-    recipients = [r.technician_id for r in await store.recipients(tx.session, message.message_id)]
+    recipients = [
+        r.technician_id for r in await store.recipients(tx.session, message_id=message.message_id)
+    ]
     await _emit(
         tx,
         message,
@@ -66,8 +68,8 @@ async def create(
     teams: list[str],
     now: datetime,
 ) -> store.FieldMessage:
-    tenant = await store.tenant(tx.session, tenant_id)
-    staff = await store.technicians(tx.session, tenant_id)
+    tenant = await store.tenant(tx.session, tenant_id=tenant_id)
+    staff = await store.technicians(tx.session, tenant_id=tenant_id)
     known = {t.technician_id for t in staff}
     unknown = sorted(set(technicians) - known)
     if unknown:
@@ -111,7 +113,7 @@ async def decide(
 ) -> None:
     if message.status != "pending_approval":
         raise MessageError(f"the message is {message.status}, not waiting for approval")
-    tenant = await store.tenant(tx.session, message.tenant_id)
+    tenant = await store.tenant(tx.session, tenant_id=message.tenant_id)
     refused = domain.may_approve(approver, message.author, policy_of(tenant))
     if refused:
         raise MessageError(refused)
@@ -126,7 +128,7 @@ async def decide(
 
 
 async def _send(tx: Transaction, message: store.FieldMessage, *, now: datetime, actor: str) -> None:
-    for recipient in await store.recipients(tx.session, message.message_id):
+    for recipient in await store.recipients(tx.session, message_id=message.message_id):
         tech = await tx.session.get(store.Technician, recipient.technician_id)
         assert tech is not None
         notices.send(
@@ -187,7 +189,7 @@ async def respond(
 
 async def chase(tx: Transaction, message: store.FieldMessage, *, now: datetime) -> None:
     """Remind everyone who has not answered; chase again later, up to the policy's limit."""
-    tenant = await store.tenant(tx.session, message.tenant_id)
+    tenant = await store.tenant(tx.session, tenant_id=message.tenant_id)
     silent = list(
         (
             await tx.session.exec(

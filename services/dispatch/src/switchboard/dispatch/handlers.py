@@ -90,8 +90,8 @@ async def on_outbound_blocked(event: Envelope[OutboundBlocked], tx: Transaction)
     if job is not None:
         await store.log(
             tx.session,
-            job,
-            "customer_not_told",
+            job=job,
+            action="customer_not_told",
             actor="dnc gate",
             reason=f"blocked: {event.payload.reason}",
         )

@@ -39,12 +39,12 @@ async def team(
     """The tenant's technicians as the choice sees them: where they are, and where and when they
     will be free of the jobs they hold (those jobs in their planned order)."""
     held: dict[str, list[store.Job]] = defaultdict(list)
-    for job in await store.active_jobs(tx.session, tenant.tenant_id):
+    for job in await store.active_jobs(tx.session, tenant_id=tenant.tenant_id):
         if job.technician_id:
             held[job.technician_id].append(job)
     zone = ZoneInfo(tenant.timezone)
     technicians = []
-    for tech in await store.technicians(tx.session, tenant.tenant_id):
+    for tech in await store.technicians(tx.session, tenant_id=tenant.tenant_id):
         here = domain.Point(tech.lat, tech.lon)
         free_at, free_from = here, now
         for job in held[tech.technician_id]:
@@ -197,11 +197,11 @@ async def move(
     if to == "created":
         job.technician_id, job.planned_start, job.travel_minutes = None, None, None
     if previous == "despatched":
-        await store.drop_deadlines(tx.session, "confirm", job.job_id)
+        await store.drop_deadlines(tx.session, kind="confirm", ref=job.job_id)
     await store.log(
         tx.session,
-        job,
-        action or to,
+        job=job,
+        action=action or to,
         actor=actor,
         reason=reason,
         technician_id=technician if to == "created" else job.technician_id,
@@ -212,5 +212,5 @@ async def move(
 async def flag(tx: Transaction, job: store.Job, *, now: datetime, reason: str) -> None:
     """No technician could be chosen: a dispatcher must despatch it."""
     job.needs_dispatcher, job.updated_at = True, now
-    await store.log(tx.session, job, "flagged", actor="automatic", reason=reason)
+    await store.log(tx.session, job=job, action="flagged", actor="automatic", reason=reason)
     await announce(tx, job, job.status, reason=f"needs manual despatch: {reason}")

@@ -84,9 +84,9 @@ async def get_job(job_id: str, request: Request, who: Who) -> dict[str, Any]:
         job = await session.get(store.Job, job_id)
         if job is None or job.tenant_id != who.tenant_id:
             raise HTTPException(404, "no such job")
-        log = await store.deployments(session, job_id)
+        log = await store.deployments(session, job_id=job_id)
         sent = await store.sent_for(session, job_id=job_id)
-        asked = await store.eta_requests(session, job_id)
+        asked = await store.eta_requests(session, job_id=job_id)
     return {
         **_job_view(job),
         "deployments": [d.model_dump(mode="json", exclude={"tenant_id", "job_id"}) for d in log],
@@ -247,8 +247,8 @@ async def pin(job_id: str, body: Pin, request: Request, who: Who) -> dict[str, A
         tx.session.add(job)
         await store.log(
             tx.session,
-            job,
-            "pinned" if body.pinned else "unpinned",
+            job=job,
+            action="pinned" if body.pinned else "unpinned",
             actor=f"dispatcher {who.label}",
         )
         return {"job_id": job_id, "pinned": job.pinned}
@@ -266,7 +266,7 @@ async def ask_eta(job_id: str, body: AskEta, request: Request, who: Who) -> dict
     now = now_of(request)
     async with refusals(), runtime_of(request).transaction() as tx:
         job = await job_for_change(tx, job_id, who.tenant_id)
-        tenant = await store.tenant(tx.session, who.tenant_id)
+        tenant = await store.tenant(tx.session, tenant_id=who.tenant_id)
         asked = body.technician_ids or await eta.candidates(tx, job, now)
         await eta.request(
             tx,

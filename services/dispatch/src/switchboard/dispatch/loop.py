@@ -44,7 +44,7 @@ class Loop:
     async def deliver_pending(self) -> int:
         waiting_out: BaseException | None = None
         async with self.runtime.transaction() as tx:
-            pending = await store.undelivered(tx.session, BATCH)
+            pending = await store.undelivered(tx.session, limit=BATCH)
             for sent in pending:
                 try:
                     await deliver(self.media, sent)
@@ -72,7 +72,7 @@ class Loop:
         )
         self.attempts.forget(sent.sent_id)
         self.set_aside.labels(loop=DELIVERY).inc()
-        job = await store.job_for_update(tx.session, sent.job_id) if sent.job_id else None
+        job = await store.job_for_update(tx.session, job_id=sent.job_id) if sent.job_id else None
         if job is not None and sent.to != "customer":
             reason = f"the {sent.medium} to {sent.to} could not be delivered ({entry.reason})"
             await jobs.flag(tx, job, now=self.clock.now(), reason=reason)
@@ -81,7 +81,7 @@ class Loop:
         """Fire a batch of due deadlines per tenant, each tenant's under its despatch lock."""
         now = self.clock.now()
         async with self.runtime.db.reader() as session:
-            tenants = await store.tenants_due(session, now)
+            tenants = await store.tenants_due(session, now=now)
         fired = 0
         for tenant_id in tenants:
             try:
@@ -90,7 +90,9 @@ class Loop:
                 if classify(error) == "transient":
                     raise
                 async with self.runtime.db.reader() as session:
-                    due = await store.due_deadlines(session, now, BATCH, tenant_id)
+                    due = await store.due_deadlines(
+                        session, now=now, limit=BATCH, tenant_id=tenant_id
+                    )
                 fired += await setaside.one_by_one(
                     [str(deadline.id) for deadline in due],
                     functools.partial(self._fire_one, tenant_id, now),
@@ -104,8 +106,8 @@ class Loop:
 
     async def _fire(self, tenant_id: str, now: datetime, *, only: int | None = None) -> int:
         async with self.runtime.transaction() as tx:
-            await store.lock_tenant(tx.session, tenant_id)
-            due = await store.due_deadlines(tx.session, now, BATCH, tenant_id)
+            await store.lock_tenant(tx.session, tenant_id=tenant_id)
+            due = await store.due_deadlines(tx.session, now=now, limit=BATCH, tenant_id=tenant_id)
             for deadline in due:
                 if only is None or deadline.id == only:
                     await tx.session.delete(deadline)
@@ -151,13 +153,13 @@ async def fire(tx: Transaction, deadline: store.Deadline, *, now: datetime) -> N
         if message is not None and message.status == "sent":
             await fieldcomm.chase(tx, message, now=now)
         return
-    job = await store.job_for_update(tx.session, deadline.ref)
+    job = await store.job_for_update(tx.session, job_id=deadline.ref)
     if job is None:
         return
     with jobs.in_job_trace(tx, job, f"dispatch {deadline.kind} deadline"):
         if deadline.kind == "confirm":
             if job.status == "despatched" and job.technician_id == deadline.technician_id:
-                tenant = await store.tenant(tx.session, job.tenant_id)
+                tenant = await store.tenant(tx.session, tenant_id=job.tenant_id)
                 minutes = tenant.config.confirm_within_minutes
                 await despatch.not_taken(
                     tx,
@@ -168,7 +170,7 @@ async def fire(tx: Transaction, deadline: store.Deadline, *, now: datetime) -> N
                     reason=f"{job.technician_id} did not confirm within {minutes} min",
                 )
         elif deadline.kind == "eta" and job.status == "created":
-            requests = await store.eta_requests(tx.session, job.job_id)
+            requests = await store.eta_requests(tx.session, job_id=job.job_id)
             if requests and requests[0].rule == "earliest":
                 await eta.pick_earliest(tx, job, now=now, why="time for replies is up")
             else:

@@ -74,8 +74,8 @@ async def tell_customer(tx: Transaction, job: store.Job, *, now: datetime, text:
     if not job.customer_phone:
         await store.log(
             tx.session,
-            job,
-            "customer_not_told",
+            job=job,
+            action="customer_not_told",
             actor="automatic",
             reason="no phone number for the customer",
         )

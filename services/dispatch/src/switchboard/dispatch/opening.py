@@ -14,14 +14,14 @@ async def open_job(
     tx: Transaction, job: store.Job, *, now: datetime, actor: str, request_eta: bool
 ) -> None:
     """A new job: announced as created, then despatched automatically (or offered for ETAs)."""
-    await store.lock_tenant(tx.session, job.tenant_id)
+    await store.lock_tenant(tx.session, tenant_id=job.tenant_id)
     tx.session.add(job)
-    await store.log(tx.session, job, "created", actor=actor)
+    await store.log(tx.session, job=job, action="created", actor=actor)
     await jobs.announce(tx, job, None, reason=f"created by {actor}")
     if request_eta:
         asked = await eta.candidates(tx, job, now)
         if asked:
-            tenant = await store.tenant(tx.session, job.tenant_id)
+            tenant = await store.tenant(tx.session, tenant_id=job.tenant_id)
             await eta.request(
                 tx,
                 job,

@@ -55,11 +55,11 @@ async def problem(
         for job in rows.all()
     ]
     under_way: dict[str, store.Job] = {}
-    for job in await store.active_jobs(session, tenant.tenant_id):
+    for job in await store.active_jobs(session, tenant_id=tenant.tenant_id):
         if job.status in ("en_route", "on_site") and job.technician_id:
             under_way[job.technician_id] = job
     techs = []
-    for tech in await store.technicians(session, tenant.tenant_id):
+    for tech in await store.technicians(session, tenant_id=tenant.tenant_id):
         today = [s for s in (jobs.shift_of(c) for c in tech.shifts) if local.weekday() in s.days]
         if not today:
             continue
@@ -128,13 +128,13 @@ async def apply(
     """Give each moved or newly planned job to its technician in the plan, at the plan's time
     (a job that has moved on since the plan was made, or was given to someone else meanwhile,
     is left as it is)."""
-    await store.lock_tenant(tx.session, tenant_id)
+    await store.lock_tenant(tx.session, tenant_id=tenant_id)
     held = {j.job_id: j.technician_id for j in problem.jobs}
     for tech_id, stops in plan.routes.items():
         for stop in stops:
             if held.get(stop.job_id) == tech_id:
                 continue
-            job = await store.job_for_update(tx.session, stop.job_id)
+            job = await store.job_for_update(tx.session, job_id=stop.job_id)
             tech = await tx.session.get(store.Technician, tech_id)
             if job is None or tech is None or job.status not in UNSTARTED:
                 continue

@@ -238,14 +238,14 @@ async def apply_centre(session: AsyncSession, centre: CentreConfig) -> None:
         session.add(tech)
 
 
-async def tenant(session: AsyncSession, tenant_id: str) -> DispatchTenant:
+async def tenant(session: AsyncSession, *, tenant_id: str) -> DispatchTenant:
     row = await session.get(DispatchTenant, tenant_id)
     if row is None:
         raise LookupError(f"tenant {tenant_id!r} has no dispatch policy (run switchboard seed)")
     return row
 
 
-async def lock_tenant(session: AsyncSession, tenant_id: str) -> DispatchTenant:
+async def lock_tenant(session: AsyncSession, *, tenant_id: str) -> DispatchTenant:
     """Serialise the tenant's despatch decisions across replicas (PostgreSQL; SQLite has one writer
     anyway): a choice of technician reads every technician's load, so two made at once could give
     one technician two jobs for the same time. Taken before any job's lock, always, so two
@@ -259,7 +259,7 @@ async def lock_tenant(session: AsyncSession, tenant_id: str) -> DispatchTenant:
     return row
 
 
-async def technicians(session: AsyncSession, tenant_id: str) -> list[Technician]:
+async def technicians(session: AsyncSession, *, tenant_id: str) -> list[Technician]:
     rows = await session.exec(
         select(Technician)
         .where(Technician.tenant_id == tenant_id)
@@ -268,7 +268,7 @@ async def technicians(session: AsyncSession, tenant_id: str) -> list[Technician]
     return list(rows.all())
 
 
-async def active_jobs(session: AsyncSession, tenant_id: str) -> list[Job]:
+async def active_jobs(session: AsyncSession, *, tenant_id: str) -> list[Job]:
     """Jobs held by technicians (despatched and not finished), earliest first."""
     rows = await session.exec(
         select(Job)
@@ -281,16 +281,16 @@ async def active_jobs(session: AsyncSession, tenant_id: str) -> list[Job]:
     return list(rows.all())
 
 
-async def job_for_update(session: AsyncSession, job_id: str) -> Job | None:
+async def job_for_update(session: AsyncSession, *, job_id: str) -> Job | None:
     rows = await session.exec(select(Job).where(Job.job_id == job_id).with_for_update())
     return rows.first()
 
 
 async def log(
     session: AsyncSession,
+    *,
     job: Job,
     action: str,
-    *,
     actor: str,
     reason: str = "",
     technician_id: str | None = None,
@@ -307,7 +307,7 @@ async def log(
     )
 
 
-async def deployments(session: AsyncSession, job_id: str) -> list[Deployment]:
+async def deployments(session: AsyncSession, *, job_id: str) -> list[Deployment]:
     rows = await session.exec(
         select(Deployment).where(Deployment.job_id == job_id).order_by(col(Deployment.id))
     )
@@ -325,7 +325,7 @@ async def sent_for(
     return list((await session.exec(query)).all())
 
 
-async def undelivered(session: AsyncSession, limit: int) -> list[Sent]:
+async def undelivered(session: AsyncSession, *, limit: int) -> list[Sent]:
     rows = await session.exec(
         select(Sent)
         .where(
@@ -339,7 +339,7 @@ async def undelivered(session: AsyncSession, limit: int) -> list[Sent]:
     return list(rows.all())
 
 
-async def tenants_due(session: AsyncSession, now: datetime) -> list[str]:
+async def tenants_due(session: AsyncSession, *, now: datetime) -> list[str]:
     """The tenants with deadlines due (read without locks; each is then fired under its tenant's
     lock)."""
     rows = await session.exec(select(Deadline.tenant_id).where(Deadline.due_at <= now).distinct())
@@ -347,7 +347,7 @@ async def tenants_due(session: AsyncSession, now: datetime) -> list[str]:
 
 
 async def due_deadlines(
-    session: AsyncSession, now: datetime, limit: int, tenant_id: str
+    session: AsyncSession, *, now: datetime, limit: int, tenant_id: str
 ) -> list[Deadline]:
     rows = await session.exec(
         select(Deadline)
@@ -364,11 +364,11 @@ async def next_deadline(session: AsyncSession) -> datetime | None:
     return rows.first()
 
 
-async def drop_deadlines(session: AsyncSession, kind: str, ref: str) -> None:
+async def drop_deadlines(session: AsyncSession, *, kind: str, ref: str) -> None:
     await session.exec(delete(Deadline).where(col(Deadline.kind) == kind, col(Deadline.ref) == ref))
 
 
-async def recipients(session: AsyncSession, message_id: str) -> list[Recipient]:
+async def recipients(session: AsyncSession, *, message_id: str) -> list[Recipient]:
     rows = await session.exec(
         select(Recipient)
         .where(Recipient.message_id == message_id)
@@ -377,7 +377,7 @@ async def recipients(session: AsyncSession, message_id: str) -> list[Recipient]:
     return list(rows.all())
 
 
-async def eta_requests(session: AsyncSession, job_id: str) -> list[EtaRequest]:
+async def eta_requests(session: AsyncSession, *, job_id: str) -> list[EtaRequest]:
     rows = await session.exec(
         select(EtaRequest)
         .where(EtaRequest.job_id == job_id)
