@@ -28,7 +28,7 @@ from switchboard.common.events.outbound import OutboundBlocked, OutboundCleared
 from switchboard.common.process import free_port
 from switchboard.common.teams_config import DispatchConfig, Location, ShiftConfig, TechnicianConfig
 from switchboard.common.testing import ServiceUnderTest, service_under_test
-from switchboard.dispatch import store
+from switchboard.dispatch import messages_store, store
 from switchboard.dispatch.adapters.media import Media
 from switchboard.dispatch.context import Dispatch
 from switchboard.dispatch.handlers import SERVICE, subscriptions
@@ -176,14 +176,14 @@ async def test_the_dnc_gate_releases_or_stops_a_message_to_the_customer(field: F
     async with await field.service.session() as session:
         session.add_all(
             [
-                store.CustomerNotice(
+                messages_store.CustomerNotice(
                     request_id="n-ok",
                     tenant_id="acme",
                     job_id="job-1",
                     number="+61412345678",
                     text="Your visit moved",
                 ),
-                store.CustomerNotice(
+                messages_store.CustomerNotice(
                     request_id="n-no",
                     tenant_id="acme",
                     job_id="job-1",
@@ -206,7 +206,11 @@ async def test_the_dnc_gate_releases_or_stops_a_message_to_the_customer(field: F
     await field.deliver(cleared, "n-ok")
     await field.deliver(blocked, "n-no")
     async with await field.service.session() as session:
-        sent = (await session.exec(select(store.Sent).where(store.Sent.to == "customer"))).all()
+        sent = (
+            await session.exec(
+                select(messages_store.Sent).where(messages_store.Sent.to == "customer")
+            )
+        ).all()
         log = await store.deployments(session, job_id="job-1")
     assert [(s.address, s.text) for s in sent] == [("+61412345678", "Your visit moved")]
     assert log[-1].action == "customer_not_told" and "on the register" in log[-1].reason
@@ -249,7 +253,11 @@ def relay() -> Iterator[tuple[Relay, int]]:
 
 async def _by_email(field: Field, job_id: str, address: str, subject: str) -> None:
     async with field.service.runtime.db.session() as session:
-        [sent] = (await session.exec(select(store.Sent).where(store.Sent.job_id == job_id))).all()
+        [sent] = (
+            await session.exec(
+                select(messages_store.Sent).where(messages_store.Sent.job_id == job_id)
+            )
+        ).all()
         sent.medium, sent.address, sent.subject = "email", address, subject
         session.add(sent)
 
@@ -275,7 +283,7 @@ async def test_a_sheet_refused_for_good_is_set_aside_and_the_next_goes_out(
     assert message["To"] == "near@field.example" and message["Subject"] == "Job: repair now"
     async with await field.service.session() as session:
         [held] = await setaside.listed(session)
-        pending = await store.undelivered(session, limit=10)
+        pending = await messages_store.undelivered(session, limit=10)
     assert (held.loop, held.ref, held.row) == ("dispatch.delivery", held.ref, None)
     assert "550" in held.reason and "No such mailbox" in held.reason
     assert pending == [], "the refused sheet is not tried again in front of the others"

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from switchboard.common.errors import Refused
 from switchboard.common.runtime import Transaction
-from switchboard.dispatch import despatch, domain, jobs, notices, store
+from switchboard.dispatch import despatch, domain, jobs, messages_store, notices, store
 
 DEFAULT_CANDIDATES = 3
 
@@ -49,7 +49,7 @@ async def request(
         raise EtaError(
             f"the job is {job.status}; only a job not yet despatched is offered for ETAs"
         )
-    if await store.eta_requests(tx.session, job_id=job.job_id):
+    if await messages_store.eta_requests(tx.session, job_id=job.job_id):
         raise EtaError("ETAs have already been asked for this job")
     if not technician_ids:
         raise EtaError("no technician to ask")
@@ -58,7 +58,7 @@ async def request(
         if tech is None or tech.tenant_id != job.tenant_id:
             raise EtaError(f"no technician {technician_id!r}")
         tx.session.add(
-            store.EtaRequest(
+            messages_store.EtaRequest(
                 job_id=job.job_id, technician_id=technician_id, asked_at=now, rule=rule
             )
         )
@@ -96,7 +96,7 @@ async def request(
 async def reply(
     tx: Transaction, job: store.Job, technician_id: str, eta_minutes: int | None, *, now: datetime
 ) -> None:
-    asked = await tx.session.get(store.EtaRequest, (job.job_id, technician_id))
+    asked = await tx.session.get(messages_store.EtaRequest, (job.job_id, technician_id))
     if asked is None:
         raise EtaError(f"{technician_id} was not asked for an ETA for this job")
     if asked.replied_at is not None:
@@ -113,7 +113,7 @@ async def reply(
         reason=answer,
         technician_id=technician_id,
     )
-    requests = await store.eta_requests(tx.session, job_id=job.job_id)
+    requests = await messages_store.eta_requests(tx.session, job_id=job.job_id)
     if job.status == "created" and asked.rule == "earliest" and all(r.replied_at for r in requests):
         await pick_earliest(tx, job, now=now, why="all replied")
 
@@ -121,7 +121,7 @@ async def reply(
 async def pick_earliest(tx: Transaction, job: store.Job, *, now: datetime, why: str) -> None:
     offers = [
         r
-        for r in await store.eta_requests(tx.session, job_id=job.job_id)
+        for r in await messages_store.eta_requests(tx.session, job_id=job.job_id)
         if r.eta_minutes is not None
     ]
     await store.drop_deadlines(tx.session, kind="eta", ref=job.job_id)
@@ -143,7 +143,7 @@ async def pick(
     tx: Transaction, job: store.Job, technician_id: str, *, now: datetime, actor: str, reason: str
 ) -> None:
     """Despatch to the chosen technician; tell the others they are not needed."""
-    requests = await store.eta_requests(tx.session, job_id=job.job_id)
+    requests = await messages_store.eta_requests(tx.session, job_id=job.job_id)
     chosen = next((r for r in requests if r.technician_id == technician_id), None)
     if chosen is None:
         raise EtaError(f"{technician_id} was not asked for an ETA for this job")

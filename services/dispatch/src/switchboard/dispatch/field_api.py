@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from switchboard.common.runtime import Transaction, runtime_of
-from switchboard.dispatch import fieldcomm, jobs, planning, replan, store
+from switchboard.dispatch import fieldcomm, jobs, messages_store, planning, replan, store
 from switchboard.dispatch.deps import Who, now_of, refusals
 
 router = APIRouter()
@@ -86,8 +86,8 @@ async def new_message(body: NewMessage, request: Request, who: Who) -> dict[str,
         }
 
 
-async def _message(tx: Transaction, message_id: str, tenant_id: str) -> store.FieldMessage:
-    message = await tx.session.get(store.FieldMessage, message_id)
+async def _message(tx: Transaction, message_id: str, tenant_id: str) -> messages_store.FieldMessage:
+    message = await tx.session.get(messages_store.FieldMessage, message_id)
     if message is None or message.tenant_id != tenant_id:
         raise HTTPException(404, "no such message")
     return message
@@ -99,8 +99,8 @@ async def get_message(message_id: str, request: Request, who: Who) -> dict[str, 
     acknowledged, declined, eta) with how often they were chased."""
     async with runtime_of(request).transaction() as tx:
         message = await _message(tx, message_id, who.tenant_id)
-        recipients = await store.recipients(tx.session, message_id=message_id)
-        sent = await store.sent_for(tx.session, message_id=message_id)
+        recipients = await messages_store.recipients(tx.session, message_id=message_id)
+        sent = await messages_store.sent_for(tx.session, message_id=message_id)
     return {
         **message.model_dump(mode="json", exclude={"tenant_id", "correlation_id"}),
         "recipients": [r.model_dump(mode="json", exclude={"message_id"}) for r in recipients],

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlmodel import select
-
 from switchboard.common.errors import Refused
 from switchboard.common.events.dispatch import FieldMessageChanged, FieldResponse
 from switchboard.common.ids import new_id
 from switchboard.common.origin import Origin
 from switchboard.common.runtime import Transaction
-from switchboard.dispatch import domain, notices, store
+from switchboard.dispatch import domain, messages_store, notices, store
 
 
 class MessageError(Refused):
@@ -30,17 +28,20 @@ def policy_of(tenant: store.DispatchTenant) -> domain.ApprovalPolicy:
 
 
 async def _emit(
-    tx: Transaction, message: store.FieldMessage, payload: FieldMessageChanged | FieldResponse
+    tx: Transaction,
+    message: messages_store.FieldMessage,
+    payload: FieldMessageChanged | FieldResponse,
 ) -> None:
     chain = Origin(message.tenant_id, None, message.correlation_id, message.correlation_id, None)
     await tx.emit(chain.event(payload, aggregate_id=message.message_id))
 
 
 async def _changed(
-    tx: Transaction, message: store.FieldMessage, *, actor: str, reason: str = ""
+    tx: Transaction, message: messages_store.FieldMessage, *, actor: str, reason: str = ""
 ) -> None:
     recipients = [
-        r.technician_id for r in await store.recipients(tx.session, message_id=message.message_id)
+        r.technician_id
+        for r in await messages_store.recipients(tx.session, message_id=message.message_id)
     ]
     await _emit(
         tx,
@@ -67,7 +68,7 @@ async def create(
     technicians: list[str],
     teams: list[str],
     now: datetime,
-) -> store.FieldMessage:
+) -> messages_store.FieldMessage:
     tenant = await store.tenant(tx.session, tenant_id=tenant_id)
     staff = await store.technicians(tx.session, tenant_id=tenant_id)
     known = {t.technician_id for t in staff}
@@ -77,7 +78,7 @@ async def create(
     named = set(technicians) | {t.technician_id for t in staff if set(t.teams) & set(teams)}
     if not named:
         raise MessageError("the message has no recipients (name technicians or teams with members)")
-    message = store.FieldMessage(
+    message = messages_store.FieldMessage(
         message_id=new_id(),
         tenant_id=tenant_id,
         kind=kind,
@@ -91,7 +92,9 @@ async def create(
     )
     tx.session.add(message)
     for technician_id in sorted(named):
-        tx.session.add(store.Recipient(message_id=message.message_id, technician_id=technician_id))
+        tx.session.add(
+            messages_store.Recipient(message_id=message.message_id, technician_id=technician_id)
+        )
     await tx.session.flush()
     needed = domain.approval_needed(kind, len(named), policy_of(tenant))
     if needed:
@@ -104,7 +107,7 @@ async def create(
 
 async def decide(
     tx: Transaction,
-    message: store.FieldMessage,
+    message: messages_store.FieldMessage,
     *,
     approver: str,
     approve: bool,
@@ -127,8 +130,10 @@ async def decide(
     await _send(tx, message, now=now, actor=approver)
 
 
-async def _send(tx: Transaction, message: store.FieldMessage, *, now: datetime, actor: str) -> None:
-    for recipient in await store.recipients(tx.session, message_id=message.message_id):
+async def _send(
+    tx: Transaction, message: messages_store.FieldMessage, *, now: datetime, actor: str
+) -> None:
+    for recipient in await messages_store.recipients(tx.session, message_id=message.message_id):
         tech = await tx.session.get(store.Technician, recipient.technician_id)
         assert tech is not None
         notices.send(
@@ -140,7 +145,7 @@ async def _send(tx: Transaction, message: store.FieldMessage, *, now: datetime, 
     await _changed(tx, message, actor=actor)
 
 
-def _chase_later(tx: Transaction, message: store.FieldMessage, now: datetime) -> None:
+def _chase_later(tx: Transaction, message: messages_store.FieldMessage, now: datetime) -> None:
     """Those who have not answered by `chase_after_minutes` from now are reminded."""
     due_at = now + timedelta(minutes=message.chase_after_minutes)
     tx.session.add(
@@ -150,14 +155,14 @@ def _chase_later(tx: Transaction, message: store.FieldMessage, now: datetime) ->
     )
 
 
-def _text(message: store.FieldMessage, *, reminder: bool = False) -> str:
+def _text(message: messages_store.FieldMessage, *, reminder: bool = False) -> str:
     head = "REMINDER - no answer yet.\n" if reminder else ""
     return f"{head}{message.body}\n\nReply ACK to acknowledge, DECLINE, or ETA <minutes>."
 
 
 async def respond(
     tx: Transaction,
-    message: store.FieldMessage,
+    message: messages_store.FieldMessage,
     technician_id: str,
     response: str,
     eta_minutes: int | None,
@@ -166,7 +171,7 @@ async def respond(
 ) -> None:
     if message.status != "sent":
         raise MessageError(f"the message is {message.status}; there is nothing to answer yet")
-    recipient = await tx.session.get(store.Recipient, (message.message_id, technician_id))
+    recipient = await tx.session.get(messages_store.Recipient, (message.message_id, technician_id))
     if recipient is None:
         raise MessageError(f"{technician_id} is not a recipient of this message")
     if response == "eta" and eta_minutes is None:
@@ -187,19 +192,10 @@ async def respond(
     )
 
 
-async def chase(tx: Transaction, message: store.FieldMessage, *, now: datetime) -> None:
+async def chase(tx: Transaction, message: messages_store.FieldMessage, *, now: datetime) -> None:
     """Remind everyone who has not answered; chase again later, up to the policy's limit."""
     tenant = await store.tenant(tx.session, tenant_id=message.tenant_id)
-    silent = list(
-        (
-            await tx.session.exec(
-                select(store.Recipient).where(
-                    store.Recipient.message_id == message.message_id,
-                    store.Recipient.status == "pending",
-                )
-            )
-        ).all()
-    )
+    silent = await messages_store.silent_recipients(tx.session, message_id=message.message_id)
     for recipient in silent:
         tech = await tx.session.get(store.Technician, recipient.technician_id)
         assert tech is not None

@@ -12,7 +12,7 @@ from switchboard.common.events.records import CustomerCorrected
 from switchboard.common.ids import new_id
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
-from switchboard.dispatch import jobs, opening, privacy, store
+from switchboard.dispatch import jobs, messages_store, opening, privacy, store
 from switchboard.dispatch.context import Dispatch
 
 SERVICE = "dispatch"
@@ -59,13 +59,13 @@ async def on_job_requested(event: Envelope[JobRequested], tx: Transaction) -> No
 
 @subscriptions.on(topics.OUTBOUND_CLEARED)
 async def on_outbound_cleared(event: Envelope[OutboundCleared], tx: Transaction) -> None:
-    notice = await tx.session.get(store.CustomerNotice, event.payload.request_id)
+    notice = await tx.session.get(messages_store.CustomerNotice, event.payload.request_id)
     if notice is None or notice.status != "requested":
         return  # not ours, or already released
     notice.status, notice.reason = "cleared", event.payload.reason
     tx.session.add(notice)
     tx.session.add(
-        store.Sent(
+        messages_store.Sent(
             sent_id=new_id(),
             tenant_id=notice.tenant_id,
             job_id=notice.job_id,
@@ -81,7 +81,7 @@ async def on_outbound_cleared(event: Envelope[OutboundCleared], tx: Transaction)
 
 @subscriptions.on(topics.OUTBOUND_BLOCKED)
 async def on_outbound_blocked(event: Envelope[OutboundBlocked], tx: Transaction) -> None:
-    notice = await tx.session.get(store.CustomerNotice, event.payload.request_id)
+    notice = await tx.session.get(messages_store.CustomerNotice, event.payload.request_id)
     if notice is None or notice.status != "requested":
         return
     notice.status, notice.reason = "blocked", event.payload.reason

@@ -7,13 +7,12 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
-from sqlmodel import col, select
 
 from switchboard.common.events.desktop import JobDetails
 from switchboard.common.events.dispatch import Medium
 from switchboard.common.ids import new_id
 from switchboard.common.runtime import runtime_of
-from switchboard.dispatch import despatch, eta, jobs, notices, opening, store
+from switchboard.dispatch import despatch, eta, jobs, messages_store, notices, opening, store
 from switchboard.dispatch.deps import (
     Who,
     held_by,
@@ -66,14 +65,11 @@ def _job_view(job: store.Job) -> dict[str, Any]:
 async def list_jobs(
     request: Request, who: Who, status: str | None = None, needs_dispatcher: bool | None = None
 ) -> list[dict[str, Any]]:
-    query = select(store.Job).where(store.Job.tenant_id == who.tenant_id)
-    if status is not None:
-        query = query.where(store.Job.status == status)
-    if needs_dispatcher is not None:
-        query = query.where(store.Job.needs_dispatcher == needs_dispatcher)
     async with runtime_of(request).db.reader() as session:
-        rows = await session.exec(query.order_by(col(store.Job.created_at)).limit(1000))
-        return [_job_view(job) for job in rows.all()]
+        rows = await store.jobs_of(
+            session, tenant_id=who.tenant_id, status=status, needs_dispatcher=needs_dispatcher
+        )
+        return [_job_view(job) for job in rows]
 
 
 @router.get("/jobs/{job_id}")
@@ -85,8 +81,8 @@ async def get_job(job_id: str, request: Request, who: Who) -> dict[str, Any]:
         if job is None or job.tenant_id != who.tenant_id:
             raise HTTPException(404, "no such job")
         log = await store.deployments(session, job_id=job_id)
-        sent = await store.sent_for(session, job_id=job_id)
-        asked = await store.eta_requests(session, job_id=job_id)
+        sent = await messages_store.sent_for(session, job_id=job_id)
+        asked = await messages_store.eta_requests(session, job_id=job_id)
     return {
         **_job_view(job),
         "deployments": [d.model_dump(mode="json", exclude={"tenant_id", "job_id"}) for d in log],

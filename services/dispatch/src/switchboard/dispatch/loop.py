@@ -20,7 +20,7 @@ from switchboard.common import setaside
 from switchboard.common.clock import GAUGE_SECONDS, Clock, DueLoop, Every
 from switchboard.common.delivery import classify
 from switchboard.common.runtime import Runtime, Transaction
-from switchboard.dispatch import despatch, eta, fieldcomm, jobs, store
+from switchboard.dispatch import despatch, eta, fieldcomm, jobs, messages_store, store
 from switchboard.dispatch.adapters.media import Media, deliver
 
 BATCH = 100
@@ -44,7 +44,7 @@ class Loop:
     async def deliver_pending(self) -> int:
         waiting_out: BaseException | None = None
         async with self.runtime.transaction() as tx:
-            pending = await store.undelivered(tx.session, limit=BATCH)
+            pending = await messages_store.undelivered(tx.session, limit=BATCH)
             for sent in pending:
                 try:
                     await deliver(self.media, sent)
@@ -61,7 +61,9 @@ class Loop:
             raise waiting_out
         return len(pending)
 
-    async def _undeliverable(self, tx: Transaction, sent: store.Sent, error: Exception) -> None:
+    async def _undeliverable(
+        self, tx: Transaction, sent: messages_store.Sent, error: Exception
+    ) -> None:
         entry = await setaside.set_aside(
             tx.session,
             service="dispatch",
@@ -149,7 +151,7 @@ class Loop:
 
 async def fire(tx: Transaction, deadline: store.Deadline, *, now: datetime) -> None:
     if deadline.kind == "chase":
-        message = await tx.session.get(store.FieldMessage, deadline.ref)
+        message = await tx.session.get(messages_store.FieldMessage, deadline.ref)
         if message is not None and message.status == "sent":
             await fieldcomm.chase(tx, message, now=now)
         return
@@ -170,7 +172,7 @@ async def fire(tx: Transaction, deadline: store.Deadline, *, now: datetime) -> N
                     reason=f"{job.technician_id} did not confirm within {minutes} min",
                 )
         elif deadline.kind == "eta" and job.status == "created":
-            requests = await store.eta_requests(tx.session, job_id=job.job_id)
+            requests = await messages_store.eta_requests(tx.session, job_id=job.job_id)
             if requests and requests[0].rule == "earliest":
                 await eta.pick_earliest(tx, job, now=now, why="time for replies is up")
             else:

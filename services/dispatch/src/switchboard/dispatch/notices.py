@@ -9,7 +9,7 @@ from switchboard.common.envelope import aware
 from switchboard.common.events.outbound import OutboundRequested
 from switchboard.common.ids import new_id
 from switchboard.common.runtime import Transaction
-from switchboard.dispatch import jobs, store
+from switchboard.dispatch import jobs, messages_store, store
 from switchboard.dispatch.context import Dispatch
 
 
@@ -48,10 +48,10 @@ def send(
     job_id: str | None = None,
     message_id: str | None = None,
     now: datetime,
-) -> store.Sent:
+) -> messages_store.Sent:
     """Record a message to a technician exactly as it goes out; the loop delivers it once the
     transaction has committed."""
-    sent = store.Sent(
+    sent = messages_store.Sent(
         sent_id=new_id(),
         tenant_id=tech.tenant_id,
         job_id=job_id,
@@ -80,7 +80,7 @@ async def tell_customer(tx: Transaction, job: store.Job, *, now: datetime, text:
             reason="no phone number for the customer",
         )
         return
-    notice = store.CustomerNotice(
+    notice = messages_store.CustomerNotice(
         request_id=new_id(),
         tenant_id=job.tenant_id,
         job_id=job.job_id,

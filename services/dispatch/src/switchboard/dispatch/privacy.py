@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import update
-from sqlmodel import col, or_, select
-
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.privacy import ErasureRequested
 from switchboard.common.events.records import CustomerCorrected
 from switchboard.common.privacy import ERASED, corrected_party, erase_files, names_them, report
 from switchboard.common.runtime import Transaction
-from switchboard.dispatch import store
+from switchboard.dispatch import messages_store, store
 from switchboard.dispatch.settings import DispatchSettings
 
 SERVICE = "dispatch"
@@ -25,14 +22,8 @@ async def erase(
     tx: Transaction, event: Envelope[ErasureRequested], settings: DispatchSettings
 ) -> None:
     asked, session = event.payload, tx.session
-    candidates = await session.exec(
-        select(store.Job).where(
-            store.Job.tenant_id == event.tenant_id,
-            or_(
-                col(store.Job.contact_id).in_(asked.contact_ids),
-                col(store.Job.customer_phone).is_not(None),
-            ),
-        )
+    candidates = await store.jobs_of_contacts(
+        session, contact_ids=asked.contact_ids, tenant_id=event.tenant_id, with_phone=True
     )
     jobs = [
         j
@@ -45,21 +36,8 @@ async def erase(
         job.address, job.lat, job.lon = ERASED, round(job.lat, 2), round(job.lon, 2)
         session.add(job)
     job_ids = [j.job_id for j in jobs]
-    sent = await session.exec(
-        update(store.Sent)
-        .where(col(store.Sent.job_id).in_(job_ids))
-        .values(subject=ERASED, text=ERASED)
-    )
-    await session.exec(
-        update(store.Sent)
-        .where(col(store.Sent.job_id).in_(job_ids), col(store.Sent.to) == "customer")
-        .values(address=ERASED)
-    )
-    notices = await session.exec(
-        update(store.CustomerNotice)
-        .where(col(store.CustomerNotice.job_id).in_(job_ids))
-        .values(number=ERASED, text=ERASED)
-    )
+    sent = await messages_store.erase_sent(session, job_ids=job_ids)
+    notices = await messages_store.erase_notices(session, job_ids=job_ids)
     files = await asyncio.to_thread(
         lambda: sum(
             erase_files(folder, asked, also=tuple(job_ids))
@@ -72,8 +50,8 @@ async def erase(
         SERVICE,
         {
             "jobs": len(jobs),
-            "sent": sent.rowcount or 0,
-            "customer_notices": notices.rowcount or 0,
+            "sent": sent,
+            "customer_notices": notices,
             "files": files,
         },
     )
@@ -82,8 +60,7 @@ async def erase(
 async def correct(tx: Transaction, event: Envelope[CustomerCorrected]) -> None:
     """The correction on the customer's field jobs (APP 13): the technician's next sheet has it."""
     correction = event.payload
-    query = select(store.Job).where(col(store.Job.contact_id).in_(correction.contact_ids))
-    for job in await tx.session.exec(query):
+    for job in await store.jobs_of_contacts(tx.session, contact_ids=correction.contact_ids):
         job.customer_name, _, job.customer_phone = corrected_party(
             correction, job.customer_name, None, job.customer_phone
         )

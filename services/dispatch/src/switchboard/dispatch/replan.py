@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.envelope import aware
@@ -27,14 +26,8 @@ async def problem(
     zone = ZoneInfo(tenant.timezone)
     local = now.astimezone(zone)
     day_end = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), zone)
-    rows = await session.exec(
-        select(store.Job)
-        .where(
-            store.Job.tenant_id == tenant.tenant_id,
-            col(store.Job.status).in_(UNSTARTED),
-            col(store.Job.window_start) < day_end,
-        )
-        .order_by(col(store.Job.job_id))
+    rows = await store.unstarted_before(
+        session, tenant_id=tenant.tenant_id, statuses=UNSTARTED, before=day_end
     )
     day_jobs = [
         planning.PlanJob(
@@ -52,7 +45,7 @@ async def problem(
                 or (job.planned_start is not None and aware(job.planned_start) < freeze_at)
             ),
         )
-        for job in rows.all()
+        for job in rows
     ]
     under_way: dict[str, store.Job] = {}
     for job in await store.active_jobs(session, tenant_id=tenant.tenant_id):

@@ -1,6 +1,6 @@
 """Dispatch's tables: the tenants' dispatch policies, technicians, jobs and their deployment log,
-every message sent to field staff or customers (exactly as sent), communications with their
-recipients, requests for ETA, and the deadlines (confirmation, chase, ETA replies) the loop fires."""
+and the deadlines (confirmation, chase, ETA replies) the loop fires. The messages are
+`messages_store`'s."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index
-from sqlmodel import Field, SQLModel, col, delete, func, select
+from sqlmodel import Field, SQLModel, col, delete, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from switchboard.common import setaside
 from switchboard.common.centre import CentreConfig
 from switchboard.common.envelope import utcnow
 from switchboard.common.teams_config import DispatchConfig
@@ -106,76 +105,6 @@ class Deployment(SQLModel, table=True):
     actor: str = Field(max_length=200)
 
 
-class Sent(SQLModel, table=True):
-    """A message to a technician or a customer, exactly as sent, and when the medium took it
-    (`delivered_at`; the loop delivers what the transaction recorded)."""
-
-    __tablename__ = "dispatch_sent"
-    __table_args__ = (Index("ix_dispatch_sent_pending", "delivered_at"),)
-
-    sent_id: str = Field(primary_key=True, max_length=36)
-    tenant_id: str = Field(max_length=64)
-    job_id: str | None = Field(default=None, index=True, max_length=36)
-    message_id: str | None = Field(default=None, index=True, max_length=36)
-    to: str = Field(max_length=64)
-    """A technician id, or `customer`."""
-    medium: str = Field(max_length=32)
-    address: str = Field(max_length=320)
-    subject: str = Field(max_length=300)
-    text: str
-    created_at: datetime = Field(default_factory=utcnow)
-    delivered_at: datetime | None = None
-
-
-class FieldMessage(SQLModel, table=True):
-    """A communication to field staff, and the approval it needed."""
-
-    __tablename__ = "dispatch_message"
-
-    message_id: str = Field(primary_key=True, max_length=36)
-    tenant_id: str = Field(index=True, max_length=64)
-    kind: str = Field(max_length=32)
-    subject: str = Field(max_length=300)
-    body: str
-    author: str = Field(max_length=200)
-    status: str = Field(max_length=24)
-    """pending_approval, rejected or sent."""
-    approval_reason: str | None = Field(default=None, max_length=300)
-    decided_by: str | None = Field(default=None, max_length=200)
-    decision_reason: str | None = Field(default=None, max_length=500)
-    chase_after_minutes: int
-    created_at: datetime = Field(default_factory=utcnow)
-    sent_at: datetime | None = None
-    correlation_id: str = Field(max_length=36)
-
-
-class Recipient(SQLModel, table=True):
-    __tablename__ = "dispatch_recipient"
-
-    message_id: str = Field(primary_key=True, max_length=36)
-    technician_id: str = Field(primary_key=True, max_length=64)
-    status: str = Field(default="pending", max_length=16)
-    """pending, acknowledged, declined or eta."""
-    eta_minutes: int | None = None
-    responded_at: datetime | None = None
-    chases: int = 0
-
-
-class EtaRequest(SQLModel, table=True):
-    """A job offered to a technician for their ETA."""
-
-    __tablename__ = "dispatch_eta_request"
-
-    job_id: str = Field(primary_key=True, max_length=36)
-    technician_id: str = Field(primary_key=True, max_length=64)
-    asked_at: datetime = Field(default_factory=utcnow)
-    eta_minutes: int | None = None
-    declined: bool = False
-    replied_at: datetime | None = None
-    rule: str = Field(max_length=16)
-    """earliest (the rule picks when all have replied or time is up) or dispatcher."""
-
-
 class Deadline(SQLModel, table=True):
     """Something that must happen by a time: a despatched job confirmed (else re-despatched), a
     communication answered (else chased), ETA replies in (else the earliest so far is picked)."""
@@ -188,20 +117,6 @@ class Deadline(SQLModel, table=True):
     ref: str = Field(index=True, max_length=36)
     technician_id: str | None = Field(default=None, max_length=64)
     due_at: datetime = Field(index=True)
-
-
-class CustomerNotice(SQLModel, table=True):
-    """A message to a job's customer waiting on the DNC gate."""
-
-    __tablename__ = "dispatch_notice"
-
-    request_id: str = Field(primary_key=True, max_length=36)
-    tenant_id: str = Field(max_length=64)
-    job_id: str = Field(max_length=36)
-    number: str = Field(max_length=40)
-    text: str
-    status: str = Field(default="requested", max_length=16)
-    reason: str | None = Field(default=None, max_length=300)
 
 
 async def apply_centre(session: AsyncSession, centre: CentreConfig) -> None:
@@ -314,31 +229,6 @@ async def deployments(session: AsyncSession, *, job_id: str) -> list[Deployment]
     return list(rows.all())
 
 
-async def sent_for(
-    session: AsyncSession, *, job_id: str | None = None, message_id: str | None = None
-) -> list[Sent]:
-    query = select(Sent).order_by(col(Sent.created_at), col(Sent.sent_id))
-    if job_id is not None:
-        query = query.where(Sent.job_id == job_id)
-    if message_id is not None:
-        query = query.where(Sent.message_id == message_id)
-    return list((await session.exec(query)).all())
-
-
-async def undelivered(session: AsyncSession, *, limit: int) -> list[Sent]:
-    rows = await session.exec(
-        select(Sent)
-        .where(
-            col(Sent.delivered_at).is_(None),
-            col(Sent.sent_id).not_in(setaside.skipped("dispatch.delivery")),
-        )
-        .order_by(col(Sent.created_at))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return list(rows.all())
-
-
 async def tenants_due(session: AsyncSession, *, now: datetime) -> list[str]:
     """The tenants with deadlines due (read without locks; each is then fired under its tenant's
     lock)."""
@@ -368,24 +258,57 @@ async def drop_deadlines(session: AsyncSession, *, kind: str, ref: str) -> None:
     await session.exec(delete(Deadline).where(col(Deadline.kind) == kind, col(Deadline.ref) == ref))
 
 
-async def recipients(session: AsyncSession, *, message_id: str) -> list[Recipient]:
-    rows = await session.exec(
-        select(Recipient)
-        .where(Recipient.message_id == message_id)
-        .order_by(col(Recipient.technician_id))
-    )
-    return list(rows.all())
-
-
-async def eta_requests(session: AsyncSession, *, job_id: str) -> list[EtaRequest]:
-    rows = await session.exec(
-        select(EtaRequest)
-        .where(EtaRequest.job_id == job_id)
-        .order_by(col(EtaRequest.technician_id))
-    )
-    return list(rows.all())
-
-
 async def jobs_by_status(session: AsyncSession) -> list[tuple[str, int]]:
     rows = await session.exec(select(Job.status, func.count()).group_by(col(Job.status)))
     return [(status, count) for status, count in rows.all()]
+
+
+async def jobs_of(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    status: str | None = None,
+    needs_dispatcher: bool | None = None,
+    limit: int = 1000,
+) -> list[Job]:
+    """The tenant's jobs, oldest first, of a status and needing a dispatcher or not if asked."""
+    query = select(Job).where(Job.tenant_id == tenant_id)
+    if status is not None:
+        query = query.where(Job.status == status)
+    if needs_dispatcher is not None:
+        query = query.where(Job.needs_dispatcher == needs_dispatcher)
+    return list((await session.exec(query.order_by(col(Job.created_at)).limit(limit))).all())
+
+
+async def unstarted_before(
+    session: AsyncSession, *, tenant_id: str, statuses: tuple[str, ...], before: datetime
+) -> list[Job]:
+    """The tenant's jobs in `statuses` whose window opens before `before`, by id."""
+    rows = await session.exec(
+        select(Job)
+        .where(
+            Job.tenant_id == tenant_id,
+            col(Job.status).in_(statuses),
+            col(Job.window_start) < before,
+        )
+        .order_by(col(Job.job_id))
+    )
+    return list(rows.all())
+
+
+async def jobs_of_contacts(
+    session: AsyncSession,
+    *,
+    contact_ids: list[str],
+    tenant_id: str | None = None,
+    with_phone: bool = False,
+) -> list[Job]:
+    """The jobs asked for from the contacts; with `with_phone`, also every job of the tenant with
+    a customer's number (for the caller to match against the number being erased)."""
+    about = col(Job.contact_id).in_(contact_ids)
+    query = select(Job).where(
+        or_(about, col(Job.customer_phone).is_not(None)) if with_phone else about
+    )
+    if tenant_id is not None:
+        query = query.where(Job.tenant_id == tenant_id)
+    return list((await session.exec(query)).all())

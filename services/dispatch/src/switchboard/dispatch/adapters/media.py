@@ -14,7 +14,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from switchboard.common import mail
-from switchboard.dispatch.store import Sent
+from switchboard.dispatch.messages_store import Sent
 
 
 @dataclass(frozen=True)
