@@ -359,6 +359,8 @@ async def test_contacts_of_a_period_are_read_a_page_at_a_time(tmp_path: Path) ->
         async with await recording.session() as session:
             pages = [
                 [c.contact_id for c in page]
-                async for page in store.contacts_between(session, "acme", T0, PERIOD.end, page=3)
+                async for page in store.contacts_between(
+                    session, tenant_id="acme", start=T0, end=PERIOD.end, page=3
+                )
             ]
         assert pages == [["c1", "c2", "c3"], ["c4", "c5", "c6"], ["c7", "c8", "c9"]]

@@ -55,9 +55,9 @@ async def sign_in(body: SignIn, request: Request) -> dict[str, Any]:
 
 
 async def _snapshot(session: AsyncSession, agent: store.DesktopAgent) -> dict[str, Any]:
-    offers = await store.open_offers(session, agent.agent_id)
-    contacts = await store.assigned_contacts(session, agent.agent_id)
-    follow_ups = await store.open_follow_ups(session, agent.agent_id)
+    offers = await store.open_offers(session, agent_id=agent.agent_id)
+    contacts = await store.assigned_contacts(session, agent_id=agent.agent_id)
+    follow_ups = await store.open_follow_ups(session, agent_id=agent.agent_id)
     return {
         **profile(agent),
         "offers": [o.model_dump(mode="json", exclude={"offered_event_id"}) for o in offers],
@@ -209,9 +209,9 @@ async def get_contact(contact_id: str, agent: Agent, request: Request) -> dict[s
     open field jobs, and the queue's contact guide."""
     async with runtime_of(request).db.reader() as session:
         contact = await contact_of(session, agent, contact_id)
-        previous = await store.history(session, contact)
+        previous = await store.history(session, contact=contact)
         jobs = await store.open_jobs(
-            session, [contact.contact_id, *(c.contact_id for c in previous)]
+            session, contact_ids=[contact.contact_id, *(c.contact_id for c in previous)]
         )
         queues = list(
             await session.exec(
@@ -257,7 +257,7 @@ async def wallboard(agent: Agent, request: Request) -> dict[str, Any]:
             for a in await session.exec(select(store.DesktopAgent))
             if set(a.tenants) & set(agent.tenants)
         ]
-        holding = await store.holdings(session, [a.agent_id for a in agents])
+        holding = await store.holdings(session, agent_ids=[a.agent_id for a in agents])
     queues = [
         {
             "tenant_id": f.tenant_id,

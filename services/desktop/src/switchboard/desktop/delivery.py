@@ -33,7 +33,7 @@ async def tell(tx: Transaction, agent_id: str, event_type: str, data: dict[str, 
 async def contact_for(tx: Transaction, event: Envelope[Any]) -> store.DesktopContact:
     row = await store.contact_row(
         tx.session,
-        event.about_contact_id,
+        contact_id=event.about_contact_id,
         tenant_id=event.tenant_id,
         correlation_id=event.correlation_id,
     )

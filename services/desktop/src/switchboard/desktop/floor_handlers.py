@@ -54,7 +54,7 @@ async def on_queue_stats(event: Envelope[QueueStatistics], tx: Transaction) -> N
 @handlers.on(topics.SUPERVISOR_ALERT)
 async def on_supervisor_alert(event: Envelope[SupervisorAlert], tx: Transaction) -> None:
     alert = event.payload
-    for supervisor in await store.supervisors_of(tx.session, event.tenant_id):
+    for supervisor in await store.supervisors_of(tx.session, tenant_id=event.tenant_id):
         await tell(tx, supervisor, "alert", alert.model_dump(mode="json"))
 
 

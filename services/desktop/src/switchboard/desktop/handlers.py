@@ -224,7 +224,7 @@ async def on_contact_escalated(event: Envelope[ContactEscalated], tx: Transactio
         tx.session.add(contact)
         await tell(tx, escalated.requested_by, "escalated", data)
         return
-    for supervisor in await store.supervisors_of(tx.session, event.tenant_id):
+    for supervisor in await store.supervisors_of(tx.session, tenant_id=event.tenant_id):
         await tell(tx, supervisor, "escalated", data)
 
 

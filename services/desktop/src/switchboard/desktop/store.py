@@ -252,7 +252,7 @@ async def apply_centre(
             )
 
 
-async def supervisors_of(session: AsyncSession, tenant_id: str) -> list[str]:
+async def supervisors_of(session: AsyncSession, *, tenant_id: str) -> list[str]:
     rows = await session.exec(select(DesktopAgent).where(col(DesktopAgent.supervisor)))
     return [a.agent_id for a in rows if a.serves(tenant_id)]
 
@@ -284,7 +284,7 @@ async def prefetch(session: AsyncSession, events: list[Any]) -> None:
 
 
 async def contact_row(
-    session: AsyncSession, contact_id: str, *, tenant_id: str, correlation_id: str
+    session: AsyncSession, *, contact_id: str, tenant_id: str, correlation_id: str
 ) -> DesktopContact:
     """The contact's row, made on the first event that mentions it (events of one contact arrive
     on different topics, so any of them may be first)."""
@@ -302,7 +302,7 @@ async def contact_row(
     return row
 
 
-async def open_offers(session: AsyncSession, agent_id: str) -> list[DesktopOffer]:
+async def open_offers(session: AsyncSession, *, agent_id: str) -> list[DesktopOffer]:
     rows = await session.exec(
         select(DesktopOffer).where(
             col(DesktopOffer.agent_id) == agent_id,
@@ -313,7 +313,7 @@ async def open_offers(session: AsyncSession, agent_id: str) -> list[DesktopOffer
     return list(rows)
 
 
-async def open_follow_ups(session: AsyncSession, agent_id: str) -> list[DesktopFollowUp]:
+async def open_follow_ups(session: AsyncSession, *, agent_id: str) -> list[DesktopFollowUp]:
     rows = await session.exec(
         select(DesktopFollowUp)
         .where(col(DesktopFollowUp.agent_id) == agent_id, col(DesktopFollowUp.status) == "open")
@@ -322,11 +322,13 @@ async def open_follow_ups(session: AsyncSession, agent_id: str) -> list[DesktopF
     return list(rows)
 
 
-async def assigned_contacts(session: AsyncSession, agent_id: str) -> list[DesktopContact]:
-    return (await holdings(session, [agent_id]))[agent_id]
+async def assigned_contacts(session: AsyncSession, *, agent_id: str) -> list[DesktopContact]:
+    return (await holdings(session, agent_ids=[agent_id]))[agent_id]
 
 
-async def holdings(session: AsyncSession, agent_ids: list[str]) -> dict[str, list[DesktopContact]]:
+async def holdings(
+    session: AsyncSession, *, agent_ids: list[str]
+) -> dict[str, list[DesktopContact]]:
     """The contacts in each agent's hands, in two reads however many agents: assigned to them,
     or handed on while they stay on (a warm transfer, a conference: few at any time, so they are
     looked through here)."""
@@ -351,7 +353,7 @@ async def holdings(session: AsyncSession, agent_ids: list[str]) -> dict[str, lis
 
 
 async def history(
-    session: AsyncSession, contact: DesktopContact, *, limit: int = 10
+    session: AsyncSession, *, contact: DesktopContact, limit: int = 10
 ) -> list[DesktopContact]:
     """The same customer's other contacts with this tenant, newest first: the same email address
     or phone number."""
@@ -375,7 +377,7 @@ async def history(
     return list(rows)
 
 
-async def open_jobs(session: AsyncSession, contact_ids: list[str]) -> list[DesktopJob]:
+async def open_jobs(session: AsyncSession, *, contact_ids: list[str]) -> list[DesktopJob]:
     rows = await session.exec(
         select(DesktopJob)
         .where(

@@ -124,7 +124,9 @@ async def export_contacts(
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
         async with runtime.db.reader() as session:
-            async for page in store.contacts_between(session, tenant_id, start, end):
+            async for page in store.contacts_between(
+                session, tenant_id=tenant_id, start=start, end=end
+            ):
                 for contact in page:
                     writer.writerow(
                         "" if (v := getattr(contact, c)) is None else v for c in CSV_COLUMNS

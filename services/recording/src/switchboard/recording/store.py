@@ -180,7 +180,7 @@ async def timeline(session: AsyncSession, *, contact_id: str) -> list[TimelineEn
 
 
 async def contacts_between(
-    session: AsyncSession, tenant_id: str, start: datetime, end: datetime, *, page: int = 1000
+    session: AsyncSession, *, tenant_id: str, start: datetime, end: datetime, page: int = 1000
 ) -> AsyncIterator[list[RecordedContact]]:
     """The tenant's contacts received in [start, end), oldest first, a page at a time (keyset
     paging, so a long period never sits in memory)."""

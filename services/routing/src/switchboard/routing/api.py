@@ -67,7 +67,7 @@ async def agents(request: Request, tenant: Tenant) -> list[dict[str, Any]]:
 @router.get("/routing")
 async def routing_config(request: Request, tenant: Tenant) -> dict[str, Any]:
     async with runtime_of(request).db.reader() as session:
-        row = await store.tenant(session, tenant)
+        row = await store.tenant(session, tenant_id=tenant)
     if row is None:
         raise HTTPException(404, f"tenant {tenant!r} has no routing configuration")
     return row.config
@@ -97,7 +97,7 @@ async def replace_routing(
             check_tenant_references(proposed, centre)
         except ValueError as error:
             raise InvalidInput(str(error), status=422) from None
-        await store.save_tenant(session, proposed)
+        await store.save_tenant(session, tenant=proposed)
     acd.configure_tenant(tenant, proposed.timezone, config.model_dump(mode="json"))
     acd.wake()
     return config.model_dump(mode="json")
@@ -126,7 +126,7 @@ async def replace_agent(
         if refused is not None:
             raise InvalidInput(refused, status=403)
         saved = config.model_copy(update={"tenants": _home_first(tenant, config.tenants)})
-        await store.save_agent(session, saved)
+        await store.save_agent(session, agent=saved)
     acd = Routing.of(runtime).acd
     acd.configure_agent(agent_id, saved.model_dump(mode="json"))
     acd.wake()

@@ -90,7 +90,7 @@ async def connect(
         command_id=new_id(),
         call_id=entry.call_id,
         agent_id=entry.agent_id,
-        extension=store.extension_of(agent, entry.agent_id),
+        extension=store.extension_of(agent, agent_id=entry.agent_id),
         offer_id=offer_id,
         mode=mode,
     )
@@ -115,7 +115,7 @@ async def _not_connected(
     and not to that agent for a while."""
     agent_id = entry.agent_id
     assert agent_id is not None
-    offer = await store.accepted_offer(tx.session, entry.contact_id)
+    offer = await store.accepted_offer(tx.session, contact_id=entry.contact_id)
     entry.status, entry.agent_id = "waiting", None
     entry.outcome_at, entry.waited_seconds = None, None
     until = now() + acd.settings.routing_retry_same_agent_after_seconds
@@ -204,7 +204,7 @@ async def dial(tx: Transaction, acd: Distributor, entry: store.QueueEntry) -> No
         command_id=new_id(),
         call_id=entry.call_id or entry.contact_id,
         action="dial",
-        extension=store.extension_of(agent, entry.agent_id),
+        extension=store.extension_of(agent, agent_id=entry.agent_id),
         target=entry.callback_number,
         requested_by=f"callback by agent {entry.agent_id}",
         agent_id=entry.agent_id,
@@ -273,8 +273,8 @@ async def on_transfer_requested(event: Envelope[TransferRequested], tx: Transact
             command_id=new_id(),
             call_id=entry.call_id,
             action="consult",
-            extension=store.extension_of(agent, wanted.from_agent_id),
-            target=store.extension_of(target_agent, wanted.to_agent_id)
+            extension=store.extension_of(agent, agent_id=wanted.from_agent_id),
+            target=store.extension_of(target_agent, agent_id=wanted.to_agent_id)
             if wanted.to_agent_id
             else queue_id,
             requested_by=wanted.from_agent_id,

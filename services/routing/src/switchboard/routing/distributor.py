@@ -112,7 +112,7 @@ class Distributor:
         """The tenant's routing, taken up from the record the first time it is needed: a tenant
         onboarded while routing runs (`switchboard tenant add`) routes at once, no restart."""
         if tenant_id not in self.tenants:
-            row = await store.tenant(session, tenant_id)
+            row = await store.tenant(session, tenant_id=tenant_id)
             if row is None:
                 return None
             self.configure_tenant(row.tenant_id, row.timezone, row.config)
@@ -216,8 +216,8 @@ class Distributor:
         origin = self.origins.get(offer.contact_id)
         moved = await store.transition(
             tx.session,
-            store.QueueEntry,
-            offer.contact_id,
+            model=store.QueueEntry,
+            key=offer.contact_id,
             from_=("waiting",),
             to="offered",
             agent_id=offer.agent_id,
@@ -304,8 +304,8 @@ class Distributor:
         offer = await tx.session.get(store.RoutingOffer, offer_id)
         if offer is None or not await store.transition(
             tx.session,
-            store.RoutingOffer,
-            offer_id,
+            model=store.RoutingOffer,
+            key=offer_id,
             from_=("offered",),
             to=reason if reason in ("timed_out", "declined") else "withdrawn",
         ):

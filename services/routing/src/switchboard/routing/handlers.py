@@ -63,7 +63,7 @@ subscriptions.on(topics.CONTACT_TRANSFER_REQUESTED)(calls.on_transfer_requested)
 @subscriptions.on(topics.ERASURE_REQUESTED)
 async def on_erasure_requested(event: Envelope[ErasureRequested], tx: Transaction) -> None:
     """Routing keeps a customer's number only to call them back: it goes."""
-    numbers = await store.forget_numbers(tx.session, event.payload.contact_ids)
+    numbers = await store.forget_numbers(tx.session, contact_ids=event.payload.contact_ids)
     await privacy.report(tx, event, SERVICE, {"callback_numbers": numbers})
 
 
@@ -189,7 +189,11 @@ async def on_contact_accepted(event: Envelope[ContactAccepted], tx: Transaction)
         log.warning("acceptance of an unknown offer ignored", offer_id=accepted.offer_id)
         return
     if not await store.transition(
-        tx.session, store.RoutingOffer, offer.offer_id, from_=("offered",), to="accepted"
+        tx.session,
+        model=store.RoutingOffer,
+        key=offer.offer_id,
+        from_=("offered",),
+        to="accepted",
     ):
         log.info("late acceptance ignored: the offer had closed", offer_id=offer.offer_id)
         return
@@ -242,7 +246,7 @@ async def on_agent_state(event: Envelope[AgentStateChanged], tx: Transaction) ->
         agent.missed_in_row = 0
     tx.session.add(agent)
     if change.state != "available":
-        open_offer = await store.open_offer_of_agent(tx.session, change.agent_id)
+        open_offer = await store.open_offer_of_agent(tx.session, agent_id=change.agent_id)
         if open_offer is not None:
             await acd.withdraw_offer(tx, open_offer.offer_id, "agent_unavailable")
     tx.after_commit(
@@ -289,7 +293,7 @@ async def _leave_line(tx: Transaction, contact_id: str, outcome: str) -> None:
     entry = await tx.session.get(store.QueueEntry, contact_id)
     if entry is None or entry.status not in store.LIVE or entry.callback_number:
         return  # gone already, or a callback (the caller hung up to be called back)
-    open_offer = await store.open_offer_of(tx.session, contact_id)
+    open_offer = await store.open_offer_of(tx.session, contact_id=contact_id)
     if open_offer is not None:
         await acd.withdraw_offer(tx, open_offer.offer_id, outcome)
     entry.status, entry.outcome_at = outcome, utcnow()
@@ -334,7 +338,7 @@ async def on_contact_escalated(event: Envelope[ContactEscalated], tx: Transactio
         return
     tenant = acd.tenants.get(entry.tenant_id)
     queue_id = escalated.queue_id if tenant and escalated.queue_id in tenant.queues else None
-    open_offer = await store.open_offer_of(tx.session, entry.contact_id)
+    open_offer = await store.open_offer_of(tx.session, contact_id=entry.contact_id)
     if open_offer is not None:
         await acd.withdraw_offer(tx, open_offer.offer_id, "escalated")
     entry.priority = escalated.priority or entry.priority

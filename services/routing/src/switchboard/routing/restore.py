@@ -50,7 +50,7 @@ async def rebuild(acd: Distributor, session: AsyncSession) -> None:
     for offer_row in await store.open_offers(session):
         acd.engine.adopt(offer_of(offer_row))
     since = utcnow() - timedelta(minutes=30)
-    for entry in await store.outcomes_since(session, since):
+    for entry in await store.outcomes_since(session, since=since):
         if entry.outcome_at is not None and entry.waited_seconds is not None:
             acd.engine.record_outcome(
                 (entry.tenant_id, entry.queue_id),

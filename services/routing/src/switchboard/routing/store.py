@@ -98,12 +98,12 @@ class RoutingOffer(SQLModel, table=True):
 
 async def apply_centre(session: AsyncSession, centre: CentreConfig) -> None:
     for tenant in centre.tenants:
-        await save_tenant(session, tenant)
+        await save_tenant(session, tenant=tenant)
     for agent in centre.agents:
-        await save_agent(session, agent)
+        await save_agent(session, agent=agent)
 
 
-async def save_tenant(session: AsyncSession, tenant: TenantConfig) -> None:
+async def save_tenant(session: AsyncSession, *, tenant: TenantConfig) -> None:
     routing = tenant.model_dump(
         include={"queues", "rules", "overflow_partners", "callbacks"}, mode="json"
     )
@@ -112,7 +112,7 @@ async def save_tenant(session: AsyncSession, tenant: TenantConfig) -> None:
     )
 
 
-async def save_agent(session: AsyncSession, agent: AgentConfig) -> None:
+async def save_agent(session: AsyncSession, *, agent: AgentConfig) -> None:
     row = await session.get(RoutingAgent, agent.id)
     if row is None:
         session.add(RoutingAgent(agent_id=agent.id, config=agent.model_dump(mode="json")))
@@ -121,7 +121,7 @@ async def save_agent(session: AsyncSession, agent: AgentConfig) -> None:
         session.add(row)
 
 
-async def forget_numbers(session: AsyncSession, contact_ids: list[str]) -> int:
+async def forget_numbers(session: AsyncSession, *, contact_ids: list[str]) -> int:
     """Callback numbers of these contacts removed (an erasure request); how many there were."""
     forgotten = await session.exec(
         update(QueueEntry)
@@ -138,7 +138,7 @@ async def tenants(session: AsyncSession) -> list[RoutingTenant]:
     return list(await session.exec(select(RoutingTenant)))
 
 
-async def tenant(session: AsyncSession, tenant_id: str) -> RoutingTenant | None:
+async def tenant(session: AsyncSession, *, tenant_id: str) -> RoutingTenant | None:
     return await session.get(RoutingTenant, tenant_id)
 
 
@@ -170,17 +170,17 @@ async def assigned_entries(session: AsyncSession) -> list[QueueEntry]:
     return list(await session.exec(select(QueueEntry).where(QueueEntry.status == "assigned")))
 
 
-async def outcomes_since(session: AsyncSession, since: datetime) -> list[QueueEntry]:
+async def outcomes_since(session: AsyncSession, *, since: datetime) -> list[QueueEntry]:
     query = select(QueueEntry).where(col(QueueEntry.outcome_at) >= since)
     return list(await session.exec(query))
 
 
-def extension_of(agent: RoutingAgent | None, agent_id: str) -> str:
+def extension_of(agent: RoutingAgent | None, *, agent_id: str) -> str:
     """Where the telephony platform reaches the agent: their extension, or their id."""
     return str((agent.config.get("extension") if agent else None) or agent_id)
 
 
-async def accepted_offer(session: AsyncSession, contact_id: str) -> RoutingOffer | None:
+async def accepted_offer(session: AsyncSession, *, contact_id: str) -> RoutingOffer | None:
     query = select(RoutingOffer).where(
         RoutingOffer.contact_id == contact_id, RoutingOffer.status == "accepted"
     )
@@ -193,9 +193,9 @@ async def open_offers(session: AsyncSession) -> list[RoutingOffer]:
 
 async def transition(
     session: AsyncSession,
+    *,
     model: type[QueueEntry] | type[RoutingOffer],
     key: str,
-    *,
     from_: tuple[str, ...],
     to: str,
     **values: Any,
@@ -212,14 +212,14 @@ async def transition(
     return bool(result.rowcount)
 
 
-async def open_offer_of(session: AsyncSession, contact_id: str) -> RoutingOffer | None:
+async def open_offer_of(session: AsyncSession, *, contact_id: str) -> RoutingOffer | None:
     query = select(RoutingOffer).where(
         RoutingOffer.contact_id == contact_id, RoutingOffer.status == "offered"
     )
     return (await session.exec(query)).first()
 
 
-async def open_offer_of_agent(session: AsyncSession, agent_id: str) -> RoutingOffer | None:
+async def open_offer_of_agent(session: AsyncSession, *, agent_id: str) -> RoutingOffer | None:
     query = select(RoutingOffer).where(
         RoutingOffer.agent_id == agent_id, RoutingOffer.status == "offered"
     )
