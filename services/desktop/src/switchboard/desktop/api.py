@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.envelope import Envelope, P, utcnow
@@ -22,7 +21,7 @@ from switchboard.common.events.desktop import (
 )
 from switchboard.common.passwords import verify_password
 from switchboard.common.runtime import Transaction, runtime_of
-from switchboard.desktop import contacts_api, security, store, streams
+from switchboard.desktop import contacts_api, floor_store, security, store, streams
 from switchboard.desktop.commands import Agent, contact_of, in_contact_trace, origin_of, profile
 from switchboard.desktop.context import Desktop
 
@@ -213,13 +212,7 @@ async def get_contact(contact_id: str, agent: Agent, request: Request) -> dict[s
         jobs = await store.open_jobs(
             session, contact_ids=[contact.contact_id, *(c.contact_id for c in previous)]
         )
-        queues = list(
-            await session.exec(
-                select(store.QueueScript).where(
-                    col(store.QueueScript.tenant_id) == contact.tenant_id
-                )
-            )
-        )
+        queues = await floor_store.queue_scripts(session, tenant_ids=[contact.tenant_id])
     script = next((q for q in queues if q.queue_id == contact.queue_id), None)
     detail = contact.model_dump(
         mode="json", exclude={"correlation_id", "trace_parent", "conversation_token"}
@@ -245,18 +238,10 @@ async def wallboard(agent: Agent, request: Request) -> dict[str, Any]:
     if not agent.supervisor:
         raise HTTPException(403, "the wallboard is for supervisors")
     async with runtime_of(request).db.reader() as session:
-        figures = await session.exec(
-            select(store.QueueFigures).where(col(store.QueueFigures.tenant_id).in_(agent.tenants))
-        )
-        scripts = await session.exec(
-            select(store.QueueScript).where(col(store.QueueScript.tenant_id).in_(agent.tenants))
-        )
+        figures = await floor_store.queue_figures(session, tenant_ids=agent.tenants)
+        scripts = await floor_store.queue_scripts(session, tenant_ids=agent.tenants)
         names = {(s.tenant_id, s.queue_id): s.name for s in scripts}
-        agents = [
-            a
-            for a in await session.exec(select(store.DesktopAgent))
-            if set(a.tenants) & set(agent.tenants)
-        ]
+        agents = await store.colleagues(session, tenant_ids=agent.tenants)
         holding = await store.holdings(session, agent_ids=[a.agent_id for a in agents])
     queues = [
         {

@@ -8,7 +8,6 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
-from sqlmodel import col, select
 
 from switchboard.common.envelope import Envelope, utcnow
 from switchboard.common.events.channels import (
@@ -22,7 +21,7 @@ from switchboard.common.events.desktop import AgentStateChanged
 from switchboard.common.events.intake import Party
 from switchboard.common.ids import new_id
 from switchboard.common.runtime import runtime_of
-from switchboard.desktop import store
+from switchboard.desktop import floor_store, store
 from switchboard.desktop.commands import Agent, about_contact, command
 
 router = APIRouter(prefix="/v1", tags=["desktop"])
@@ -157,7 +156,7 @@ async def supervise_call(
         )
         await tx.emit(about_contact(contact, control))
         tx.session.add(
-            store.SupervisorAction(
+            floor_store.SupervisorAction(
                 action_id=control.command_id,
                 tenant_id=contact.tenant_id,
                 supervisor_id=agent.agent_id,
@@ -195,7 +194,7 @@ async def force_state(
         )
         await tx.emit(Envelope.first(change, tenant_id=tenant_id, aggregate_id=agent_id))
         tx.session.add(
-            store.SupervisorAction(
+            floor_store.SupervisorAction(
                 action_id=new_id(),
                 tenant_id=tenant_id,
                 supervisor_id=agent.agent_id,
@@ -212,10 +211,7 @@ async def supervisor_actions(agent: Agent, request: Request, limit: int = 100) -
     """The audit of supervisors' actions in your tenants, newest first."""
     _supervisor(agent)
     async with runtime_of(request).db.reader() as session:
-        rows = await session.exec(
-            select(store.SupervisorAction)
-            .where(col(store.SupervisorAction.tenant_id).in_(agent.tenants))
-            .order_by(col(store.SupervisorAction.at).desc())
-            .limit(min(max(limit, 1), 500))
+        rows = await floor_store.supervisor_actions(
+            session, tenant_ids=agent.tenants, limit=min(max(limit, 1), 500)
         )
         return {"actions": [r.model_dump(mode="json") for r in rows]}

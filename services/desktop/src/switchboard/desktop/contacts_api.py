@@ -26,7 +26,7 @@ from switchboard.common.events.escalation import ContactEscalated
 from switchboard.common.events.outbound import OutboundRequested
 from switchboard.common.ids import new_id
 from switchboard.common.runtime import Transaction, runtime_of
-from switchboard.desktop import mail, store
+from switchboard.desktop import floor_store, mail, store
 from switchboard.desktop.commands import Agent, about_contact, command, contact_of, in_contact_trace
 
 router = APIRouter()
@@ -67,7 +67,10 @@ async def escalate(
     """An enquiry that cannot be satisfied immediately: the agent's part ends (wrapped with outcome
     `escalated`) and the contact goes to the target queue; the agent is told how it ends."""
     async with command(request, agent, contact_id, "desktop escalate") as (tx, contact):
-        if await tx.session.get(store.QueueScript, (contact.tenant_id, body.queue_id)) is None:
+        if (
+            await tx.session.get(floor_store.QueueScript, (contact.tenant_id, body.queue_id))
+            is None
+        ):
             raise HTTPException(422, f"no queue {body.queue_id!r} to escalate to")
         contact.status = "wrapping"
         tx.session.add(contact)

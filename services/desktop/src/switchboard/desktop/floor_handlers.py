@@ -17,7 +17,7 @@ from switchboard.common.events.workforce import (
 )
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Handlers
-from switchboard.desktop import rosters, store
+from switchboard.desktop import floor_store, rosters, store
 from switchboard.desktop.delivery import tell
 
 handlers = Handlers()
@@ -42,10 +42,12 @@ async def on_agent_state(event: Envelope[AgentStateChanged], tx: Transaction) ->
 @handlers.on(topics.QUEUE_STATS)
 async def on_queue_stats(event: Envelope[QueueStatistics], tx: Transaction) -> None:
     stats = event.payload
-    row = await tx.session.get(store.QueueFigures, (event.tenant_id, stats.queue_id))
+    row = await tx.session.get(floor_store.QueueFigures, (event.tenant_id, stats.queue_id))
     if row is not None and row.updated_at >= event.occurred_at:
         return  # an older figure delivered late
-    row = row or store.QueueFigures(tenant_id=event.tenant_id, queue_id=stats.queue_id, figures={})
+    row = row or floor_store.QueueFigures(
+        tenant_id=event.tenant_id, queue_id=stats.queue_id, figures={}
+    )
     row.figures = stats.model_dump(mode="json")
     row.updated_at = event.occurred_at
     tx.session.add(row)

@@ -114,3 +114,9 @@ async def oldest_kept(session: AsyncSession, agent_id: str) -> int | None:
 async def prune_inboxes(session: AsyncSession, *, before: datetime) -> int:
     result = await session.exec(delete(InboxEntry).where(col(InboxEntry.created_at) < before))
     return int(result.rowcount or 0)
+
+
+async def entries_about(session: AsyncSession, *, contact_ids: list[str]) -> list[InboxEntry]:
+    """Every inbox entry about one of the contacts."""
+    about_them = col(InboxEntry.data)["contact_id"].as_string().in_(contact_ids)
+    return list(await session.exec(select(InboxEntry).where(about_them)))

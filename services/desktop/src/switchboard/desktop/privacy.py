@@ -9,9 +9,6 @@ from email import message_from_bytes
 from email.utils import getaddresses
 from pathlib import Path
 
-from sqlalchemy import update
-from sqlmodel import col, select
-
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.privacy import ErasureRequested
 from switchboard.common.events.records import CustomerCorrected
@@ -25,29 +22,9 @@ SERVICE = "desktop"
 async def erase(tx: Transaction, event: Envelope[ErasureRequested], mail_sink: Path) -> None:
     asked, session = event.payload, tx.session
     ids = set(asked.contact_ids)
-    contacts = await session.exec(
-        update(store.DesktopContact)
-        .where(col(store.DesktopContact.contact_id).in_(ids))
-        .values(
-            customer_name=None,
-            customer_email=None,
-            customer_phone=None,
-            subject=None,
-            text=None,
-            attachments=[],
-            transcript=[],
-            message_id=None,
-            references=[],
-        )
-    )
-    replies = await session.exec(
-        update(store.OutboundByAgent)
-        .where(col(store.OutboundByAgent.contact_id).in_(ids))
-        .values(text=None)
-    )
+    contacts, replies = await store.erase_contacts(session, contact_ids=list(ids))
     told = 0
-    about_them = col(inbox_store.InboxEntry.data)["contact_id"].as_string().in_(ids)
-    for entry in await session.exec(select(inbox_store.InboxEntry).where(about_them)):
+    for entry in await inbox_store.entries_about(session, contact_ids=list(ids)):
         entry.data = scrubbed(entry.data)
         session.add(entry)
         told += 1
@@ -57,9 +34,9 @@ async def erase(tx: Transaction, event: Envelope[ErasureRequested], mail_sink: P
         event,
         SERVICE,
         {
-            "contacts": contacts.rowcount or 0,
+            "contacts": contacts,
             "inbox_entries": told,
-            "outbound_texts": replies.rowcount or 0,
+            "outbound_texts": replies,
             "files": files,
         },
     )
@@ -80,10 +57,7 @@ def _erase_replies(mail_sink: Path, asked: ErasureRequested) -> int:
 async def correct(tx: Transaction, event: Envelope[CustomerCorrected]) -> None:
     """The correction on the desktop's copies of the customer's contacts (APP 13)."""
     correction = event.payload
-    query = select(store.DesktopContact).where(
-        col(store.DesktopContact.contact_id).in_(correction.contact_ids)
-    )
-    for contact in await tx.session.exec(query):
+    for contact in await store.contacts(tx.session, contact_ids=correction.contact_ids):
         contact.customer_name, contact.customer_email, contact.customer_phone = corrected_party(
             correction, contact.customer_name, contact.customer_email, contact.customer_phone
         )

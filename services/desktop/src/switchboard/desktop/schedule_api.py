@@ -7,7 +7,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from sqlmodel import select
 
 from switchboard.common.envelope import utcnow
 from switchboard.common.runtime import runtime_of
@@ -43,11 +42,7 @@ async def team_day(agent: Agent, request: Request) -> dict[str, Any]:
         raise HTTPException(403, "the workforce view is for team leaders")
     async with runtime_of(request).db.reader() as session:
         pictures = await rosters.tenant_days(session, tenant_ids=agent.tenants)
-        everyone = [
-            a
-            for a in await session.exec(select(store.DesktopAgent))
-            if set(a.tenants) & set(agent.tenants)
-        ]
+        everyone = await store.colleagues(session, tenant_ids=agent.tenants)
         ids = [a.agent_id for a in everyone]
         days = {p.picture["day"] for p in pictures} or {utcnow().date().isoformat()}
         schedules = {

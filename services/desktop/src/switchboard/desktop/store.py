@@ -9,13 +9,14 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, or_
-from sqlmodel import Field, SQLModel, col, delete, select
+from sqlalchemy import JSON, Column, or_, update
+from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.centre import CentreConfig
 from switchboard.common.envelope import utcnow
 from switchboard.common.passwords import hash_password, verify_password
+from switchboard.desktop import floor_store
 from switchboard.desktop.domain import Holding
 
 
@@ -162,46 +163,6 @@ class OutboundByAgent(SQLModel, table=True):
     once the gate clears it."""
 
 
-class SupervisorAction(SQLModel, table=True):
-    """What a supervisor did to an agent or their call (monitor, whisper, barge, a forced
-    state): who, to whom, when and why, for the audit."""
-
-    __tablename__ = "desktop_supervisor_action"
-
-    action_id: str = Field(primary_key=True, max_length=36)
-    tenant_id: str = Field(max_length=64, index=True)
-    supervisor_id: str = Field(max_length=64)
-    action: str = Field(max_length=32)
-    agent_id: str = Field(max_length=64)
-    contact_id: str | None = Field(default=None, max_length=36)
-    detail: str = Field(default="", max_length=500)
-    at: datetime = Field(default_factory=utcnow, index=True)
-
-
-class QueueFigures(SQLModel, table=True):
-    """Each queue's latest statistics from routing, for the wallboard."""
-
-    __tablename__ = "desktop_queue_figures"
-
-    tenant_id: str = Field(primary_key=True, max_length=64)
-    queue_id: str = Field(primary_key=True, max_length=64)
-    figures: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow)
-
-
-class QueueScript(SQLModel, table=True):
-    """A queue's name and contact guide, from the centre configuration."""
-
-    __tablename__ = "desktop_queue_script"
-
-    tenant_id: str = Field(primary_key=True, max_length=64)
-    queue_id: str = Field(primary_key=True, max_length=64)
-    name: str = Field(max_length=200)
-    greeting: str = ""
-    notes: str = ""
-    closing: str = ""
-
-
 class SigningKey(SQLModel, table=True):
     """The key session tokens are signed with when none is configured: one row, made once."""
 
@@ -236,20 +197,7 @@ async def apply_centre(
         if password and not (row.password_hash and verify_password(password, row.password_hash)):
             row.password_hash = hash_password(password)
         session.add(row)
-    for tenant in centre.tenants:
-        await session.exec(delete(QueueScript).where(col(QueueScript.tenant_id) == tenant.id))
-        for queue in tenant.queues:
-            script = queue.script
-            session.add(
-                QueueScript(
-                    tenant_id=tenant.id,
-                    queue_id=queue.id,
-                    name=queue.name,
-                    greeting=script.greeting if script else "",
-                    notes=script.notes if script else "",
-                    closing=script.closing if script else "",
-                )
-            )
+    await floor_store.apply_scripts(session, centre=centre)
 
 
 async def supervisors_of(session: AsyncSession, *, tenant_id: str) -> list[str]:
@@ -387,3 +335,41 @@ async def open_jobs(session: AsyncSession, *, contact_ids: list[str]) -> list[De
         .order_by(col(DesktopJob.window_start))
     )
     return list(rows)
+
+
+async def colleagues(session: AsyncSession, *, tenant_ids: list[str]) -> list[DesktopAgent]:
+    """The agents serving any of the tenants."""
+    return [a for a in await session.exec(select(DesktopAgent)) if set(a.tenants) & set(tenant_ids)]
+
+
+async def contacts(session: AsyncSession, *, contact_ids: list[str]) -> list[DesktopContact]:
+    rows = await session.exec(
+        select(DesktopContact).where(col(DesktopContact.contact_id).in_(contact_ids))
+    )
+    return list(rows)
+
+
+async def erase_contacts(session: AsyncSession, *, contact_ids: list[str]) -> tuple[int, int]:
+    """What identifies the customer and what they wrote, erased from the contacts and from the
+    agents' replies to them: how many of each."""
+    contacts = await session.exec(
+        update(DesktopContact)
+        .where(col(DesktopContact.contact_id).in_(contact_ids))
+        .values(
+            customer_name=None,
+            customer_email=None,
+            customer_phone=None,
+            subject=None,
+            text=None,
+            attachments=[],
+            transcript=[],
+            message_id=None,
+            references=[],
+        )
+    )
+    replies = await session.exec(
+        update(OutboundByAgent)
+        .where(col(OutboundByAgent.contact_id).in_(contact_ids))
+        .values(text=None)
+    )
+    return contacts.rowcount or 0, replies.rowcount or 0
