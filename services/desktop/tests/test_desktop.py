@@ -297,7 +297,7 @@ async def test_escalation_ends_the_agents_part_and_names_the_target(desktop: Des
     done = ContactWrapped(agent_id="bob", disposition="credit", outcome="resolved")
     await desktop.service.deliver(_event(done, "a-3"))
     async with await desktop.service.session() as session:
-        told = await inbox_store.inbox_after(session, "amy", 0)
+        told = await inbox_store.inbox_after(session, agent_id="amy", after=0)
     assert [e.event_type for e in told][-2:] == ["escalated", "escalation_outcome"]
     assert told[-1].data["by_agent"] == "bob" and told[-1].data["outcome"] == "resolved"
 
@@ -388,7 +388,7 @@ async def test_a_fax_or_call_back_is_a_reply_only_once_the_gate_clears_it(
     assert dial["payload"]["action"] == "dial" and dial["payload"]["extension"] == "2001"
     assert dial["payload"]["target"] == "+61412345678"
     async with await desktop.service.session() as session:
-        told = await inbox_store.inbox_after(session, "amy", 0)
+        told = await inbox_store.inbox_after(session, agent_id="amy", after=0)
     decisions = [e.data["decision"] for e in told if e.event_type == "outbound"]
     assert decisions == ["cleared", "cleared", "blocked"]
 
@@ -420,7 +420,7 @@ async def test_an_erasure_request_leaves_no_trace_of_the_customer_on_the_desk(
     async with await desktop.service.session() as session:
         erased = await session.get(store.DesktopContact, "e-1")
         kept = await session.get(store.DesktopContact, "e-2")
-        told = await inbox_store.inbox_after(session, "amy", 0)
+        told = await inbox_store.inbox_after(session, agent_id="amy", after=0)
     assert (erased.customer_name, erased.customer_email, erased.subject, erased.text) == (None,) * 4
     assert erased.agent_id == "amy" and erased.status == "assigned", "where it stands stays"
     assert kept.customer_email == "jo@example.net", "another contact is not touched"
@@ -520,7 +520,7 @@ async def test_a_stream_gets_what_another_replicas_consumer_stored(desktop: Desk
     runtime = desktop.service.runtime
     wakeups: streams.Wakeups = DesktopContext.of(runtime).wakeups
     async with runtime.db.reader() as session:
-        [after] = (await inbox_store.last_seqs(session, ["amy"])).values()
+        [after] = (await inbox_store.last_seqs(session, agent_ids=["amy"])).values()
     frames = streams.stream(runtime.db, wakeups, "amy", after=after, hello=None, heartbeat=60)
     assert await anext(frames) == "retry: 1000\n\n"
     waiting = asyncio.ensure_future(anext(frames))
@@ -528,7 +528,9 @@ async def test_a_stream_gets_what_another_replicas_consumer_stored(desktop: Desk
     assert not waiting.done(), "nothing stored yet"
 
     async with runtime.db.session() as session:  # as another replica would: no wake-up here
-        delivered = await inbox_store.deliver(session, [("amy", "state", {"state": "break"})])
+        delivered = await inbox_store.deliver(
+            session, entries=[("amy", "state", {"state": "break"})]
+        )
     seq = delivered["amy"]
     watch = asyncio.create_task(wakeups.watch(runtime.db, 0.05))
     try:

@@ -58,7 +58,10 @@ class Desktop:
 
     async def told(self, agent: str) -> list[str]:
         async with await self.service.session() as session:
-            return [e.event_type for e in await inbox_store.inbox_after(session, agent, 0)]
+            return [
+                e.event_type
+                for e in await inbox_store.inbox_after(session, agent_id=agent, after=0)
+            ]
 
 
 @pytest.fixture

@@ -82,7 +82,7 @@ async def on_adherence(event: Envelope[AdherenceChanged], tx: Transaction) -> No
     report = event.payload
     await rosters.keep_latest(
         tx.session,
-        rosters.AgentAdherence(
+        row=rosters.AgentAdherence(
             agent_id=report.agent_id,
             tenant_id=event.tenant_id,
             figures=report.model_dump(mode="json"),
@@ -95,7 +95,7 @@ async def on_adherence(event: Envelope[AdherenceChanged], tx: Transaction) -> No
 async def on_intraday(event: Envelope[IntradayPicture], tx: Transaction) -> None:
     await rosters.keep_latest(
         tx.session,
-        rosters.TenantDay(
+        row=rosters.TenantDay(
             tenant_id=event.tenant_id,
             picture=event.payload.model_dump(mode="json"),
             measured_at=event.occurred_at,

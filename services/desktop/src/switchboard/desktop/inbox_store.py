@@ -35,11 +35,11 @@ class PendingInbox:
 
     async def write(self) -> dict[str, int]:
         entries, self.entries = self.entries, []
-        return await deliver(self.session, entries) if entries else {}
+        return await deliver(self.session, entries=entries) if entries else {}
 
 
 async def deliver(
-    session: AsyncSession, entries: list[tuple[str, str, dict[str, Any]]]
+    session: AsyncSession, *, entries: list[tuple[str, str, dict[str, Any]]]
 ) -> dict[str, int]:
     """Append entries (agent, event type, data) to their agents' inboxes, in order: one increment
     per agent and one insert for all, however many there are. Returns each known agent's newest
@@ -80,7 +80,7 @@ async def deliver(
 
 
 async def inbox_after(
-    session: AsyncSession, agent_id: str, after: int, *, limit: int = 500
+    session: AsyncSession, *, agent_id: str, after: int, limit: int = 500
 ) -> list[InboxEntry]:
     rows = await session.exec(
         select(InboxEntry)
@@ -91,7 +91,7 @@ async def inbox_after(
     return list(rows)
 
 
-async def last_seqs(session: AsyncSession, agent_ids: list[str]) -> dict[str, int]:
+async def last_seqs(session: AsyncSession, *, agent_ids: list[str]) -> dict[str, int]:
     """Each agent's newest inbox number."""
     rows = await session.exec(
         select(DesktopAgent.agent_id, DesktopAgent.last_seq).where(
@@ -101,7 +101,7 @@ async def last_seqs(session: AsyncSession, agent_ids: list[str]) -> dict[str, in
     return dict(rows.all())
 
 
-async def oldest_kept(session: AsyncSession, agent_id: str) -> int | None:
+async def oldest_kept(session: AsyncSession, *, agent_id: str) -> int | None:
     rows = await session.exec(
         select(InboxEntry.seq)
         .where(col(InboxEntry.agent_id) == agent_id)

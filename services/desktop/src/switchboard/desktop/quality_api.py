@@ -25,7 +25,7 @@ router = APIRouter(prefix="/v1/quality", tags=["desktop"])
 async def mine(agent: Agent, request: Request) -> dict[str, Any]:
     """The agent's evaluations, feedback and coaching, newest first."""
     async with runtime_of(request).db.reader() as session:
-        return await quality.mine(session, agent)
+        return await quality.mine(session, agent=agent)
 
 
 class Answer(BaseModel):

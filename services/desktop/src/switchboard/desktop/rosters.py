@@ -43,7 +43,7 @@ class TenantDay(SQLModel, table=True):
     measured_at: datetime
 
 
-async def keep_latest(session: AsyncSession, row: AgentAdherence | TenantDay) -> None:
+async def keep_latest(session: AsyncSession, *, row: AgentAdherence | TenantDay) -> None:
     """Store `row` unless what is stored was measured later (a late, older event)."""
     stored: AgentAdherence | TenantDay | None = (
         await session.get(AgentAdherence, row.agent_id)

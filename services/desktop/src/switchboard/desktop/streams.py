@@ -62,7 +62,7 @@ class Wakeups:
                 continue
             try:
                 async with db.reader() as session:
-                    newest = await inbox_store.last_seqs(session, agents)
+                    newest = await inbox_store.last_seqs(session, agent_ids=agents)
             except Exception as error:  # the database away: the next look catches up
                 log.warning("inboxes not looked at", error=repr(error))
                 continue
@@ -96,13 +96,13 @@ async def stream(
             yield frame("hello", hello, after)
         else:
             async with db.reader() as session:
-                oldest = await inbox_store.oldest_kept(session, agent_id)
+                oldest = await inbox_store.oldest_kept(session, agent_id=agent_id)
             if oldest is not None and oldest > after + 1:
                 yield frame("resync", {"reason": "events older than the inbox keeps were missed"})
         while True:
             woken.clear()
             async with db.reader() as session:
-                entries = await inbox_store.inbox_after(session, agent_id, after)
+                entries = await inbox_store.inbox_after(session, agent_id=agent_id, after=after)
             for entry in entries:
                 yield frame(entry.event_type, entry.data, entry.seq)
                 after = entry.seq
