@@ -77,7 +77,7 @@ handlers = Handlers()
 
 
 @handlers.on(topics.QUALITY_EVALUATION)
-async def on_evaluation(event: Envelope[EvaluationPublished], *, tx: Transaction) -> None:
+async def on_evaluation(event: Envelope[EvaluationPublished], tx: Transaction) -> None:
     """An evaluation of the agent's contact, or its new status: kept and shown at once."""
     evaluation = event.payload
     row = await tx.session.get(DesktopEvaluation, evaluation.evaluation_id)
@@ -97,7 +97,7 @@ async def on_evaluation(event: Envelope[EvaluationPublished], *, tx: Transaction
 
 
 @handlers.on(topics.QUALITY_FEEDBACK)
-async def on_feedback(event: Envelope[FeedbackPosted], *, tx: Transaction) -> None:
+async def on_feedback(event: Envelope[FeedbackPosted], tx: Transaction) -> None:
     """Feedback to an agent, or to every agent of a team in the tenant."""
     feedback = event.payload
     await tx.session.merge(
@@ -124,7 +124,7 @@ async def _recipients(session: AsyncSession, tenant_id: str, feedback: FeedbackP
 
 
 @handlers.on(topics.QUALITY_COACHING)
-async def on_coaching(event: Envelope[CoachingPlanned], *, tx: Transaction) -> None:
+async def on_coaching(event: Envelope[CoachingPlanned], tx: Transaction) -> None:
     coaching = event.payload
     row = await tx.session.get(DesktopCoaching, coaching.coaching_id)
     if row is not None and not _newer(row.changed_at, event.occurred_at):
