@@ -41,10 +41,8 @@ $(STAMP): requirements.lock requirements-dev.lock $(addsuffix /pyproject.toml,$(
 run: install
 	$(BIN)/switchboard up
 
-# Two workers: each takes whole centres (the shared one of a backend, or a module's own), so the
-# SQLite and the PostgreSQL centres run side by side (tests/integration/conftest.py).
 test: install test-packages lint
-	$(BIN)/pytest -q --numprocesses 2 --dist loadgroup
+	$(BIN)/pytest -q
 
 lint: install
 	$(BIN)/ruff check .

@@ -13,19 +13,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.path):
             item.add_marker(pytest.mark.integration)
-            item.add_marker(pytest.mark.xdist_group(_centre_of(item)))
-
-
-def _centre_of(item: pytest.Item) -> str:
-    """Which centre a test runs against, as `make test`'s workers share them out (`--dist
-    loadgroup`): the shared centre of its backend, or its module's own centre of that backend. A
-    worker starts only the centres of the groups it is given, and each group runs in one worker."""
-    params = getattr(item, "callspec", None)
-    values = params.params if params is not None else {}
-    if "centre" in getattr(item, "fixturenames", ()) and "centre" in values:
-        return f"shared-{values['centre']}"
-    backend = next((v for v in values.values() if v in (*BACKENDS, "sqlite", "postgresql")), "")
-    return f"{item.path.stem}-{backend}" if backend else item.path.stem
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
