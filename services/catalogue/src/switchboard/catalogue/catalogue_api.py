@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 
-from switchboard.catalogue import importing, search, store
+from switchboard.catalogue import importing, search_store, store
 from switchboard.catalogue.context import Catalogue
 from switchboard.catalogue.domain import Refused
 from switchboard.catalogue.store import CatalogueProduct
@@ -85,6 +85,6 @@ async def import_catalogue(who: Who, request: Request) -> dict[str, Any]:
                 tx.session, tenant_id=who.tenant_id, article=article
             )
             if changed:
-                await search.index(tx.session, row)
+                await search_store.index(tx.session, row)
             counts["articles"]["new_versions" if changed else "unchanged"] += 1
     return counts

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from switchboard.catalogue import importing, search, store
+from switchboard.catalogue import importing, search_store, store
 from switchboard.catalogue.context import Catalogue
 from switchboard.catalogue.store import ArticleUse, CatalogueArticle
 from switchboard.common.auth import EVERYONE, Actor, Who, may, policy
@@ -48,7 +48,7 @@ def summary(article: CatalogueArticle, words: list[str], rank: float | None) -> 
         "kind": article.kind,
         "title": article.title,
         "queues": spec.get("queues", []),
-        "excerpt": search.excerpt(search.readable_text(article), words),
+        "excerpt": search_store.excerpt(search_store.readable_text(article), words),
         "rank": None if rank is None else round(rank, 4),
     }
 
@@ -64,7 +64,7 @@ async def _ranked(
 ) -> list[tuple[CatalogueArticle, float]]:
     today = date.today()
     async with Catalogue.of(request).runtime.db.reader() as session:
-        hits = await search.search(session, tenant_id=tenant_id, words=words, limit=limit * 3)
+        hits = await search_store.search(session, tenant_id=tenant_id, words=words, limit=limit * 3)
         rows = {
             a.article_id: a
             for a in await store.articles(
@@ -90,7 +90,7 @@ async def search_knowledge(
 ) -> dict[str, Any]:
     """Articles, briefs and scripts matching the words of `q`, the most relevant first (campaign
     briefs outside their dates only with `include_past`)."""
-    words = search.terms(q)
+    words = search_store.terms(q)
     ranked = await _ranked(
         request, who.tenant_id, words, limit=limit, kind=kind, include_past=include_past
     )
@@ -108,7 +108,7 @@ class ContactText(BaseModel):
 async def suggest(body: ContactText, who: Who, request: Request) -> dict[str, Any]:
     """Knowledge for the contact in front of the agent: articles matching its most telling words
     (those written for its queue a little ahead), and its queue's scripts."""
-    words = search.terms(body.text, most=8)
+    words = search_store.terms(body.text, most=8)
     ranked = await _ranked(
         request, who.tenant_id, words, limit=body.limit * 2, kind=None, include_past=False
     )
@@ -159,7 +159,7 @@ async def _keep(
             tx.session, tenant_id=who.tenant_id, article=article, source=source
         )
         if changed:
-            await search.index(tx.session, row)
+            await search_store.index(tx.session, row)
     return {"article_id": row.article_id, "version": row.version, "changed": changed}
 
 

@@ -7,11 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import tuple_
-from sqlmodel import col, select
 
-from switchboard.catalogue import domain
-from switchboard.catalogue.store import CatalogueOrder, CatalogueProduct
+from switchboard.catalogue import domain, store
+from switchboard.catalogue.store import CatalogueOrder
 from switchboard.common.catalogue_config import CatalogueConfig, InstallationConfig, ProductConfig
 from switchboard.common.envelope import Envelope, utcnow
 from switchboard.common.events.catalogue import OrderChanged, OrderLineSummary
@@ -37,11 +35,8 @@ async def products_of(session: Any, order: CatalogueOrder) -> dict[str, ProductC
     keys = [(x["product_id"], x["version"]) for x in order.lines]
     if not keys:
         return {}
-    query = select(CatalogueProduct).where(
-        CatalogueProduct.tenant_id == order.tenant_id,
-        tuple_(col(CatalogueProduct.product_id), col(CatalogueProduct.version)).in_(keys),
-    )
-    return {row.product_id: row.product for row in (await session.exec(query)).all()}
+    rows = await store.priced_versions(session, tenant_id=order.tenant_id, keys=keys)
+    return {row.product_id: row.product for row in rows}
 
 
 def state(

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import col, select
-
 from switchboard.catalogue import store
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.privacy import ErasureRequested
 from switchboard.common.events.records import CustomerCorrected
-from switchboard.common.privacy import ERASED, corrected_party, report
+from switchboard.common.privacy import corrected_party, report
 from switchboard.common.runtime import Transaction
 
 SERVICE = "catalogue"
@@ -29,36 +26,22 @@ def _kept(details: dict[str, Any] | None) -> dict[str, Any] | None:
 
 async def erase(tx: Transaction, event: Envelope[ErasureRequested]) -> None:
     asked, session = event.payload, tx.session
-    orders = list(
-        await session.exec(
-            select(store.CatalogueOrder).where(
-                store.CatalogueOrder.tenant_id == event.tenant_id,
-                col(store.CatalogueOrder.contact_id).in_(asked.contact_ids),
-            )
-        )
+    orders = await store.orders_of_contacts(
+        session, contact_ids=asked.contact_ids, tenant_id=event.tenant_id
     )
     for order in orders:
         order.customer = _kept(order.customer) or {"erased": True}
         order.supply, order.payment = _kept(order.supply), _kept(order.payment)
         order.credit, order.agreement = _kept(order.credit), _kept(order.agreement)
         session.add(order)
-    offers = await session.exec(
-        update(store.RetentionAttempt)
-        .where(col(store.RetentionAttempt.contact_id).in_(asked.contact_ids))
-        .values(name=ERASED)
-    )
-    await report(
-        tx, event, SERVICE, {"orders": len(orders), "retention_offers": offers.rowcount or 0}
-    )
+    offers = await store.erase_retention_names(session, contact_ids=asked.contact_ids)
+    await report(tx, event, SERVICE, {"orders": len(orders), "retention_offers": offers})
 
 
 async def correct(tx: Transaction, event: Envelope[CustomerCorrected]) -> None:
     """The correction on orders taken on the customer's contacts (APP 13)."""
     correction = event.payload
-    query = select(store.CatalogueOrder).where(
-        col(store.CatalogueOrder.contact_id).in_(correction.contact_ids)
-    )
-    for order in await tx.session.exec(query):
+    for order in await store.orders_of_contacts(tx.session, contact_ids=correction.contact_ids):
         name, _, phone = corrected_party(
             correction, order.customer.get("name"), None, order.customer.get("phone")
         )

@@ -1,6 +1,6 @@
 """The catalogue's tables and queries. Products and articles are versioned (an order keeps the
 version it was priced on; an import that changes nothing adds no version); the search index is
-`search.py`'s."""
+`search_store.py`'s."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Column, Text, func, update
+from sqlalchemy import JSON, Column, Text, func, tuple_, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.catalogue_config import ArticleConfig, CatalogueConfig, ProductConfig
 from switchboard.common.centre import CentreConfig
 from switchboard.common.envelope import utcnow
+from switchboard.common.privacy import ERASED
 
 
 class CatalogueTenant(SQLModel, table=True):
@@ -143,7 +144,7 @@ def _digest(spec: dict[str, Any]) -> str:
 
 async def apply_centre(session: AsyncSession, centre: CentreConfig) -> None:
     """Each tenant's selling rules, products and knowledge from the centre configuration."""
-    from switchboard.catalogue import search
+    from switchboard.catalogue import search_store
 
     for tenant in centre.tenants:
         rules = tenant.catalogue.model_dump(mode="json", exclude={"products", "articles"})
@@ -153,7 +154,7 @@ async def apply_centre(session: AsyncSession, centre: CentreConfig) -> None:
         for article in tenant.catalogue.articles:
             row, changed = await keep_article(session, tenant_id=tenant.id, article=article)
             if changed:
-                await search.index(session, row)
+                await search_store.index(session, row)
 
 
 async def tenant_rules(session: AsyncSession, *, tenant_id: str) -> CatalogueConfig:
@@ -343,3 +344,35 @@ async def retention_attempts(
         .order_by(col(RetentionAttempt.at))
     )
     return (await session.exec(query)).all()
+
+
+async def priced_versions(
+    session: AsyncSession, *, tenant_id: str, keys: list[tuple[str, int]]
+) -> list[CatalogueProduct]:
+    """The tenant's products at the (product id, version) pairs asked for."""
+    if not keys:
+        return []
+    query = select(CatalogueProduct).where(
+        CatalogueProduct.tenant_id == tenant_id,
+        tuple_(col(CatalogueProduct.product_id), col(CatalogueProduct.version)).in_(keys),
+    )
+    return list((await session.exec(query)).all())
+
+
+async def orders_of_contacts(
+    session: AsyncSession, *, contact_ids: list[str], tenant_id: str | None = None
+) -> list[CatalogueOrder]:
+    query = select(CatalogueOrder).where(col(CatalogueOrder.contact_id).in_(contact_ids))
+    if tenant_id is not None:
+        query = query.where(CatalogueOrder.tenant_id == tenant_id)
+    return list(await session.exec(query))
+
+
+async def erase_retention_names(session: AsyncSession, *, contact_ids: list[str]) -> int:
+    """The customer's name off the retention offers made on their contacts: how many."""
+    offers = await session.exec(
+        update(RetentionAttempt)
+        .where(col(RetentionAttempt.contact_id).in_(contact_ids))
+        .values(name=ERASED)
+    )
+    return offers.rowcount or 0

@@ -13,7 +13,6 @@ import zlib
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import text
 
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.routing import SupervisorAlert
@@ -72,10 +71,8 @@ async def refresh(context: Workforce) -> None:
     lock): each round starts from what the last one published, so no change or alert goes twice."""
     now = context.clock.now()
     async with context.runtime.transaction() as tx:
-        if context.runtime.db.is_postgres:
-            lock = text("SELECT pg_try_advisory_xact_lock(:key)")
-            if not (await tx.session.execute(lock, {"key": REFRESH_LOCK})).scalar():
-                return  # another replica is refreshing now
+        if not await store.take_turn(tx.session, key=REFRESH_LOCK):
+            return  # another replica is refreshing now
         for row in await store.tenants(tx.session):
             cal = Calendar.of(row)
             await _tenant(tx, context, cal, now)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, text
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -336,3 +336,12 @@ async def leave(
         Leave.tenant_id == tenant_id, col(Leave.day) >= since, col(Leave.day) <= until
     )
     return (await session.exec(query.order_by(col(Leave.day), col(Leave.agent_id)))).all()
+
+
+async def take_turn(session: AsyncSession, *, key: int) -> bool:
+    """Whether this transaction has the turn at `key` (a transaction's advisory lock on
+    PostgreSQL, released when it ends; SQLite has one writer, so always)."""
+    if session.bind is None or session.bind.dialect.name != "postgresql":
+        return True
+    taken = await session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key})
+    return bool(taken.scalar())

@@ -8,17 +8,13 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import func
-from sqlmodel import col, select
 
 from switchboard.common.auth import Actor, may
 from switchboard.common.teams_config import QualityFormConfig
 from switchboard.recording import customers
 from switchboard.recording import store as records
-from switchboard.recording.casework import RecordedComplaint, SurveyResponse
-from switchboard.recording.quality import evaluating, forms, store
+from switchboard.recording.quality import evaluating, forms, handlings, store
 from switchboard.recording.quality.access import ANALYSTS, LEADERS, Who, allow, own_or, runtime_of
-from switchboard.recording.quality.handlings import Handling
 
 router = APIRouter(prefix="/v1/quality", tags=["quality"])
 
@@ -64,34 +60,20 @@ async def sample(body: SampleRequest, request: Request, who: Who) -> list[dict[s
     `low_csat`. Contacts already evaluated are left out unless asked for."""
     if body.end <= body.start:
         raise HTTPException(422, "`to` must be after `from`")
-    h = Handling
     async with runtime_of(request).db.reader() as session:
         programme = await store.programme(session, tenant_id=who.tenant_id)
-        query = select(h).where(
-            col(h.tenant_id) == who.tenant_id,
-            col(h.wrapped_at) >= body.start,
-            col(h.wrapped_at) < body.end,
+        rows = await handlings.sample(
+            session,
+            tenant_id=who.tenant_id,
+            start=body.start,
+            end=body.end,
+            agent_id=body.agent_id,
+            kind=body.filter,
+            size=body.size,
+            include_evaluated=body.include_evaluated,
+            long_handle_seconds=programme.long_handle_seconds,
+            low_csat=programme.low_csat,
         )
-        if body.agent_id:
-            query = query.where(col(h.agent_id) == body.agent_id)
-        if not body.include_evaluated:
-            done = select(store.Evaluation.contact_id).where(
-                col(store.Evaluation.tenant_id) == who.tenant_id
-            )
-            query = query.where(col(h.contact_id).not_in(done))
-        if body.filter == "complaints":
-            query = query.where(col(h.contact_id).in_(select(RecordedComplaint.contact_id)))
-        elif body.filter == "long_handle":
-            query = query.where(col(h.handle_seconds) > programme.long_handle_seconds)
-        elif body.filter == "low_csat":
-            query = query.where(
-                col(h.contact_id).in_(
-                    select(SurveyResponse.contact_id).where(
-                        col(SurveyResponse.csat) <= programme.low_csat
-                    )
-                )
-            )
-        rows = await session.exec(query.order_by(func.random()).limit(body.size))
         return [
             {
                 "contact_id": r.contact_id,
@@ -186,7 +168,7 @@ async def _contact(session: Any, who: Actor, contact_id: str, *, reason: str) ->
             details={"contact_id": contact_id},
         )
     timeline = await records.timeline(session, contact_id=contact_id)
-    handled = await session.exec(select(Handling).where(col(Handling.contact_id) == contact_id))
+    handled = await handlings.of_contact(session, contact_id=contact_id)
     return {
         "contact_id": contact.contact_id,
         "channel": contact.channel,

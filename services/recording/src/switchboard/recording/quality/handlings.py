@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.envelope import aware
 from switchboard.recording import store
+from switchboard.recording.casework import RecordedComplaint, SurveyResponse
+from switchboard.recording.quality.store import Evaluation
 
 
 class Handling(SQLModel, table=True):
@@ -108,3 +110,42 @@ async def call_ended(session: AsyncSession, *, contact_id: str, at: datetime) ->
         row.ended_at = at
         _settle(row)
         session.add(row)
+
+
+async def of_contact(session: AsyncSession, *, contact_id: str) -> list[Handling]:
+    return list(await session.exec(select(Handling).where(col(Handling.contact_id) == contact_id)))
+
+
+async def sample(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    start: datetime,
+    end: datetime,
+    agent_id: str | None,
+    kind: str,
+    size: int,
+    include_evaluated: bool,
+    long_handle_seconds: float,
+    low_csat: int,
+) -> list[Handling]:
+    """At most `size` handlings wrapped in [`start`, `end`), at random: any (`random`), or those
+    with a complaint, a handle time over `long_handle_seconds`, or a CSAT at or below `low_csat`;
+    of contacts not evaluated yet unless `include_evaluated`."""
+    h = Handling
+    query = select(h).where(
+        col(h.tenant_id) == tenant_id, col(h.wrapped_at) >= start, col(h.wrapped_at) < end
+    )
+    if agent_id:
+        query = query.where(col(h.agent_id) == agent_id)
+    if not include_evaluated:
+        done = select(Evaluation.contact_id).where(col(Evaluation.tenant_id) == tenant_id)
+        query = query.where(col(h.contact_id).not_in(done))
+    if kind == "complaints":
+        query = query.where(col(h.contact_id).in_(select(RecordedComplaint.contact_id)))
+    elif kind == "long_handle":
+        query = query.where(col(h.handle_seconds) > long_handle_seconds)
+    elif kind == "low_csat":
+        low = select(SurveyResponse.contact_id).where(col(SurveyResponse.csat) <= low_csat)
+        query = query.where(col(h.contact_id).in_(low))
+    return list(await session.exec(query.order_by(func.random()).limit(size)))

@@ -14,7 +14,7 @@ from switchboard.common.auth import may
 from switchboard.common.envelope import Envelope, aware, utcnow
 from switchboard.common.events.quality import CoachingAction, CoachingPlanned, FeedbackPosted
 from switchboard.common.ids import new_id
-from switchboard.recording.quality import scorecards, store
+from switchboard.recording.quality import scorecard_store, store
 from switchboard.recording.quality.access import ANALYSTS, LEADERS, Who, allow, own_or, runtime_of
 
 router = APIRouter(prefix="/v1/quality", tags=["quality"])
@@ -159,8 +159,8 @@ End = Annotated[datetime, Query(alias="to")]
 def _period(start: datetime, end: datetime) -> None:
     if end <= start:
         raise HTTPException(422, "`to` must be after `from`")
-    if (end - start).days > 7 * scorecards.MAX_WEEKS:
-        raise HTTPException(422, f"a scorecard covers at most {scorecards.MAX_WEEKS} weeks")
+    if (end - start).days > 7 * scorecard_store.MAX_WEEKS:
+        raise HTTPException(422, f"a scorecard covers at most {scorecard_store.MAX_WEEKS} weeks")
 
 
 async def _card(
@@ -176,15 +176,15 @@ async def _card(
     """The agents' scorecard against the team's targets (over the tenant's)."""
     programme = await store.programme(session, tenant_id=tenant_id)
     targets = {**programme.targets, **programme.team_targets.get(team or "", {})}
-    scope = scorecards.Scope(tenant_id, agent_ids, start, end)
-    return await scorecards.scorecard(session, scope, programme, targets=targets, trend=trend)
+    scope = scorecard_store.Scope(tenant_id, agent_ids, start, end)
+    return await scorecard_store.scorecard(session, scope, programme, targets=targets, trend=trend)
 
 
 @router.get("/scorecards/agents/{agent_id}")
 async def agent_scorecard(
     agent_id: str, request: Request, who: Who, start: Start, end: End, trend: bool = False
 ) -> dict[str, Any]:
-    """The agent's figures (defined in `scorecards.py`) against their team's targets or else the
+    """The agent's figures (defined in `scorecard_store.py`) against their team's targets or else the
     tenant's, with the gap to each; `trend=true` adds them week by week."""
     own_or(who, agent_id, *LEADERS, *ANALYSTS)
     _period(start, end)
