@@ -110,6 +110,20 @@ class PendingRecords:
         connection = await self.session.connection()
         table = _table(RecordedContact)
         ids = list(dict.fromkeys(contact_id for contact_id, *_ in items))
+        tenants = {contact_id: tenant_id for contact_id, tenant_id, *_ in items}
+        # A contact not recorded yet has no row to lock: another batch about it (on another topic,
+        # so maybe another replica) would read nothing too, and the later upsert would overwrite the
+        # earlier one's facts. A bare row first makes the lock below take: the second batch waits
+        # on the first's insert, then reads what it wrote.
+        await connection.execute(
+            _insert_for(connection.dialect.name)(table).on_conflict_do_nothing(
+                index_elements=[table.c.contact_id]
+            ),
+            [
+                RecordedContact(contact_id=c, tenant_id=tenants[c], status="received").model_dump()
+                for c in ids
+            ],
+        )
         current: dict[str, dict[str, Any]] = {}
         for start in range(0, len(ids), 500):
             rows = await connection.execute(
