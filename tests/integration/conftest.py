@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.harness import BACKENDS, CONTAINERS, OIDC, RunningCentre, running_centre
+from tests.integration.centres import BACKENDS, CONTAINERS, running_centre
+from tests.integration.harness import OIDC, RunningCentre
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -6,41 +6,32 @@ would."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
-import os
 import secrets
-import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 from typing import Any, TypeVar
 
-import asyncpg
 import httpx
-import pytest
 import yaml
 from aiokafka import AIOKafkaProducer
 from joserfc.jwk import ECKey
 
 from switchboard.cli.centre import Centre
 from switchboard.cli.demo import form
-from switchboard.cli.scratch import create_database, drop_database
 from switchboard.cli.seed import DEMO_OPERATORS, add_tenants
 from switchboard.common.broker import read_topic, read_topics
 from switchboard.common.centre import CentreConfig
-from switchboard.common.process import free_port
-from switchboard.common.settings import Settings
 from switchboard.common.signing import signed_headers
 from tests.integration.platform import ChannelPlatform
 
-PG_ADMIN_URL = os.environ.get("SWITCHBOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 T = TypeVar("T")
 OIDC_ISSUER = "https://id.example.test"
 OIDC_KEY = ECKey.generate_key("P-256", parameters={"kid": "idp-1", "alg": "ES256"})
@@ -54,52 +45,6 @@ DEMO_CENTRE = Path(__file__).parents[2] / "libs/cli/src/switchboard/cli/demo-cen
 _SERIALS = itertools.count()
 """Each tenant a test adds has numbers of its own."""
 MAX_EMAIL_BYTES = 256 * 1024
-
-
-def postgres_database() -> tuple[str, str]:
-    """A new, empty database for one test session: (url, name)."""
-    try:
-        return create_database(PG_ADMIN_URL, "switchboard_test")
-    except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-        message = f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {error!r}"
-        if os.environ.get("CI"):
-            pytest.fail(message + " (CI machines must have it)")
-        pytest.skip(message)
-
-
-def docker_engine_reachable() -> bool:
-    if shutil.which("docker") is None:
-        return False
-    try:
-        info = subprocess.run(["docker", "info"], capture_output=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return info.returncode == 0
-
-
-CONTAINERS_REQUIRED = os.environ.get("SWITCHBOARD_TEST_CONTAINERS") == "1"
-"""Set where the containers variant must run (a CI with Docker): without an engine it fails."""
-CONTAINERS = CONTAINERS_REQUIRED or docker_engine_reachable()
-BACKENDS = ["sqlite", "postgresql", *(["containers"] if CONTAINERS else [])]
-"""SQLite and PostgreSQL with the embedded broker (or SWITCHBOARD_KAFKA); and, where a Docker
-engine is reachable, Apache Kafka + PostgreSQL in containers (testcontainers). Where none is, the
-variant is not collected and the run's summary says so (`conftest.pytest_terminal_summary`)."""
-
-
-@contextlib.contextmanager
-def _containers() -> Iterator[tuple[str, str]]:
-    """(kafka bootstrap, database url) of Apache Kafka and PostgreSQL containers."""
-    if not docker_engine_reachable():
-        pytest.fail("SWITCHBOARD_TEST_CONTAINERS=1 but no Docker engine is reachable")
-    from testcontainers.kafka import KafkaContainer
-    from testcontainers.postgres import PostgresContainer
-
-    with (
-        KafkaContainer("apache/kafka:3.9.1").with_kraft() as kafka,
-        PostgresContainer("postgres:16") as pg,
-    ):
-        url = pg.get_connection_url().replace("postgresql+psycopg2://", "postgresql://")
-        yield kafka.get_bootstrap_server(), url
 
 
 def tenant_config(tenant_id: str, serial: int, demo: Path = DEMO_CENTRE) -> dict[str, Any]:
@@ -419,121 +364,6 @@ def until(what: str, probe: Callable[[], T | None], timeout: float = 45) -> T:
     raise AssertionError(f"waited {timeout} s for {what}")
 
 
-class AgentAtDesk:
-    """An agent at the desktop, through its API."""
-
-    def __init__(self, centre: RunningCentre, name: str) -> None:
-        """`name` is the demo agent's (alice, bilal ...): the agent of that name in `centre`'s
-        tenant."""
-        self.centre, self.name = centre, centre.agent_id(name)
-        self.headers = {"Authorization": f"Bearer {centre.agent_token(self.name)}"}
-        self.post("/v1/state", {"state": "available"})
-
-    def url(self, path: str) -> str:
-        return self.centre.url("desktop", path)
-
-    def post(self, path: str, body: dict[str, Any] | None = None, *, expect: int = 202) -> Any:
-        answer = httpx.post(self.url(path), json=body, headers=self.headers, timeout=10)
-        assert answer.status_code == expect, f"{path}: {answer.status_code} {answer.text}"
-        return answer.json()
-
-    def me(self) -> dict[str, Any]:
-        return dict(httpx.get(self.url("/v1/me"), headers=self.headers, timeout=10).json())
-
-    def take(self, contact_id: str) -> None:
-        """Wait for the contact's offer, accept it, and wait until it is assigned. An agent has
-        one offer open at a time, so another contact's offer on the way is declined."""
-
-        def offered() -> dict[str, Any] | None:
-            for offer in self.me()["offers"]:
-                if offer["contact_id"] == contact_id:
-                    return dict(offer)
-                httpx.post(
-                    self.url(f"/v1/offers/{offer['offer_id']}/decline"),
-                    json={"reason": "taking another"},
-                    headers=self.headers,
-                )
-            return None
-
-        offer = until(f"{self.name}'s offer of {contact_id}", offered)
-        self.post(f"/v1/offers/{offer['offer_id']}/accept")
-        until(
-            f"{contact_id} assigned to {self.name}",
-            lambda: any(c["contact_id"] == contact_id for c in self.me()["contacts"]),
-        )
-
-    def told(self, what: str, test: Callable[[str, dict[str, Any]], bool]) -> dict[str, Any]:
-        """The first event in the agent's stream (from the start of their inbox) that passes
-        `test(event_type, data)`."""
-        events = read_stream(
-            self.centre,
-            {**self.headers, "Last-Event-ID": "0"},
-            lambda seen: any(test(kind, data) for _, kind, data in seen),
-        )
-        found = [data for _, kind, data in events if test(kind, data)]
-        assert found, f"{self.name} was not told {what}"
-        return found[0]
-
-    def wrap(self, contact_id: str, outcome: str) -> None:
-        body = {"disposition": f"{outcome}-done", "outcome": outcome, "notes": "as discussed"}
-        self.post(f"/v1/contacts/{contact_id}/wrapup", body)
-
-
-def running_centre(
-    backend: str,
-    tmp_path_factory: pytest.TempPathFactory,
-    *,
-    centre_config: Path | None = None,
-    extra_env: dict[str, str] | None = None,
-) -> Iterator[RunningCentre]:
-    """A whole centre on `backend` (see BACKENDS), seeded from `centre_config` (the demo centre
-    when None), its services given `extra_env`."""
-    database_url, kafka = (None, None)
-    with contextlib.ExitStack() as stack:
-        if backend == "postgresql":
-            database_url, name = postgres_database()
-            stack.callback(drop_database, PG_ADMIN_URL, name)
-        if backend == "containers":
-            kafka, database_url = stack.enter_context(_containers())
-        var_dir: Path = tmp_path_factory.mktemp(f"centre-{backend}")
-        overrides = {"kafka": kafka} if kafka else {}
-        settings = Settings(
-            **overrides,
-            var_dir=var_dir,
-            database_url=database_url,
-            centre_config=centre_config,
-            broker_port=free_port(),
-            intake_port=free_port(),
-            routing_port=free_port(),
-            recording_port=free_port(),
-            desktop_port=free_port(),
-            escalation_port=free_port(),
-            dispatch_port=free_port(),
-            workforce_port=free_port(),
-            catalogue_port=free_port(),
-            smtp_port=free_port(),
-        )
-        workforce_clock = var_dir / "workforce-clock"
-        workforce_clock.write_text("0")
-        env = {
-            "SWITCHBOARD_INTAKE_MAX_EMAIL_BYTES": str(MAX_EMAIL_BYTES),
-            # Only workforce reads it: a test may move workforce's day without moving the rest.
-            "SWITCHBOARD_WORKFORCE_CLOCK_FILE": str(workforce_clock),
-            **(extra_env or {}),
-        }
-        centre = Centre(settings, extra_env=env)
-        running: RunningCentre | None = None
-        try:
-            centre.start()
-            centre.wait_healthy(timeout=90)
-            running = RunningCentre(centre, backend)
-            yield running
-        finally:
-            centre.stop()
-            for close in running.closers if running else ():
-                close()
-
-
 def run_switchboard(
     env: dict[str, str], *args: str, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
@@ -549,31 +379,3 @@ def run_switchboard(
 
 def json_lines(lines: list[str]) -> list[dict[str, Any]]:
     return [json.loads(line) for line in lines]
-
-
-def read_stream(
-    centre: RunningCentre,
-    headers: dict[str, str],
-    enough: Callable[[list[tuple[int, str, dict[str, Any]]]], bool],
-    timeout: float = 45,
-) -> list[tuple[int, str, dict[str, Any]]]:
-    """A desktop event stream read until `enough(events)` (or `timeout`), then dropped."""
-    events: list[tuple[int, str, dict[str, Any]]] = []
-    frame: dict[str, str] = {}
-    deadline = time.monotonic() + timeout
-    with httpx.stream(
-        "GET", centre.url("desktop", "/v1/events"), headers=headers, timeout=30
-    ) as stream:
-        assert stream.status_code == 200
-        assert stream.headers["content-type"].startswith("text/event-stream")
-        for line in stream.iter_lines():
-            if line:
-                field, _, value = line.partition(": ")
-                frame[field] = value
-                continue
-            if "data" in frame:
-                events.append((int(frame["id"]), frame["event"], json.loads(frame["data"])))
-            frame = {}
-            if enough(events) or time.monotonic() > deadline:
-                break
-    return events

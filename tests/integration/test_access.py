@@ -22,13 +22,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from switchboard.common import operator_tokens, operators
 from switchboard.common.db import Database
 from switchboard.common.operators import OPERATOR_ROLES
-from tests.integration.harness import (
-    OIDC_ISSUER,
-    OIDC_KEY,
-    AgentAtDesk,
-    RunningCentre,
-    until,
-)
+from tests.integration.desk import AgentAtDesk
+from tests.integration.harness import OIDC_ISSUER, OIDC_KEY, RunningCentre, until
 
 HOME, OTHER = "initech", "globex"
 SERVICES = ("routing", "escalation", "recording", "dispatch", "workforce", "catalogue")

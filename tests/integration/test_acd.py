@@ -27,7 +27,8 @@ from switchboard.common.events.desktop import (
     ContactDeclined,
     ContactWrapped,
 )
-from tests.integration.harness import RunningCentre, running_centre
+from tests.integration.centres import running_centre
+from tests.integration.harness import RunningCentre
 
 CONFIG = Path(__file__).with_name("acd-centre.yaml")
 SKILLS = {a["id"]: a["skills"] for a in yaml.safe_load(CONFIG.read_text())["agents"]}

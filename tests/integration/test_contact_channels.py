@@ -19,7 +19,8 @@ import pytest
 from playwright.sync_api import Browser, Playwright, expect, sync_playwright
 from websockets.sync.client import connect
 
-from tests.integration.harness import AgentAtDesk, RunningCentre, until
+from tests.integration.desk import AgentAtDesk
+from tests.integration.harness import RunningCentre, until
 from tests.integration.platform import ChannelPlatform
 
 CHROMIUM = "/usr/bin/chromium"

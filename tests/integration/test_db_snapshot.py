@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.cli.scratch import drop_database
 from switchboard.common.db import Database, ProcessedEvent
-from tests.integration.harness import PG_ADMIN_URL, postgres_database
+from tests.integration.centres import PG_ADMIN_URL, postgres_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

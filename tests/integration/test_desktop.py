@@ -15,12 +15,8 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from switchboard.common.telemetry import read_spans
-from tests.integration.harness import (
-    AgentAtDesk,
-    RunningCentre,
-    read_stream,
-    until,
-)
+from tests.integration.desk import AgentAtDesk, read_stream
+from tests.integration.harness import RunningCentre, until
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("SWITCHBOARD_TEST_ARTIFACTS", "test-artifacts"))

@@ -17,7 +17,9 @@ import httpx
 import pytest
 import yaml
 
-from tests.integration.harness import AgentAtDesk, RunningCentre, running_centre, until
+from tests.integration.centres import running_centre
+from tests.integration.desk import AgentAtDesk
+from tests.integration.harness import RunningCentre, until
 
 SYDNEY = ZoneInfo("Australia/Sydney")
 CBD = {"lat": -33.8688, "lon": 151.2093}

@@ -15,7 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.harness import AgentAtDesk, RunningCentre, running_centre, until
+from tests.integration.centres import running_centre
+from tests.integration.desk import AgentAtDesk
+from tests.integration.harness import RunningCentre, until
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

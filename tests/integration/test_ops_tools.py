@@ -17,7 +17,8 @@ from switchboard.cli import samples
 from switchboard.cli.services import SERVICES
 from switchboard.common.db import Database
 from switchboard.intake.store import ChannelSystem
-from tests.integration.harness import AgentAtDesk, RunningCentre
+from tests.integration.desk import AgentAtDesk
+from tests.integration.harness import RunningCentre
 
 # The services an email's spans pass through: escalation starts its SLA clock on contact.queued.
 EMAIL_PATH = {"intake", "routing", "escalation", "recording", "desktop", "workforce"}

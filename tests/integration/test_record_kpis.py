@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from switchboard.cli import samples
-from tests.integration.harness import AgentAtDesk, RunningCentre, until
+from tests.integration.desk import AgentAtDesk
+from tests.integration.harness import RunningCentre, until
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.integration.harness import AgentAtDesk, RunningCentre, until
+from tests.integration.desk import AgentAtDesk
+from tests.integration.harness import RunningCentre, until
 
 
 def _get(centre: RunningCentre, path: str, **params: Any) -> Any:
