@@ -11,12 +11,17 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from services.routing.tests.routing_under_test import (
+    CENTRE,
+    agent_event,
+    contact_received,
+    of_type,
+    seeded,
+    step,
+)
 from switchboard.common import setaside
 from switchboard.common.centre import AgentConfig, CentreConfig, QueueConfig, TenantConfig
-from switchboard.common.envelope import Envelope
-from switchboard.common.events.channels import CallCommandResult, TransferRequested
 from switchboard.common.events.desktop import (
-    AgentStateChanged,
     ContactAccepted,
     ContactDeclined,
     ContactWrapped,
@@ -25,81 +30,20 @@ from switchboard.common.events.escalation import ContactEscalated
 from switchboard.common.events.intake import (
     CallAbandoned,
     CallAnswered,
-    CallbackRequested,
     CallEnded,
-    ContactReceived,
-    Party,
-    PhoneDetails,
-    WalkInDetails,
 )
 from switchboard.common.runtime import Runtime
-from switchboard.common.testing import ServiceUnderTest, service_under_test
+from switchboard.common.testing import service_under_test
 from switchboard.routing import store
 from switchboard.routing.app import prepare
 from switchboard.routing.context import Routing
 from switchboard.routing.handlers import SERVICE, subscriptions
 from switchboard.routing.settings import RoutingSettings
 
-CENTRE = CentreConfig(
-    tenants=[
-        TenantConfig(
-            id="acme",
-            name="Acme",
-            queues=[
-                QueueConfig(id="general", name="General", default=True),
-                QueueConfig(id="tier2", name="Tier 2"),
-            ],
-            callbacks={"hours": []},  # dialled at any hour, so the test passes at night
-        )
-    ],
-    agents=[
-        AgentConfig(id="amy", name="Amy", tenants=["acme"]),
-        AgentConfig(id="bob", name="Bob", tenants=["acme"]),
-    ],
-)
-
-
-def _received(
-    contact_id: str = "k-1", *, flags: list[str] | None = None, channel: str = "email"
-) -> Envelope[ContactReceived]:
-    payload = ContactReceived(
-        channel=channel,  # type: ignore[arg-type]
-        conversation_id="conv-1",
-        received_at=datetime.now(UTC),
-        destination="help@acme.example",
-        external_id=f"m-{contact_id}",
-        customer=Party(email="a@example.net"),
-        flags=flags or [],
-        phone=PhoneDetails(call_id=f"call-{contact_id}", dnis="+61255501000")
-        if channel == "phone"
-        else None,
-    )
-    return Envelope.first(payload, tenant_id="acme", aggregate_id=contact_id, contact_id=contact_id)
-
-
-async def _seeded(runtime: Runtime) -> None:
-    async with runtime.db.session() as session:
-        await store.apply_centre(session, CENTRE)
-    await prepare(runtime, RoutingSettings())
-
-
-def _agent_event(agent_id: str, state: str) -> Envelope[AgentStateChanged]:
-    payload = AgentStateChanged(agent_id=agent_id, state=state)  # type: ignore[arg-type]
-    return Envelope.first(payload, tenant_id="acme", aggregate_id=agent_id)
-
-
-async def _step(routing: ServiceUnderTest) -> list[dict[str, Any]]:
-    await Routing.of(routing.runtime).acd.step()
-    return await routing.outbox()
-
-
-def _of(events: list[dict[str, Any]], event_type: str) -> list[dict[str, Any]]:
-    return [e for e in events if e["event_type"] == event_type]
-
 
 async def test_a_received_contact_is_queued_once_however_often_delivered(tmp_path: Path) -> None:
-    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
-        event = _received()
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=seeded) as routing:
+        event = contact_received()
         await routing.deliver(event)
         await routing.deliver(event)  # redelivered: no second effect
 
@@ -117,7 +61,7 @@ async def test_a_tenant_and_agent_onboarded_while_routing_runs_are_routed_at_onc
 ) -> None:
     """`switchboard tenant add` writes the record while routing runs: the new tenant's first
     contact is queued, and its new agent is offered it on going available, with no restart."""
-    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=seeded) as routing:
         later = CentreConfig(
             tenants=[
                 TenantConfig(
@@ -130,41 +74,41 @@ async def test_a_tenant_and_agent_onboarded_while_routing_runs_are_routed_at_onc
         )
         async with routing.runtime.db.session() as session:
             await store.apply_centre(session, later)
-        contact = _received("k-9").model_copy(update={"tenant_id": "initech"})
+        contact = contact_received("k-9").model_copy(update={"tenant_id": "initech"})
         await routing.deliver(contact)
-        [queued] = _of(await routing.outbox(), "contact.queued")
+        [queued] = of_type(await routing.outbox(), "contact.queued")
         assert queued["payload"]["queue_id"] == "desk"
-        ivy = _agent_event("ivy", "available").model_copy(update={"tenant_id": "initech"})
+        ivy = agent_event("ivy", "available").model_copy(update={"tenant_id": "initech"})
         await routing.deliver(ivy)
-        [offered] = _of(await _step(routing), "agent.offered")
+        [offered] = of_type(await step(routing), "agent.offered")
         assert (offered["aggregate_id"], offered["contact_id"]) == ("ivy", "k-9")
 
 
 async def test_an_auto_reply_is_not_routed(tmp_path: Path) -> None:
-    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
-        await routing.deliver(_received(flags=["auto_reply"]))
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=seeded) as routing:
+        await routing.deliver(contact_received(flags=["auto_reply"]))
         [event] = await routing.outbox()
         assert event["event_type"] == "contact.not_routed"
         assert "auto_reply" in event["payload"]["reason"]
 
 
 async def test_offer_decline_reoffer_accept(tmp_path: Path) -> None:
-    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
-        received = _received()
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=seeded) as routing:
+        received = contact_received()
         await routing.deliver(received)
-        await routing.deliver(_agent_event("amy", "available"))
-        [offered] = _of(await _step(routing), "agent.offered")
+        await routing.deliver(agent_event("amy", "available"))
+        [offered] = of_type(await step(routing), "agent.offered")
         assert offered["aggregate_id"] == "amy" and offered["contact_id"] == "k-1"
         assert offered["correlation_id"] == received.correlation_id
         assert offered["payload"]["reason"]["why"].startswith("amy:")
-        await routing.deliver(_agent_event("bob", "available"))
+        await routing.deliver(agent_event("bob", "available"))
         declined = ContactDeclined(offer_id=offered["payload"]["offer_id"], agent_id="amy")
         await routing.deliver(received.follow(declined))
-        offers = _of(await _step(routing), "agent.offered")
+        offers = of_type(await step(routing), "agent.offered")
         assert [o["aggregate_id"] for o in offers] == ["amy", "bob"]
         accepted = ContactAccepted(offer_id=offers[1]["payload"]["offer_id"], agent_id="bob")
         await routing.deliver(received.follow(accepted))
-        [assigned] = _of(await routing.outbox(), "contact.assigned")
+        [assigned] = of_type(await routing.outbox(), "contact.assigned")
         assert assigned["payload"]["agent_id"] == "bob"
         engine = Routing.of(routing.runtime).acd.engine
         assert engine.agents["bob"].state == "on_contact" and "k-1" not in engine.waiting
@@ -176,11 +120,11 @@ async def test_an_agents_escalation_moves_the_contact_to_the_target_queue(
 ) -> None:
     """The agent's wrap-up and escalation travel on two topics, so either may arrive first; both
     orders free the agent and queue the contact in tier 2 for someone else."""
-    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
-        received = _received()
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=seeded) as routing:
+        received = contact_received()
         await routing.deliver(received)
-        await routing.deliver(_agent_event("amy", "available"))
-        [offered] = _of(await _step(routing), "agent.offered")
+        await routing.deliver(agent_event("amy", "available"))
+        [offered] = of_type(await step(routing), "agent.offered")
         accepted = ContactAccepted(offer_id=offered["payload"]["offer_id"], agent_id="amy")
         await routing.deliver(received.follow(accepted))
         wrapped = received.follow(
@@ -193,13 +137,13 @@ async def test_an_agents_escalation_moves_the_contact_to_the_target_queue(
             await routing.deliver(event)
         [requeued] = [
             q
-            for q in _of(await routing.outbox(), "contact.queued")
+            for q in of_type(await routing.outbox(), "contact.queued")
             if q["payload"]["queue_id"] == "tier2"
         ]
         assert requeued["payload"]["reason"] == "escalated by amy: needs authority"
 
-        await routing.deliver(_agent_event("bob", "available"))
-        offers = _of(await _step(routing), "agent.offered")
+        await routing.deliver(agent_event("bob", "available"))
+        offers = of_type(await step(routing), "agent.offered")
         assert [(o["aggregate_id"], o["payload"]["queue_id"]) for o in offers[1:]] == [
             ("bob", "tier2")
         ]
@@ -208,14 +152,14 @@ async def test_an_agents_escalation_moves_the_contact_to_the_target_queue(
 
 
 async def test_a_caller_who_hangs_up_withdraws_the_offer(tmp_path: Path) -> None:
-    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
-        call = _received("call-1", channel="phone")
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=seeded) as routing:
+        call = contact_received("call-1", channel="phone")
         await routing.deliver(call)
-        await routing.deliver(_agent_event("amy", "available"))
-        [offered] = _of(await _step(routing), "agent.offered")
+        await routing.deliver(agent_event("amy", "available"))
+        [offered] = of_type(await step(routing), "agent.offered")
         hung_up = CallAbandoned(call_id="call-call-1", at=datetime.now(UTC))
         await routing.deliver(call.follow(hung_up))
-        [withdrawn] = _of(await routing.outbox(), "agent.offer_withdrawn")
+        [withdrawn] = of_type(await routing.outbox(), "agent.offer_withdrawn")
         assert withdrawn["payload"] == {
             "offer_id": offered["payload"]["offer_id"],
             "agent_id": "amy",
@@ -232,8 +176,8 @@ async def test_a_call_answered_or_ended_at_the_pbx_while_queued_is_never_offered
 ) -> None:
     """The ghost call: a call answered (by someone the ACD did not choose) or ended at the PBX
     while it waits leaves the line, and an agent who comes free later is not offered it."""
-    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
-        call = _received("call-2", channel="phone")
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=seeded) as routing:
+        call = contact_received("call-2", channel="phone")
         await routing.deliver(call)
         happened = (
             CallAnswered(call_id="call-call-2", at=datetime.now(UTC), agent_ref="ext-201")
@@ -241,8 +185,8 @@ async def test_a_call_answered_or_ended_at_the_pbx_while_queued_is_never_offered
             else CallEnded(call_id="call-call-2", at=datetime.now(UTC), duration_seconds=40)
         )
         await routing.deliver(call.follow(happened))
-        await routing.deliver(_agent_event("amy", "available"))
-        assert _of(await _step(routing), "agent.offered") == []
+        await routing.deliver(agent_event("amy", "available"))
+        assert of_type(await step(routing), "agent.offered") == []
         async with await routing.session() as session:
             entry = await session.get(store.QueueEntry, "call-2")
         assert entry is not None
@@ -251,13 +195,13 @@ async def test_a_call_answered_or_ended_at_the_pbx_while_queued_is_never_offered
 
 
 async def test_an_offered_call_ended_at_the_pbx_withdraws_the_offer(tmp_path: Path) -> None:
-    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
-        call = _received("call-3", channel="phone")
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=seeded) as routing:
+        call = contact_received("call-3", channel="phone")
         await routing.deliver(call)
-        await routing.deliver(_agent_event("amy", "available"))
-        [offered] = _of(await _step(routing), "agent.offered")
+        await routing.deliver(agent_event("amy", "available"))
+        [offered] = of_type(await step(routing), "agent.offered")
         await routing.deliver(call.follow(CallEnded(call_id="call-call-3", at=datetime.now(UTC))))
-        [withdrawn] = _of(await routing.outbox(), "agent.offer_withdrawn")
+        [withdrawn] = of_type(await routing.outbox(), "agent.offer_withdrawn")
         assert withdrawn["payload"]["offer_id"] == offered["payload"]["offer_id"]
         assert withdrawn["payload"]["reason"] == "ended"
 
@@ -275,21 +219,21 @@ async def test_an_agent_who_lets_offers_lapse_is_put_on_break_and_the_supervisor
         await prepare(runtime, impatient)
 
     async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=seeded) as routing:
-        await routing.deliver(_received())
-        await routing.deliver(_agent_event("amy", "available"))
-        [offered] = _of(await _step(routing), "agent.offered")
+        await routing.deliver(contact_received())
+        await routing.deliver(agent_event("amy", "available"))
+        [offered] = of_type(await step(routing), "agent.offered")
         await asyncio.sleep(1.1)
-        events = await _step(routing)
-        [withdrawn] = _of(events, "agent.offer_withdrawn")
+        events = await step(routing)
+        [withdrawn] = of_type(events, "agent.offer_withdrawn")
         assert withdrawn["payload"]["reason"] == "timed_out"
-        [state] = _of(events, "agent.state")
+        [state] = of_type(events, "agent.state")
         assert state["payload"] == {
             "agent_id": "amy",
             "state": "break",
             "reason": "missed offers",
             "source": "routing",
         }
-        [alert] = _of(events, "supervisor.alert")
+        [alert] = of_type(events, "supervisor.alert")
         assert alert["aggregate_id"] == "acme" and "amy" in alert["payload"]["message"]
         async with await routing.session() as session:
             agent = await session.get(store.RoutingAgent, "amy")
@@ -299,8 +243,8 @@ async def test_an_agent_who_lets_offers_lapse_is_put_on_break_and_the_supervisor
             "missed offers",
         )
         assert offer is not None and offer.status == "timed_out"
-        await routing.deliver(_agent_event("bob", "available"))
-        [_, again] = _of(await _step(routing), "agent.offered")
+        await routing.deliver(agent_event("bob", "available"))
+        [_, again] = of_type(await step(routing), "agent.offered")
         assert again["aggregate_id"] == "bob", "the contact went on to the next agent"
 
 
@@ -309,9 +253,9 @@ async def test_a_contact_whose_offer_cannot_be_recorded_is_set_aside_and_others_
 ) -> None:
     """A fault injected into one contact's offer (as a bug or a corrupt row would make it fail
     every time): that contact leaves the line, set aside with the reason; the other is offered."""
-    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
-        await routing.deliver(_received("poison"))
-        await routing.deliver(_received("fine"))
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=seeded) as routing:
+        await routing.deliver(contact_received("poison"))
+        await routing.deliver(contact_received("fine"))
         distributor = Routing.of(routing.runtime).acd
         record = distributor._record_offer
 
@@ -321,9 +265,9 @@ async def test_a_contact_whose_offer_cannot_be_recorded_is_set_aside_and_others_
             return await record(tx, offer)
 
         monkeypatch.setattr(distributor, "_record_offer", failing_for_poison)
-        await routing.deliver(_agent_event("amy", "available"))
-        await routing.deliver(_agent_event("bob", "available"))
-        offered = _of(await _step(routing), "agent.offered")
+        await routing.deliver(agent_event("amy", "available"))
+        await routing.deliver(agent_event("bob", "available"))
+        offered = of_type(await step(routing), "agent.offered")
         assert [o["contact_id"] for o in offered] == ["fine"]
         assert "poison" not in distributor.engine.waiting
         async with await routing.session() as session:
@@ -332,131 +276,3 @@ async def test_a_contact_whose_offer_cannot_be_recorded_is_set_aside_and_others_
         assert live == ["fine"], "a restart takes back the offered contact, not the set-aside one"
         assert (held.loop, held.ref) == ("routing.offer", "poison")
         assert held.reason == "RuntimeError: cannot offer this one"
-
-
-def _accept(received: Envelope[ContactReceived], offered: dict[str, Any], agent: str) -> Any:
-    return received.follow(ContactAccepted(offer_id=offered["payload"]["offer_id"], agent_id=agent))
-
-
-def _result(
-    received: Envelope[ContactReceived], command: str, outcome: str, agent: str
-) -> Envelope[CallCommandResult]:
-    payload = CallCommandResult(
-        command_id="cmd-1",
-        call_id="call-call-1",
-        command=command,
-        outcome=outcome,
-        attempts=1,
-        reason="busy line",
-        agent_id=agent,
-    )  # type: ignore[arg-type]
-    return received.follow(payload)
-
-
-async def test_a_call_is_bridged_and_goes_back_in_line_when_it_cannot_be(tmp_path: Path) -> None:
-    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
-        call = _received("call-1", channel="phone")
-        await routing.deliver(call)
-        await routing.deliver(_agent_event("amy", "available"))
-        [offered] = _of(await _step(routing), "agent.offered")
-        await routing.deliver(_accept(call, offered, "amy"))
-        [route] = _of(await routing.outbox(), "call.route")
-        assert route["payload"]["call_id"] == "call-call-1"
-        assert (route["payload"]["agent_id"], route["payload"]["extension"]) == ("amy", "amy")
-        await routing.deliver(_result(call, "route", "failed", "amy"))
-        events = await routing.outbox()
-        [withdrawn] = _of(events, "agent.offer_withdrawn")
-        assert withdrawn["payload"]["reason"] == "not_connected"
-        requeued = _of(events, "contact.queued")[-1]
-        assert "could not be connected to amy" in requeued["payload"]["reason"]
-        engine = Routing.of(routing.runtime).acd.engine
-        assert "call-1" in engine.waiting and engine.agents["amy"].active == {}
-        await routing.deliver(_agent_event("bob", "available"))
-        offers = _of(await _step(routing), "agent.offered")
-        assert offers[-1]["aggregate_id"] == "bob"  # not amy again for a while
-
-
-@pytest.mark.parametrize("hang_up_first", [True, False])
-async def test_a_callback_keeps_its_place_is_dialled_and_tried_again(
-    tmp_path: Path, hang_up_first: bool
-) -> None:
-    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
-        call = _received("call-1", channel="phone")
-        await routing.deliver(call)
-        asked = call.follow(
-            CallbackRequested(
-                call_id="call-call-1", at=datetime.now(UTC), callback_number="+61412555666"
-            )
-        )
-        hung_up = call.follow(CallAbandoned(call_id="call-call-1", at=datetime.now(UTC)))
-        for event in (hung_up, asked) if hang_up_first else (asked, hung_up):
-            await routing.deliver(event)
-        async with await routing.session() as session:
-            entry = await session.get(store.QueueEntry, "call-1")
-        assert entry is not None and entry.status == "waiting"
-        assert entry.callback_number == "+61412555666"
-        await routing.deliver(_agent_event("amy", "available"))
-        [offered] = _of(await _step(routing), "agent.offered")
-        await routing.deliver(_accept(call, offered, "amy"))
-        events = await routing.outbox()
-        assert not _of(events, "call.route"), "the caller is not on the line to bridge"
-        [cleared] = _of(events, "outbound.cleared")
-        assert cleared["payload"]["request_id"] == "callback:call-1:1"
-        [dial] = _of(events, "call.control")
-        assert dial["payload"]["action"] == "dial" and dial["payload"]["target"] == "+61412555666"
-        await routing.deliver(_result(call, "dial", "no_answer", "amy"))
-        [result] = _of(await routing.outbox(), "callback.result")
-        assert result["payload"]["outcome"] == "retry" and result["payload"]["attempt"] == 1
-        wrapped = ContactWrapped(agent_id="amy", disposition="no-answer", outcome="unresolved")
-        await routing.deliver(call.follow(wrapped))
-        again = _of(await routing.outbox(), "contact.queued")[-1]
-        assert again["payload"]["reason"].startswith("callback: tried again from")
-        engine = Routing.of(routing.runtime).acd.engine
-        assert engine.waiting["call-1"].not_before > engine.waiting["call-1"].enqueued_at
-
-
-async def test_a_transfer_to_a_named_agent_goes_to_them_first(tmp_path: Path) -> None:
-    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
-        received = _received()
-        await routing.deliver(received)
-        await routing.deliver(_agent_event("amy", "available"))
-        [offered] = _of(await _step(routing), "agent.offered")
-        await routing.deliver(_accept(received, offered, "amy"))
-        await routing.deliver(_agent_event("bob", "available"))
-        transfer = TransferRequested(
-            transfer_id="t-1",
-            from_agent_id="amy",
-            mode="blind",
-            to_agent_id="bob",
-            reason="billing",
-        )
-        await routing.deliver(received.follow(transfer))
-        offers = _of(await _step(routing), "agent.offered")
-        assert offers[-1]["aggregate_id"] == "bob"
-        assert offers[-1]["payload"]["reason"]["why"] == "bob: transferred to them by name"
-        engine = Routing.of(routing.runtime).acd.engine
-        assert engine.agents["amy"].active == {}, "a blind transfer frees the first agent"
-
-
-async def test_a_walk_in_is_its_agents_at_once(tmp_path: Path) -> None:
-    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_seeded) as routing:
-        base = _received("w-1")
-        walk_in = base.model_copy(
-            update={
-                "payload": base.payload.model_copy(
-                    update={
-                        "channel": "walk_in",
-                        "walk_in": WalkInDetails(
-                            walk_in_id="w-1", agent_id="amy", started_at=datetime.now(UTC)
-                        ),
-                    }
-                )
-            }
-        )
-        await routing.deliver(walk_in)
-        events = await routing.outbox()
-        [assigned] = _of(events, "contact.assigned")
-        assert assigned["payload"]["agent_id"] == "amy"
-        assert assigned["payload"]["waited_seconds"] == 0
-        engine = Routing.of(routing.runtime).acd.engine
-        assert engine.agents["amy"].active == {"w-1": "walk_in"}
