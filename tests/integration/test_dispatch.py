@@ -7,83 +7,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from importlib.resources import files
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-import yaml
 
 from tests.integration.centres import running_centre
 from tests.integration.desk import AgentAtDesk
+from tests.integration.field import (
+    BONDI,
+    CBD,
+    NEWCASTLE,
+    PARRAMATTA,
+    SYDNEY,
+    Dispatcher,
+    centre_config,
+)
 from tests.integration.harness import RunningCentre, until
-
-SYDNEY = ZoneInfo("Australia/Sydney")
-CBD = {"lat": -33.8688, "lon": 151.2093}
-BONDI = {"lat": -33.8915, "lon": 151.2767}
-PARRAMATTA = {"lat": -33.8150, "lon": 151.0011}
-NEWCASTLE = {"lat": -32.9283, "lon": 151.7817}
-ALWAYS = [
-    {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "open": "00:00", "close": "24:00"}
-]
-
-
-def _technician(
-    tid: str, home: dict[str, float], medium: str, address: str, skills: list[str], teams: list[str]
-) -> dict[str, Any]:
-    return {
-        "id": tid,
-        "name": tid.title(),
-        "tenant": "acme",
-        "skills": skills,
-        "shifts": ALWAYS,
-        "home": home,
-        "medium": medium,
-        "address": address,
-        "teams": teams,
-    }
-
-
-def _centre_config(path: Path) -> Path:
-    config = yaml.safe_load((files("switchboard.cli") / "demo-centre.yaml").read_text())
-    config["technicians"] = [
-        _technician("cbd", CBD, "sms", "+61400000001", ["electrical", "gas"], ["sydney"]),
-        _technician("bondi", BONDI, "email", "bondi@field.example", ["electrical"], ["sydney"]),
-        _technician(
-            "parra", PARRAMATTA, "message_service", "parra", ["electrical", "gas"], ["sydney"]
-        ),
-        _technician("newcastle", NEWCASTLE, "fax", "+61249000000", ["electrical"], ["sydney"]),
-        {  # the only one for solar work, and only from seven
-            **_technician("dawn", CBD, "sms", "+61400000005", ["solar"], ["solar-crew"]),
-            "shifts": [
-                {
-                    "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                    "open": "07:00",
-                    "close": "15:00",
-                }
-            ],
-        },
-    ]
-    tenant = next(t for t in config["tenants"] if t["id"] == "acme")
-    tenant["dispatch"] = {
-        "road_factor": 1.3,
-        "speed_kmh": 40,
-        "confirm_within_minutes": 10,
-        "preempt_within_km": 30,
-        "chase_after_minutes": 20,
-        "max_chases": 1,
-        "approval": {
-            "kinds": ["safety"],
-            "broadcast_over": 10,
-            "approvers": ["ops-manager", "dispatcher"],
-        },
-    }
-    target = path / "centre.yaml"
-    target.write_text(yaml.safe_dump(config))
-    return target
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -95,93 +37,9 @@ def field(
     clock_file.write_text("0")
     env = {"SWITCHBOARD_DISPATCH_CLOCK_FILE": str(clock_file)}
     for centre in running_centre(
-        request.param, tmp_path_factory, centre_config=_centre_config(here), extra_env=env
+        request.param, tmp_path_factory, centre_config=centre_config(here), extra_env=env
     ):
         yield centre, clock_file
-
-
-class Dispatcher:
-    def __init__(self, centre: RunningCentre, clock_file: Path) -> None:
-        self.centre, self.clock_file = centre, clock_file
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + timedelta(seconds=float(self.clock_file.read_text()))
-
-    def morning(self) -> None:
-        """Move the clock on to the next 08:00 in Sydney, so the day's plan has a day ahead of it
-        whenever the test runs."""
-        now = self.now().astimezone(SYDNEY)
-        eight = now.replace(hour=8, minute=0, second=0, microsecond=0)
-        if eight <= now:
-            eight += timedelta(days=1)
-        self.advance((eight - now).total_seconds() / 60)
-
-    def at_sydney(self, hour: int, minute: int) -> None:
-        """Move the clock on to the next `hour:minute` in Sydney."""
-        now = self.now().astimezone(SYDNEY)
-        then = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
-        if then <= now:
-            then += timedelta(days=1)
-        self.advance((then - now).total_seconds() / 60)
-
-    def advance(self, minutes: float) -> None:
-        offset = float(self.clock_file.read_text()) + minutes * 60
-        self.clock_file.write_text(str(offset))
-
-    def post(
-        self, path: str, body: dict[str, Any], expect: int = 200, as_: dict[str, str] | None = None
-    ) -> Any:
-        headers = as_ or self.centre.operator
-        answer = httpx.post(
-            self.centre.url("dispatch", path), json=body, headers=headers, timeout=30
-        )
-        assert answer.status_code == expect, answer.text
-        return answer.json()
-
-    def get(self, path: str) -> Any:
-        answer = httpx.get(
-            self.centre.url("dispatch", path), headers=self.centre.operator, timeout=30
-        )
-        assert answer.status_code == 200, answer.text
-        return answer.json()
-
-    def job(self, job_id: str) -> dict[str, Any]:
-        return dict(self.get(f"/v1/jobs/{job_id}"))
-
-    def wait(self, job_id: str, what: str, test: Any) -> dict[str, Any]:
-        def probe() -> dict[str, Any] | None:
-            answer = httpx.get(
-                self.centre.url("dispatch", f"/v1/jobs/{job_id}"),
-                headers=self.centre.operator,
-                timeout=30,
-            )
-            return answer.json() if answer.status_code == 200 and test(answer.json()) else None
-
-        return until(what, probe)
-
-    def details(
-        self,
-        site: dict[str, float],
-        *,
-        priority: str = "normal",
-        hours: float = 8,
-        skills: tuple[str, ...] = ("electrical",),
-    ) -> dict[str, Any]:
-        start = self.now()
-        return {
-            "customer": {"name": "Pat Citizen", "phone": "+61412345678"},
-            "site": {"address": "1 Test Street", **site},
-            "work_type": "meter fault",
-            "skills": list(skills),
-            "estimated_minutes": 60,
-            "window": {
-                "start": start.isoformat(),
-                "end": (start + timedelta(hours=hours)).isoformat(),
-            },
-            "priority": priority,
-            "special_instructions": "Dog in the yard",
-            "payment": {"method": "card", "token": "tok_visa_4f9a2c"},
-        }
 
 
 def _actions(job: dict[str, Any]) -> list[str]:
