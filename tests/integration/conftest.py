@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.integration.centres import BACKENDS, CONTAINERS, running_centre
+from tests.integration.desk import AgentAtDesk
 from tests.integration.harness import OIDC, RunningCentre
 
 
@@ -41,3 +42,13 @@ def centre(
     """The centre most tests share, each in a tenant of its own where it needs one
     (`new_tenant`, `new_floor`)."""
     yield from running_centre(request.param, tmp_path_factory, extra_env=OIDC)
+
+
+@pytest.fixture
+def desk(floor: RunningCentre) -> Iterator[dict[str, AgentAtDesk]]:
+    """alice, bilal and chen (the team leader) signed in and available; offline afterwards, so
+    the next test starts with nobody taking contacts."""
+    agents = {name: AgentAtDesk(floor, name) for name in ("alice", "bilal", "chen")}
+    yield agents
+    for agent in agents.values():
+        agent.post("/v1/state", {"state": "offline"})

@@ -99,3 +99,33 @@ def read_stream(
             if enough(events) or time.monotonic() > deadline:
                 break
     return events
+
+
+def offered_on(agent: AgentAtDesk, channel: str) -> dict[str, Any]:
+    return until(
+        f"{agent.name}'s {channel} offer",
+        lambda: next((o for o in agent.me()["offers"] if o["channel"] == channel), None),
+    )
+
+
+def timeline_of(centre: RunningCentre, contact_id: str, wanted: str, count: int = 1) -> list[Any]:
+    def found() -> list[Any] | None:
+        answer = centre.contact(contact_id)
+        if answer.status_code != 200:
+            return None
+        entries = [e for e in answer.json()["timeline"] if e["event_type"] == wanted]
+        return entries if len(entries) >= count else None
+
+    return until(f"{count} {wanted} for {contact_id}", found)
+
+
+def holder_of(agents: dict[str, AgentAtDesk], contact_id: str) -> AgentAtDesk:
+    """Whoever was offered the contact (routing chooses among the available)."""
+
+    def offered() -> AgentAtDesk | None:
+        for agent in agents.values():
+            if any(o["contact_id"] == contact_id for o in agent.me()["offers"]):
+                return agent
+        return None
+
+    return until(f"an offer of {contact_id}", offered)

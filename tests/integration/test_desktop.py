@@ -4,63 +4,36 @@ recording; and an agent's event stream dropped and resumed with Last-Event-ID.""
 
 from __future__ import annotations
 
-import os
-import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from switchboard.common.telemetry import read_spans
+from tests.integration.browser import (
+    ARTIFACTS,
+    chromium,
+    opened_page,
+    recorded_with,
+    sign_in,
+    signed_in_page,
+)
 from tests.integration.desk import AgentAtDesk, read_stream
 from tests.integration.harness import RunningCentre, until
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(os.environ.get("SWITCHBOARD_TEST_ARTIFACTS", "test-artifacts"))
-
-
-def _password(centre: RunningCentre, agent: str) -> str:
-    return str(centre.credentials["agents"][centre.agent_id(agent)]["password"])
-
-
-def _sign_in(centre: RunningCentre, agent: str) -> dict[str, str]:
-    answer = httpx.post(
-        centre.url("desktop", "/v1/session"),
-        json={"username": centre.agent_id(agent), "password": _password(centre, agent)},
-        timeout=10,
-    )
-    assert answer.status_code == 200, answer.text
-    return {"Authorization": f"Bearer {answer.json()['token']}"}
-
-
-def _opened_page(page: Page, centre: RunningCentre, agent: str, state: str = "offline") -> None:
-    page.goto(centre.url("desktop", "/"))
-    page.get_by_label("Username").fill(centre.agent_id(agent))
-    page.get_by_label("Password").fill(_password(centre, agent))
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("state")).to_have_text(state)
-
-
-def _signed_in_page(page: Page, centre: RunningCentre, agent: str) -> None:
-    _opened_page(page, centre, agent)
-    page.get_by_label("Set my state").select_option("available")
-    page.get_by_role("button", name="Set", exact=True).click()
-    expect(page.get_by_test_id("state")).to_have_text("available", timeout=15_000)
 
 
 def test_an_email_is_offered_accepted_and_wrapped_up_in_the_browser(floor: RunningCentre) -> None:
     if floor.backend != "sqlite":
         pytest.skip("the browser's part does not depend on the database; run once")
     with sync_playwright() as playwright:
-        browser = _chromium(playwright)
+        browser = chromium(playwright)
         try:
             alice = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
             bilal = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
-            _signed_in_page(alice, floor, "alice")
-            _signed_in_page(bilal, floor, "bilal")
+            signed_in_page(alice, floor, "alice")
+            signed_in_page(bilal, floor, "bilal")
 
             # alice is typing when the offer comes: it must not take her keyboard focus.
             typing = alice.get_by_label("Break reason")
@@ -107,7 +80,7 @@ def test_an_email_is_offered_accepted_and_wrapped_up_in_the_browser(floor: Runni
         finally:
             browser.close()
 
-    wrapped = _wait_for(floor, contact_id, "contact.wrapped")
+    wrapped = recorded_with(floor, contact_id, "contact.wrapped")
     assert wrapped["status"] == "wrapped"
     assert wrapped["agent_id"] == floor.agent_id("alice")
     assert wrapped["outcome"] == "resolved"
@@ -127,10 +100,10 @@ def test_the_team_leader_sees_todays_staffing_and_everyone_their_schedule(
     if floor.backend != "sqlite":
         pytest.skip("the browser's part does not depend on the database; run once")
     with sync_playwright() as playwright:
-        browser = _chromium(playwright)
+        browser = chromium(playwright)
         try:
             chen = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
-            _signed_in_page(chen, floor, "chen")
+            signed_in_page(chen, floor, "chen")
             staffing = chen.get_by_test_id("workforce")
             expect(staffing).to_be_visible()
             expect(chen.get_by_test_id("workforce-summary")).to_contain_text(
@@ -159,7 +132,7 @@ def test_an_evaluation_from_sampling_to_the_agents_acknowledgement(floor: Runnin
     chen calibrate it."""
     if floor.backend != "sqlite":
         pytest.skip("the browser's part does not depend on the database; run once")
-    chen = _sign_in(floor, "chen")  # off the floor, so that the billing email is alice's
+    chen = sign_in(floor, "chen")  # off the floor, so that the billing email is alice's
     httpx.post(
         floor.url("desktop", "/v1/state"), json={"state": "offline"}, headers=chen, timeout=10
     ).raise_for_status()
@@ -188,12 +161,12 @@ def test_an_evaluation_from_sampling_to_the_agents_acknowledgement(floor: Runnin
     )
 
     with sync_playwright() as playwright:
-        browser = _chromium(playwright)
+        browser = chromium(playwright)
         try:
             alice_page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
-            _opened_page(alice_page, floor, "alice", state="available")
+            opened_page(alice_page, floor, "alice", state="available")
             dana = browser.new_context(viewport={"width": 1366, "height": 1200}).new_page()
-            _opened_page(dana, floor, "dana")
+            opened_page(dana, floor, "dana")
             evaluating = dana.get_by_test_id("evaluating")
             expect(evaluating).to_be_visible()
             sample = dana.locator("#sample-form")
@@ -260,217 +233,6 @@ def test_an_evaluation_from_sampling_to_the_agents_acknowledgement(floor: Runnin
     ]
 
 
-CARD = "4111 1111 1111 1111"
-
-
-def _off_the_floor(floor: RunningCentre, *agents: str) -> None:
-    for agent in agents:
-        httpx.post(
-            floor.url("desktop", "/v1/state"),
-            json={"state": "offline"},
-            headers=_sign_in(floor, agent),
-            timeout=10,
-        ).raise_for_status()
-
-
-def _local(moment: datetime) -> str:
-    """A `datetime-local` input's value for `moment` (the browser's zone is the machine's)."""
-    return moment.astimezone().strftime("%Y-%m-%dT%H:%M")
-
-
-def test_a_sale_from_knowledge_search_to_a_placed_order_in_the_browser(
-    floor: RunningCentre,
-) -> None:
-    """alice answers an email asking for a smart meter: the panel beside the contact suggests the
-    installation article, she searches, opens and records it, builds the order from the products,
-    books the installation, takes a card and places the order with the customer's agreement; the
-    installation is a job in dispatch, the contact's timeline has the article and the order, and
-    the card number is in no table and no file of the centre."""
-    if floor.backend != "sqlite":
-        pytest.skip("the browser's part does not depend on the database; run once")
-    _off_the_floor(floor, "chen", "bilal")
-    alice = AgentAtDesk(floor, "alice")
-    answer = floor.post_email(
-        floor.email(
-            subject="Smart meter",
-            body="Could I have a smart meter installed? I want to see my usage.",
-        )
-    )
-    contact_id = answer.json()["contact_id"]
-    alice.take(contact_id)
-    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
-    with sync_playwright() as playwright:
-        browser = _chromium(playwright)
-        try:
-            page = browser.new_context(viewport={"width": 1366, "height": 1400}).new_page()
-            _opened_page(page, floor, "alice", state="available")
-            page.locator("#my-contacts").get_by_role("button").filter(
-                has_text="Smart meter"
-            ).click()
-            expect(page.get_by_test_id("suggested")).to_contain_text(
-                "What happens on smart meter installation day", timeout=15_000
-            )
-            expect(page.get_by_test_id("script-steps")).to_contain_text(
-                "regulatory: Read the terms"
-            )
-            page.get_by_test_id("knowledge-query").fill("meter installation technician")
-            page.get_by_test_id("knowledge-query").press("Enter")  # the keyboard is enough
-            results = page.get_by_test_id("knowledge-results")
-            expect(results.locator("li").first).to_contain_text("smart meter installation day")
-            results.locator("li").first.get_by_role("button", name="Open").click()
-            expect(page.get_by_test_id("article")).to_contain_text("Someone over 18 must be home")
-            page.get_by_role("button", name="Used on this contact").click()
-            expect(page.get_by_test_id("log")).to_contain_text("recorded on the contact")
-
-            page.get_by_test_id("provision").locator("summary").click()
-            page.locator('button[data-product="smart-meter"]').click()
-            expect(page.get_by_test_id("order-lines")).to_contain_text("Smart meter upgrade")
-            expect(page.get_by_test_id("order-total")).to_contain_text("$99.00 up front")
-            order = page.get_by_test_id("order-form")
-            order.get_by_label("How it is supplied").select_option("installation")
-            order.get_by_label("From").fill(_local(start))
-            order.get_by_label("To", exact=True).fill(_local(start + timedelta(hours=4)))
-            order.get_by_label("Site address").fill("1 George St, Sydney NSW 2000")
-            order.get_by_label("Latitude").fill("-33.8688")
-            order.get_by_label("Longitude").fill("151.2093")
-            order.get_by_role("button", name="Agree supply").click()
-            expect(page.get_by_test_id("order-blockers")).not_to_contain_text(
-                "book the installation"
-            )
-            order.get_by_label("Card number").fill(CARD)
-            order.get_by_label("Expiry (MM/YY)").fill("12/30")
-            order.get_by_label("Security code").fill("123")
-            order.get_by_role("button", name="Choose payment").click()
-            expect(page.get_by_test_id("order-blockers")).to_be_empty()
-            expect(order.get_by_label("Card number")).to_have_value("")
-            order.get_by_label("What was read to the customer").fill(
-                "Smart meter upgrade, $99 by card; installation in the window agreed."
-            )
-            order.get_by_label("The customer agreed").check()
-            order.get_by_role("button", name="Place order").click()
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            try:
-                expect(page.get_by_test_id("order-status")).to_have_text("(placed)", timeout=15_000)
-            finally:
-                page.screenshot(path=str(ARTIFACTS / "desktop-order.png"), full_page=True)
-                print(
-                    "order:",
-                    page.locator("#order-error").text_content(),
-                    page.get_by_test_id("log").text_content(),
-                )
-        finally:
-            browser.close()
-
-    orders = httpx.get(
-        floor.url("catalogue", "/v1/orders"),
-        params={"contact_id": contact_id},
-        headers=floor.operator,
-        timeout=10,
-    ).json()["orders"]
-    assert [o["status"] for o in orders] == ["placed"]
-    placed = orders[0]
-    assert placed["payment"]["last4"] == "1111"
-    assert placed["agreement"]["by"] == f"agent {floor.agent_id('alice')}"
-    job = until(
-        "the installation job in dispatch",
-        lambda: (lambda r: r.status_code == 200 and r.json())(
-            httpx.get(
-                floor.url("dispatch", f"/v1/jobs/{placed['job_id']}"),
-                headers=floor.operator,
-                timeout=10,
-            )
-        ),
-    )
-    assert job["work_type"] == "meter-install"
-    timeline = until(
-        "the order on the contact's timeline",
-        lambda: (
-            lambda t: (
-                t
-                if {"knowledge.used", "order.status", "job.requested"}
-                <= {e["event_type"] for e in t}
-                else None
-            )
-        )(floor.contact(contact_id).json()["timeline"]),
-    )
-    assert any(
-        e["event_type"] == "order.status" and e["details"]["status"] == "placed" for e in timeline
-    )
-    _nowhere(floor, CARD.replace(" ", ""), CARD)
-
-
-def _nowhere(floor: RunningCentre, *secrets: str) -> None:
-    """None of `secrets` in any file under the centre's var/ (its SQLite databases, logs, traces,
-    mail sink and field outbox)."""
-    for path in floor.settings.var_dir.rglob("*"):
-        if path.is_file():
-            content = path.read_bytes()
-            for secret in secrets:
-                assert secret.encode() not in content, f"{secret!r} in {path}"
-
-
-def test_a_retention_offer_accepted_counts_in_the_kpis(floor: RunningCentre) -> None:
-    """A customer asks to cancel: the contact is a cancellation, the offers that fit are
-    suggested, the one accepted is recorded and the save rate shows it."""
-    _off_the_floor(floor, "chen", "bilal")
-    alice = AgentAtDesk(floor, "alice")
-    since = datetime.now(UTC) - timedelta(seconds=1)
-    answer = floor.post_email(
-        floor.email(subject="Leaving", body="Please cancel my account, I am moving interstate.")
-    )
-    contact_id = answer.json()["contact_id"]
-    alice.take(contact_id)
-    suggested = httpx.get(
-        alice.url(f"/v1/catalogue/contacts/{contact_id}/suggestions"),
-        headers=alice.headers,
-        timeout=10,
-    ).json()
-    assert suggested["queue_id"] == "retention" and suggested["retention"]["cancellation"]
-    assert [s["article_id"] for s in suggested["scripts"]] == ["retention-call"]
-    leaving = {"reason": "moving", "tenure_months": 30, "monthly_value": "140.00"}
-    fits = httpx.post(
-        alice.url("/v1/catalogue/retention/suggest"),
-        json=leaving,
-        headers=alice.headers,
-        timeout=10,
-    ).json()["offers"]
-    assert [o["id"] for o in fits] == ["take-us-with-you"]
-    made = alice.post(
-        "/v1/catalogue/retention/offers",
-        {**leaving, "contact_id": contact_id, "offer_id": "take-us-with-you", "answer": "accepted"},
-        expect=201,
-    )
-    assert made["agent_id"] == floor.agent_id("alice")
-    unknown = {
-        **leaving,
-        "contact_id": "00000000-0000-7000-8000-000000000000",
-        "offer_id": "take-us-with-you",
-        "answer": "accepted",
-    }
-    alice.post("/v1/catalogue/retention/offers", unknown, expect=404)  # not a contact of hers
-    alice.post(
-        f"/v1/contacts/{contact_id}/wrapup",
-        {"disposition": "retained", "outcome": "retention_offer_accepted"},
-    )
-    period = {
-        "from": since.isoformat(),
-        "to": (datetime.now(UTC) + timedelta(minutes=1)).isoformat(),
-        "queue": "retention",
-    }
-    kpis = until(
-        "the save in the KPIs",
-        lambda: (lambda k: k if k["retention_save_rate"] is not None else None)(
-            httpx.get(
-                floor.url("recording", "/v1/kpis"),
-                params=period,
-                headers=floor.operator,
-                timeout=10,
-            ).json()
-        ),
-    )
-    assert kpis["retention_save_rate"] == 1.0
-
-
 def _answer_every_question(page: Page, scale: str) -> None:
     groups = page.locator("#evaluation-questions [role=radiogroup]")
     expect(groups).to_have_count(7)
@@ -484,10 +246,10 @@ def _calibrate(floor: RunningCentre, contact_id: str) -> None:
     """dana opens a calibration of the contact with chen; each scores it in their desktop, the
     spread shows where they differ, and dana keeps the agreed score."""
     with sync_playwright() as playwright:
-        browser = _chromium(playwright)
+        browser = chromium(playwright)
         try:
             dana = browser.new_context(viewport={"width": 1366, "height": 1200}).new_page()
-            _opened_page(dana, floor, "dana")
+            opened_page(dana, floor, "dana")
             sample = dana.locator("#sample-form")
             sample.get_by_label("Agent").fill(floor.agent_id("alice"))
             sample.get_by_label("How many").fill("100")
@@ -506,7 +268,7 @@ def _calibrate(floor: RunningCentre, contact_id: str) -> None:
             )
 
             chen = browser.new_context(viewport={"width": 1366, "height": 1200}).new_page()
-            _opened_page(chen, floor, "chen")
+            opened_page(chen, floor, "chen")
             mine = chen.get_by_test_id("calibrations")
             expect(mine).to_contain_text("waiting for agent chen", timeout=15_000)
             mine.get_by_role("button", name="Score it").first.click()
@@ -535,27 +297,6 @@ def _calibrate(floor: RunningCentre, contact_id: str) -> None:
             browser.close()
 
 
-def _chromium(playwright: Playwright) -> Browser:
-    """Debian's Chromium, headless, as the tests run it (Playwright never downloads a browser)."""
-    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it"
-    return playwright.chromium.launch(
-        executable_path=CHROMIUM,
-        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    )
-
-
-def _wait_for(centre: RunningCentre, contact_id: str, event_type: str) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        response = centre.contact(contact_id)
-        if response.status_code == 200:
-            record = response.json()
-            if any(e["event_type"] == event_type for e in record["timeline"]):
-                return dict(record)
-        time.sleep(0.2)
-    raise AssertionError(f"{contact_id}: no {event_type} in recording after 30 s")
-
-
 def _read_events(
     centre: RunningCentre, headers: dict[str, str], count: int
 ) -> list[tuple[int, str, dict[str, Any]]]:
@@ -566,7 +307,7 @@ def _read_events(
 def test_a_dropped_stream_resumed_with_last_event_id_misses_and_repeats_nothing(
     floor: RunningCentre,
 ) -> None:
-    chen = _sign_in(floor, "chen")
+    chen = sign_in(floor, "chen")
     [(start, kind, hello)] = _read_events(floor, chen, 1)
     assert kind == "hello" and hello["agent_id"] == floor.agent_id("chen")
 
@@ -598,7 +339,7 @@ def test_the_desktop_refuses_bad_tokens_and_other_tenants(floor: RunningCentre) 
         answer = httpx.get(floor.url("desktop", path), headers=forged, timeout=10)
         assert answer.status_code == 401
         assert answer.json()["detail"] == "token signature does not match"
-    alice = _sign_in(floor, "alice")
+    alice = sign_in(floor, "alice")
     missing = httpx.get(floor.url("desktop", "/v1/contacts/no-such-contact"), headers=alice)
     assert missing.status_code == 404
     page = httpx.get(floor.url("desktop", "/"), timeout=10)
@@ -616,7 +357,7 @@ def test_a_contact_handled_at_the_desktop_is_one_trace_through_every_service(
     contact_id = answer.json()["contact_id"]
     alice.take(contact_id)
     alice.wrap(contact_id, "resolved")
-    _wait_for(floor, contact_id, "contact.wrapped")
+    recorded_with(floor, contact_id, "contact.wrapped")
 
     def whole_trace() -> list[dict[str, Any]] | None:
         spans = read_spans(floor.settings.trace_dir)
