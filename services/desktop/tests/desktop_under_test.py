@@ -4,12 +4,17 @@ the events that bring a contact to an agent."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import APIRouter, FastAPI
 
+from switchboard.common import mail as outgoing
 from switchboard.common.centre import (
     AgentConfig,
     CentreConfig,
@@ -24,7 +29,11 @@ from switchboard.common.events.routing import (
     ContactAssigned,
     OfferReason,
 )
-from switchboard.common.testing import ServiceUnderTest
+from switchboard.common.testing import ServiceUnderTest, service_under_test
+from switchboard.desktop import store, streams
+from switchboard.desktop.context import Desktop as DesktopContext
+from switchboard.desktop.handlers import SERVICE, subscriptions
+from switchboard.desktop.settings import DesktopSettings
 
 CENTRE = CentreConfig(
     tenants=[
@@ -118,3 +127,27 @@ class Desktop:
             offer_id=offer_id, agent_id=agent, queue_id="general", waited_seconds=3.0
         )
         await self.service.deliver(self.event(assigned, contact_id))
+
+
+@asynccontextmanager
+async def running_desktop(
+    tmp_path: Path, centre: CentreConfig, passwords: dict[str, str], *routers: APIRouter
+) -> AsyncIterator[tuple[ServiceUnderTest, httpx.AsyncClient]]:
+    """The desktop's handlers with `centre`'s agents signed up, and `routers` over ASGI."""
+    settings = DesktopSettings(var_dir=tmp_path)
+
+    async def prepare(runtime: Any) -> None:
+        mailer = outgoing.mailer(None, settings.mail_sink)
+        runtime.context = desktop = DesktopContext(runtime, settings, streams.Wakeups(), mailer)
+        async with runtime.db.session() as session:
+            await store.apply_centre(session, centre, passwords)
+            desktop.session_key.load(await store.signing_key(session))
+
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=prepare) as service:
+        app = FastAPI()
+        app.state.runtime = service.runtime
+        for router in routers:
+            app.include_router(router)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://desktop") as http:
+            yield service, http

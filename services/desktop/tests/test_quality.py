@@ -11,9 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from switchboard.common import mail as outgoing
+from services.desktop.tests.desktop_under_test import running_desktop
 from switchboard.common.centre import AgentConfig, CentreConfig, TenantConfig
 from switchboard.common.envelope import Envelope, Payload
 from switchboard.common.events.quality import (
@@ -23,11 +22,8 @@ from switchboard.common.events.quality import (
     FeedbackPosted,
     ScoredQuestion,
 )
-from switchboard.common.testing import ServiceUnderTest, service_under_test
-from switchboard.desktop import api, inbox_store, quality_api, store, streams
-from switchboard.desktop.context import Desktop as DesktopContext
-from switchboard.desktop.handlers import SERVICE, subscriptions
-from switchboard.desktop.settings import DesktopSettings
+from switchboard.common.testing import ServiceUnderTest
+from switchboard.desktop import api, inbox_store, quality_api
 
 CENTRE = CentreConfig(
     tenants=[TenantConfig(id="acme", name="Acme"), TenantConfig(id="globex", name="Globex")],
@@ -66,23 +62,9 @@ class Desktop:
 
 @pytest.fixture
 async def desktop(tmp_path: Path) -> AsyncIterator[Desktop]:
-    settings = DesktopSettings(var_dir=tmp_path)
-
-    async def prepare(runtime: Any) -> None:
-        mailer = outgoing.mailer(None, settings.mail_sink)
-        runtime.context = desktop = DesktopContext(runtime, settings, streams.Wakeups(), mailer)
-        async with runtime.db.session() as session:
-            await store.apply_centre(session, CENTRE, PASSWORDS)
-            desktop.session_key.load(await store.signing_key(session))
-
-    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=prepare) as service:
-        app = FastAPI()
-        app.state.runtime = service.runtime
-        app.include_router(api.router)
-        app.include_router(quality_api.router)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://desktop") as http:
-            yield Desktop(service, http)
+    routers = (api.router, quality_api.router)
+    async with running_desktop(tmp_path, CENTRE, PASSWORDS, *routers) as (service, http):
+        yield Desktop(service, http)
 
 
 def _evaluation(status: str = "submitted", agent: str = "amy") -> EvaluationPublished:

@@ -20,6 +20,24 @@ async def _add(db: Database, *rows: object) -> None:
             session.add(row)
 
 
+def _jordans_thread() -> tuple[store.Conversation, store.EmailThread]:
+    """Jordan's conversation, by token tok1, and the email thread of message <m1@x> in it."""
+    return (
+        store.Conversation(
+            conversation_id="conv-1",
+            tenant_id="acme",
+            token="tok1",
+            customer_address="jordan@example.net",
+        ),
+        store.EmailThread(
+            tenant_id="acme",
+            message_id="<m1@x>",
+            conversation_id="conv-1",
+            customer_address="jordan@example.net",
+        ),
+    )
+
+
 def _chat(session_id: str, contact_id: str) -> store.ChatSession:
     return store.ChatSession(
         session_id=session_id,
@@ -67,18 +85,7 @@ async def test_an_email_continues_a_conversation_only_from_its_own_customer(
 ) -> None:
     await _add(
         database,
-        store.Conversation(
-            conversation_id="conv-1",
-            tenant_id="acme",
-            token="tok1",
-            customer_address="jordan@example.net",
-        ),
-        store.EmailThread(
-            tenant_id="acme",
-            message_id="<m1@x>",
-            conversation_id="conv-1",
-            customer_address="jordan@example.net",
-        ),
+        *_jordans_thread(),
     )
     async with database.reader() as session:
         by_reply = await store.conversation_of(
@@ -151,18 +158,7 @@ async def test_erasure_clears_the_customers_addresses_and_chats_and_counts_them(
 ) -> None:
     await _add(
         database,
-        store.Conversation(
-            conversation_id="conv-1",
-            tenant_id="acme",
-            token="tok1",
-            customer_address="jordan@example.net",
-        ),
-        store.EmailThread(
-            tenant_id="acme",
-            message_id="<m1@x>",
-            conversation_id="conv-1",
-            customer_address="jordan@example.net",
-        ),
+        *_jordans_thread(),
         _chat("chat-1", "c-1"),
         _chat("chat-2", "c-2"),
         store.ChatLine(
