@@ -67,8 +67,9 @@ class Transaction:
 class ServiceContext:
     """The base of a service's context: a frozen dataclass of what its handlers, loops and routes
     work with (its settings, clock, tracer, wake-ups, mailer, keys), made once in `build_app` and
-    held by its runtime (`runtime.context = Desktop(runtime, ...)`). `Desktop.of(tx)` / `Desktop.of(request)` is typed, where a string-keyed
-    dict would be a service locator that type-checks nothing."""
+    held by its runtime (`runtime.context = Desktop(runtime, ...)`). `Desktop.of(tx)` and
+    `Desktop.of(request)` are typed, where a string-keyed dict would be a service locator that
+    type-checks nothing."""
 
     runtime: Runtime
 
@@ -83,11 +84,6 @@ class ServiceContext:
                 f"the runtime's context is {type(context).__name__}, not {cls.__name__}"
             )
         return context
-
-    @classmethod
-    def of_request(cls, request: HTTPConnection) -> Self:
-        """`of` as a FastAPI dependency: `Annotated[Desktop, Depends(Desktop.of_request)]`."""
-        return cls.of(request)
 
 
 @dataclass
