@@ -17,7 +17,7 @@ from sqlmodel import SQLModel
 from switchboard.cli import migrations
 from switchboard.cli.scratch import create_database, drop_database
 from switchboard.cli.services import import_all_tables
-from tests.integration.harness import PG_ADMIN_URL
+from tests.integration.centres import PG_ADMIN_URL
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
