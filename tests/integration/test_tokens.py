@@ -17,7 +17,7 @@ from switchboard.common.db import Database
 from tests.integration.harness import OIDC_ISSUER, OIDC_KEY, RunningCentre, until
 from tests.integration.routes import Route, routes
 
-HOME = "umbrella"
+HOME = "stark"
 
 
 @pytest.fixture(scope="module")
