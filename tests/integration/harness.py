@@ -117,6 +117,8 @@ class RunningCentre:
         view.operator = view.sign_in("admin")
         view.closers = self.closers
         if any(t.get("workforce", {}).get("demo_history_weeks") for t in config["tenants"]):
+            # Workforce takes up a new tenant on its next round; a refresh starts one now.
+            httpx.post(view.url("workforce", "/v1/refresh"), headers=view.operator, timeout=30)
             view.wait_for_the_published_roster()
         return view
 

@@ -295,6 +295,9 @@ async def adherence_view(tenant: Tenant, request: Request) -> dict[str, Any]:
 
 @router.post("/refresh", status_code=202)
 async def refresh_now(tenant: Tenant, request: Request) -> dict[str, str]:
-    """Re-measure today's picture and adherence now (they refresh by themselves too)."""
-    await publisher.refresh(Workforce.of(request))
+    """Re-measure today's picture and adherence now (they refresh by themselves too), and wake
+    the publisher, which takes up a tenant onboarded since its last round at once."""
+    context = Workforce.of(request)
+    await publisher.refresh(context)
+    context.changed.set()
     return {"status": "refreshed", "tenant_id": tenant}
