@@ -17,9 +17,8 @@ from switchboard.cli.centre import Centre
 from switchboard.cli.scratch import create_database, drop_database
 from switchboard.common.process import free_port
 from switchboard.common.settings import Settings
+from switchboard.common.testing.databases import PG_ADMIN_URL, unreachable
 from tests.integration.harness import MAX_EMAIL_BYTES, RunningCentre
-
-PG_ADMIN_URL = os.environ.get("SWITCHBOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def postgres_database() -> tuple[str, str]:
@@ -27,10 +26,7 @@ def postgres_database() -> tuple[str, str]:
     try:
         return create_database(PG_ADMIN_URL, "switchboard_test")
     except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-        message = f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {error!r}"
-        if os.environ.get("CI"):
-            pytest.fail(message + " (CI machines must have it)")
-        pytest.skip(message)
+        unreachable(error)
 
 
 def docker_engine_reachable() -> bool:

@@ -3,7 +3,6 @@ by the migration), FastStream's in-memory broker, and its API over ASGI."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,8 @@ from switchboard.common.envelope import Envelope
 from switchboard.common.outbox import OutboxMessage
 from switchboard.common.runtime import Runtime, build_runtime
 from switchboard.common.service import build_http
+from switchboard.common.testing.databases import PG_ADMIN_URL, unreachable
 
-PG_ADMIN_URL = os.environ.get("SWITCHBOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 OPERATOR, GATEWAY = "operator-token", "gateway-token"
 CONTACT = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
 
@@ -54,9 +53,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     try:
         url, name = create_database(PG_ADMIN_URL, "catalogue_test")
     except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {error!r}")
-        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {error!r}")
+        unreachable(error)
     yield url
     drop_database(PG_ADMIN_URL, name)
 

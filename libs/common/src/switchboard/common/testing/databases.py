@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import NoReturn
 
 import asyncpg
 import pytest
@@ -21,6 +22,14 @@ from switchboard.common.settings import Settings
 PG_ADMIN_URL = os.environ.get("SWITCHBOARD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+def unreachable(error: BaseException) -> NoReturn:
+    """Skip a test that needs the local PostgreSQL when it is not there; fail it in CI."""
+    message = f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {error!r}"
+    if os.environ.get("CI"):
+        pytest.fail(message + " (CI machines must have it)")
+    pytest.skip(message)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     name = None
@@ -30,9 +39,7 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         try:
             url, name = await create_scratch("store_test", PG_ADMIN_URL)
         except (OSError, asyncpg.PostgresError, TimeoutError) as error:
-            if os.environ.get("CI"):
-                pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {error!r}")
-            pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {error!r}")
+            unreachable(error)
     db = Database(Settings(var_dir=tmp_path, database_url=url).sqlalchemy_url_for("store"))
     await db.create_tables()
     try:
