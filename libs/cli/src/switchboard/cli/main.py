@@ -236,10 +236,16 @@ def topics(
     if create:
         import asyncio
 
-        from switchboard.common.broker import ensure_topics
+        from switchboard.common.broker import ensure_topics, partitions_for
 
         settings = Settings()
-        asyncio.run(ensure_topics(settings.kafka_bootstrap, replication_factor=replication_factor))
+        asyncio.run(
+            ensure_topics(
+                settings.kafka_bootstrap,
+                replication_factor=replication_factor,
+                partitions=partitions_for(settings),
+            )
+        )
         typer.echo(f"{2 * len(REGISTRY)} topics present on {settings.kafka_bootstrap}")
         return
 

@@ -37,7 +37,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from switchboard.common import model_defaults
 from switchboard.common.envelope import utcnow
+from switchboard.common.sqlite_loop import loop_connector
+
+model_defaults.install()
 
 
 class ProcessedEvent(SQLModel, table=True):
@@ -51,9 +55,16 @@ class ProcessedEvent(SQLModel, table=True):
     processed_at: datetime = Field(default_factory=utcnow)
 
 
+WRITER_WAIT_SECONDS = 30.0
+"""How long a writer waits for another process's write to end (SQLite's busy timeout, too)."""
+
+
 def make_engine(url: str, *, writer: bool = True) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        database = make_url(url).database or ":memory:"
+        engine = create_async_engine(
+            url, async_creator=loop_connector(database, timeout=WRITER_WAIT_SECONDS)
+        )
         _sqlite_discipline(engine.sync_engine, begin="BEGIN IMMEDIATE" if writer else "BEGIN")
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
@@ -66,17 +77,13 @@ def _sqlite_discipline(engine: Engine, *, begin: str) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(WRITER_WAIT_SECONDS * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql(begin)
-
-
-WRITER_WAIT_SECONDS = 30.0
-"""How long a writer waits for another process's write to end (SQLite's busy timeout, too)."""
 
 
 class WriterLock:

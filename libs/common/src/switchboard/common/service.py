@@ -20,7 +20,7 @@ from opentelemetry.trace import SpanKind, StatusCode, Tracer
 from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from switchboard.common.broker import consumer_group, ensure_topics
+from switchboard.common.broker import consumer_group, ensure_topics, partitions_for
 from switchboard.common.errors import InvalidInput
 from switchboard.common.offsets import Offsets
 from switchboard.common.outbox import EventTooLarge
@@ -49,7 +49,11 @@ def build_http(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await _retrying("database", runtime.db.ping)
-        await _retrying("topics", lambda: ensure_topics(runtime.settings.kafka_bootstrap))
+        settings = runtime.settings
+        partitions = partitions_for(settings)
+        await _retrying(
+            "topics", lambda: ensure_topics(settings.kafka_bootstrap, partitions=partitions)
+        )
         if prepare is not None:
             await _retrying("preparation", lambda: prepare(runtime))
         await runtime.broker.start()
