@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+import threading
+from typing import Any, TextIO
 
 import structlog
 from opentelemetry import trace
@@ -24,6 +25,44 @@ def _add_trace_ids(_logger: Any, _method: str, event_dict: dict[str, Any]) -> di
         event_dict.setdefault("trace_id", format(span_context.trace_id, "032x"))
         event_dict.setdefault("span_id", format(span_context.span_id, "016x"))
     return event_dict
+
+
+FLUSH_WITHIN_SECONDS = 0.2
+"""How long an INFO line may wait in the buffer before it is written out."""
+
+
+class BatchedStreamHandler(logging.StreamHandler[TextIO]):
+    """A stream handler that gathers lines and writes them together once per
+    `FLUSH_WITHIN_SECONDS` (at once for a warning or worse), not one write and flush per line: each
+    is a system call (stdout is unbuffered in the image), and under load one per handled message
+    cost more than formatting the line. What is gathered is written when the process exits
+    normally (`logging.shutdown` flushes every handler)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__(stream)
+        self._pending: list[str] = []
+        self._timer: threading.Timer | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._pending.append(self.format(record) + self.terminator)
+        except Exception:
+            self.handleError(record)
+            return
+        if record.levelno >= logging.WARNING:
+            self.flush()
+        elif self._timer is None:
+            self._timer = threading.Timer(FLUSH_WITHIN_SECONDS, self.flush)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def flush(self) -> None:
+        with self.lock:  # emit runs under this lock too (Handler.handle takes it)
+            self._timer = None
+            lines, self._pending = self._pending, []
+            if lines:
+                self.stream.write("".join(lines))
+            super().flush()
 
 
 def configure_logging(*, service: str, level: str = "INFO") -> None:
@@ -53,7 +92,7 @@ def configure_logging(*, service: str, level: str = "INFO") -> None:
             structlog.processors.JSONRenderer(),
         ],
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = BatchedStreamHandler(sys.stdout)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -79,8 +79,12 @@ async def deliver(
     return newest
 
 
+PAGE = 500
+"""The most inbox entries one read of a stream takes."""
+
+
 async def inbox_after(
-    session: AsyncSession, *, agent_id: str, after: int, limit: int = 500
+    session: AsyncSession, *, agent_id: str, after: int, limit: int = PAGE
 ) -> list[InboxEntry]:
     rows = await session.exec(
         select(InboxEntry)

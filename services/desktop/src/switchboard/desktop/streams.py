@@ -100,13 +100,15 @@ async def stream(
             if oldest is not None and oldest > after + 1:
                 yield frame("resync", {"reason": "events older than the inbox keeps were missed"})
         while True:
+            # Cleared before the read: an entry committed after it sets `woken` again, so a short
+            # page is the whole inbox for now and the stream waits, with no second read to be sure.
             woken.clear()
             async with db.reader() as session:
                 entries = await inbox_store.inbox_after(session, agent_id=agent_id, after=after)
             for entry in entries:
                 yield frame(entry.event_type, entry.data, entry.seq)
                 after = entry.seq
-            if entries:
+            if len(entries) == inbox_store.PAGE:
                 continue
             try:
                 await asyncio.wait_for(woken.wait(), timeout=heartbeat)

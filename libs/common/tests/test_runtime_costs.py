@@ -1,0 +1,76 @@
+"""What the shared runtime does to keep per-event costs down, and that it still behaves: SQLite on
+the event loop's thread, default factories asked once, log lines written in batches."""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import JSON
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, SQLModel, select
+
+from switchboard.common.db import Database
+from switchboard.common.envelope import utcnow
+from switchboard.common.logging import FLUSH_WITHIN_SECONDS, BatchedStreamHandler
+from switchboard.common.model_defaults import takes_validated_data_argument
+
+
+class Note(SQLModel, table=True):
+    __tablename__ = "runtime_costs_note"
+
+    note_id: str = Field(primary_key=True)
+    body: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    at: datetime = Field(default_factory=utcnow)
+
+
+async def test_sqlite_runs_on_the_loop_thread_and_keeps_transactions(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'notes.db'}")
+    await db.create_tables()
+    threads = threading.active_count()
+    try:
+        async with db.session() as session:
+            session.add(Note(note_id="a", body={"k": "v"}))
+        with pytest.raises(IntegrityError):  # the driver's errors reach the caller as before
+            async with db.session() as session:
+                session.add(Note(note_id="b"))
+                await session.flush()
+                session.add(Note(note_id="a"))
+                await session.flush()
+        async with db.reader() as session:
+            kept = (await session.exec(select(Note.note_id))).all()
+        assert kept == ["a"]  # the failed transaction left nothing behind
+        assert threading.active_count() == threads  # no worker thread per connection
+    finally:
+        await db.dispose()
+
+
+def test_a_default_factory_is_asked_once_and_rows_still_get_fresh_defaults() -> None:
+    first, second = Note(note_id="x"), Note(note_id="y")
+    assert first.body == {} and second.body == {}
+    assert first.body is not second.body
+    assert takes_validated_data_argument(dict) is False
+    assert takes_validated_data_argument(lambda data: data) is True
+
+
+def test_log_lines_are_gathered_warnings_written_at_once() -> None:
+    out = io.StringIO()
+    logger = logging.getLogger("switchboard.test.batched")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.handlers[:] = [BatchedStreamHandler(out)]
+    logger.info("one")
+    logger.info("two")
+    assert out.getvalue() == ""  # not yet: gathered
+    logger.warning("three")
+    assert out.getvalue() == "one\ntwo\nthree\n"  # a warning takes what was gathered with it
+    logger.info("four")
+    deadline = time.monotonic() + 5
+    while "four" not in out.getvalue() and time.monotonic() < deadline:
+        time.sleep(FLUSH_WITHIN_SECONDS / 4)
+    assert out.getvalue() == "one\ntwo\nthree\nfour\n"
