@@ -57,12 +57,15 @@ class BatchedStreamHandler(logging.StreamHandler[TextIO]):
             self._timer.start()
 
     def flush(self) -> None:
-        with self.lock:  # emit runs under this lock too (Handler.handle takes it)
+        self.acquire()  # emit runs under this lock too (Handler.handle takes it)
+        try:
             self._timer = None
             lines, self._pending = self._pending, []
             if lines:
                 self.stream.write("".join(lines))
             super().flush()
+        finally:
+            self.release()
 
 
 def configure_logging(*, service: str, level: str = "INFO") -> None:

@@ -62,6 +62,8 @@ def loop_connector(database: str, *, timeout: float) -> Callable[[], Any]:
 
     async def connect() -> LoopConnection:
         connector = partial(sqlite3.connect, database, timeout=timeout, check_same_thread=False)
-        return await LoopConnection(connector)
+        connection = LoopConnection(connector)
+        await connection._connect()
+        return connection
 
     return connect
