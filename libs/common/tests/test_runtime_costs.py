@@ -11,10 +11,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import JSON
+from sqlalchemy import JSON, event
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, select
 
+from switchboard.common import prefetch
 from switchboard.common.db import Database
 from switchboard.common.envelope import utcnow
 from switchboard.common.logging import FLUSH_WITHIN_SECONDS, BatchedStreamHandler
@@ -46,6 +47,28 @@ async def test_sqlite_runs_on_the_loop_thread_and_keeps_transactions(tmp_path: P
             kept = (await session.exec(select(Note.note_id))).all()
         assert kept == ["a"]  # the failed transaction left nothing behind
         assert threading.active_count() == threads  # no worker thread per connection
+    finally:
+        await db.dispose()
+
+
+async def test_a_prefetched_batch_is_answered_from_the_session(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'notes.db'}")
+    await db.create_tables()
+    statements: list[str] = []
+    event.listen(db.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    try:
+        async with db.session() as session:
+            session.add(Note(note_id="kept"))
+        async with db.session() as session:
+            await prefetch.load(session, Note, ["kept", "new", "kept"])
+            statements.clear()
+            kept = await prefetch.find(session, Note, "kept")
+            assert kept is not None and kept.note_id == "kept"
+            assert await prefetch.find(session, Note, "new") is None
+            assert statements == []  # both answered without a round trip
+            session.add(Note(note_id="new"))  # the handler makes the row it did not find
+            made = await prefetch.find(session, Note, "new")
+            assert made is not None and made.note_id == "new"  # the next look-up finds it
     finally:
         await db.dispose()
 

@@ -38,7 +38,7 @@ from switchboard.desktop.delivery import contact_for, tell
 SERVICE = "desktop"
 subscriptions = Subscriptions(
     SERVICE,
-    prefetch=store.prefetch,
+    prefetch=store.prefetch_batch,
     emits=(
         topics.AGENT_STATE,
         topics.CONTACT_ACCEPTED,

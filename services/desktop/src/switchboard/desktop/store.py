@@ -13,6 +13,7 @@ from sqlalchemy import JSON, Column, or_, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from switchboard.common import prefetch
 from switchboard.common.centre import CentreConfig
 from switchboard.common.envelope import utcnow
 from switchboard.common.passwords import hash_password, verify_password
@@ -205,30 +206,12 @@ async def supervisors_of(session: AsyncSession, *, tenant_id: str) -> list[str]:
     return [a.agent_id for a in rows if a.serves(tenant_id)]
 
 
-_PREFETCHED = "desktop.prefetched"
-
-
-async def prefetch(session: AsyncSession, events: list[Any]) -> None:
-    """Load the contacts and offers a batch of events is about in two queries, and remember which
-    contacts have no row yet, so each handler's look-up is answered from the session."""
-    contact_ids = list({event.about_contact_id for event in events})
-    offer_ids = list(
-        {offer for event in events if (offer := getattr(event.payload, "offer_id", None))}
-    )
-    loaded: list[Any] = []
-    for start in range(0, len(contact_ids), 500):
-        contacts = select(DesktopContact).where(
-            col(DesktopContact.contact_id).in_(contact_ids[start : start + 500])
-        )
-        loaded.extend(await session.exec(contacts))
-    for start in range(0, len(offer_ids), 500):
-        offers = select(DesktopOffer).where(
-            col(DesktopOffer.offer_id).in_(offer_ids[start : start + 500])
-        )
-        loaded.extend(await session.exec(offers))
-    found = {row.contact_id for row in loaded if isinstance(row, DesktopContact)}
-    # The session holds loaded rows only weakly: keep them for the transaction's life.
-    session.info[_PREFETCHED] = (loaded, set(contact_ids) - found)
+async def prefetch_batch(session: AsyncSession, events: list[Any]) -> None:
+    """Load the contacts and offers a batch of events is about in two queries, so each handler's
+    look-up is answered from the session."""
+    await prefetch.load(session, DesktopContact, (event.about_contact_id for event in events))
+    offer_ids = (offer for event in events if (offer := getattr(event.payload, "offer_id", None)))
+    await prefetch.load(session, DesktopOffer, offer_ids)
 
 
 async def contact_row(
@@ -236,12 +219,7 @@ async def contact_row(
 ) -> DesktopContact:
     """The contact's row, made on the first event that mentions it (events of one contact arrive
     on different topics, so any of them may be first)."""
-    _, absent = session.info.get(_PREFETCHED, ((), set()))
-    if contact_id in absent:  # known to be new: no need to ask
-        absent.discard(contact_id)
-        row = None
-    else:
-        row = await session.get(DesktopContact, contact_id)
+    row = await prefetch.find(session, DesktopContact, contact_id)
     if row is None:
         row = DesktopContact(
             contact_id=contact_id, tenant_id=tenant_id, correlation_id=correlation_id

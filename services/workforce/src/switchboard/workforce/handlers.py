@@ -8,7 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from switchboard.common import topics
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from switchboard.common import prefetch, topics
 from switchboard.common.envelope import Envelope, aware
 from switchboard.common.events.desktop import AgentStateChanged, ContactWrapped
 from switchboard.common.events.intake import CallAbandoned, CallAnswered
@@ -19,8 +21,17 @@ from switchboard.workforce import domain, planning, store
 from switchboard.workforce.context import Workforce
 
 SERVICE = "workforce"
+
+
+async def _tracks(session: AsyncSession, events: list[Envelope[Any]]) -> None:
+    """Every event here but an agent's state is about a contact's track."""
+    contacts = [e.about_contact_id for e in events if not isinstance(e.payload, AgentStateChanged)]
+    await prefetch.load(session, store.ContactTrack, contacts)
+
+
 subscriptions = Subscriptions(
     SERVICE,
+    prefetch=_tracks,
     emits=(
         topics.WORKFORCE_SCHEDULE,
         topics.WORKFORCE_ADHERENCE,
@@ -45,7 +56,7 @@ async def on_contact_queued(event: Envelope[ContactQueued], tx: Transaction) -> 
     """A contact's first queueing counts as offered to that queue in that interval; a re-queue
     (transfer, escalation) does not count again."""
     contact_id = event.about_contact_id
-    if await tx.session.get(store.ContactTrack, contact_id) is not None:
+    if await prefetch.find(tx.session, store.ContactTrack, contact_id) is not None:
         return
     cal = await planning.calendar(tx.session, event.tenant_id)
     if cal is None:
@@ -72,7 +83,7 @@ async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction)
 @subscriptions.on(topics.CALL_ANSWERED)
 async def on_call_answered(event: Envelope[CallAnswered], tx: Transaction) -> None:
     """A call answered at the PBX while it waited in line counts as answered there and then."""
-    track = await tx.session.get(store.ContactTrack, event.about_contact_id)
+    track = await prefetch.find(tx.session, store.ContactTrack, event.about_contact_id)
     if track is not None:
         at = aware(event.payload.at)
         await _answered(tx, track.contact_id, at, (at - aware(track.queued_at)).total_seconds())
@@ -80,7 +91,7 @@ async def on_call_answered(event: Envelope[CallAnswered], tx: Transaction) -> No
 
 async def _answered(tx: Transaction, contact_id: str, at: datetime, waited: float) -> None:
     """The contact's first answer (an agent's acceptance or the PBX's), once."""
-    track = await tx.session.get(store.ContactTrack, contact_id)
+    track = await prefetch.find(tx.session, store.ContactTrack, contact_id)
     if track is None or track.assigned_at is not None or track.closed:
         return
     track.assigned_at = at
@@ -95,7 +106,7 @@ async def _answered(tx: Transaction, contact_id: str, at: datetime, waited: floa
 
 @subscriptions.on(topics.CALL_ABANDONED)
 async def on_call_abandoned(event: Envelope[CallAbandoned], tx: Transaction) -> None:
-    track = await tx.session.get(store.ContactTrack, event.about_contact_id)
+    track = await prefetch.find(tx.session, store.ContactTrack, event.about_contact_id)
     if track is None or track.assigned_at is not None or track.closed:
         return
     track.closed = True
@@ -110,7 +121,7 @@ async def on_call_abandoned(event: Envelope[CallAbandoned], tx: Transaction) -> 
 @subscriptions.on(topics.CONTACT_WRAPPED)
 async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -> None:
     """Handle time: from the agent's acceptance to the end of the after-contact work."""
-    track = await tx.session.get(store.ContactTrack, event.aggregate_id)
+    track = await prefetch.find(tx.session, store.ContactTrack, event.aggregate_id)
     if track is None or track.assigned_at is None or track.closed:
         return
     track.closed = True

@@ -1,0 +1,47 @@
+"""Rows a batch's handlers will look up one by one, loaded in one query per kind before they run.
+
+Each handler asks for its row by key (`session.get`). For a row not in the session, that is a
+round trip, and first a flush of whatever the handlers before it changed (autoflush): a batch of
+200 events made 200 flushes and 200 selects. A service's `Subscriptions(prefetch=...)` loads the
+batch's rows in one `IN` query; `find` then answers from the session, and for a key known to
+have no row, answers None without asking (once: the handler may make the row, which the next
+look-up must find).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from sqlalchemy import inspect
+from sqlmodel import SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+Row = TypeVar("Row", bound=SQLModel)
+
+_CHUNK = 500
+"""Keys per `IN` list (SQLite's default limit on parameters is far above; PostgreSQL has none)."""
+
+
+async def load(session: AsyncSession, model: type[Row], keys: Iterable[str]) -> None:
+    """Load the rows of `model` (a table with a one-column primary key) for `keys` into the session
+    and remember which keys have none."""
+    wanted = list(dict.fromkeys(keys))
+    key_column = inspect(model).primary_key[0]
+    loaded: list[Row] = []
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        loaded.extend(await session.exec(select(model).where(col(key_column).in_(chunk))))
+    found = {getattr(row, key_column.key) for row in loaded}
+    # The session holds loaded rows only weakly: keep them for the transaction's life.
+    session.info[(__name__, model)] = (loaded, set(wanted) - found)
+
+
+async def find(session: AsyncSession, model: type[Row], key: str) -> Row | None:
+    """The row of `model` with primary key `key`, or None: from what `load` put in the session
+    where it can, else from the database."""
+    held: tuple[list[Any], set[str]] | None = session.info.get((__name__, model))
+    if held is not None and key in held[1]:
+        held[1].discard(key)
+        return None
+    return await session.get(model, key)
