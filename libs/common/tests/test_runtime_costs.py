@@ -1,5 +1,6 @@
 """What the shared runtime does to keep per-event costs down, and that it still behaves: SQLite on
-the event loop's thread, default factories asked once, log lines written in batches."""
+the event loop's thread, a batch's rows prefetched, default factories asked once, log lines written
+in batches, a batch loop that does not sleep after an empty ask."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import JSON, event
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, select
 
 from switchboard.common import prefetch
@@ -20,9 +23,14 @@ from switchboard.common.db import Database
 from switchboard.common.envelope import utcnow
 from switchboard.common.logging import FLUSH_WITHIN_SECONDS, BatchedStreamHandler
 from switchboard.common.model_defaults import takes_validated_data_argument
+from switchboard.common.pacing import ASK_WAIT_MS, Pacing
 
 
-class Note(SQLModel, table=True):
+class _Scratch(SQLModel, registry=registry()):
+    """Tables of these tests only: kept out of `SQLModel.metadata`, which the migrations must match."""
+
+
+class Note(_Scratch, table=True):
     __tablename__ = "runtime_costs_note"
 
     note_id: str = Field(primary_key=True)
@@ -30,9 +38,14 @@ class Note(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
 
 
+async def _create(db: Database) -> None:
+    async with db.engine.begin() as conn:
+        await conn.run_sync(_Scratch.metadata.create_all)
+
+
 async def test_sqlite_runs_on_the_loop_thread_and_keeps_transactions(tmp_path: Path) -> None:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'notes.db'}")
-    await db.create_tables()
+    await _create(db)
     threads = threading.active_count()
     try:
         async with db.session() as session:
@@ -53,7 +66,7 @@ async def test_sqlite_runs_on_the_loop_thread_and_keeps_transactions(tmp_path: P
 
 async def test_a_prefetched_batch_is_answered_from_the_session(tmp_path: Path) -> None:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'notes.db'}")
-    await db.create_tables()
+    await _create(db)
     statements: list[str] = []
     event.listen(db.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     try:
@@ -97,3 +110,26 @@ def test_log_lines_are_gathered_warnings_written_at_once() -> None:
     while "four" not in out.getvalue() and time.monotonic() < deadline:
         time.sleep(FLUSH_WITHIN_SECONDS / 4)
     assert out.getvalue() == "one\ntwo\nthree\nfour\n"
+
+
+class _Buffer:
+    """A consumer's fetched buffer: answers each ask with what it holds, at once."""
+
+    def __init__(self, *batches: dict[str, list[int]]) -> None:
+        self.batches = list(batches)
+        self.asked: list[tuple[int, int]] = []
+
+    async def getmany(self, *, timeout_ms: int, max_records: int) -> dict[str, list[int]]:
+        self.asked.append((timeout_ms, max_records))
+        return self.batches.pop(0) if self.batches else {}
+
+
+async def test_the_batch_loop_asks_again_at_once_after_an_empty_ask() -> None:
+    subscriber = SimpleNamespace(batch_timeout_ms=ASK_WAIT_MS, max_records=200, consumer=None)
+    Pacing(subscriber)
+    buffer = _Buffer({}, {"a-0": [1, 2], "b-0": [3]})
+    started = time.monotonic()
+    assert await subscriber.get_msg(buffer) == ()  # nothing: no sleep after it
+    assert await subscriber.get_msg(buffer) == (1, 2, 3)
+    assert time.monotonic() - started < 0.1
+    assert buffer.asked == [(ASK_WAIT_MS, 200), (ASK_WAIT_MS, 200)]
