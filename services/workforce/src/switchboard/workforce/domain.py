@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -49,6 +49,74 @@ class Figures:
     wrapped: int = 0
     handle_seconds: float = 0.0
     """Assignment to wrap-up, over the `wrapped` contacts."""
+
+
+@dataclass(frozen=True)
+class ContactFacts:
+    """What is known of one contact so far. Its events come on several topics, so in no set
+    order: each fact keeps the earliest time told, and the figures follow from the facts."""
+
+    queue_id: str | None = None
+    channel: str | None = None
+    queued_at: datetime | None = None
+    """Its first queueing (a transfer's re-queue is later, so never replaces it)."""
+    answered_at: datetime | None = None
+    """The first answer: an agent's acceptance or the PBX's."""
+    waited_seconds: float | None = None
+    """The wait routing measured for that answer (None: from the queueing to the answer)."""
+    abandoned_at: datetime | None = None
+    wrapped_at: datetime | None = None
+
+
+def _earliest(told: datetime | None, new: datetime) -> bool:
+    return told is None or new < told
+
+
+def queued(facts: ContactFacts, *, queue_id: str, channel: str, at: datetime) -> ContactFacts:
+    if not _earliest(facts.queued_at, at):
+        return facts
+    return replace(facts, queue_id=queue_id, channel=channel, queued_at=at)
+
+
+def answered(facts: ContactFacts, *, at: datetime, waited: float | None) -> ContactFacts:
+    if not _earliest(facts.answered_at, at):
+        return facts
+    return replace(facts, answered_at=at, waited_seconds=waited)
+
+
+def abandoned(facts: ContactFacts, *, at: datetime) -> ContactFacts:
+    return replace(facts, abandoned_at=at) if _earliest(facts.abandoned_at, at) else facts
+
+
+def wrapped(facts: ContactFacts, *, at: datetime) -> ContactFacts:
+    return replace(facts, wrapped_at=at) if _earliest(facts.wrapped_at, at) else facts
+
+
+def contact_figures(facts: ContactFacts, *, target_seconds: float | None) -> Figures:
+    """What one contact adds to the interval it first queued in. Nothing until its queueing is
+    known; answered if the answer came no later than any hang-up (a hang-up after the answer is
+    no abandon); handle time once both the answer and the wrap-up are known."""
+    if facts.queued_at is None:
+        return Figures()
+    answer, hang_up = facts.answered_at, facts.abandoned_at
+    if answer is not None and (hang_up is None or answer <= hang_up):
+        waited = facts.waited_seconds
+        if waited is None:
+            waited = (answer - facts.queued_at).total_seconds()
+        waited = max(0.0, waited)
+        wrap = facts.wrapped_at
+        return Figures(
+            offered=1,
+            handled=1,
+            answered_in_target=int(target_seconds is not None and waited <= target_seconds),
+            wait_seconds=waited,
+            wrapped=int(wrap is not None),
+            handle_seconds=0.0 if wrap is None else max(0.0, (wrap - answer).total_seconds()),
+        )
+    if hang_up is not None:
+        waited = max(0.0, (hang_up - facts.queued_at).total_seconds())
+        return Figures(offered=1, abandoned=1, wait_seconds=waited)
+    return Figures(offered=1)
 
 
 def handle_seconds(history: Iterable[Figures], default: float = DEFAULT_HANDLE_SECONDS) -> float:

@@ -1,11 +1,12 @@
 """Workforce's subscribers: the history per interval (offered, answered, abandoned, handle time)
 from the contacts' events, and each agent's presence as spans of time. A contact is answered
 once: by an agent's acceptance (`contact.assigned`) or at the PBX (`call.answered`), whichever
-comes first."""
+came first."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -41,96 +42,83 @@ subscriptions = Subscriptions(
 )
 
 
-async def _stat(tx: Transaction, track: store.ContactTrack) -> store.IntervalStat:
-    return await store.stat(
+Fold = Callable[[domain.ContactFacts], domain.ContactFacts]
+
+
+async def _tell(tx: Transaction, event: Envelope[Any], fold: Fold) -> None:
+    """Fold one event into what is known of its contact, and move the interval's figures from
+    what the contact counted before to what it counts now. A duplicate changes nothing; events
+    of one contact on different topics may come in any order and still count once, rightly."""
+    contact_id = event.about_contact_id
+    track = await prefetch.find(tx.session, store.ContactTrack, contact_id)
+    if track is None:
+        track = store.ContactTrack(contact_id=contact_id, tenant_id=event.tenant_id)
+    before = store.facts_of(track)
+    after = fold(before)
+    if after == before:
+        return
+    slot = track.slot
+    if after.queued_at != before.queued_at:
+        assert after.queued_at is not None
+        cal = await planning.calendar(tx.session, track.tenant_id)
+        if cal is None:
+            return  # a tenant workforce does not plan for
+        interval = cal.config.interval_minutes
+        slot = cal.utc(domain.local_slot(after.queued_at, cal.zone, interval))
+    await _count(tx, track, before, -1)
+    store.set_facts(track, after, slot=slot)
+    tx.session.add(track)
+    await _count(tx, track, after, +1)
+
+
+async def _count(
+    tx: Transaction, track: store.ContactTrack, facts: domain.ContactFacts, sign: int
+) -> None:
+    if track.slot is None or facts.queue_id is None or facts.channel is None:
+        return
+    queue = await tx.session.get(store.WorkforceQueue, (track.tenant_id, facts.queue_id))
+    target = queue.service_level_seconds if queue is not None else None
+    figures = domain.contact_figures(facts, target_seconds=target)
+    stat = await store.stat(
         tx.session,
         tenant_id=track.tenant_id,
-        queue_id=track.queue_id,
-        channel=track.channel,
+        queue_id=facts.queue_id,
+        channel=facts.channel,
         slot=track.slot,
     )
+    store.add_figures(stat, figures, sign=sign)
 
 
 @subscriptions.on(topics.CONTACT_QUEUED)
 async def on_contact_queued(event: Envelope[ContactQueued], tx: Transaction) -> None:
     """A contact's first queueing counts as offered to that queue in that interval; a re-queue
-    (transfer, escalation) does not count again."""
-    contact_id = event.about_contact_id
-    if await prefetch.find(tx.session, store.ContactTrack, contact_id) is not None:
-        return
-    cal = await planning.calendar(tx.session, event.tenant_id)
-    if cal is None:
-        return
+    (transfer, escalation) is later, so does not count again."""
+    queue_id, channel = event.payload.queue_id, event.payload.channel or "email"
     at = aware(event.occurred_at)
-    track = store.ContactTrack(
-        contact_id=contact_id,
-        tenant_id=event.tenant_id,
-        queue_id=event.payload.queue_id,
-        channel=event.payload.channel or "email",
-        queued_at=at,
-        slot=cal.utc(domain.local_slot(at, cal.zone, cal.config.interval_minutes)),
-    )
-    tx.session.add(track)
-    stat = await _stat(tx, track)
-    stat.offered += 1
+    await _tell(tx, event, partial(domain.queued, queue_id=queue_id, channel=channel, at=at))
 
 
 @subscriptions.on(topics.CONTACT_ASSIGNED)
 async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction) -> None:
-    await _answered(tx, event.aggregate_id, aware(event.occurred_at), event.payload.waited_seconds)
+    at, waited = aware(event.occurred_at), event.payload.waited_seconds
+    await _tell(tx, event, partial(domain.answered, at=at, waited=waited))
 
 
 @subscriptions.on(topics.CALL_ANSWERED)
 async def on_call_answered(event: Envelope[CallAnswered], tx: Transaction) -> None:
     """A call answered at the PBX while it waited in line counts as answered there and then."""
-    track = await prefetch.find(tx.session, store.ContactTrack, event.about_contact_id)
-    if track is not None:
-        at = aware(event.payload.at)
-        await _answered(tx, track.contact_id, at, (at - aware(track.queued_at)).total_seconds())
-
-
-async def _answered(tx: Transaction, contact_id: str, at: datetime, waited: float) -> None:
-    """The contact's first answer (an agent's acceptance or the PBX's), once."""
-    track = await prefetch.find(tx.session, store.ContactTrack, contact_id)
-    if track is None or track.assigned_at is not None or track.closed:
-        return
-    track.assigned_at = at
-    tx.session.add(track)
-    stat = await _stat(tx, track)
-    stat.handled += 1
-    stat.wait_seconds += max(0.0, waited)
-    queue = await tx.session.get(store.WorkforceQueue, (track.tenant_id, track.queue_id))
-    if queue is not None and waited <= queue.service_level_seconds:
-        stat.answered_in_target += 1
+    await _tell(tx, event, partial(domain.answered, at=aware(event.payload.at), waited=None))
 
 
 @subscriptions.on(topics.CALL_ABANDONED)
 async def on_call_abandoned(event: Envelope[CallAbandoned], tx: Transaction) -> None:
-    track = await prefetch.find(tx.session, store.ContactTrack, event.about_contact_id)
-    if track is None or track.assigned_at is not None or track.closed:
-        return
-    track.closed = True
-    tx.session.add(track)
-    stat = await _stat(tx, track)
-    stat.abandoned += 1
-    stat.wait_seconds += max(
-        0.0, (aware(event.payload.at) - aware(track.queued_at)).total_seconds()
-    )
+    await _tell(tx, event, partial(domain.abandoned, at=aware(event.payload.at)))
 
 
 @subscriptions.on(topics.CONTACT_WRAPPED)
 async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -> None:
-    """Handle time: from the agent's acceptance to the end of the after-contact work."""
-    track = await prefetch.find(tx.session, store.ContactTrack, event.aggregate_id)
-    if track is None or track.assigned_at is None or track.closed:
-        return
-    track.closed = True
-    tx.session.add(track)
-    stat = await _stat(tx, track)
-    stat.wrapped += 1
-    stat.handle_seconds += max(
-        0.0, (aware(event.occurred_at) - aware(track.assigned_at)).total_seconds()
-    )
+    """Handle time: from the answer to the end of the after-contact work."""
+    await _tell(tx, event, partial(domain.wrapped, at=aware(event.occurred_at)))
 
 
 @subscriptions.on(topics.AGENT_STATE)

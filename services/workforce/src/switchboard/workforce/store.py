@@ -4,6 +4,7 @@ interval, agents' state spans, forecasts, rosters and what was last published.""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
@@ -12,7 +13,8 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.centre import CentreConfig
-from switchboard.common.envelope import utcnow
+from switchboard.common.envelope import aware, utcnow
+from switchboard.workforce import domain
 
 
 class WorkforceTenant(SQLModel, table=True):
@@ -51,19 +53,21 @@ class WorkforceAgent(SQLModel, table=True):
 
 
 class ContactTrack(SQLModel, table=True):
-    """Where a contact first queued, so its answer, abandon and wrap-up count in that interval."""
+    """What is known of a contact (`domain.ContactFacts`), and the interval it first queued in,
+    where its offer, answer, abandon and wrap-up count."""
 
     __tablename__ = "wf_contact"
 
     contact_id: str = Field(primary_key=True, max_length=36)
     tenant_id: str = Field(max_length=64)
-    queue_id: str = Field(max_length=64)
-    channel: str = Field(max_length=16)
-    slot: datetime
-    queued_at: datetime
-    assigned_at: datetime | None = None
-    closed: bool = False
-    """Abandoned or wrapped up: nothing more counts."""
+    queue_id: str | None = Field(default=None, max_length=64)
+    channel: str | None = Field(default=None, max_length=16)
+    slot: datetime | None = None
+    queued_at: datetime | None = None
+    answered_at: datetime | None = None
+    waited_seconds: float | None = None
+    abandoned_at: datetime | None = None
+    wrapped_at: datetime | None = None
 
 
 class IntervalStat(SQLModel, table=True):
@@ -225,6 +229,34 @@ async def queues(session: AsyncSession, *, tenant_id: str) -> Sequence[Workforce
 async def agents(session: AsyncSession, *, tenant_id: str) -> Sequence[WorkforceAgent]:
     query = select(WorkforceAgent).where(WorkforceAgent.tenant_id == tenant_id)
     return (await session.exec(query.order_by(col(WorkforceAgent.agent_id)))).all()
+
+
+def facts_of(track: ContactTrack) -> domain.ContactFacts:
+    return domain.ContactFacts(
+        queue_id=track.queue_id,
+        channel=track.channel,
+        queued_at=_aware(track.queued_at),
+        answered_at=_aware(track.answered_at),
+        waited_seconds=track.waited_seconds,
+        abandoned_at=_aware(track.abandoned_at),
+        wrapped_at=_aware(track.wrapped_at),
+    )
+
+
+def set_facts(track: ContactTrack, facts: domain.ContactFacts, *, slot: datetime | None) -> None:
+    for name, value in asdict(facts).items():
+        setattr(track, name, value)
+    track.slot = slot
+
+
+def _aware(at: datetime | None) -> datetime | None:
+    return None if at is None else aware(at)
+
+
+def add_figures(row: IntervalStat, figures: domain.Figures, *, sign: int) -> None:
+    """Count one contact's figures in the interval (`sign` -1 takes them back out)."""
+    for name, value in asdict(figures).items():
+        setattr(row, name, getattr(row, name) + sign * value)
 
 
 async def stat(
