@@ -1,6 +1,6 @@
 """What the shared runtime does to keep per-event costs down, and that it still behaves: SQLite on
 the event loop's thread, a batch's rows prefetched, default factories asked once, log lines written
-in batches."""
+in batches, a batch loop that does not sleep after an empty ask."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import JSON, event
@@ -22,6 +23,7 @@ from switchboard.common.db import Database
 from switchboard.common.envelope import utcnow
 from switchboard.common.logging import FLUSH_WITHIN_SECONDS, BatchedStreamHandler
 from switchboard.common.model_defaults import takes_validated_data_argument
+from switchboard.common.pacing import ASK_WAIT_MS, Pacing
 
 
 class _Scratch(SQLModel, registry=registry()):
@@ -108,3 +110,26 @@ def test_log_lines_are_gathered_warnings_written_at_once() -> None:
     while "four" not in out.getvalue() and time.monotonic() < deadline:
         time.sleep(FLUSH_WITHIN_SECONDS / 4)
     assert out.getvalue() == "one\ntwo\nthree\nfour\n"
+
+
+class _Buffer:
+    """A consumer's fetched buffer: answers each ask with what it holds, at once."""
+
+    def __init__(self, *batches: dict[str, list[int]]) -> None:
+        self.batches = list(batches)
+        self.asked: list[tuple[int, int]] = []
+
+    async def getmany(self, *, timeout_ms: int, max_records: int) -> dict[str, list[int]]:
+        self.asked.append((timeout_ms, max_records))
+        return self.batches.pop(0) if self.batches else {}
+
+
+async def test_the_batch_loop_asks_again_at_once_after_an_empty_ask() -> None:
+    subscriber = SimpleNamespace(batch_timeout_ms=ASK_WAIT_MS, max_records=200, consumer=None)
+    Pacing(subscriber)
+    buffer = _Buffer({}, {"a-0": [1, 2], "b-0": [3]})
+    started = time.monotonic()
+    assert await subscriber.get_msg(buffer) == ()  # nothing: no sleep after it
+    assert await subscriber.get_msg(buffer) == (1, 2, 3)
+    assert time.monotonic() - started < 0.1
+    assert buffer.asked == [(ASK_WAIT_MS, 200), (ASK_WAIT_MS, 200)]

@@ -8,18 +8,24 @@ as a record arrives, but the embedded broker holds it to the end of the wait wha
 (measured on Tansu 0.6: a record produced into a 500 ms fetch reaches the consumer 200-460 ms
 later; into a 15 ms fetch, within 16 ms). Short waits throughout would cost an idle centre a
 request and a wake-up every few milliseconds per service; long ones cost every hop up to half a
-second. So the waits are short while batches keep coming and long once none has for a second.
+second. So the fetch waits are short while batches keep coming and long once none has for a second.
+
+FastStream's batch loop asks the fetched buffer for records with a timeout and, when it found none,
+sleeps as long again before asking anew: a record fetched during that sleep waited for it (up to
+200 ms a hop when idle), and the loop woke twice per timeout. `Pacing` has the loop ask without the
+sleep, with a long timeout: the buffer answers the moment records are fetched, so the timeout only
+bounds how long an ask lasts (a stopping consumer cancels it).
 """
 
 from __future__ import annotations
 
 import asyncio
+from itertools import chain
 from typing import Any
 
 BUSY_FETCH_MS = 15
 IDLE_FETCH_MS = 500
-BUSY_BATCH_MS = 5
-IDLE_BATCH_MS = 200
+ASK_WAIT_MS = 1_000
 IDLE_AFTER_SECONDS = 1.0
 
 
@@ -29,6 +35,16 @@ class Pacing:
         self._relax: asyncio.TimerHandle | None = None
         self._busy = False
         self._set(busy=False)
+        subscriber.get_msg = self._ask
+
+    async def _ask(self, consumer: Any) -> tuple[Any, ...]:
+        """What FastStream's batch subscriber does to get a batch, without its sleep after an ask
+        that found nothing (the ask already waited)."""
+        subscriber = self._subscriber
+        batches = await consumer.getmany(
+            timeout_ms=subscriber.batch_timeout_ms, max_records=subscriber.max_records
+        )
+        return tuple(chain(*batches.values()))
 
     def batch_seen(self) -> None:
         """Called for every consumed batch: stay eager until a second passes without one."""
@@ -40,7 +56,6 @@ class Pacing:
 
     def _set(self, busy: bool) -> None:
         self._busy = busy
-        self._subscriber.batch_timeout_ms = BUSY_BATCH_MS if busy else IDLE_BATCH_MS
         # aiokafka reads the wait from its fetcher for each fetch request it builds; there is no
         # public way to change it on a running consumer.
         fetcher = getattr(getattr(self._subscriber, "consumer", None), "_fetcher", None)

@@ -35,7 +35,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from switchboard.common.broker import consumer_group
 from switchboard.common.delivery import DeadLetters, DeliveryMetrics, Record, classify
 from switchboard.common.envelope import Envelope, peek
-from switchboard.common.pacing import IDLE_BATCH_MS, IDLE_FETCH_MS, Pacing
+from switchboard.common.pacing import ASK_WAIT_MS, IDLE_FETCH_MS, Pacing
 from switchboard.common.runtime import Runtime, Transaction
 from switchboard.common.topics import Topic
 
@@ -134,7 +134,7 @@ class Subscriptions(Handlers):
             group_id=consumer_group(self.service),
             batch=True,
             max_records=self.batch_size,
-            batch_timeout_ms=IDLE_BATCH_MS,
+            batch_timeout_ms=ASK_WAIT_MS,
             fetch_max_wait_ms=IDLE_FETCH_MS,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
