@@ -1,10 +1,11 @@
 import json
 
+from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaConnectionError
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from switchboard.common.delivery import classify, reason
+from switchboard.common.delivery import classify, in_produced_order, reason
 from switchboard.common.errors import InvalidInput, TransientError
 
 
@@ -49,3 +50,18 @@ def test_other_failures_are_retried_then_dead_lettered() -> None:
 def test_reason_names_the_invalid_fields() -> None:
     assert reason(_validation_error()).startswith("invalid event: n: ")
     assert reason(RuntimeError("boom")) == "RuntimeError: boom"
+
+
+def _record(topic: str, offset: int, produced_ms: int) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(topic, 0, offset, produced_ms, 0, b"contact-1", b"{}", None, 9, 2, ())
+
+
+def test_a_batch_is_met_in_the_order_its_records_were_produced_each_partitions_order_kept() -> None:
+    queued = _record("contact.queued", 7, 1_000)
+    assigned = _record("contact.assigned", 3, 1_400)
+    late_clock = _record("contact.assigned", 4, 1_200)  # its producer's clock was behind
+    wrapped = _record("contact.wrapped", 9, 1_300)
+    fetched = [wrapped, assigned, late_clock, queued]  # one partition after another
+    assert in_produced_order(fetched) == [queued, wrapped, assigned, late_clock]
+    one_partition = [assigned, late_clock]
+    assert in_produced_order(one_partition) == one_partition

@@ -19,6 +19,7 @@ redacted of personal details. The source offset is committed only once the broke
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -45,6 +46,21 @@ log = structlog.get_logger("switchboard.consumer")
 
 Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
 PublishDeadLetter = Callable[[str, bytes | None, bytes, dict[str, str]], Awaitable[Any]]
+
+
+def in_produced_order(records: list[Record]) -> list[Record]:
+    """A fetched batch holds one partition's records after another's, so a contact's wrap-up on
+    one topic may come before its answer on another. Merged by the time each record was produced
+    (its Kafka timestamp), each partition's own order kept (so each key's): handlers meet a
+    contact's events in the order they happened, as when each batch held one record. (Tansu and
+    Kafka keep the producer's time; a later batch may still bring an earlier event, which is why
+    handlers take a contact's events in any order too.)"""
+    partitions: dict[tuple[str, int], list[Record]] = {}
+    for record in records:
+        partitions.setdefault((record.topic, record.partition), []).append(record)
+    if len(partitions) < 2:
+        return records
+    return list(heapq.merge(*partitions.values(), key=lambda record: record.timestamp))
 
 
 _MESSAGE_ERRORS = (

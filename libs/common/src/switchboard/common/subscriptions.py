@@ -33,7 +33,13 @@ from opentelemetry.trace import Span, SpanKind
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.broker import consumer_group
-from switchboard.common.delivery import DeadLetters, DeliveryMetrics, Record, classify
+from switchboard.common.delivery import (
+    DeadLetters,
+    DeliveryMetrics,
+    Record,
+    classify,
+    in_produced_order,
+)
 from switchboard.common.envelope import Envelope, peek
 from switchboard.common.pacing import ASK_WAIT_MS, IDLE_FETCH_MS, Pacing
 from switchboard.common.runtime import Runtime, Transaction
@@ -173,7 +179,7 @@ class _Delivery:
 
     async def apply(self, records: list[Record]) -> None:
         events: list[tuple[Record, _Route, Envelope[Any]]] = []
-        for record in records:
+        for record in in_produced_order(records):
             route = self.routes[record.topic]
             if route.model is None:
                 await self._one(record, route, None)
