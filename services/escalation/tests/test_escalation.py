@@ -287,3 +287,20 @@ async def test_a_walk_in_starts_no_service_level_clock(floor: Floor) -> None:
     floor.advance_to(400)
     await floor.fire()
     assert await floor.emitted("sla.alert") == []
+
+
+async def test_an_answer_handled_before_the_first_queueing_still_stops_its_clock(
+    floor: Floor,
+) -> None:
+    """A contact's events come on several topics: its reply may be handled before its first
+    queueing. The clocks that queueing starts are met at once, and nothing is scheduled."""
+    t0 = datetime.now(UTC)
+    reply = ReplySent(agent_id="amy", channel="email", to="c@example.net", text="Hello")
+    await floor.deliver(reply, "quick", occurred_at=t0 + timedelta(seconds=5))
+    await floor.deliver(_queued(), "quick", occurred_at=t0)
+    clocks = await floor.clocks("quick")
+    assert clocks["first_response"].state == "met"
+    assert clocks["resolution"].state == "running"
+    floor.advance_to(61)
+    await floor.fire()
+    assert await floor.emitted("contact.escalated") == []

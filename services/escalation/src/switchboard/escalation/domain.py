@@ -33,6 +33,14 @@ def grace_after(due_at: datetime, grace: str) -> datetime:
     return due_at + timedelta(**{GRACE_UNITS[unit]: amount})
 
 
+def first_seen(seen: Mapping[str, str], reason: str, at: datetime) -> dict[str, str]:
+    """`seen` with `reason` at `at`, unless it was seen earlier."""
+    told = seen.get(reason)
+    if told is not None and datetime.fromisoformat(told) <= at:
+        return dict(seen)
+    return {**seen, reason: at.isoformat()}
+
+
 def finished(state: str) -> str:
     """How a clock that is satisfied now ends: met, or met late once it had breached."""
     return "met" if state == "running" else "met_late"

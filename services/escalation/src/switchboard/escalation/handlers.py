@@ -110,23 +110,34 @@ async def on_contact_queued(event: Envelope[ContactQueued], tx: Transaction) -> 
                     warn_share=share,
                     policy=policy,
                 )
-        return
+        break
+    for reason, at in contact.stops_seen.items():  # handled before this first queueing
+        await promises.stop(tx, contact.contact_id, reason, datetime.fromisoformat(at))
+
+
+async def _stops(tx: Transaction, event: Envelope[Any], reason: str) -> None:
+    """The contact's running clocks that `reason` stops are met; the reason is kept, for clocks
+    a first queueing handled after this starts."""
+    contact, at = await _watched(tx, event), _at(tx, event)
+    contact.stops_seen = domain.first_seen(contact.stops_seen, reason, at)
+    tx.session.add(contact)
+    await promises.stop(tx, contact.contact_id, reason, at)
 
 
 @subscriptions.on(topics.CONTACT_REPLIED)
 async def on_contact_replied(event: Envelope[ReplySent], tx: Transaction) -> None:
-    await promises.stop(tx, event.about_contact_id, "human_reply", _at(tx, event))
+    await _stops(tx, event, "human_reply")
 
 
 @subscriptions.on(topics.CONTACT_ASSIGNED)
 async def on_contact_assigned(event: Envelope[ContactAssigned], tx: Transaction) -> None:
-    await promises.stop(tx, event.aggregate_id, "assigned", _at(tx, event))
+    await _stops(tx, event, "assigned")
 
 
 @subscriptions.on(topics.CONTACT_WRAPPED)
 async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -> None:
     if event.payload.outcome in domain.RESOLVED:
-        await promises.stop(tx, event.aggregate_id, "resolved", _at(tx, event))
+        await _stops(tx, event, "resolved")
 
 
 @subscriptions.on(topics.FOLLOWUP_PROMISED)

@@ -57,6 +57,12 @@ class WatchedContact(SQLModel, table=True):
     level: int = 0
     """How far up the escalation path it has gone (0: not escalated)."""
     trace_parent: str | None = Field(default=None, max_length=64)
+    stops_seen: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}")
+    )
+    """What has stopped clocks (an answer, a reply, a resolution) and when first (ISO time): a
+    contact's events come on several topics, so one may be handled before its first queueing,
+    whose clocks then start already met."""
 
 
 class Clock(SQLModel, table=True):
