@@ -1,16 +1,18 @@
 # One image for every Switchboard service; the command picks the service:
 #   docker run IMAGE switchboard service intake
 # Build stage: uv resolves nothing here, it installs exactly requirements.lock (hashes checked)
-# and the workspace's own packages into a virtual environment that the final stage copies.
+# and the workspace's own packages into a virtual environment that the final stage copies,
+# compiled to bytecode here: the services run as a user who cannot write it, so would otherwise
+# compile every module they import at each start.
 FROM python:3.11-slim AS build
 RUN pip install --no-cache-dir uv
 WORKDIR /src
 COPY requirements.lock ./
 RUN uv venv /opt/venv \
- && uv pip sync --python /opt/venv/bin/python --require-hashes requirements.lock
+ && uv pip sync --compile-bytecode --python /opt/venv/bin/python --require-hashes requirements.lock
 COPY libs libs
 COPY services services
-RUN uv pip install --python /opt/venv/bin/python --no-deps ./libs/* ./services/*
+RUN uv pip install --compile-bytecode --python /opt/venv/bin/python --no-deps ./libs/* ./services/*
 
 # Final stage: the interpreter, the virtual environment and Tesseract (intake reads scanned
 # letters and faxes); no compilers, no package installers (pip removed); a non-root user.

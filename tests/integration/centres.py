@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -117,3 +118,11 @@ def running_centre(
             centre.stop()
             for close in running.closers if running else ():
                 close()
+
+
+@dataclass(frozen=True)
+class Clocked:
+    centre: RunningCentre
+    escalation_clock: Path
+    dispatch_clock: Path
+    """Files holding the offset, in seconds, of escalation's and of dispatch's clock."""

@@ -6,7 +6,6 @@ waits for approval, then tracks three responses and one chase."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.centres import running_centre
+from tests.integration.centres import Clocked
 from tests.integration.desk import AgentAtDesk
 from tests.integration.field import (
     BONDI,
@@ -23,23 +22,13 @@ from tests.integration.field import (
     PARRAMATTA,
     SYDNEY,
     Dispatcher,
-    centre_config,
 )
 from tests.integration.harness import RunningCentre, until
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def field(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[RunningCentre, Path]]:
-    here = tmp_path_factory.mktemp("dispatch")
-    clock_file = here / "offset"
-    clock_file.write_text("0")
-    env = {"SWITCHBOARD_DISPATCH_CLOCK_FILE": str(clock_file)}
-    for centre in running_centre(
-        request.param, tmp_path_factory, centre_config=centre_config(here), extra_env=env
-    ):
-        yield centre, clock_file
+@pytest.fixture(scope="module")
+def field(clocked: Clocked) -> tuple[RunningCentre, Path]:
+    return clocked.centre, clocked.dispatch_clock
 
 
 def _actions(job: dict[str, Any]) -> list[str]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,20 +14,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.centres import running_centre
+from tests.integration.centres import Clocked
 from tests.integration.desk import AgentAtDesk
 from tests.integration.harness import RunningCentre, until
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def promises(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[RunningCentre, Path]]:
-    clock_file = tmp_path_factory.mktemp("clock") / "offset"
-    clock_file.write_text("0")
-    env = {"SWITCHBOARD_ESCALATION_CLOCK_FILE": str(clock_file)}
-    for centre in running_centre(request.param, tmp_path_factory, extra_env=env):
-        yield centre, clock_file
+@pytest.fixture(scope="module")
+def promises(clocked: Clocked) -> tuple[RunningCentre, Path]:
+    return clocked.centre.new_tenant("promises"), clocked.escalation_clock
 
 
 def _set_clock(clock_file: Path, moment: datetime) -> None:
@@ -97,7 +90,7 @@ def test_promises_are_kept_through_a_restart(promises: tuple[RunningCentre, Path
     )
     assert time.monotonic() - moved < 5
     assert fired["payload"]["follow_up_id"] == promised["follow_up_id"]
-    assert fired["payload"]["agent_id"] == "alice"
+    assert fired["payload"]["agent_id"] == centre.agent_id("alice")
     alice.post(f"/v1/follow-ups/{promised['follow_up_id']}/done", {})
     until(
         "the follow-up kept",

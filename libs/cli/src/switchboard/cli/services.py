@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from switchboard.common.subscriptions import Subscriptions
+if TYPE_CHECKING:  # the command line imports this module; only a service needs the runtime
+    from switchboard.common.subscriptions import Subscriptions
 
 SERVICES: tuple[str, ...] = (
     "intake",
