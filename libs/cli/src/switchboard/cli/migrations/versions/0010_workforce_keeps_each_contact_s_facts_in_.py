@@ -25,6 +25,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 UTC_TIME = sqlmodel.sql.sqltypes.UTCDateTime()
+KNOWN_ONCE_QUEUED = (
+    ("queue_id", sa.VARCHAR(length=64)),
+    ("channel", sa.VARCHAR(length=16)),
+    ("slot", UTC_TIME),
+    ("queued_at", UTC_TIME),
+)
+"""A track may now begin with an answer or a wrap-up: these are empty until its queueing."""
 
 
 def upgrade() -> None:
@@ -33,12 +40,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("waited_seconds", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("abandoned_at", UTC_TIME, nullable=True))
         batch_op.add_column(sa.Column("wrapped_at", UTC_TIME, nullable=True))
-        for name, kind in (
-            ("queue_id", sa.VARCHAR(length=64)),
-            ("channel", sa.VARCHAR(length=16)),
-            ("slot", UTC_TIME),
-            ("queued_at", UTC_TIME),
-        ):
+        for name, kind in KNOWN_ONCE_QUEUED:
             batch_op.alter_column(name, existing_type=kind, nullable=True)
     op.execute(
         "UPDATE wf_contact SET wrapped_at = answered_at WHERE closed AND answered_at IS NOT NULL"
@@ -67,10 +69,5 @@ def downgrade() -> None:
         batch_op.drop_column("abandoned_at")
         batch_op.drop_column("waited_seconds")
         batch_op.alter_column("answered_at", new_column_name="assigned_at")
-        for name, kind in (
-            ("queue_id", sa.VARCHAR(length=64)),
-            ("channel", sa.VARCHAR(length=16)),
-            ("slot", UTC_TIME),
-            ("queued_at", UTC_TIME),
-        ):
+        for name, kind in KNOWN_ONCE_QUEUED:
             batch_op.alter_column(name, existing_type=kind, nullable=False)
