@@ -2,7 +2,7 @@
 # Each target installs what it needs first (uv via pip, then the hash-pinned workspace).
 # Everything is compiled to bytecode at install: where PYTHONDONTWRITEBYTECODE is set (as on these
 # machines) or the files are not writable, every process would otherwise compile each module it
-# imports, every time (about 6 s of CPU per service started).
+# imports, every time (about 5 s more CPU per service started: 8.6 s against 3.5 s for routing).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
