@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -19,7 +18,7 @@ from switchboard.cli.scratch import create_database, drop_database
 from switchboard.common.process import free_port
 from switchboard.common.settings import Settings
 from switchboard.common.testing.databases import PG_ADMIN_URL, unreachable
-from tests.integration.harness import MAX_EMAIL_BYTES, RunningCentre
+from tests.integration.harness import MAX_EMAIL_BYTES, RunningCentre, clock_file
 
 
 def postgres_database() -> tuple[str, str]:
@@ -71,9 +70,11 @@ def running_centre(
     *,
     centre_config: Path | None = None,
     extra_env: dict[str, str] | None = None,
+    clocks: tuple[str, ...] = ("workforce",),
 ) -> Iterator[RunningCentre]:
     """A whole centre on `backend` (see BACKENDS), seeded from `centre_config` (the demo centre
-    when None), its services given `extra_env`."""
+    when None), its services given `extra_env`; each service in `clocks` runs on a clock a test
+    may move (`RunningCentre.clock`)."""
     database_url, kafka = (None, None)
     with contextlib.ExitStack() as stack:
         if backend == "postgresql":
@@ -99,14 +100,12 @@ def running_centre(
             catalogue_port=free_port(),
             smtp_port=free_port(),
         )
-        workforce_clock = var_dir / "workforce-clock"
-        workforce_clock.write_text("0")
-        env = {
-            "SWITCHBOARD_INTAKE_MAX_EMAIL_BYTES": str(MAX_EMAIL_BYTES),
-            # Only workforce reads it: a test may move workforce's day without moving the rest.
-            "SWITCHBOARD_WORKFORCE_CLOCK_FILE": str(workforce_clock),
-            **(extra_env or {}),
-        }
+        env = {"SWITCHBOARD_INTAKE_MAX_EMAIL_BYTES": str(MAX_EMAIL_BYTES)}
+        for service in clocks:  # only that service reads it: its time moves, not the others'
+            clock = clock_file(var_dir, service)
+            clock.write_text("0")
+            env[f"SWITCHBOARD_{service.upper()}_CLOCK_FILE"] = str(clock)
+        env.update(extra_env or {})
         centre = Centre(settings, extra_env=env)
         running: RunningCentre | None = None
         try:
@@ -118,11 +117,3 @@ def running_centre(
             centre.stop()
             for close in running.closers if running else ():
                 close()
-
-
-@dataclass(frozen=True)
-class Clocked:
-    centre: RunningCentre
-    escalation_clock: Path
-    dispatch_clock: Path
-    """Files holding the offset, in seconds, of escalation's and of dispatch's clock."""

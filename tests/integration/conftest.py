@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.centres import BACKENDS, CONTAINERS, Clocked, running_centre
+from tests.integration.centres import BACKENDS, CONTAINERS, running_centre
 from tests.integration.desk import AgentAtDesk
 from tests.integration.field import centre_config
 from tests.integration.harness import OIDC, RunningCentre
@@ -48,22 +48,17 @@ def centre(
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def clocked(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Clocked]:
-    """The centre whose escalation and dispatch clocks tests move, kept apart from the shared
-    centre, where a jump of escalation's clock would breach every other test's contacts. The
-    dispatch tests use its demo tenant (with the field technicians of `field.centre_config`),
-    the escalation test a tenant of its own."""
-    here = tmp_path_factory.mktemp("clocked")
-    clocks = {service: here / f"{service}-clock" for service in ("escalation", "dispatch")}
-    env = {}
-    for service, clock in clocks.items():
-        clock.write_text("0")
-        env[f"SWITCHBOARD_{service.upper()}_CLOCK_FILE"] = str(clock)
-    config = centre_config(here)
-    for centre in running_centre(
-        request.param, tmp_path_factory, centre_config=config, extra_env=env
-    ):
-        yield Clocked(centre, clocks["escalation"], clocks["dispatch"])
+) -> Iterator[RunningCentre]:
+    """The centre whose escalation and dispatch clocks tests move (`.clock(service)`), kept apart
+    from the shared centre, where a jump of escalation's clock would breach every other test's
+    contacts. The dispatch tests use its demo tenant (with the field technicians of
+    `field.centre_config`), the escalation test a tenant of its own."""
+    yield from running_centre(
+        request.param,
+        tmp_path_factory,
+        centre_config=centre_config(tmp_path_factory.mktemp("clocked")),
+        clocks=("workforce", "escalation", "dispatch"),
+    )
 
 
 @pytest.fixture

@@ -63,6 +63,11 @@ def tenant_config(tenant_id: str, serial: int, demo: Path = DEMO_CENTRE) -> dict
     return dict(config)
 
 
+def clock_file(var_dir: Path, service: str) -> Path:
+    """Where the offset, in seconds, of a service's movable clock is kept."""
+    return var_dir / f"{service}-clock"
+
+
 class RunningCentre:
     """A running centre as one tenant of it sees it, and what a test does with it, as a channel
     system or an operator would: the demo tenant, or one `new_tenant` added while it runs."""
@@ -92,7 +97,7 @@ class RunningCentre:
         self.fax_number = creds["tenants"][self.tenant]["fax"]
         self.sms_number = creds["tenants"][self.tenant]["sms"]
         self.systems = {k: v["secret"] for k, v in creds["channel_systems"].items()}
-        self.workforce_clock = centre.settings.var_dir / "workforce-clock"
+        self.workforce_clock = self.clock("workforce")
         self.closers: list[Callable[[], None]] = []
         """What to close with the centre (a tenant's view shares its centre's)."""
         self.platform: ChannelPlatform | None = None
@@ -171,6 +176,10 @@ class RunningCentre:
         platform.secrets = dict(view.systems)
         view.platform = platform
         return view
+
+    def clock(self, service: str) -> Path:
+        """The file of `service`'s movable clock (see `running_centre`'s `clocks`)."""
+        return clock_file(self.settings.var_dir, service)
 
     def agent_id(self, name: str) -> str:
         """The id of the demo agent `name` (alice, bilal ...) in this tenant."""

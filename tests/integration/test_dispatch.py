@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.centres import Clocked
 from tests.integration.desk import AgentAtDesk
 from tests.integration.field import (
     BONDI,
@@ -27,8 +26,8 @@ from tests.integration.harness import RunningCentre, until
 
 
 @pytest.fixture(scope="module")
-def field(clocked: Clocked) -> tuple[RunningCentre, Path]:
-    return clocked.centre, clocked.dispatch_clock
+def field(clocked: RunningCentre) -> tuple[RunningCentre, Path]:
+    return clocked, clocked.clock("dispatch")
 
 
 def _actions(job: dict[str, Any]) -> list[str]:

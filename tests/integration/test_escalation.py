@@ -14,14 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.integration.centres import Clocked
 from tests.integration.desk import AgentAtDesk
 from tests.integration.harness import RunningCentre, until
 
 
 @pytest.fixture(scope="module")
-def promises(clocked: Clocked) -> tuple[RunningCentre, Path]:
-    return clocked.centre.new_tenant("promises"), clocked.escalation_clock
+def promises(clocked: RunningCentre) -> tuple[RunningCentre, Path]:
+    return clocked.new_tenant("promises"), clocked.clock("escalation")
 
 
 def _set_clock(clock_file: Path, moment: datetime) -> None:
