@@ -1,9 +1,10 @@
 """What the shared runtime does to keep per-event costs down, and that it still behaves: SQLite on
-the event loop's thread, a batch's rows prefetched, default factories asked once, log lines written
+the event loop's thread, a batch's rows prefetched and held for the session's life, default factories asked once, log lines written
 in batches, a batch loop that does not sleep after an empty ask."""
 
 from __future__ import annotations
 
+import gc
 import io
 import logging
 import threading
@@ -82,6 +83,33 @@ async def test_a_prefetched_batch_is_answered_from_the_session(tmp_path: Path) -
             session.add(Note(note_id="new"))  # the handler makes the row it did not find
             made = await prefetch.find(session, Note, "new")
             assert made is not None and made.note_id == "new"  # the next look-up finds it
+    finally:
+        await db.dispose()
+
+
+async def test_a_row_read_and_let_go_is_read_once_per_session(tmp_path: Path) -> None:
+    """A handler reads a tenant's row and lets it go; the next event's handler asks again. The
+    session holds what it loaded, so the second look-up is answered without a round trip (the
+    identity map alone holds an unchanged row weakly, and it would have been collected)."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'notes.db'}")
+    await _create(db)
+    statements: list[str] = []
+    for engine in (db.engine, db.read_engine):
+        event.listen(
+            engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2])
+        )
+    try:
+        async with db.session() as session:
+            session.add(Note(note_id="policy", body={"hours": "9-5"}))
+        for open_session in (db.session, db.reader):
+            async with open_session() as session:
+                statements.clear()
+                for _ in range(3):
+                    row = await session.get(Note, "policy")
+                    assert row is not None and row.body == {"hours": "9-5"}
+                    del row
+                    gc.collect()
+                assert len([s for s in statements if s.lstrip().startswith("SELECT")]) == 1
     finally:
         await db.dispose()
 

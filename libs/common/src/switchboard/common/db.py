@@ -36,6 +36,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.orm.session import Session
 
 from switchboard.common import model_defaults
 from switchboard.common.envelope import utcnow
@@ -53,6 +54,23 @@ class ProcessedEvent(SQLModel, table=True):
     consumer: str = Field(primary_key=True, max_length=64)
     event_id: str = Field(primary_key=True, max_length=36)
     processed_at: datetime = Field(default_factory=utcnow)
+
+
+class HoldingSession(Session):
+    """A session that holds every row it has loaded or written until it ends.
+
+    SQLAlchemy's identity map holds an unchanged row only weakly (its documented "session
+    referencing behaviour"): a row a handler read and let go (a tenant's policy, a queue) was
+    collected before the next event of the batch asked for it, and that look-up flushed and
+    selected again, once per event where the batch needs it once. A session here lives for one
+    batch or one request, so what it holds is bounded by what that one read."""
+
+
+@event.listens_for(HoldingSession, "loaded_as_persistent")
+@event.listens_for(HoldingSession, "pending_to_persistent")
+@event.listens_for(HoldingSession, "detached_to_persistent")
+def _hold(session: Session, instance: object) -> None:
+    session.info.setdefault(HoldingSession, []).append(instance)
 
 
 WRITER_WAIT_SECONDS = 30.0
@@ -163,14 +181,18 @@ class Database:
                 await self._writer_lock.acquire()
                 stack.callback(self._writer_lock.release)
             engine = self._snapshot_engine if snapshot else self.engine
-            session = await stack.enter_async_context(AsyncSession(engine, expire_on_commit=False))
+            session = await stack.enter_async_context(
+                AsyncSession(engine, expire_on_commit=False, sync_session_class=HoldingSession)
+            )
             await stack.enter_async_context(session.begin())
             yield session
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:
         """A read-only session, one snapshot throughout; it never waits for writers."""
-        async with AsyncSession(self.read_engine, expire_on_commit=False) as session:
+        async with AsyncSession(
+            self.read_engine, expire_on_commit=False, sync_session_class=HoldingSession
+        ) as session:
             yield session
 
     async def ping(self) -> None:

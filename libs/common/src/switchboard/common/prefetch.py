@@ -5,13 +5,13 @@ round trip, and first a flush of whatever the handlers before it changed (autofl
 200 events made 200 flushes and 200 selects. A service's `Subscriptions(prefetch=...)` loads the
 batch's rows in one `IN` query; `find` then answers from the session, and for a key known to
 have no row, answers None without asking (once: the handler may make the row, which the next
-look-up must find).
+look-up must find). The session holds the loaded rows until it ends (`db.HoldingSession`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import inspect
 from sqlmodel import SQLModel, col, select
@@ -23,9 +23,9 @@ _CHUNK = 500
 """Keys per `IN` list (SQLite's default limit on parameters is far above; PostgreSQL has none)."""
 
 
-async def load(session: AsyncSession, model: type[Row], keys: Iterable[str]) -> None:
+async def load(session: AsyncSession, model: type[Row], keys: Iterable[str]) -> list[Row]:
     """Load the rows of `model` (a table with a one-column primary key) for `keys` into the session
-    and remember which keys have none."""
+    and remember which keys have none. Returns the rows found (for a second kind keyed by them)."""
     wanted = list(dict.fromkeys(keys))
     key_column = inspect(model).primary_key[0]
     loaded: list[Row] = []
@@ -33,15 +33,15 @@ async def load(session: AsyncSession, model: type[Row], keys: Iterable[str]) -> 
         chunk = wanted[start : start + _CHUNK]
         loaded.extend(await session.exec(select(model).where(col(key_column).in_(chunk))))
     found = {getattr(row, key_column.key) for row in loaded}
-    # The session holds loaded rows only weakly: keep them for the transaction's life.
-    session.info[(__name__, model)] = (loaded, set(wanted) - found)
+    session.info[(__name__, model)] = set(wanted) - found
+    return loaded
 
 
 async def find(session: AsyncSession, model: type[Row], key: str) -> Row | None:
     """The row of `model` with primary key `key`, or None: from what `load` put in the session
     where it can, else from the database."""
-    held: tuple[list[Any], set[str]] | None = session.info.get((__name__, model))
-    if held is not None and key in held[1]:
-        held[1].discard(key)
+    absent: set[str] | None = session.info.get((__name__, model))
+    if absent is not None and key in absent:
+        absent.discard(key)
         return None
     return await session.get(model, key)
