@@ -35,6 +35,7 @@ from switchboard.routing.restore import epoch, now, waiting_of
 SERVICE = "routing"
 subscriptions = Subscriptions(
     SERVICE,
+    prefetch=store.prefetch_batch,
     emits=(
         topics.CONTACT_QUEUED,
         topics.CONTACT_NOT_ROUTED,

@@ -10,9 +10,23 @@ from sqlalchemy import JSON, Column, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from switchboard.common import setaside
+from switchboard.common import prefetch, setaside
 from switchboard.common.centre import AgentConfig, CentreConfig, QueueConfig, TenantConfig
-from switchboard.common.envelope import utcnow
+from switchboard.common.envelope import Envelope, utcnow
+from switchboard.common.events.channels import CallCommandResult, TransferRequested
+from switchboard.common.events.desktop import (
+    AgentStateChanged,
+    ContactAccepted,
+    ContactDeclined,
+    ContactWrapped,
+)
+from switchboard.common.events.escalation import ContactEscalated
+from switchboard.common.events.intake import (
+    CallAbandoned,
+    CallAnswered,
+    CallbackRequested,
+    CallEnded,
+)
 
 LIVE = ("waiting", "offered")
 
@@ -91,6 +105,35 @@ class RoutingOffer(SQLModel, table=True):
     expires_at: datetime
     created_at: datetime = Field(default_factory=utcnow)
     reason: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+_ABOUT_A_LINE = (
+    ContactWrapped,
+    ContactEscalated,
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallCommandResult,
+    CallbackRequested,
+    TransferRequested,
+)
+"""Events whose aggregate is a contact whose line (`QueueEntry`) the handler looks up."""
+
+
+async def prefetch_batch(session: AsyncSession, events: list[Envelope[Any]]) -> None:
+    """The offers, lines and agents a batch's handlers look up by key, one query per kind: an
+    acceptance looks up its offer, the offer's line and its agent; a wrap-up or a call's event its
+    line; an agent's state its agent."""
+    payloads = [event.payload for event in events]
+    offer_ids = [p.offer_id for p in payloads if isinstance(p, ContactAccepted | ContactDeclined)]
+    offers = await prefetch.load(session, RoutingOffer, offer_ids) if offer_ids else []
+    lines = [e.aggregate_id for e in events if isinstance(e.payload, _ABOUT_A_LINE)]
+    lines += [offer.contact_id for offer in offers]
+    if lines:
+        await prefetch.load(session, QueueEntry, lines)
+    agents = [p.agent_id for p in payloads if isinstance(p, AgentStateChanged | ContactAccepted)]
+    if agents:
+        await prefetch.load(session, RoutingAgent, agents)
 
 
 # -- configuration -------------------------------------------------------------------------------
