@@ -31,6 +31,7 @@ from switchboard.escalation.context import Escalation
 SERVICE = "escalation"
 subscriptions = Subscriptions(
     SERVICE,
+    prefetch=store.watched_contacts,
     emits=(
         topics.CONTACT_ESCALATED,
         topics.SLA_ALERT,
@@ -55,7 +56,7 @@ def _at(tx: Transaction, event: Envelope[Any]) -> datetime:
 
 async def _watched(tx: Transaction, event: Envelope[Any]) -> store.WatchedContact:
     contact_id = event.about_contact_id
-    contact = await tx.session.get(store.WatchedContact, contact_id)
+    contact = await store.watched_contact(tx.session, contact_id=contact_id)
     if contact is None:
         headers: dict[str, str] = {}
         propagate.inject(headers)

@@ -13,8 +13,9 @@ from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel, col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from switchboard.common import prefetch
 from switchboard.common.centre import CentreConfig
-from switchboard.common.envelope import utcnow
+from switchboard.common.envelope import Envelope, utcnow
 
 
 class EscalationTenant(SQLModel, table=True):
@@ -157,12 +158,27 @@ async def apply_centre(session: AsyncSession, centre: CentreConfig) -> None:
 
 
 async def current_policies(session: AsyncSession, *, tenant_id: str) -> list[SlaPolicy]:
-    rows = await session.exec(
-        select(SlaPolicy)
-        .where(SlaPolicy.tenant_id == tenant_id, col(SlaPolicy.current))
-        .order_by(col(SlaPolicy.rank))
-    )
-    return list(rows)
+    """The tenant's current policies, read once per transaction: a batch's contacts all start
+    their clocks under the same versions (a new version is made in a transaction of its own)."""
+    held: dict[str, list[SlaPolicy]] = session.info.setdefault(current_policies, {})
+    if tenant_id not in held:
+        rows = await session.exec(
+            select(SlaPolicy)
+            .where(SlaPolicy.tenant_id == tenant_id, col(SlaPolicy.current))
+            .order_by(col(SlaPolicy.rank))
+        )
+        held[tenant_id] = list(rows)
+    return held[tenant_id]
+
+
+async def watched_contacts(session: AsyncSession, events: list[Envelope[Any]]) -> None:
+    """The contacts a batch's events are about, loaded in one query (`watched_contact` then finds
+    each in the session, or knows it is new without asking)."""
+    await prefetch.load(session, WatchedContact, (event.about_contact_id for event in events))
+
+
+async def watched_contact(session: AsyncSession, *, contact_id: str) -> WatchedContact | None:
+    return await prefetch.find(session, WatchedContact, contact_id)
 
 
 async def running_clocks(session: AsyncSession, *, contact_id: str) -> list[Clock]:
