@@ -39,6 +39,15 @@ class Note(_Scratch, table=True):
     at: datetime = Field(default_factory=utcnow)
 
 
+class Handled(_Scratch, table=True):
+    """A row with a two-column key (a contact's handling by one agent)."""
+
+    __tablename__ = "runtime_costs_handled"
+
+    contact_id: str = Field(primary_key=True)
+    agent_id: str = Field(primary_key=True)
+
+
 async def _create(db: Database) -> None:
     async with db.engine.begin() as conn:
         await conn.run_sync(_Scratch.metadata.create_all)
@@ -83,6 +92,15 @@ async def test_a_prefetched_batch_is_answered_from_the_session(tmp_path: Path) -
             session.add(Note(note_id="new"))  # the handler makes the row it did not find
             made = await prefetch.find(session, Note, "new")
             assert made is not None and made.note_id == "new"  # the next look-up finds it
+            session.add(Handled(contact_id="k-1", agent_id="amy"))
+        async with db.session() as session:  # a two-column key, as a tuple
+            await prefetch.load(session, Handled, [("k-1", "amy"), ("k-1", "bob"), ("k-2", "amy")])
+            statements.clear()
+            found = await prefetch.find(session, Handled, ("k-1", "amy"))
+            assert found is not None and (found.contact_id, found.agent_id) == ("k-1", "amy")
+            assert await prefetch.find(session, Handled, ("k-1", "bob")) is None
+            assert await prefetch.find(session, Handled, ("k-2", "amy")) is None
+            assert statements == []
     finally:
         await db.dispose()
 

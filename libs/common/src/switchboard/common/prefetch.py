@@ -11,36 +11,44 @@ look-up must find). The session holds the loaded rows until it ends (`db.Holding
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import inspect
-from sqlmodel import SQLModel, col, select
+from sqlalchemy import inspect, tuple_
+from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 Row = TypeVar("Row", bound=SQLModel)
+Key = str | tuple[str, ...]
+"""A primary key: its value, or the tuple of its columns' values in their declared order."""
 
-_CHUNK = 500
+_CHUNK = 250
 """Keys per `IN` list (SQLite's default limit on parameters is far above; PostgreSQL has none)."""
 
 
-async def load(session: AsyncSession, model: type[Row], keys: Iterable[str]) -> list[Row]:
-    """Load the rows of `model` (a table with a one-column primary key) for `keys` into the session
-    and remember which keys have none. Returns the rows found (for a second kind keyed by them)."""
+async def load(session: AsyncSession, model: type[Row], keys: Iterable[Key]) -> list[Row]:
+    """Load the rows of `model` for `keys` into the session and remember which keys have none.
+    Returns the rows found (for a second kind keyed by them)."""
     wanted = list(dict.fromkeys(keys))
-    key_column = inspect(model).primary_key[0]
+    columns = inspect(model).primary_key
+    composite = len(columns) > 1
+    matches: Any = tuple_(*columns) if composite else columns[0]
     loaded: list[Row] = []
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        loaded.extend(await session.exec(select(model).where(col(key_column).in_(chunk))))
-    found = {getattr(row, key_column.key) for row in loaded}
+        loaded.extend(await session.exec(select(model).where(matches.in_(chunk))))
+    found = {_key_of(row, columns) if composite else getattr(row, columns[0].key) for row in loaded}
     session.info[(__name__, model)] = set(wanted) - found
     return loaded
 
 
-async def find(session: AsyncSession, model: type[Row], key: str) -> Row | None:
+def _key_of(row: SQLModel, columns: Any) -> tuple[Any, ...]:
+    return tuple(getattr(row, column.key) for column in columns)
+
+
+async def find(session: AsyncSession, model: type[Row], key: Key) -> Row | None:
     """The row of `model` with primary key `key`, or None: from what `load` put in the session
     where it can, else from the database."""
-    absent: set[str] | None = session.info.get((__name__, model))
+    absent: set[Key] | None = session.info.get((__name__, model))
     if absent is not None and key in absent:
         absent.discard(key)
         return None

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from switchboard.common import topics
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from switchboard.common import prefetch, topics
 from switchboard.common.envelope import Envelope
 from switchboard.common.errors import PermanentError
 from switchboard.common.events.catalogue import OrderChanged, RetentionOffered
@@ -44,8 +46,24 @@ from switchboard.recording.domain import ContactFacts
 from switchboard.recording.quality import evaluating, handlings
 
 SERVICE = "recording"
+
+
+async def _handlings(session: AsyncSession, events: list[Envelope[Any]]) -> None:
+    """The handlings a batch's assignments and wrap-ups fill in, and their contacts' records (a
+    new handling asks when its call ended), in a query each."""
+    handled = [
+        (event.about_contact_id, event.payload.agent_id)
+        for event in events
+        if isinstance(event.payload, ContactAssigned | ContactWrapped)
+    ]
+    if handled:
+        await prefetch.load(session, handlings.Handling, handled)
+        await prefetch.load(session, store.RecordedContact, (contact for contact, _ in handled))
+
+
 subscriptions = Subscriptions(
     SERVICE,
+    prefetch=_handlings,
     emits=(
         topics.CUSTOMER_CORRECTED,
         topics.SURVEY_RESPONDED,

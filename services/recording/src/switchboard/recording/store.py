@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from switchboard.common import prefetch
 from switchboard.common.db import per_session
 from switchboard.recording.domain import ContactFacts, merge
 
@@ -173,7 +174,7 @@ async def call_ended_at(session: AsyncSession, *, contact_id: str) -> datetime |
     for pending_id, _, facts, _ in pending.items if pending is not None else ():
         if pending_id == contact_id and facts.ended_at is not None:
             return facts.ended_at
-    row = await session.get(RecordedContact, contact_id)
+    row = await prefetch.find(session, RecordedContact, contact_id)
     return None if row is None else row.ended_at
 
 

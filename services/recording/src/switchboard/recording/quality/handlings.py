@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlmodel import Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from switchboard.common import prefetch
 from switchboard.common.envelope import aware
 from switchboard.recording import store
 from switchboard.recording.casework import RecordedComplaint, SurveyResponse
@@ -58,7 +59,7 @@ async def _row(
     session: AsyncSession, *, tenant_id: str, contact_id: str, agent_id: str
 ) -> Handling:
     """The handling, or a new one that knows when the call ended if that came first."""
-    found = await session.get(Handling, (contact_id, agent_id))
+    found = await prefetch.find(session, Handling, (contact_id, agent_id))
     if found is not None:
         return found
     ended_at = await store.call_ended_at(session, contact_id=contact_id)
