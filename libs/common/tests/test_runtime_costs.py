@@ -1,9 +1,11 @@
 """What the shared runtime does to keep per-event costs down, and that it still behaves: SQLite on
-the event loop's thread, a batch's rows prefetched and held for the session's life, default factories asked once, log lines written
-in batches, a batch loop that does not sleep after an empty ask."""
+the event loop's thread, a batch's rows prefetched and held for the session's life, default
+factories asked once, log lines written in batches, a batch loop that does not sleep after an
+empty ask and lingers only when behind."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import io
 import logging
@@ -24,7 +26,7 @@ from switchboard.common.db import Database
 from switchboard.common.envelope import utcnow
 from switchboard.common.logging import FLUSH_WITHIN_SECONDS, BatchedStreamHandler
 from switchboard.common.model_defaults import takes_validated_data_argument
-from switchboard.common.pacing import ASK_WAIT_MS, Pacing
+from switchboard.common.pacing import ASK_WAIT_MS, LINGER_BELOW, LINGER_MS, Pacing
 
 
 class _Scratch(SQLModel, registry=registry()):
@@ -159,23 +161,40 @@ def test_log_lines_are_gathered_warnings_written_at_once() -> None:
 
 
 class _Buffer:
-    """A consumer's fetched buffer: answers each ask with what it holds, at once."""
+    """A consumer's fetched buffer: answers each ask with what it holds, after `delay` seconds (a
+    fetch that had to wait for its records) or at once (records already waiting)."""
 
-    def __init__(self, *batches: dict[str, list[int]]) -> None:
+    def __init__(self, *batches: dict[str, list[int]], delay: float = 0.0) -> None:
         self.batches = list(batches)
+        self.delay = delay
         self.asked: list[tuple[int, int]] = []
 
     async def getmany(self, *, timeout_ms: int, max_records: int) -> dict[str, list[int]]:
         self.asked.append((timeout_ms, max_records))
+        if self.delay and timeout_ms:
+            await asyncio.sleep(self.delay)
         return self.batches.pop(0) if self.batches else {}
 
 
 async def test_the_batch_loop_asks_again_at_once_after_an_empty_ask() -> None:
     subscriber = SimpleNamespace(batch_timeout_ms=ASK_WAIT_MS, max_records=200, consumer=None)
     Pacing(subscriber)
-    buffer = _Buffer({}, {"a-0": [1, 2], "b-0": [3]})
+    buffer = _Buffer({}, {"a-0": [1, 2], "b-0": [3]}, delay=0.01)
     started = time.monotonic()
     assert await subscriber.get_msg(buffer) == ()  # nothing: no sleep after it
-    assert await subscriber.get_msg(buffer) == (1, 2, 3)
+    assert await subscriber.get_msg(buffer) == (1, 2, 3)  # it waited for them: no linger either
     assert time.monotonic() - started < 0.1
     assert buffer.asked == [(ASK_WAIT_MS, 200), (ASK_WAIT_MS, 200)]
+
+
+async def test_a_consumer_behind_gathers_a_small_batch_with_what_comes_next() -> None:
+    subscriber = SimpleNamespace(batch_timeout_ms=ASK_WAIT_MS, max_records=200, consumer=None)
+    Pacing(subscriber)
+    waiting = _Buffer({"a-0": [1, 2]}, {"a-0": [3], "b-0": [4]})
+    started = time.monotonic()
+    assert await subscriber.get_msg(waiting) == (1, 2, 3, 4)
+    assert time.monotonic() - started >= LINGER_MS / 1000
+    assert waiting.asked == [(ASK_WAIT_MS, 200), (0, 198)]
+    large = _Buffer({"a-0": list(range(LINGER_BELOW))}, {"a-0": [-1]})
+    assert await subscriber.get_msg(large) == tuple(range(LINGER_BELOW))  # enough: no linger
+    assert large.asked == [(ASK_WAIT_MS, 200)]
