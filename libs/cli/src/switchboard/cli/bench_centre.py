@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import os
+import re
 import statistics
 import tempfile
 import time
@@ -71,7 +72,12 @@ class Figures:
     burst_worked_off: float = 0.0
     """Seconds from the burst's last contact recorded until the agents had wrapped up them all."""
     burst_cpu: dict[str, float] = field(default_factory=dict)
-    """CPU seconds each service spent from the burst's first email until it was recorded."""
+    """CPU seconds each service spent from the burst's first email until the agents had wrapped
+    up every contact of it: the whole life of the burst's contacts, however far routing and the
+    desktop were behind recording."""
+    burst_batching: dict[str, float] = field(default_factory=dict)
+    """Messages per consumed batch, by service, over the burst: what a batch's fixed costs (its
+    transaction, its ledger claim, its offset commit) are shared by."""
     runs: list[RateRun] = field(default_factory=list)
     raw_per_second: float = 0.0
 
@@ -120,6 +126,31 @@ def _cpu(centre: Centre) -> dict[str, float]:
     if centre.broker is not None and centre.broker.process is not None:
         pids["(broker)"] = centre.broker.process.pid
     return {n: _cpu_seconds(pid) for n, pid in pids.items()}
+
+
+_HANDLED = re.compile(r"^switchboard_messages_handled_total\{.*\} (\S+)$", re.MULTILINE)
+_BATCHES = re.compile(r"^switchboard_batch_seconds_count (\S+)$", re.MULTILINE)
+
+
+def _consumed(centre: Centre) -> dict[str, tuple[float, float]]:
+    """(messages handled, batches applied) so far, by consuming service (from its /metrics)."""
+    counts = {}
+    for name in centre.services:
+        text = httpx.get(centre.settings.base_url(name) + "/metrics", timeout=10).text
+        batches = _BATCHES.search(text)
+        if batches is not None:
+            counts[name] = (sum(float(n) for n in _HANDLED.findall(text)), float(batches[1]))
+    return counts
+
+
+def _per_batch(
+    before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]
+) -> dict[str, float]:
+    return {
+        name: (handled - before[name][0]) / (batches - before[name][1])
+        for name, (handled, batches) in after.items()
+        if name in before and batches > before[name][1]
+    }
 
 
 def _idle_cpu(centre: Centre, seconds: float) -> dict[str, float]:
@@ -208,10 +239,11 @@ def measure(backend: str) -> Figures:
                 raise RuntimeError("the agents could not sign in and go available")
             time.sleep(3.0)  # routing has taken in every agent's state
             asyncio.run(_fixed_rate(centre, 5.0, 2.0))  # warm-up
-            before = _cpu(centre)
+            before, consumed = _cpu(centre), _consumed(centre)
             asyncio.run(_burst(centre, figures))
-            figures.burst_cpu = {n: used - before[n] for n, used in _cpu(centre).items()}
             figures.burst_worked_off = asyncio.run(worked_off(centre))
+            figures.burst_cpu = {n: used - before[n] for n, used in _cpu(centre).items()}
+            figures.burst_batching = _per_batch(consumed, _consumed(centre))
             for rate in RATES:
                 figures.runs.append(asyncio.run(_fixed_rate(centre, rate, RATE_SECONDS)))
                 asyncio.run(worked_off(centre))
@@ -250,6 +282,7 @@ def render(figures: Figures) -> str:
         f"{n} {1000 * v / max(1, figures.burst_recorded):.1f}"
         for n, v in sorted(figures.burst_cpu.items())
     )
+    total_cpu = 1000 * sum(figures.burst_cpu.values()) / max(1, figures.burst_recorded)
     lines = [
         f"whole centre, {figures.backend}: {AGENTS} agents available (email capacity "
         f"{EMAIL_CAPACITY}), tracing on, INFO logs",
@@ -258,8 +291,10 @@ def render(figures: Figures) -> str:
         f"  burst of {BURST} emails, {BURST_CLIENTS} clients: {figures.burst_recorded} recorded in "
         f"{figures.burst_seconds:.1f} s = {rate:.1f} contacts/s; {_refusals(figures.burst_refused)}; "
         f"202 p50 {_p(figures.burst_acks, 0.5)} ms p99 {_p(figures.burst_acks, 0.99)} ms",
-        f"    CPU ms per contact until recorded: {per_contact}; the agents had wrapped them "
-        f"all up {figures.burst_worked_off:.0f} s later",
+        f"    the agents had wrapped them all up {figures.burst_worked_off:.0f} s later; CPU ms per "
+        f"contact from arrival to wrap-up: {per_contact} (total {total_cpu:.1f})",
+        "    messages per consumed batch: "
+        + ", ".join(f"{n} {v:.1f}" for n, v in sorted(figures.burst_batching.items())),
     ]
     for run in figures.runs:
         lines.append(
