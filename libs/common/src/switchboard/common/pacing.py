@@ -20,9 +20,9 @@ A batch's fixed costs (its transaction, its ledger claim and prefetch queries, i
 the relay's turn after it) are shared by its records. Under load, on two cores shared by every
 service, a consumer got batches of about six: each time it had the CPU, a few records had come in
 since its last turn. When an ask finds records already waiting (the consumer is behind) and they
-are few, it waits `LINGER_MS` for more and applies them together: batches of about twelve, and
-the centre carried about a fifth more contacts a second (`deploy/CAPACITY.md`). A consumer that
-keeps up waits for its records anyway, so it never lingers: at low load a hop costs nothing more.
+are few, it waits `LINGER_MS` for more and applies them together: batches of about twelve
+(`deploy/CAPACITY.md`, item 12). A consumer that keeps up waits for its records anyway, so it
+never lingers: at low load a hop costs nothing more.
 """
 
 from __future__ import annotations
