@@ -90,11 +90,13 @@ async def test_a_period_is_paged_through_in_order_once_each(database: Database) 
             entry=_entry("e-outside", "outside", "contact.received"),
         )
         await store.write_pending(session)
-    pages = []
+    pages, held = [], []
     async with database.reader() as session:
         async for page in store.contacts_between(
             session, tenant_id="acme", start=NOW - timedelta(days=1), end=NOW, page=2
         ):
             pages.append([c.contact_id for c in page])
+            held.append(len(session.sync_session.identity_map))
     assert [len(p) for p in pages] == [2, 2, 2, 1]
+    assert held == [2, 2, 2, 1]  # each page let go once the next is asked for
     assert [c for page in pages for c in page] == [f"c-{n}" for n in range(7)]

@@ -57,20 +57,33 @@ class ProcessedEvent(SQLModel, table=True):
 
 
 class HoldingSession(Session):
-    """A session that holds every row it has loaded or written until it ends.
+    """A session that holds every row it has loaded or written until it ends, or until the row
+    is expunged.
 
     SQLAlchemy's identity map holds an unchanged row only weakly (its documented "session
     referencing behaviour"): a row a handler read and let go (a tenant's policy, a queue) was
     collected before the next event of the batch asked for it, and that look-up flushed and
     selected again, once per event where the batch needs it once. A session here lives for one
-    batch or one request, so what it holds is bounded by what that one read."""
+    batch or one request, so what it holds is bounded by what that one read; a read that walks
+    more than that a page at a time expunges each page once done with it."""
+
+
+def _held(session: Session) -> dict[int, object]:
+    held: dict[int, object] = session.info.setdefault(HoldingSession, {})
+    return held
 
 
 @event.listens_for(HoldingSession, "loaded_as_persistent")
 @event.listens_for(HoldingSession, "pending_to_persistent")
 @event.listens_for(HoldingSession, "detached_to_persistent")
 def _hold(session: Session, instance: object) -> None:
-    session.info.setdefault(HoldingSession, []).append(instance)
+    _held(session)[id(instance)] = instance
+
+
+@event.listens_for(HoldingSession, "persistent_to_detached")
+@event.listens_for(HoldingSession, "deleted_to_detached")
+def _let_go(session: Session, instance: object) -> None:
+    _held(session).pop(id(instance), None)
 
 
 WRITER_WAIT_SECONDS = 30.0

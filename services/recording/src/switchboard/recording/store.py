@@ -198,7 +198,8 @@ async def contacts_between(
     session: AsyncSession, *, tenant_id: str, start: datetime, end: datetime, page: int = 1000
 ) -> AsyncIterator[list[RecordedContact]]:
     """The tenant's contacts received in [start, end), oldest first, a page at a time (keyset
-    paging, so a long period never sits in memory)."""
+    paging, so a long period never sits in memory: each page leaves the session once the caller
+    asks for the next)."""
     after: tuple[datetime, str] | None = None
     while True:
         query = select(RecordedContact).where(
@@ -216,6 +217,8 @@ async def contacts_between(
         if not rows:
             return
         yield rows
+        for row in rows:
+            session.expunge(row)
         last = rows[-1]
         assert last.received_at is not None
         after = (last.received_at, last.contact_id)
