@@ -21,8 +21,9 @@ Row = TypeVar("Row", bound=SQLModel)
 Key = str | tuple[str, ...]
 """A primary key: its value, or the tuple of its columns' values in their declared order."""
 
-_CHUNK = 250
-"""Keys per `IN` list (SQLite's default limit on parameters is far above; PostgreSQL has none)."""
+_PARAMETERS = 500
+"""Bound values per `IN` list (SQLite's default limit is far above; PostgreSQL has none): 500
+one-column keys, 250 two-column ones."""
 
 
 async def load(session: AsyncSession, model: type[Row], keys: Iterable[Key]) -> list[Row]:
@@ -30,19 +31,20 @@ async def load(session: AsyncSession, model: type[Row], keys: Iterable[Key]) -> 
     Returns the rows found (for a second kind keyed by them)."""
     wanted = list(dict.fromkeys(keys))
     columns = inspect(model).primary_key
-    composite = len(columns) > 1
-    matches: Any = tuple_(*columns) if composite else columns[0]
+    matches: Any = tuple_(*columns) if len(columns) > 1 else columns[0]
+    chunk = _PARAMETERS // len(columns)
     loaded: list[Row] = []
-    for start in range(0, len(wanted), _CHUNK):
-        chunk = wanted[start : start + _CHUNK]
-        loaded.extend(await session.exec(select(model).where(matches.in_(chunk))))
-    found = {_key_of(row, columns) if composite else getattr(row, columns[0].key) for row in loaded}
-    session.info[(__name__, model)] = set(wanted) - found
+    for start in range(0, len(wanted), chunk):
+        keys_now = wanted[start : start + chunk]
+        loaded.extend(await session.exec(select(model).where(matches.in_(keys_now))))
+    session.info[(__name__, model)] = set(wanted) - {_key_of(row, columns) for row in loaded}
     return loaded
 
 
-def _key_of(row: SQLModel, columns: Any) -> tuple[Any, ...]:
-    return tuple(getattr(row, column.key) for column in columns)
+def _key_of(row: SQLModel, columns: Any) -> Key:
+    """The row's primary key as `find` is given it: the value, or the tuple of the values."""
+    values = tuple(getattr(row, column.key) for column in columns)
+    return values if len(values) > 1 else values[0]
 
 
 async def find(session: AsyncSession, model: type[Row], key: Key) -> Row | None:

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common import prefetch
 from switchboard.common.centre import CentreConfig
+from switchboard.common.db import per_session
 from switchboard.common.envelope import Envelope, utcnow
 
 
@@ -157,10 +158,14 @@ async def apply_centre(session: AsyncSession, centre: CentreConfig) -> None:
                 session.add(old)
 
 
+def _policies_by_tenant(_session: AsyncSession) -> dict[str, list[SlaPolicy]]:
+    return {}
+
+
 async def current_policies(session: AsyncSession, *, tenant_id: str) -> list[SlaPolicy]:
     """The tenant's current policies, read once per transaction: a batch's contacts all start
     their clocks under the same versions (a new version is made in a transaction of its own)."""
-    held: dict[str, list[SlaPolicy]] = session.info.setdefault(current_policies, {})
+    held = per_session(session, _policies_by_tenant)
     if tenant_id not in held:
         rows = await session.exec(
             select(SlaPolicy)

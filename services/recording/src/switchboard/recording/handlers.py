@@ -56,9 +56,8 @@ async def _handlings(session: AsyncSession, events: list[Envelope[Any]]) -> None
         for event in events
         if isinstance(event.payload, ContactAssigned | ContactWrapped)
     ]
-    if handled:
-        await prefetch.load(session, handlings.Handling, handled)
-        await prefetch.load(session, store.RecordedContact, (contact for contact, _ in handled))
+    await prefetch.load(session, handlings.Handling, handled)
+    await prefetch.load(session, store.RecordedContact, (contact for contact, _ in handled))
 
 
 subscriptions = Subscriptions(

@@ -126,14 +126,11 @@ async def prefetch_batch(session: AsyncSession, events: list[Envelope[Any]]) -> 
     line; an agent's state its agent."""
     payloads = [event.payload for event in events]
     offer_ids = [p.offer_id for p in payloads if isinstance(p, ContactAccepted | ContactDeclined)]
-    offers = await prefetch.load(session, RoutingOffer, offer_ids) if offer_ids else []
+    offers = await prefetch.load(session, RoutingOffer, offer_ids)
     lines = [e.aggregate_id for e in events if isinstance(e.payload, _ABOUT_A_LINE)]
-    lines += [offer.contact_id for offer in offers]
-    if lines:
-        await prefetch.load(session, QueueEntry, lines)
+    await prefetch.load(session, QueueEntry, lines + [offer.contact_id for offer in offers])
     agents = [p.agent_id for p in payloads if isinstance(p, AgentStateChanged | ContactAccepted)]
-    if agents:
-        await prefetch.load(session, RoutingAgent, agents)
+    await prefetch.load(session, RoutingAgent, agents)
 
 
 # -- configuration -------------------------------------------------------------------------------
