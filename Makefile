@@ -45,8 +45,10 @@ $(STAMP): requirements.lock requirements-dev.lock $(addsuffix /pyproject.toml,$(
 run: install
 	$(BIN)/switchboard up
 
+# One pytest worker a core; every test of one running centre goes to the same worker, so each
+# centre starts once (tests/integration/conftest.py groups them).
 test: install test-packages lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --numprocesses auto --dist loadgroup
 
 lint: install
 	$(BIN)/ruff check .

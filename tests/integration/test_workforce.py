@@ -6,7 +6,7 @@ day (only workforce reads that clock)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -43,8 +43,26 @@ def workforce_clock(centre: RunningCentre) -> Iterator[Any]:
     centre.workforce_clock.write_text("0")
 
 
-def test_handled_contacts_become_history(centre: RunningCentre) -> None:
-    alice = AgentAtDesk(centre, "alice")
+@pytest.fixture
+def at_desk(centre: RunningCentre) -> Iterator[Callable[[str], AgentAtDesk]]:
+    """Signs a demo agent in and available; every one offline afterwards. These tests work in
+    the shared centre's demo tenant (its seeded history and roster), where later tests' contacts
+    expect to wait queued."""
+    agents: list[AgentAtDesk] = []
+
+    def sign_in(name: str) -> AgentAtDesk:
+        agents.append(AgentAtDesk(centre, name))
+        return agents[-1]
+
+    yield sign_in
+    for agent in agents:
+        agent.post("/v1/state", {"state": "offline"})
+
+
+def test_handled_contacts_become_history(
+    centre: RunningCentre, at_desk: Callable[[str], AgentAtDesk]
+) -> None:
+    alice = at_desk("alice")
     answer = centre.post_email(centre.email(subject="About my bill", body="The invoice is wrong."))
     assert answer.status_code == 202, answer.text
     contact_id = answer.json()["contact_id"]
@@ -133,7 +151,7 @@ def test_forecast_staffing_and_a_roster_within_the_rules(centre: RunningCentre) 
 
 
 def test_a_published_roster_reaches_the_desktop_and_adherence_is_measured(
-    centre: RunningCentre, workforce_clock: Any
+    centre: RunningCentre, workforce_clock: Any, at_desk: Callable[[str], AgentAtDesk]
 ) -> None:
     monday = _next_monday()
     _demo_seeded(centre)
@@ -145,7 +163,7 @@ def test_a_published_roster_reaches_the_desktop_and_adherence_is_measured(
         s for s in roster["shifts"] if s["agent_id"] == "bilal" or s["agent_id"] == "alice"
     )
     name = shift["agent_id"]
-    agent = AgentAtDesk(centre, name)  # signs in and goes available
+    agent = at_desk(name)
 
     def on_desktop() -> dict[str, Any] | None:
         mine = httpx.get(agent.url("/v1/schedule"), headers=agent.headers, timeout=10).json()
@@ -179,7 +197,7 @@ def test_a_published_roster_reaches_the_desktop_and_adherence_is_measured(
     assert away["expected"] == "available" and away["out_since"] is not None
     assert away["adherence"] == pytest.approx(0.0)
 
-    chen = AgentAtDesk(centre, "chen")
+    chen = at_desk("chen")
     # The demo's own roster for this week may have had them rostered, and offline, earlier today
     # (when the real time is inside the tenant's opening hours): the alert looked for is the break's.
     alert = chen.told(
@@ -219,7 +237,6 @@ def test_a_published_roster_reaches_the_desktop_and_adherence_is_measured(
 
     # Every demo agent is in team red: recording's figure is the team's, as workforce measures it.
     assert 0 <= until("schedule adherence in recording's KPIs", kpi) < 1
-    agent.post("/v1/state", {"state": "available"})
 
 
 def _next_monday() -> date:
