@@ -158,9 +158,11 @@ def test_a_chat_refuses_what_it_cannot_take(
     holder.take(contact_id)
     holder.wrap(contact_id, "unresolved")
     transcript = until(
-        "the five lines in the transcript",
+        f"the {len(acks)} lines taken in the transcript",
         lambda: (
-            t if len(t := floor.contact(contact_id).json().get("transcript", [])) == 5 else None
+            t
+            if len(t := floor.contact(contact_id).json().get("transcript", [])) == len(acks)
+            else None
         ),
     )
     assert [line["text"] for line in transcript] == [f"quick {n}" for n in range(len(acks))]
