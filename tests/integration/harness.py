@@ -104,12 +104,22 @@ class RunningCentre:
         """The telephony platform and SMS gateway the centre talks to, where a test has one."""
 
     def new_tenant(
-        self, tenant_id: str, *, edit: Callable[[dict[str, Any]], None] | None = None
+        self,
+        tenant_id: str,
+        *,
+        edit: Callable[[dict[str, Any]], None] | None = None,
+        workforce_demo: bool = False,
     ) -> RunningCentre:
         """A tenant of the demo's shape added to this running centre (`switchboard tenant add`),
         `edit`ed first, with one person per role (the demo's usernames): the centre as it sees it.
-        """
+        With `workforce_demo`, workforce seeds its weeks of history, a forecast and this week's
+        roster, published to every agent's desktop, as for the demo tenant; only a test that
+        reads them asks for that (it costs workforce seconds of work a tenant, and every later
+        round measures that tenant's day and each rostered agent's adherence)."""
         config = tenant_config(tenant_id, next(_SERIALS))
+        if not workforce_demo:
+            for tenant in config["tenants"]:
+                tenant.get("workforce", {}).pop("demo_history_weeks", None)
         if edit is not None:
             edit(config)
         people = {username: [role] for username, role in DEMO_OPERATORS.items()}
@@ -166,13 +176,13 @@ class RunningCentre:
         )
         return str(answer.json()["token"])
 
-    def new_floor(self, tenant_id: str) -> RunningCentre:
+    def new_floor(self, tenant_id: str, *, workforce_demo: bool = False) -> RunningCentre:
         """A tenant of its own whose agents may go available without meeting other tests'
         contacts, its telephony platform and SMS gateway a loopback server the test scripts
-        (`.platform`, closed with the centre)."""
+        (`.platform`, closed with the centre); `workforce_demo` as for `new_tenant`."""
         platform = ChannelPlatform()
         self.closers.append(platform.close)
-        view = self.new_tenant(tenant_id, edit=platform.wire)
+        view = self.new_tenant(tenant_id, edit=platform.wire, workforce_demo=workforce_demo)
         platform.secrets = dict(view.systems)
         view.platform = platform
         return view

@@ -24,6 +24,13 @@ from tests.integration.desk import AgentAtDesk, read_stream
 from tests.integration.harness import RunningCentre, until
 
 
+@pytest.fixture(scope="module")
+def floor(centre: RunningCentre) -> RunningCentre:
+    """This module's tenant (as `conftest.floor`), with the workforce demo: the team leader's
+    staffing view and the agents' schedules have this week's roster to show."""
+    return centre.new_floor("desktop", workforce_demo=True)
+
+
 def test_an_email_is_offered_accepted_and_wrapped_up_in_the_browser(floor: RunningCentre) -> None:
     if floor.backend != "sqlite":
         pytest.skip("the browser's part does not depend on the database; run once")

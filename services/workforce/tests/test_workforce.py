@@ -4,12 +4,16 @@ measured against them, with the team leader alerted once per stretch out of adhe
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlmodel import select
 
 from switchboard.common.centre import load_centre
@@ -190,8 +194,12 @@ async def test_a_rostered_agent_out_of_adherence_is_reported_once(tmp_path: Path
         for event in (signed_in, on_break, on_break):
             await wf.deliver(event)
         clock_file.write_text(str((T0 - datetime.now(UTC)).total_seconds()))
-        await publisher.refresh(context)
-        await publisher.refresh(context)  # the same picture again: nothing new is sent
+        assert context.take_changed() == {"acme"}  # the publisher wakes for this tenant only
+        await publisher.refresh(context, {"globex"})
+        measured = [e for e in await wf.outbox() if e["event_type"] == "workforce.adherence"]
+        assert measured == []  # a round over another tenant leaves acme's agents alone
+        await publisher.refresh(context, {"acme"})
+        await publisher.refresh(context)  # every tenant, the same picture: nothing new is sent
         sent = await wf.outbox()
 
     schedules = [e for e in sent if e["event_type"] == "workforce.schedule"]
@@ -208,3 +216,42 @@ async def test_a_rostered_agent_out_of_adherence_is_reported_once(tmp_path: Path
     assert alert["kind"] == "out_of_adherence" and alert["agent_id"] == "alice"
     assert "for 30 minutes" in alert["message"]
     assert len([e for e in sent if e["event_type"] == "workforce.intraday"]) == 1
+
+
+async def test_a_tenant_changing_all_the_time_does_not_hold_back_the_rounds_over_every_tenant(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rounds: list[set[str] | None] = []
+    real_refresh = publisher.refresh
+
+    async def watched(context: Workforce, tenants: set[str] | None = None) -> None:
+        rounds.append(tenants)
+        await real_refresh(context, tenants)
+
+    monkeypatch.setattr(publisher, "refresh", watched)
+    centre = yaml.safe_load(DEMO.read_text())
+    del centre["tenants"][0]["workforce"]["demo_history_weeks"]  # no demo to seed first
+    (tmp_path / "centre.yaml").write_text(yaml.safe_dump(centre))
+
+    async def prepare(runtime: Runtime) -> None:
+        async with runtime.db.session() as session:
+            await store.apply_centre(session, load_centre(tmp_path / "centre.yaml"))
+
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=prepare) as wf:
+        settings = WorkforceSettings(var_dir=tmp_path, workforce_refresh_seconds=0.5)
+        context = Workforce(wf.runtime, settings, Clock(tmp_path / "clock"))
+        started = time.monotonic()
+        loop = asyncio.create_task(publisher.run(context))
+        try:
+            for _ in range(60):  # an agent of acme changes state every 25 ms for 1.5 s
+                context.tenant_changed("acme")
+                await asyncio.sleep(0.025)
+        finally:
+            loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
+        elapsed = time.monotonic() - started
+    assert rounds[0] is None  # the first round is over every tenant
+    # ... and one every half second after it, however busy acme is; in between, acme's alone
+    assert 2 <= rounds.count(None) <= 1 + elapsed / 0.5
+    assert {"acme"} in rounds and all(r is None or r == {"acme"} for r in rounds)

@@ -73,7 +73,7 @@ async def create_forecast(
             tx.session, cal, start=body.start or today_of(context, cal)
         )
         summary = await _forecast_summary(tx.session, cal, run)
-    context.changed.set()
+    context.tenant_changed(tenant)
     return summary
 
 
@@ -190,7 +190,7 @@ async def publish_roster(roster_id: str, tenant: Tenant, request: Request) -> di
         if row.status != "draft":
             raise HTTPException(409, f"the roster is {row.status}; only a draft is published")
         sent = await planning.publish(tx, cal, row)
-    context.changed.set()
+    context.tenant_changed(tenant)
     return {"roster_id": roster_id, "status": "published", "schedules_sent": sent}
 
 
@@ -298,6 +298,6 @@ async def refresh_now(tenant: Tenant, request: Request) -> dict[str, str]:
     """Re-measure today's picture and adherence now (they refresh by themselves too), and wake
     the publisher, which takes up a tenant onboarded since its last round at once."""
     context = Workforce.of(request)
-    await publisher.refresh(context)
-    context.changed.set()
+    await publisher.refresh(context, {tenant})
+    context.tenant_changed(tenant)
     return {"status": "refreshed", "tenant_id": tenant}

@@ -19,3 +19,18 @@ class Workforce(ServiceContext):
     requirements: Requirements = field(default_factory=Requirements)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when an agent's state or a roster changed: the publisher re-measures at once."""
+    changed_tenants: set[str] = field(default_factory=set)
+    """The tenants whose agents' states or rosters changed since the publisher last looked."""
+
+    def tenant_changed(self, tenant_id: str) -> None:
+        """Wake the publisher to re-measure `tenant_id` now (only that tenant: a centre of many
+        tenants has an agent changing state every moment somewhere)."""
+        self.changed_tenants.add(tenant_id)
+        self.changed.set()
+
+    def take_changed(self) -> set[str]:
+        """The tenants changed since the last call, and the wake-up cleared."""
+        tenants = set(self.changed_tenants)
+        self.changed_tenants.clear()
+        self.changed.clear()
+        return tenants

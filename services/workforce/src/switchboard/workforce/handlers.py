@@ -140,4 +140,5 @@ async def on_agent_state(event: Envelope[AgentStateChanged], tx: Transaction) ->
             agent_id=change.agent_id, tenant_id=event.tenant_id, state=change.state, started_at=at
         )
     )
-    tx.after_commit(Workforce.of(tx).changed.set)  # the publisher re-measures adherence now
+    # the publisher re-measures the tenant's adherence now
+    tx.after_commit(partial(Workforce.of(tx).tenant_changed, event.tenant_id))

@@ -1,7 +1,8 @@
-"""The publisher: re-measures each tenant's day and each rostered agent's adherence, at once when
-an agent's state changes and every `workforce_refresh_seconds` otherwise, and publishes what
-changed: `workforce.intraday`, `workforce.adherence`, and a `supervisor.alert` to the team leaders
-when an agent has been out of adherence longer than the tenant's grace."""
+"""The publisher: re-measures each tenant's day and each rostered agent's adherence, a tenant at
+once when one of its agents' states or its roster changes and every tenant every
+`workforce_refresh_seconds`, and publishes what changed: `workforce.intraday`,
+`workforce.adherence`, and a `supervisor.alert` to the team leaders when an agent has been out of
+adherence longer than the tenant's grace."""
 
 from __future__ import annotations
 
@@ -26,18 +27,22 @@ log = structlog.get_logger("switchboard.workforce")
 
 
 async def run(context: Workforce) -> None:
+    """Rounds over every tenant on the period, and over the tenants that changed in between,
+    however often something changes (a busy tenant does not hold back the others' rounds)."""
     looked_at: set[str] = set()
+    every = context.settings.workforce_refresh_seconds
+    next_round = time.monotonic()
     while True:
         await _seed_demo(context, looked_at)
-        context.changed.clear()
+        tenants: set[str] | None = context.take_changed()
+        if time.monotonic() >= next_round:
+            tenants, next_round = None, time.monotonic() + every
         try:
-            await refresh(context)
+            await refresh(context, tenants)
         except Exception as error:  # the database away: the next round catches up
             log.warning("workforce refresh failed; the next one retries", error=repr(error))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(
-                context.changed.wait(), context.settings.workforce_refresh_seconds
-            )
+            await asyncio.wait_for(context.changed.wait(), max(0.0, next_round - time.monotonic()))
 
 
 async def _seed_demo(context: Workforce, looked_at: set[str]) -> None:
@@ -66,16 +71,17 @@ async def _seed_demo(context: Workforce, looked_at: set[str]) -> None:
 REFRESH_LOCK = zlib.crc32(b"workforce:refresh")
 
 
-async def refresh(context: Workforce) -> None:
-    """One round over every tenant. On PostgreSQL replicas take turns (a transaction's advisory
-    lock): each round starts from what the last one published, so no change or alert goes twice."""
+async def refresh(context: Workforce, tenants: set[str] | None = None) -> None:
+    """One round over `tenants` (every tenant when None). On PostgreSQL replicas take turns (a
+    transaction's advisory lock): each round starts from what the last one published, so no
+    change or alert goes twice."""
     now = context.clock.now()
     async with context.runtime.transaction() as tx:
         if not await store.take_turn(tx.session, key=REFRESH_LOCK):
             return  # another replica is refreshing now
         for row in await store.tenants(tx.session):
-            cal = Calendar.of(row)
-            await _tenant(tx, context, cal, now)
+            if tenants is None or row.tenant_id in tenants:
+                await _tenant(tx, context, Calendar.of(row), now)
 
 
 async def _tenant(tx: Transaction, context: Workforce, cal: Calendar, now: datetime) -> None:
