@@ -34,6 +34,14 @@ def _post(centre: RunningCentre, path: str, body: dict[str, Any], expect: int = 
     return answer.json()
 
 
+@pytest.fixture(scope="module")
+def centre(centre: RunningCentre) -> RunningCentre:
+    """A tenant of the demo's shape with the workforce demo (weeks of history, a forecast and
+    this week's roster published): no other test's contacts wait in its queues to be offered
+    first, and no other test meets its agents."""
+    return centre.new_tenant("rostered", workforce_demo=True)
+
+
 @pytest.fixture
 def workforce_clock(centre: RunningCentre) -> Iterator[Any]:
     def set_clock(moment: datetime) -> None:
@@ -45,9 +53,7 @@ def workforce_clock(centre: RunningCentre) -> Iterator[Any]:
 
 @pytest.fixture
 def at_desk(centre: RunningCentre) -> Iterator[Callable[[str], AgentAtDesk]]:
-    """Signs a demo agent in and available; every one offline afterwards. These tests work in
-    the shared centre's demo tenant (its seeded history and roster), where later tests' contacts
-    expect to wait queued."""
+    """Signs a demo agent in and available; every one offline afterwards."""
     agents: list[AgentAtDesk] = []
 
     def sign_in(name: str) -> AgentAtDesk:
@@ -121,30 +127,31 @@ def test_forecast_staffing_and_a_roster_within_the_rules(centre: RunningCentre) 
         "end": (monday + timedelta(days=1)).isoformat(),
         "reason": "annual leave",
     }
-    assert _post(centre, "/v1/agents/bilal/leave", off)["days"] == 2
+    bilal = centre.agent_id("bilal")
+    assert _post(centre, f"/v1/agents/{bilal}/leave", off)["days"] == 2
     _post(centre, "/v1/agents/nobody/leave", off, expect=404)
-    _post(centre, "/v1/agents/bilal/leave", {**off, "end": "2000-01-01"}, expect=422)
+    _post(centre, f"/v1/agents/{bilal}/leave", {**off, "end": "2000-01-01"}, expect=422)
     listed = _get(centre, "/v1/leave", start=monday.isoformat(), end=off["end"])["leave"]
     assert {(x["agent_id"], x["day"]) for x in listed} >= {
-        ("bilal", off["start"]),
-        ("bilal", off["end"]),
+        (bilal, off["start"]),
+        (bilal, off["end"]),
     }
     roster = _post(centre, "/v1/rosters", {"week_start": monday.isoformat()})
     assert roster["status"] == "draft" and roster["violations"] == []
     assert not [
         s
         for s in roster["shifts"]
-        if s["agent_id"] == "bilal" and s["day"] in (off["start"], off["end"])
+        if s["agent_id"] == bilal and s["day"] in (off["start"], off["end"])
     ]
     gone = httpx.delete(
-        centre.url("workforce", f"/v1/agents/bilal/leave/{off['end']}"),
+        centre.url("workforce", f"/v1/agents/{bilal}/leave/{off['end']}"),
         headers=centre.operator,
         timeout=10,
     )
     assert gone.status_code == 204
     assert roster["shifts"] and roster["coverage"]
     agents = {s["agent_id"] for s in roster["shifts"]}
-    assert agents <= {"alice", "bilal", "chen"}
+    assert agents <= {centre.agent_id(name) for name in ("alice", "bilal", "chen")}
     for agent in agents:
         assert sum(s["paid_minutes"] for s in roster["shifts"] if s["agent_id"] == agent) <= 38 * 60
     assert _get(centre, f"/v1/rosters/{roster['roster_id']}")["shifts"] == roster["shifts"]
@@ -159,10 +166,10 @@ def test_a_published_roster_reaches_the_desktop_and_adherence_is_measured(
     roster = _post(centre, "/v1/rosters", {"week_start": monday.isoformat()})
     published = _post(centre, f"/v1/rosters/{roster['roster_id']}/publish", {}, expect=200)
     assert published["schedules_sent"] == 3 * 7
-    shift = next(
-        s for s in roster["shifts"] if s["agent_id"] == "bilal" or s["agent_id"] == "alice"
-    )
-    name = shift["agent_id"]
+    names = {centre.agent_id(name): name for name in ("alice", "bilal")}
+    shift = next(s for s in roster["shifts"] if s["agent_id"] in names)
+    agent_id = shift["agent_id"]
+    name = names[agent_id]
     agent = at_desk(name)
 
     def on_desktop() -> dict[str, Any] | None:
@@ -185,7 +192,7 @@ def test_a_published_roster_reaches_the_desktop_and_adherence_is_measured(
     def measured(actual: str) -> dict[str, Any] | None:
         _post(centre, "/v1/refresh", {}, expect=202)
         rows = _get(centre, "/v1/adherence")["agents"]
-        row = next((r for r in rows if r["agent_id"] == name), None)
+        row = next((r for r in rows if r["agent_id"] == agent_id), None)
         return row if row and row["actual"] == actual else None
 
     working = until(f"{name} measured available", lambda: measured("available"))
@@ -205,7 +212,7 @@ def test_a_published_roster_reaches_the_desktop_and_adherence_is_measured(
         lambda kind, data: (
             kind == "alert"
             and data.get("kind") == "out_of_adherence"
-            and data["agent_id"] == name
+            and data["agent_id"] == agent_id
             and " is break but rostered available" in data["message"]
         ),
     )
@@ -216,7 +223,7 @@ def test_a_published_roster_reaches_the_desktop_and_adherence_is_measured(
         view = httpx.get(
             chen.url("/v1/supervisor/workforce"), headers=chen.headers, timeout=10
         ).json()
-        row = next(a for a in view["agents"] if a["agent_id"] == name)
+        row = next(a for a in view["agents"] if a["agent_id"] == agent_id)
         ok = row["adherence"] and row["adherence"]["actual"] == "break" and view["tenants"]
         return view if ok else None
 
