@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, datetime, time, timedelta
 
+import pytest
+
 from switchboard.workforce import roster
 
 MONDAY = date(2026, 12, 7)
@@ -73,6 +75,18 @@ def test_too_few_agents_leave_a_shortfall_but_break_no_rule() -> None:
     assert result.shortfall > 0
     assert roster.violations(result.shifts, agents, OPENING, RULES) == []
     assert len({(s.agent_id, s.day) for s in result.shifts}) == len(result.shifts)
+
+
+def test_a_solve_out_of_time_says_so_rather_than_that_no_roster_exists() -> None:
+    rushed = dataclasses.replace(RULES, solve_seconds=0)
+    with pytest.raises(roster.SolveTimedOut, match="no roster found within 0 s of solving"):
+        roster.build(
+            week_start=MONDAY,
+            agents=_agents(),
+            requirement=_requirement(),
+            opening=OPENING,
+            rules=rushed,
+        )
 
 
 def test_the_checker_finds_broken_rules() -> None:

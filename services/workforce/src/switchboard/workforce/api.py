@@ -167,6 +167,8 @@ async def create_roster(body: RosterRequest, tenant: Tenant, request: Request) -
                 week_start=body.week_start,
                 solve_seconds=context.settings.workforce_solve_seconds,
             )
+        except roster.SolveTimedOut as error:
+            raise HTTPException(503, str(error), headers={"Retry-After": "30"}) from None
         except ValueError as error:
             raise HTTPException(422, str(error)) from None
     return await _roster_view(context, cal, row.roster_id)

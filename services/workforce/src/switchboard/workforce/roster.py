@@ -24,8 +24,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Literal
 
+from switchboard.common.errors import TransientError
+
 if TYPE_CHECKING:  # OR-tools takes seconds to import: only rostering loads it
     from ortools.sat.python import cp_model
+
+
+class SolveTimedOut(TransientError):
+    """The solver's time ran out before a first roster: not a verdict on the rules (the shortfall
+    lets every requirement go unmet, so a roster always exists)."""
+
 
 ActivityKind = Literal["work", "break", "lunch"]
 Requirement = Mapping[str, Mapping[datetime, int]]
@@ -206,6 +214,11 @@ def build(
     # fewest hours, starting from the first answer.
     model.minimize(sum(shortages))
     status = solver.solve(model)
+    if status == cp_model.UNKNOWN:
+        raise SolveTimedOut(
+            f"no roster found within {rules.solve_seconds:g} s of solving (the machine may be"
+            " busy): ask again, or give the solver longer (SWITCHBOARD_WORKFORCE_SOLVE_SECONDS)"
+        )
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise ValueError(f"no roster satisfies the rules ({solver.status_name(status)})")
     least = round(solver.objective_value)
