@@ -1,5 +1,5 @@
-"""How `make test` spreads the tests over pytest-xdist's workers (`--dist loadgroup`, one worker a
-core): every integration test on one backend's centres runs in one worker, so each of those
+"""How `make test TEST_WORKERS=auto` spreads the tests over pytest-xdist's workers (`--dist
+loadgroup`, one worker a core; `make test` alone runs them serially): every integration test on one backend's centres runs in one worker, so each of those
 centres (the shared one, the clocked one, a module's own) starts once, and its tests keep the order
 pytest gave them. The other tests go one at a time to whichever worker is free.
 

@@ -12,37 +12,10 @@ from tests.integration.field import centre_config
 from tests.integration.harness import OIDC, RunningCentre
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.path):
             item.add_marker(pytest.mark.integration)
-            group = _centre_of(item)
-            if group is not None:
-                item.add_marker(pytest.mark.xdist_group(group))
-
-
-def _centre_of(item: pytest.Item) -> str | None:
-    """The centre a test shares with others, as an xdist group (`make test` runs
-    `--dist loadgroup`): every test of one centre runs in one worker, so each centre starts once.
-
-    A centre is a parametrized fixture that outlives a test: the session's centres are named by
-    their backend (the shared and the clocked centre of one backend go to one worker); a module's
-    own centre (the ACD test's) by its module and backend."""
-    callspec = getattr(item, "callspec", None)
-    if callspec is None:
-        return None
-    definitions = item._fixtureinfo.name2fixturedefs  # type: ignore[attr-defined]
-    scoped = {
-        definitions[name][-1].scope: str(value)
-        for name, value in callspec.params.items()
-        if name in definitions
-    }
-    if "session" in scoped:
-        return scoped["session"]
-    if "module" in scoped:
-        return f"{item.module.__name__}-{scoped['module']}"  # type: ignore[attr-defined]
-    return None
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
