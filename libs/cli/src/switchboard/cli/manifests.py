@@ -24,6 +24,8 @@ CLUSTER = "switchboard"
 BOOTSTRAP = f"{CLUSTER}-kafka-bootstrap:9092"
 PART_OF = {"app.kubernetes.io/part-of": "switchboard"}
 LAG_THRESHOLD = "50"
+PROBE_TIMEOUT_SECONDS = 3
+"""How long Kubernetes waits for /healthz before it counts a probe as failed."""
 """Messages of lag per replica before KEDA adds one."""
 SINGLE_ACTIVE = {"routing"}
 """Services that run as one active process: routing's ACD needs the whole centre in view.
@@ -79,7 +81,7 @@ def deployment(service: str, port: int) -> dict[str, Any]:
     probe = {
         "httpGet": {"path": "/healthz", "port": "http"},
         "periodSeconds": 10,
-        "timeoutSeconds": 3,
+        "timeoutSeconds": PROBE_TIMEOUT_SECONDS,
     }
     container: dict[str, Any] = {
         "name": service,

@@ -73,18 +73,22 @@ async def _kafka(settings: Settings, services: list[ServiceStatus]) -> dict[str,
     offsets = Offsets(settings.kafka_bootstrap)
     await offsets.start()
     try:
-        dead_letters = {}
-        for topic in REGISTRY:
-            held = await offsets.held(await offsets.partitions([topic.dlq]))
-            if held:
-                dead_letters[topic.name] = sum(held.values())
+        dlq = {topic.dlq: topic.name for topic in REGISTRY}
+        held = await offsets.held(await offsets.partitions(dlq))
+        dead_letters: dict[str, int] = {}
+        for partition, count in held.items():
+            topic = dlq[partition.topic]
+            dead_letters[topic] = dead_letters.get(topic, 0) + count
+        consumed = {
+            consumer_group(status.name): [t.name for t in subscriptions(status.name).topics]
+            for status in services
+        }
+        lags = await offsets.lags({group: topics for group, topics in consumed.items() if topics})
         for status in services:
-            topics = [topic.name for topic in subscriptions(status.name).topics]
-            if not topics:
-                continue
-            behind = (await offsets.lag(consumer_group(status.name), topics)).values()
-            status.consumer_lag = sum(max(0, n) for n in behind)
-            status.partitions_ahead = sum(1 for n in behind if n < 0)
+            if consumed[consumer_group(status.name)]:
+                behind = lags[consumer_group(status.name)].values()
+                status.consumer_lag = sum(max(0, n) for n in behind)
+                status.partitions_ahead = sum(1 for n in behind if n < 0)
         return dead_letters
     finally:
         await offsets.stop()

@@ -4,6 +4,7 @@ service exports its own per partition (`switchboard_consumer_lag`)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -25,6 +26,10 @@ class Offsets:
 
     async def partitions(self, topics: Iterable[str]) -> list[TopicPartition]:
         await self._consumer.topics()  # refreshes the metadata
+        return self._known(topics)
+
+    def _known(self, topics: Iterable[str]) -> list[TopicPartition]:
+        """The partitions of `topics` as the last metadata refresh saw them."""
         return [
             TopicPartition(topic, partition)
             for topic in topics
@@ -42,12 +47,29 @@ class Offsets:
     async def lag(self, group: str, topics: Iterable[str]) -> dict[TopicPartition, int]:
         """Per partition, records not yet committed by `group` (negative: the group committed past
         the end, which a broker that lost its data on restart shows)."""
-        partitions = await self.partitions(topics)
-        if not partitions:
-            return {}
-        committed = await self._admin.list_consumer_group_offsets(group, partitions=partitions)
-        ends = await self._consumer.end_offsets(partitions)
+        return (await self.lags({group: list(topics)}))[group]
+
+    async def lags(self, groups: dict[str, list[str]]) -> dict[str, dict[TopicPartition, int]]:
+        """`lag` for several groups at once: one metadata refresh, one end-offsets request over
+        every partition, and the groups' committed offsets asked for concurrently. `switchboard
+        status` asked topic by topic and group by group, about a hundred round trips one after
+        another, and on a busy broker ran past its deadline."""
+        await self._consumer.topics()  # refreshes the metadata
+        wanted = {group: self._known(topics) for group, topics in groups.items()}
+        every = sorted({tp for partitions in wanted.values() for tp in partitions})
+        ends = await self._consumer.end_offsets(every) if every else {}
+        named = [group for group, partitions in wanted.items() if partitions]
+        committed = await asyncio.gather(
+            *(
+                self._admin.list_consumer_group_offsets(group, partitions=wanted[group])
+                for group in named
+            )
+        )
+        by_group = dict(zip(named, committed, strict=True))
         return {
-            tp: ends[tp] - max(0, committed[tp].offset if tp in committed else 0)
-            for tp in partitions
+            group: {
+                tp: ends[tp] - max(0, by_group[group][tp].offset if tp in by_group[group] else 0)
+                for tp in partitions
+            }
+            for group, partitions in wanted.items()
         }

@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, StatusCode, Tracer
-from prometheus_client import CONTENT_TYPE_LATEST, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from switchboard.common.broker import consumer_group, ensure_topics, partitions_for
@@ -62,6 +62,7 @@ def build_http(
         if on_start is not None:
             await on_start(runtime)
         tasks = [asyncio.create_task(work(runtime)) for work in background]
+        tasks.append(asyncio.create_task(_watch_loop(loop_lag)))
         if runtime.consumes:
             tasks.append(asyncio.create_task(_export_lag(runtime, lag)))
         log.info("service started", port=runtime.settings.port_of(runtime.service))
@@ -85,6 +86,13 @@ def build_http(
         "switchboard_consumer_lag",
         "Records not yet committed by this service's consumer group, per partition",
         ["topic", "partition"],
+        registry=runtime.metrics,
+    )
+    loop_lag = Histogram(
+        "switchboard_event_loop_lag_seconds",
+        "How late the event loop woke a task that asked to wake; over a few tenths of a second, "
+        "something blocked the loop (or the machine gave the process no CPU)",
+        buckets=LOOP_LAG_BUCKETS,
         registry=runtime.metrics,
     )
     app = FastAPI(title=title, lifespan=lifespan)
@@ -150,6 +158,19 @@ class RequestSpans:
 
 
 LAG_INTERVAL_SECONDS = 15.0
+LOOP_WATCH_SECONDS = 0.5
+LOOP_LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+async def _watch_loop(histogram: Histogram) -> None:
+    """`switchboard_event_loop_lag_seconds`: twice a second, how much later than asked the loop
+    woke this task. Every request and message waits that long too; work that holds the loop (CPU
+    in a handler, a blocking call) shows here before it shows as timeouts."""
+    loop = asyncio.get_running_loop()
+    while True:
+        asked = loop.time() + LOOP_WATCH_SECONDS
+        await asyncio.sleep(LOOP_WATCH_SECONDS)
+        histogram.observe(max(0.0, loop.time() - asked))
 
 
 async def _export_lag(runtime: Runtime, gauge: Gauge) -> None:
