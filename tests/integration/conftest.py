@@ -18,6 +18,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
+SHARED_CENTRES = ("centre", "clocked")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Stop a shared centre as soon as the next test does not use it, instead of at the end of the
+    session: its tests run together (pytest orders them by the centre they share, and
+    `tests/scheduling.py` gives them one worker), and an idle centre of nine processes would keep
+    taking CPU from the tests still running for the rest of the session. Should a later test ask
+    for it after all, pytest starts it again."""
+    yield
+    fixtures = getattr(item, "_fixtureinfo", None)
+    if fixtures is None:
+        return
+    for name in SHARED_CENTRES:
+        if name in fixtures.names_closure and (
+            nextitem is None or name not in getattr(nextitem, "fixturenames", ())
+        ):
+            for definition in fixtures.name2fixturedefs.get(name, ()):
+                definition.finish(item._request)  # type: ignore[attr-defined]
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if not CONTAINERS:
         terminalreporter.write_line(
