@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 from playwright.sync_api import Browser, Page, Playwright, expect
 
+from tests.integration import loopback
 from tests.integration.harness import RunningCentre
 
 CHROMIUM = "/usr/bin/chromium"
@@ -22,7 +22,7 @@ def password_of(centre: RunningCentre, agent: str) -> str:
 
 
 def sign_in(centre: RunningCentre, agent: str) -> dict[str, str]:
-    answer = httpx.post(
+    answer = loopback.post(
         centre.url("desktop", "/v1/session"),
         json={"username": centre.agent_id(agent), "password": password_of(centre, agent)},
         timeout=10,

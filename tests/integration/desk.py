@@ -8,8 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
+from tests.integration import loopback
 from tests.integration.harness import RunningCentre, until
 
 
@@ -27,12 +26,12 @@ class AgentAtDesk:
         return self.centre.url("desktop", path)
 
     def post(self, path: str, body: dict[str, Any] | None = None, *, expect: int = 202) -> Any:
-        answer = httpx.post(self.url(path), json=body, headers=self.headers, timeout=10)
+        answer = loopback.post(self.url(path), json=body, headers=self.headers, timeout=10)
         assert answer.status_code == expect, f"{path}: {answer.status_code} {answer.text}"
         return answer.json()
 
     def me(self) -> dict[str, Any]:
-        return dict(httpx.get(self.url("/v1/me"), headers=self.headers, timeout=10).json())
+        return dict(loopback.get(self.url("/v1/me"), headers=self.headers, timeout=10).json())
 
     def take(self, contact_id: str) -> None:
         """Wait for the contact's offer, accept it, and wait until it is assigned. An agent has
@@ -42,7 +41,7 @@ class AgentAtDesk:
             for offer in self.me()["offers"]:
                 if offer["contact_id"] == contact_id:
                     return dict(offer)
-                httpx.post(
+                loopback.post(
                     self.url(f"/v1/offers/{offer['offer_id']}/decline"),
                     json={"reason": "taking another"},
                     headers=self.headers,
@@ -83,7 +82,7 @@ def read_stream(
     events: list[tuple[int, str, dict[str, Any]]] = []
     frame: dict[str, str] = {}
     deadline = time.monotonic() + timeout
-    with httpx.stream(
+    with loopback.stream(
         "GET", centre.url("desktop", "/v1/events"), headers=headers, timeout=30
     ) as stream:
         assert stream.status_code == 200

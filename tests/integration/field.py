@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import yaml
 
+from tests.integration import loopback
 from tests.integration.harness import RunningCentre, until
 
 SYDNEY = ZoneInfo("Australia/Sydney")
@@ -111,14 +111,14 @@ class Dispatcher:
         self, path: str, body: dict[str, Any], expect: int = 200, as_: dict[str, str] | None = None
     ) -> Any:
         headers = as_ or self.centre.operator
-        answer = httpx.post(
+        answer = loopback.post(
             self.centre.url("dispatch", path), json=body, headers=headers, timeout=30
         )
         assert answer.status_code == expect, answer.text
         return answer.json()
 
     def get(self, path: str) -> Any:
-        answer = httpx.get(
+        answer = loopback.get(
             self.centre.url("dispatch", path), headers=self.centre.operator, timeout=30
         )
         assert answer.status_code == 200, answer.text
@@ -129,7 +129,7 @@ class Dispatcher:
 
     def wait(self, job_id: str, what: str, test: Any) -> dict[str, Any]:
         def probe() -> dict[str, Any] | None:
-            answer = httpx.get(
+            answer = loopback.get(
                 self.centre.url("dispatch", f"/v1/jobs/{job_id}"),
                 headers=self.centre.operator,
                 timeout=30,

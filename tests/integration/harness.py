@@ -30,6 +30,7 @@ from switchboard.cli.seed import DEMO_OPERATORS, add_tenants
 from switchboard.common.broker import read_topic, read_topics
 from switchboard.common.centre import CentreConfig
 from switchboard.common.signing import signed_headers
+from tests.integration import loopback
 from tests.integration.platform import ChannelPlatform
 
 T = TypeVar("T")
@@ -133,7 +134,7 @@ class RunningCentre:
         view.closers = self.closers
         if any(t.get("workforce", {}).get("demo_history_weeks") for t in config["tenants"]):
             # Workforce takes up a new tenant on its next round; a refresh starts one now.
-            httpx.post(view.url("workforce", "/v1/refresh"), headers=view.operator, timeout=30)
+            loopback.post(view.url("workforce", "/v1/refresh"), headers=view.operator, timeout=30)
             view.wait_for_the_published_roster()
         return view
 
@@ -145,7 +146,7 @@ class RunningCentre:
         def rostered() -> dict[str, set[str]] | None:
             days = {}
             for agent in self.credentials["agents"]:
-                answer = httpx.get(
+                answer = loopback.get(
                     self.url("workforce", f"/v1/agents/{agent}/schedule"),
                     headers=self.operator,
                     timeout=10,
@@ -161,7 +162,7 @@ class RunningCentre:
             desk = {"Authorization": f"Bearer {self.agent_token(agent)}"}
 
             def on_the_desktop(desk: dict[str, str] = desk, days: set[str] = days) -> bool:
-                answer = httpx.get(self.url("desktop", "/v1/schedule"), headers=desk, timeout=10)
+                answer = loopback.get(self.url("desktop", "/v1/schedule"), headers=desk, timeout=10)
                 shown = {day["day"] for day in answer.json()["days"]}
                 return {day for day in days if day >= since} <= shown
 
@@ -169,7 +170,7 @@ class RunningCentre:
 
     def agent_token(self, agent_id: str) -> str:
         password = self.credentials["agents"][agent_id]["password"]
-        answer = httpx.post(
+        answer = loopback.post(
             self.url("desktop", "/v1/session"),
             timeout=10,
             json={"username": agent_id, "password": password},
@@ -217,7 +218,7 @@ class RunningCentre:
         return headers
 
     def post_email(self, raw: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
-        return httpx.post(
+        return loopback.post(
             self.url("intake", "/v1/email"),
             content=raw,
             headers=headers if headers is not None else self.signed(raw),
@@ -231,7 +232,7 @@ class RunningCentre:
             "Content-Type": content_type,
             **signed_headers(system, self.systems[system], body, **overrides),
         }
-        return httpx.post(self.url("intake", path), content=body, headers=headers, timeout=120)
+        return loopback.post(self.url("intake", path), content=body, headers=headers, timeout=120)
 
     def call_event(self, event: dict[str, Any], **overrides: Any) -> httpx.Response:
         body = json.dumps({"at": datetime.now(UTC).isoformat(), **event}).encode()
@@ -280,7 +281,7 @@ class RunningCentre:
             "username": username,
             "password": password or person["password"],
         }
-        answer = httpx.post(self.url("desktop", "/v1/operators/session"), json=body, timeout=30)
+        answer = loopback.post(self.url("desktop", "/v1/operators/session"), json=body, timeout=30)
         assert answer.status_code == 200, answer.text
         return {"Authorization": f"Bearer {answer.json()['token']}"}
 
@@ -288,7 +289,7 @@ class RunningCentre:
         return self.settings.base_url(service) + path
 
     def contact(self, contact_id: str) -> httpx.Response:
-        return httpx.get(
+        return loopback.get(
             self.url("recording", f"/v1/contacts/{contact_id}"), headers=self.operator, timeout=10
         )
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from tests.integration import loopback
 from tests.integration.harness import RunningCentre
 
 SERVICES = ("routing", "escalation", "recording", "dispatch", "workforce", "catalogue")
@@ -16,7 +17,7 @@ SERVICES = ("routing", "escalation", "recording", "dispatch", "workforce", "cata
 
 
 def get_json(centre: RunningCentre, service: str, path: str, headers: dict[str, str]) -> Any:
-    answer = httpx.get(centre.url(service, path), headers=headers, timeout=30)
+    answer = loopback.get(centre.url(service, path), headers=headers, timeout=30)
     assert answer.status_code == 200, answer.text
     return answer.json()
 
@@ -41,7 +42,7 @@ class Route:
         self, centre: RunningCentre, headers: dict[str, str], ids: dict[str, str]
     ) -> httpx.Response:
         body = None if self.method in ("GET", "DELETE") else {}
-        return httpx.request(
+        return loopback.request(
             self.method,
             self.url(centre, ids),
             params=self.query,

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from switchboard.common.operators import OPERATOR_ROLES
+from tests.integration import loopback
 from tests.integration.harness import RunningCentre
 from tests.integration.routes import demo_roles, get_json, routes
 
@@ -101,7 +101,7 @@ def things(tenants: RunningCentre) -> Things:
     contact_id = centre.post_email(raw).json()["contact_id"]
     contact = centre.wait_contact(contact_id)
     start = datetime.now(UTC)
-    job = httpx.post(
+    job = loopback.post(
         centre.url("dispatch", "/v1/jobs"),
         headers=admin,
         timeout=30,
@@ -115,14 +115,14 @@ def things(tenants: RunningCentre) -> Things:
         },
     )
     assert job.status_code == 201, job.text
-    message = httpx.post(
+    message = loopback.post(
         centre.url("dispatch", "/v1/messages"),
         headers=admin,
         timeout=30,
         json={"kind": "info", "subject": f"Note {mark}", "body": "Hello", "technicians": [tom]},
     )
     assert message.status_code == 201, message.text
-    order = httpx.post(
+    order = loopback.post(
         centre.url("catalogue", "/v1/orders"),
         headers=admin,
         timeout=30,
@@ -231,35 +231,37 @@ def test_an_agent_serves_another_tenant_only_under_the_written_overflow_agreemen
     )
     dee = {"id": "dee", "name": "Dee", "tenants": [HOME, OTHER], "skills": {"faults": 4}}
     agent_url = centre.url("routing", "/v1/agents/dee")
-    refused = httpx.put(agent_url, json=dee, headers=ours)
+    refused = loopback.put(agent_url, json=dee, headers=ours)
     assert refused.status_code == 403 and "overflow agreement" in refused.text
     alice = {"id": centre.agent_id("alice"), "name": "Alice", "tenants": [OTHER]}
-    taken = httpx.put(
+    taken = loopback.put(
         centre.url("routing", f"/v1/agents/{alice['id']}"), json=alice, headers=theirs
     )
     assert taken.status_code == 404, "another tenant's agent is not there to change"
 
     def routing_of(headers: dict[str, str]) -> dict[str, Any]:
-        return dict(httpx.get(centre.url("routing", "/v1/routing"), headers=headers).json())
+        return dict(loopback.get(centre.url("routing", "/v1/routing"), headers=headers).json())
 
     home = routing_of(ours)
-    agreed = httpx.put(
+    agreed = loopback.put(
         centre.url("routing", "/v1/routing"),
         headers=ours,
         json={**home, "overflow_partners": [OTHER]},
     )
     assert agreed.status_code == 200, agreed.text
-    assert httpx.put(agent_url, json=dee, headers=ours).status_code == 403, "only one side agreed"
+    assert loopback.put(agent_url, json=dee, headers=ours).status_code == 403, (
+        "only one side agreed"
+    )
     other = routing_of(theirs)
     first = {**other["queues"][0], "overflow": {"after_seconds": 60, "to": [f"{HOME}/general"]}}
     sends = {**other, "queues": [first, *other["queues"][1:]]}
     assert (
-        httpx.put(centre.url("routing", "/v1/routing"), headers=theirs, json=sends).status_code
+        loopback.put(centre.url("routing", "/v1/routing"), headers=theirs, json=sends).status_code
         == 200
     )
-    lent = httpx.put(agent_url, json=dee, headers=ours)
+    lent = loopback.put(agent_url, json=dee, headers=ours)
     assert lent.status_code == 200 and lent.json()["tenants"] == [HOME, OTHER]
-    agents = httpx.get(centre.url("routing", "/v1/agents"), headers=theirs).json()
+    agents = loopback.get(centre.url("routing", "/v1/agents"), headers=theirs).json()
     assert "dee" in {a["agent_id"] for a in agents}
 
 

@@ -27,6 +27,7 @@ from switchboard.common.events.desktop import (
     ContactDeclined,
     ContactWrapped,
 )
+from tests.integration import loopback
 from tests.integration.centres import running_centre
 from tests.integration.harness import RunningCentre
 
@@ -312,22 +313,22 @@ def test_operators_read_and_change_routing_through_the_api(acd_centre: RunningCe
     centre, headers = acd_centre, acd_centre.operator
     centre.centre.wait_healthy(timeout=90)
     url = centre.url("routing", "/v1/routing")
-    assert httpx.get(url).status_code == 401
-    config = httpx.get(url, headers=headers).json()
+    assert loopback.get(url).status_code == 401
+    config = loopback.get(url, headers=headers).json()
     assert [q["id"] for q in config["queues"]] == ["general", "billing", "faults"]
 
     unknown = {**config, "rules": [{"name": "x", "queue": "nowhere", "keywords": ["x"]}]}
-    refused = httpx.put(url, json=unknown, headers=headers)
+    refused = loopback.put(url, json=unknown, headers=headers)
     assert refused.status_code == 422 and "unknown queue 'nowhere'" in refused.text
     faults = {**config["queues"][2], "overflow": {"after_seconds": 30, "to": ["globex/general"]}}
     unagreed = {**config, "queues": [*config["queues"][:2], faults]}
-    refused = httpx.put(url, json=unagreed, headers=headers)
+    refused = loopback.put(url, json=unagreed, headers=headers)
     assert refused.status_code == 422 and "globex/general" in refused.text
 
     rule = {"name": "moving house", "queue": "billing", "keywords": ["moving"]}
     changed = {**config, "rules": [*config["rules"], rule]}
-    assert httpx.put(url, json=changed, headers=headers).status_code == 200
-    assert httpx.get(url, headers=headers).json()["rules"][-1]["name"] == "moving house"
+    assert loopback.put(url, json=changed, headers=headers).status_code == 200
+    assert loopback.get(url, headers=headers).json()["rules"][-1]["name"] == "moving house"
     response = centre.post_email(centre.email(subject="We are moving next week"))
     timeline = centre.wait_timeline(response.json()["contact_id"], entries=2)
     [queued] = [e for e in timeline if e["event_type"] == "contact.queued"]
@@ -335,10 +336,10 @@ def test_operators_read_and_change_routing_through_the_api(acd_centre: RunningCe
     assert "moving house" in queued["details"]["reason"]
 
     agent = {"id": "dee", "name": "Dee", "tenants": ["acme"], "skills": {"faults": 4}}
-    put = httpx.put(centre.url("routing", "/v1/agents/dee"), json=agent, headers=headers)
+    put = loopback.put(centre.url("routing", "/v1/agents/dee"), json=agent, headers=headers)
     assert put.status_code == 200, put.text
     elsewhere = {**agent, "id": "eve", "tenants": ["globex"]}
-    put = httpx.put(centre.url("routing", "/v1/agents/eve"), json=elsewhere, headers=headers)
+    put = loopback.put(centre.url("routing", "/v1/agents/eve"), json=elsewhere, headers=headers)
     assert put.status_code == 403
-    agents = httpx.get(centre.url("routing", "/v1/agents"), headers=headers).json()
+    agents = loopback.get(centre.url("routing", "/v1/agents"), headers=headers).json()
     assert {a["agent_id"]: a["state"] for a in agents}["dee"] == "offline"

@@ -12,11 +12,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
 from websockets.sync.client import connect
 
+from tests.integration import loopback
 from tests.integration.browser import chromium
 from tests.integration.desk import AgentAtDesk, holder_of, offered_on, timeline_of
 from tests.integration.harness import RunningCentre, until
@@ -259,7 +259,7 @@ def test_a_walk_in_is_recorded_timed_and_counted(
     assert contact["handle_seconds"] is not None and contact["waited_seconds"] == 0
     assert contact["received_at"].startswith(came.strftime("%Y-%m-%dT%H:%M:07"))
     period = {"from": came.isoformat(), "to": (came + timedelta(seconds=1)).isoformat()}
-    kpis = httpx.get(
+    kpis = loopback.get(
         floor.url("recording", "/v1/kpis"), params=period, headers=floor.operator, timeout=10
     ).json()
     assert kpis["offered"] == 1 and kpis["average_speed_of_answer"] == 0

@@ -7,11 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from switchboard.common.telemetry import read_spans
+from tests.integration import loopback
 from tests.integration.browser import (
     ARTIFACTS,
     chromium,
@@ -140,7 +140,7 @@ def test_an_evaluation_from_sampling_to_the_agents_acknowledgement(floor: Runnin
     if floor.backend != "sqlite":
         pytest.skip("the browser's part does not depend on the database; run once")
     chen = sign_in(floor, "chen")  # off the floor, so that the billing email is alice's
-    httpx.post(
+    loopback.post(
         floor.url("desktop", "/v1/state"), json={"state": "offline"}, headers=chen, timeout=10
     ).raise_for_status()
     alice = AgentAtDesk(floor, "alice")
@@ -159,7 +159,7 @@ def test_an_evaluation_from_sampling_to_the_agents_acknowledgement(floor: Runnin
     }
     until(
         "alice's handling in recording",
-        lambda: httpx.post(
+        lambda: loopback.post(
             floor.url("recording", "/v1/quality/samples"),
             headers=floor.operator,
             timeout=10,
@@ -213,7 +213,7 @@ def test_an_evaluation_from_sampling_to_the_agents_acknowledgement(floor: Runnin
     alices = {"agent_id": floor.agent_id("alice")}
 
     def acknowledged() -> list[dict[str, Any]] | None:
-        found = httpx.get(
+        found = loopback.get(
             floor.url("recording", "/v1/quality/evaluations"),
             timeout=10,
             headers=floor.operator,
@@ -227,7 +227,7 @@ def test_an_evaluation_from_sampling_to_the_agents_acknowledgement(floor: Runnin
     assert done["score"] == 100.0
     agreed = [
         e
-        for e in httpx.get(
+        for e in loopback.get(
             floor.url("recording", "/v1/quality/evaluations"),
             timeout=10,
             headers=floor.operator,
@@ -319,7 +319,7 @@ def test_a_dropped_stream_resumed_with_last_event_id_misses_and_repeats_nothing(
     assert kind == "hello" and hello["agent_id"] == floor.agent_id("chen")
 
     def take_a_break(n: int) -> None:
-        answer = httpx.post(
+        answer = loopback.post(
             floor.url("desktop", "/v1/state"),
             headers=chen,
             json={"state": "break", "reason": f"break {n}"},
@@ -343,13 +343,13 @@ def test_a_dropped_stream_resumed_with_last_event_id_misses_and_repeats_nothing(
 def test_the_desktop_refuses_bad_tokens_and_other_tenants(floor: RunningCentre) -> None:
     forged = {"Authorization": "Bearer eyJzdWIiOiJhbGljZSJ9.AAAA"}
     for path in ("/v1/me", "/v1/events", "/v1/contacts/anything"):
-        answer = httpx.get(floor.url("desktop", path), headers=forged, timeout=10)
+        answer = loopback.get(floor.url("desktop", path), headers=forged, timeout=10)
         assert answer.status_code == 401
         assert answer.json()["detail"] == "token signature does not match"
     alice = sign_in(floor, "alice")
-    missing = httpx.get(floor.url("desktop", "/v1/contacts/no-such-contact"), headers=alice)
+    missing = loopback.get(floor.url("desktop", "/v1/contacts/no-such-contact"), headers=alice)
     assert missing.status_code == 404
-    page = httpx.get(floor.url("desktop", "/"), timeout=10)
+    page = loopback.get(floor.url("desktop", "/"), timeout=10)
     assert page.status_code == 200 and '<form id="sign-in"' in page.text
 
 

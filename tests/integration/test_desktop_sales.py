@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from tests.integration import loopback
 from tests.integration.browser import (
     ARTIFACTS,
     chromium,
@@ -23,7 +23,7 @@ CARD = "4111 1111 1111 1111"
 
 def _off_the_floor(floor: RunningCentre, *agents: str) -> None:
     for agent in agents:
-        httpx.post(
+        loopback.post(
             floor.url("desktop", "/v1/state"),
             json={"state": "offline"},
             headers=sign_in(floor, agent),
@@ -119,7 +119,7 @@ def test_a_sale_from_knowledge_search_to_a_placed_order_in_the_browser(
         finally:
             browser.close()
 
-    orders = httpx.get(
+    orders = loopback.get(
         floor.url("catalogue", "/v1/orders"),
         params={"contact_id": contact_id},
         headers=floor.operator,
@@ -132,7 +132,7 @@ def test_a_sale_from_knowledge_search_to_a_placed_order_in_the_browser(
     job = until(
         "the installation job in dispatch",
         lambda: (lambda r: r.status_code == 200 and r.json())(
-            httpx.get(
+            loopback.get(
                 floor.url("dispatch", f"/v1/jobs/{placed['job_id']}"),
                 headers=floor.operator,
                 timeout=10,
@@ -178,7 +178,7 @@ def test_a_retention_offer_accepted_counts_in_the_kpis(floor: RunningCentre) -> 
     )
     contact_id = answer.json()["contact_id"]
     alice.take(contact_id)
-    suggested = httpx.get(
+    suggested = loopback.get(
         alice.url(f"/v1/catalogue/contacts/{contact_id}/suggestions"),
         headers=alice.headers,
         timeout=10,
@@ -186,7 +186,7 @@ def test_a_retention_offer_accepted_counts_in_the_kpis(floor: RunningCentre) -> 
     assert suggested["queue_id"] == "retention" and suggested["retention"]["cancellation"]
     assert [s["article_id"] for s in suggested["scripts"]] == ["retention-call"]
     leaving = {"reason": "moving", "tenure_months": 30, "monthly_value": "140.00"}
-    fits = httpx.post(
+    fits = loopback.post(
         alice.url("/v1/catalogue/retention/suggest"),
         json=leaving,
         headers=alice.headers,
@@ -218,7 +218,7 @@ def test_a_retention_offer_accepted_counts_in_the_kpis(floor: RunningCentre) -> 
     kpis = until(
         "the save in the KPIs",
         lambda: (lambda k: k if k["retention_save_rate"] is not None else None)(
-            httpx.get(
+            loopback.get(
                 floor.url("recording", "/v1/kpis"),
                 params=period,
                 headers=floor.operator,

@@ -10,9 +10,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from tests.integration import loopback
 from tests.integration.desk import AgentAtDesk
 from tests.integration.field import (
     BONDI,
@@ -66,7 +66,7 @@ def test_field_jobs_from_request_to_completion_timeout_and_pre_emption(
     for step in ("confirm", "en_route", "on_site", "completed"):
         path = f"/v1/jobs/{job_id}/confirm" if step == "confirm" else f"/v1/jobs/{job_id}/status"
         desk.post(path, {"technician_id": "cbd", "status": step})
-    refused = httpx.post(
+    refused = loopback.post(
         centre.url("dispatch", f"/v1/jobs/{job_id}/status"),
         json={"technician_id": "cbd", "status": "en_route"},
         headers=centre.operator,
@@ -145,7 +145,7 @@ def test_a_broadcast_waits_for_approval_then_tracks_responses_and_chases(
 ) -> None:
     centre, clock_file = field
     desk = Dispatcher(centre, clock_file)
-    anonymous = httpx.post(centre.url("dispatch", "/v1/messages"), json={})
+    anonymous = loopback.post(centre.url("dispatch", "/v1/messages"), json={})
     assert anonymous.status_code == 401, "dispatchers sign in"
     dispatcher = centre.sign_in("dispatcher")
     manager = centre.sign_in(
@@ -165,13 +165,15 @@ def test_a_broadcast_waits_for_approval_then_tracks_responses_and_chases(
     assert desk.get(f"/v1/messages/{message_id}")["author"] == "dispatcher"
     assert desk.get(f"/v1/messages/{message_id}")["sent"] == [], "nothing sent before approval"
     approve = f"/v1/messages/{message_id}/approve"
-    own = httpx.post(
+    own = loopback.post(
         centre.url("dispatch", approve), json={"approver": "ops-manager"}, headers=dispatcher
     )
     assert own.status_code == 409 and "author of a message cannot approve it" in own.text
-    not_listed = httpx.post(centre.url("dispatch", approve), json={}, headers=centre.operator)
+    not_listed = loopback.post(centre.url("dispatch", approve), json={}, headers=centre.operator)
     assert not_listed.status_code == 409 and "not an approver" in not_listed.text
-    viewer = httpx.post(centre.url("dispatch", approve), json={}, headers=centre.sign_in("viewer"))
+    viewer = loopback.post(
+        centre.url("dispatch", approve), json={}, headers=centre.sign_in("viewer")
+    )
     assert viewer.status_code == 403 and "dispatcher" in viewer.text
     assert desk.post(approve, {}, as_=manager) == {"message_id": message_id, "status": "sent"}
     assert desk.get(f"/v1/messages/{message_id}")["decided_by"] == "ops-manager"

@@ -8,11 +8,11 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.integration import loopback
 from tests.integration.desk import AgentAtDesk
 from tests.integration.harness import RunningCentre, until
 
@@ -79,7 +79,7 @@ def test_an_erased_customer_leaves_nothing_of_theirs_anywhere_and_the_kpis_stand
     centre.wait_contact(called, status="abandoned")
     privacy = centre.sign_in("privacy")
     customer_of = {c: centre.contact(c).json()["customer_id"] for c in (emailed, called)}
-    merged = httpx.post(
+    merged = loopback.post(
         centre.url("recording", f"/v1/customers/{customer_of[emailed]}/merge"),
         headers=privacy,
         json={"absorb": customer_of[called], "reason": "the same person"},
@@ -87,7 +87,7 @@ def test_an_erased_customer_leaves_nothing_of_theirs_anywhere_and_the_kpis_stand
     assert merged.status_code == 200, merged.text
     # A correction (APP 13) reaches the desktop's and dispatch's copies.
     renamed = f"Quinn Erasmus-Smith {mark}"
-    corrected = httpx.post(
+    corrected = loopback.post(
         centre.url("recording", f"/v1/customers/{customer_of[emailed]}/corrections"),
         headers=privacy,
         json={"field": "name", "new_value": renamed, "reason": "married name"},
@@ -97,7 +97,8 @@ def test_an_erased_customer_leaves_nothing_of_theirs_anywhere_and_the_kpis_stand
     until(
         "the desktop's copy corrected",
         lambda: (
-            httpx.get(desk_copy, headers=alice.headers).json()["customer_name"] == renamed or None
+            loopback.get(desk_copy, headers=alice.headers).json()["customer_name"] == renamed
+            or None
         ),
     )
     until("the job corrected", lambda: _job(centre, job)["customer_name"] == renamed or None)
@@ -108,11 +109,11 @@ def test_an_erased_customer_leaves_nothing_of_theirs_anywhere_and_the_kpis_stand
         "from": (start - timedelta(hours=1)).isoformat(),
         "to": (start + timedelta(hours=1)).isoformat(),
     }
-    before = httpx.get(
+    before = loopback.get(
         centre.url("recording", "/v1/kpis"), params=today, headers=centre.operator
     ).json()
 
-    asked = httpx.post(
+    asked = loopback.post(
         centre.url("recording", f"/v1/customers/{customer_of[emailed]}/erasure"),
         headers=privacy,
         json={"reason": "the customer's request, ref 4471"},
@@ -124,7 +125,7 @@ def test_an_erased_customer_leaves_nothing_of_theirs_anywhere_and_the_kpis_stand
         "every service done",
         lambda: (
             r
-            if (r := httpx.get(progress, headers=privacy).json())["status"] == "complete"
+            if (r := loopback.get(progress, headers=privacy).json())["status"] == "complete"
             else None
         ),
     )
@@ -139,11 +140,11 @@ def test_an_erased_customer_leaves_nothing_of_theirs_anywhere_and_the_kpis_stand
     }
     assert report["services"]["dispatch"]["erased"]["jobs"] == 1
     assert report["services"]["desktop"]["erased"]["contacts"] >= 1
-    assert httpx.get(progress, headers=centre.sign_in("leader")).status_code == 403
+    assert loopback.get(progress, headers=centre.sign_in("leader")).status_code == 403
 
     found = _everywhere(centre, [original, name, email, street, said, number, e164, number[1:]])
     assert found == [], "\n".join(found)
-    after = httpx.get(
+    after = loopback.get(
         centre.url("recording", "/v1/kpis"), params=today, headers=centre.operator
     ).json()
     assert after == before
@@ -153,7 +154,7 @@ def test_an_erased_customer_leaves_nothing_of_theirs_anywhere_and_the_kpis_stand
 
 
 def _job(centre: RunningCentre, job_id: str) -> dict[str, Any]:
-    answer = httpx.get(centre.url("dispatch", f"/v1/jobs/{job_id}"), headers=centre.operator)
+    answer = loopback.get(centre.url("dispatch", f"/v1/jobs/{job_id}"), headers=centre.operator)
     return dict(answer.json()) if answer.status_code == 200 else {}
 
 

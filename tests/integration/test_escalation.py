@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from tests.integration import loopback
 from tests.integration.desk import AgentAtDesk
 from tests.integration.harness import RunningCentre, until
 
@@ -28,7 +28,7 @@ def _set_clock(clock_file: Path, moment: datetime) -> None:
 
 
 def _sla(centre: RunningCentre, contact_id: str) -> dict[str, Any] | None:
-    answer = httpx.get(
+    answer = loopback.get(
         centre.url("escalation", f"/v1/contacts/{contact_id}/sla"), headers=centre.operator
     )
     return dict(answer.json()) if answer.status_code == 200 else None

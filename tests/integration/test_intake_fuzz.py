@@ -24,6 +24,7 @@ from tests.fuzzing import (
     forms,
     fuzz,
 )
+from tests.integration import loopback
 from tests.integration.harness import RunningCentre
 
 FUZZ = fuzz(150)
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.parametrize("centre", ["sqlite"], indirect=True)
 
 @pytest.fixture
 def client() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=120) as http:
+    with httpx.Client(timeout=120, verify=loopback.TLS) as http:
         yield http
 
 

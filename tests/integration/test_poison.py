@@ -24,6 +24,7 @@ from switchboard.cli.manifests import PROBE_TIMEOUT_SECONDS
 from switchboard.common import setaside
 from switchboard.common.db import Database
 from switchboard.common.outbox import OutboxMessage
+from tests.integration import loopback
 from tests.integration.harness import RunningCentre, until
 
 pytestmark = pytest.mark.parametrize("centre", ["sqlite", "postgresql"], indirect=True)
@@ -131,7 +132,7 @@ def test_a_timestamp_of_four_hundred_digits_is_refused_on_every_endpoint(
 def _late_wakeups(centre: RunningCentre, service: str, *, over: float) -> tuple[int, int]:
     """From the service's `switchboard_event_loop_lag_seconds`: how many times its loop was
     watched, and how many of those it woke a task more than `over` seconds late."""
-    metrics = httpx.get(centre.url(service, "/metrics"), timeout=5).text
+    metrics = loopback.get(centre.url(service, "/metrics"), timeout=5).text
     buckets = {
         float(sample.labels["le"]): sample.value
         for family in text_string_to_metric_families(metrics)
@@ -169,7 +170,7 @@ def test_a_heavy_document_delays_only_itself(centre: RunningCentre) -> None:
     try:
         while sender.is_alive() and len(health) < 200:
             started = time.monotonic()
-            assert httpx.get(centre.url("intake", "/healthz"), timeout=5).status_code == 200
+            assert loopback.get(centre.url("intake", "/healthz"), timeout=5).status_code == 200
             health.append(time.monotonic() - started)
             if len(health) % 20 == 5:
                 started = time.monotonic()
@@ -233,7 +234,7 @@ def test_a_row_the_broker_can_never_take_is_set_aside_and_the_contacts_behind_it
         status = json.loads(centre.switchboard("status", "--json").stdout)
         [intake] = [s for s in status["services"] if s["name"] == "intake"]
         assert intake["set_aside"] == 1 and intake["health"].startswith("attention")
-        metrics = httpx.get(centre.url("intake", "/metrics"), timeout=5).text
+        metrics = loopback.get(centre.url("intake", "/metrics"), timeout=5).text
         assert 'switchboard_set_aside_total{loop="outbox"} 1.0' in metrics
         assert "switchboard_outbox_backlog 0.0" in metrics
     finally:

@@ -8,8 +8,7 @@ import io
 import time
 from datetime import UTC, datetime, timedelta
 
-import httpx
-
+from tests.integration import loopback
 from tests.integration.harness import RunningCentre
 
 WHY = {"X-Access-Reason": "customer called about a complaint"}
@@ -35,22 +34,22 @@ def test_customers_history_merge_export_and_audit(centre: RunningCentre) -> None
         centre.wait_contact(contact_id)
     api = centre.url("recording", "/v1/customers")
     headers = {**centre.operator, **WHY}
-    assert httpx.get(api, params={"email": address}).status_code == 401
+    assert loopback.get(api, params={"email": address}).status_code == 401
 
-    [pat] = httpx.get(api, params={"email": address}, headers=headers).json()
+    [pat] = loopback.get(api, params={"email": address}, headers=headers).json()
     assert pat["name"] == "Pat Tester" and pat["identities"]["email"] == [address]
-    history = httpx.get(f"{api}/{pat['customer_id']}", headers=headers).json()
+    history = loopback.get(f"{api}/{pat['customer_id']}", headers=headers).json()
     assert [c["contact_id"] for c in history["contacts"]] == ids[:2]
-    [caller] = httpx.get(api, params={"phone": number}, headers=headers).json()
+    [caller] = loopback.get(api, params={"phone": number}, headers=headers).json()
     assert caller["customer_id"] != pat["customer_id"]
 
-    merged = httpx.post(
+    merged = loopback.post(
         f"{api}/{pat['customer_id']}/merge",
         json={"absorb": caller["customer_id"], "reason": "same person, confirmed by phone"},
         headers=headers,
     )
     assert merged.status_code == 200, merged.text
-    export = httpx.get(f"{api}/{pat['customer_id']}/export", headers=headers).json()
+    export = loopback.get(f"{api}/{pat['customer_id']}/export", headers=headers).json()
     assert sorted(c["contact_id"] for c in export["contacts"]) == sorted(ids)
     assert {(i["kind"], i["value"]) for i in export["identities"]} == {
         ("email", address),
@@ -62,7 +61,7 @@ def test_customers_history_merge_export_and_audit(centre: RunningCentre) -> None
     assert ("read", "demo operator", WHY["X-Access-Reason"]) in actions
     assert ("merge", "demo operator", "same person, confirmed by phone") in actions
     assert ("export", "demo operator", WHY["X-Access-Reason"]) in actions
-    other = httpx.get(f"{api}/{pat['customer_id']}", headers={"Authorization": "Bearer nope"})
+    other = loopback.get(f"{api}/{pat['customer_id']}", headers={"Authorization": "Bearer nope"})
     assert other.status_code == 401
 
     corrections = f"{api}/{pat['customer_id']}/corrections"
@@ -72,12 +71,12 @@ def test_customers_history_merge_export_and_audit(centre: RunningCentre) -> None
         "new_value": "pat@example.org",
         "reason": "customer asked (APP 13)",
     }
-    assert httpx.post(corrections, json=fixed, headers=headers).status_code == 202
+    assert loopback.post(corrections, json=fixed, headers=headers).status_code == 202
     wrong = {**fixed, "old_value": "nobody@example.net"}
-    assert httpx.post(corrections, json=wrong, headers=headers).status_code == 422
+    assert loopback.post(corrections, json=wrong, headers=headers).status_code == 422
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        export = httpx.get(f"{api}/{pat['customer_id']}/export", headers=headers).json()
+        export = loopback.get(f"{api}/{pat['customer_id']}/export", headers=headers).json()
         if export["corrections"]:
             break
         time.sleep(0.3)
@@ -95,7 +94,7 @@ def test_kpis_for_a_period(centre: RunningCentre) -> None:
         "from": (now - timedelta(hours=1)).isoformat(),
         "to": (now + timedelta(minutes=5)).isoformat(),
     }
-    figures = httpx.get(url, params=period, headers=centre.operator)
+    figures = loopback.get(url, params=period, headers=centre.operator)
     assert figures.status_code == 200, figures.text
     body = figures.json()
     for key in (
@@ -111,21 +110,23 @@ def test_kpis_for_a_period(centre: RunningCentre) -> None:
     ):
         assert key in body
     assert body["offered"] >= 1
-    assert httpx.get(url, params=period).status_code == 401
+    assert loopback.get(url, params=period).status_code == 401
     assert (
-        httpx.get(url, params={**period, "tenant": "globex"}, headers=centre.operator).status_code
+        loopback.get(
+            url, params={**period, "tenant": "globex"}, headers=centre.operator
+        ).status_code
         == 403
     )
     backwards = {"from": period["to"], "to": period["from"]}
-    assert httpx.get(url, params=backwards, headers=centre.operator).status_code == 422
+    assert loopback.get(url, params=backwards, headers=centre.operator).status_code == 422
 
 
 def test_retention_runs_on_demand_and_reports(centre: RunningCentre) -> None:
     url = centre.url("recording", "/v1/retention")
-    report = httpx.post(f"{url}/run", headers=centre.operator)
+    report = loopback.post(f"{url}/run", headers=centre.operator)
     assert report.status_code == 200, report.text
     assert report.json()["contacts"] == 0, "the demo tenant keeps contacts for seven years"
-    runs = httpx.get(f"{url}/runs", headers=centre.operator).json()
+    runs = loopback.get(f"{url}/runs", headers=centre.operator).json()
     assert runs[0]["cutoff"] == report.json()["cutoff"]
 
 
@@ -138,10 +139,10 @@ def test_contacts_of_a_period_as_csv(centre: RunningCentre) -> None:
         "to": (now + timedelta(minutes=5)).isoformat(),
     }
     url = centre.url("recording", "/v1/contacts.csv")
-    response = httpx.get(url, params=period, headers=centre.operator)
+    response = loopback.get(url, params=period, headers=centre.operator)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(response.text)))
     mine = next(r for r in rows if r["contact_id"] == contact_id)
     assert mine["channel"] == "email" and mine["status"] in ("queued", "offered")
     assert "customer_email" not in rows[0], "customers' details stay behind the audited endpoints"
-    assert httpx.get(url, params=period).status_code == 401
+    assert loopback.get(url, params=period).status_code == 401

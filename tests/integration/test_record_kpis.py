@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from switchboard.cli import samples
+from tests.integration import loopback
 from tests.integration.desk import AgentAtDesk
 from tests.integration.harness import RunningCentre, until
 
@@ -28,7 +29,7 @@ def _told(agent: AgentAtDesk, event_type: str) -> bool:
     never ends: a pause in it means everything there is has been read)."""
     headers = {**agent.headers, "Last-Event-ID": "0"}
     try:
-        with httpx.stream("GET", agent.url("/v1/events"), headers=headers, timeout=2) as stream:
+        with loopback.stream("GET", agent.url("/v1/events"), headers=headers, timeout=2) as stream:
             return any(line == f"event: {event_type}" for line in stream.iter_lines())
     except httpx.ReadTimeout:
         return False
@@ -110,7 +111,7 @@ def test_a_period_on_four_channels_is_recorded_and_measured_exactly(
     until(  # kept before it falls due, once the desktop has the promise
         "the follow-up to be marked done",
         lambda: (
-            httpx.post(
+            loopback.post(
                 alice.url(f"/v1/follow-ups/{promised['follow_up_id']}/done"),
                 json={},
                 headers=alice.headers,
@@ -142,7 +143,7 @@ def test_a_period_on_four_channels_is_recorded_and_measured_exactly(
 
     for channel, csat, nps in (("email", 5, 10), ("letter", 4, 7)):
         centre.wait_contact(contacts[channel], status="wrapped")
-        answer = httpx.post(
+        answer = loopback.post(
             centre.url("recording", f"/v1/contacts/{contacts[channel]}/survey"),
             json={"csat": csat, "nps": nps},
             headers=centre.operator,
@@ -188,7 +189,7 @@ def test_a_period_on_four_channels_is_recorded_and_measured_exactly(
         "phone": "resolved",
     }
 
-    figures = httpx.get(
+    figures = loopback.get(
         centre.url("recording", "/v1/kpis"),
         params={
             "from": "2000-01-01T00:00:00Z",

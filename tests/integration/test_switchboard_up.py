@@ -12,9 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
-
 from switchboard.common.process import free_port
+from tests.integration import loopback
 from tests.integration.harness import run_switchboard
 
 SERVICES = ("intake", "routing", "recording")
@@ -61,7 +60,7 @@ def test_up_runs_the_centre_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
         for service in SERVICES:
             port = ports[f"SWITCHBOARD_{service.upper()}_PORT"]
             assert any(f"http://127.0.0.1:{port}" in line for line in output)
-            assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+            assert loopback.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
 
         credentials = tmp_path / "dev-credentials.json"
         assert stat.S_IMODE(credentials.stat().st_mode) == 0o600

@@ -8,12 +8,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from joserfc import jwt
 
 from switchboard.common import operator_tokens, operators
 from switchboard.common.db import Database
+from tests.integration import loopback
 from tests.integration.harness import OIDC_ISSUER, OIDC_KEY, RunningCentre, until
 from tests.integration.routes import Route, routes
 
@@ -77,18 +77,18 @@ def test_a_person_from_the_centres_identity_provider_gets_the_roles_it_gives(
 ) -> None:
     centre = tenants
     leader = {"Authorization": f"Bearer {_oidc_token(tenant=HOME, roles=['team_leader'])}"}
-    me = httpx.get(centre.url("desktop", "/v1/operators/me"), headers=leader).json()
+    me = loopback.get(centre.url("desktop", "/v1/operators/me"), headers=leader).json()
     assert me == {"person": "jo.idp", "tenant": HOME, "roles": ["team_leader"]}
-    assert httpx.get(centre.url("routing", "/v1/queues"), headers=leader).status_code == 200
-    dispatch = httpx.post(centre.url("dispatch", "/v1/plan"), headers=leader, json={})
+    assert loopback.get(centre.url("routing", "/v1/queues"), headers=leader).status_code == 200
+    dispatch = loopback.post(centre.url("dispatch", "/v1/plan"), headers=leader, json={})
     assert dispatch.status_code == 403 and "dispatcher" in dispatch.text
     stale = _oidc_token(tenant=HOME, roles=["team_leader"], expires_in=-600)
-    answer = httpx.get(
+    answer = loopback.get(
         centre.url("routing", "/v1/queues"), headers={"Authorization": f"Bearer {stale}"}
     )
     assert answer.status_code == 401
     no_role = _oidc_token(tenant=HOME, roles=["astronaut"])
-    answer = httpx.get(
+    answer = loopback.get(
         centre.url("routing", "/v1/queues"), headers={"Authorization": f"Bearer {no_role}"}
     )
     assert answer.status_code == 403 and "no Switchboard role" in answer.text
@@ -106,10 +106,11 @@ def test_a_person_from_the_centres_identity_provider_gets_the_roles_it_gives(
     )
     assert added.returncode == 0 and "password" not in added.stdout, added.stdout
     assert (
-        httpx.put(centre.url("routing", "/v1/routing"), headers=leader, json={}).status_code == 403
+        loopback.put(centre.url("routing", "/v1/routing"), headers=leader, json={}).status_code
+        == 403
     )
     assert centre.switchboard("operator", "revoke", "jo.idp", "--tenant", HOME).returncode == 0
-    assert httpx.get(centre.url("routing", "/v1/queues"), headers=leader).status_code == 401
+    assert loopback.get(centre.url("routing", "/v1/queues"), headers=leader).status_code == 401
 
 
 def _oidc_token(
@@ -156,13 +157,13 @@ def test_roles_and_revocation_reach_a_signed_in_person_at_once(tenants: RunningC
     password = centre.add_operator("morgan", "read_only")
     morgan = centre.sign_in("morgan", password=password)
     queues = centre.url("routing", "/v1/routing")
-    assert httpx.put(queues, headers=morgan, json={}).status_code == 403
+    assert loopback.put(queues, headers=morgan, json={}).status_code == 403
     centre.add_operator("morgan", "team_leader")  # a new password too: the old token ends
     until(
         "the old token refused",
-        lambda: httpx.get(queues, headers=morgan).status_code == 401 or None,
+        lambda: loopback.get(queues, headers=morgan).status_code == 401 or None,
     )
-    wrong = httpx.post(
+    wrong = loopback.post(
         centre.url("desktop", "/v1/operators/session"),
         json={"tenant": HOME, "username": "morgan", "password": password},
     )

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect, sync_playwright
 
+from tests.integration import loopback
 from tests.integration.browser import chromium
 from tests.integration.desk import AgentAtDesk, holder_of, offered_on, timeline_of
 from tests.integration.harness import RunningCentre, until
@@ -227,7 +228,9 @@ def test_a_supervisor_monitors_a_call_and_sets_an_agents_state(
         lambda kind, data: kind == "state" and data.get("source") == "supervisor",
     )
     assert state["state"] == "break" and f"set by {chen.name}" in state["reason"]
-    audit = httpx.get(chen.url("/v1/supervisor/actions"), headers=chen.headers, timeout=10).json()
+    audit = loopback.get(
+        chen.url("/v1/supervisor/actions"), headers=chen.headers, timeout=10
+    ).json()
     actions = [(a["action"], a["agent_id"]) for a in audit["actions"]]
     assert {("monitor", alice.name), ("whisper", alice.name), ("state:break", alice.name)} <= set(
         actions

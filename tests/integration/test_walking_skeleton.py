@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import time
 
-import httpx
-
+from tests.integration import loopback
 from tests.integration.harness import RunningCentre, json_lines
 
 
 def test_every_service_is_healthy_and_exposes_metrics(centre: RunningCentre) -> None:
     for service in centre.centre.services:
-        health = httpx.get(centre.url(service, "/healthz"), timeout=5)
+        health = loopback.get(centre.url(service, "/healthz"), timeout=5)
         assert health.status_code == 200, health.text
         assert health.json() == {
             "status": "ok",
@@ -20,7 +19,7 @@ def test_every_service_is_healthy_and_exposes_metrics(centre: RunningCentre) -> 
             "database": "ok",
             "broker": "ok",
         }
-        metrics = httpx.get(centre.url(service, "/metrics"), timeout=5)
+        metrics = loopback.get(centre.url(service, "/metrics"), timeout=5)
         assert metrics.status_code == 200
         assert "switchboard_outbox_backlog" in metrics.text
 
@@ -78,8 +77,10 @@ def test_a_contact_of_another_tenant_or_without_a_token_is_not_shown(centre: Run
     accepted = centre.post_email(centre.email()).json()
     centre.wait_contact(accepted["contact_id"])
     url = centre.url("recording", f"/v1/contacts/{accepted['contact_id']}")
-    assert httpx.get(url, timeout=5).status_code == 401
-    assert httpx.get(url, headers={"Authorization": "Bearer forged"}, timeout=5).status_code == 401
+    assert loopback.get(url, timeout=5).status_code == 401
+    assert (
+        loopback.get(url, headers={"Authorization": "Bearer forged"}, timeout=5).status_code == 401
+    )
     assert centre.contact("01a00000-0000-7000-8000-000000000000").status_code == 404
 
 

@@ -11,15 +11,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
+from tests.integration import loopback
 from tests.integration.desk import AgentAtDesk
 from tests.integration.harness import RunningCentre, until
 
 
 def _get(centre: RunningCentre, path: str, **params: Any) -> Any:
-    answer = httpx.get(
+    answer = loopback.get(
         centre.url("workforce", path), params=params, headers=centre.operator, timeout=30
     )
     assert answer.status_code == 200, f"{path}: {answer.status_code} {answer.text}"
@@ -27,7 +27,7 @@ def _get(centre: RunningCentre, path: str, **params: Any) -> Any:
 
 
 def _post(centre: RunningCentre, path: str, body: dict[str, Any], expect: int = 201) -> Any:
-    answer = httpx.post(
+    answer = loopback.post(
         centre.url("workforce", path), json=body, headers=centre.operator, timeout=120
     )
     assert answer.status_code == expect, f"{path}: {answer.status_code} {answer.text}"
@@ -97,7 +97,7 @@ def _demo_seeded(centre: RunningCentre) -> None:
     """Workforce seeds the demo's history, forecast and roster when it first starts."""
 
     def seeded() -> bool | None:
-        answer = httpx.get(
+        answer = loopback.get(
             centre.url("workforce", "/v1/forecasts/latest"), headers=centre.operator, timeout=30
         )
         return answer.status_code == 200 or None
@@ -143,7 +143,7 @@ def test_forecast_staffing_and_a_roster_within_the_rules(centre: RunningCentre) 
         for s in roster["shifts"]
         if s["agent_id"] == bilal and s["day"] in (off["start"], off["end"])
     ]
-    gone = httpx.delete(
+    gone = loopback.delete(
         centre.url("workforce", f"/v1/agents/{bilal}/leave/{off['end']}"),
         headers=centre.operator,
         timeout=10,
@@ -173,7 +173,7 @@ def test_a_published_roster_reaches_the_desktop_and_adherence_is_measured(
     agent = at_desk(name)
 
     def on_desktop() -> dict[str, Any] | None:
-        mine = httpx.get(agent.url("/v1/schedule"), headers=agent.headers, timeout=10).json()
+        mine = loopback.get(agent.url("/v1/schedule"), headers=agent.headers, timeout=10).json()
         day = next((d for d in mine["days"] if d["day"] == shift["day"]), None)
         return day if day and day["activities"] else None
 
@@ -220,7 +220,7 @@ def test_a_published_roster_reaches_the_desktop_and_adherence_is_measured(
     assert alert["message"].startswith(f"{full_name} is break but rostered available, for ")
 
     def team_view() -> dict[str, Any] | None:
-        view = httpx.get(
+        view = loopback.get(
             chen.url("/v1/supervisor/workforce"), headers=chen.headers, timeout=10
         ).json()
         row = next(a for a in view["agents"] if a["agent_id"] == agent_id)
@@ -233,7 +233,7 @@ def test_a_published_roster_reaches_the_desktop_and_adherence_is_measured(
     start = datetime.fromisoformat(shift["day"]).replace(tzinfo=UTC) - timedelta(days=1)
 
     def kpi() -> float | None:
-        figures = httpx.get(
+        figures = loopback.get(
             centre.url("recording", "/v1/kpis"),
             headers=centre.operator,
             params={"from": start.isoformat(), "to": (start + timedelta(days=3)).isoformat()},

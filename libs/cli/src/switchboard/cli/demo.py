@@ -120,14 +120,15 @@ def wait_recorded(
     deadline = time.monotonic() + timeout
     headers = {"Authorization": f"Bearer {creds['operator_token']}"}
     url = settings.base_url("recording") + f"/v1/contacts/{contact_id}"
-    while time.monotonic() < deadline:
-        response = httpx.get(url, headers=headers, timeout=10)
-        if response.status_code == 200:
-            contact = dict(response.json())
-            types = {entry["event_type"] for entry in contact["timeline"]}
-            if "contact.received" in types and types & {"contact.queued", "contact.not_routed"}:
-                return contact
-        time.sleep(0.2)
+    with httpx.Client(headers=headers, timeout=10) as client:  # one client for all the asking
+        while time.monotonic() < deadline:
+            response = client.get(url)
+            if response.status_code == 200:
+                contact = dict(response.json())
+                types = {entry["event_type"] for entry in contact["timeline"]}
+                if "contact.received" in types and types & {"contact.queued", "contact.not_routed"}:
+                    return contact
+            time.sleep(0.2)
     return None
 
 
