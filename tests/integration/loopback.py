@@ -1,10 +1,10 @@
 """HTTP to the centre under test: httpx's one-call functions (`get`, `post`, ...), all sharing one
-TLS context.
+TLS context (`switchboard.common.tls`).
 
-Each `loopback.get()` builds a client, and each client loads the CA bundle into a new TLS context:
+Each `httpx.get()` builds a client, and each client loads the CA bundle into a new TLS context:
 18 ms of CPU, for a request to a loopback server that never uses TLS. The tests poll the centre
-thousands of times; with the context made once a client costs 0.1 ms. Nothing else is shared:
-each call still has a client, a connection and cookies of its own, as with httpx's functions.
+thousands of times. Nothing else is shared: each call still has a client, a connection and
+cookies of its own, as with httpx's functions.
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from functools import partial
 
 import httpx
 
-TLS = httpx.create_ssl_context()
+from switchboard.common.tls import client_tls
+
+TLS = client_tls()
 
 request = partial(httpx.request, verify=TLS)
 stream = partial(httpx.stream, verify=TLS)

@@ -18,6 +18,7 @@ import httpx
 
 from switchboard.catalogue.settings import CatalogueSettings
 from switchboard.common.compliance.pii import holds_card_number
+from switchboard.common.tls import client_tls
 
 Decision = Literal["approved", "declined", "refer"]
 TOKEN = re.compile(r"[A-Za-z0-9_.:-]{4,128}")
@@ -152,7 +153,7 @@ async def _post(
 ) -> dict[str, object]:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
-        async with httpx.AsyncClient(timeout=timeout) as client:
+        async with httpx.AsyncClient(timeout=timeout, verify=client_tls()) as client:
             answer = await client.post(url, json=body, headers=headers)
         answer.raise_for_status()
         found = answer.json()

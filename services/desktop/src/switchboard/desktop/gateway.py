@@ -11,6 +11,7 @@ from fastapi import HTTPException, Request, Response
 
 from switchboard.common.auth import AGENT_HEADER, ROLES_HEADER, TENANT_HEADER
 from switchboard.common.runtime import runtime_of
+from switchboard.common.tls import client_tls
 from switchboard.desktop import quality
 
 FORWARDED_TIMEOUT = 10.0
@@ -62,7 +63,9 @@ async def ask(
     if json is None:
         headers["Content-Type"] = request.headers.get("content-type", "application/json")
     try:
-        async with httpx.AsyncClient(base_url=base_url, timeout=FORWARDED_TIMEOUT) as client:
+        async with httpx.AsyncClient(
+            base_url=base_url, timeout=FORWARDED_TIMEOUT, verify=client_tls()
+        ) as client:
             return await client.request(
                 method, path, params=params, content=content or None, json=json, headers=headers
             )

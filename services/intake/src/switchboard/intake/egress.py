@@ -25,6 +25,7 @@ from switchboard.common.envelope import Envelope
 from switchboard.common.events.desktop import ReplySent
 from switchboard.common.runtime import Transaction
 from switchboard.common.signing import signed_headers
+from switchboard.common.tls import client_tls
 from switchboard.intake import store
 from switchboard.intake.settings import IntakeSettings
 
@@ -127,7 +128,7 @@ async def hand_on(
     reason = ""
     for attempt in range(1, attempts + 1):
         try:
-            async with httpx.AsyncClient(timeout=timeout_seconds) as client:
+            async with httpx.AsyncClient(timeout=timeout_seconds, verify=client_tls()) as client:
                 answer = await client.post(
                     url,
                     content=data,
