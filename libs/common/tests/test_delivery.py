@@ -7,6 +7,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from switchboard.common.delivery import classify, in_produced_order, reason
 from switchboard.common.errors import InvalidInput, TransientError
+from switchboard.common.ids import new_id
 
 
 class _Model(BaseModel):
@@ -52,8 +53,13 @@ def test_reason_names_the_invalid_fields() -> None:
     assert reason(RuntimeError("boom")) == "RuntimeError: boom"
 
 
-def _record(topic: str, offset: int, produced_ms: int) -> ConsumerRecord[bytes, bytes]:
-    return ConsumerRecord(topic, 0, offset, produced_ms, 0, b"contact-1", b"{}", None, 9, 2, ())
+def _record(
+    topic: str, offset: int, produced_ms: int, event_id: str | None = None
+) -> ConsumerRecord[bytes, bytes]:
+    headers = (("event-id", event_id.encode()),) if event_id else ()
+    return ConsumerRecord(
+        topic, 0, offset, produced_ms, 0, b"contact-1", b"{}", None, 9, 2, headers
+    )
 
 
 def test_a_batch_is_met_in_the_order_its_records_were_produced_each_partitions_order_kept() -> None:
@@ -65,3 +71,15 @@ def test_a_batch_is_met_in_the_order_its_records_were_produced_each_partitions_o
     assert in_produced_order(fetched) == [queued, wrapped, assigned, late_clock]
     one_partition = [assigned, late_clock]
     assert in_produced_order(one_partition) == one_partition
+
+
+def test_events_sent_together_are_met_in_the_order_they_happened() -> None:
+    """The relay sends a transfer and the wrap-up written just after it in one round: the same
+    Kafka timestamp. Their event ids (UUIDv7, monotonic within the producing process) say which
+    came first, whichever partition the fetch returned first."""
+    transfer, wrap_up = new_id(), new_id()
+    transferred = _record("contact.transfer_requested", 5, 2_000, transfer)
+    wrapped = _record("contact.wrapped", 8, 2_000, wrap_up)
+    assert in_produced_order([wrapped, transferred]) == [transferred, wrapped]
+    hand_written = _record("contact.queued", 2, 1, "not-a-uuid")  # goes by its timestamp
+    assert in_produced_order([wrapped, transferred, hand_written])[0] is hand_written

@@ -19,6 +19,7 @@ redacted of personal details. The source offset is committed only once the broke
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import json
 from collections.abc import Awaitable, Callable
@@ -50,17 +51,33 @@ PublishDeadLetter = Callable[[str, bytes | None, bytes, dict[str, str]], Awaitab
 
 def in_produced_order(records: list[Record]) -> list[Record]:
     """A fetched batch holds one partition's records after another's, so a contact's wrap-up on
-    one topic may come before its answer on another. Merged by the time each record was produced
-    (its Kafka timestamp), each partition's own order kept (so each key's): handlers meet a
-    contact's events in the order they happened, as when each batch held one record. (Tansu and
-    Kafka keep the producer's time; a later batch may still bring an earlier event, which is why
-    handlers take a contact's events in any order too.)"""
+    one topic may come before its answer on another. Merged by when each record's event happened,
+    each partition's own order kept (so each key's): handlers meet a contact's events in the order
+    they happened, as when each batch held one record. (A later batch may still bring an earlier
+    event, which is why handlers take a contact's events in any order too.)"""
     partitions: dict[tuple[str, int], list[Record]] = {}
     for record in records:
         partitions.setdefault((record.topic, record.partition), []).append(record)
     if len(partitions) < 2:
         return records
-    return list(heapq.merge(*partitions.values(), key=lambda record: record.timestamp))
+    return list(heapq.merge(*partitions.values(), key=_happened))
+
+
+def _happened(record: Record) -> tuple[int, str]:
+    """When the record's event happened: the millisecond its event id (a UUIDv7, made with the
+    event) carries, then the id itself, whose counter orders one process's events within a
+    millisecond. The Kafka timestamp is the relay's send time, the same for every row it sent
+    together: a desktop's transfer and the wrap-up right after it were met in either order, and
+    routing then dropped the transfer of a contact already wrapped up. A record with no such id
+    (from a channel system, or written by hand) goes by its Kafka timestamp."""
+    for name, value in record.headers:
+        if name == "event-id":
+            event_id = value.decode("ascii", "replace")
+            if len(event_id) == 36 and event_id[14] == "7":
+                with contextlib.suppress(ValueError):
+                    return int(event_id[:8] + event_id[9:13], 16), event_id
+            break
+    return record.timestamp, ""
 
 
 _MESSAGE_ERRORS = (
