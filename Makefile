@@ -45,11 +45,11 @@ $(STAMP): requirements.lock requirements-dev.lock $(addsuffix /pyproject.toml,$(
 run: install
 	$(BIN)/switchboard up
 
-# `make test TEST_WORKERS=auto` runs one pytest worker a core; every integration test of one
-# backend's centres goes to the same worker, so each centre starts once (tests/scheduling.py).
-# Serial by default: two workers keep a 2-core machine fully busy, and two latency checks (intake's
-# health while OCR runs, `switchboard status` reading the broker within 15 s) have failed so.
-TEST_WORKERS ?= 0
+# `make test` runs pytest in three workers (pytest-xdist); every integration test of one centre goes
+# to the same worker, so each centre starts once (tests/scheduling.py). Three on a 2-core machine:
+# the integration tests spend much of their time waiting on their centres, and with two workers a
+# quarter of the CPU sat idle (1.45 of 2 cores busy; 1.75 with three). TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= 3
 test: install test-packages lint
 	$(BIN)/pytest -q --numprocesses $(TEST_WORKERS) --dist loadgroup
 
