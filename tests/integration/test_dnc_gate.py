@@ -120,6 +120,10 @@ async def _decisions_recorded(url: str) -> int:
         await db.dispose()
 
 
+# The gate answers 10,000 requests in about 30 s on a quiet 2-core machine and in 86 s beside two
+# other workers' centres; a machine half as fast would come near a 240 s budget. This test is about
+# what the gate decides, not how fast (`make bench` measures that).
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("centre", ["sqlite"], indirect=True)
 def test_ten_thousand_requests_never_clear_a_registered_number(
     centre: RunningCentre, tmp_path: Path
@@ -169,7 +173,7 @@ def test_ten_thousand_requests_never_clear_a_registered_number(
     started = time.monotonic()
     asyncio.run(_produce(centre, events))
 
-    answers = asyncio.run(_collect_answers(centre, run, timeout=240))
+    answers = asyncio.run(_collect_answers(centre, run, timeout=480))
     elapsed = time.monotonic() - started
     assert len(answers) == REQUESTS, f"{len(answers)} answered in {elapsed:.0f}s"
     print(f"\n{REQUESTS} outbound requests decided in {elapsed:.1f} s ({REQUESTS / elapsed:.0f}/s)")
