@@ -32,7 +32,7 @@ from opentelemetry import propagate
 from opentelemetry.trace import Span, SpanKind
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from switchboard.common.broker import consumer_group
+from switchboard.common.broker import consumer_group, membership_for
 from switchboard.common.delivery import (
     DeadLetters,
     DeliveryMetrics,
@@ -135,6 +135,7 @@ class Subscriptions(Handlers):
         if not self._routes:
             return
         delivery = _Delivery(self._routes, runtime, self.prefetch)
+        membership = membership_for(runtime.settings)
         subscriber = runtime.broker.subscriber(
             *(topic.name for topic in self.topics),
             group_id=consumer_group(self.service),
@@ -144,6 +145,8 @@ class Subscriptions(Handlers):
             fetch_max_wait_ms=IDLE_FETCH_MS,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
+            session_timeout_ms=membership.session_timeout_ms,
+            heartbeat_interval_ms=membership.heartbeat_interval_ms,
             title=f"{self.service}:consume",
             description=f"{self.service}'s one consumer (group {consumer_group(self.service)}), "
             "reading every topic here in batches; the producing service's document describes each.",
