@@ -40,7 +40,8 @@ def centre_of(nodeid: str) -> str | None:
 
 
 SHARED_CENTRES = ("centre", "clocked")
-"""The session-wide centres of `tests/integration/conftest.py`; any other centre is a module's."""
+"""The fixtures of the session-wide centres (`tests/integration/conftest.py`, which stops each once
+its last test is done); any other centre is a module's."""
 
 
 def group_of(nodeid: str, fixtures: Iterable[str]) -> str | None:

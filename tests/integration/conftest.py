@@ -10,15 +10,13 @@ from tests.integration.centres import BACKENDS, CONTAINERS, running_centre
 from tests.integration.desk import AgentAtDesk
 from tests.integration.field import centre_config
 from tests.integration.harness import OIDC, RunningCentre
+from tests.scheduling import SHARED_CENTRES
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.path):
             item.add_marker(pytest.mark.integration)
-
-
-SHARED_CENTRES = ("centre", "clocked")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -29,14 +27,12 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     taking CPU from the tests still running for the rest of the session. Should a later test ask
     for it after all, pytest starts it again."""
     yield
-    fixtures = getattr(item, "_fixtureinfo", None)
-    if fixtures is None:
-        return
+    used = getattr(item, "fixturenames", ())
+    wanted_next = getattr(nextitem, "fixturenames", ())
     for name in SHARED_CENTRES:
-        if name in fixtures.names_closure and (
-            nextitem is None or name not in getattr(nextitem, "fixturenames", ())
-        ):
-            for definition in fixtures.name2fixturedefs.get(name, ()):
+        if name in used and name not in wanted_next:
+            definitions = item._fixtureinfo.name2fixturedefs  # type: ignore[attr-defined]
+            for definition in definitions.get(name, ()):
                 definition.finish(item._request)  # type: ignore[attr-defined]
 
 
