@@ -3,8 +3,9 @@ contact an agent who comes free takes, and what an answer, a lapse or a step awa
 
 Pure and synchronous (time is passed in), so every decision is unit-testable without a broker or a
 database. The database is the record; the distributor rebuilds an Engine from it at start-up and
-applies each committed change to it. Its parts: the agents and who is ready (`roster`), the
-contacts in line and their timers (`lines`), the queues' recent outcomes (`statistics`).
+applies each committed change to it. Its parts: the queues as configured (`queues`), the agents
+and who is ready (`roster`), the contacts in line and their timers (`lines`), the queues' recent
+outcomes (`statistics`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from switchboard.common.events.routing import QueueStatistics
-from switchboard.common.ids import new_id
-from switchboard.routing.domain import QueueKey, QueueSpec, Requirement, lowest_level
+from switchboard.routing.domain import QueueKey, QueueSpec, Requirement
 from switchboard.routing.lines import Lines, Waiting
-from switchboard.routing.offers import DEFAULT_TIMEOUTS, NAMED, Assignment, Candidate, Offer, why
+from switchboard.routing.offers import DEFAULT_TIMEOUTS, NAMED, Assignment, Offer
+from switchboard.routing.queues import Queues
 from switchboard.routing.roster import RUNNERS_UP, Agent, Roster
 from switchboard.routing.statistics import Outcomes, queue_statistics
 
@@ -29,30 +30,20 @@ class Engine:
         retry_same_agent_after: float = 60.0,
         partners: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
-        self.default_timeouts = dict(default_timeouts)
         self.missed_offers_limit = missed_offers_limit
         self.retry_same_agent_after = retry_same_agent_after
-        self.partners = {t: set(p) for t, p in (partners or {}).items()}
-        """tenant → tenants whose overflow its agents may take."""
-        self.queues: dict[QueueKey, QueueSpec] = {}
+        self.plan = Queues(default_timeouts=default_timeouts, partners=partners)
+        self.queues = self.plan.specs
         self.roster = Roster()
         self.lines = Lines()
         self.outcomes = Outcomes()
         self.agents = self.roster.agents
         self.waiting = self.lines.waiting
         self.offers: dict[str, Offer] = {}
-        self._requirements: dict[QueueKey, list[Requirement]] = {}
-        self._queues_of_tenant: dict[str, set[QueueKey]] = {}
-        self._agent_queues: dict[str, list[tuple[QueueKey, int]]] = {}
 
     # -- configuration -------------------------------------------------------------------------
     def set_queue(self, queue: QueueSpec) -> None:
-        self.queues[queue.key] = queue
-        self._requirements[queue.key] = [
-            queue.requirement(level) for level in range(len(queue.steps) + 1)
-        ]
-        self._queues_of_tenant.setdefault(queue.tenant_id, set()).add(queue.key)
-        self._agent_queues.clear()
+        self.plan.put(queue)
         self.roster.dirty.update(dict.fromkeys(self.agents))
 
     def set_agent(
@@ -68,12 +59,12 @@ class Engine:
         agent.tenants, agent.skills = frozenset(tenants), dict(skills)
         agent.capacity, agent.groups = dict(capacity), frozenset(groups)
         self.agents[agent_id] = agent
-        self._agent_queues.pop(agent_id, None)
+        self.plan.agent_changed(agent_id)
         self.roster.reindex(agent, now=agent.ready_since)
         return agent
 
     def set_partners(self, tenant_id: str, partners: Iterable[str]) -> None:
-        self.partners[tenant_id] = set(partners)
+        self.plan.set_partners(tenant_id, partners)
 
     # -- contacts ------------------------------------------------------------------------------
     def enqueue(self, contact: Waiting) -> None:
@@ -254,7 +245,7 @@ class Engine:
         staffed: dict[QueueKey, list[int]] = {q: [0, 0] for q in self.queues}
         for agent in self.agents.values():
             if agent.state in ("available", "on_contact"):
-                for queue, _level in self._queues_for(agent):
+                for queue, _level in self.plan.of_agent(agent):
                     staffed[queue][0 if agent.state == "available" else 1] += 1
         return queue_statistics(self.queues, self.lines, self.outcomes, staffed, now)
 
@@ -294,10 +285,9 @@ class Engine:
         waited = now - contact.enqueued_at
         found: list[tuple[Agent, QueueKey, Requirement]] = []
         for key in self.lines.memberships[contact.contact_id]:
-            queue = self.queues.get(key)
-            if queue is None or not self._may_serve(contact, key):
+            if key not in self.queues or not self.plan.may_serve(contact, key):
                 continue
-            need = self._requirements[key][queue.level_at(waited)]
+            need = self.plan.requirement(key, waited)
             found.extend((a, key, need) for a in self.roster.ready_for(key[0], contact, need, now))
         if not found:
             return None
@@ -312,7 +302,7 @@ class Engine:
 
     def _offer_best_contact(self, agent: Agent, now: float) -> Offer | None:
         best: tuple[int, float, Waiting, QueueKey] | None = None
-        for key, level in self._queues_for(agent):
+        for key, level in self.plan.of_agent(agent):
             threshold = self.queues[key].threshold(level)
             for channel in agent.channels_with_room():
                 for priority, line in self.lines.by_priority(key, channel).items():
@@ -321,7 +311,7 @@ class Engine:
                     contact = self.lines.head(line, key, agent.agent_id, now)
                     if contact is None or now - contact.enqueued_at < threshold:
                         continue
-                    if not self._may_serve(contact, key):
+                    if not self.plan.may_serve(contact, key):
                         continue
                     candidate = (priority, contact.enqueued_at, contact, key)
                     if best is None or (-priority, contact.enqueued_at) < (-best[0], best[1]):
@@ -329,14 +319,10 @@ class Engine:
         if best is None:
             return None
         _priority, _at, contact, key = best
-        need = self._requirements[key][self.queues[key].level_at(now - contact.enqueued_at)]
+        need = self.plan.requirement(key, now - contact.enqueued_at)
         others = self.roster.ready_for(key[0], contact, need, now)
         considered = [agent, *[a for a in others if a is not agent]][: RUNNERS_UP + 1]
         return self._make_offer(contact, agent, key, need, considered, now)
-
-    def _may_serve(self, contact: Waiting, key: QueueKey) -> bool:
-        """Another tenant's agents take a contact only where that tenant's agreement allows."""
-        return key[0] == contact.tenant_id or contact.tenant_id in self.partners.get(key[0], ())
 
     def _make_offer(
         self,
@@ -347,26 +333,8 @@ class Engine:
         considered: list[Agent],
         now: float,
     ) -> Offer:
-        queue = self.queues[key]
-        timeout = queue.offer_timeouts.get(contact.channel) or self.default_timeouts.get(
-            contact.channel, 60
-        )
-        candidates = [
-            Candidate(a.agent_id, a.proficiency(need.primary), round(now - a.ready_since, 3))
-            for a in considered
-        ]
-        offer = Offer(
-            offer_id=new_id(),
-            contact_id=contact.contact_id,
-            agent_id=agent.agent_id,
-            queue=key,
-            expires_at=now + timeout,
-            timeout_seconds=timeout,
-            rule=contact.rule,
-            step=need.step,
-            considered=candidates,
-            why=why(agent, need, candidates, key, contact),
-        )
+        timeout = self.plan.offer_timeout(key, contact.channel)
+        offer = Offer.of(contact, agent, key, need, considered, now=now, timeout=timeout)
         self.offers[offer.offer_id] = offer
         contact.offer_id = offer.offer_id
         contact.version += 1
@@ -414,20 +382,6 @@ class Engine:
                 self.lines.dirty.add(contact.contact_id)
 
     def _overflow(self, contact: Waiting) -> None:
-        queue = self.queues.get(contact.home)
-        if queue is None or contact.overflowed:
-            return
-        targets = {k for k in queue.overflow_to if k in self.queues and self._may_serve(contact, k)}
-        self.lines.widen(contact, targets)
-
-    def _queues_for(self, agent: Agent) -> list[tuple[QueueKey, int]]:
-        cached = self._agent_queues.get(agent.agent_id)
-        if cached is None:
-            cached = []
-            for tenant in agent.tenants:
-                for key in self._queues_of_tenant.get(tenant, ()):
-                    level = lowest_level(agent.skills, agent.groups, self._requirements[key])
-                    if level is not None:
-                        cached.append((key, level))
-            self._agent_queues[agent.agent_id] = cached
-        return cached
+        targets = self.plan.overflow_targets(contact)
+        if targets is not None:
+            self.lines.widen(contact, targets)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from switchboard.common.ids import new_id
 from switchboard.routing.domain import QueueKey, Requirement
 from switchboard.routing.lines import Waiting
 from switchboard.routing.roster import Agent
@@ -41,6 +42,36 @@ class Offer:
     step: str
     considered: list[Candidate]
     why: str
+
+    @classmethod
+    def of(
+        cls,
+        contact: Waiting,
+        agent: Agent,
+        key: QueueKey,
+        need: Requirement,
+        considered: list[Agent],
+        *,
+        now: float,
+        timeout: int,
+    ) -> Offer:
+        """The offer of `contact` to `agent`, saying whom else it was weighed against and why."""
+        candidates = [
+            Candidate(a.agent_id, a.proficiency(need.primary), round(now - a.ready_since, 3))
+            for a in considered
+        ]
+        return cls(
+            offer_id=new_id(),
+            contact_id=contact.contact_id,
+            agent_id=agent.agent_id,
+            queue=key,
+            expires_at=now + timeout,
+            timeout_seconds=timeout,
+            rule=contact.rule,
+            step=need.step,
+            considered=candidates,
+            why=why(agent, need, candidates, key, contact),
+        )
 
 
 @dataclass(frozen=True)
