@@ -9,7 +9,8 @@ import pytest
 from tests.integration.centres import BACKENDS, CONTAINERS, running_centre
 from tests.integration.desk import AgentAtDesk
 from tests.integration.field import centre_config
-from tests.integration.harness import OIDC, RunningCentre
+from tests.integration.harness import RunningCentre
+from tests.integration.tenants import OIDC
 from tests.scheduling import SHARED_CENTRES
 
 

@@ -1,12 +1,11 @@
 """The whole-system harness: a real broker (the embedded Tansu binary, or the Kafka that
 SWITCHBOARD_KAFKA names), a real database (SQLite, and PostgreSQL on 127.0.0.1:5432) and every
-service as its own process, started by the same code as `switchboard up`, on free ports; and what a test does with it, as a channel system, an agent or an operator
-would."""
+service as its own process, started by the same code as `switchboard up`, on free ports; and what
+a test does with it, as a channel system, an agent or an operator would."""
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import secrets
 import subprocess
@@ -20,9 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-import yaml
 from aiokafka import AIOKafkaProducer
-from joserfc.jwk import ECKey
 
 from switchboard.cli.centre import Centre
 from switchboard.cli.demo import form
@@ -32,36 +29,10 @@ from switchboard.common.centre import CentreConfig
 from switchboard.common.signing import signed_headers
 from tests.integration import loopback
 from tests.integration.platform import ChannelPlatform
+from tests.integration.tenants import SERIALS, tenant_config
 
 T = TypeVar("T")
-OIDC_ISSUER = "https://id.example.test"
-OIDC_KEY = ECKey.generate_key("P-256", parameters={"kid": "idp-1", "alg": "ES256"})
-"""The centre's own identity provider: the shared centre accepts the people it signs in."""
-OIDC = {
-    "SWITCHBOARD_OIDC_ISSUER": OIDC_ISSUER,
-    "SWITCHBOARD_OIDC_JWKS": json.dumps({"keys": [OIDC_KEY.as_dict(private=False)]}),
-    "SWITCHBOARD_OIDC_AUDIENCE": "switchboard-centre",
-}
-DEMO_CENTRE = Path(__file__).parents[2] / "libs/cli/src/switchboard/cli/demo-centre.yaml"
-_SERIALS = itertools.count()
-"""Each tenant a test adds has numbers of its own."""
 MAX_EMAIL_BYTES = 256 * 1024
-
-
-def tenant_config(tenant_id: str, serial: int, demo: Path = DEMO_CENTRE) -> dict[str, Any]:
-    """The demo tenant made again as `tenant_id`: every name, address, number, channel system,
-    agent and technician its own (agent `alice` is `alice-<tenant_id>`), so it shares a running
-    centre with others without meeting them. `serial` (0-39) keeps its numbers apart."""
-    text = demo.read_text(encoding="utf-8").replace("acme", tenant_id)
-    text = text.replace("Acme", tenant_id.title())
-    for prefix in ("+6125550", "+6145550"):
-        text = text.replace(prefix, f"{prefix[:6]}{60 + serial:02d}")
-    config = yaml.safe_load(text)
-    for agent in config["agents"]:  # extensions stay: each tenant has a telephony platform
-        agent["id"] = f"{agent['id']}-{tenant_id}"
-    for technician in config["technicians"]:
-        technician["id"] = f"{technician['id']}-{tenant_id}"
-    return dict(config)
 
 
 def clock_file(var_dir: Path, service: str) -> Path:
@@ -117,7 +88,7 @@ class RunningCentre:
         roster, published to every agent's desktop, as for the demo tenant; only a test that
         reads them asks for that (it costs workforce seconds of work a tenant, and every later
         round measures that tenant's day and each rostered agent's adherence)."""
-        config = tenant_config(tenant_id, next(_SERIALS))
+        config = tenant_config(tenant_id, next(SERIALS))
         if not workforce_demo:
             for tenant in config["tenants"]:
                 tenant.get("workforce", {}).pop("demo_history_weeks", None)

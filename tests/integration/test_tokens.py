@@ -14,8 +14,9 @@ from joserfc import jwt
 from switchboard.common import operator_tokens, operators
 from switchboard.common.db import Database
 from tests.integration import loopback
-from tests.integration.harness import OIDC_ISSUER, OIDC_KEY, RunningCentre, until
+from tests.integration.harness import RunningCentre, until
 from tests.integration.routes import Route, routes
+from tests.integration.tenants import OIDC_ISSUER, OIDC_KEY
 
 HOME = "stark"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from switchboard.common.envelope import Payload
 from switchboard.common.events.catalogue import ArticleUsed, OrderChanged, RetentionOffered
@@ -92,334 +93,210 @@ class Topic:
         return self.payload.event_type
 
 
-CONTACT_RECEIVED = Topic(
-    "contact.received",
-    ContactReceived,
-    key="contact_id",
-    description="A contact accepted by intake on any channel.",
-)
-CONTACT_QUEUED = Topic(
-    "contact.queued",
-    ContactQueued,
-    key="contact_id",
-    description="Routing placed a contact in a queue.",
-)
-CONTACT_NOT_ROUTED = Topic(
-    "contact.not_routed",
-    ContactNotRouted,
-    key="contact_id",
-    description="Routing will not offer this contact to an agent (auto-reply, bulk mail).",
+def _declare(
+    payload: type[Payload], description: str, *, key: str = "contact_id", **options: Any
+) -> Topic:
+    """The topic of `payload`'s events, named as its event type and keyed by `key`, the id of
+    the aggregate whose events must stay in order (most often the contact's)."""
+    return Topic(payload.event_type, payload, key, description=description, **options)
+
+
+CONTACT_RECEIVED = _declare(ContactReceived, "A contact accepted by intake on any channel.")
+CONTACT_QUEUED = _declare(ContactQueued, "Routing placed a contact in a queue.")
+CONTACT_NOT_ROUTED = _declare(
+    ContactNotRouted, "Routing will not offer this contact to an agent (auto-reply, bulk mail)."
 )
 
-CALL_ANSWERED = Topic(
-    "call.answered", CallAnswered, key="contact_id", description="An agent answered the call."
-)
-CALL_ABANDONED = Topic(
-    "call.abandoned",
-    CallAbandoned,
-    key="contact_id",
-    description="The caller hung up before an answer.",
-)
-CALL_ENDED = Topic("call.ended", CallEnded, key="contact_id", description="The call ended.")
-CALL_VOICEMAIL_LEFT = Topic(
-    "call.voicemail_left",
-    VoicemailLeft,
-    key="contact_id",
-    description="The caller left a voicemail.",
-)
-CALL_CALLBACK_REQUESTED = Topic(
-    "call.callback_requested",
-    CallbackRequested,
-    key="contact_id",
-    description="The caller asked to be called back.",
-)
-OUTBOUND_REQUESTED = Topic(
-    "outbound.requested",
+CALL_ANSWERED = _declare(CallAnswered, "An agent answered the call.")
+CALL_ABANDONED = _declare(CallAbandoned, "The caller hung up before an answer.")
+CALL_ENDED = _declare(CallEnded, "The call ended.")
+CALL_VOICEMAIL_LEFT = _declare(VoicemailLeft, "The caller left a voicemail.")
+CALL_CALLBACK_REQUESTED = _declare(CallbackRequested, "The caller asked to be called back.")
+OUTBOUND_REQUESTED = _declare(
     OutboundRequested,
+    "An outbound call, fax or SMS someone wants to make; it waits for the DNC gate.",
     key="request_id",
-    description="An outbound call, fax or SMS someone wants to make; it waits for the DNC gate.",
 )
-OUTBOUND_CLEARED = Topic(
-    "outbound.cleared", OutboundCleared, key="request_id", description="The DNC gate cleared it."
-)
-OUTBOUND_BLOCKED = Topic(
-    "outbound.blocked",
-    OutboundBlocked,
-    key="request_id",
-    description="The DNC gate blocked it, with the reason.",
+OUTBOUND_CLEARED = _declare(OutboundCleared, "The DNC gate cleared it.", key="request_id")
+OUTBOUND_BLOCKED = _declare(
+    OutboundBlocked, "The DNC gate blocked it, with the reason.", key="request_id"
 )
 
-AGENT_STATE = Topic(
-    "agent.state",
+AGENT_STATE = _declare(
     AgentStateChanged,
+    "An agent's presence: available, break (with reason) or offline.",
     key="agent_id",
-    description="An agent's presence: available, break (with reason) or offline.",
 )
-AGENT_OFFERED = Topic(
-    "agent.offered",
+AGENT_OFFERED = _declare(
     AgentOffered,
+    "A contact offered to one agent until it expires, with why this agent.",
     key="agent_id",
-    description="A contact offered to one agent until it expires, with why this agent.",
 )
-AGENT_OFFER_WITHDRAWN = Topic(
-    "agent.offer_withdrawn",
+AGENT_OFFER_WITHDRAWN = _declare(
     OfferWithdrawn,
+    "An offer closed without an answer (timed out, the caller hung up, re-queued).",
     key="agent_id",
-    description="An offer closed without an answer (timed out, the caller hung up, re-queued).",
 )
-CONTACT_ACCEPTED = Topic(
-    "contact.accepted",
-    ContactAccepted,
-    key="contact_id",
-    description="The agent accepted the offer.",
+CONTACT_ACCEPTED = _declare(ContactAccepted, "The agent accepted the offer.")
+CONTACT_DECLINED = _declare(
+    ContactDeclined, "The agent declined the offer; it goes to the next agent."
 )
-CONTACT_DECLINED = Topic(
-    "contact.declined",
-    ContactDeclined,
-    key="contact_id",
-    description="The agent declined the offer; it goes to the next agent.",
+CONTACT_ASSIGNED = _declare(ContactAssigned, "The contact is the agent's until wrapped.")
+CONTACT_WRAPPED = _declare(
+    ContactWrapped, "The agent finished the contact, with disposition and outcome."
 )
-CONTACT_ASSIGNED = Topic(
-    "contact.assigned",
-    ContactAssigned,
-    key="contact_id",
-    description="The contact is the agent's until wrapped.",
+CONTACT_ESCALATED = _declare(
+    ContactEscalated, "A promise is at risk: re-queue with a new priority or queue."
 )
-CONTACT_WRAPPED = Topic(
-    "contact.wrapped",
-    ContactWrapped,
-    key="contact_id",
-    description="The agent finished the contact, with disposition and outcome.",
+CONTACT_REPLIED = _declare(
+    ReplySent, "The agent answered the customer on the contact's channel (email, call, fax)."
 )
-CONTACT_ESCALATED = Topic(
-    "contact.escalated",
-    ContactEscalated,
-    key="contact_id",
-    description="A promise is at risk: re-queue with a new priority or queue.",
+FOLLOWUP_PROMISED = _declare(
+    FollowUpPromised, "The agent promised the customer a callback or follow-up at a time."
 )
-CONTACT_REPLIED = Topic(
-    "contact.replied",
-    ReplySent,
-    key="contact_id",
-    description="The agent answered the customer on the contact's channel (email, call, fax).",
+FOLLOWUP_DONE = _declare(FollowUpDone, "The agent kept a promised follow-up.")
+COMPLAINT_RAISED = _declare(
+    ComplaintRaised, "The agent marked the contact a complaint; the complaint policy applies."
 )
-FOLLOWUP_PROMISED = Topic(
-    "followup.promised",
-    FollowUpPromised,
-    key="contact_id",
-    description="The agent promised the customer a callback or follow-up at a time.",
+IMPROVEMENT_NOTED = _declare(
+    ImprovementNoted, "A difficulty not escalated, recorded for continuous improvement."
 )
-FOLLOWUP_DONE = Topic(
-    "followup.done",
-    FollowUpDone,
-    key="contact_id",
-    description="The agent kept a promised follow-up.",
+SURVEY_RESPONDED = _declare(
+    SurveyResponded, "The customer's post-contact survey answer (CSAT 1-5, NPS 0-10)."
 )
-COMPLAINT_RAISED = Topic(
-    "complaint.raised",
-    ComplaintRaised,
-    key="contact_id",
-    description="The agent marked the contact a complaint; the complaint policy applies.",
+JOB_REQUESTED = _declare(
+    JobRequested, "The agent asked for field staff on site for the contact.", key="job_id"
 )
-IMPROVEMENT_NOTED = Topic(
-    "improvement.noted",
-    ImprovementNoted,
-    key="contact_id",
-    description="A difficulty not escalated, recorded for continuous improvement.",
-)
-SURVEY_RESPONDED = Topic(
-    "survey.responded",
-    SurveyResponded,
-    key="contact_id",
-    description="The customer's post-contact survey answer (CSAT 1-5, NPS 0-10).",
-)
-JOB_REQUESTED = Topic(
-    "job.requested",
-    JobRequested,
-    key="job_id",
-    description="The agent asked for field staff on site for the contact.",
-)
-JOB_STATUS = Topic(
-    "job.status",
+JOB_STATUS = _declare(
     JobStatusChanged,
-    key="job_id",
-    description="A field job's every status change (created, despatched, confirmed, re-despatched, "
+    "A field job's every status change (created, despatched, confirmed, re-despatched, "
     "en route, on site, completed, cancelled, failed), with the technician and the reason.",
+    key="job_id",
 )
-FIELDCOMM_STATUS = Topic(
-    "fieldcomm.status",
+FIELDCOMM_STATUS = _declare(
     FieldMessageChanged,
+    "A message to field staff held for approval, approved, rejected or sent.",
     key="message_id",
-    description="A message to field staff held for approval, approved, rejected or sent.",
 )
-FIELDCOMM_RESPONSE = Topic(
-    "fieldcomm.response",
+FIELDCOMM_RESPONSE = _declare(
     FieldResponse,
+    "A technician's answer to a message (acknowledged, declined, ETA), or a chase.",
     key="message_id",
-    description="A technician's answer to a message (acknowledged, declined, ETA), or a chase.",
 )
-SLA_ALERT = Topic(
-    "sla.alert",
-    SlaAlert,
-    key="contact_id",
-    description="A promise nearly due (warning) or broken (breach), with who is to be told.",
+SLA_ALERT = _declare(
+    SlaAlert, "A promise nearly due (warning) or broken (breach), with who is to be told."
 )
-FOLLOWUP_DUE = Topic(
-    "followup.due",
-    FollowUpDue,
-    key="contact_id",
-    description="A promised follow-up is due now; offered first to the agent who promised it.",
+FOLLOWUP_DUE = _declare(
+    FollowUpDue, "A promised follow-up is due now; offered first to the agent who promised it."
 )
-QUEUE_STATS = Topic(
-    "queue.stats",
+QUEUE_STATS = _declare(
     QueueStatistics,
+    "Each queue's real-time statistics, every few seconds (compacted: latest wins).",
     key="tenant/queue",
     partitions=3,
     retention_ms=24 * 3600 * 1000,
     compacted=True,
-    description="Each queue's real-time statistics, every few seconds (compacted: latest wins).",
 )
-SUPERVISOR_ALERT = Topic(
-    "supervisor.alert",
+SUPERVISOR_ALERT = _declare(
     SupervisorAlert,
+    "What a supervisor must see now (an agent put on break for missed offers).",
     key="tenant_id",
-    description="What a supervisor must see now (an agent put on break for missed offers).",
 )
-CUSTOMER_CORRECTED = Topic(
-    "customer.corrected",
+CUSTOMER_CORRECTED = _declare(
     CustomerCorrected,
+    "A customer's personal information corrected on request (APP 13).",
     key="customer_id",
-    description="A customer's personal information corrected on request (APP 13).",
 )
 
-ERASURE_REQUESTED = Topic(
-    "customer.erasure_requested",
+ERASURE_REQUESTED = _declare(
     ErasureRequested,
-    key="request_id",
-    description="Erase a customer's personal information from these contacts, in every service "
+    "Erase a customer's personal information from these contacts, in every service "
     "(an erasure request or the retention period).",
-)
-ERASURE_APPLIED = Topic(
-    "customer.erasure_applied",
-    ErasureApplied,
     key="request_id",
-    description="A service has erased its copies for an erasure request.",
+)
+ERASURE_APPLIED = _declare(
+    ErasureApplied, "A service has erased its copies for an erasure request.", key="request_id"
 )
 
-WORKFORCE_SCHEDULE = Topic(
-    "workforce.schedule",
+WORKFORCE_SCHEDULE = _declare(
     SchedulePublished,
+    "An agent's rostered day (shifts, breaks, lunches, leave), as published.",
     key="agent_id",
-    description="An agent's rostered day (shifts, breaks, lunches, leave), as published.",
 )
-WORKFORCE_ADHERENCE = Topic(
-    "workforce.adherence",
+WORKFORCE_ADHERENCE = _declare(
     AdherenceChanged,
+    "An agent's schedule adherence and conformance today, as their state changes.",
     key="agent_id",
-    description="An agent's schedule adherence and conformance today, as their state changes.",
 )
-WORKFORCE_INTRADAY = Topic(
-    "workforce.intraday",
+WORKFORCE_INTRADAY = _declare(
     IntradayPicture,
+    "A tenant's day per interval: forecast vs actual, required vs rostered vs signed in.",
     key="tenant_id",
     partitions=3,
     retention_ms=2 * 24 * 3600 * 1000,
     compacted=True,
-    description="A tenant's day per interval: forecast vs actual, required vs rostered vs signed in.",
 )
 
-QUALITY_EVALUATION = Topic(
-    "quality.evaluation",
+QUALITY_EVALUATION = _declare(
     EvaluationPublished,
+    "An evaluation of an agent's contact, for them to acknowledge or dispute.",
     key="evaluation_id",
-    description="An evaluation of an agent's contact, for them to acknowledge or dispute.",
 )
-EVALUATION_ANSWERED = Topic(
-    "evaluation.answered",
+EVALUATION_ANSWERED = _declare(
     EvaluationAnswered,
+    "The agent acknowledged or disputed an evaluation (from the desktop).",
     key="evaluation_id",
-    description="The agent acknowledged or disputed an evaluation (from the desktop).",
 )
-QUALITY_FEEDBACK = Topic(
-    "quality.feedback",
-    FeedbackPosted,
-    key="feedback_id",
-    description="A team leader's feedback to a team or an agent.",
+QUALITY_FEEDBACK = _declare(
+    FeedbackPosted, "A team leader's feedback to a team or an agent.", key="feedback_id"
 )
-QUALITY_COACHING = Topic(
-    "quality.coaching",
+QUALITY_COACHING = _declare(
     CoachingPlanned,
+    "A coaching session with its actions and follow-up date, as it changes.",
     key="coaching_id",
-    description="A coaching session with its actions and follow-up date, as it changes.",
 )
 
-ORDER_STATUS = Topic(
-    "order.status",
+ORDER_STATUS = _declare(
     OrderChanged,
+    "An order built on a contact: credit checked, waiting for approval, placed, cancelled.",
     key="order_id",
-    description="An order built on a contact: credit checked, waiting for approval, placed, cancelled.",
 )
-KNOWLEDGE_USED = Topic(
-    "knowledge.used",
-    ArticleUsed,
-    key="contact_id",
-    description="An agent used a knowledge article, script or campaign brief on a contact.",
+KNOWLEDGE_USED = _declare(
+    ArticleUsed, "An agent used a knowledge article, script or campaign brief on a contact."
 )
-RETENTION_OFFERED = Topic(
-    "retention.offered",
-    RetentionOffered,
-    key="contact_id",
-    description="A retention offer made to a customer who asked to leave, with their answer.",
+RETENTION_OFFERED = _declare(
+    RetentionOffered, "A retention offer made to a customer who asked to leave, with their answer."
 )
 
-CHAT_MESSAGE = Topic(
-    "chat.message",
-    ChatMessage,
-    key="contact_id",
-    description="A customer's message in a web chat (the agent's answers are contact.replied).",
+CHAT_MESSAGE = _declare(
+    ChatMessage, "A customer's message in a web chat (the agent's answers are contact.replied)."
 )
-CHAT_ACTIVITY = Topic(
-    "chat.activity",
+CHAT_ACTIVITY = _declare(
     ChatActivity,
-    key="contact_id",
+    "Typing, delivered, the customer gone or back: what the other side of a chat sees.",
     retention_ms=24 * 3600 * 1000,
-    description="Typing, delivered, the customer gone or back: what the other side of a chat sees.",
 )
-WALK_IN_LOGGED = Topic(
-    "walk_in.logged",
+WALK_IN_LOGGED = _declare(
     WalkInLogged,
+    "A face-to-face contact logged at the counter; intake makes it a contact.",
     key="walk_in_id",
-    description="A face-to-face contact logged at the counter; intake makes it a contact.",
 )
-CONTACT_TRANSFER_REQUESTED = Topic(
-    "contact.transfer_requested",
+CONTACT_TRANSFER_REQUESTED = _declare(
     TransferRequested,
-    key="contact_id",
-    description="An agent hands a contact on: to an agent or a queue, blind, warm or conference.",
+    "An agent hands a contact on: to an agent or a queue, blind, warm or conference.",
 )
-CALL_ROUTE = Topic(
-    "call.route",
-    CallRoute,
-    key="contact_id",
-    description="Routing tells the telephony platform to bridge a call to an agent's extension.",
+CALL_ROUTE = _declare(
+    CallRoute, "Routing tells the telephony platform to bridge a call to an agent's extension."
 )
-CALL_CONTROL = Topic(
-    "call.control",
-    CallControl,
-    key="contact_id",
-    description="Dial a callback, consult, monitor, whisper or barge: a command about a call.",
+CALL_CONTROL = _declare(
+    CallControl, "Dial a callback, consult, monitor, whisper or barge: a command about a call."
 )
-CALL_COMMAND_RESULT = Topic(
-    "call.command_result",
+CALL_COMMAND_RESULT = _declare(
     CallCommandResult,
-    key="contact_id",
-    description="The telephony platform's answer to a call.route or call.control, after retries.",
+    "The telephony platform's answer to a call.route or call.control, after retries.",
 )
-CALLBACK_RESULT = Topic(
-    "callback.result",
-    CallbackResult,
-    key="contact_id",
-    description="A callback attempt: connected, to be retried, unreachable or blocked.",
+CALLBACK_RESULT = _declare(
+    CallbackResult, "A callback attempt: connected, to be retried, unreachable or blocked."
 )
 
 
