@@ -3,7 +3,10 @@ applies the same change to the ACD once committed (see `distributor`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common import privacy, topics
 from switchboard.common.compliance.dnc import mask_number
@@ -30,9 +33,18 @@ from switchboard.routing.distributor import Distributor, acd_of
 from switchboard.routing.restore import epoch, now
 
 SERVICE = "routing"
+
+
+async def _read_ahead(session: AsyncSession, events: list[Envelope[Any]]) -> None:
+    """What a batch's handlers would look up one by one, read in a few queries first: the ACD's
+    rows (`store.prefetch_batch`) and the register's facts on each outbound number."""
+    await store.prefetch_batch(session, events)
+    await gate.read_ahead(session, events)
+
+
 subscriptions = Subscriptions(
     SERVICE,
-    prefetch=store.prefetch_batch,
+    prefetch=_read_ahead,
     emits=(
         topics.CONTACT_QUEUED,
         topics.CONTACT_NOT_ROUTED,
