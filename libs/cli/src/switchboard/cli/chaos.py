@@ -123,6 +123,7 @@ def running(backend: str, plan: Plan, var_dir: Path) -> Iterator[tuple[Centre, C
         settings = Settings.model_validate(
             {
                 "kafka": f"127.0.0.1:{kafka_proxy.port}",
+                "kafka_is_embedded": True,
                 "var_dir": var_dir,
                 "database_url": database_url,
                 "centre_config": config,

@@ -131,11 +131,12 @@ async def _duplicate_contacts(settings: Settings) -> list[str]:
 
 
 async def _set_aside_and_dead(settings: Settings) -> tuple[dict[str, list[str]], list[str]]:
-    dead: dict[str, list[str]] = {}
-    for topic in REGISTRY:
-        letters = await read_dead_letters(settings.kafka_bootstrap, topic.dlq)
-        if letters:
-            dead[topic.name] = [str(letter.summary()["reason"]) for letter in letters]
+    letters = await read_dead_letters(settings.kafka_bootstrap, *(t.dlq for t in REGISTRY))
+    dead = {
+        topic.name: [str(letter.summary()["reason"]) for letter in letters[topic.dlq]]
+        for topic in REGISTRY
+        if letters[topic.dlq]
+    }
     held: list[str] = []
     for url in settings.database_urls:
         db = Database(url)

@@ -113,14 +113,14 @@ class Membership(NamedTuple):
 
 def membership_for(settings: Settings) -> Membership:
     """The group membership of a service's consumer on the configured broker."""
-    if settings.embedded_broker:
+    if settings.on_embedded_broker:
         return Membership(EMBEDDED_SESSION_TIMEOUT_MS, EMBEDDED_SESSION_TIMEOUT_MS // 3)
     return Membership()
 
 
 def partitions_for(settings: Settings) -> int | None:
     """The partition count every topic gets on the configured broker (None: as declared)."""
-    return EMBEDDED_PARTITIONS if settings.embedded_broker else None
+    return EMBEDDED_PARTITIONS if settings.on_embedded_broker else None
 
 
 async def ensure_topics(

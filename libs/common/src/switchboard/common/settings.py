@@ -29,6 +29,9 @@ class Settings(BaseSettings):
 
     kafka: str | None = None
     """Kafka bootstrap servers (host:port,...); unset: the embedded broker on 127.0.0.1:`broker_port`."""
+    kafka_is_embedded: bool = False
+    """The Kafka `kafka` names is the embedded broker all the same, started apart (the chaos suite
+    reaches it through a fault proxy): topics and consumers get the embedded broker's settings."""
     database_url: str | None = None
     """postgresql://user:password@host:5432/db, shared by every service; unset: SQLite, a file of
     its own per service (`<var_dir>/<service>.db`)."""
@@ -86,7 +89,13 @@ class Settings(BaseSettings):
 
     @property
     def embedded_broker(self) -> bool:
+        """The centre starts the embedded broker itself."""
         return not self.kafka
+
+    @property
+    def on_embedded_broker(self) -> bool:
+        """The broker is the embedded one, whoever started it."""
+        return self.embedded_broker or self.kafka_is_embedded
 
     @property
     def kafka_bootstrap(self) -> str:
