@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import SQLModel
@@ -71,3 +71,28 @@ async def test_the_migrations_go_down_and_up_again(database_url: str) -> None:
     assert await _tables(database_url) <= {"alembic_version"}
     await migrations.upgrade(database_url)
     assert await _differences(database_url) == []
+
+
+async def test_a_centres_new_sqlite_files_are_copies_of_the_first_one_migrated(
+    tmp_path: Path,
+) -> None:
+    """`upgrade_all` migrates one new file and copies it for the others; a file that exists (with
+    its rows) is migrated where it is, never replaced by a copy."""
+    kept = f"sqlite+aiosqlite:///{tmp_path / 'kept.db'}"
+    await migrations.upgrade(kept, "0001")
+    engine = create_async_engine(kept, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE operators_note (words TEXT)"))
+            await connection.execute(text("INSERT INTO operators_note VALUES ('mine')"))
+    finally:
+        await engine.dispose()
+    new = [f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}" for name in ("a", "b", "c")]
+
+    await migrations.upgrade_all([new[0], kept, *new[1:]])
+
+    assert await migrations.current(kept) == migrations.head()
+    assert "operators_note" in await _tables(kept)
+    assert await _differences(new[0]) == []
+    copied = (tmp_path / "a.db").read_bytes()
+    assert (tmp_path / "b.db").read_bytes() == (tmp_path / "c.db").read_bytes() == copied

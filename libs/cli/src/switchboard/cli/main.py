@@ -85,9 +85,7 @@ def migrate() -> None:
     """Bring the database schema to this build's head (run before the services of a new build)."""
     from switchboard.cli import migrations
 
-    settings = Settings()
-    for url in settings.database_urls:
-        asyncio.run(migrations.upgrade(url))
+    asyncio.run(migrations.upgrade_all(Settings().database_urls))
     typer.echo(f"schema at {migrations.head()}")
 
 

@@ -107,7 +107,6 @@ async def _identities(
     everyone signed in."""
     db = Database(settings.sqlalchemy_url_for("desktop"))
     try:
-        await migrations.upgrade(db.url)
         async with db.reader() as session:
             key = await operator_tokens.newest_issuer_key(session)
             hashes = {}
@@ -190,8 +189,8 @@ async def in_each_database(
     served: dict[str, list[str]] = {}
     for service, url in settings.databases.items():
         served.setdefault(url, []).append(service)
+    await migrations.upgrade_all(list(served))
     for url, services in served.items():
-        await migrations.upgrade(url)
         db = Database(url)
         try:
             async with db.session() as session:
@@ -208,6 +207,7 @@ async def seed(settings: Settings) -> dict[str, Any]:
     creds = credentials(settings, centre)
     configuration = configuration_steps(centre, creds)
     gateway = _gateway_steps(creds["gateway_token"])
+    await migrations.upgrade_all(settings.database_urls)
     issuer_key, hashes = await _identities(settings, creds["operators"])
 
     async def change(session: AsyncSession, services: list[str]) -> None:

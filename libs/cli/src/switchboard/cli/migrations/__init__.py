@@ -11,6 +11,7 @@ a database at head; tests/test_migrations.py fails when a model changed without 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from importlib.resources import files
 from pathlib import Path
@@ -19,7 +20,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -48,6 +49,35 @@ def head() -> str | None:
 async def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at `url` (an async SQLAlchemy URL) to `revision`."""
     await _with_connection(url, lambda conn: _command(conn, url, "upgrade", revision))
+
+
+async def upgrade_all(urls: list[str]) -> None:
+    """Bring every database at `urls` to head. A SQLite database that does not exist yet is a copy
+    of the first one migrated from nothing: each runs the same history to the same schema, and
+    running it on each of a centre's eight files took 3 s of a first start's 4 s seed."""
+    fresh: Path | None = None
+    for url in urls:
+        path = _new_sqlite_file(url)
+        if path is not None and fresh is not None:
+            shutil.copyfile(fresh, path)
+            continue
+        await upgrade(url)
+        if path is not None and _self_contained(path):
+            fresh = path
+
+
+def _new_sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database that does not exist yet (None: PostgreSQL, or it exists)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
+
+
+def _self_contained(path: Path) -> bool:
+    """Whether the database is all in its file (no write-ahead log left beside it to copy)."""
+    return not Path(f"{path}-wal").exists()
 
 
 async def downgrade(url: str, revision: str) -> None:
