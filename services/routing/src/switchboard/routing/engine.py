@@ -274,7 +274,7 @@ class Engine:
         if contact.tenant_id not in agent.tenants:
             return None
         need = Requirement(skills={}, groups=frozenset(), step=NAMED)
-        return self._make_offer(contact, agent, contact.home, need, [agent], now)
+        return self._make_offer(contact, contact.home, need, [agent], now)
 
     def _offer_to_best_agent(self, contact: Waiting, now: float) -> Offer | None:
         if contact.not_before > now:
@@ -297,8 +297,8 @@ class Engine:
             return (-agent.proficiency(need.primary), agent.ready_since)
 
         found.sort(key=rank)
-        winner, key, need = found[0]
-        return self._make_offer(contact, winner, key, need, [a for a, _, _ in found], now)
+        _first, key, need = found[0]
+        return self._make_offer(contact, key, need, [a for a, _, _ in found], now)
 
     def _offer_best_contact(self, agent: Agent, now: float) -> Offer | None:
         best: tuple[int, float, Waiting, QueueKey] | None = None
@@ -322,19 +322,15 @@ class Engine:
         need = self.plan.requirement(key, now - contact.enqueued_at)
         others = self.roster.ready_for(key[0], contact, need, now)
         considered = [agent, *[a for a in others if a is not agent]][: RUNNERS_UP + 1]
-        return self._make_offer(contact, agent, key, need, considered, now)
+        return self._make_offer(contact, key, need, considered, now)
 
     def _make_offer(
-        self,
-        contact: Waiting,
-        agent: Agent,
-        key: QueueKey,
-        need: Requirement,
-        considered: list[Agent],
-        now: float,
+        self, contact: Waiting, key: QueueKey, need: Requirement, ranked: list[Agent], now: float
     ) -> Offer:
+        """Offer `contact` to the first of the `ranked` agents (the others were weighed)."""
         timeout = self.plan.offer_timeout(key, contact.channel)
-        offer = Offer.of(contact, agent, key, need, considered, now=now, timeout=timeout)
+        offer = Offer.of(contact, key, need, ranked, now=now, timeout=timeout)
+        agent = ranked[0]
         self.offers[offer.offer_id] = offer
         contact.offer_id = offer.offer_id
         contact.version += 1

@@ -47,18 +47,19 @@ class Offer:
     def of(
         cls,
         contact: Waiting,
-        agent: Agent,
         key: QueueKey,
         need: Requirement,
-        considered: list[Agent],
+        ranked: list[Agent],
         *,
         now: float,
         timeout: int,
     ) -> Offer:
-        """The offer of `contact` to `agent`, saying whom else it was weighed against and why."""
+        """The offer of `contact` to the first of the `ranked` agents, saying whom else it was
+        weighed against and why."""
+        agent = ranked[0]
         candidates = [
             Candidate(a.agent_id, a.proficiency(need.primary), round(now - a.ready_since, 3))
-            for a in considered
+            for a in ranked
         ]
         return cls(
             offer_id=new_id(),
