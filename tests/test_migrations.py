@@ -74,7 +74,7 @@ async def test_the_migrations_go_down_and_up_again(database_url: str) -> None:
 
 
 async def test_a_centres_new_sqlite_files_are_copies_of_the_first_one_migrated(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`upgrade_all` migrates one new file and copies it for the others; a file that exists (with
     its rows) is migrated where it is, never replaced by a copy."""
@@ -89,7 +89,16 @@ async def test_a_centres_new_sqlite_files_are_copies_of_the_first_one_migrated(
         await engine.dispose()
     new = [f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}" for name in ("a", "b", "c")]
 
+    migrated: list[str] = []
+    upgrade = migrations.upgrade
+
+    async def counted(url: str, revision: str = "head") -> None:
+        migrated.append(url)
+        await upgrade(url, revision)
+
+    monkeypatch.setattr(migrations, "upgrade", counted)
     await migrations.upgrade_all([new[0], kept, *new[1:]])
+    assert migrated == [new[0], kept], "b and c are copies of a"
 
     assert await migrations.current(kept) == migrations.head()
     assert "operators_note" in await _tables(kept)
