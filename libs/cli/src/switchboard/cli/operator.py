@@ -14,6 +14,7 @@ from typing import Annotated, TypeVar
 import typer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from switchboard.cli import migrations
 from switchboard.cli.seed import in_each_database
 from switchboard.common import operators
 from switchboard.common.passwords import hash_password
@@ -31,7 +32,9 @@ async def in_every_database(change: Callable[[AsyncSession], Awaitable[T]]) -> T
     async def apply(session: AsyncSession, _services: list[str]) -> None:
         answers.append(await change(session))
 
-    await in_each_database(Settings(), apply)
+    settings = Settings()
+    await migrations.upgrade_all(settings.database_urls)
+    await in_each_database(settings, apply)
     return answers[0]
 
 

@@ -184,12 +184,11 @@ def _gateway_steps(gateway_token: str) -> dict[str, list[Step]]:
 async def in_each_database(
     settings: Settings, change: Callable[[AsyncSession, list[str]], Awaitable[None]]
 ) -> None:
-    """Migrate each database to head and apply `change(session, the services it serves)` in one
-    transaction there (once where services share a database)."""
+    """Apply `change(session, the services it serves)` in one transaction in each database (once
+    where services share a database), migrated to head first by the caller."""
     served: dict[str, list[str]] = {}
     for service, url in settings.databases.items():
         served.setdefault(url, []).append(service)
-    await migrations.upgrade_all(list(served))
     for url, services in served.items():
         db = Database(url)
         try:
@@ -247,6 +246,7 @@ async def add_tenants(
     configuration = configuration_steps(centre, added)
     passwords = {username: secrets.token_urlsafe(12) for username in people or {}}
     hashes = {username: hash_password(password) for username, password in passwords.items()}
+    await migrations.upgrade_all(settings.database_urls)
 
     async def change(session: AsyncSession, services: list[str]) -> None:
         for service in services:
