@@ -1,3 +1,4 @@
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -5,7 +6,7 @@ from switchboard.common.envelope import Envelope, peek
 from switchboard.common.events.escalation import FollowUpDue
 from switchboard.common.events.intake import ContactReceived, Party
 from switchboard.common.events.routing import ContactQueued
-from switchboard.common.ids import uuid7
+from switchboard.common.ids import made_at_ms, uuid7
 from switchboard.common.origin import Origin
 
 
@@ -25,6 +26,14 @@ def test_uuid7_is_version_7_and_sorts_by_creation() -> None:
     assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
     assert ids == sorted(ids)
     assert len(set(ids)) == len(ids)
+
+
+def test_a_uuid7_tells_the_millisecond_it_was_made() -> None:
+    before = time.time_ns() // 1_000_000
+    made = made_at_ms(str(uuid7()))
+    assert made is not None and before <= made <= time.time_ns() // 1_000_000
+    assert made_at_ms(str(uuid.uuid4())) is None
+    assert made_at_ms("not-an-id") is None
 
 
 def test_first_event_correlates_to_itself() -> None:

@@ -19,7 +19,6 @@ redacted of personal details. The source offset is committed only once the broke
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import json
 from collections.abc import Awaitable, Callable
@@ -41,6 +40,7 @@ from pydantic import ValidationError
 from switchboard.common.compliance.redaction import redact
 from switchboard.common.db import is_transient
 from switchboard.common.errors import PermanentError, TransientError
+from switchboard.common.ids import made_at_ms
 from switchboard.common.topics import DLQ_SUFFIX
 
 log = structlog.get_logger("switchboard.consumer")
@@ -73,9 +73,9 @@ def _happened(record: Record) -> tuple[int, str]:
     for name, value in record.headers:
         if name == "event-id":
             event_id = value.decode("ascii", "replace")
-            if len(event_id) == 36 and event_id[14] == "7":
-                with contextlib.suppress(ValueError):
-                    return int(event_id[:8] + event_id[9:13], 16), event_id
+            made_at = made_at_ms(event_id)
+            if made_at is not None:
+                return made_at, event_id
             break
     return record.timestamp, ""
 

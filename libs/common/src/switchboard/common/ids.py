@@ -31,3 +31,12 @@ def uuid7() -> uuid.UUID:
 
 def new_id() -> str:
     return str(uuid7())
+
+
+def made_at_ms(value: str) -> int | None:
+    """The Unix millisecond a UUIDv7 in its text form was made, or None for any other string."""
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        return None
+    return parsed.int >> 80 if parsed.version == 7 else None
