@@ -4,6 +4,11 @@ Every line carries the service name, the current trace and span ids (so logs joi
 `trace_id`) and whatever ids a handler bound with structlog's contextvars (contact_id, tenant_id,
 event_id). The standard library's loggers (uvicorn, aiokafka, FastStream) go through the same
 renderer, so the whole stream is JSON.
+
+Our own lines (structlog's) are rendered by structlog and handed straight to the process's one
+batched handler, not through the standard library's logging: a consumer writes a line per handled
+message, and a `LogRecord`, the logger hierarchy and a formatter per line cost as much as the
+rendering itself (`deploy/CAPACITY.md`).
 """
 
 from __future__ import annotations
@@ -45,16 +50,25 @@ class BatchedStreamHandler(logging.StreamHandler[TextIO]):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self._pending.append(self.format(record) + self.terminator)
+            line = self.format(record)
         except Exception:
             self.handleError(record)
             return
-        if record.levelno >= logging.WARNING:
+        self.write(line, urgent=record.levelno >= logging.WARNING)
+
+    def write(self, line: str, *, urgent: bool) -> None:
+        """Gather `line`; write everything gathered at once when it is `urgent` (a warning)."""
+        self.acquire()
+        try:
+            self._pending.append(line + self.terminator)
+            if not urgent and self._timer is None:
+                self._timer = threading.Timer(FLUSH_WITHIN_SECONDS, self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+        finally:
+            self.release()
+        if urgent:
             self.flush()
-        elif self._timer is None:
-            self._timer = threading.Timer(FLUSH_WITHIN_SECONDS, self.flush)
-            self._timer.daemon = True
-            self._timer.start()
 
     def flush(self) -> None:
         self.acquire()  # emit runs under this lock too (Handler.handle takes it)
@@ -68,6 +82,24 @@ class BatchedStreamHandler(logging.StreamHandler[TextIO]):
             self.release()
 
 
+class _Lines:
+    """structlog's logger for our own lines: each arrives rendered, and goes to the batched
+    handler (a warning or worse at once)."""
+
+    def __init__(self, handler: BatchedStreamHandler, name: str) -> None:
+        self._handler = handler
+        self.name = name
+
+    def info(self, line: str) -> None:
+        self._handler.write(line, urgent=False)
+
+    def warning(self, line: str) -> None:
+        self._handler.write(line, urgent=True)
+
+    debug = info
+    error = critical = exception = warning
+
+
 def configure_logging(*, service: str, level: str = "INFO") -> None:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -77,26 +109,24 @@ def configure_logging(*, service: str, level: str = "INFO") -> None:
         _add_trace_ids,
         lambda _l, _m, event_dict: {**event_dict, "service": service},
     ]
+    rendering: list[Any] = [
+        structlog.processors.format_exc_info,
+        redact_log_event,
+        structlog.processors.JSONRenderer(),
+    ]
+    handler = BatchedStreamHandler(sys.stdout)
     structlog.configure(
-        processors=[
-            *shared,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[*shared, *rendering],
+        logger_factory=lambda name="": _Lines(handler, name),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         cache_logger_on_first_use=True,
     )
-    formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info,
-            redact_log_event,
-            structlog.processors.JSONRenderer(),
-        ],
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *rendering],
+        )
     )
-    handler = BatchedStreamHandler(sys.stdout)
-    handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

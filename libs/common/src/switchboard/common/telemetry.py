@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -60,18 +60,27 @@ class RedactingExporter(SpanExporter):
 
 
 def _redacted(span: ReadableSpan) -> ReadableSpan:
+    """`span` with its personal details redacted: the span itself when it had none (most carry only
+    ids and names), a copy otherwise."""
+    attributes = dict(span.attributes or {})
+    clean = redact_value(attributes)
     status = span.status
     if status.description:
         status = Status(status.status_code, redact(status.description))
+    events = [(e, redact_value(dict(e.attributes or {}))) for e in span.events]
+    if (
+        clean == attributes
+        and status is span.status
+        and all(redacted == (e.attributes or {}) for e, redacted in events)
+    ):
+        return span
     return ReadableSpan(
         name=span.name,
         context=span.context,
         parent=span.parent,
         resource=span.resource,
-        attributes=redact_value(dict(span.attributes or {})),
-        events=[
-            Event(e.name, redact_value(dict(e.attributes or {})), e.timestamp) for e in span.events
-        ],
+        attributes=clean,
+        events=[Event(e.name, redacted, e.timestamp) for e, redacted in events],
         links=span.links,
         kind=span.kind,
         status=status,
@@ -165,17 +174,21 @@ def _attributes(attributes: Any) -> list[dict[str, Any]]:
 
 
 def _any_value(value: Any) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"boolValue": value}
-    if isinstance(value, int):
-        return {"intValue": str(value)}
-    if isinstance(value, float):
-        return {"doubleValue": value}
-    if isinstance(value, str):
-        return {"stringValue": value}
+    encode = _ENCODINGS.get(type(value))
+    if encode is not None:
+        return encode(value)
     if isinstance(value, Sequence):
         return {"arrayValue": {"values": [_any_value(item) for item in value]}}
     return {"stringValue": str(value)}
+
+
+_ENCODINGS: dict[type, Callable[[Any], dict[str, Any]]] = {
+    str: lambda value: {"stringValue": value},
+    bool: lambda value: {"boolValue": value},
+    int: lambda value: {"intValue": str(value)},
+    float: lambda value: {"doubleValue": value},
+}
+"""OTLP's AnyValue for each type an attribute holds (looked up by exact type: a bool is an int)."""
 
 
 def build_tracer_provider(*, service: str, settings: Settings) -> TracerProvider:
