@@ -26,7 +26,14 @@ from switchboard.common.db import Database
 from switchboard.common.envelope import utcnow
 from switchboard.common.logging import FLUSH_WITHIN_SECONDS, BatchedStreamHandler
 from switchboard.common.model_defaults import takes_validated_data_argument
-from switchboard.common.pacing import ASK_WAIT_MS, LINGER_BELOW, LINGER_MS, Pacing
+from switchboard.common.pacing import (
+    ASK_WAIT_MS,
+    IDLE_FETCH_MS,
+    LINGER_BELOW,
+    LINGER_MS,
+    QUIET_WAITS,
+    Pacing,
+)
 
 
 class _Scratch(SQLModel, registry=registry()):
@@ -178,7 +185,7 @@ class _Buffer:
 
 async def test_the_batch_loop_asks_again_at_once_after_an_empty_ask() -> None:
     subscriber = SimpleNamespace(batch_timeout_ms=ASK_WAIT_MS, max_records=200, consumer=None)
-    Pacing(subscriber)
+    Pacing(subscriber, broker_holds_fetches=True)
     buffer = _Buffer({}, {"a-0": [1, 2], "b-0": [3]}, delay=0.01)
     started = time.monotonic()
     assert await subscriber.get_msg(buffer) == ()  # nothing: no sleep after it
@@ -189,7 +196,7 @@ async def test_the_batch_loop_asks_again_at_once_after_an_empty_ask() -> None:
 
 async def test_a_consumer_behind_gathers_a_small_batch_with_what_comes_next() -> None:
     subscriber = SimpleNamespace(batch_timeout_ms=ASK_WAIT_MS, max_records=200, consumer=None)
-    Pacing(subscriber)
+    Pacing(subscriber, broker_holds_fetches=True)
     waiting = _Buffer({"a-0": [1, 2]}, {"a-0": [3], "b-0": [4]})
     started = time.monotonic()
     assert await subscriber.get_msg(waiting) == (1, 2, 3, 4)
@@ -198,3 +205,45 @@ async def test_a_consumer_behind_gathers_a_small_batch_with_what_comes_next() ->
     large = _Buffer({"a-0": list(range(LINGER_BELOW))}, {"a-0": [-1]})
     assert await subscriber.get_msg(large) == tuple(range(LINGER_BELOW))  # enough: no linger
     assert large.asked == [(ASK_WAIT_MS, 200)]
+
+
+def _consumer_with_fetcher() -> SimpleNamespace:
+    fetcher = SimpleNamespace(_fetch_max_wait_ms=0)
+    return SimpleNamespace(
+        batch_timeout_ms=ASK_WAIT_MS, max_records=200, consumer=SimpleNamespace(_fetcher=fetcher)
+    )
+
+
+async def test_on_the_embedded_broker_the_fetch_wait_grows_with_the_quiet_after_a_batch() -> None:
+    subscriber = _consumer_with_fetcher()
+    pacing = Pacing(subscriber, broker_holds_fetches=True)
+    fetcher = subscriber.consumer._fetcher
+    assert fetcher._fetch_max_wait_ms == IDLE_FETCH_MS  # nothing has come yet
+    pacing.batch_seen()
+    assert fetcher._fetch_max_wait_ms == QUIET_WAITS[0][1]
+    seen = [fetcher._fetch_max_wait_ms]
+    again = True
+    started = time.monotonic()
+    while pacing._next is not None and time.monotonic() - started < 10:
+        await asyncio.sleep(0.005)
+        if fetcher._fetch_max_wait_ms != seen[-1]:
+            seen.append(fetcher._fetch_max_wait_ms)
+            if again and seen[-1] == QUIET_WAITS[2][1]:
+                again = False
+                pacing.batch_seen()  # records again: eager at once, then the quiet starts anew
+                seen.append(fetcher._fetch_max_wait_ms)
+    waits = [wait for _, wait in QUIET_WAITS]
+    assert seen == waits[:3] + waits  # each step in order, and back to the start on a batch
+    assert pacing._next is None  # idle: no timer left to wake for
+    assert time.monotonic() - started >= QUIET_WAITS[-1][0] + QUIET_WAITS[2][0]
+
+
+async def test_on_kafka_the_fetch_wait_stays_long_since_kafka_answers_a_held_fetch_at_once() -> (
+    None
+):
+    subscriber = _consumer_with_fetcher()
+    pacing = Pacing(subscriber, broker_holds_fetches=False)
+    pacing.batch_seen()
+    await asyncio.sleep(0.05)
+    assert subscriber.consumer._fetcher._fetch_max_wait_ms == IDLE_FETCH_MS
+    assert pacing._next is None

@@ -151,7 +151,7 @@ class Subscriptions(Handlers):
             description=f"{self.service}'s one consumer (group {consumer_group(self.service)}), "
             "reading every topic here in batches; the producing service's document describes each.",
         )
-        pacing = Pacing(subscriber)
+        pacing = Pacing(subscriber, broker_holds_fetches=runtime.settings.on_embedded_broker)
 
         @subscriber
         async def consume(message: KafkaMessage) -> None:
