@@ -59,6 +59,9 @@ class RateRun:
     refused: dict[str, int] = field(default_factory=dict)
     acks: list[float] = field(default_factory=list)
     offers: list[float] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds each process spent from the run's first email until its contacts were worked
+    off: at a rate the centre keeps up with, what a contact costs when nothing queues."""
 
 
 @dataclass
@@ -239,14 +242,18 @@ def measure(backend: str) -> Figures:
                 raise RuntimeError("the agents could not sign in and go available")
             time.sleep(3.0)  # routing has taken in every agent's state
             asyncio.run(_fixed_rate(centre, 5.0, 2.0))  # warm-up
-            before, consumed = _cpu(centre), _consumed(centre)
-            asyncio.run(_burst(centre, figures))
-            figures.burst_worked_off = asyncio.run(worked_off(centre))
-            figures.burst_cpu = {n: used - before[n] for n, used in _cpu(centre).items()}
-            figures.burst_batching = _per_batch(consumed, _consumed(centre))
+            if BURST:
+                before, consumed = _cpu(centre), _consumed(centre)
+                asyncio.run(_burst(centre, figures))
+                figures.burst_worked_off = asyncio.run(worked_off(centre))
+                figures.burst_cpu = {n: used - before[n] for n, used in _cpu(centre).items()}
+                figures.burst_batching = _per_batch(consumed, _consumed(centre))
             for rate in RATES:
-                figures.runs.append(asyncio.run(_fixed_rate(centre, rate, RATE_SECONDS)))
+                before = _cpu(centre)
+                run = asyncio.run(_fixed_rate(centre, rate, RATE_SECONDS))
                 asyncio.run(worked_off(centre))
+                run.cpu = {n: used - before[n] for n, used in _cpu(centre).items()}
+                figures.runs.append(run)
         finally:
             stop.set()
             agents.join(30)
@@ -274,34 +281,41 @@ def _refusals(refusals: dict[str, int]) -> str:
     return f"{total} refused" + (f" ({causes})" if causes else "")
 
 
+def _per_contact(cpu: dict[str, float], contacts: int) -> str:
+    each = ", ".join(f"{n} {1000 * v / max(1, contacts):.1f}" for n, v in sorted(cpu.items()))
+    return f"{each} (total {1000 * sum(cpu.values()) / max(1, contacts):.1f})"
+
+
 def render(figures: Figures) -> str:
     idle = sum(v for n, v in figures.idle_cpu.items() if n != "(broker)")
     rate = figures.burst_recorded / figures.burst_seconds if figures.burst_seconds else 0.0
     by_service = ", ".join(f"{n} {v:.1f}" for n, v in sorted(figures.idle_cpu.items()))
-    per_contact = ", ".join(
-        f"{n} {1000 * v / max(1, figures.burst_recorded):.1f}"
-        for n, v in sorted(figures.burst_cpu.items())
-    )
-    total_cpu = 1000 * sum(figures.burst_cpu.values()) / max(1, figures.burst_recorded)
     lines = [
         f"whole centre, {figures.backend}: {AGENTS} agents available (email capacity "
         f"{EMAIL_CAPACITY}), tracing on, INFO logs",
         f"  idle CPU over {IDLE_SECONDS:.0f} s: {idle:.1f} % of one core for the services "
         f"({by_service})",
-        f"  burst of {BURST} emails, {BURST_CLIENTS} clients: {figures.burst_recorded} recorded in "
-        f"{figures.burst_seconds:.1f} s = {rate:.1f} contacts/s; {_refusals(figures.burst_refused)}; "
-        f"202 p50 {_p(figures.burst_acks, 0.5)} ms p99 {_p(figures.burst_acks, 0.99)} ms",
-        f"    the agents had wrapped them all up {figures.burst_worked_off:.0f} s later; CPU ms per "
-        f"contact from arrival to wrap-up: {per_contact} (total {total_cpu:.1f})",
-        "    messages per consumed batch: "
-        + ", ".join(f"{n} {v:.1f}" for n, v in sorted(figures.burst_batching.items())),
     ]
+    if BURST:
+        lines += [
+            f"  burst of {BURST} emails, {BURST_CLIENTS} clients: {figures.burst_recorded} recorded "
+            f"in {figures.burst_seconds:.1f} s = {rate:.1f} contacts/s; "
+            f"{_refusals(figures.burst_refused)}; 202 p50 {_p(figures.burst_acks, 0.5)} ms p99 "
+            f"{_p(figures.burst_acks, 0.99)} ms",
+            f"    the agents had wrapped them all up {figures.burst_worked_off:.0f} s later; CPU ms "
+            f"per contact from arrival to wrap-up: {_per_contact(figures.burst_cpu, figures.burst_recorded)}",
+            "    messages per consumed batch: "
+            + ", ".join(f"{n} {v:.1f}" for n, v in sorted(figures.burst_batching.items())),
+        ]
     for run in figures.runs:
         lines.append(
             f"  {run.rate:.0f} emails/s for {RATE_SECONDS:.0f} s: {run.sent} sent, "
             f"{_refusals(run.refused)}; 202 p50 {_p(run.acks, 0.5)} ms p99 {_p(run.acks, 0.99)} ms; 202 → offer "
             f"p50 {_p(run.offers, 0.5)} ms p99 {_p(run.offers, 0.99)} ms "
             f"({len(run.offers)} of {len(run.acks)} offered within 60 s)"
+        )
+        lines.append(
+            f"    CPU ms per contact from arrival to wrap-up: {_per_contact(run.cpu, len(run.acks))}"
         )
     lines.append(
         f"  raw aiokafka 3-hop pipeline, same broker: {figures.raw_per_second:,.0f} msg/s; "
@@ -333,6 +347,7 @@ if __name__ == "__main__":
     parser.add_argument("backends", nargs="*", choices=["sqlite", "postgresql"])
     parser.add_argument("--rates", type=float, nargs="*", default=list(RATES))
     parser.add_argument("--seconds", type=float, default=RATE_SECONDS)
+    parser.add_argument("--burst", type=int, default=BURST, help="emails in the burst; 0: none")
     args = parser.parse_args()
-    RATES, RATE_SECONDS = tuple(args.rates), args.seconds
+    RATES, RATE_SECONDS, BURST = tuple(args.rates), args.seconds, args.burst
     bench_centre(tuple(args.backends) or ("sqlite", "postgresql"))
