@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import HTTPConnection
 
 from switchboard.common.broker import OutboxSender, build_broker, consumer_group
+from switchboard.common.commits import Commits
 from switchboard.common.db import Database, claim_new
 from switchboard.common.envelope import Envelope
 from switchboard.common.outbox import OutboxMessage, OutboxRelay, outbox_row
@@ -102,6 +103,8 @@ class Runtime:
     """The topics the service declares it emits (its `Subscriptions(emits=...)`)."""
     consumes: tuple[str, ...] = ()
     """The topics its consumer group reads."""
+    commits: Commits | None = None
+    """Its consumer's offsets waiting to be committed (committed as it stops, too)."""
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:

@@ -77,6 +77,8 @@ def build_http(
                 await on_stop(runtime)
             await runtime.relay.stop()
             await runtime.sender.stop()
+            if runtime.commits is not None:
+                await runtime.commits.stop()
             await runtime.broker.stop()
             await runtime.db.dispose()
             runtime.tracer_provider.shutdown()

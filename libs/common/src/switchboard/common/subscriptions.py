@@ -33,6 +33,7 @@ from opentelemetry.trace import Span, SpanKind
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.broker import consumer_group, membership_for
+from switchboard.common.commits import Commits
 from switchboard.common.delivery import (
     DeadLetters,
     DeliveryMetrics,
@@ -143,7 +144,7 @@ class Subscriptions(Handlers):
             max_records=self.batch_size,
             batch_timeout_ms=ASK_WAIT_MS,
             fetch_max_wait_ms=IDLE_FETCH_MS,
-            ack_policy=AckPolicy.NACK_ON_ERROR,
+            ack_policy=AckPolicy.MANUAL,  # nacked below; acked in `Commits`' own time
             auto_offset_reset="earliest",
             session_timeout_ms=membership.session_timeout_ms,
             heartbeat_interval_ms=membership.heartbeat_interval_ms,
@@ -152,12 +153,19 @@ class Subscriptions(Handlers):
             "reading every topic here in batches; the producing service's document describes each.",
         )
         pacing = Pacing(subscriber, broker_holds_fetches=runtime.settings.on_embedded_broker)
+        commits = runtime.commits = Commits()
 
         @subscriber
         async def consume(message: KafkaMessage) -> None:
             pacing.batch_seen()
-            records = message.raw_message
-            await delivery.apply(list(records) if isinstance(records, tuple | list) else [records])
+            raw = message.raw_message
+            records = list(raw) if isinstance(raw, tuple | list) else [raw]
+            try:
+                await delivery.apply(records)
+            except BaseException:
+                await message.nack()  # back to the batch's first records, to be applied again
+                raise
+            commits.applied(message.consumer, records)
 
 
 class _Delivery:
