@@ -25,7 +25,6 @@ from typing import Any
 
 import structlog
 from aiokafka import TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError
 
 log = structlog.get_logger("switchboard.consumer")
 
@@ -76,14 +75,16 @@ class Commits:
         offsets, self._pending = self._pending, {}
         if not offsets:
             return
+        assigned = self._consumer.assignment()
+        # A partition a rebalance gave to another member is read again there; the ledger skips.
+        held = {partition: offset for partition, offset in offsets.items() if partition in assigned}
+        if not held:
+            return
         try:
-            await self._consumer.commit(offsets)
-        except (CommitFailedError, IllegalStateError) as error:
-            # Rebalanced: the partitions are another member's now, which reads them again.
-            log.warning("offsets dropped after a rebalance", error=repr(error), count=len(offsets))
-        except Exception as error:  # the broker away: keep them for the next round
+            await self._consumer.commit(held)
+        except Exception as error:  # the broker away, or a rebalance under way: the next round
             log.warning("offsets not committed; will retry", error=repr(error))
-            for partition, offset in offsets.items():
+            for partition, offset in held.items():
                 self._pending[partition] = max(self._pending.get(partition, 0), offset)
 
     async def stop(self) -> None:
