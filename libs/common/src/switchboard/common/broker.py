@@ -1,9 +1,9 @@
 """Kafka wiring: the broker a service uses and topic creation.
 
 Subscribers (switchboard.common.subscriptions) commit offsets only after their batch's effect is
-durable (NACK_ON_ERROR: ack after success, seek back on error), never FastStream's Kafka default of
-acking first. Each consumer has one batch in flight (no `max_workers`), so its commit, which commits
-every position it has returned, covers exactly the records handled.
+durable, never FastStream's Kafka default of acking first: they seek back on error and hand the
+batch's offsets to `switchboard.common.commits`, which commits them, partition by partition, in
+rounds. Each consumer has one batch in flight (no `max_workers`).
 """
 
 from __future__ import annotations

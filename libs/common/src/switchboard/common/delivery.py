@@ -2,7 +2,8 @@
 
 A batch of records is applied in ONE database transaction: each event claimed in the idempotency
 ledger (a redelivered one is skipped), its handler's effect and emitted events written; the offsets
-are committed after that transaction commits. If the batch fails:
+are committed after that transaction commits (in rounds: switchboard.common.commits). If the batch
+fails:
 
     TransientError, a database connection/lock error, a Kafka or socket error
         -> not the messages' fault: wait, then nack (seek back); the whole batch is redelivered
