@@ -1,7 +1,11 @@
-from opentelemetry.trace import SpanKind
+from collections.abc import Sequence
+
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from switchboard.common.settings import Settings
-from switchboard.common.telemetry import build_tracer_provider, read_spans
+from switchboard.common.telemetry import RedactingExporter, build_tracer_provider, read_spans
 
 
 def test_spans_are_written_as_otlp_json_with_hex_ids(tmp_path) -> None:
@@ -33,3 +37,37 @@ def test_a_line_still_being_written_is_left_for_the_next_read(tmp_path) -> None:
     whole = file.read_text(encoding="utf-8")
     file.write_text(whole + whole[: len(whole) // 2], encoding="utf-8")  # an export half written
     assert [s["name"] for s in read_spans(tmp_path / "traces")] == ["whole"]
+
+
+class _Kept(SpanExporter):
+    def __init__(self) -> None:
+        self.spans: list[ReadableSpan] = []
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        self.spans.extend(spans)
+        return SpanExportResult.SUCCESS
+
+
+def test_spans_leave_redacted_and_one_with_nothing_to_redact_leaves_as_it_is() -> None:
+    finished = _Kept()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(finished))
+    tracer = provider.get_tracer("test")
+    with tracer.start_as_current_span("ids only", attributes={"switchboard.contact_id": "c-1"}):
+        pass
+    with tracer.start_as_current_span("failed", attributes={"email": "ann@example.com"}) as span:
+        span.add_event("called", {"note": "call 0412 345 678"})
+        span.set_status(Status(StatusCode.ERROR, "no answer from ann@example.com"))
+    with tracer.start_as_current_span("failed plainly") as span:
+        span.set_status(Status(StatusCode.ERROR, "the broker was away"))
+    exported = _Kept()
+    RedactingExporter(exported).export(finished.spans)
+    ids_only, failed, plainly = exported.spans
+    assert ids_only is finished.spans[0]  # nothing to redact: not copied
+    assert ids_only.attributes == {"switchboard.contact_id": "c-1"}
+    assert failed.attributes == {"email": "[redacted]"}
+    assert failed.events[0].attributes == {"note": "call [phone]"}
+    assert failed.status.description == "no answer from [email]"
+    assert failed.status.status_code is StatusCode.ERROR
+    assert plainly is finished.spans[2]
+    assert plainly.status.description == "the broker was away"

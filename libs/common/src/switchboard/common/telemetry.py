@@ -66,7 +66,9 @@ def _redacted(span: ReadableSpan) -> ReadableSpan:
     clean = redact_value(attributes)
     status = span.status
     if status.description:
-        status = Status(status.status_code, redact(status.description))
+        described = redact(status.description)
+        if described != status.description:
+            status = Status(status.status_code, described)
     events = [(e, redact_value(dict(e.attributes or {}))) for e in span.events]
     if (
         clean == attributes
