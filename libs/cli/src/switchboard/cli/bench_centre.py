@@ -317,9 +317,13 @@ def render(figures: Figures) -> str:
         lines.append(
             f"    CPU ms per contact from arrival to wrap-up: {_per_contact(run.cpu, len(run.acks))}"
         )
+    ratio = (  # the burst's rate against the pipeline's: no burst, no ratio
+        f"; centre ÷ raw = {rate / figures.raw_per_second:.4f}"
+        if BURST and figures.raw_per_second
+        else ""
+    )
     lines.append(
-        f"  raw aiokafka 3-hop pipeline, same broker: {figures.raw_per_second:,.0f} msg/s; "
-        f"centre ÷ raw = {rate / figures.raw_per_second if figures.raw_per_second else 0:.4f}"
+        f"  raw aiokafka 3-hop pipeline, same broker: {figures.raw_per_second:,.0f} msg/s{ratio}"
     )
     return "\n".join(lines)
 
