@@ -193,10 +193,13 @@ class Database:
             if self._writer_lock is not None:
                 await self._writer_lock.acquire()
                 stack.callback(self._writer_lock.release)
+            committed: list[Callable[[], object]] = []
+            stack.push(_then(committed))  # after the commit below, before the turn is given up
             engine = self._snapshot_engine if snapshot else self.engine
             session = await stack.enter_async_context(
                 AsyncSession(engine, expire_on_commit=False, sync_session_class=HoldingSession)
             )
+            session.info[_COMMITTED] = committed
             await stack.enter_async_context(session.begin())
             yield session
 
@@ -219,6 +222,25 @@ class Database:
         if self._writer_lock is not None:
             self._writer_lock.close()
             self._writer_lock = None
+
+
+_COMMITTED = "switchboard.committed"
+
+
+def on_commit(session: AsyncSession, then: Callable[[], object]) -> None:
+    """Call `then` once this write transaction has committed (never if it rolls back), before the
+    process's next writer may begin: what follows one commit happens before the next one's."""
+    session.info[_COMMITTED].append(then)
+
+
+def _then(committed: list[Callable[[], object]]) -> Callable[..., bool]:
+    def exit_(exc_type: type[BaseException] | None, *_: object) -> bool:
+        if exc_type is None:
+            for then in committed:
+                then()
+        return False
+
+    return exit_
 
 
 Gathered = TypeVar("Gathered")

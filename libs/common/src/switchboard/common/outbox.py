@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import zlib
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, cast
@@ -30,7 +32,7 @@ import structlog
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Tracer
 from prometheus_client import CollectorRegistry
-from sqlalchemy import JSON, Column, LargeBinary, delete, func, text
+from sqlalchemy import JSON, Column, LargeBinary, delete, func, inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field, SQLModel, col, select
 
@@ -119,10 +121,19 @@ class OutboxRelay:
         """Rows waiting for the broker, as of the last round (what intake's back-pressure reads)."""
         self._task: asyncio.Task[None] | None = None
         self._leader_conn: AsyncConnection | None = None
+        self._handed = HandedOver(enabled=not db.is_postgres)
 
     def wake(self) -> None:
-        """Called after a transaction that wrote rows commits: relay them now, not at the next poll."""
+        """Rows were written that this relay was not handed: look at the table now, not at the
+        next poll."""
         self._wake.set()
+
+    def hand_over(self, rows: list[OutboxMessage]) -> None:
+        """Called as a transaction of this process that wrote `rows` commits, before the next
+        one may: relay them now, from memory when the relay knows the table holds nothing older."""
+        if rows:
+            self._handed.add(rows)
+            self._wake.set()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self._producer}")
@@ -132,6 +143,8 @@ class OutboxRelay:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        with contextlib.suppress(Exception):  # the database away: they are sent again on start
+            await self._forget_acknowledged()
         if self._leader_conn is not None:
             await self._leader_conn.close()
             self._leader_conn = None
@@ -143,17 +156,35 @@ class OutboxRelay:
         unknown reason `max_attempts` times, is set aside with the reason instead, so the rows
         behind it flow on. A transient failure (the broker away) leaves the rest for the next
         round, after a back-off."""
-        async with self._db.reader() as session:
-            rows = (
-                await session.exec(
-                    select(OutboxMessage)
-                    .where(OutboxMessage.producer == self._producer)
-                    .order_by(col(OutboxMessage.id))
-                    .limit(self._batch_size)
-                )
-            ).all()
+        rows = self._handed.take(self._batch_size)
+        from_memory = bool(rows)
+        if not from_memory:
+            await self._forget_acknowledged()
+            self._handed.reading()
+            rows = await self._read()
+            self._handed.read(rows, whole_table=len(rows) < self._batch_size)
         if not rows:
             return 0
+        try:
+            return await self._publish_rows(rows, from_memory=from_memory)
+        except BaseException:
+            self._handed.lost()  # what failed stays in the table; the next round reads it
+            raise
+
+    async def _read(self) -> list[OutboxMessage]:
+        async with self._db.reader() as session:
+            return list(
+                (
+                    await session.exec(
+                        select(OutboxMessage)
+                        .where(OutboxMessage.producer == self._producer)
+                        .order_by(col(OutboxMessage.id))
+                        .limit(self._batch_size)
+                    )
+                ).all()
+            )
+
+    async def _publish_rows(self, rows: list[OutboxMessage], *, from_memory: bool) -> int:
         results: list[object] = []
         for row in rows:
             try:
@@ -170,6 +201,11 @@ class OutboxRelay:
             if isinstance(result, BaseException)
         ]
         hopeless = [(row, e) for row, e in failed if self._attempts.failed(str(row.id), e)]
+        if from_memory and not failed:
+            self._handed.acknowledged(done)
+            if self._handed.deletion_due():
+                await self._forget_acknowledged()
+            return len(done)
         if done or hopeless:
             async with self._db.session() as session:
                 if done:
@@ -202,7 +238,15 @@ class OutboxRelay:
                 .select_from(OutboxMessage)
                 .where(OutboxMessage.producer == self._producer)
             )
-        return int(count or 0)
+        return int(count or 0) - self._handed.acknowledged_count
+
+    async def _forget_acknowledged(self) -> None:
+        """Delete the rows the broker acknowledged since the last time, in one transaction."""
+        done = self._handed.to_delete()
+        if done:
+            async with self._db.session() as session:
+                await session.exec(delete(OutboxMessage).where(col(OutboxMessage.id).in_(done)))
+            self._handed.deleted(done)
 
     async def _publish(self, row: OutboxMessage) -> asyncio.Future[Any]:
         """Send one row; a PRODUCER span, child of the transaction that wrote it, is what the
@@ -242,10 +286,12 @@ class OutboxRelay:
         backoff = 0.1
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_interval)
+                await asyncio.wait_for(self._wake.wait(), self._handed.wait(self._poll_interval))
             self._wake.clear()
             try:
                 drained = False
+                if self._handed.deletion_due():
+                    await self._forget_acknowledged()
                 if await self._is_leader():
                     while await self.relay_once() >= self._batch_size:
                         pass
@@ -273,6 +319,88 @@ class OutboxRelay:
             self.unpublished = 0 if drained else await self.backlog()
             if self._on_backlog is not None:
                 self._on_backlog(self.unpublished)
+
+
+class HandedOver:
+    """What a relay knows of its table without reading it (SQLite: one process writes a service's
+    rows, so it can be told of each as it commits).
+
+    A row is relayed from memory only while the relay knows the table holds no older row of its
+    producer: after a read that found less than a batch (the whole table), every row handed over
+    since is newer, in commit order. Anything else (rows written by another process, a send that
+    failed, a start with rows left behind) sends the relay back to reading the table, in id order,
+    as on PostgreSQL, where other replicas' rows are relayed too and it always reads.
+
+    Rows the broker acknowledged are deleted in one transaction for many rounds (`DELETE_AFTER`,
+    `DELETE_AT`) rather than one each: a crash before that sends them again, which the consumers'
+    ledgers absorb as they absorb every duplicate publish."""
+
+    DELETE_AFTER = 0.5
+    DELETE_AT = 200
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self._known = False
+        self._rows: deque[OutboxMessage] = deque()
+        """Known: the rows to relay, in commit order. Not known: those handed over since the
+        current read of the table began, some of which it may not see."""
+        self._acknowledged: list[int] = []
+        self._first_acknowledged = 0.0
+
+    def add(self, rows: list[OutboxMessage]) -> None:
+        if self.enabled:  # a row a rolled-back savepoint took back has no identity: not written
+            self._rows.extend(row for row in rows if inspect(row).has_identity)
+
+    def take(self, limit: int) -> list[OutboxMessage]:
+        if not self._known:
+            return []
+        return [self._rows.popleft() for _ in range(min(limit, len(self._rows)))]
+
+    def reading(self) -> None:
+        """A read of the table begins: what was handed over before it, it will see."""
+        self._rows.clear()
+
+    def read(self, rows: list[OutboxMessage], *, whole_table: bool) -> None:
+        if not self.enabled:
+            return
+        seen = {row.id for row in rows}
+        self._rows = deque(row for row in self._rows if row.id not in seen)
+        self._known = whole_table
+
+    def lost(self) -> None:
+        """A round failed: what it took is still in the table, and what followed it is newer."""
+        self._known = False
+        self._rows.clear()
+
+    def acknowledged(self, ids: list[int | None]) -> None:
+        if not self._acknowledged:
+            self._first_acknowledged = time.monotonic()
+        self._acknowledged.extend(i for i in ids if i is not None)
+
+    @property
+    def acknowledged_count(self) -> int:
+        return len(self._acknowledged)
+
+    def deletion_due(self) -> bool:
+        return bool(self._acknowledged) and (
+            len(self._acknowledged) >= self.DELETE_AT
+            or time.monotonic() - self._first_acknowledged >= self.DELETE_AFTER
+        )
+
+    def to_delete(self) -> list[int]:
+        return list(self._acknowledged)
+
+    def deleted(self, ids: list[int]) -> None:
+        self._acknowledged = self._acknowledged[len(ids) :]
+        if self._acknowledged:
+            self._first_acknowledged = time.monotonic()
+
+    def wait(self, poll_interval: float) -> float:
+        """How long the relay may sleep: its poll, or until acknowledged rows are due deletion."""
+        if not self._acknowledged:
+            return poll_interval
+        due_in = self._first_acknowledged + self.DELETE_AFTER - time.monotonic()
+        return max(0.0, min(poll_interval, due_in))
 
 
 def _failed(result: object) -> bool:

@@ -18,7 +18,7 @@ from starlette.requests import HTTPConnection
 
 from switchboard.common.broker import OutboxSender, build_broker, consumer_group
 from switchboard.common.commits import Commits
-from switchboard.common.db import Database, claim_new
+from switchboard.common.db import Database, claim_new, on_commit
 from switchboard.common.envelope import Envelope
 from switchboard.common.outbox import OutboxMessage, OutboxRelay, outbox_row
 from switchboard.common.settings import Settings
@@ -116,13 +116,12 @@ class Runtime:
                 context=self.context,
                 emits=self.emits,
             )
+            on_commit(session, lambda: self.relay.hand_over(tx.emitted))
             yield tx
             for finish in tx.finishing:
                 await finish()
         for apply in tx.committed:
             apply()
-        if tx.emitted:
-            self.relay.wake()
 
 
 def build_runtime(service: str, settings: Settings) -> Runtime:
