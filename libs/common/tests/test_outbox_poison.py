@@ -18,7 +18,7 @@ from switchboard.common import setaside
 from switchboard.common.db import Database
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.intake import ContactReceived
-from switchboard.common.outbox import EventTooLarge, OutboxMessage, OutboxRelay, outbox_row
+from switchboard.common.outbox import EventTooLarge, OutboxMessage, OutboxRelay, outgoing
 
 
 class Broker:
@@ -188,4 +188,4 @@ def test_an_event_over_the_limit_is_refused_before_it_is_stored() -> None:
         contact_id="c1",
     )
     with pytest.raises(EventTooLarge, match="over the"):
-        outbox_row(event, producer="intake")
+        outgoing(event)

@@ -25,6 +25,7 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -32,9 +33,11 @@ import structlog
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Tracer
 from prometheus_client import CollectorRegistry
-from sqlalchemy import JSON, Column, LargeBinary, delete, func, inspect, text
+from sqlalchemy import JSON, Column, LargeBinary, delete, func, insert, text
+from sqlalchemy import select as select_columns
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common import setaside, topics
 from switchboard.common.db import Database
@@ -68,7 +71,20 @@ class EventTooLarge(PermanentError):
     pass
 
 
-def outbox_row(event: Envelope[Any], *, producer: str) -> OutboxMessage:
+@dataclass(slots=True)
+class Outgoing:
+    """An event on its way to the broker: an outbox row as a transaction writes it and as the
+    relay reads it back (plain values: no ORM object per event, on either side)."""
+
+    topic: str
+    key: str
+    value: bytes
+    headers: dict[str, str]
+    id: int | None = None
+    """Assigned as the transaction writes it."""
+
+
+def outgoing(event: Envelope[Any]) -> Outgoing:
     """The row for `event`, carrying the current trace context in its headers; refused when it is
     over `MAX_EVENT_BYTES` (no broker would take it)."""
     headers: dict[str, str] = {
@@ -84,13 +100,30 @@ def outbox_row(event: Envelope[Any], *, producer: str) -> OutboxMessage:
             f"{event.event_type} event of {len(value):,} bytes is over the {MAX_EVENT_BYTES:,}-byte"
             " limit of one message"
         )
-    return OutboxMessage(
-        producer=producer,
-        topic=topics.for_event_type(event.event_type).name,
-        key=event.aggregate_id,
-        value=value,
-        headers=headers,
+    return Outgoing(
+        topics.for_event_type(event.event_type).name, event.aggregate_id, value, headers
     )
+
+
+async def write(session: AsyncSession, *, producer: str, rows: list[Outgoing]) -> None:
+    """Insert `rows` in the session's transaction with one statement, and give each its id."""
+    now = utcnow()
+    result = await (await session.connection()).execute(
+        insert(OutboxMessage).returning(col(OutboxMessage.id), sort_by_parameter_order=True),
+        [
+            {
+                "producer": producer,
+                "topic": row.topic,
+                "key": row.key,
+                "value": row.value,
+                "headers": row.headers,
+                "created_at": now,
+            }
+            for row in rows
+        ],
+    )
+    for row, (row_id,) in zip(rows, result.all(), strict=True):
+        row.id = row_id
 
 
 class OutboxRelay:
@@ -128,7 +161,7 @@ class OutboxRelay:
         next poll."""
         self._wake.set()
 
-    def hand_over(self, rows: list[OutboxMessage]) -> None:
+    def hand_over(self, rows: list[Outgoing]) -> None:
         """Called as a transaction of this process that wrote `rows` commits, before the next
         one may: relay them now, from memory when the relay knows the table holds nothing older."""
         if rows:
@@ -171,20 +204,23 @@ class OutboxRelay:
             self._handed.lost()  # what failed stays in the table; the next round reads it
             raise
 
-    async def _read(self) -> list[OutboxMessage]:
+    async def _read(self) -> list[Outgoing]:
         async with self._db.reader() as session:
-            return list(
-                (
-                    await session.exec(
-                        select(OutboxMessage)
-                        .where(OutboxMessage.producer == self._producer)
-                        .order_by(col(OutboxMessage.id))
-                        .limit(self._batch_size)
-                    )
-                ).all()
+            found = await (await session.connection()).execute(
+                select_columns(
+                    col(OutboxMessage.topic),
+                    col(OutboxMessage.key),
+                    col(OutboxMessage.value),
+                    col(OutboxMessage.headers),
+                    col(OutboxMessage.id),
+                )
+                .where(col(OutboxMessage.producer) == self._producer)
+                .order_by(col(OutboxMessage.id))
+                .limit(self._batch_size)
             )
+            return [Outgoing(*row) for row in found]
 
-    async def _publish_rows(self, rows: list[OutboxMessage], *, from_memory: bool) -> int:
+    async def _publish_rows(self, rows: list[Outgoing], *, from_memory: bool) -> int:
         results: list[object] = []
         for row in rows:
             try:
@@ -218,7 +254,7 @@ class OutboxRelay:
                         ref=str(row.id),
                         error=reason,
                         attempts=self._attempts.count(str(row.id)),
-                        row=await session.merge(row),
+                        row=await session.get(OutboxMessage, row.id),
                     )
             for row, _ in hopeless:
                 self._attempts.forget(str(row.id))
@@ -248,7 +284,7 @@ class OutboxRelay:
                 await session.exec(delete(OutboxMessage).where(col(OutboxMessage.id).in_(done)))
             self._handed.deleted(done)
 
-    async def _publish(self, row: OutboxMessage) -> asyncio.Future[Any]:
+    async def _publish(self, row: Outgoing) -> asyncio.Future[Any]:
         """Send one row; a PRODUCER span, child of the transaction that wrote it, is what the
         consumer's span will continue."""
         headers = dict(row.headers)
@@ -341,17 +377,17 @@ class HandedOver:
     def __init__(self, *, enabled: bool) -> None:
         self.enabled = enabled
         self._known = False
-        self._rows: deque[OutboxMessage] = deque()
+        self._rows: deque[Outgoing] = deque()
         """Known: the rows to relay, in commit order. Not known: those handed over since the
         current read of the table began, some of which it may not see."""
         self._acknowledged: list[int] = []
         self._first_acknowledged = 0.0
 
-    def add(self, rows: list[OutboxMessage]) -> None:
-        if self.enabled:  # a row a rolled-back savepoint took back has no identity: not written
-            self._rows.extend(row for row in rows if inspect(row).has_identity)
+    def add(self, rows: list[Outgoing]) -> None:
+        if self.enabled:
+            self._rows.extend(rows)
 
-    def take(self, limit: int) -> list[OutboxMessage]:
+    def take(self, limit: int) -> list[Outgoing]:
         if not self._known:
             return []
         return [self._rows.popleft() for _ in range(min(limit, len(self._rows)))]
@@ -360,7 +396,7 @@ class HandedOver:
         """A read of the table begins: what was handed over before it, it will see."""
         self._rows.clear()
 
-    def read(self, rows: list[OutboxMessage], *, whole_table: bool) -> None:
+    def read(self, rows: list[Outgoing], *, whole_table: bool) -> None:
         if not self.enabled:
             return
         seen = {row.id for row in rows}

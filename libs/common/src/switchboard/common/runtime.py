@@ -16,11 +16,12 @@ from prometheus_client import CollectorRegistry, Gauge
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import HTTPConnection
 
+from switchboard.common import outbox
 from switchboard.common.broker import OutboxSender, build_broker, consumer_group
 from switchboard.common.commits import Commits
 from switchboard.common.db import Database, claim_new, on_commit
 from switchboard.common.envelope import Envelope
-from switchboard.common.outbox import OutboxMessage, OutboxRelay, outbox_row
+from switchboard.common.outbox import OutboxRelay, Outgoing, outgoing
 from switchboard.common.settings import Settings
 from switchboard.common.telemetry import build_tracer_provider
 
@@ -34,7 +35,7 @@ class Transaction:
     """The service's context (see `Runtime.context`)."""
     emits: frozenset[str] | None = None
     """The topics the service declares it emits (None: not declared, anything goes)."""
-    emitted: list[OutboxMessage] = field(default_factory=list)
+    emitted: list[Outgoing] = field(default_factory=list)
     committed: list[Callable[[], object]] = field(default_factory=list)
     finishing: list[Callable[[], Awaitable[object]]] = field(default_factory=list)
 
@@ -43,15 +44,22 @@ class Transaction:
         transaction: one query for the whole batch instead of one per event."""
         return await claim_new(self.session, consumer=self.consumer, events=events)
 
-    async def emit(self, event: Envelope[Any]) -> OutboxMessage:
-        """Publish `event` if, and only if, this transaction commits. The row's id is assigned when
-        the session next flushes."""
-        row = outbox_row(event, producer=self.producer)
+    async def emit(self, event: Envelope[Any]) -> Outgoing:
+        """Publish `event` if, and only if, this transaction commits. Its row is written, with the
+        transaction's other events in one statement, when the transaction's work is done."""
+        row = outgoing(event)
         if self.emits is not None and row.topic not in self.emits:
             raise ValueError(f"{self.producer} does not declare that it emits {row.topic}")
-        self.session.add(row)
+        if self.session.in_nested_transaction():
+            raise RuntimeError("emit outside a savepoint: a rolled-back one would not take it back")
         self.emitted.append(row)
         return row
+
+    async def write_emitted(self) -> None:
+        """Write the events emitted so far (the runtime does, after the `before_commit` work)."""
+        unwritten = [row for row in self.emitted if row.id is None]
+        if unwritten:
+            await outbox.write(self.session, producer=self.producer, rows=unwritten)
 
     def before_commit(self, finish: Callable[[], Awaitable[object]]) -> None:
         """Await `finish` when the transaction's work is done, just before it commits: how a
@@ -120,6 +128,7 @@ class Runtime:
             yield tx
             for finish in tx.finishing:
                 await finish()
+            await tx.write_emitted()
         for apply in tx.committed:
             apply()
 

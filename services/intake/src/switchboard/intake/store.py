@@ -51,7 +51,6 @@ class Receipt(SQLModel, table=True):
     contact_id: str = Field(max_length=36, index=True)
     conversation_id: str = Field(max_length=36)
     event_id: str = Field(max_length=36)
-    outbox_id: int
     received_at: datetime = Field(default_factory=utcnow)
 
 
