@@ -304,3 +304,14 @@ async def test_an_answer_handled_before_the_first_queueing_still_stops_its_clock
     floor.advance_to(61)
     await floor.fire()
     assert await floor.emitted("contact.escalated") == []
+
+
+async def test_only_a_timer_due_within_a_tick_wakes_the_timers(floor: Floor) -> None:
+    """Each queued contact schedules its clocks' timers: waking the loop for each would cost a
+    write transaction per contact, though it looks again within a tick anyway."""
+    loop = floor.timers.loop
+    now = datetime.now(UTC)
+    floor.timers.wake(now + timedelta(hours=4))
+    assert not loop._woken.is_set()
+    floor.timers.wake(now + timedelta(seconds=loop.tick / 2))
+    assert loop._woken.is_set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from opentelemetry.trace import Tracer
 
@@ -16,6 +17,7 @@ class Escalation(ServiceContext):
     runtime: Runtime
     clock: Clock
     """Escalation's now (a test or a drill may move it)."""
-    wake: Callable[[], None]
-    """Wakes the timers: a timer is due sooner than they were sleeping for."""
+    wake: Callable[[datetime], None]
+    """Told of each timer scheduled (when it fires): wakes the timers if it is due sooner than
+    they would look again."""
     tracer: Tracer

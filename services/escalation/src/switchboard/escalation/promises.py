@@ -5,6 +5,7 @@ a follow-up falling due)."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from switchboard.common.events.escalation import ContactEscalated, FollowUpDue, SlaAlert
@@ -67,7 +68,7 @@ def schedule(tx: Transaction, clock: store.Clock, at: datetime, action: str) -> 
     tx.session.add(
         store.Timer(timer_id=new_id(), clock_id=clock.clock_id, fire_at=at, action=action)
     )
-    tx.after_commit(Escalation.of(tx).wake)  # once the row is there for the loop to see
+    tx.after_commit(partial(Escalation.of(tx).wake, at))  # once the row is there to see
 
 
 async def stop(tx: Transaction, contact_id: str, reason: str, at: datetime) -> None:

@@ -16,6 +16,7 @@ from prometheus_client import Gauge
 from switchboard.common import setaside
 from switchboard.common.clock import GAUGE_SECONDS, Clock, DueLoop, Every
 from switchboard.common.delivery import classify
+from switchboard.common.envelope import aware
 from switchboard.common.runtime import Runtime
 from switchboard.escalation import coaching, promises, store
 
@@ -41,8 +42,12 @@ class Timers:
             registry=runtime.metrics,
         )
 
-    def wake(self) -> None:
-        self.loop.wake()
+    def wake(self, at: datetime) -> None:
+        """A timer was scheduled for `at`: wake the loop if it would otherwise look too late. It
+        looks again within a tick anyway, so a timer due later needs no wake-up (and no write
+        transaction of the loop's for every contact queued)."""
+        if (aware(at) - self.clock.now()).total_seconds() < self.loop.tick:
+            self.loop.wake()
 
     async def fire_due(self) -> int:
         """Fire one batch of due timers; how many were due."""
