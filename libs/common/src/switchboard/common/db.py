@@ -274,7 +274,10 @@ async def claim_new(session: AsyncSession, *, consumer: str, events: list[Any]) 
     """Of `events` (envelopes), those `consumer` has not applied, each once, now claimed in the
     caller's transaction: one `INSERT ... ON CONFLICT DO NOTHING RETURNING` for the whole batch,
     which answers with the ids it inserted (the ones not yet in the ledger)."""
-    unique = list({event.event_id: event for event in events}.values())
+    first: dict[str, Any] = {}
+    for envelope in events:  # a batch holding an event twice applies it where it first comes
+        first.setdefault(envelope.event_id, envelope)
+    unique = list(first.values())
     if not unique:
         return []
     connection = await session.connection()

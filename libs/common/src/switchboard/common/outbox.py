@@ -5,8 +5,10 @@ So a change and its events happen together or not at all, and a crash between co
 only delays the events (the relay finds the rows on start). The price is a possible duplicate
 publish, which the idempotent consumers absorb.
 
-Rows are relayed in id order, one producer's rows by one relay at a time (on PostgreSQL the relay
-holds an advisory lock; SQLite runs one process per service), which keeps each key's events in order.
+Rows are relayed in the order they were committed, one producer's rows by one relay at a time (on
+PostgreSQL the relay holds an advisory lock; SQLite runs one process per service), which keeps each
+key's events in order. On SQLite the relay is handed each transaction's rows as it commits and
+sends them from memory (`HandedOver`); otherwise it reads the table, in id order.
 The W3C trace context of the transaction that wrote a row travels with it, so the publish span
 joins the trace of the request or message that caused it.
 
@@ -155,11 +157,6 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
         self._leader_conn: AsyncConnection | None = None
         self._handed = HandedOver(enabled=not db.is_postgres)
-
-    def wake(self) -> None:
-        """Rows were written that this relay was not handed: look at the table now, not at the
-        next poll."""
-        self._wake.set()
 
     def hand_over(self, rows: list[Outgoing]) -> None:
         """Called as a transaction of this process that wrote `rows` commits, before the next

@@ -1,0 +1,55 @@
+"""The idempotency ledger's claim on a real SQLite database: of a batch, the events a consumer has
+not applied, each once, claimed in the caller's transaction (one statement for the batch)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from switchboard.common.db import Database, ProcessedEvent, claim_new
+from switchboard.common.envelope import Envelope
+from switchboard.common.events.desktop import ContactWrapped
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}")
+    await database.create_tables()
+    yield database
+    await database.dispose()
+
+
+def _event(contact_id: str) -> Envelope[ContactWrapped]:
+    wrapped = ContactWrapped(agent_id="a1", disposition="resolved")
+    return Envelope.first(wrapped, tenant_id="acme", aggregate_id=contact_id)
+
+
+async def test_a_batch_claims_only_what_the_consumer_has_not_applied(db: Database) -> None:
+    old, new, again = _event("c1"), _event("c2"), _event("c3")
+    async with db.session() as session:
+        assert await claim_new(session, consumer="recording", events=[old]) == [old]
+
+    twice = again.model_copy()  # the same event delivered twice in one batch
+    async with db.session() as session:
+        claimed = await claim_new(session, consumer="recording", events=[old, again, new, twice])
+    assert claimed == [again, new] and claimed[0] is again  # where it first came
+
+    async with db.session() as session:  # another consumer group has its own ledger
+        assert await claim_new(session, consumer="desktop", events=[old]) == [old]
+        rows = (await session.exec(select(ProcessedEvent.consumer, ProcessedEvent.event_id))).all()
+    assert sorted(rows) == sorted(
+        [("recording", e.event_id) for e in (old, again, new)] + [("desktop", old.event_id)]
+    )
+
+
+async def test_a_claim_rolled_back_with_its_transaction_is_claimed_again(db: Database) -> None:
+    event = _event("c1")
+    with pytest.raises(RuntimeError):
+        async with db.session() as session:
+            assert await claim_new(session, consumer="recording", events=[event]) == [event]
+            raise RuntimeError("the handler failed")
+    async with db.session() as session:
+        assert await claim_new(session, consumer="recording", events=[event]) == [event]
