@@ -3,23 +3,12 @@ not applied, each once, claimed in the caller's transaction (one statement for t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from sqlmodel import select
 
 from switchboard.common.db import Database, ProcessedEvent, claim_new
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.desktop import ContactWrapped
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}")
-    await database.create_tables()
-    yield database
-    await database.dispose()
 
 
 def _event(contact_id: str) -> Envelope[ContactWrapped]:

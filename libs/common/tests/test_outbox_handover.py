@@ -5,8 +5,6 @@ it was not told of, or a send that failed, sends it back to reading the table.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,14 +45,6 @@ class CountingRelay(OutboxRelay):
     async def _read(self) -> list[Outgoing]:
         self.reads += 1
         return await super()._read()
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}")
-    await database.create_tables()
-    yield database
-    await database.dispose()
 
 
 def _relay(db: Database, broker: Broker) -> CountingRelay:
@@ -100,14 +90,30 @@ async def test_rows_committed_after_a_whole_read_go_from_memory_in_commit_order(
     assert await _in_table(db) == []
 
 
-async def test_acknowledged_rows_are_deleted_in_one_transaction_once_due(db: Database) -> None:
+async def test_acknowledged_rows_are_deleted_together_once_there_are_enough(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(HandedOver, "DELETE_AFTER", 3600.0)  # only the count decides here
     broker = Broker()
     relay = _relay(db, broker)
     await relay.relay_once()
     for n in range(HandedOver.DELETE_AT):
+        assert len(await _in_table(db)) == n  # sent, acknowledged, not deleted yet
         await _commit(db, relay, f"k{n}")
         await relay.relay_once()
     assert len(broker.sent) == HandedOver.DELETE_AT
+    assert await _in_table(db) == []
+
+
+async def test_acknowledged_rows_are_deleted_once_the_oldest_has_waited_long_enough(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(HandedOver, "DELETE_AFTER", 0.0)
+    broker = Broker()
+    relay = _relay(db, broker)
+    await relay.relay_once()
+    await _commit(db, relay, "k")
+    assert await relay.relay_once() == 1
     assert await _in_table(db) == []
 
 

@@ -5,8 +5,6 @@ a set-aside row can be put back."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,14 +40,6 @@ class Broker:
             self.sent.append(key.decode())
             future.set_result(None)
         return future
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}")
-    await database.create_tables()
-    yield database
-    await database.dispose()
 
 
 async def _rows(db: Database, *keys: str) -> None:
