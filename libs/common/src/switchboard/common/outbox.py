@@ -323,8 +323,6 @@ class OutboxRelay:
             self._wake.clear()
             try:
                 drained = False
-                if self._handed.deletion_due():
-                    await self._forget_acknowledged()
                 if await self._is_leader():
                     while await self.relay_once() >= self._batch_size:
                         pass

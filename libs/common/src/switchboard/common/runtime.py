@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Self
 
 from faststream.kafka import KafkaBroker
@@ -56,10 +57,9 @@ class Transaction:
         return row
 
     async def write_emitted(self) -> None:
-        """Write the events emitted so far (the runtime does, after the `before_commit` work)."""
-        unwritten = [row for row in self.emitted if row.id is None]
-        if unwritten:
-            await outbox.write(self.session, producer=self.producer, rows=unwritten)
+        """Write the events emitted (the runtime does, once, after the `before_commit` work)."""
+        if self.emitted:
+            await outbox.write(self.session, producer=self.producer, rows=self.emitted)
 
     def before_commit(self, finish: Callable[[], Awaitable[object]]) -> None:
         """Await `finish` when the transaction's work is done, just before it commits: how a
@@ -68,8 +68,9 @@ class Transaction:
             self.finishing.append(finish)
 
     def after_commit(self, apply: Callable[[], object]) -> None:
-        """Run `apply` once this transaction has committed, never if it rolls back: how a service
-        keeps an in-memory view (routing's ACD) in step with its record."""
+        """Run `apply` once this transaction has committed, never if it rolls back, before the
+        process's next writer begins (`db.on_commit`): how a service keeps an in-memory view
+        (routing's ACD) in step with its record."""
         self.committed.append(apply)
 
 
@@ -124,13 +125,16 @@ class Runtime:
                 context=self.context,
                 emits=self.emits,
             )
-            on_commit(session, lambda: self.relay.hand_over(tx.emitted))
+            on_commit(session, partial(self._committed, tx))
             yield tx
             for finish in tx.finishing:
                 await finish()
             await tx.write_emitted()
+
+    def _committed(self, tx: Transaction) -> None:
         for apply in tx.committed:
             apply()
+        self.relay.hand_over(tx.emitted)
 
 
 def build_runtime(service: str, settings: Settings) -> Runtime:
