@@ -110,9 +110,8 @@ def migrate() -> None:
 @app.command()
 def service(name: str) -> None:
     """Run one service in this process (as containers and Kubernetes run it)."""
-    import uvicorn
-
     from switchboard.cli import migrations
+    from switchboard.cli.http_server import serve
     from switchboard.cli.services import build_app
     from switchboard.common.logging import configure_logging
 
@@ -124,14 +123,7 @@ def service(name: str) -> None:
     except KeyError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
-    uvicorn.run(
-        http_app,
-        host=settings.host,
-        port=settings.port_of(name),
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
+    serve(http_app, host=settings.host, port=settings.port_of(name))
 
 
 @app.command()

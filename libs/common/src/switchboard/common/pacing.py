@@ -23,7 +23,8 @@ FastStream's batch loop asks the fetched buffer for records with a timeout and, 
 sleeps as long again before asking anew: a record fetched during that sleep waited for it (up to
 200 ms a hop when idle), and the loop woke twice per timeout. `Pacing` has the loop ask without the
 sleep, with a long timeout: the buffer answers the moment records are fetched, so the timeout only
-bounds how long an ask lasts (a stopping consumer cancels it).
+bounds how long an ask lasts (a stopping consumer cancels it), and an idle consumer does not wake
+to ask again every second.
 
 A batch's fixed costs (its transaction, its ledger claim and prefetch queries, its offset commit,
 the relay's turn after it) are shared by its records. Under load, on two cores shared by every
@@ -51,7 +52,13 @@ QUIET_WAITS: tuple[tuple[float, int], ...] = (
 """(seconds since the last batch, the fetch wait in ms from then on) on the embedded broker."""
 IDLE_FETCH_MS = QUIET_WAITS[-1][1]
 """The fetch wait with nothing coming, and always on Kafka."""
-ASK_WAIT_MS = 1_000
+ASK_WAIT_MS = 10_000
+"""How long one ask for records lasts before it is made again (see the module's docstring)."""
+FETCHER_WAKE_MS = 2_000
+"""aiokafka's `consumer_timeout_ms`: how often its fetch routine looks again at its partitions with
+nothing finished. It is woken anyway by each fetch's answer, by records taken from its buffer and
+by a rebalance, so this only bounds a look it would have no reason to take; at aiokafka's 200 ms,
+five times a second in each idle service."""
 LINGER_MS = 20
 """How long a consumer that is behind waits for more records before applying a small batch."""
 LINGER_BELOW = 50

@@ -42,7 +42,7 @@ from switchboard.common.delivery import (
     in_produced_order,
 )
 from switchboard.common.envelope import Envelope, peek
-from switchboard.common.pacing import ASK_WAIT_MS, IDLE_FETCH_MS, Pacing
+from switchboard.common.pacing import ASK_WAIT_MS, FETCHER_WAKE_MS, IDLE_FETCH_MS, Pacing
 from switchboard.common.runtime import Runtime, Transaction
 from switchboard.common.topics import Topic
 
@@ -143,6 +143,7 @@ class Subscriptions(Handlers):
             batch=True,
             max_records=self.batch_size,
             batch_timeout_ms=ASK_WAIT_MS,
+            consumer_timeout_ms=FETCHER_WAKE_MS,
             fetch_max_wait_ms=IDLE_FETCH_MS,
             ack_policy=AckPolicy.MANUAL,  # nacked below; acked in `Commits`' own time
             auto_offset_reset="earliest",

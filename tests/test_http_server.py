@@ -1,0 +1,90 @@
+"""The services' HTTP server: uvicorn's, woken once a second instead of ten times, and as prompt
+to stop on a signal as uvicorn itself."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from email.utils import parsedate_to_datetime
+
+import httpx
+
+from switchboard.cli.http_server import STARTUP_FAILED
+from switchboard.common.process import free_port
+
+_APP = textwrap.dedent(
+    """
+    import sys
+    from contextlib import asynccontextmanager
+    from fastapi import FastAPI
+    from switchboard.cli.http_server import serve
+
+    @asynccontextmanager
+    async def lifespan(app):
+        if sys.argv[2] == "fail":
+            raise RuntimeError("the database is away")
+        yield
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/")
+    async def root():
+        return {"ok": True}
+
+    serve(app, host="127.0.0.1", port=int(sys.argv[1]))
+    """
+)
+
+
+def _start(port: int, mode: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-c", _APP, str(port), mode],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _answer(port: int, timeout: float = 30.0) -> httpx.Response:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def test_it_answers_with_the_current_date_and_stops_at_once_on_sigterm() -> None:
+    port = free_port()
+    server = _start(port, "ok")
+    try:
+        first = _answer(port)
+        assert first.json() == {"ok": True}
+        time.sleep(2.2)  # the Date header is refreshed every second, not only at start
+        later = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+        first_date = parsedate_to_datetime(first.headers["date"])
+        later_date = parsedate_to_datetime(later.headers["date"])
+        assert 2 <= (later_date - first_date).total_seconds() <= 4
+        asked = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        # After its graceful shutdown uvicorn raises the signal it caught again, so the process
+        # ends as a SIGTERM'd one would.
+        assert server.wait(10) == -signal.SIGTERM
+        # The one-second sleep is cut short by the signal, as uvicorn's tenth of a second was.
+        assert time.monotonic() - asked < 0.9
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_a_service_that_could_not_start_exits_with_uvicorns_startup_failure() -> None:
+    server = _start(free_port(), "fail")
+    try:
+        assert server.wait(30) == STARTUP_FAILED
+    finally:
+        server.kill()
+        server.wait()
