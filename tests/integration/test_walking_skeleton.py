@@ -113,6 +113,14 @@ def test_service_logs_are_json_lines_with_ids_bound(centre: RunningCentre) -> No
         time.sleep(0.2)
     assert {r["event_type"] for r in handled} == {"contact.received", "contact.queued"}
     assert all(r["tenant_id"] == centre.tenant and len(r["trace_id"]) == 32 for r in handled)
+    # One line per message, none per batch: FastStream's own "Received" and "Processed" name no
+    # contact and are not written at INFO.
+    batch_lines = [
+        r
+        for r in json_lines(centre.log_lines("recording"))
+        if r.get("event") in ("Received", "Processed")
+    ]
+    assert batch_lines == []
 
 
 def _token_of(centre: RunningCentre, contact_id: str) -> str:
