@@ -29,7 +29,7 @@ def build_broker(*, bootstrap: str, service: str, metrics: CollectorRegistry) ->
     middleware, whose batch consumers make one span per batch and so break per-contact traces.
     Likewise the log: FastStream writes "Received" and "Processed" for every batch at its
     `log_level`, two lines naming no contact beside the canonical line each message gets, through
-    the standard library's slow path (1.5–3 % of a consumer's CPU at 20 contacts a second); at DEBUG
+    the standard library's slow path (1.5 to 3 % of a consumer's CPU at 20 contacts a second); at DEBUG
     they are dropped at INFO, and its errors are still logged at ERROR."""
     return KafkaBroker(
         bootstrap,
