@@ -13,6 +13,7 @@ from email.utils import parsedate_to_datetime
 import httpx
 
 from switchboard.cli.http_server import STARTUP_FAILED
+from switchboard.common.collector import YOUNG_THRESHOLD
 from switchboard.common.process import free_port
 
 _APP = textwrap.dedent(
@@ -33,6 +34,11 @@ _APP = textwrap.dedent(
     @app.get("/")
     async def root():
         return {"ok": True}
+
+    @app.get("/collector")
+    async def collector():
+        import gc
+        return {"young": gc.get_threshold()[0], "frozen": gc.get_freeze_count()}
 
     serve(app, host="127.0.0.1", port=int(sys.argv[1]))
     """
@@ -64,6 +70,9 @@ def test_it_answers_with_the_current_date_and_stops_at_once_on_sigterm() -> None
     try:
         first = _answer(port)
         assert first.json() == {"ok": True}
+        # Once started, the start-up heap is frozen and young collections are rarer.
+        settled = httpx.get(f"http://127.0.0.1:{port}/collector", timeout=2).json()
+        assert settled["young"] == YOUNG_THRESHOLD and settled["frozen"] > 10_000
         time.sleep(2.2)  # the Date header is refreshed every second, not only at start
         later = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
         first_date = parsedate_to_datetime(first.headers["date"])
@@ -88,3 +97,28 @@ def test_a_service_that_could_not_start_exits_with_uvicorns_startup_failure() ->
     finally:
         server.kill()
         server.wait()
+
+
+def test_a_settled_collector_still_frees_cycles() -> None:
+    """Made after the freeze, a cycle of objects is garbage the collector still finds."""
+    program = textwrap.dedent(
+        """
+        import gc, weakref
+        from switchboard.common.collector import YOUNG_THRESHOLD, settle
+
+        settle()
+
+        class Node:
+            pass
+
+        freed = []
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        weakref.finalize(a, freed.append, "a")
+        del a, b
+        keep = [[] for _ in range(YOUNG_THRESHOLD * 2)]  # new objects: a young collection runs
+        print("freed" if freed else "kept")
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert done.stdout.strip() == "freed", done.stderr

@@ -1,4 +1,6 @@
-"""The HTTP server a service runs in: uvicorn's, woken once a second instead of ten times.
+"""The HTTP server a service runs in: uvicorn's, woken once a second instead of ten times, with the
+garbage collector settled for a long-running process once the service has started
+(`common/collector.py`).
 
 uvicorn's `Server.main_loop` sleeps a tenth of a second at a time, to notice a signal to stop and
 to refresh the `Date` header once a second: ten wake-ups a second in each of a centre's services
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import sys
 import time
 from types import FrameType
@@ -18,12 +21,19 @@ from types import FrameType
 import uvicorn
 from starlette.types import ASGIApp
 
+from switchboard.common import collector
+
 
 class QuietServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config) -> None:
         super().__init__(config)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            collector.settle()
 
     async def main_loop(self) -> None:
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
