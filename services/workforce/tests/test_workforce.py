@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import random
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from switchboard.common.events.intake import CallAbandoned, CallAnswered
 from switchboard.common.events.routing import ContactAssigned, ContactQueued
 from switchboard.common.runtime import Runtime
 from switchboard.common.testing import service_under_test
-from switchboard.workforce import planning, publisher, store
+from switchboard.workforce import demo, planning, publisher, store
 from switchboard.workforce.context import Workforce
 from switchboard.workforce.handlers import SERVICE, subscriptions
 from switchboard.workforce.settings import WorkforceSettings
@@ -255,3 +255,25 @@ async def test_a_tenant_changing_all_the_time_does_not_hold_back_the_rounds_over
     # ... and one every half second after it, however busy acme is; in between, acme's alone
     assert 2 <= rounds.count(None) <= 1 + elapsed / 0.5
     assert {"acme"} in rounds and all(r is None or r == {"acme"} for r in rounds)
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 12, 6, 0, 42, tzinfo=UTC),  # Sunday 11:42 in Sydney: closed all day
+        datetime(2026, 12, 9, 2, 0, tzinfo=UTC),  # Wednesday 13:00 in Sydney
+    ],
+)
+async def test_the_demo_roster_is_this_weeks_from_its_monday_whatever_the_day(
+    tmp_path: Path, now: datetime
+) -> None:
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_prepare) as wf:
+        async with wf.runtime.transaction() as tx:
+            assert await demo.seed(tx, now, looked_at=set()) == ["acme"]
+        async with wf.runtime.db.session() as session:
+            monday = date(2026, 11, 30) if now.day == 6 else date(2026, 12, 7)
+            roster = await store.published_roster(session, tenant_id="acme", week_start=monday)
+            assert roster is not None
+            days = {shift.day for shift in await store.shifts(session, roster_id=roster.roster_id)}
+    # Monday to Saturday are open: each has its shifts, whichever day the demo was seeded on.
+    assert {day.weekday() for day in days} == {0, 1, 2, 3, 4, 5}

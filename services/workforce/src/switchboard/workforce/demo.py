@@ -1,5 +1,8 @@
 """The demo centre's workforce: weeks of generated history (`demo_history_weeks`), a forecast from
 it and a published roster for this week, so the supervisor's view is not empty on first start.
+All three are anchored on this week's Monday, whatever the day: a forecast and roster from today
+left a Sunday's roster with no shift at all (the demo centre is closed on Sundays), and nothing to
+show until the next week.
 Workforce applies it when it starts (off `switchboard up`'s path: the roster takes seconds), and to
 a tenant onboarded later on its next round, once per tenant: a tenant that already has a forecast
 is left as it is."""
@@ -30,11 +33,11 @@ async def seed(tx: Transaction, now: datetime, *, looked_at: set[str]) -> list[s
         weeks = cal.config.demo_history_weeks
         if not weeks or await store.latest_forecast(session, tenant_id=cal.tenant_id):
             continue
-        today = cal.local(now).date()
+        week = domain.week_of(cal.local(now).date())
         for number, queue in enumerate(await store.queues(session, tenant_id=cal.tenant_id)):
             for channel, daily in DAILY_CONTACTS.items():
                 history = samples.history(
-                    end=today,
+                    end=week,
                     weeks=weeks,
                     daily=daily / (number + 1),
                     opening=cal.opening,
@@ -48,10 +51,10 @@ async def seed(tx: Transaction, now: datetime, *, looked_at: set[str]) -> list[s
                     if f.offered
                 ]
                 await store.add_history(session, rows=rows)
-        run = await planning.make_forecast(session, cal, start=today)
+        run = await planning.make_forecast(session, cal, start=week)
         await session.flush()
         roster_row, _ = await planning.make_roster(
-            session, cal, run, week_start=domain.week_of(today), solve_seconds=SOLVE_SECONDS
+            session, cal, run, week_start=week, solve_seconds=SOLVE_SECONDS
         )
         await session.flush()
         await planning.publish(tx, cal, roster_row)
