@@ -18,9 +18,8 @@ from switchboard.workforce import domain, planning, samples, store
 DAILY_CONTACTS = {"phone": 40.0, "email": 18.0}
 """A small centre's day, per queue and channel, before the weekday profile."""
 SOLVE_SECONDS = 10.0
-"""Per phase of the solve. A quiet machine finds the demo's week in well under a second; on a busy
-one (a test suite in three workers) two seconds of wall time left the second phase without an
-answer, and the demo without a roster."""
+"""Per phase of the solve. With two seconds, a busy machine (the test suite in three workers) left
+the second phase of a whole week's roster without an answer, and the demo without a roster."""
 
 
 async def seed(tx: Transaction, now: datetime, *, looked_at: set[str]) -> list[str]:
