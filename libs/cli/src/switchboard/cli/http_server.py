@@ -39,10 +39,8 @@ class QuietServer(uvicorn.Server):
         self._loop, self._stop = asyncio.get_running_loop(), asyncio.Event()
         if self.should_exit:  # a signal came before the loop was running
             self._stop.set()
-        counter = 0
-        while not await self.on_tick(counter):
-            # on_tick refreshes the Date header when the counter is a multiple of ten.
-            counter = (counter + 10) % 864_000
+        # on_tick refreshes the Date header when its counter is a multiple of ten: at every wake.
+        while not await self.on_tick(0):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), 1.0 - time.time() % 1.0)
 
