@@ -258,20 +258,21 @@ async def test_a_tenant_changing_all_the_time_does_not_hold_back_the_rounds_over
 
 
 @pytest.mark.parametrize(
-    "now",
+    ("now", "monday"),
     [
-        datetime(2026, 12, 6, 0, 42, tzinfo=UTC),  # Sunday 11:42 in Sydney: closed all day
-        datetime(2026, 12, 9, 2, 0, tzinfo=UTC),  # Wednesday 13:00 in Sydney
+        # Sunday 11:42 in Sydney: closed all day
+        (datetime(2026, 12, 6, 0, 42, tzinfo=UTC), date(2026, 11, 30)),
+        # Wednesday 13:00 in Sydney
+        (datetime(2026, 12, 9, 2, 0, tzinfo=UTC), date(2026, 12, 7)),
     ],
 )
 async def test_the_demo_roster_is_this_weeks_from_its_monday_whatever_the_day(
-    tmp_path: Path, now: datetime
+    tmp_path: Path, now: datetime, monday: date
 ) -> None:
     async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=_prepare) as wf:
         async with wf.runtime.transaction() as tx:
             assert await demo.seed(tx, now, looked_at=set()) == ["acme"]
         async with wf.runtime.db.session() as session:
-            monday = date(2026, 11, 30) if now.day == 6 else date(2026, 12, 7)
             roster = await store.published_roster(session, tenant_id="acme", week_start=monday)
             assert roster is not None
             days = {shift.day for shift in await store.shifts(session, roster_id=roster.roster_id)}
