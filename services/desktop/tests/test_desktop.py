@@ -5,7 +5,9 @@ agent's stream resumes exactly where it stopped."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any, cast
 
 from services.desktop.tests.desktop_under_test import Desktop
 from switchboard.common.envelope import Envelope
@@ -221,7 +223,7 @@ async def test_a_stream_gets_what_another_replicas_consumer_stored(desktop: Desk
         delivered = await inbox_store.deliver(
             session, entries=[("amy", "state", {"state": "break"})]
         )
-    seq = delivered["amy"]
+    [(seq, _, _)] = delivered["amy"]
     watch = asyncio.create_task(wakeups.watch(runtime.db, 0.05))
     try:
         chunk = await asyncio.wait_for(waiting, timeout=5)
@@ -229,3 +231,59 @@ async def test_a_stream_gets_what_another_replicas_consumer_stored(desktop: Desk
         watch.cancel()
         await frames.aclose()
     assert chunk == f'id: {seq}\nevent: state\ndata: {{"state":"break"}}\n\n'
+
+
+class CountedReads:
+    """The desktop's database, counting the read sessions a stream opens."""
+
+    def __init__(self, db: Any) -> None:
+        self.db, self.reads = db, 0
+
+    def reader(self) -> Any:
+        self.reads += 1
+        return self.db.reader()
+
+
+async def _frames(frames: AsyncIterator[str], count: int) -> list[tuple[int, str]]:
+    """The next `count` numbered frames: (number, event type)."""
+    got: list[tuple[int, str]] = []
+    while len(got) < count:
+        chunk = await asyncio.wait_for(anext(frames), timeout=5)
+        if chunk.startswith("id: "):
+            seq, event_type = chunk.splitlines()[:2]
+            got.append((int(seq[4:]), event_type.removeprefix("event: ")))
+    return got
+
+
+async def test_an_up_to_date_stream_is_handed_what_this_desktop_commits_without_reading(
+    desktop: Desktop,
+) -> None:
+    """A stream reads its inbox once when it connects; after that, what this process's consumer
+    commits is sent from memory, in order and whole, until it learns of an entry it was not
+    handed (another replica's), which it reads."""
+    runtime = desktop.service.runtime
+    wakeups: streams.Wakeups = DesktopContext.of(runtime).wakeups
+    db = CountedReads(runtime.db)
+    frames = streams.stream(cast(Any, db), wakeups, "amy", after=0, hello=None, heartbeat=60)
+    assert await anext(frames) == "retry: 1000\n\n"
+    waiting = asyncio.ensure_future(_frames(frames, 3))
+    await asyncio.sleep(0.1)
+    reads_when_connected = db.reads
+    for n in range(3):
+        change = AgentStateChanged(agent_id="amy", state="break", reason=f"r{n}")
+        await desktop.service.deliver(Envelope.first(change, tenant_id="acme", aggregate_id="amy"))
+    handed = await waiting
+    assert [event_type for _, event_type in handed] == ["state"] * 3
+    assert [seq for seq, _ in handed] == list(range(handed[0][0], handed[0][0] + 3))
+    assert db.reads == reads_when_connected, "sent from memory"
+
+    async with runtime.db.session() as session:  # another replica's entry: not handed here
+        await inbox_store.deliver(session, entries=[("amy", "alert", {"n": 1})])
+    change = AgentStateChanged(agent_id="amy", state="available")
+    await desktop.service.deliver(Envelope.first(change, tenant_id="acme", aggregate_id="amy"))
+    assert await _frames(frames, 2) == [
+        (handed[-1][0] + 1, "alert"),
+        (handed[-1][0] + 2, "state"),
+    ], "the gap is read from the inbox"
+    assert db.reads == reads_when_connected + 1
+    await frames.aclose()

@@ -4,7 +4,9 @@ follow-ups and field jobs; and an erasure that leaves no trace of the customer o
 
 from __future__ import annotations
 
+import asyncio
 import email
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +24,7 @@ from switchboard.common.events.routing import (
     ContactAssigned,
 )
 from switchboard.common.privacy import identity_digest
-from switchboard.desktop import inbox_store, store
+from switchboard.desktop import inbox_store, store, streams
 from switchboard.desktop.context import Desktop as DesktopContext
 
 
@@ -153,6 +155,44 @@ async def test_an_erasure_request_leaves_no_trace_of_the_customer_on_the_desk(
     assert (
         report["payload"]["service"] == "desktop" and report["payload"]["erased"]["contacts"] == 1
     )
+
+
+async def test_a_stream_resumed_after_an_erasure_sends_the_scrubbed_entries(
+    desktop: Desktop,
+) -> None:
+    """Entries a stream was handed in memory are not sent again once erased: a reconnect from
+    before them reads the scrubbed copies."""
+    wakeups = DesktopContext.of(desktop.service.runtime).wakeups
+    db = desktop.service.runtime.db
+    first = streams.stream(db, wakeups, "amy", after=0, hello=None, heartbeat=60)
+    assert await anext(first) == "retry: 1000\n\n"
+    reading = asyncio.ensure_future(_numbered(first, 2))
+    await asyncio.sleep(0.1)
+    await desktop.assigned("e-1", "amy")
+    assert "My bill is wrong" in repr(await reading), "the offer and the assignment"
+    asked = ErasureRequested(
+        request_id="r-1",
+        kind="erasure",
+        contact_ids=["e-1"],
+        identities=[identity_digest("jo@example.net")],
+        requested_by="privacy",
+    )
+    await desktop.service.deliver(Envelope.first(asked, tenant_id="acme", aggregate_id="r-1"))
+    again = streams.stream(db, wakeups, "amy", after=0, hello=None, heartbeat=60)
+    resent = await _numbered(again, 2)
+    await first.aclose()
+    await again.aclose()
+    assert "My bill is wrong" not in repr(resent)
+    assert all('"erased":true' in chunk for chunk in resent)
+
+
+async def _numbered(frames: AsyncIterator[str], count: int) -> list[str]:
+    got: list[str] = []
+    while len(got) < count:
+        chunk = await asyncio.wait_for(anext(frames), timeout=5)
+        if chunk.startswith("id: "):
+            got.append(chunk)
+    return got
 
 
 async def test_follow_ups_and_field_jobs_become_events(desktop: Desktop) -> None:

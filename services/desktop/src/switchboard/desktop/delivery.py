@@ -16,15 +16,15 @@ from switchboard.desktop.context import Desktop
 
 
 async def tell(tx: Transaction, agent_id: str, event_type: str, data: dict[str, Any]) -> None:
-    """Put an event in the agent's inbox, with the rest of the batch's when it finishes, and wake
-    their open streams once it is committed."""
+    """Put an event in the agent's inbox, with the rest of the batch's when it finishes, and hand
+    it to their open streams once it is committed."""
     inbox = per_session(tx.session, inbox_store.PendingInbox)
     inbox.entries.append((agent_id, event_type, data))
 
     async def deliver() -> None:
         wakeups = Desktop.of(tx).wakeups
-        for agent in await inbox.write():
-            tx.after_commit(functools.partial(wakeups.wake, agent))
+        for agent, told in (await inbox.write()).items():
+            tx.after_commit(functools.partial(wakeups.committed, agent, told))
 
     if len(inbox.entries) == 1:  # the batch's first: deliver them all before it commits
         tx.before_commit(deliver)

@@ -4,7 +4,7 @@ from any number (`Last-Event-ID`) for `INBOX_KEPT`."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import JSON, Column, insert, update
 from sqlmodel import Field, SQLModel, col, delete, select
@@ -26,6 +26,14 @@ class InboxEntry(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
+class Told(NamedTuple):
+    """An inbox entry as a stream sends it."""
+
+    seq: int
+    event_type: str
+    data: dict[str, Any]
+
+
 class PendingInbox:
     """A transaction's inbox entries, delivered together when it finishes."""
 
@@ -33,17 +41,17 @@ class PendingInbox:
         self.session = session
         self.entries: list[tuple[str, str, dict[str, Any]]] = []
 
-    async def write(self) -> dict[str, int]:
+    async def write(self) -> dict[str, list[Told]]:
         entries, self.entries = self.entries, []
         return await deliver(self.session, entries=entries) if entries else {}
 
 
 async def deliver(
     session: AsyncSession, *, entries: list[tuple[str, str, dict[str, Any]]]
-) -> dict[str, int]:
+) -> dict[str, list[Told]]:
     """Append entries (agent, event type, data) to their agents' inboxes, in order: one increment
-    per agent and one insert for all, however many there are. Returns each known agent's newest
-    number; entries for an agent the desktop does not know are dropped. The row lock the
+    per agent and one insert for all, however many there are. Returns each known agent's entries
+    as numbered; entries for an agent the desktop does not know are dropped. The row lock the
     increment takes holds until commit, so an agent's entries commit in the order of their numbers
     and a stream reading `seq > last` can never skip one that commits late."""
     counts: dict[str, int] = {}
@@ -61,22 +69,25 @@ async def deliver(
         if seq is not None:
             newest[agent_id] = int(seq)
     next_seq = {agent_id: seq - counts[agent_id] for agent_id, seq in newest.items()}
+    told: dict[str, list[Told]] = {agent_id: [] for agent_id in newest}
     rows = []
+    now = utcnow()
     for agent_id, event_type, data in entries:
         if agent_id in next_seq:
-            next_seq[agent_id] += 1
+            seq = next_seq[agent_id] = next_seq[agent_id] + 1
+            told[agent_id].append(Told(seq, event_type, data))
             rows.append(
                 {
                     "agent_id": agent_id,
-                    "seq": next_seq[agent_id],
+                    "seq": seq,
                     "event_type": event_type,
                     "data": data,
-                    "created_at": utcnow(),
+                    "created_at": now,
                 }
             )
     if rows:
         await (await session.connection()).execute(insert(InboxEntry), rows)
-    return newest
+    return told
 
 
 PAGE = 500
@@ -85,14 +96,14 @@ PAGE = 500
 
 async def inbox_after(
     session: AsyncSession, *, agent_id: str, after: int, limit: int = PAGE
-) -> list[InboxEntry]:
+) -> list[Told]:
     rows = await session.exec(
-        select(InboxEntry)
+        select(InboxEntry.seq, InboxEntry.event_type, InboxEntry.data)
         .where(col(InboxEntry.agent_id) == agent_id, col(InboxEntry.seq) > after)
         .order_by(col(InboxEntry.seq))
         .limit(limit)
     )
-    return list(rows)
+    return [Told(seq, event_type, dict(data)) for seq, event_type, data in rows]
 
 
 async def last_seqs(session: AsyncSession, *, agent_ids: list[str]) -> dict[str, int]:

@@ -15,6 +15,7 @@ from switchboard.common.events.records import CustomerCorrected
 from switchboard.common.privacy import corrected_party, names_them, report, scrubbed
 from switchboard.common.runtime import Transaction
 from switchboard.desktop import inbox_store, store
+from switchboard.desktop.context import Desktop
 
 SERVICE = "desktop"
 
@@ -28,6 +29,7 @@ async def erase(tx: Transaction, event: Envelope[ErasureRequested], mail_sink: P
         entry.data = scrubbed(entry.data)
         session.add(entry)
         told += 1
+    tx.after_commit(Desktop.of(tx).wakeups.forget)  # streams read the scrubbed copies
     files = await asyncio.to_thread(_erase_replies, mail_sink, asked)
     await report(
         tx,
