@@ -148,17 +148,26 @@ def agents_at_work(
     settings: dict[str, Any], credentials: dict[str, Any], ready: Any, stop: Any
 ) -> None:
     """The agents' process: sign in, go available, then work until `stop` is set."""
-    from switchboard.cli.chaos_load import Agent, ChannelSystems, Ledger
+    from switchboard.cli.chaos_load import Agent, ChannelSystems, Ledger, desk_client
 
     async def main() -> None:
         ledger, stopped = Ledger(), asyncio.Event()
-        people = len(credentials["agents"])
-        limits = httpx.Limits(max_connections=people * 2, max_keepalive_connections=people)
-        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        limits = httpx.Limits(max_connections=50, max_keepalive_connections=50)
+        async with (
+            httpx.AsyncClient(timeout=30, limits=limits) as client,
+            contextlib.AsyncExitStack() as desks,
+        ):
             config = Settings.model_validate(settings)
             pbx = ChannelSystems(config, credentials, ledger, client)
             agents = [
-                Agent(name, entry["password"], config, ledger, pbx, client)
+                Agent(
+                    name,
+                    entry["password"],
+                    config,
+                    ledger,
+                    pbx,
+                    await desks.enter_async_context(desk_client()),
+                )
                 for name, entry in credentials["agents"].items()
             ]
             await asyncio.gather(*(agent.sign_in_available() for agent in agents))

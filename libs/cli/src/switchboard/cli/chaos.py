@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AsyncExitStack, ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ import httpx
 import yaml
 
 from switchboard.cli.centre import Centre
-from switchboard.cli.chaos_load import Agent, ChannelSystems, Ledger
+from switchboard.cli.chaos_load import Agent, ChannelSystems, Ledger, desk_client
 from switchboard.cli.chaos_report import FaultResult, Report, account, render
 from switchboard.cli.faultproxy import FaultProxy
 from switchboard.cli.scratch import create_database, drop_database
@@ -212,11 +212,21 @@ class Load:
     async def _run(self) -> None:
         self._arrivals, self._agents = asyncio.Event(), asyncio.Event()
         credentials = self.centre.credentials
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        limits = httpx.Limits(max_connections=50, max_keepalive_connections=50)
+        async with (
+            httpx.AsyncClient(timeout=30, limits=limits) as client,
+            AsyncExitStack() as desks,
+        ):
             pbx = ChannelSystems(self.centre.settings, credentials, self.ledger, client)
             agents = [
-                Agent(name, entry["password"], self.centre.settings, self.ledger, pbx, client)
+                Agent(
+                    name,
+                    entry["password"],
+                    self.centre.settings,
+                    self.ledger,
+                    pbx,
+                    await desks.enter_async_context(desk_client()),
+                )
                 for name, entry in credentials["agents"].items()
             ]
             working = [asyncio.create_task(agent.run(self._agents)) for agent in agents]
