@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from switchboard.common.db import Database
 from switchboard.common.envelope import utcnow
@@ -14,20 +15,18 @@ from switchboard.recording.domain import ContactFacts
 NOW = utcnow().replace(microsecond=0)
 
 
-def _entry(
-    event_id: str, contact_id: str, event_type: str, minutes: int = 0
-) -> store.TimelineEntry:
-    return store.TimelineEntry(
-        event_id=event_id,
-        contact_id=contact_id,
-        tenant_id="acme",
-        event_type=event_type,
-        occurred_at=NOW + timedelta(minutes=minutes),
-    )
+def _entry(event_id: str, contact_id: str, event_type: str, minutes: int = 0) -> dict[str, Any]:
+    return {
+        "event_id": event_id,
+        "contact_id": contact_id,
+        "tenant_id": "acme",
+        "event_type": event_type,
+        "occurred_at": NOW + timedelta(minutes=minutes),
+    }
 
 
 async def _record(
-    db: Database, contact_id: str, facts: ContactFacts, entry: store.TimelineEntry
+    db: Database, contact_id: str, facts: ContactFacts, entry: dict[str, Any]
 ) -> None:
     async with db.session() as session:
         store.record(session, contact_id=contact_id, tenant_id="acme", facts=facts, entry=entry)

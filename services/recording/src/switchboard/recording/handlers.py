@@ -361,15 +361,15 @@ async def _apply(
         contact_id=contact_id,
         tenant_id=event.tenant_id,
         facts=facts,
-        entry=store.TimelineEntry(
-            event_id=event.event_id,
-            contact_id=contact_id,
-            tenant_id=event.tenant_id,
-            event_type=event.event_type,
-            occurred_at=event.occurred_at,
-            causation_id=event.causation_id,
-            details=details,
-        ),
+        entry={
+            "event_id": event.event_id,
+            "contact_id": contact_id,
+            "tenant_id": event.tenant_id,
+            "event_type": event.event_type,
+            "occurred_at": event.occurred_at,
+            "causation_id": event.causation_id,
+            "details": details,
+        },
     )
     tx.before_commit(pending.write)
 
