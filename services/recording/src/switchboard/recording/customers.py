@@ -5,6 +5,7 @@ read of a customer's record is written to the access audit (who, when, which rec
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,8 @@ from sqlalchemy import JSON, Column, UniqueConstraint, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from switchboard.common import prefetch
+from switchboard.common.db import per_session
 from switchboard.common.envelope import utcnow
 from switchboard.common.events.intake import Party
 from switchboard.recording.store import RecordedContact, write_pending
@@ -95,6 +98,34 @@ def identities_of(party: Party) -> list[tuple[str, str]]:
     return [(kind, normalised(kind, value)) for kind, value in given if value]
 
 
+class Owners:
+    """Within one transaction: whose each identity looked up is (None: nobody's yet), so a batch's
+    contacts are matched with one query for them all (`prefetch_owners`) and the identities its earlier
+    contacts added are found by its later ones without a query."""
+
+    def __init__(self, _session: AsyncSession) -> None:
+        self.owner: dict[tuple[str, str, str], str] = {}
+        """(tenant, kind, value) → customer id."""
+        self.looked_up: set[tuple[str, str]] = set()
+        """(tenant, value) whose owners are all in `owner`."""
+
+    def learn(self, tenant_id: str, values: list[str], rows: Iterable[CustomerIdentity]) -> None:
+        self.looked_up.update((tenant_id, value) for value in values)
+        self.owner.update({(tenant_id, r.kind, r.value): r.customer_id for r in rows})
+
+
+async def prefetch_owners(session: AsyncSession, parties: list[tuple[str, Party]]) -> None:
+    """The owners of a batch's parties' identities (tenant, party), in one query per tenant, and
+    those customers' rows."""
+    owners = per_session(session, Owners)
+    wanted: dict[str, list[str]] = {}
+    for tenant_id, party in parties:
+        wanted.setdefault(tenant_id, []).extend(value for _, value in identities_of(party))
+    for tenant_id, values in wanted.items():
+        await _look_up(session, owners, tenant_id, list(dict.fromkeys(values)))
+    await prefetch.load(session, RecordedCustomer, set(owners.owner.values()))
+
+
 async def link(session: AsyncSession, *, tenant_id: str, party: Party) -> str | None:
     """The customer these identities belong to (created if none does), with any identity not yet
     known added to them. The id is derived from the first identity, so replaying the same events
@@ -102,13 +133,20 @@ async def link(session: AsyncSession, *, tenant_id: str, party: Party) -> str | 
     identities = identities_of(party)
     if not identities:
         return None
-    known = await _owners(session, tenant_id, identities)
+    owners = per_session(session, Owners)
+    await _look_up(session, owners, tenant_id, [value for _, value in identities])
+    known = {
+        i: owners.owner[(tenant_id, *i)] for i in identities if (tenant_id, *i) in owners.owner
+    }
     customer_id = next((known[i] for i in identities if i in known), None)
+    customer: RecordedCustomer | None
     if customer_id is None:
         kind, value = identities[0]
         customer_id = str(uuid.uuid5(_NAMESPACE, f"{tenant_id}:{kind}:{value}"))
-        session.add(RecordedCustomer(customer_id=customer_id, tenant_id=tenant_id, name=party.name))
-    customer = await session.get(RecordedCustomer, customer_id)
+        customer = RecordedCustomer(customer_id=customer_id, tenant_id=tenant_id, name=party.name)
+        session.add(customer)
+    else:
+        customer = await prefetch.find(session, RecordedCustomer, customer_id)
     if customer is not None and party.name and not customer.name:
         customer.name = party.name
         session.add(customer)
@@ -119,20 +157,27 @@ async def link(session: AsyncSession, *, tenant_id: str, party: Party) -> str | 
                     tenant_id=tenant_id, kind=kind, value=value, customer_id=customer_id
                 )
             )
-    await session.flush()
+            owners.owner[(tenant_id, kind, value)] = customer_id
     return customer_id
 
 
-async def _owners(
-    session: AsyncSession, tenant_id: str, identities: list[tuple[str, str]]
-) -> dict[tuple[str, str], str]:
-    rows = await session.exec(
-        select(CustomerIdentity).where(
-            CustomerIdentity.tenant_id == tenant_id,
-            col(CustomerIdentity.value).in_([value for _, value in identities]),
+async def _look_up(
+    session: AsyncSession, owners: Owners, tenant_id: str, values: list[str]
+) -> None:
+    """Learn the owners of `values` not looked up yet in this transaction."""
+    missing = [value for value in values if (tenant_id, value) not in owners.looked_up]
+    if missing:
+        rows = await session.exec(
+            select(CustomerIdentity).where(
+                CustomerIdentity.tenant_id == tenant_id, col(CustomerIdentity.value).in_(missing)
+            )
         )
-    )
-    return {(r.kind, r.value): r.customer_id for r in rows if (r.kind, r.value) in identities}
+        owners.learn(tenant_id, missing, rows)
+
+
+def identities_changed(session: AsyncSession) -> None:
+    """This transaction changed identities other than by `link`: look them up again."""
+    session.info.pop(Owners, None)
 
 
 async def find(
@@ -186,6 +231,7 @@ async def merge(
     session: AsyncSession, *, tenant_id: str, keep: str, absorb: str, actor: str, reason: str
 ) -> None:
     """Move `absorb`'s identities and contacts to `keep`; `absorb` remains, pointing at `keep`."""
+    identities_changed(session)
     for model in (CustomerIdentity, RecordedContact):
         await session.exec(
             update(model).where(col(model.customer_id) == absorb).values(customer_id=keep)
@@ -262,6 +308,7 @@ async def correct(
             raise LookupError(f"customer {customer_id} has no {field} {old_value!r}")
         identity.value = normalised(field, new_value)
         session.add(identity)
+        identities_changed(session)
     session.add(
         CustomerCorrection(
             event_id=event_id,

@@ -48,9 +48,10 @@ from switchboard.recording.quality import evaluating, handlings
 SERVICE = "recording"
 
 
-async def _handlings(session: AsyncSession, events: list[Envelope[Any]]) -> None:
+async def _prefetch(session: AsyncSession, events: list[Envelope[Any]]) -> None:
     """The handlings a batch's assignments and wrap-ups fill in, and their contacts' records (a
-    new handling asks when its call ended), in a query each."""
+    new handling asks when its call ended), in a query each; and the customers its new contacts
+    are from."""
     handled = [
         (event.about_contact_id, event.payload.agent_id)
         for event in events
@@ -58,11 +59,17 @@ async def _handlings(session: AsyncSession, events: list[Envelope[Any]]) -> None
     ]
     await prefetch.load(session, handlings.Handling, handled)
     await prefetch.load(session, store.RecordedContact, (contact for contact, _ in handled))
+    parties = [
+        (event.tenant_id, event.payload.customer)
+        for event in events
+        if isinstance(event.payload, ContactReceived)
+    ]
+    await customers.prefetch_owners(session, parties)
 
 
 subscriptions = Subscriptions(
     SERVICE,
-    prefetch=_handlings,
+    prefetch=_prefetch,
     emits=(
         topics.CUSTOMER_CORRECTED,
         topics.SURVEY_RESPONDED,

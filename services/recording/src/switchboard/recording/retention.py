@@ -17,7 +17,11 @@ from switchboard.common.events.privacy import ErasureRequested
 from switchboard.common.ids import new_id
 from switchboard.common.runtime import Transaction
 from switchboard.recording import casework
-from switchboard.recording.customers import CustomerIdentity, RecordedCustomer
+from switchboard.recording.customers import (
+    CustomerIdentity,
+    RecordedCustomer,
+    identities_changed,
+)
 from switchboard.recording.kpis import RecordPolicy
 from switchboard.recording.store import RecordedContact, TimelineEntry
 
@@ -170,6 +174,7 @@ async def forget_customer(session: AsyncSession, customer_id: str) -> None:
     await session.exec(
         delete(CustomerIdentity).where(col(CustomerIdentity.customer_id) == customer_id)
     )
+    identities_changed(session)
     customer = await session.get(RecordedCustomer, customer_id)
     if customer is not None:
         customer.name = None
