@@ -6,7 +6,8 @@ import asyncio
 from datetime import datetime, timedelta
 
 from switchboard.common.db import Database
-from switchboard.common.envelope import utcnow
+from switchboard.common.envelope import Envelope, utcnow
+from switchboard.common.events.routing import ContactQueued
 from switchboard.escalation import store
 
 NOW = utcnow().replace(microsecond=0)
@@ -146,3 +147,33 @@ async def test_new_contacts_get_the_current_version_of_each_policy_in_rank_order
         every = await store.policy_versions(session, tenant_id="acme")
     assert [(p.policy_id, p.version) for p in current] == [("vip", 2), ("standard", 1)]
     assert [(p.policy_id, p.version) for p in every] == [("vip", 1), ("vip", 2), ("standard", 1)]
+
+
+async def test_a_batchs_running_clocks_include_those_it_starts_and_not_those_it_stops(
+    database: Database,
+) -> None:
+    """`running_clocks` answers from what the batch loaded and what it has started since, as the
+    database would after a flush."""
+    old, stopped = _clock("old"), _clock("stopped")
+    stopped.contact_id, stopped.state = "contact-old", "met"
+    await _add(database, old, stopped)
+    about = [
+        Envelope.first(
+            ContactQueued(queue_id="general", priority=5, reason="r"),
+            tenant_id="acme",
+            aggregate_id=contact_id,
+            contact_id=contact_id,
+        )
+        for contact_id in ("contact-old", "contact-new")
+    ]
+    async with database.session() as session:
+        await store.watched_contacts(session, about)
+        new = _clock("new")
+        session.add(new)
+        assert [
+            c.clock_id for c in await store.running_clocks(session, contact_id="contact-old")
+        ] == ["old"]
+        assert await store.running_clocks(session, contact_id="contact-new") == [new]
+        new.state = "met"
+        assert await store.running_clocks(session, contact_id="contact-new") == []
+        assert await store.running_clocks(session, contact_id="contact-elsewhere") == []

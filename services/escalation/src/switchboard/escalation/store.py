@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, event
+from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel, col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -177,20 +178,53 @@ async def current_policies(session: AsyncSession, *, tenant_id: str) -> list[Sla
 
 
 async def watched_contacts(session: AsyncSession, events: list[Envelope[Any]]) -> None:
-    """The contacts a batch's events are about, loaded in one query (`watched_contact` then finds
-    each in the session, or knows it is new without asking)."""
-    await prefetch.load(session, WatchedContact, (event.about_contact_id for event in events))
+    """The contacts a batch's events are about and their running clocks, loaded in a query each
+    (`watched_contact` then finds each contact in the session, or knows it is new without asking;
+    `running_clocks` answers from what was loaded)."""
+    ids = list(dict.fromkeys(event.about_contact_id for event in events))
+    await prefetch.load(session, WatchedContact, ids)
+    running = per_session(session, RunningClocks)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        running.by_contact.update({contact_id: [] for contact_id in chunk})
+        rows = await session.exec(
+            select(Clock).where(col(Clock.contact_id).in_(chunk), col(Clock.state).in_(RUNNING))
+        )
+        for clock in rows:
+            running.by_contact[clock.contact_id].append(clock)
 
 
 async def watched_contact(session: AsyncSession, *, contact_id: str) -> WatchedContact | None:
     return await prefetch.find(session, WatchedContact, contact_id)
 
 
+RUNNING = ("running", "breached")
+
+
+class RunningClocks:
+    """Within one transaction: every running clock of the contacts its batch is about, loaded
+    before its handlers run (`watched_contacts`), with each clock the batch starts for them added as
+    it is (`_clock_started`). A handler stopping a contact's clocks asked the database for them,
+    each time after flushing what the batch had changed so far: a tenth of escalation's work."""
+
+    def __init__(self, _session: AsyncSession) -> None:
+        self.by_contact: dict[str, list[Clock]] = {}
+
+
+@event.listens_for(Session, "transient_to_pending")
+def _clock_started(session: Session, instance: object) -> None:
+    if isinstance(instance, Clock):
+        running = session.info.get(RunningClocks)
+        if running is not None and instance.contact_id in running.by_contact:
+            running.by_contact[instance.contact_id].append(instance)
+
+
 async def running_clocks(session: AsyncSession, *, contact_id: str) -> list[Clock]:
+    running = session.info.get(RunningClocks)
+    if running is not None and contact_id in running.by_contact:
+        return [clock for clock in running.by_contact[contact_id] if clock.state in RUNNING]
     rows = await session.exec(
-        select(Clock).where(
-            Clock.contact_id == contact_id, col(Clock.state).in_(("running", "breached"))
-        )
+        select(Clock).where(Clock.contact_id == contact_id, col(Clock.state).in_(RUNNING))
     )
     return list(rows)
 
