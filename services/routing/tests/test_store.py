@@ -93,6 +93,24 @@ async def test_a_transition_sets_its_values_only_when_it_moves(database: Databas
     assert second is not None and (second.status, second.agent_id) == ("assigned", None)
 
 
+async def test_a_transition_brings_the_sessions_copy_of_its_row_up_to_date(
+    database: Database,
+) -> None:
+    """A handler that loaded the row (a batch's prefetch) sees the move; one that did not, reads
+    it from the database."""
+    await _add(database, _entry("c-1"), _entry("c-2"))
+    async with database.session() as session:
+        held = await session.get(store.QueueEntry, "c-1")
+        assert held is not None
+        for key in ("c-1", "c-2"):
+            await store.transition(
+                session, model=store.QueueEntry, key=key, from_=("waiting",), to="offered"
+            )
+        assert (held.status, held.agent_id) == ("offered", None)
+        fresh = await session.get(store.QueueEntry, "c-2")
+        assert fresh is not None and fresh.status == "offered"
+
+
 async def test_the_acd_is_rebuilt_from_live_entries_but_not_set_aside_ones(
     database: Database,
 ) -> None:

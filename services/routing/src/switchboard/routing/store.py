@@ -241,12 +241,19 @@ async def transition(
     **values: Any,
 ) -> bool:
     """Move one row from one of `from_` to `to`, only if it is still there: whichever of two racing
-    writers (a timeout and an acceptance) commits first wins, and the other sees False."""
+    writers (a timeout and an acceptance) commits first wins, and the other sees False.
+
+    The session's copy of the row, when it holds one, is brought up to date as well; when it
+    holds none there is nothing to update, and the ORM is not asked to look: it compiled the
+    statement's criteria into a Python test each time (measured in-process on SQLite, 580 µs of
+    CPU a transition with the look, 430 without)."""
     key_column = QueueEntry.contact_id if model is QueueEntry else RoutingOffer.offer_id
+    held = session.identity_key(model, key) in session.identity_map
     statement = (
         update(model)
         .where(col(key_column) == key, col(model.status).in_(from_))
         .values(status=to, **values)
+        .execution_options(synchronize_session="auto" if held else False)
     )
     result = await session.exec(statement)
     return bool(result.rowcount)
