@@ -48,6 +48,11 @@ BURST_CLIENTS = 50
 RATES = (50.0, 100.0)
 RATE_SECONDS = 30.0
 IDLE_SECONDS = 30.0
+RATE_POOLS, RATE_CONNECTIONS = 8, 50
+"""The fixed-rate runs post through eight clients of 50 connections each, not one of 400, so that
+posting does not slow itself down as answers slow: httpcore scans every connection of a pool for
+every request waiting (`chaos_load.desk_client`, where one pool held the agents' process at a
+whole core)."""
 DRAIN_SECONDS = 240.0
 """The longest a burst may take to be recorded before the figure is taken from what was."""
 
@@ -198,10 +203,14 @@ async def _fixed_rate(centre: Centre, rate: float, seconds: float) -> RateRun:
     offers = Offers(centre.settings.kafka_bootstrap)
     await offers.start()
     answered: dict[str, float] = {}
-    limits = httpx.Limits(max_connections=400, max_keepalive_connections=100)
+    limits = httpx.Limits(max_connections=RATE_CONNECTIONS, max_keepalive_connections=50)
     try:
-        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-            mail = Mail(centre, client)
+        async with contextlib.AsyncExitStack() as clients:
+            pools = [
+                await clients.enter_async_context(httpx.AsyncClient(timeout=60, limits=limits))
+                for _ in range(RATE_POOLS)
+            ]
+            mail = Mail(centre, *pools)
 
             async def one() -> None:
                 contact, sent, at = await mail.post()

@@ -27,13 +27,14 @@ DRAIN_SECONDS = 240.0
 class Mail:
     """The tenant's mail gateway posting signed emails to intake."""
 
-    def __init__(self, centre: Centre, client: httpx.AsyncClient) -> None:
+    def __init__(self, centre: Centre, *clients: httpx.AsyncClient) -> None:
+        """Posts go to `clients` in turn (see `POOLS`)."""
         creds = centre.credentials
         self.address = creds["tenants"][creds["operator_tenant"]]["email"]
         self.system = next(k for k in creds["channel_systems"] if k.endswith("mail"))
         self.secret = creds["channel_systems"][self.system]["secret"]
         self.url = centre.settings.base_url("intake") + "/v1/email"
-        self.client = client
+        self.clients = clients
         self.sent = 0
         self.refusals: dict[str, int] = {}
 
@@ -57,7 +58,8 @@ class Mail:
         }
         sent = time.monotonic()
         try:
-            response = await self.client.post(self.url, content=raw, headers=headers)
+            client = self.clients[self.sent % len(self.clients)]
+            response = await client.post(self.url, content=raw, headers=headers)
         except httpx.HTTPError as error:
             self._refused(type(error).__name__)
             return None, sent, time.monotonic()
