@@ -135,14 +135,7 @@ async def test_an_erasure_request_leaves_no_trace_of_the_customer_on_the_desk(
     async with await desktop.service.session() as session:
         assert (await session.get(store.DesktopContact, "e-1")).customer_name == "Jo Citizen-Smith"
         assert (await session.get(store.DesktopContact, "e-2")).customer_name == "Jo Citizen"
-    asked = ErasureRequested(
-        request_id="r-1",
-        kind="erasure",
-        contact_ids=["e-1"],
-        identities=[identity_digest("jo@example.net")],
-        requested_by="privacy",
-    )
-    await desktop.service.deliver(Envelope.first(asked, tenant_id="acme", aggregate_id="r-1"))
+    await _erase_jo(desktop)
     async with await desktop.service.session() as session:
         erased = await session.get(store.DesktopContact, "e-1")
         kept = await session.get(store.DesktopContact, "e-2")
@@ -170,6 +163,17 @@ async def test_a_stream_resumed_after_an_erasure_sends_the_scrubbed_entries(
     await asyncio.sleep(0.1)
     await desktop.assigned("e-1", "amy")
     assert "My bill is wrong" in repr(await reading), "the offer and the assignment"
+    await _erase_jo(desktop)
+    again = streams.stream(db, wakeups, "amy", after=0, hello=None, heartbeat=60)
+    resent = await _numbered(again, 2)
+    await first.aclose()
+    await again.aclose()
+    assert "My bill is wrong" not in repr(resent)
+    assert all('"erased":true' in chunk for chunk in resent)
+
+
+async def _erase_jo(desktop: Desktop) -> None:
+    """Privacy's request to erase Jo's contact e-1."""
     asked = ErasureRequested(
         request_id="r-1",
         kind="erasure",
@@ -178,12 +182,6 @@ async def test_a_stream_resumed_after_an_erasure_sends_the_scrubbed_entries(
         requested_by="privacy",
     )
     await desktop.service.deliver(Envelope.first(asked, tenant_id="acme", aggregate_id="r-1"))
-    again = streams.stream(db, wakeups, "amy", after=0, hello=None, heartbeat=60)
-    resent = await _numbered(again, 2)
-    await first.aclose()
-    await again.aclose()
-    assert "My bill is wrong" not in repr(resent)
-    assert all('"erased":true' in chunk for chunk in resent)
 
 
 async def _numbered(frames: AsyncIterator[str], count: int) -> list[str]:
