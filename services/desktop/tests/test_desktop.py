@@ -5,6 +5,7 @@ agent's stream resumes exactly where it stopped."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any, cast
@@ -286,4 +287,10 @@ async def test_an_up_to_date_stream_is_handed_what_this_desktop_commits_without_
         (handed[-1][0] + 2, "state"),
     ], "the gap is read from the inbox"
     assert db.reads == reads_when_connected + 1
+    waiting = asyncio.ensure_future(anext(frames))  # the stream goes on waiting ...
+    await asyncio.sleep(0.1)
+    assert wakeups.entries_kept == 0, "... holding nothing it has sent"
+    waiting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
     await frames.aclose()

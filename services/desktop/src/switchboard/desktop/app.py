@@ -60,6 +60,11 @@ def build_app(settings: DesktopSettings | None = None) -> FastAPI:
     Gauge(
         "switchboard_desktop_streams", "Agents' event streams open now", registry=runtime.metrics
     ).set_function(lambda: wakeups.open_streams)
+    Gauge(
+        "switchboard_desktop_stream_entries_kept",
+        "Inbox entries held in memory for open streams that have not sent them yet",
+        registry=runtime.metrics,
+    ).set_function(lambda: wakeups.entries_kept)
     handlers.subscriptions.attach(runtime)
 
     async def prepare(rt: Runtime) -> None:

@@ -28,7 +28,9 @@ log = structlog.get_logger("switchboard.desktop")
 
 
 RECENT_KEPT = 100
-"""Per agent with a stream open, how many of the newest entries committed here are kept in memory."""
+"""Per agent with a stream open, the most entries committed here kept in memory. An agent with one
+stream open keeps only those it has not sent yet; this bounds the rest (several streams, or one
+that has fallen behind, which reads its inbox)."""
 
 
 class Wakeups:
@@ -45,6 +47,10 @@ class Wakeups:
     @property
     def open_streams(self) -> int:
         return sum(len(waiting) for waiting in self._waiting.values())
+
+    @property
+    def entries_kept(self) -> int:
+        return sum(len(recent) for recent in self._recent.values())
 
     def wake(self, agent_id: str) -> None:
         for event in self._waiting.get(agent_id, ()):
@@ -96,6 +102,14 @@ class Wakeups:
                 return None
             told.append(entry)
         return told
+
+    def sent(self, agent_id: str, seq: int) -> None:
+        """A stream of the agent has sent every entry up to `seq`: when it is their only one, those
+        are let go."""
+        recent = self._recent.get(agent_id)
+        if recent and len(self._waiting.get(agent_id, ())) == 1:
+            for kept in [kept for kept in recent if kept <= seq]:
+                del recent[kept]
 
     async def watch(self, db: Database, every: float) -> None:
         """Wakes the streams of agents whose newest inbox number has changed since the last look
@@ -155,6 +169,7 @@ async def stream(
             for entry in entries:
                 yield frame(entry.event_type, entry.data, entry.seq)
                 after = entry.seq
+            wakeups.sent(agent_id, after)
             if len(entries) == inbox_store.PAGE:
                 continue
             try:
