@@ -203,7 +203,9 @@ async def _fixed_rate(centre: Centre, rate: float, seconds: float) -> RateRun:
     offers = Offers(centre.settings.kafka_bootstrap)
     await offers.start()
     answered: dict[str, float] = {}
-    limits = httpx.Limits(max_connections=RATE_CONNECTIONS, max_keepalive_connections=50)
+    limits = httpx.Limits(
+        max_connections=RATE_CONNECTIONS, max_keepalive_connections=RATE_CONNECTIONS
+    )
     try:
         async with contextlib.AsyncExitStack() as clients:
             pools = [

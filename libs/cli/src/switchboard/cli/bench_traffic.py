@@ -28,7 +28,7 @@ class Mail:
     """The tenant's mail gateway posting signed emails to intake."""
 
     def __init__(self, centre: Centre, *clients: httpx.AsyncClient) -> None:
-        """Posts go to `clients` in turn (see `POOLS`)."""
+        """Posts go to `clients` in turn (`bench_centre.RATE_POOLS`)."""
         creds = centre.credentials
         self.address = creds["tenants"][creds["operator_tenant"]]["email"]
         self.system = next(k for k in creds["channel_systems"] if k.endswith("mail"))
@@ -150,28 +150,12 @@ def agents_at_work(
     settings: dict[str, Any], credentials: dict[str, Any], ready: Any, stop: Any
 ) -> None:
     """The agents' process: sign in, go available, then work until `stop` is set."""
-    from switchboard.cli.chaos_load import Agent, ChannelSystems, Ledger, desk_client
+    from switchboard.cli.chaos_load import Ledger, staffed
 
     async def main() -> None:
         ledger, stopped = Ledger(), asyncio.Event()
-        limits = httpx.Limits(max_connections=50, max_keepalive_connections=50)
-        async with (
-            httpx.AsyncClient(timeout=30, limits=limits) as client,
-            contextlib.AsyncExitStack() as desks,
-        ):
-            config = Settings.model_validate(settings)
-            pbx = ChannelSystems(config, credentials, ledger, client)
-            agents = [
-                Agent(
-                    name,
-                    entry["password"],
-                    config,
-                    ledger,
-                    pbx,
-                    await desks.enter_async_context(desk_client()),
-                )
-                for name, entry in credentials["agents"].items()
-            ]
+        config = Settings.model_validate(settings)
+        async with staffed(config, credentials, ledger) as (_, agents):
             await asyncio.gather(*(agent.sign_in_available() for agent in agents))
             working = [asyncio.create_task(agent.work(stopped)) for agent in agents]
             ready.set()

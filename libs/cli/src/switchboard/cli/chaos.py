@@ -29,16 +29,15 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AsyncExitStack, ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
 from switchboard.cli.centre import Centre
-from switchboard.cli.chaos_load import Agent, ChannelSystems, Ledger, desk_client
+from switchboard.cli.chaos_load import Ledger, staffed
 from switchboard.cli.chaos_report import FaultResult, Report, account, render
 from switchboard.cli.faultproxy import FaultProxy
 from switchboard.cli.scratch import create_database, drop_database
@@ -212,23 +211,7 @@ class Load:
     async def _run(self) -> None:
         self._arrivals, self._agents = asyncio.Event(), asyncio.Event()
         credentials = self.centre.credentials
-        limits = httpx.Limits(max_connections=50, max_keepalive_connections=50)
-        async with (
-            httpx.AsyncClient(timeout=30, limits=limits) as client,
-            AsyncExitStack() as desks,
-        ):
-            pbx = ChannelSystems(self.centre.settings, credentials, self.ledger, client)
-            agents = [
-                Agent(
-                    name,
-                    entry["password"],
-                    self.centre.settings,
-                    self.ledger,
-                    pbx,
-                    await desks.enter_async_context(desk_client()),
-                )
-                for name, entry in credentials["agents"].items()
-            ]
+        async with staffed(self.centre.settings, credentials, self.ledger) as (pbx, agents):
             working = [asyncio.create_task(agent.run(self._agents)) for agent in agents]
             await pbx.run(self._arrivals, per_second=self.plan.per_second)
             self._arrived.set()

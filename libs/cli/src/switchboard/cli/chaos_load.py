@@ -15,6 +15,7 @@ import contextlib
 import json
 import random
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -196,6 +197,32 @@ def desk_client() -> httpx.AsyncClient:
     was the load, not the centre, that set the pace of the agents' work)."""
     limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
     return httpx.AsyncClient(timeout=30, limits=limits)
+
+
+@contextlib.asynccontextmanager
+async def staffed(
+    settings: Settings, credentials: dict[str, Any], ledger: Ledger
+) -> AsyncIterator[tuple[ChannelSystems, list[Agent]]]:
+    """The tenant's channel systems and every agent of `credentials`, each agent with a client of
+    their own (`desk_client`); the clients close when the block ends."""
+    limits = httpx.Limits(max_connections=50, max_keepalive_connections=50)
+    async with (
+        httpx.AsyncClient(timeout=30, limits=limits) as client,
+        contextlib.AsyncExitStack() as desks,
+    ):
+        pbx = ChannelSystems(settings, credentials, ledger, client)
+        agents = [
+            Agent(
+                name,
+                entry["password"],
+                settings,
+                ledger,
+                pbx,
+                await desks.enter_async_context(desk_client()),
+            )
+            for name, entry in credentials["agents"].items()
+        ]
+        yield pbx, agents
 
 
 class Agent:
