@@ -4,6 +4,7 @@ the events that bring a contact to an agent."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -151,3 +152,13 @@ async def running_desktop(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://desktop") as http:
             yield service, http
+
+
+async def numbered_frames(frames: AsyncIterator[str], count: int) -> list[str]:
+    """The next `count` numbered frames of a stream (those with an `id:`), each within 5 s."""
+    got: list[str] = []
+    while len(got) < count:
+        chunk = await asyncio.wait_for(anext(frames), timeout=5)
+        if chunk.startswith("id: "):
+            got.append(chunk)
+    return got

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any, cast
 
-from services.desktop.tests.desktop_under_test import Desktop
+from services.desktop.tests.desktop_under_test import Desktop, numbered_frames
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.desktop import (
     AgentStateChanged,
@@ -247,12 +247,10 @@ class CountedReads:
 
 async def _frames(frames: AsyncIterator[str], count: int) -> list[tuple[int, str]]:
     """The next `count` numbered frames: (number, event type)."""
-    got: list[tuple[int, str]] = []
-    while len(got) < count:
-        chunk = await asyncio.wait_for(anext(frames), timeout=5)
-        if chunk.startswith("id: "):
-            seq, event_type = chunk.splitlines()[:2]
-            got.append((int(seq[4:]), event_type.removeprefix("event: ")))
+    got = []
+    for chunk in await numbered_frames(frames, count):
+        seq, event_type = chunk.splitlines()[:2]
+        got.append((int(seq[4:]), event_type.removeprefix("event: ")))
     return got
 
 

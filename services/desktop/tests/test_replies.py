@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import email
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.desktop.tests.desktop_under_test import Desktop
+from services.desktop.tests.desktop_under_test import Desktop, numbered_frames
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.desktop import (
     JobRequested,
@@ -159,13 +158,13 @@ async def test_a_stream_resumed_after_an_erasure_sends_the_scrubbed_entries(
     db = desktop.service.runtime.db
     first = streams.stream(db, wakeups, "amy", after=0, hello=None, heartbeat=60)
     assert await anext(first) == "retry: 1000\n\n"
-    reading = asyncio.ensure_future(_numbered(first, 2))
+    reading = asyncio.ensure_future(numbered_frames(first, 2))
     await asyncio.sleep(0.1)
     await desktop.assigned("e-1", "amy")
     assert "My bill is wrong" in repr(await reading), "the offer and the assignment"
     await _erase_jo(desktop)
     again = streams.stream(db, wakeups, "amy", after=0, hello=None, heartbeat=60)
-    resent = await _numbered(again, 2)
+    resent = await numbered_frames(again, 2)
     await first.aclose()
     await again.aclose()
     assert "My bill is wrong" not in repr(resent)
@@ -182,15 +181,6 @@ async def _erase_jo(desktop: Desktop) -> None:
         requested_by="privacy",
     )
     await desktop.service.deliver(Envelope.first(asked, tenant_id="acme", aggregate_id="r-1"))
-
-
-async def _numbered(frames: AsyncIterator[str], count: int) -> list[str]:
-    got: list[str] = []
-    while len(got) < count:
-        chunk = await asyncio.wait_for(anext(frames), timeout=5)
-        if chunk.startswith("id: "):
-            got.append(chunk)
-    return got
 
 
 async def test_follow_ups_and_field_jobs_become_events(desktop: Desktop) -> None:
