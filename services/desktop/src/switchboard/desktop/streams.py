@@ -4,7 +4,7 @@ where the browser stopped: nothing missed, nothing twice.
 
 This process's consumer wakes a stream the moment it commits, and hands it the entries it
 committed: a stream that is up to date sends them from memory, without reading its inbox again (200
-agents' streams each read their inbox after every commit that told them anything: a tenth of the
+agents' streams each read their inbox after every commit that told them anything: an eighth of the
 desktop's work under load). Entries another replica's consumer stored are noticed by
 `Wakeups.watch`: one query every `poll_seconds` for all the agents with a stream open here, not one
 per stream; a stream that learns of an entry it was not handed reads its inbox, as does one that

@@ -99,9 +99,10 @@ def identities_of(party: Party) -> list[tuple[str, str]]:
 
 
 class Owners:
-    """Within one transaction: whose each identity looked up is (None: nobody's yet), so a batch's
-    contacts are matched with one query for them all (`prefetch_owners`) and the identities its earlier
-    contacts added are found by its later ones without a query."""
+    """Within one transaction: the owner of each identity looked up (an identity looked up and
+    absent from `owner` is nobody's yet), so a batch's contacts are matched with one query for them
+    all (`prefetch_owners`) and the identities its earlier contacts added are found by its later
+    ones without a query."""
 
     def __init__(self, _session: AsyncSession) -> None:
         self.owner: dict[tuple[str, str, str], str] = {}

@@ -1,10 +1,9 @@
 """RFC 5322 email → a normalised contact.
 
 Parsed with the standard library (policy `default`: encoded words and charsets decoded; each
-header field parsed once, `READ_ONCE`). A message
-that cannot be a contact (empty, binary, no sender, no recipient) raises `InvalidInput` with the
-reason; one that is damaged but salvageable (an unknown charset, a missing Message-ID) is accepted
-with `warnings` saying what was repaired.
+header field parsed once, `READ_ONCE`). A message that cannot be a contact (empty, binary, no
+sender, no recipient) raises `InvalidInput` with the reason; one that is damaged but salvageable (an
+unknown charset, a missing Message-ID) is accepted with `warnings` saying what was repaired.
 """
 
 from __future__ import annotations
