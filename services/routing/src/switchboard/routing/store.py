@@ -3,10 +3,11 @@ the conditional updates that keep one offer per contact even when a timeout and 
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, update
+from sqlalchemy import JSON, Column, Update, bindparam, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -243,20 +244,48 @@ async def transition(
     """Move one row from one of `from_` to `to`, only if it is still there: whichever of two racing
     writers (a timeout and an acceptance) commits first wins, and the other sees False.
 
-    The session's copy of the row, when it holds one, is brought up to date as well; when it
-    holds none there is nothing to update, and the ORM is not asked to look: it compiled the
-    statement's criteria into a Python test each time (measured in-process on SQLite, 580 µs of
-    CPU a transition with the look, 430 without)."""
-    key_column = QueueEntry.contact_id if model is QueueEntry else RoutingOffer.offer_id
-    held = session.identity_key(model, key) in session.identity_map
-    statement = (
+    The session's copy of the row, when it holds one, is brought up to date through the ORM.
+    When it holds none there is nothing to update, and the prepared statement goes to the
+    database as it is, after the session's pending changes: the ORM built the statement, derived
+    its cache key and compiled its criteria into a Python test each time (measured in-process on
+    SQLite, 580 µs of CPU a transition with the test, 430 without it, 165 prepared)."""
+    if session.identity_key(model, key) in session.identity_map:
+        held = (
+            update(model)
+            .where(col(_KEYS[model]) == key, col(model.status).in_(from_))
+            .values(status=to, **values)
+            .execution_options(synchronize_session="auto")
+        )
+        return bool((await session.exec(held)).rowcount)
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    statement = _transition(model, tuple(values))
+    parameters = {"key": key, "from_": list(from_), "to": to}
+    parameters.update({f"set_{field}": value for field, value in values.items()})
+    return bool((await (await session.connection()).execute(statement, parameters)).rowcount)
+
+
+_KEYS: dict[type[Any], Any] = {
+    QueueEntry: QueueEntry.contact_id,
+    RoutingOffer: RoutingOffer.offer_id,
+}
+
+
+@functools.cache
+def _transition(model: type[QueueEntry] | type[RoutingOffer], fields: tuple[str, ...]) -> Update:
+    """`transition`'s statement for `model` setting `fields` besides the status, prepared once."""
+    columns = SQLModel.metadata.tables[model.__tablename__].c
+    return (
         update(model)
-        .where(col(key_column) == key, col(model.status).in_(from_))
-        .values(status=to, **values)
-        .execution_options(synchronize_session="auto" if held else False)
+        .where(
+            col(_KEYS[model]) == bindparam("key"),
+            col(model.status).in_(bindparam("from_", expanding=True)),
+        )
+        .values(
+            status=bindparam("to"),
+            **{field: bindparam(f"set_{field}", type_=columns[field].type) for field in fields},
+        )
     )
-    result = await session.exec(statement)
-    return bool(result.rowcount)
 
 
 async def open_offer_of(session: AsyncSession, *, contact_id: str) -> RoutingOffer | None:
