@@ -3,8 +3,8 @@ interval, agents' state spans, forecasts, rosters and what was last published.""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict
+from collections.abc import Iterator, Sequence
+from dataclasses import fields
 from datetime import date, datetime
 from typing import Any
 
@@ -244,9 +244,15 @@ def facts_of(track: ContactTrack) -> domain.ContactFacts:
 
 
 def set_facts(track: ContactTrack, facts: domain.ContactFacts, *, slot: datetime | None) -> None:
-    for name, value in asdict(facts).items():
+    for name, value in _values(facts):
         setattr(track, name, value)
     track.slot = slot
+
+
+def _values(facts: domain.ContactFacts | domain.Figures) -> Iterator[tuple[str, Any]]:
+    """Each field's name and value, as they are: `dataclasses.asdict` deep-copies every value, and
+    copying the datetimes was a twentieth of workforce's CPU (py-spy, eighth round)."""
+    return ((field.name, getattr(facts, field.name)) for field in fields(facts))
 
 
 def _aware(at: datetime | None) -> datetime | None:
@@ -255,7 +261,7 @@ def _aware(at: datetime | None) -> datetime | None:
 
 def add_figures(row: IntervalStat, figures: domain.Figures, *, sign: int) -> None:
     """Count one contact's figures in the interval (`sign` -1 takes them back out)."""
-    for name, value in asdict(figures).items():
+    for name, value in _values(figures):
         setattr(row, name, getattr(row, name) + sign * value)
 
 
