@@ -14,6 +14,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from sqlalchemy import JSON, event
@@ -21,8 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, select
 
-from switchboard.common import prefetch
-from switchboard.common.db import Database
+from switchboard.common import prefetch, sqlite_loop
+from switchboard.common.db import Database, by_key
 from switchboard.common.envelope import utcnow
 from switchboard.common.logging import FLUSH_WITHIN_SECONDS, BatchedStreamHandler
 from switchboard.common.model_defaults import takes_validated_data_argument
@@ -137,6 +138,75 @@ async def test_a_row_read_and_let_go_is_read_once_per_session(tmp_path: Path) ->
                     del row
                     gc.collect()
                 assert len([s for s in statements if s.lstrip().startswith("SELECT")]) == 1
+    finally:
+        await db.dispose()
+
+
+async def test_a_sqlite_statement_leaves_the_greenlet_once_and_a_session_needs_no_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's calls go to `sqlite3` itself: a statement steps out of SQLAlchemy's greenlet once
+    (the check that the driver awaited something), where the async driver's adaptor stepped out
+    three times; and a transaction opens and closes without a task of its own."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'notes.db'}")
+    await _create(db)
+    turns: list[object] = []
+    statements: list[str] = []
+    step_out = sqlite_loop.await_
+
+    def counted(awaitable: Any) -> Any:
+        turns.append(awaitable)
+        return step_out(awaitable)
+
+    monkeypatch.setattr(sqlite_loop, "await_", counted)
+    event.listen(db.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    tasks: list[object] = []
+    loop = asyncio.get_running_loop()
+    loop.set_task_factory(
+        lambda loop, coro, **kw: tasks.append(coro) or asyncio.Task(coro, loop=loop, **kw)
+    )
+    try:
+        async with db.session() as session:
+            session.add(Note(note_id="a"))
+            await session.flush()
+            connection = await session.connection()
+            await connection.execute(Note.__table__.update().values(body={"k": "v"}))
+        assert statements and len(turns) == len(statements)
+        assert tasks == []
+    finally:
+        loop.set_task_factory(None)
+        await db.dispose()
+
+
+async def test_a_look_up_by_key_is_prepared_once_and_answers_as_the_orms_own(
+    tmp_path: Path,
+) -> None:
+    """`get` of a row the session does not hold runs the table's prepared statement; it sees rows
+    the session has not written yet, answers None for a missing key, and leaves anything asked of
+    it beyond a plain look-up (a two-column key, `populate_existing`) to the ORM."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'notes.db'}")
+    await _create(db)
+    ran: list[object] = []
+    try:
+        async with db.session() as session:
+            session.add_all([Note(note_id="a"), Handled(contact_id="k-1", agent_id="amy")])
+        async with db.session() as session:
+            event.listen(session.sync_session, "do_orm_execute", lambda s: ran.append(s.statement))
+            session.add(Note(note_id="unwritten"))
+            found = await session.get(Note, "a")
+            assert found is not None and found.note_id == "a"
+            assert await session.get(Note, "missing") is None
+            unwritten = await session.get(Note, "unwritten")
+            assert unwritten is not None and unwritten.note_id == "unwritten"
+            assert ran == [by_key(Note), by_key(Note)]  # the unwritten row was held: no query
+            handled = await session.get(Handled, ("k-1", "amy"))
+            assert handled is not None and handled.agent_id == "amy"
+            await (await session.connection()).execute(
+                Note.__table__.update().values(body={"k": "changed"})
+            )
+            refreshed = await session.get(Note, "a", populate_existing=True)
+            assert refreshed is found and refreshed.body == {"k": "changed"}
+            assert len(ran) == 4 and all(statement is not by_key(Note) for statement in ran[2:])
     finally:
         await db.dispose()
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from switchboard.common import setaside
 from switchboard.common.db import Database
-from switchboard.common.envelope import utcnow
+from switchboard.common.envelope import aware, utcnow
 from switchboard.routing import store
 
 NOW = utcnow().replace(microsecond=0)
@@ -109,6 +109,31 @@ async def test_a_transition_brings_the_sessions_copy_of_its_row_up_to_date(
         assert (held.status, held.agent_id) == ("offered", None)
         fresh = await session.get(store.QueueEntry, "c-2")
         assert fresh is not None and fresh.status == "offered"
+
+
+async def test_a_transition_sees_what_its_session_added_and_keeps_its_values_types(
+    database: Database,
+) -> None:
+    """A row added earlier in the same transaction and not yet written is moved all the same (the
+    prepared statement goes out after the session's pending rows), and the values it sets keep
+    their types (a time, a number of seconds)."""
+    async with database.session() as session:
+        session.add(_entry("c-1", status="assigned", agent_id="amy"))
+        moved = await store.transition(
+            session,
+            model=store.QueueEntry,
+            key="c-1",
+            from_=("assigned",),
+            to="wrapped",
+            outcome_at=NOW,
+            waited_seconds=12.5,
+        )
+    assert moved
+    async with database.reader() as session:
+        entry = await session.get(store.QueueEntry, "c-1")
+    assert entry is not None and entry.status == "wrapped"
+    assert entry.outcome_at is not None and aware(entry.outcome_at) == NOW
+    assert entry.waited_seconds == 12.5
 
 
 async def test_the_acd_is_rebuilt_from_live_entries_but_not_set_aside_ones(
