@@ -181,9 +181,10 @@ async def test_a_sqlite_statement_leaves_the_greenlet_once_and_a_session_needs_n
 async def test_a_look_up_by_key_is_prepared_once_and_answers_as_the_orms_own(
     tmp_path: Path,
 ) -> None:
-    """`get` of a row the session does not hold runs the table's prepared statement; it sees rows
-    the session has not written yet, answers None for a missing key, and leaves anything asked of
-    it beyond a plain look-up (a two-column key, `populate_existing`) to the ORM."""
+    """`get` of a row the session does not hold runs the table's prepared statement (a key of one
+    column or of several); it sees rows the session has not written yet, answers None for a
+    missing key, and leaves anything asked of it beyond a plain look-up (`populate_existing`) to
+    the ORM."""
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'notes.db'}")
     await _create(db)
     ran: list[object] = []
@@ -198,15 +199,17 @@ async def test_a_look_up_by_key_is_prepared_once_and_answers_as_the_orms_own(
             assert await session.get(Note, "missing") is None
             unwritten = await session.get(Note, "unwritten")
             assert unwritten is not None and unwritten.note_id == "unwritten"
-            assert ran == [by_key(Note), by_key(Note)]  # the unwritten row was held: no query
+            assert ran == [by_key(Note).statement] * 2  # the unwritten row was held: no query
             handled = await session.get(Handled, ("k-1", "amy"))
             assert handled is not None and handled.agent_id == "amy"
+            assert await session.get(Handled, ["k-1", "bob"]) is None
+            assert ran[2:] == [by_key(Handled).statement] * 2
             await (await session.connection()).execute(
                 Note.__table__.update().values(body={"k": "changed"})
             )
             refreshed = await session.get(Note, "a", populate_existing=True)
             assert refreshed is found and refreshed.body == {"k": "changed"}
-            assert len(ran) == 4 and all(statement is not by_key(Note) for statement in ran[2:])
+            assert len(ran) == 5 and ran[4] is not by_key(Note).statement
     finally:
         await db.dispose()
 
