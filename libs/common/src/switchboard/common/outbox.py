@@ -111,7 +111,7 @@ async def write(session: AsyncSession, *, producer: str, rows: list[Outgoing]) -
     """Insert `rows` in the session's transaction with one statement, and give each its id."""
     now = utcnow()
     result = await (await session.connection()).execute(
-        insert(OutboxMessage).returning(col(OutboxMessage.id), sort_by_parameter_order=True),
+        _WRITE,
         [
             {
                 "producer": producer,
@@ -126,6 +126,10 @@ async def write(session: AsyncSession, *, producer: str, rows: list[Outgoing]) -
     )
     for row, (row_id,) in zip(rows, result.all(), strict=True):
         row.id = row_id
+
+
+_WRITE = insert(OutboxMessage).returning(col(OutboxMessage.id), sort_by_parameter_order=True)
+"""`write`'s statement, prepared once (built anew, its cache key was derived every time)."""
 
 
 class OutboxRelay:

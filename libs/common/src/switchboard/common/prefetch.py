@@ -10,12 +10,14 @@ look-up must find). The session holds the loaded rows until it ends (`db.Holding
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import inspect, tuple_
+from sqlalchemy import bindparam, inspect, tuple_
 from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 Row = TypeVar("Row", bound=SQLModel)
 Key = str | tuple[str, ...]
@@ -31,14 +33,22 @@ async def load(session: AsyncSession, model: type[Row], keys: Iterable[Key]) -> 
     Returns the rows found (for a second kind keyed by them)."""
     wanted = list(dict.fromkeys(keys))
     columns = inspect(model).primary_key
-    matches: Any = tuple_(*columns) if len(columns) > 1 else columns[0]
     chunk = _PARAMETERS // len(columns)
     loaded: list[Row] = []
     for start in range(0, len(wanted), chunk):
         keys_now = wanted[start : start + chunk]
-        loaded.extend(await session.exec(select(model).where(matches.in_(keys_now))))
+        loaded.extend(await session.exec(_by_keys(model), params={"keys": keys_now}))
     session.info[(__name__, model)] = set(wanted) - {_key_of(row, columns) for row in loaded}
     return loaded
+
+
+@functools.cache
+def _by_keys(model: type[Row]) -> SelectOfScalar[Row]:
+    """`load`'s statement for `model`, prepared once (built anew, its cache key was derived for
+    every batch)."""
+    columns = inspect(model).primary_key
+    matches: Any = tuple_(*columns) if len(columns) > 1 else columns[0]
+    return select(model).where(matches.in_(bindparam("keys", expanding=True)))
 
 
 def _key_of(row: SQLModel, columns: Any) -> Key:
