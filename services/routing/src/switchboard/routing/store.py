@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common import prefetch, setaside
 from switchboard.common.centre import AgentConfig, CentreConfig, QueueConfig, TenantConfig
+from switchboard.common.db import written
 from switchboard.common.envelope import Envelope, utcnow
 from switchboard.common.events.channels import CallCommandResult, TransferRequested
 from switchboard.common.events.desktop import (
@@ -246,7 +247,7 @@ async def transition(
 
     The session's copy of the row, when it holds one, is brought up to date through the ORM.
     When it holds none there is nothing to update, and the prepared statement goes to the
-    database as it is, after the session's pending changes: the ORM built the statement, derived
+    database as it is (`written`): the ORM built the statement, derived
     its cache key and compiled its criteria into a Python test each time (measured in-process on
     SQLite, 580 µs of CPU a transition with the test, 430 without it, 165 prepared)."""
     if session.identity_key(model, key) in session.identity_map:
@@ -257,12 +258,10 @@ async def transition(
             .execution_options(synchronize_session="auto")
         )
         return bool((await session.exec(held)).rowcount)
-    if session.new or session.dirty or session.deleted:
-        await session.flush()
-    statement = _transition(model, tuple(values))
     parameters = {"key": key, "from_": list(from_), "to": to}
     parameters.update({f"set_{field}": value for field, value in values.items()})
-    return bool((await (await session.connection()).execute(statement, parameters)).rowcount)
+    connection = await written(session)
+    return bool((await connection.execute(_transition(model, tuple(values)), parameters)).rowcount)
 
 
 _KEYS: dict[type[Any], Any] = {
