@@ -52,6 +52,28 @@ async def test_entries_told_at_once_are_numbered_once_each_in_order_per_agent(
     assert oldest == 1 and [e.seq for e in after_ten] == list(range(11, 17))
 
 
+async def test_entries_reach_an_agent_made_in_the_same_transaction_and_a_held_copy_keeps_count(
+    database: Database,
+) -> None:
+    """The numbers are read and advanced by prepared statements on the connection: an agent the
+    transaction made and has not written yet is told all the same, and the session's copy of an
+    agent it holds shows the agent's newest number."""
+    await _agents(database, "amy")
+    async with database.session() as session:
+        held = await session.get(store.DesktopAgent, "amy")
+        assert held is not None and held.last_seq == 0
+        session.add(store.DesktopAgent(agent_id="cy", name="Cy", tenants=["acme"]))
+        told = await inbox_store.deliver(
+            session,
+            entries=[("cy", "state", {"n": 1}), ("amy", "state", {"n": 1}), ("amy", "x", {})],
+        )
+        assert [entry.seq for entry in told["cy"]] == [1]
+        assert [entry.seq for entry in told["amy"]] == [1, 2]
+        assert held.last_seq == 2
+    async with database.reader() as session:
+        assert await inbox_store.last_seqs(session, agent_ids=["amy", "cy"]) == {"amy": 2, "cy": 1}
+
+
 async def test_inbox_entries_about_a_contact_are_found_for_erasure(database: Database) -> None:
     await _agents(database, "amy")
     async with database.session() as session:

@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import JSON, Column, insert, update
+from sqlalchemy import JSON, Column, bindparam, insert, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from switchboard.common.db import written
 from switchboard.common.envelope import utcnow
 from switchboard.desktop.store import DesktopAgent
 
@@ -49,25 +51,29 @@ class PendingInbox:
 async def deliver(
     session: AsyncSession, *, entries: list[tuple[str, str, dict[str, Any]]]
 ) -> dict[str, list[Told]]:
-    """Append entries (agent, event type, data) to their agents' inboxes, in order: one increment
-    per agent and one insert for all, however many there are. Returns each known agent's entries
-    as numbered; entries for an agent the desktop does not know are dropped. The row lock the
-    increment takes holds until commit, so an agent's entries commit in the order of their numbers
-    and a stream reading `seq > last` can never skip one that commits late."""
+    """Append entries (agent, event type, data) to their agents' inboxes, in order: three prepared
+    statements however many entries and agents there are (their agents' numbers read, advanced,
+    and the entries inserted). Returns each known agent's entries as numbered; entries for an agent
+    the desktop does not know are dropped. The numbers are read under a row lock (on PostgreSQL;
+    SQLite's writers take turns), taken in the agents' order so that two replicas never wait on
+    each other, and held until commit, so an agent's entries commit in the order of their numbers
+    and a stream reading `seq > last` can never skip one that commits late. An update per agent,
+    built anew through the ORM each time, had cost a twentieth of the desktop's CPU."""
     counts: dict[str, int] = {}
     for agent_id, _, _ in entries:
         counts[agent_id] = counts.get(agent_id, 0) + 1
-    newest: dict[str, int] = {}
-    for agent_id, count in counts.items():
-        result = await session.exec(
-            update(DesktopAgent)
-            .where(col(DesktopAgent.agent_id) == agent_id)
-            .values(last_seq=col(DesktopAgent.last_seq) + count)
-            .returning(col(DesktopAgent.last_seq))
-        )
-        seq = result.scalar_one_or_none()
-        if seq is not None:
-            newest[agent_id] = int(seq)
+    connection = await written(session)
+    before: dict[str, int] = dict(
+        (await connection.execute(_SEQS, {"agents": sorted(counts)})).all()
+    )
+    newest = {agent_id: seq + counts[agent_id] for agent_id, seq in before.items()}
+    if newest:
+        numbered = [{"agent": agent_id, "seq": seq} for agent_id, seq in newest.items()]
+        await connection.execute(_ADVANCE, numbered)
+        for agent_id, seq in newest.items():
+            held = session.identity_map.get(session.identity_key(DesktopAgent, agent_id))
+            if held is not None:
+                set_committed_value(held, "last_seq", seq)
     next_seq = {agent_id: seq - counts[agent_id] for agent_id, seq in newest.items()}
     told: dict[str, list[Told]] = {agent_id: [] for agent_id in newest}
     rows = []
@@ -86,8 +92,21 @@ async def deliver(
                 }
             )
     if rows:
-        await (await session.connection()).execute(insert(InboxEntry), rows)
+        await connection.execute(insert(InboxEntry), rows)
     return told
+
+
+_SEQS = (
+    select(DesktopAgent.agent_id, DesktopAgent.last_seq)
+    .where(col(DesktopAgent.agent_id).in_(bindparam("agents", expanding=True)))
+    .order_by(col(DesktopAgent.agent_id))
+    .with_for_update()
+)
+_ADVANCE = (
+    update(DesktopAgent)
+    .where(col(DesktopAgent.agent_id) == bindparam("agent"))
+    .values(last_seq=bindparam("seq"))
+)
 
 
 PAGE = 500
