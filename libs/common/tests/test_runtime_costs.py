@@ -23,7 +23,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, select
 
 from switchboard.common import prefetch, sqlite_loop
-from switchboard.common.db import Database, by_key
+from switchboard.common.db import Database, by_key, write_new
 from switchboard.common.envelope import utcnow
 from switchboard.common.logging import FLUSH_WITHIN_SECONDS, BatchedStreamHandler
 from switchboard.common.model_defaults import takes_validated_data_argument
@@ -210,6 +210,39 @@ async def test_a_look_up_by_key_is_prepared_once_and_answers_as_the_orms_own(
             refreshed = await session.get(Note, "a", populate_existing=True)
             assert refreshed is found and refreshed.body == {"k": "changed"}
             assert len(ran) == 5 and ran[4] is not by_key(Note).statement
+    finally:
+        await db.dispose()
+
+
+async def test_new_rows_are_written_at_once_with_their_defaults(tmp_path: Path) -> None:
+    """`write_new` inserts rows without the unit of work: after what the session had pending, with
+    the defaults the rows were built with, and a row already there is refused at once."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'notes.db'}")
+    await _create(db)
+    try:
+        async with db.session() as session:
+            session.add(Note(note_id="pending"))
+            await write_new(
+                session,
+                Note(note_id="a", body={"k": "v"}),
+                Handled(contact_id="k", agent_id="amy"),
+                Note(note_id="b"),
+            )
+            held = session.identity_map
+            assert session.identity_key(Note, "pending") in held  # written first, and still held
+            assert session.identity_key(Note, "a") not in held
+            with pytest.raises(IntegrityError):
+                async with session.begin_nested():
+                    await write_new(session, Note(note_id="a"))
+        async with db.reader() as session:
+            notes = (await session.exec(select(Note).order_by(Note.note_id))).all()
+            handled = await session.get(Handled, ("k", "amy"))
+        assert [(n.note_id, n.body) for n in notes] == [
+            ("a", {"k": "v"}),
+            ("b", {}),
+            ("pending", {}),
+        ]
+        assert all(n.at is not None for n in notes) and handled is not None
     finally:
         await db.dispose()
 

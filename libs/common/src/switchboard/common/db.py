@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import fcntl
 import functools
+import itertools
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -32,7 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar, cast
 
-from sqlalchemy import bindparam, event, inspect, make_url, text
+from sqlalchemy import Insert, bindparam, event, insert, inspect, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -288,6 +289,22 @@ async def written(session: AsyncSession) -> AsyncConnection:
     if session.new or session.dirty or session.deleted:
         await session.flush()
     return await session.connection()
+
+
+async def write_new(session: AsyncSession, *rows: SQLModel) -> None:
+    """Insert new rows at once, each table's with its prepared INSERT, instead of adding them to the
+    session for its unit of work to write at the next flush (which cost about 190 µs of CPU a row
+    more, measured in-process on SQLite, eighth round). The rows are built as usual (validated,
+    their defaults made), are in the database when this returns, and are not held by the session:
+    a later look-up reads them back. A row that is already there raises `IntegrityError` here."""
+    connection = await written(session)
+    for model, same_kind in itertools.groupby(rows, type):
+        await connection.execute(_insert(model), [row.model_dump() for row in same_kind])
+
+
+@functools.cache
+def _insert(model: type[SQLModel]) -> Insert:
+    return insert(model)
 
 
 _COMMITTED = "switchboard.committed"

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from switchboard.common.db import write_new
 from switchboard.common.envelope import Envelope, Payload, utcnow
 from switchboard.common.errors import InvalidInput
 from switchboard.common.events.intake import Channel, ContactReceived
@@ -78,15 +80,19 @@ async def record_contact(tx: Transaction, new: NewContact) -> Outcome:
             customer=new.customer_address,
             since=new.recent_since,
         )
+    new_rows: list[SQLModel] = []
     if conversation is None:
         conversation = store.Conversation(
             conversation_id=new_id(),
             tenant_id=new.tenant_id,
             token=new_conversation_token(),
             customer_address=new.customer_address,
+            last_contact_at=utcnow(),
         )
-    conversation.last_contact_at = utcnow()
-    tx.session.add(conversation)
+        new_rows.append(conversation)
+    else:
+        conversation.last_contact_at = utcnow()
+        tx.session.add(conversation)
     conversation_id = conversation.conversation_id
     event = Envelope.first(
         new.payload(conversation_id).model_copy(update={"conversation_token": conversation.token}),
@@ -95,7 +101,7 @@ async def record_contact(tx: Transaction, new: NewContact) -> Outcome:
         contact_id=contact_id,
     )
     await tx.emit(event)
-    tx.session.add(
+    new_rows.append(
         store.Receipt(
             tenant_id=new.tenant_id,
             channel=new.channel,
@@ -106,7 +112,7 @@ async def record_contact(tx: Transaction, new: NewContact) -> Outcome:
         )
     )
     if new.channel == "email":  # new, as its receipt was: remember it for replies
-        tx.session.add(
+        new_rows.append(
             store.EmailThread(
                 tenant_id=new.tenant_id,
                 message_id=new.external_id,
@@ -114,6 +120,7 @@ async def record_contact(tx: Transaction, new: NewContact) -> Outcome:
                 customer_address=new.customer_address,
             )
         )
+    await write_new(tx.session, *new_rows)
     outcome = Outcome(contact_id, conversation_id, False)
     if new.within is not None:
         await new.within(tx.session, outcome)
@@ -156,7 +163,8 @@ async def _record_call_event(
             correlation_id=call.event_id,
         )
         await tx.emit(event)
-        tx.session.add(
+        await write_new(
+            tx.session,
             store.Receipt(
                 tenant_id=tenant_id,
                 channel="phone",
@@ -164,6 +172,6 @@ async def _record_call_event(
                 contact_id=call.contact_id,
                 conversation_id=call.conversation_id,
                 event_id=event.event_id,
-            )
+            ),
         )
     return Outcome(call.contact_id, call.conversation_id, False)

@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common.centre import CentreConfig
+from switchboard.common.db import write_new
 from switchboard.common.envelope import utcnow
 from switchboard.common.phone import e164
 from switchboard.common.privacy import ERASED
@@ -224,8 +225,7 @@ async def tenant_of_call(session: AsyncSession, *, call_id: str) -> str | None:
 
 async def remember_signature(session: AsyncSession, *, signature: str) -> None:
     """Raises IntegrityError when the signature was seen before (a replay)."""
-    session.add(SeenSignature(signature=signature))
-    await session.flush()
+    await write_new(session, SeenSignature(signature=signature))
 
 
 async def forget_signatures_before(session: AsyncSession, *, cutoff: datetime) -> None:
