@@ -7,6 +7,8 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import event
+
 from switchboard.common import setaside
 from switchboard.common.db import Database
 from switchboard.common.envelope import aware, utcnow
@@ -134,6 +136,48 @@ async def test_a_transition_sees_what_its_session_added_and_keeps_its_values_typ
     assert entry is not None and entry.status == "wrapped"
     assert entry.outcome_at is not None and aware(entry.outcome_at) == NOW
     assert entry.waited_seconds == 12.5
+
+
+async def test_a_transition_writes_only_its_own_row_and_that_row_first_when_unwritten(
+    database: Database,
+) -> None:
+    """A batch's other changes wait for the commit (one write for the batch, not one per event);
+    a change to the moved row itself is written before the move, which then has the last word."""
+    await _add(database, _entry("c-1"), _entry("c-2"), _entry("c-3"))
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2].split()[0])  # noqa: E731
+    event.listen(database.engine.sync_engine, "before_cursor_execute", listener)
+    try:
+        async with database.session() as session:
+            other = await session.get(store.QueueEntry, "c-2")
+            itself = await session.get(store.QueueEntry, "c-3")
+            assert other is not None and itself is not None
+            other.priority, itself.agent_id = 9, "zed"
+            statements.clear()
+            await store.transition(
+                session, model=store.QueueEntry, key="c-1", from_=("waiting",), to="offered"
+            )
+            assert statements == ["UPDATE"]  # c-1's move alone: c-2's change waits
+            statements.clear()
+            await store.transition(
+                session,
+                model=store.QueueEntry,
+                key="c-3",
+                from_=("waiting",),
+                to="offered",
+                agent_id="amy",
+            )
+            assert statements.count("UPDATE") == 3  # c-2's and c-3's changes, then the move
+            assert (itself.status, itself.agent_id) == ("offered", "amy")
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", listener)
+    async with database.reader() as session:
+        rows = {key: await session.get(store.QueueEntry, key) for key in ("c-1", "c-2", "c-3")}
+    assert [(r.status, r.priority, r.agent_id) for r in rows.values() if r] == [
+        ("offered", 5, None),
+        ("waiting", 9, None),
+        ("offered", 5, "amy"),
+    ]
 
 
 async def test_the_acd_is_rebuilt_from_live_entries_but_not_set_aside_ones(
