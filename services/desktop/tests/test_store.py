@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import event
+
+from switchboard.common import prefetch
 from switchboard.common.db import Database
+from switchboard.common.envelope import Envelope
+from switchboard.common.events.desktop import AgentStateChanged
 from switchboard.desktop import floor_store, inbox_store, store
 
 
@@ -72,6 +77,33 @@ async def test_entries_reach_an_agent_made_in_the_same_transaction_and_a_held_co
         assert held.last_seq == 2
     async with database.reader() as session:
         assert await inbox_store.last_seqs(session, agent_ids=["amy", "cy"]) == {"amy": 2, "cy": 1}
+
+
+async def test_a_batch_of_state_changes_finds_its_agents_in_one_query(database: Database) -> None:
+    """Each agent's state change looks its agent up: the batch's prefetch loads them all at once,
+    so the look-ups (an unknown agent's too) are answered from the session."""
+    await _agents(database, "amy", "bo")
+    changes = [
+        Envelope.first(
+            AgentStateChanged(agent_id=agent, state="break"), tenant_id="acme", aggregate_id=agent
+        )
+        for agent in ("amy", "bo", "nobody", "amy")
+    ]
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(database.engine.sync_engine, "before_cursor_execute", listener)
+    try:
+        async with database.session() as session:
+            await store.prefetch_batch(session, changes)
+            statements.clear()
+            found = [
+                await prefetch.find(session, store.DesktopAgent, e.payload.agent_id)
+                for e in changes
+            ]
+            assert statements == []
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", listener)
+    assert [agent.agent_id if agent else None for agent in found] == ["amy", "bo", None, "amy"]
 
 
 async def test_inbox_entries_about_a_contact_are_found_for_erasure(database: Database) -> None:

@@ -3,7 +3,7 @@ workforce's schedules, adherence and intraday picture."""
 
 from __future__ import annotations
 
-from switchboard.common import topics
+from switchboard.common import prefetch, topics
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.desktop import AgentStateChanged
 from switchboard.common.events.routing import (
@@ -26,7 +26,7 @@ handlers = Handlers()
 @handlers.on(topics.AGENT_STATE)
 async def on_agent_state(event: Envelope[AgentStateChanged], tx: Transaction) -> None:
     change = event.payload
-    agent = await tx.session.get(store.DesktopAgent, change.agent_id)
+    agent = await prefetch.find(tx.session, store.DesktopAgent, change.agent_id)
     if agent is None:
         return
     agent.state, agent.state_reason, agent.state_since = (

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from switchboard.common import prefetch
 from switchboard.common.centre import CentreConfig
 from switchboard.common.envelope import utcnow
+from switchboard.common.events.desktop import AgentStateChanged
 from switchboard.common.passwords import hash_password, verify_password
 from switchboard.desktop import floor_store
 from switchboard.desktop.domain import Holding
@@ -207,11 +208,14 @@ async def supervisors_of(session: AsyncSession, *, tenant_id: str) -> list[str]:
 
 
 async def prefetch_batch(session: AsyncSession, events: list[Any]) -> None:
-    """Load the contacts and offers a batch of events is about in two queries, so each handler's
-    look-up is answered from the session."""
+    """Load the contacts, offers and agents a batch of events is about, a query each, so each
+    handler's look-up is answered from the session (an agent's state change looked its agent up,
+    and wrote the batch's changes before, once per event)."""
     await prefetch.load(session, DesktopContact, (event.about_contact_id for event in events))
     offer_ids = (offer for event in events if (offer := getattr(event.payload, "offer_id", None)))
     await prefetch.load(session, DesktopOffer, offer_ids)
+    changed = (e.payload.agent_id for e in events if isinstance(e.payload, AgentStateChanged))
+    await prefetch.load(session, DesktopAgent, changed)
 
 
 async def contact_row(
