@@ -23,7 +23,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, select
 
 from switchboard.common import prefetch, sqlite_loop
-from switchboard.common.db import Database, by_key, write_new
+from switchboard.common.db import Database, by_key, held, write_new
 from switchboard.common.envelope import utcnow
 from switchboard.common.logging import FLUSH_WITHIN_SECONDS, BatchedStreamHandler
 from switchboard.common.model_defaults import takes_validated_data_argument
@@ -102,6 +102,10 @@ async def test_a_prefetched_batch_is_answered_from_the_session(tmp_path: Path) -
             session.add(Note(note_id="new"))  # the handler makes the row it did not find
             made = await prefetch.find(session, Note, "new")
             assert made is not None and made.note_id == "new"  # the next look-up finds it
+            statements.clear()
+            session.expire(kept)  # an expired row is not answered from memory: it is read again
+            assert held(session, Note, "kept") is None and statements == []
+            assert await prefetch.find(session, Note, "kept") is kept and len(statements) >= 1
             session.add(Handled(contact_id="k-1", agent_id="amy"))
         async with db.session() as session:  # a two-column key, as a tuple
             await prefetch.load(session, Handled, [("k-1", "amy"), ("k-1", "bob"), ("k-2", "amy")])

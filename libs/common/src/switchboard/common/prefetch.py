@@ -19,6 +19,8 @@ from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from switchboard.common.db import held
+
 Row = TypeVar("Row", bound=SQLModel)
 Key = str | tuple[str, ...]
 """A primary key: its value, or the tuple of its columns' values in their declared order."""
@@ -64,4 +66,5 @@ async def find(session: AsyncSession, model: type[Row], key: Key) -> Row | None:
     if absent is not None and key in absent:
         absent.discard(key)
         return None
-    return await session.get(model, key)
+    row: Row | None = held(session, model, key)
+    return row if row is not None else await session.get(model, key)
