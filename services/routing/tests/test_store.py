@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import event
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common import setaside
 from switchboard.common.db import Database
@@ -44,6 +45,15 @@ def _offer(
     )
 
 
+async def _move(
+    session: AsyncSession, key: str, *, from_: tuple[str, ...], to: str, **values: Any
+) -> bool:
+    """A queue entry's transition."""
+    return await store.transition(
+        session, model=store.QueueEntry, key=key, from_=from_, to=to, **values
+    )
+
+
 async def _add(db: Database, *rows: object) -> None:
     async with db.session() as session:
         for row in rows:
@@ -71,22 +81,8 @@ async def test_of_a_timeout_and_an_acceptance_racing_exactly_one_wins(database: 
 async def test_a_transition_sets_its_values_only_when_it_moves(database: Database) -> None:
     await _add(database, _entry("c-1"), _entry("c-2", status="assigned"))
     async with database.session() as session:
-        moved = await store.transition(
-            session,
-            model=store.QueueEntry,
-            key="c-1",
-            from_=("waiting",),
-            to="offered",
-            agent_id="amy",
-        )
-        stayed = await store.transition(
-            session,
-            model=store.QueueEntry,
-            key="c-2",
-            from_=("waiting",),
-            to="offered",
-            agent_id="bo",
-        )
+        moved = await _move(session, "c-1", from_=("waiting",), to="offered", agent_id="amy")
+        stayed = await _move(session, "c-2", from_=("waiting",), to="offered", agent_id="bo")
     assert (moved, stayed) == (True, False)
     async with database.reader() as session:
         first = await session.get(store.QueueEntry, "c-1")
@@ -105,9 +101,7 @@ async def test_a_transition_brings_the_sessions_copy_of_its_row_up_to_date(
         held = await session.get(store.QueueEntry, "c-1")
         assert held is not None
         for key in ("c-1", "c-2"):
-            await store.transition(
-                session, model=store.QueueEntry, key=key, from_=("waiting",), to="offered"
-            )
+            await _move(session, key, from_=("waiting",), to="offered")
         assert (held.status, held.agent_id) == ("offered", None)
         fresh = await session.get(store.QueueEntry, "c-2")
         assert fresh is not None and fresh.status == "offered"
@@ -121,14 +115,8 @@ async def test_a_transition_sees_what_its_session_added_and_keeps_its_values_typ
     their types (a time, a number of seconds)."""
     async with database.session() as session:
         session.add(_entry("c-1", status="assigned", agent_id="amy"))
-        moved = await store.transition(
-            session,
-            model=store.QueueEntry,
-            key="c-1",
-            from_=("assigned",),
-            to="wrapped",
-            outcome_at=NOW,
-            waited_seconds=12.5,
+        moved = await _move(
+            session, "c-1", from_=("assigned",), to="wrapped", outcome_at=NOW, waited_seconds=12.5
         )
     assert moved
     async with database.reader() as session:
@@ -154,19 +142,10 @@ async def test_a_transition_writes_only_its_own_row_and_that_row_first_when_unwr
             assert other is not None and itself is not None
             other.priority, itself.agent_id = 9, "zed"
             statements.clear()
-            await store.transition(
-                session, model=store.QueueEntry, key="c-1", from_=("waiting",), to="offered"
-            )
+            await _move(session, "c-1", from_=("waiting",), to="offered")
             assert statements == ["UPDATE"]  # c-1's move alone: c-2's change waits
             statements.clear()
-            await store.transition(
-                session,
-                model=store.QueueEntry,
-                key="c-3",
-                from_=("waiting",),
-                to="offered",
-                agent_id="amy",
-            )
+            await _move(session, "c-3", from_=("waiting",), to="offered", agent_id="amy")
             assert statements.count("UPDATE") == 3  # c-2's and c-3's changes, then the move
             assert (itself.status, itself.agent_id) == ("offered", "amy")
     finally:
