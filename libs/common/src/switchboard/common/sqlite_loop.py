@@ -30,7 +30,7 @@ import sqlite3
 from collections.abc import MutableMapping, Sequence
 from typing import Any
 
-from sqlalchemy import pool
+from sqlalchemy import make_url, pool
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL
@@ -92,6 +92,4 @@ registry.register(f"sqlite.{DRIVER}", __name__, "SQLiteOnTheLoop")
 
 def on_the_loop(url: str) -> URL:
     """`url`, any SQLite URL, made to use `SQLiteOnTheLoop`."""
-    from sqlalchemy import make_url
-
     return make_url(url).set(drivername=f"sqlite+{DRIVER}")

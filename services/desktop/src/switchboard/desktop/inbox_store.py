@@ -11,7 +11,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Field, SQLModel, col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from switchboard.common.db import written
+from switchboard.common.db import held, written
 from switchboard.common.envelope import utcnow
 from switchboard.desktop.store import DesktopAgent
 
@@ -71,9 +71,8 @@ async def deliver(
         numbered = [{"agent": agent_id, "seq": seq} for agent_id, seq in newest.items()]
         await connection.execute(_ADVANCE, numbered)
         for agent_id, seq in newest.items():
-            held = session.identity_map.get(session.identity_key(DesktopAgent, agent_id))
-            if held is not None:
-                set_committed_value(held, "last_seq", seq)
+            if (agent := held(session, DesktopAgent, agent_id)) is not None:
+                set_committed_value(agent, "last_seq", seq)
     next_seq = {agent_id: seq - counts[agent_id] for agent_id, seq in newest.items()}
     told: dict[str, list[Told]] = {agent_id: [] for agent_id in newest}
     rows = []
@@ -92,7 +91,7 @@ async def deliver(
                 }
             )
     if rows:
-        await connection.execute(insert(InboxEntry), rows)
+        await connection.execute(_APPEND, rows)
     return told
 
 
@@ -107,6 +106,7 @@ _ADVANCE = (
     .where(col(DesktopAgent.agent_id) == bindparam("agent"))
     .values(last_seq=bindparam("seq"))
 )
+_APPEND = insert(InboxEntry)
 
 
 PAGE = 500
