@@ -11,7 +11,7 @@ look-up must find). The session holds the loaded rows until it ends (`db.Holding
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, inspect, tuple_
@@ -22,6 +22,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from switchboard.common.db import held
 
 Row = TypeVar("Row", bound=SQLModel)
+T = TypeVar("T")
 Key = str | tuple[str, ...]
 """A primary key: its value, or the tuple of its columns' values in their declared order."""
 
@@ -35,13 +36,19 @@ async def load(session: AsyncSession, model: type[Row], keys: Iterable[Key]) -> 
     Returns the rows found (for a second kind keyed by them)."""
     wanted = list(dict.fromkeys(keys))
     columns = inspect(model).primary_key
-    chunk = _PARAMETERS // len(columns)
     loaded: list[Row] = []
-    for start in range(0, len(wanted), chunk):
-        keys_now = wanted[start : start + chunk]
+    for keys_now in in_lists(wanted, columns=len(columns)):
         loaded.extend(await session.exec(_by_keys(model), params={"keys": keys_now}))
     session.info[(__name__, model)] = set(wanted) - {_key_of(row, columns) for row in loaded}
     return loaded
+
+
+def in_lists(keys: Sequence[T], *, columns: int = 1) -> Iterator[Sequence[T]]:
+    """`keys` in slices that each fit one `IN` list (`_PARAMETERS` bound values: keys of
+    `columns` columns each)."""
+    size = _PARAMETERS // columns
+    for start in range(0, len(keys), size):
+        yield keys[start : start + size]
 
 
 @functools.cache

@@ -184,8 +184,7 @@ async def watched_contacts(session: AsyncSession, events: list[Envelope[Any]]) -
     ids = list(dict.fromkeys(event.about_contact_id for event in events))
     await prefetch.load(session, WatchedContact, ids)
     running = per_session(session, RunningClocks)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in prefetch.in_lists(ids):
         running.by_contact.update({contact_id: [] for contact_id in chunk})
         rows = await session.exec(
             select(Clock).where(col(Clock.contact_id).in_(chunk), col(Clock.state).in_(RUNNING))

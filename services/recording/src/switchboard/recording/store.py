@@ -125,11 +125,9 @@ class PendingRecords:
             [{**_BARE_CONTACT, "contact_id": c, "tenant_id": tenants[c]} for c in ids],
         )
         current: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(ids), 500):
+        for chunk in prefetch.in_lists(ids):
             rows = await connection.execute(
-                sa_select(table)
-                .where(table.c.contact_id.in_(ids[start : start + 500]))
-                .with_for_update()
+                sa_select(table).where(table.c.contact_id.in_(chunk)).with_for_update()
             )
             current.update({row["contact_id"]: dict(row) for row in rows.mappings()})
         for contact_id, tenant_id, facts, _ in items:
