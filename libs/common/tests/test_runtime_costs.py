@@ -16,15 +16,17 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import anyio.to_thread
 import pytest
 from sqlalchemy import JSON, event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, select
 
-from switchboard.common import prefetch, sqlite_loop
+from switchboard.common import prefetch, sqlite_loop, topics
 from switchboard.common.db import Database, by_key, held, write_new
-from switchboard.common.envelope import utcnow
+from switchboard.common.envelope import Envelope, utcnow
+from switchboard.common.events.desktop import AgentStateChanged
 from switchboard.common.logging import FLUSH_WITHIN_SECONDS, BatchedStreamHandler
 from switchboard.common.model_defaults import takes_validated_data_argument
 from switchboard.common.pacing import (
@@ -35,6 +37,9 @@ from switchboard.common.pacing import (
     QUIET_WAITS,
     Pacing,
 )
+from switchboard.common.runtime import Transaction
+from switchboard.common.subscriptions import Subscriptions
+from switchboard.common.testing import service_under_test
 
 
 class _Scratch(SQLModel, registry=registry()):
@@ -259,8 +264,36 @@ def test_a_default_factory_is_asked_once_and_rows_still_get_fresh_defaults() -> 
     assert takes_validated_data_argument(lambda data: data) is True
 
 
+async def test_a_consumed_batch_reaches_its_handlers_without_a_worker_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FastStream resolves a `KafkaMessage` parameter in a worker thread; the consumer does not
+    ask for one, and its handlers still get every event."""
+    hops: list[object] = []
+    to_thread = anyio.to_thread.run_sync
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(func)
+        return await to_thread(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+    subscriptions = Subscriptions("runtime-costs")
+    seen: list[tuple[str, str]] = []
+
+    @subscriptions.on(topics.AGENT_STATE)
+    async def on_state(event: Envelope[AgentStateChanged], tx: Transaction) -> None:
+        seen.append((event.payload.agent_id, event.payload.state))
+
+    async with service_under_test("runtime-costs", subscriptions, tmp_path) as service:
+        for agent, state in (("a-1", "available"), ("a-2", "offline")):
+            change = AgentStateChanged(agent_id=agent, state=state)
+            await service.deliver(Envelope.first(change, tenant_id="t", aggregate_id=agent))
+    assert seen == [("a-1", "available"), ("a-2", "offline")]
+    assert hops == []
+
+
 def test_log_lines_are_gathered_warnings_written_at_once() -> None:
-    out = io.StringIO()
+    out = _WritersRecorded()
     logger = logging.getLogger("switchboard.test.batched")
     logger.propagate = False
     logger.setLevel(logging.INFO)
@@ -270,11 +303,26 @@ def test_log_lines_are_gathered_warnings_written_at_once() -> None:
     assert out.getvalue() == ""  # not yet: gathered
     logger.warning("three")
     assert out.getvalue() == "one\ntwo\nthree\n"  # a warning takes what was gathered with it
-    logger.info("four")
-    deadline = time.monotonic() + 5
-    while "four" not in out.getvalue() and time.monotonic() < deadline:
-        time.sleep(FLUSH_WITHIN_SECONDS / 4)
-    assert out.getvalue() == "one\ntwo\nthree\nfour\n"
+    for window in ("four", "five", "six"):  # each gathered line written out in its own window
+        logger.info(window)
+        deadline = time.monotonic() + 5
+        while window not in out.getvalue() and time.monotonic() < deadline:
+            time.sleep(FLUSH_WITHIN_SECONDS / 4)
+    assert out.getvalue() == "one\ntwo\nthree\nfour\nfive\nsix\n"
+    timed = out.writers[1:]  # the warning's write was the logging thread's own
+    assert len(timed) == 3 and len(set(timed)) == 1  # one thread wrote every window out
+
+
+class _WritersRecorded(io.StringIO):
+    """A stream that notes which thread made each write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writers: list[threading.Thread] = []
+
+    def write(self, text: str) -> int:
+        self.writers.append(threading.current_thread())
+        return super().write(text)
 
 
 class _Buffer:

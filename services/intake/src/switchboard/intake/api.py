@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
@@ -56,20 +57,30 @@ class Accepted(BaseModel):
     duplicate: bool
 
 
-class Signed:
+@dataclass(frozen=True)
+class Headers:
     """The request's headers that authenticate it."""
 
-    def __init__(
-        self,
-        system_id: Annotated[str | None, Header(alias=SYSTEM_HEADER)] = None,
-        timestamp: Annotated[str | None, Header(alias=TIMESTAMP_HEADER)] = None,
-        signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
-    ) -> None:
-        self.system_id, self.timestamp, self.signature = system_id, timestamp, signature
+    system_id: str | None
+    timestamp: str | None
+    signature: str | None
+
+
+async def signed_headers(
+    system_id: Annotated[str | None, Header(alias=SYSTEM_HEADER)] = None,
+    timestamp: Annotated[str | None, Header(alias=TIMESTAMP_HEADER)] = None,
+    signature: Annotated[str | None, Header(alias=SIGNATURE_HEADER)] = None,
+) -> Headers:
+    """A coroutine, not the class itself as the dependency: FastAPI runs a plain callable (a
+    class included) in a worker thread, a hop there and back for every request."""
+    return Headers(system_id, timestamp, signature)
+
+
+Signed = Annotated[Headers, Depends(signed_headers)]
 
 
 @router.post("/email", status_code=202, response_model=Accepted, responses=REFUSALS)
-async def post_email(request: Request, signed: Annotated[Signed, Depends()]) -> JSONResponse:
+async def post_email(request: Request, signed: Signed) -> JSONResponse:
     """One raw RFC 5322 email (`Content-Type: message/rfc822`)."""
     intake, settings = _context(request)
     _content_type(request, "message/rfc822")
@@ -85,7 +96,7 @@ async def post_email(request: Request, signed: Annotated[Signed, Depends()]) -> 
 
 
 @router.post("/phone/events", status_code=202, response_model=Accepted, responses=REFUSALS)
-async def post_phone_event(request: Request, signed: Annotated[Signed, Depends()]) -> JSONResponse:
+async def post_phone_event(request: Request, signed: Signed) -> JSONResponse:
     """One CTI event as JSON: offered (creates the contact), answered, abandoned, ended,
     voicemail, callback_requested (attach to it)."""
     intake, settings = _context(request)
@@ -97,7 +108,7 @@ async def post_phone_event(request: Request, signed: Annotated[Signed, Depends()
 
 
 @router.post("/letter", status_code=202, response_model=Accepted, responses=REFUSALS)
-async def post_letter(request: Request, signed: Annotated[Signed, Depends()]) -> JSONResponse:
+async def post_letter(request: Request, signed: Signed) -> JSONResponse:
     """A scanned letter (multipart/form-data): `file` (PDF, TIFF or PNG), `batch_id`, `item`,
     and optionally `sender_name`, `postal_address`, `received_date` (YYYY-MM-DD)."""
     intake, settings = _context(request)
@@ -116,7 +127,7 @@ async def post_letter(request: Request, signed: Annotated[Signed, Depends()]) ->
 
 
 @router.post("/fax", status_code=202, response_model=Accepted, responses=REFUSALS)
-async def post_fax(request: Request, signed: Annotated[Signed, Depends()]) -> JSONResponse:
+async def post_fax(request: Request, signed: Signed) -> JSONResponse:
     """A received fax (multipart/form-data): `file` (TIFF or PDF), `fax_id`, `called_number`, and
     optionally `calling_number`, `csid`, `pages`."""
     intake, settings = _context(request)
@@ -138,7 +149,7 @@ async def post_fax(request: Request, signed: Annotated[Signed, Depends()]) -> JS
 
 
 @router.post("/sms", status_code=202, response_model=Accepted, responses=REFUSALS)
-async def post_sms(request: Request, signed: Annotated[Signed, Depends()]) -> JSONResponse:
+async def post_sms(request: Request, signed: Signed) -> JSONResponse:
     """One inbound SMS as JSON: `message_id`, `from`, `to` (the number texted), `text`, and
     optionally `received_at`. It joins the sender's conversation when they were in touch lately."""
     intake, settings = _context(request)
@@ -239,7 +250,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _authenticate(intake: Intake, raw: bytes, signed: Signed, *, channel: str) -> Sender:
+async def _authenticate(intake: Intake, raw: bytes, signed: Headers, *, channel: str) -> Sender:
     if not signed.system_id:
         raise Unauthenticated(f"missing {SYSTEM_HEADER}")
     system = await intake.directory.channel_system(signed.system_id)
