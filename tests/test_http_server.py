@@ -4,6 +4,7 @@ to stop on a signal as uvicorn itself."""
 from __future__ import annotations
 
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
@@ -91,6 +92,24 @@ def test_it_answers_with_the_current_date_and_stops_at_once_on_sigterm(tmp_path:
         # ends as a SIGTERM'd one would.
         assert server.wait(10) == -signal.SIGTERM
         assert float(stopped.read_text()) - asked < 0.6
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_an_idle_connection_outlasts_the_clients_own_keep_alive() -> None:
+    """A connection left idle for longer than httpx keeps one (5 s) is still served: the client,
+    not the server, closes it, so no request is sent on a connection the server is closing."""
+    port = free_port()
+    server = _start(port, "ok")
+    try:
+        _answer(port)
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+            for pause in (0.0, 6.0):
+                time.sleep(pause)
+                connection.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                answer = connection.recv(65536)
+                assert answer.startswith(b"HTTP/1.1 200"), answer
     finally:
         server.kill()
         server.wait()

@@ -57,10 +57,23 @@ STARTUP_FAILED = 3
 a supervisor or an orchestrator restarts it."""
 
 
+KEEP_ALIVE_SECONDS = 75
+"""How long an idle client connection is kept open. Longer than its clients keep one (httpx and
+uvicorn itself 5 s, load balancers 60 s): the client closes it first. With uvicorn's 5 s, a
+client's request sent on a connection idle just under 5 s met the server closing it, and was lost
+with a reset connection (httpx's `ReadError` seen in the benches' bursts)."""
+
+
 def serve(app: ASGIApp, *, host: str, port: int) -> None:
     """Serve `app` until SIGINT or SIGTERM, as `uvicorn.run` does with these settings."""
     config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=10
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     server = QuietServer(config)
     server.run()
