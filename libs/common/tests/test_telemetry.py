@@ -1,11 +1,17 @@
 from collections.abc import Sequence
 
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from switchboard.common.settings import Settings
-from switchboard.common.telemetry import RedactingExporter, build_tracer_provider, read_spans
+from switchboard.common.telemetry import (
+    RedactingExporter,
+    build_tracer_provider,
+    continued_span,
+    read_spans,
+)
 
 
 def test_spans_are_written_as_otlp_json_with_hex_ids(tmp_path) -> None:
@@ -71,3 +77,27 @@ def test_spans_leave_redacted_and_one_with_nothing_to_redact_leaves_as_it_is() -
     assert failed.status.status_code is StatusCode.ERROR
     assert plainly is finished.spans[2]
     assert plainly.status.description == "the broker was away"
+
+
+def test_a_sampled_centre_keeps_or_drops_each_contacts_trace_whole(tmp_path, monkeypatch) -> None:
+    """OpenTelemetry's own sampler settings reach every service's tracer: the decision is made
+    where a trace starts (intake) and every span that continues it, in any service, follows it."""
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER_ARG", "0")  # keep none that start here
+    provider = build_tracer_provider(service="unit", settings=Settings(var_dir=tmp_path))
+    tracer = provider.get_tracer("test")
+    with tracer.start_as_current_span("started here") as started:
+        assert not started.is_recording()
+        dropped = _traceparent()
+    kept = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    for traceparent, recorded in ((dropped, False), (kept, True)):
+        with continued_span(tracer, traceparent, "continued", tenant_id="t"):
+            assert trace.get_current_span().is_recording() is recorded
+    provider.shutdown()
+    assert [s["name"] for s in read_spans(tmp_path / "traces")] == ["continued"]
+
+
+def _traceparent() -> str:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier["traceparent"]
