@@ -3,8 +3,8 @@ to stop on a signal as uvicorn itself."""
 
 from __future__ import annotations
 
+import http.client
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -104,12 +104,18 @@ def test_an_idle_connection_outlasts_the_clients_own_keep_alive() -> None:
     server = _start(port, "ok")
     try:
         _answer(port)
-        with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            sockets = []
             for pause in (0.0, 6.0):
                 time.sleep(pause)
-                connection.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-                answer = connection.recv(65536)
-                assert answer.startswith(b"HTTP/1.1 200"), answer
+                connection.request("GET", "/")
+                sockets.append(connection.sock)
+                answer = connection.getresponse()  # RemoteDisconnected had the server closed it
+                assert answer.status == 200 and answer.read() == b'{"ok":true}'
+            assert sockets[0] is sockets[1]  # the same connection, not a new one
+        finally:
+            connection.close()
     finally:
         server.kill()
         server.wait()
