@@ -39,7 +39,7 @@ from switchboard.common.pacing import (
 )
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
-from switchboard.common.testing import service_under_test
+from switchboard.common.testing import service_under_test, statements_run
 
 
 class _Scratch(SQLModel, registry=registry()):
@@ -92,34 +92,35 @@ async def test_sqlite_runs_on_the_loop_thread_and_keeps_transactions(tmp_path: P
 async def test_a_prefetched_batch_is_answered_from_the_session(tmp_path: Path) -> None:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'notes.db'}")
     await _create(db)
-    statements: list[str] = []
-    event.listen(db.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     try:
-        async with db.session() as session:
-            session.add(Note(note_id="kept"))
-        async with db.session() as session:
-            await prefetch.load(session, Note, ["kept", "new", "kept"])
-            statements.clear()
-            kept = await prefetch.find(session, Note, "kept")
-            assert kept is not None and kept.note_id == "kept"
-            assert await prefetch.find(session, Note, "new") is None
-            assert statements == []  # both answered without a round trip
-            session.add(Note(note_id="new"))  # the handler makes the row it did not find
-            made = await prefetch.find(session, Note, "new")
-            assert made is not None and made.note_id == "new"  # the next look-up finds it
-            statements.clear()
-            session.expire(kept)  # an expired row is not answered from memory: it is read again
-            assert held(session, Note, "kept") is None and statements == []
-            assert await prefetch.find(session, Note, "kept") is kept and len(statements) >= 1
-            session.add(Handled(contact_id="k-1", agent_id="amy"))
-        async with db.session() as session:  # a two-column key, as a tuple
-            await prefetch.load(session, Handled, [("k-1", "amy"), ("k-1", "bob"), ("k-2", "amy")])
-            statements.clear()
-            found = await prefetch.find(session, Handled, ("k-1", "amy"))
-            assert found is not None and (found.contact_id, found.agent_id) == ("k-1", "amy")
-            assert await prefetch.find(session, Handled, ("k-1", "bob")) is None
-            assert await prefetch.find(session, Handled, ("k-2", "amy")) is None
-            assert statements == []
+        with statements_run(db.engine) as statements:
+            async with db.session() as session:
+                session.add(Note(note_id="kept"))
+            async with db.session() as session:
+                await prefetch.load(session, Note, ["kept", "new", "kept"])
+                statements.clear()
+                kept = await prefetch.find(session, Note, "kept")
+                assert kept is not None and kept.note_id == "kept"
+                assert await prefetch.find(session, Note, "new") is None
+                assert statements == []  # both answered without a round trip
+                session.add(Note(note_id="new"))  # the handler makes the row it did not find
+                made = await prefetch.find(session, Note, "new")
+                assert made is not None and made.note_id == "new"  # the next look-up finds it
+                statements.clear()
+                session.expire(kept)  # an expired row is not answered from memory: it is read again
+                assert held(session, Note, "kept") is None and statements == []
+                assert await prefetch.find(session, Note, "kept") is kept and len(statements) >= 1
+                session.add(Handled(contact_id="k-1", agent_id="amy"))
+            async with db.session() as session:  # a two-column key, as a tuple
+                await prefetch.load(
+                    session, Handled, [("k-1", "amy"), ("k-1", "bob"), ("k-2", "amy")]
+                )
+                statements.clear()
+                found = await prefetch.find(session, Handled, ("k-1", "amy"))
+                assert found is not None and (found.contact_id, found.agent_id) == ("k-1", "amy")
+                assert await prefetch.find(session, Handled, ("k-1", "bob")) is None
+                assert await prefetch.find(session, Handled, ("k-2", "amy")) is None
+                assert statements == []
     finally:
         await db.dispose()
 
@@ -130,23 +131,19 @@ async def test_a_row_read_and_let_go_is_read_once_per_session(tmp_path: Path) ->
     identity map alone holds an unchanged row weakly, and it would have been collected)."""
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'notes.db'}")
     await _create(db)
-    statements: list[str] = []
-    for engine in (db.engine, db.read_engine):
-        event.listen(
-            engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2])
-        )
     try:
-        async with db.session() as session:
-            session.add(Note(note_id="policy", body={"hours": "9-5"}))
-        for open_session in (db.session, db.reader):
-            async with open_session() as session:
-                statements.clear()
-                for _ in range(3):
-                    row = await session.get(Note, "policy")
-                    assert row is not None and row.body == {"hours": "9-5"}
-                    del row
-                    gc.collect()
-                assert len([s for s in statements if s.lstrip().startswith("SELECT")]) == 1
+        with statements_run(db.engine, db.read_engine) as statements:
+            async with db.session() as session:
+                session.add(Note(note_id="policy", body={"hours": "9-5"}))
+            for open_session in (db.session, db.reader):
+                async with open_session() as session:
+                    statements.clear()
+                    for _ in range(3):
+                        row = await session.get(Note, "policy")
+                        assert row is not None and row.body == {"hours": "9-5"}
+                        del row
+                        gc.collect()
+                    assert len([s for s in statements if s.lstrip().startswith("SELECT")]) == 1
     finally:
         await db.dispose()
 
@@ -160,7 +157,6 @@ async def test_a_sqlite_statement_leaves_the_greenlet_once_and_a_session_needs_n
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'notes.db'}")
     await _create(db)
     turns: list[object] = []
-    statements: list[str] = []
     step_out = sqlite_loop.await_
 
     def counted(awaitable: Any) -> Any:
@@ -168,20 +164,20 @@ async def test_a_sqlite_statement_leaves_the_greenlet_once_and_a_session_needs_n
         return step_out(awaitable)
 
     monkeypatch.setattr(sqlite_loop, "await_", counted)
-    event.listen(db.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     tasks: list[object] = []
     loop = asyncio.get_running_loop()
     loop.set_task_factory(
         lambda loop, coro, **kw: tasks.append(coro) or asyncio.Task(coro, loop=loop, **kw)
     )
     try:
-        async with db.session() as session:
-            session.add(Note(note_id="a"))
-            await session.flush()
-            connection = await session.connection()
-            await connection.execute(Note.__table__.update().values(body={"k": "v"}))
-        assert statements and len(turns) == len(statements)
-        assert tasks == []
+        with statements_run(db.engine) as statements:
+            async with db.session() as session:
+                session.add(Note(note_id="a"))
+                await session.flush()
+                connection = await session.connection()
+                await connection.execute(Note.__table__.update().values(body={"k": "v"}))
+            assert statements and len(turns) == len(statements)
+            assert tasks == []
     finally:
         loop.set_task_factory(None)
         await db.dispose()

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import event
-
 from switchboard.common import prefetch
 from switchboard.common.db import Database
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.desktop import AgentStateChanged
+from switchboard.common.testing import statements_run
 from switchboard.desktop import floor_store, inbox_store, store
 
 
@@ -89,20 +88,14 @@ async def test_a_batch_of_state_changes_finds_its_agents_in_one_query(database: 
         )
         for agent in ("amy", "bo", "nobody", "amy")
     ]
-    statements: list[str] = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(database.engine.sync_engine, "before_cursor_execute", listener)
-    try:
-        async with database.session() as session:
-            await store.prefetch_batch(session, changes)
-            statements.clear()
+    async with database.session() as session:
+        await store.prefetch_batch(session, changes)
+        with statements_run(database.engine) as statements:
             found = [
                 await prefetch.find(session, store.DesktopAgent, e.payload.agent_id)
                 for e in changes
             ]
-            assert statements == []
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", listener)
+        assert statements == []
     assert [agent.agent_id if agent else None for agent in found] == ["amy", "bo", None, "amy"]
 
 

@@ -4,14 +4,14 @@ numbers are read from the register together, with the same decisions."""
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlmodel import select
 
 from switchboard.common.compliance import register
 from switchboard.common.compliance.register import DncDecision, WashedNumber
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.outbound import OutboundRequested
-from switchboard.common.testing import service_under_test
+from switchboard.common.testing import service_under_test, statements_run
 from switchboard.routing import gate
 from switchboard.routing.handlers import SERVICE, subscriptions
 
@@ -105,19 +105,10 @@ async def test_a_batch_is_decided_from_one_read_of_the_register(tmp_path) -> Non
                 alone.append(await gate.decide_outbound(session, request))
                 await session.rollback()
 
-        statements: list[str] = []
-        engine = routing.runtime.db.engine.sync_engine
-
-        def listener(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            statements.append(statement)
-
         async with routing.runtime.db.session() as session:
             await gate.read_ahead(session, batch)
-            event.listen(engine, "before_cursor_execute", listener)
-            try:
+            with statements_run(routing.runtime.db.engine) as statements:
                 together = [await gate.decide_outbound(session, request) for request in batch]
-            finally:
-                event.remove(engine, "before_cursor_execute", listener)
         assert statements == []
         assert together == alone
         assert [answer.reason for answer in together[:2]] == [

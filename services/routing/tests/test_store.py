@@ -7,12 +7,12 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import event
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from switchboard.common import setaside
 from switchboard.common.db import Database
 from switchboard.common.envelope import aware, utcnow
+from switchboard.common.testing import statements_run
 from switchboard.routing import store
 
 NOW = utcnow().replace(microsecond=0)
@@ -52,6 +52,10 @@ async def _move(
     return await store.transition(
         session, model=store.QueueEntry, key=key, from_=from_, to=to, **values
     )
+
+
+def _verbs(statements: list[str]) -> list[str]:
+    return [statement.split()[0] for statement in statements]
 
 
 async def _add(db: Database, *rows: object) -> None:
@@ -132,24 +136,18 @@ async def test_a_transition_writes_only_its_own_row_and_that_row_first_when_unwr
     """A batch's other changes wait for the commit (one write for the batch, not one per event);
     a change to the moved row itself is written before the move, which then has the last word."""
     await _add(database, _entry("c-1"), _entry("c-2"), _entry("c-3"))
-    statements: list[str] = []
-    listener = lambda *args: statements.append(args[2].split()[0])  # noqa: E731
-    event.listen(database.engine.sync_engine, "before_cursor_execute", listener)
-    try:
-        async with database.session() as session:
-            other = await session.get(store.QueueEntry, "c-2")
-            itself = await session.get(store.QueueEntry, "c-3")
-            assert other is not None and itself is not None
-            other.priority, itself.agent_id = 9, "zed"
-            statements.clear()
+    async with database.session() as session:
+        other = await session.get(store.QueueEntry, "c-2")
+        itself = await session.get(store.QueueEntry, "c-3")
+        assert other is not None and itself is not None
+        other.priority, itself.agent_id = 9, "zed"
+        with statements_run(database.engine) as statements:
             await _move(session, "c-1", from_=("waiting",), to="offered")
-            assert statements == ["UPDATE"]  # c-1's move alone: c-2's change waits
-            statements.clear()
+        assert _verbs(statements) == ["UPDATE"]  # c-1's move alone: c-2's change waits
+        with statements_run(database.engine) as statements:
             await _move(session, "c-3", from_=("waiting",), to="offered", agent_id="amy")
-            assert statements.count("UPDATE") == 3  # c-2's and c-3's changes, then the move
-            assert (itself.status, itself.agent_id) == ("offered", "amy")
-    finally:
-        event.remove(database.engine.sync_engine, "before_cursor_execute", listener)
+        assert _verbs(statements).count("UPDATE") == 3  # c-2's and c-3's changes, then the move
+        assert (itself.status, itself.agent_id) == ("offered", "amy")
     async with database.reader() as session:
         rows = {key: await session.get(store.QueueEntry, key) for key in ("c-1", "c-2", "c-3")}
     assert [(r.status, r.priority, r.agent_id) for r in rows.values() if r] == [

@@ -1,14 +1,17 @@
 """Test helpers shipped with the code (as structlog ships `capture_logs`): a service runtime on a
-throw-away SQLite database, for service-tier tests with FastStream's in-memory `TestKafkaBroker`."""
+throw-away SQLite database, for service-tier tests with FastStream's in-memory `TestKafkaBroker`;
+and the SQL a piece of work runs, for tests of what it costs in round trips."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from faststream.kafka import TestKafkaBroker
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,6 +21,23 @@ from switchboard.common.runtime import Runtime, build_runtime
 from switchboard.common.settings import Settings
 from switchboard.common.subscriptions import Subscriptions
 from switchboard.common.topics import for_event_type
+
+
+@contextmanager
+def statements_run(*engines: AsyncEngine) -> Iterator[list[str]]:
+    """The SQL `engines` send to their databases while the block lasts, in the order sent."""
+    statements: list[str] = []
+
+    def note(_connection: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    for engine in engines:
+        event.listen(engine.sync_engine, "before_cursor_execute", note)
+    try:
+        yield statements
+    finally:
+        for engine in engines:
+            event.remove(engine.sync_engine, "before_cursor_execute", note)
 
 
 @asynccontextmanager
