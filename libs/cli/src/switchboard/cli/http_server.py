@@ -60,8 +60,9 @@ a supervisor or an orchestrator restarts it."""
 KEEP_ALIVE_SECONDS = 75
 """How long an idle client connection is kept open. Longer than its clients keep one (httpx and
 uvicorn itself 5 s, load balancers 60 s): the client closes it first. With uvicorn's 5 s, a
-client's request sent on a connection idle just under 5 s met the server closing it, and was lost
-with a reset connection (httpx's `ReadError` seen in the benches' bursts)."""
+client's request sent on a connection idle just under 5 s meets the server closing it and is lost
+with a reset connection (the likeliest cause of httpx's `ReadError` in some of the benches'
+bursts, `deploy/CAPACITY.md`, ninth round)."""
 
 
 def serve(app: ASGIApp, *, host: str, port: int) -> None:
