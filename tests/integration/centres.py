@@ -15,7 +15,8 @@ import pytest
 
 from switchboard.cli.centre import Centre
 from switchboard.cli.scratch import create_database, drop_database
-from switchboard.common.process import free_port
+from switchboard.cli.services import SERVICES
+from switchboard.common.process import free_ports
 from switchboard.common.settings import Settings
 from switchboard.common.testing.databases import PG_ADMIN_URL, unreachable
 from tests.integration.harness import MAX_EMAIL_BYTES, RunningCentre, clock_file
@@ -89,16 +90,10 @@ def running_centre(
             var_dir=var_dir,
             database_url=database_url,
             centre_config=centre_config,
-            broker_port=free_port(),
-            intake_port=free_port(),
-            routing_port=free_port(),
-            recording_port=free_port(),
-            desktop_port=free_port(),
-            escalation_port=free_port(),
-            dispatch_port=free_port(),
-            workforce_port=free_port(),
-            catalogue_port=free_port(),
-            smtp_port=free_port(),
+            **{
+                f"{name}_port": port
+                for name, port in free_ports(*SERVICES, "broker", "smtp").items()
+            },
         )
         env = {"SWITCHBOARD_INTAKE_MAX_EMAIL_BYTES": str(MAX_EMAIL_BYTES)}
         for service in clocks:  # only that service reads it: its time moves, not the others'

@@ -18,7 +18,7 @@ from switchboard.cli.bench_recording import bench_recording
 from switchboard.cli.bench_routing import bench_routing
 from switchboard.cli.bench_traffic import Mail
 from switchboard.cli.centre import Centre
-from switchboard.common.process import free_port
+from switchboard.common.process import free_ports
 from switchboard.common.settings import Settings
 
 CLIENTS = 50
@@ -46,7 +46,8 @@ async def _intake_emails(centre: Centre, duration: float) -> tuple[int, list[flo
 def _intake_run(duration: float, *, tracing: bool) -> tuple[int, list[float], int]:
     with tempfile.TemporaryDirectory() as var:
         ports = {
-            f"{s}_port": free_port() for s in ("intake", "routing", "recording", "broker", "smtp")
+            f"{name}_port": port
+            for name, port in free_ports("intake", "routing", "recording", "broker", "smtp").items()
         }
         settings = Settings(var_dir=Path(var), **ports)  # type: ignore[arg-type]
         env = {"SWITCHBOARD_TRACING": "true" if tracing else "false"}

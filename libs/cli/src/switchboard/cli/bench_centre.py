@@ -27,7 +27,6 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import yaml
@@ -38,7 +37,7 @@ from switchboard.cli.centre import Centre
 from switchboard.cli.chaos import PG_ADMIN_URL, centre_yaml
 from switchboard.cli.scratch import create_database, drop_database
 from switchboard.cli.services import SERVICES
-from switchboard.common.process import free_port
+from switchboard.common.process import free_ports
 from switchboard.common.settings import Settings
 
 AGENTS = 200
@@ -104,15 +103,13 @@ def _running(backend: str, var_dir: Path) -> Iterator[Centre]:
         for agent in config["agents"]:
             agent["capacity"] = {"phone": 1, "email": EMAIL_CAPACITY}
         (var_dir / "bench-centre.yaml").write_text(yaml.safe_dump(config))
-        ports: dict[str, Any] = {f"{name}_port": free_port() for name in SERVICES}
+        ports = free_ports(*SERVICES, "broker", "smtp")
         settings = Settings.model_validate(
             {
                 "var_dir": var_dir,
                 "database_url": database_url,
-                "broker_port": free_port(),
                 "centre_config": var_dir / "bench-centre.yaml",
-                "smtp_port": free_port(),
-                **ports,
+                **{f"{name}_port": port for name, port in ports.items()},
             }
         )
         centre = Centre(settings)

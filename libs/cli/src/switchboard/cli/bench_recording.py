@@ -20,7 +20,7 @@ from switchboard.common.db import Database
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.intake import ContactReceived, Party
 from switchboard.common.events.routing import ContactQueued
-from switchboard.common.process import free_port
+from switchboard.common.process import free_ports
 from switchboard.common.settings import Settings
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -81,7 +81,8 @@ async def _recorded(url: str) -> int:
 def _events_per_second(database_url: str | None, label: str) -> None:
     with tempfile.TemporaryDirectory() as var:
         ports = {
-            f"{s}_port": free_port() for s in ("intake", "routing", "recording", "broker", "smtp")
+            f"{name}_port": port
+            for name, port in free_ports("intake", "routing", "recording", "broker", "smtp").items()
         }
         settings = Settings(var_dir=Path(var), database_url=database_url, **ports)  # type: ignore[arg-type]
         centre = Centre(settings, services=("recording",))

@@ -60,15 +60,22 @@ class Centre:
         self.supervisor.start_all()
 
     def health(self) -> dict[str, int | str]:
-        """Each service's /healthz status code, or why it did not answer."""
+        """Each service's /healthz status code, or why it did not answer. A service is healthy only
+        if it answers as itself: at an address another service (or another centre) holds, the
+        other one would answer 200 and the centre would look whole without it."""
         if self._http is None:
             self._http = httpx.Client(timeout=2)
         status: dict[str, int | str] = {}
         for name in self.services:
             try:
-                status[name] = self._http.get(self.settings.base_url(name) + "/healthz").status_code
+                answer = self._http.get(self.settings.base_url(name) + "/healthz")
             except httpx.HTTPError as error:
                 status[name] = type(error).__name__
+                continue
+            status[name] = answer.status_code
+            answered_as = _service_named(answer)
+            if answered_as != name:
+                status[name] = f"{answered_as or 'something else'} answers at its address"
         return status
 
     def wait_healthy(self, timeout: float = 60.0) -> None:
@@ -93,3 +100,11 @@ class Centre:
         if self.broker is not None:
             self.broker.stop()
             self.broker = None
+
+
+def _service_named(answer: httpx.Response) -> str | None:
+    try:
+        body = answer.json()
+    except ValueError:
+        return None
+    return body.get("service") if isinstance(body, dict) else None

@@ -43,7 +43,7 @@ from switchboard.cli.faultproxy import FaultProxy
 from switchboard.cli.scratch import create_database, drop_database
 from switchboard.cli.services import SERVICES
 from switchboard.common.embedded_broker import EmbeddedBroker
-from switchboard.common.process import free_port
+from switchboard.common.process import free_ports
 from switchboard.common.settings import Settings
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -98,12 +98,12 @@ def running(backend: str, plan: Plan, var_dir: Path) -> Iterator[tuple[Centre, C
     """The centre on `backend`, its broker (and PostgreSQL) behind proxies; yields the centre and
     the database fault to inject."""
     with ExitStack() as stack:
-        broker_port = free_port()
-        kafka_proxy = FaultProxy(target=("127.0.0.1", broker_port))
+        ports = free_ports(*SERVICES, "smtp", "broker", "kafka_proxy", "database_proxy")
+        kafka_proxy = FaultProxy(target=("127.0.0.1", ports["broker"]), port=ports["kafka_proxy"])
         kafka_proxy.start()
         stack.callback(kafka_proxy.stop)
         broker = EmbeddedBroker(
-            port=broker_port, advertised_port=kafka_proxy.port, log_file=var_dir / "broker.log"
+            port=ports["broker"], advertised_port=kafka_proxy.port, log_file=var_dir / "broker.log"
         )
         broker.start()
         stack.callback(broker.stop)
@@ -112,13 +112,12 @@ def running(backend: str, plan: Plan, var_dir: Path) -> Iterator[tuple[Centre, C
         if backend == "postgresql":
             url, name = create_database(PG_ADMIN_URL, "switchboard_chaos")
             stack.callback(drop_database, PG_ADMIN_URL, name)
-            db_proxy = FaultProxy(target=("127.0.0.1", 5432))
+            db_proxy = FaultProxy(target=("127.0.0.1", 5432), port=ports["database_proxy"])
             db_proxy.start()
             stack.callback(db_proxy.stop)
             database_url = url.replace("127.0.0.1:5432", f"127.0.0.1:{db_proxy.port}")
         config = var_dir / "chaos-centre.yaml"
         config.write_text(yaml.safe_dump(centre_yaml(plan.agents)))
-        ports: dict[str, Any] = {f"{name}_port": free_port() for name in SERVICES}
         settings = Settings.model_validate(
             {
                 "kafka": f"127.0.0.1:{kafka_proxy.port}",
@@ -126,8 +125,7 @@ def running(backend: str, plan: Plan, var_dir: Path) -> Iterator[tuple[Centre, C
                 "var_dir": var_dir,
                 "database_url": database_url,
                 "centre_config": config,
-                "smtp_port": free_port(),
-                **ports,
+                **{f"{name}_port": ports[name] for name in (*SERVICES, "smtp")},
             }
         )
         centre = Centre(settings, extra_env={"SWITCHBOARD_TRACING": "false"})

@@ -18,6 +18,16 @@ def die_with_parent() -> None:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports("port")["port"]
+
+
+def free_ports(*names: str) -> dict[str, int]:
+    """A free port on 127.0.0.1 for each name, no two the same. Each socket stays bound until all
+    are chosen: a port closed at once goes back to the kernel, which may hand it to the very next
+    bind, and a centre given one port twice starts one service where another should answer (CI saw
+    the desktop answer at the catalogue's address)."""
+    with contextlib.ExitStack() as held:
+        sockets = {name: held.enter_context(socket.socket()) for name in names}
+        for sock in sockets.values():
+            sock.bind(("127.0.0.1", 0))
+        return {name: int(sock.getsockname()[1]) for name, sock in sockets.items()}
