@@ -3,12 +3,17 @@ not applied, each once, claimed in the caller's transaction (one statement for t
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
-from switchboard.common.db import Database, ProcessedEvent, claim_new
+from switchboard.common.db import Database, ProcessedEvent, claim_new, is_transient
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.desktop import ContactWrapped
+from switchboard.common.testing import statements_run
 
 
 def _event(contact_id: str) -> Envelope[ContactWrapped]:
@@ -42,3 +47,26 @@ async def test_a_claim_rolled_back_with_its_transaction_is_claimed_again(db: Dat
             raise RuntimeError("the handler failed")
     async with db.session() as session:
         assert await claim_new(session, consumer="recording", events=[event]) == [event]
+
+
+async def test_the_claim_is_written_as_the_orm_would_write_it_and_fails_as_sqlalchemy_does(
+    db: Database,
+) -> None:
+    """On SQLite the claim goes to `sqlite3` itself: what it writes reads back through the ORM like
+    any row, and a failure comes back as SQLAlchemy's exception, which the consumer tells apart
+    (a schema mistake is not worth a retry; a busy database is)."""
+    event = _event("c1")
+    with statements_run(db.engine) as statements:
+        async with db.session() as session:
+            assert await claim_new(session, consumer="recording", events=[event]) == [event]
+    assert statements == []  # neither the BEGIN nor the claim went through SQLAlchemy's execution
+    async with db.reader() as session:
+        row = await session.get(ProcessedEvent, ("recording", event.event_id))
+    assert row is not None and abs(row.processed_at - event.occurred_at) < timedelta(seconds=5)
+
+    async with db.engine.begin() as connection:
+        await connection.execute(text("DROP TABLE processed_event"))
+    with pytest.raises(OperationalError) as failed:
+        async with db.session() as session:
+            await claim_new(session, consumer="recording", events=[_event("c2")])
+    assert "no such table" in str(failed.value) and not is_transient(failed.value)
