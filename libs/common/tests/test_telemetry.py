@@ -5,6 +5,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from switchboard.common import telemetry
 from switchboard.common.settings import Settings
 from switchboard.common.telemetry import (
     RedactingExporter,
@@ -101,3 +102,38 @@ def _traceparent() -> str:
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
     return carrier["traceparent"]
+
+
+def test_what_the_runtime_sets_is_not_scanned_and_everything_else_still_is(monkeypatch) -> None:
+    finished = _Kept()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(finished))
+    ours = {
+        "messaging.system": "kafka",
+        "messaging.destination.name": "contact.received",
+        "messaging.kafka.message.offset": 41,
+        "messaging.message.id": "01a24867-988c-7274-9bdf-f9b98622e5f5",
+        "switchboard.contact_id": "01a24867-988c-7274-9bdf-f9b98622e5f6",
+    }
+    theirs = {
+        "url.path": "/v1/customers/ann@example.com",
+        "messaging.kafka.message.key": "0412345678",
+    }
+    with provider.get_tracer("test").start_as_current_span("mixed", attributes={**ours, **theirs}):
+        pass
+    scanned: list[str | None] = []
+    scan = telemetry.redact_value
+
+    def counted(value: object, key: str | None = None) -> object:
+        scanned.append(key)
+        return scan(value, key)
+
+    monkeypatch.setattr(telemetry, "redact_value", counted)
+    exported = _Kept()
+    RedactingExporter(exported).export(finished.spans)
+    assert sorted(k for k in scanned if k is not None) == sorted(theirs)
+    assert exported.spans[0].attributes == {
+        **ours,
+        "url.path": "/v1/customers/[email]",
+        "messaging.kafka.message.key": "[phone]",
+    }
