@@ -2,7 +2,7 @@
 before any service's own work. Every service pays it on every message it handles (an email
 contact is handled 19 times), so it bounds what the centre can carry whatever its handlers do.
 
-Measured in-process on SQLite, through the consumer's real path (`_Delivery.apply`: the envelope
+Measured in-process on SQLite, through the consumer's real path (`Delivery.apply`: the envelope
 read, the transaction and its ledger claim, the CONSUMER span and its export, the metrics, the
 canonical log line), at a batch of one record (a centre that keeps up), ten and thirty (a burst),
 with tracing on and off. Each case runs in a process of its own, in alternating rounds, and the
@@ -37,7 +37,7 @@ async def _measure(batch: int) -> dict[str, float]:
     from switchboard.common.events.desktop import AgentStateChanged
     from switchboard.common.runtime import build_runtime
     from switchboard.common.settings import Settings
-    from switchboard.common.subscriptions import Subscriptions, _Delivery
+    from switchboard.common.subscriptions import Subscriptions
 
     runtime = build_runtime("bench", Settings(var_dir=Path(tempfile.mkdtemp())))
     subscriptions = Subscriptions("bench")
@@ -47,7 +47,7 @@ async def _measure(batch: int) -> dict[str, float]:
         """The handler: does nothing, so what is measured is the runtime's."""
 
     await runtime.db.create_tables()
-    delivery = _Delivery(subscriptions._routes, runtime, None)
+    delivery = subscriptions.delivery(runtime)
     topic = topics.AGENT_STATE.name
 
     def record(offset: int) -> ConsumerRecord[bytes, bytes]:
@@ -58,8 +58,7 @@ async def _measure(batch: int) -> dict[str, float]:
         return ConsumerRecord(topic, 0, offset, 0, 0, b"k", value, None, 1, len(value), headers)
 
     records = [record(n + 1) for n in range(2 * (RECORDS + WARM_UP) + max(BATCHES))]
-    model = subscriptions._routes[topic].model
-    assert model is not None
+    model = Envelope[AgentStateChanged]
     events = [model.model_validate_json(r.value) for r in records]
     figures: dict[str, float] = {}
 
@@ -87,12 +86,12 @@ async def _measure(batch: int) -> dict[str, float]:
     await per_record("envelope read", lambda n: model.model_validate_json(records[n].value))
 
     def span(n: int) -> None:
-        with delivery._span(records[n], events[n]):
+        with delivery.span(records[n], events[n]):
             pass
 
     await per_record("span (its export included)", span)
     runtime.tracer_provider.force_flush()  # the export's CPU falls within the step above
-    await per_record("log line", lambda n: delivery._canonical(records[n], "applied", 0.0001))
+    await per_record("log line", lambda n: delivery.log_line(records[n], "applied", 0.0001))
     await runtime.db.dispose()
     runtime.tracer_provider.shutdown()
     return figures

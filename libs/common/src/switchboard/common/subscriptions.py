@@ -121,6 +121,11 @@ class Subscriptions(Handlers):
     def topics(self) -> list[Topic]:
         return [route.topic for route in self._routes.values()]
 
+    def delivery(self, runtime: Runtime) -> Delivery:
+        """What applies the records this service's consumer reads (`attach` feeds it; the runtime's
+        bench drives it directly)."""
+        return Delivery(self._routes, runtime, self.prefetch)
+
     def attach(self, runtime: Runtime) -> None:
         """Subscribe the runtime's broker to every registered topic with one batching consumer,
         and declare the topics the service emits."""
@@ -135,7 +140,7 @@ class Subscriptions(Handlers):
             )
         if not self._routes:
             return
-        delivery = _Delivery(self._routes, runtime, self.prefetch)
+        delivery = self.delivery(runtime)
         membership = membership_for(runtime.settings)
         subscriber = runtime.broker.subscriber(
             *(topic.name for topic in self.topics),
@@ -176,11 +181,14 @@ class Subscriptions(Handlers):
 
 
 async def _undecoded(_message: Any) -> None:
-    """FastStream's decoder for the consumer: nothing. `_Delivery` validates each record's value
+    """FastStream's decoder for the consumer: nothing. `Delivery` validates each record's value
     itself; FastStream's own decoding read every record of a batch as JSON for nobody."""
 
 
-class _Delivery:
+class Delivery:
+    """Applies a batch of consumed records: each read as its envelope, claimed in the ledger and
+    handled in one transaction, each with its span and its log line."""
+
     def __init__(
         self, routes: dict[str, _Route], runtime: Runtime, prefetch: Prefetch | None
     ) -> None:
@@ -211,7 +219,7 @@ class _Delivery:
                 events.append((record, route, route.model.model_validate_json(record.value or b"")))
             except Exception as error:  # cannot be an event: no retry can change that
                 await self.dead_letters.send(record, error, 1)
-                self._canonical(record, "dead_lettered", 0.0, error)
+                self.log_line(record, "dead_lettered", 0.0, error)
         if events:
             await self._batch(events)
 
@@ -230,7 +238,7 @@ class _Delivery:
                             outcomes.append("duplicate")
                             continue
                         with (
-                            self._span(record, event),
+                            self.span(record, event),
                             self.metrics.handler_seconds.labels(topic=record.topic).time(),
                         ):
                             await route.handle(event, tx)
@@ -252,7 +260,7 @@ class _Delivery:
             return
         share = (time.perf_counter() - started) / len(events)
         for (record, _, event), outcome in zip(events, outcomes, strict=True):
-            self._canonical(record, outcome, share, event=event)
+            self.log_line(record, outcome, share, event=event)
 
     async def _handle(self, tx: Transaction, route: _Route, event: Envelope[Any]) -> str:
         if not await tx.claim([event]):
@@ -265,7 +273,7 @@ class _Delivery:
         for attempt in range(1, self.max_attempts + 1):
             started = time.perf_counter()
             try:
-                with self._span(record, event):
+                with self.span(record, event):
                     if event is None:
                         await route.handle(record, self.runtime)
                         outcome = "applied"
@@ -281,15 +289,15 @@ class _Delivery:
                     raise
                 if kind == "permanent" or attempt == self.max_attempts:
                     await self.dead_letters.send(record, error, attempt)
-                    self._canonical(record, "dead_lettered", time.perf_counter() - started, error)
+                    self.log_line(record, "dead_lettered", time.perf_counter() - started, error)
                     return
                 await asyncio.sleep(0.2 * attempt)
             else:
-                self._canonical(record, outcome, time.perf_counter() - started, event=event)
+                self.log_line(record, outcome, time.perf_counter() - started, event=event)
                 return
 
     @contextlib.contextmanager
-    def _span(self, record: Record, event: Envelope[Any] | None) -> Iterator[Span]:
+    def span(self, record: Record, event: Envelope[Any] | None) -> Iterator[Span]:
         """A CONSUMER span for one record, child of the context its producer put in its headers."""
         headers = {k: v.decode("latin-1") for k, v in record.headers or ()}
         attributes: dict[str, str | int] = {
@@ -316,7 +324,7 @@ class _Delivery:
         ) as span:
             yield span
 
-    def _canonical(
+    def log_line(
         self,
         record: Record,
         outcome: str,
