@@ -16,10 +16,10 @@ import pytest
 from switchboard.cli.centre import Centre
 from switchboard.cli.scratch import create_database, drop_database
 from switchboard.cli.services import SERVICES
-from switchboard.common.process import free_ports
 from switchboard.common.settings import Settings
 from switchboard.common.testing.databases import PG_ADMIN_URL, unreachable
 from tests.integration.harness import MAX_EMAIL_BYTES, RunningCentre, clock_file
+from tests.integration.ports import centre_ports
 
 
 def postgres_database() -> tuple[str, str]:
@@ -92,7 +92,7 @@ def running_centre(
             centre_config=centre_config,
             **{
                 f"{name}_port": port
-                for name, port in free_ports(*SERVICES, "broker", "smtp").items()
+                for name, port in centre_ports(*SERVICES, "broker", "smtp").items()
             },
         )
         env = {"SWITCHBOARD_INTAKE_MAX_EMAIL_BYTES": str(MAX_EMAIL_BYTES)}

@@ -12,9 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from switchboard.common.process import free_ports
 from tests.integration import loopback
 from tests.integration.harness import run_switchboard
+from tests.integration.ports import centre_ports
 
 SERVICES = ("intake", "routing", "recording")
 
@@ -37,7 +37,7 @@ def _processes_started_for(var_dir: Path) -> list[int]:
 def test_up_runs_the_centre_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     ports = {
         f"SWITCHBOARD_{name.upper()}_PORT": str(port)
-        for name, port in free_ports(*SERVICES, "broker", "smtp").items()
+        for name, port in centre_ports(*SERVICES, "broker", "smtp").items()
     }
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")},
