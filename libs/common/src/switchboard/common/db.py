@@ -374,7 +374,7 @@ async def claim_new(session: AsyncSession, *, consumer: str, events: list[Any]) 
         claimed = _claimed_on_sqlite(connection, consumer, [e.event_id for e in unique], now)
     else:
         rows = [{"consumer": consumer, "event_id": e.event_id, "processed_at": now} for e in unique]
-        claimed = set((await connection.execute(_CLAIM[connection.dialect.name], rows)).scalars())
+        claimed = set((await connection.execute(_CLAIM_ON_POSTGRESQL, rows)).scalars())
     return [event for event in unique if event.event_id in claimed]
 
 
@@ -417,11 +417,11 @@ def _sqlite_datetime(dialect: Any) -> Callable[[datetime], Any]:
     return process or (lambda value: value)
 
 
-_CLAIM = {
-    "postgresql": postgresql.insert(ProcessedEvent)
+_CLAIM_ON_POSTGRESQL = (
+    postgresql.insert(ProcessedEvent)
     .on_conflict_do_nothing()
     .returning(col(ProcessedEvent.event_id))
-}
+)
 """`claim_new`'s statement on PostgreSQL, prepared once (built anew, its cache key was derived on
 every batch)."""
 

@@ -77,7 +77,7 @@ RUNTIME_ATTRIBUTES = frozenset(
 )
 """Span attributes whose values the runtime itself makes (topic and group names, offsets, our
 UUIDs, an HTTP method or status): never a personal detail, so not scanned. Scanning them was
-about 20 µs of the exporter's CPU a span, a sixth of what a consumed record's span costs
+about 20 µs of the exporter's CPU a span, a seventh of what a consumed record's span costs
 (`deploy/CAPACITY.md`, the tenth round). A URL's path, a message's key and every other attribute
 are still scanned."""
 
