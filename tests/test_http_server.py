@@ -16,7 +16,7 @@ import httpx
 
 from switchboard.cli.http_server import STARTUP_FAILED
 from switchboard.common.collector import YOUNG_THRESHOLD
-from switchboard.common.process import free_port
+from tests.integration.ports import reserved_port
 
 _APP = textwrap.dedent(
     """
@@ -69,7 +69,7 @@ def _answer(port: int, timeout: float = 30.0) -> httpx.Response:
 
 
 def test_it_answers_with_the_current_date_and_stops_at_once_on_sigterm(tmp_path: Path) -> None:
-    port, stopped = free_port(), tmp_path / "stopped"
+    port, stopped = reserved_port(), tmp_path / "stopped"
     server = _start(port, "ok", stopped)
     try:
         first = _answer(port)
@@ -100,7 +100,7 @@ def test_it_answers_with_the_current_date_and_stops_at_once_on_sigterm(tmp_path:
 def test_an_idle_connection_outlasts_the_clients_own_keep_alive() -> None:
     """A connection left idle for longer than httpx keeps one (5 s) is still served: the client,
     not the server, closes it, so no request is sent on a connection the server is closing."""
-    port = free_port()
+    port = reserved_port()
     server = _start(port, "ok")
     try:
         _answer(port)
@@ -122,7 +122,7 @@ def test_an_idle_connection_outlasts_the_clients_own_keep_alive() -> None:
 
 
 def test_a_service_that_could_not_start_exits_with_uvicorns_startup_failure() -> None:
-    server = _start(free_port(), "fail")
+    server = _start(reserved_port(), "fail")
     try:
         assert server.wait(30) == STARTUP_FAILED
     finally:

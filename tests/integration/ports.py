@@ -59,6 +59,12 @@ def centre_ports(*names: str) -> dict[str, int]:
     return ports
 
 
+def reserved_port() -> int:
+    """One port, as `centre_ports` gives them: for a server a test starts in a process of its own,
+    which binds it only once that process is up."""
+    return centre_ports("port")["port"]
+
+
 def _reserve(port: int) -> int | None:
     """The open lock file that reserves `port` for this process, or None: another one holds it."""
     lock = os.open(RESERVATIONS / str(port), os.O_RDWR | os.O_CREAT, 0o666)

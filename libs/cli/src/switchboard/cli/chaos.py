@@ -93,12 +93,18 @@ def centre_yaml(agents: int) -> dict[str, Any]:
     }
 
 
+PortChooser = Callable[..., dict[str, int]]
+"""A free port for each name given, no two the same (`process.free_ports`)."""
+
+
 @contextmanager
-def running(backend: str, plan: Plan, var_dir: Path) -> Iterator[tuple[Centre, Callable[[], Any]]]:
-    """The centre on `backend`, its broker (and PostgreSQL) behind proxies; yields the centre and
-    the database fault to inject."""
+def running(
+    backend: str, plan: Plan, var_dir: Path, *, choose_ports: PortChooser = free_ports
+) -> Iterator[tuple[Centre, Callable[[], Any]]]:
+    """The centre on `backend`, its broker (and PostgreSQL) behind proxies, on ports from
+    `choose_ports`; yields the centre and the database fault to inject."""
     with ExitStack() as stack:
-        ports = free_ports(*SERVICES, "smtp", "broker", "kafka_proxy", "database_proxy")
+        ports = choose_ports(*SERVICES, "smtp", "broker", "kafka_proxy", "database_proxy")
         kafka_proxy = FaultProxy(target=("127.0.0.1", ports["broker"]), port=ports["kafka_proxy"])
         kafka_proxy.start()
         stack.callback(kafka_proxy.stop)
@@ -248,11 +254,18 @@ def _faults(centre: Centre, plan: Plan, stall: Callable[[], Any]) -> list[Fault]
     return faults
 
 
-def run(backend: str, *, short: bool = False, say: Callable[[str], None] = print) -> Report:
+def run(
+    backend: str,
+    *,
+    short: bool = False,
+    say: Callable[[str], None] = print,
+    choose_ports: PortChooser = free_ports,
+) -> Report:
+    """The drill on `backend`; the test suite passes its own `choose_ports` (its reserved ports)."""
     plan = SHORT if short else FULL
     with (
         tempfile.TemporaryDirectory(prefix=f"chaos-{backend}-") as scratch,
-        running(backend, plan, Path(scratch)) as (centre, stall),
+        running(backend, plan, Path(scratch), choose_ports=choose_ports) as (centre, stall),
     ):
         load = Load(centre, plan)
         load.start()
