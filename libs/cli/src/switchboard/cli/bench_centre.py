@@ -336,7 +336,8 @@ def render(figures: Figures) -> str:
     return "\n".join(lines)
 
 
-def _postgres_answers() -> bool:
+def postgres_answers() -> bool:
+    """Whether the local PostgreSQL answers (the benches skip it when it does not)."""
     try:
         drop_database(PG_ADMIN_URL, "switchboard_bench_probe")
     except Exception:
@@ -346,7 +347,7 @@ def _postgres_answers() -> bool:
 
 def bench_centre(backends: tuple[str, ...] = ("sqlite", "postgresql")) -> None:
     for backend in backends:
-        if backend == "postgresql" and not _postgres_answers():
+        if backend == "postgresql" and not postgres_answers():
             print("whole centre, postgresql: skipped (no PostgreSQL at 127.0.0.1:5432)")
             continue
         print(render(measure(backend)), flush=True)

@@ -2,7 +2,7 @@
 before any service's own work. Every service pays it on every message it handles (an email
 contact is handled 19 times), so it bounds what the centre can carry whatever its handlers do.
 
-Measured in-process on SQLite, through the consumer's real path (`Delivery.apply`: the envelope
+Measured in-process on SQLite and on the local PostgreSQL, through the consumer's real path (`Delivery.apply`: the envelope
 read, the transaction and its ledger claim, the CONSUMER span and its export, the metrics, the
 canonical log line), at a batch of one record (a centre that keeps up), ten and thirty (a burst),
 with tracing on and off. Each case runs in a process of its own, in alternating rounds, and the
@@ -24,13 +24,17 @@ from typing import Any
 
 from aiokafka.structs import ConsumerRecord
 
+from switchboard.cli.bench_centre import postgres_answers
+from switchboard.cli.chaos import PG_ADMIN_URL
+from switchboard.cli.scratch import create_database, drop_database
+
 RECORDS = 3_000
 WARM_UP = 300
 BATCHES = (1, 10, 30)
 ROUNDS = 3
 
 
-async def _measure(batch: int) -> dict[str, float]:
+async def _measure(batch: int, database_url: str | None) -> dict[str, float]:
     """µs of CPU per record for the whole path at `batch`, and for its parts one at a time."""
     from switchboard.common import topics
     from switchboard.common.envelope import Envelope
@@ -39,7 +43,8 @@ async def _measure(batch: int) -> dict[str, float]:
     from switchboard.common.settings import Settings
     from switchboard.common.subscriptions import Subscriptions
 
-    runtime = build_runtime("bench", Settings(var_dir=Path(tempfile.mkdtemp())))
+    settings = Settings(var_dir=Path(tempfile.mkdtemp()), database_url=database_url)
+    runtime = build_runtime("bench", settings)
     subscriptions = Subscriptions("bench")
 
     @subscriptions.on(topics.AGENT_STATE)
@@ -101,33 +106,50 @@ async def _measure(batch: int) -> dict[str, float]:
     return figures
 
 
-def _child(batch: int) -> None:
+def _child(batch: int, database_url: str | None) -> None:
     from switchboard.common.logging import configure_logging
 
     out = sys.stdout
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (the log lines' stream, for the process' life)
     configure_logging(service="bench")
-    print(json.dumps(asyncio.run(_measure(batch))), file=out, flush=True)
+    print(json.dumps(asyncio.run(_measure(batch, database_url))), file=out, flush=True)
 
 
-def _run(batch: int, *, tracing: bool) -> dict[str, float]:
+def _run(batch: int, database_url: str | None, *, tracing: bool) -> dict[str, float]:
     env = {**os.environ, "SWITCHBOARD_TRACING": "true" if tracing else "false"}
     command = [sys.executable, "-m", "switchboard.cli.bench_runtime", "--child", str(batch)]
+    command += [database_url] if database_url else []
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
 
 
 def bench_runtime(rounds: int = ROUNDS) -> None:
+    for backend in ("sqlite", "postgresql"):
+        if backend == "sqlite":
+            _floor(backend, None, rounds)
+        elif not postgres_answers():
+            print("shared runtime's floor, postgresql: skipped (no PostgreSQL at 127.0.0.1:5432)")
+        else:
+            url, name = create_database(PG_ADMIN_URL, "switchboard_floor")
+            try:
+                _floor(backend, url, rounds)
+            finally:
+                drop_database(PG_ADMIN_URL, name)
+
+
+def _floor(backend: str, database_url: str | None, rounds: int) -> None:
     print(
-        f"shared runtime's floor: µs of CPU per consumed record, a handler that does nothing "
-        f"(SQLite, in-process, median of {rounds} alternating rounds)"
+        f"shared runtime's floor, {backend}: µs of CPU per consumed record, a handler that does "
+        f"nothing (in-process, median of {rounds} alternating rounds)"
     )
     runs: dict[tuple[int, bool], list[dict[str, float]]] = {}
     for _ in range(rounds):
         for batch in BATCHES:
             for tracing in (True, False):
-                runs.setdefault((batch, tracing), []).append(_run(batch, tracing=tracing))
+                runs.setdefault((batch, tracing), []).append(
+                    _run(batch, database_url, tracing=tracing)
+                )
     for (batch, tracing), figures in runs.items():
         parts = {name: statistics.median(f[name] for f in figures) for name in figures[0]}
         whole = parts.pop("whole path")
@@ -138,6 +160,6 @@ def bench_runtime(rounds: int = ROUNDS) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
-        _child(int(sys.argv[2]))
+        _child(int(sys.argv[2]), sys.argv[3] if len(sys.argv) > 3 else None)
     else:
         bench_runtime()
