@@ -27,7 +27,7 @@ import functools
 import itertools
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +35,7 @@ from typing import Any, NamedTuple, TypeVar, cast
 
 from sqlalchemy import Insert, bindparam, event, insert, inspect, make_url, text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.orm.attributes import instance_state
@@ -162,15 +162,22 @@ def _sqlite_discipline(engine: Engine, *, begin: str) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        # On a plain `sqlite3` cursor: through `exec_driver_sql` this one statement cost every
-        # transaction as much as a query (an execution context, its events and result), and it
-        # needs no step out of SQLAlchemy's greenlet (switchboard.common.sqlite_loop).
-        cursor = sqlite3.Cursor(conn.connection.dbapi_connection)
-        try:
+    def _on_begin(conn: Connection) -> None:
+        with _plain_cursor(conn) as cursor:
             cursor.execute(begin)
-        finally:
-            cursor.close()
+
+
+@contextlib.contextmanager
+def _plain_cursor(connection: Connection) -> Iterator[sqlite3.Cursor]:
+    """A plain `sqlite3` cursor on `connection`'s own SQLite connection, closed after: for the
+    runtime's statements on every transaction (its BEGIN, the ledger's claim). Through SQLAlchemy's
+    execution (an execution context, its events and result) each cost several times the statement,
+    and they need no step out of SQLAlchemy's greenlet (switchboard.common.sqlite_loop)."""
+    cursor = sqlite3.Cursor(cast(sqlite3.Connection, connection.connection.dbapi_connection))
+    try:
+        yield cursor
+    finally:
+        cursor.close()
 
 
 class WriterLock:
@@ -391,13 +398,11 @@ def _claimed_on_sqlite(
     parameters = [value for event_id in event_ids for value in (consumer, event_id, at)]
     began = connection.sync_connection
     assert began is not None  # the session's connection, its transaction begun
-    cursor = sqlite3.Cursor(cast(sqlite3.Connection, began.connection.dbapi_connection))
-    try:
-        return {row[0] for row in cursor.execute(sql, parameters)}
-    except sqlite3.Error as error:
-        raise DBAPIError.instance(sql, parameters, error, sqlite3.Error) from error
-    finally:
-        cursor.close()
+    with _plain_cursor(began) as cursor:
+        try:
+            return {row[0] for row in cursor.execute(sql, parameters)}
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(sql, parameters, error, sqlite3.Error) from error
 
 
 @functools.cache
