@@ -81,7 +81,10 @@ def test_it_answers_with_the_current_date_and_stops_at_once_on_sigterm(tmp_path:
         later = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
         first_date = parsedate_to_datetime(first.headers["date"])
         later_date = parsedate_to_datetime(later.headers["date"])
-        assert 2 <= (later_date - first_date).total_seconds() <= 4
+        # 2-3 s on a quiet machine. The request can be answered in the same turn of the loop as
+        # the wake that refreshes the header, before it, so a loaded machine that gave the server
+        # no turn across a whole second shows one refresh fewer; never none.
+        assert 1 <= (later_date - first_date).total_seconds() <= 4
         # Just after a whole second, when the loop has begun its sleep to the next one: the signal
         # cuts the sleep short (as uvicorn's tenth of a second was), so the shutdown begins at
         # once, not 0.95 s later.

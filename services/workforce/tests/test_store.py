@@ -89,7 +89,7 @@ async def test_one_replica_at_a_time_has_the_refresh_turn(database: Database) ->
     """On PostgreSQL the turn is an advisory lock held until the transaction ends: a second
     replica asking meanwhile is told no, and may have it once the first is done. SQLite has one
     writer, so each has it in turn."""
-    first_has_it, second_asked = asyncio.Event(), asyncio.Event()
+    first_has_it, second_asked, first_done = asyncio.Event(), asyncio.Event(), asyncio.Event()
     turns: dict[str, bool] = {}
 
     async def first() -> None:
@@ -98,6 +98,7 @@ async def test_one_replica_at_a_time_has_the_refresh_turn(database: Database) ->
             first_has_it.set()
             if database.is_postgres:
                 await second_asked.wait()
+        first_done.set()
 
     async def second() -> None:
         await first_has_it.wait()
@@ -105,6 +106,7 @@ async def test_one_replica_at_a_time_has_the_refresh_turn(database: Database) ->
             async with database.session() as session:
                 turns["second"] = await store.take_turn(session, key=42)
             second_asked.set()
+        await first_done.wait()
         async with database.session() as session:
             turns["later"] = await store.take_turn(session, key=42)
 
