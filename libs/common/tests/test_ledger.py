@@ -3,6 +3,7 @@ not applied, each once, claimed in the caller's transaction (one statement for t
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
+from switchboard.common import db as db_module
 from switchboard.common.db import Database, ProcessedEvent, claim_new, is_transient
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.desktop import ContactWrapped
@@ -70,3 +72,28 @@ async def test_the_claim_is_written_as_the_orm_would_write_it_and_fails_as_sqlal
         async with db.session() as session:
             await claim_new(session, consumer="recording", events=[_event("c2")])
     assert "no such table" in str(failed.value) and not is_transient(failed.value)
+
+
+async def test_a_begin_that_finds_the_file_locked_is_transient(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The BEGIN IMMEDIATE goes to `sqlite3` itself too: past the busy timeout, with another
+    connection writing, it fails as SQLAlchemy's `OperationalError`, which the consumer waits out
+    rather than setting the batch aside (it was `sqlite3`'s own exception, read as unknown)."""
+    monkeypatch.setattr(db_module, "WRITER_WAIT_SECONDS", 0.05)
+    path = db.engine.url.database or ""
+    locked = Database(f"sqlite+aiosqlite:///{path}")
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(OperationalError) as failed:
+            async with locked.session() as session:
+                await claim_new(session, consumer="recording", events=[_event("c1")])
+        assert "database is locked" in str(failed.value) and is_transient(failed.value)
+    finally:
+        holder.rollback()
+        holder.close()
+        await locked.dispose()
+    async with locked.session() as session:  # the file free again, the next one begins
+        assert await claim_new(session, consumer="recording", events=[_event("c2")])
+    await locked.dispose()

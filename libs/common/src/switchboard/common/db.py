@@ -27,7 +27,7 @@ import functools
 import itertools
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -163,19 +163,24 @@ def _sqlite_discipline(engine: Engine, *, begin: str) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        with _plain_cursor(conn) as cursor:
-            cursor.execute(begin)
+        _plain_execute(conn, begin)
 
 
-@contextlib.contextmanager
-def _plain_cursor(connection: Connection) -> Iterator[sqlite3.Cursor]:
-    """A plain `sqlite3` cursor on `connection`'s own SQLite connection, closed after: for the
-    runtime's statements on every transaction (its BEGIN, the ledger's claim). Through SQLAlchemy's
-    execution (an execution context, its events and result) each cost several times the statement,
-    and they need no step out of SQLAlchemy's greenlet (switchboard.common.sqlite_loop)."""
+def _plain_execute(connection: Connection, sql: str, parameters: Sequence[Any] = ()) -> list[Any]:
+    """The rows of `sql` run through a plain `sqlite3` cursor on `connection`'s own SQLite
+    connection: for the runtime's statements on every transaction (its BEGIN, the ledger's claim).
+    Through SQLAlchemy's execution (an execution context, its events and result) each cost several
+    times the statement, and they need no step out of SQLAlchemy's greenlet
+    (switchboard.common.sqlite_loop).
+
+    A failure reaches the caller as SQLAlchemy's own exception, as the statement's would have
+    through SQLAlchemy, so that `is_transient` reads it the same: a BEGIN IMMEDIATE that found the
+    file locked past the busy timeout is the infrastructure's, waited out and never set aside."""
     cursor = sqlite3.Cursor(cast(sqlite3.Connection, connection.connection.dbapi_connection))
     try:
-        yield cursor
+        return cursor.execute(sql, parameters).fetchall()
+    except sqlite3.Error as error:
+        raise DBAPIError.instance(sql, parameters, error, sqlite3.Error) from error
     finally:
         cursor.close()
 
@@ -391,18 +396,13 @@ def _claimed_on_sqlite(
     """The claim on SQLite, sent to `sqlite3` itself on the transaction's connection (its BEGIN
     IMMEDIATE already sent: `session.connection()` began it). Through SQLAlchemy the one statement
     cost about 175 µs of CPU, ten times its execution, and every batch of every consumer sends it
-    (`deploy/CAPACITY.md`, the tenth round). A failure reaches the caller as SQLAlchemy's own
-    exception, as the statement's would have, so that `is_transient` reads it the same."""
+    (`deploy/CAPACITY.md`, the tenth round)."""
     sql = _sqlite_claim(len(event_ids))
     at = _sqlite_datetime(connection.dialect)(now)
     parameters = [value for event_id in event_ids for value in (consumer, event_id, at)]
     began = connection.sync_connection
     assert began is not None  # the session's connection, its transaction begun
-    with _plain_cursor(began) as cursor:
-        try:
-            return {row[0] for row in cursor.execute(sql, parameters)}
-        except sqlite3.Error as error:
-            raise DBAPIError.instance(sql, parameters, error, sqlite3.Error) from error
+    return {row[0] for row in _plain_execute(began, sql, parameters)}
 
 
 @functools.cache
