@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import JSON, Column, Index, Table, Text, insert, inspect, tuple_
+from sqlalchemy import JSON, Column, Index, Table, Text, bindparam, insert, inspect, tuple_
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -111,7 +112,7 @@ class PendingRecords:
             return
         await self.session.flush()  # ORM changes first: the read below must see them
         connection = await self.session.connection()
-        table = _table(RecordedContact)
+        statements = _batch_statements(connection.dialect.name)
         ids = list(dict.fromkeys(contact_id for contact_id, *_ in items))
         tenants = {contact_id: tenant_id for contact_id, tenant_id, *_ in items}
         # A contact not recorded yet has no row to lock: another batch about it (on another topic,
@@ -119,33 +120,50 @@ class PendingRecords:
         # earlier one's facts. A bare row first makes the lock below take: the second batch waits
         # on the first's insert, then reads what it wrote.
         await connection.execute(
-            _insert_for(connection.dialect.name)(table).on_conflict_do_nothing(
-                index_elements=[table.c.contact_id]
-            ),
+            statements.bare_rows,
             [{**_BARE_CONTACT, "contact_id": c, "tenant_id": tenants[c]} for c in ids],
         )
         current: dict[str, dict[str, Any]] = {}
         for chunk in prefetch.in_lists(ids):
-            rows = await connection.execute(
-                sa_select(table).where(table.c.contact_id.in_(chunk)).with_for_update()
-            )
+            rows = await connection.execute(statements.locked_rows, {"ids": chunk})
             current.update({row["contact_id"]: dict(row) for row in rows.mappings()})
         for contact_id, tenant_id, facts, _ in items:
             record = current.get(contact_id) or {"contact_id": contact_id, "tenant_id": tenant_id}
             current[contact_id] = merge(record, facts)
         values = [{name: current[c].get(name, v) for name, v in _BARE_CONTACT.items()} for c in ids]
-        upsert = _insert_for(connection.dialect.name)(table)
+        await connection.execute(statements.upsert, values)
         await connection.execute(
-            upsert.on_conflict_do_update(
-                index_elements=[table.c.contact_id],
-                set_={c.name: upsert.excluded[c.name] for c in table.columns if not c.primary_key},
-            ),
-            values,
+            statements.timeline, [{**_NO_DETAILS, **entry} for *_, entry in items]
         )
-        await connection.execute(
-            insert(_table(TimelineEntry)),
-            [{**_NO_DETAILS, **entry} for *_, entry in items],
-        )
+
+
+class _BatchStatements(NamedTuple):
+    bare_rows: Any
+    locked_rows: Any
+    upsert: Any
+    timeline: Any
+
+
+@functools.cache
+def _batch_statements(dialect: str) -> _BatchStatements:
+    """A batch's four statements, built once per dialect: building the upsert alone (its
+    `excluded` names every column anew) was about a twentieth of recording's CPU in a burst
+    (py-spy, `deploy/CAPACITY.md`, the eleventh round), and a statement built anew is also keyed
+    anew for SQLAlchemy's compiled cache each time."""
+    table = _table(RecordedContact)
+    insert_into = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    upsert = insert_into(table)
+    return _BatchStatements(
+        bare_rows=insert_into(table).on_conflict_do_nothing(index_elements=[table.c.contact_id]),
+        locked_rows=sa_select(table)
+        .where(table.c.contact_id.in_(bindparam("ids", expanding=True)))
+        .with_for_update(),
+        upsert=upsert.on_conflict_do_update(
+            index_elements=[table.c.contact_id],
+            set_={c.name: upsert.excluded[c.name] for c in table.columns if not c.primary_key},
+        ),
+        timeline=insert(_table(TimelineEntry)),
+    )
 
 
 _BARE_CONTACT = RecordedContact(contact_id="", tenant_id="", status="received").model_dump()
@@ -164,10 +182,6 @@ async def write_pending(session: AsyncSession) -> None:
 
 def _table(model: type[SQLModel]) -> Table:
     return cast(Table, inspect(model).local_table)
-
-
-def _insert_for(dialect: str) -> Any:
-    return postgresql_insert if dialect == "postgresql" else sqlite_insert
 
 
 async def call_ended_at(session: AsyncSession, *, contact_id: str) -> datetime | None:
