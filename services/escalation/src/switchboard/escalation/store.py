@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, event
+from sqlalchemy import JSON, Column, bindparam, event
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel, col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -186,9 +186,7 @@ async def watched_contacts(session: AsyncSession, events: list[Envelope[Any]]) -
     running = per_session(session, RunningClocks)
     for chunk in prefetch.in_lists(ids):
         running.by_contact.update({contact_id: [] for contact_id in chunk})
-        rows = await session.exec(
-            select(Clock).where(col(Clock.contact_id).in_(chunk), col(Clock.state).in_(RUNNING))
-        )
+        rows = await session.exec(_RUNNING_CLOCKS_OF, params={"contacts": chunk})
         for clock in rows:
             running.by_contact[clock.contact_id].append(clock)
 
@@ -198,6 +196,11 @@ async def watched_contact(session: AsyncSession, *, contact_id: str) -> WatchedC
 
 
 RUNNING = ("running", "breached")
+_RUNNING_CLOCKS_OF = select(Clock).where(
+    col(Clock.contact_id).in_(bindparam("contacts", expanding=True)), col(Clock.state).in_(RUNNING)
+)
+"""`watched_contacts`' query, built once: built for each batch, it and its cache key cost 63-75 µs
+of CPU each time."""
 
 
 class RunningClocks:
