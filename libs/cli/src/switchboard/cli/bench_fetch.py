@@ -51,7 +51,7 @@ async def _run(bootstrap: str, broker_pid: int, *, focused: bool, group: str) ->
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await consumer.start()
     await producer.start()
-    focus, latencies = FetchFocus(), []
+    focus, latencies = FetchFocus(), list[float]()
 
     async def consume() -> None:
         while True:
