@@ -14,7 +14,6 @@ import httpx
 from switchboard.cli.bench_centre import bench_centre, percentile
 from switchboard.cli.bench_dispatch import bench_dispatch
 from switchboard.cli.bench_escalation import bench_escalation
-from switchboard.cli.bench_fetch import bench_fetch
 from switchboard.cli.bench_recording import bench_recording
 from switchboard.cli.bench_routing import bench_routing
 from switchboard.cli.bench_runtime import bench_runtime
@@ -91,7 +90,6 @@ def bench_intake(duration: float = DURATION_SECONDS, rounds: int = ROUNDS) -> No
 
 def main() -> None:
     bench_runtime()
-    bench_fetch()
     bench_centre()
     bench_routing()
     bench_intake()

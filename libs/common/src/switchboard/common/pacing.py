@@ -17,9 +17,7 @@ every consumer that had caught up, all through a burst.
 So on the embedded broker the wait after a batch starts short and grows with the quiet since
 (`QUIET_WAITS`): a record that follows the last one closely is fetched within milliseconds, one
 that comes after a quiet spell waits a fraction of that spell, and a consumer with nothing to do
-asks about a dozen times in its first quiet second instead of sixty-six. While records flow, each
-of those fetches names only the topics that carry them, and every topic now and then
-(`fetch_focus.py`).
+asks about a dozen times in its first quiet second instead of sixty-six.
 
 FastStream's batch loop asks the fetched buffer for records with a timeout and, when it found none,
 sleeps as long again before asking anew: a record fetched during that sleep waited for it (up to
@@ -40,11 +38,8 @@ never lingers: at low load a hop costs nothing more.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
 from itertools import chain
 from typing import Any
-
-from switchboard.common.fetch_focus import FetchFocus
 
 QUIET_WAITS: tuple[tuple[float, int], ...] = (
     (0.0, 15),
@@ -78,7 +73,6 @@ class Pacing:
         arrives (the embedded one), so the wait follows the traffic; otherwise it stays long."""
         self._subscriber = subscriber
         self._paced = broker_holds_fetches
-        self._focus = FetchFocus() if broker_holds_fetches else None
         self._next: asyncio.TimerHandle | None = None
         self._stage = len(QUIET_WAITS) - 1
         self._set_wait(IDLE_FETCH_MS)
@@ -90,8 +84,6 @@ class Pacing:
         were already waiting, but few, are applied together with what comes in the next
         `LINGER_MS` (see the module's docstring)."""
         subscriber = self._subscriber
-        if self._focus is not None:
-            self._focus.attach(consumer)
         loop = asyncio.get_running_loop()
         asked = loop.time()
         batches = await consumer.getmany(
@@ -107,13 +99,10 @@ class Pacing:
             records += tuple(chain(*more.values()))
         return records
 
-    def batch_seen(self, topics: Iterable[str] = ()) -> None:
-        """Called for every consumed batch, with its records' topics: the quiet starts again, and
-        those topics are hot (`fetch_focus.py`)."""
+    def batch_seen(self) -> None:
+        """Called for every consumed batch: the quiet starts again."""
         if self._paced:
             self._to_stage(0)
-        if self._focus is not None:
-            self._focus.records_seen(topics)
 
     def _to_stage(self, stage: int) -> None:
         if self._next is not None:

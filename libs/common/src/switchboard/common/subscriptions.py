@@ -169,9 +169,9 @@ class Subscriptions(Handlers):
             in a worker thread, a hop to a thread and back for every batch (`CAPACITY.md`, the
             ninth round), where the message is one look in the broker's context away."""
             message: KafkaMessage = context.get_local("message")
+            pacing.batch_seen()
             raw = message.raw_message
             records = list(raw) if isinstance(raw, tuple | list) else [raw]
-            pacing.batch_seen({record.topic for record in records})
             try:
                 await delivery.apply(records)
             except BaseException:
