@@ -115,7 +115,12 @@ async def test_a_callback_keeps_its_place_is_dialled_and_tried_again(
         assert engine.waiting["call-1"].not_before > engine.waiting["call-1"].enqueued_at
 
 
-async def test_a_transfer_to_a_named_agent_goes_to_them_first(tmp_path: Path) -> None:
+@pytest.mark.parametrize("wrapped_first", [False, True])
+async def test_a_transfer_to_a_named_agent_goes_to_them_first(
+    tmp_path: Path, wrapped_first: bool
+) -> None:
+    """The agent asks for the transfer, then wraps up; the two come on different topics, so the
+    wrap-up may be applied first (on Kafka, different partitions), and the transfer still holds."""
     async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=seeded) as routing:
         received = contact_received()
         await routing.deliver(received)
@@ -123,6 +128,11 @@ async def test_a_transfer_to_a_named_agent_goes_to_them_first(tmp_path: Path) ->
         [offered] = of_type(await step(routing), "agent.offered")
         await routing.deliver(_accept(received, offered, "amy"))
         await routing.deliver(agent_event("bob", "available"))
+        if wrapped_first:
+            wrapped = ContactWrapped(
+                agent_id="amy", disposition="transferred", outcome="unresolved"
+            )
+            await routing.deliver(received.follow(wrapped))
         transfer = TransferRequested(
             transfer_id="t-1",
             from_agent_id="amy",

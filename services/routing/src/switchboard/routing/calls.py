@@ -261,7 +261,9 @@ async def on_transfer_requested(event: Envelope[TransferRequested], tx: Transact
             agent_id=wanted.from_agent_id,
         )
         return
-    if entry.status not in ("assigned", "wrap_up"):
+    # The desktop sends a transfer only for a contact its agent holds; their wrap-up, on another
+    # topic, may still be applied first (different partitions on Kafka), as for an escalation.
+    if entry.status not in ("assigned", "wrap_up", "wrapped"):
         return
     tenant = acd.tenants.get(entry.tenant_id)
     queue_id = wanted.queue_id if tenant and wanted.queue_id in tenant.queues else entry.queue_id
