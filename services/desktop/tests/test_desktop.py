@@ -92,6 +92,22 @@ async def test_a_withdrawn_or_expired_offer_cannot_be_accepted(desktop: Desktop)
     assert answer.json()["detail"] == "the offer is no longer open (withdrawn)"
 
 
+async def test_an_offer_withdrawn_before_it_came_never_opens(desktop: Desktop) -> None:
+    """The withdrawal and the offer come on different topics: applied in the other order, the
+    offer is recorded as withdrawn and the agent never sees it open."""
+    await desktop.email_arrives("c-3")
+    offer_id = "offer-c-3-amy"
+    withdrawn = OfferWithdrawn(offer_id=offer_id, agent_id="amy", reason="timed_out")
+    await desktop.service.deliver(desktop.event(withdrawn, "c-3"))
+    assert await desktop.offered("c-3", "amy") == offer_id
+    amy = await desktop.sign_in("amy")
+    assert (await desktop.http.get("/v1/me", headers=amy)).json()["offers"] == []
+    answer = await desktop.http.post(f"/v1/offers/{offer_id}/accept", headers=amy)
+    assert answer.status_code == 409
+    assert answer.json()["detail"] == "the offer is no longer open (withdrawn)"
+    assert await desktop.outbox_of("contact.accepted") == []
+
+
 async def test_agents_see_only_their_tenants_contacts(desktop: Desktop) -> None:
     await desktop.email_arrives("g-1", tenant="globex")
     await desktop.assigned("a-1", "amy")

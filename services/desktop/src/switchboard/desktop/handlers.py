@@ -3,6 +3,8 @@ their stream replays), and the desktop's view of contacts, offers and queues fol
 
 from __future__ import annotations
 
+from typing import Any
+
 from switchboard.common import topics
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.desktop import (
@@ -111,18 +113,22 @@ async def on_agent_offered(event: Envelope[AgentOffered], tx: Transaction) -> No
     contact = await contact_for(tx, event)
     contact.queue_id, contact.channel = offer.queue_id, contact.channel or offer.channel
     tx.session.add(contact)
-    tx.session.add(
-        store.DesktopOffer(
-            offer_id=offer.offer_id,
-            agent_id=offer.agent_id,
-            contact_id=contact.contact_id,
-            tenant_id=event.tenant_id,
-            queue_id=offer.queue_id,
-            channel=offer.channel,
-            expires_at=offer.expires_at,
-            offered_event_id=event.event_id,
-        )
-    )
+    details: dict[str, Any] = {
+        "agent_id": offer.agent_id,
+        "contact_id": contact.contact_id,
+        "tenant_id": event.tenant_id,
+        "queue_id": offer.queue_id,
+        "channel": offer.channel,
+        "expires_at": offer.expires_at,
+        "offered_event_id": event.event_id,
+    }
+    # Its withdrawal comes on another topic and may have been applied first (`on_offer_withdrawn`):
+    # then the offer is recorded as withdrawn and never shown.
+    known = await tx.session.get(store.DesktopOffer, offer.offer_id)
+    if known is not None:
+        tx.session.add(known.sqlmodel_update(details))
+        return
+    tx.session.add(store.DesktopOffer(offer_id=offer.offer_id, **details))
     await tell(
         tx,
         offer.agent_id,
@@ -148,6 +154,20 @@ async def on_offer_withdrawn(event: Envelope[OfferWithdrawn], tx: Transaction) -
     if offer is not None and offer.status in ("open", "accepting"):
         offer.status = "withdrawn"
         tx.session.add(offer)
+    if offer is None:  # the offer itself, on another topic, is still to come: it will not open
+        tx.session.add(
+            store.DesktopOffer(
+                offer_id=withdrawn.offer_id,
+                agent_id=withdrawn.agent_id,
+                contact_id=event.contact_id or "",
+                tenant_id=event.tenant_id,
+                queue_id="",
+                channel="",
+                expires_at=event.occurred_at,
+                status="withdrawn",
+                offered_event_id="",
+            )
+        )
     if withdrawn.reason == "not_connected" and event.contact_id:  # accepted, never connected
         contact = await tx.session.get(store.DesktopContact, event.contact_id)
         if contact is not None and contact.agent_id == withdrawn.agent_id:
