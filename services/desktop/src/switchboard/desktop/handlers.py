@@ -151,9 +151,6 @@ async def on_agent_offered(event: Envelope[AgentOffered], tx: Transaction) -> No
 async def on_offer_withdrawn(event: Envelope[OfferWithdrawn], tx: Transaction) -> None:
     withdrawn = event.payload
     offer = await tx.session.get(store.DesktopOffer, withdrawn.offer_id)
-    if offer is not None and offer.status in ("open", "accepting"):
-        offer.status = "withdrawn"
-        tx.session.add(offer)
     if offer is None:  # the offer itself, on another topic, is still to come: it will not open
         tx.session.add(
             store.DesktopOffer(
@@ -168,6 +165,9 @@ async def on_offer_withdrawn(event: Envelope[OfferWithdrawn], tx: Transaction) -
                 offered_event_id="",
             )
         )
+    elif offer.status in ("open", "accepting"):
+        offer.status = "withdrawn"
+        tx.session.add(offer)
     if withdrawn.reason == "not_connected" and event.contact_id:  # accepted, never connected
         contact = await tx.session.get(store.DesktopContact, event.contact_id)
         if contact is not None and contact.agent_id == withdrawn.agent_id:
