@@ -17,6 +17,7 @@ from switchboard.cli.bench_escalation import bench_escalation
 from switchboard.cli.bench_recording import bench_recording
 from switchboard.cli.bench_routing import bench_routing
 from switchboard.cli.bench_runtime import bench_runtime
+from switchboard.cli.bench_stack import bench_stack
 from switchboard.cli.bench_traffic import Mail
 from switchboard.cli.centre import Centre
 from switchboard.common.process import free_ports
@@ -89,6 +90,7 @@ def bench_intake(duration: float = DURATION_SECONDS, rounds: int = ROUNDS) -> No
 
 
 def main() -> None:
+    bench_stack()
     bench_runtime()
     bench_centre()
     bench_routing()

@@ -52,6 +52,10 @@ RATE_POOLS, RATE_CONNECTIONS = 8, 50
 posting does not slow itself down as answers slow: httpcore scans every connection of a pool for
 every request waiting (`chaos_load.desk_client`, where one pool held the agents' process at a
 whole core)."""
+BURST_POOL_CONNECTIONS = 5
+"""The burst's senders share clients of five connections each: a post cost the sending process
+3.1 to 3.9 ms of CPU through one client of 50 connections and 1.0 ms through clients of five
+(`bench_stack`), CPU the centre itself lacked on two cores."""
 DRAIN_SECONDS = 240.0
 """The longest a burst may take to be recorded before the figure is taken from what was."""
 
@@ -66,6 +70,8 @@ class RateRun:
     cpu: dict[str, float] = field(default_factory=dict)
     """CPU seconds each process spent from the run's first email until its contacts were worked
     off: at a rate the centre keeps up with, what a contact costs when nothing queues."""
+    load_cpu: float = 0.0
+    """CPU seconds the load spent meanwhile: the senders' process and the agents'."""
 
 
 @dataclass
@@ -82,6 +88,8 @@ class Figures:
     """CPU seconds each service spent from the burst's first email until the agents had wrapped
     up every contact of it: the whole life of the burst's contacts, however far routing and the
     desktop were behind recording."""
+    burst_load_cpu: float = 0.0
+    """CPU seconds the load spent over the same time: the senders' process and the agents'."""
     burst_batching: dict[str, float] = field(default_factory=dict)
     """Messages per consumed batch, by service, over the burst: what a batch's fixed costs (its
     transaction, its ledger claim, its offset commit) are shared by."""
@@ -119,7 +127,8 @@ def _running(backend: str, var_dir: Path) -> Iterator[Centre]:
         yield centre
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user and system) process `pid` has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -130,11 +139,17 @@ def _cpu(centre: Centre) -> dict[str, float]:
     pids = {n: p.pid for n, p in centre.supervisor.processes.items() if p.pid is not None}
     if centre.broker is not None and centre.broker.process is not None:
         pids["(broker)"] = centre.broker.process.pid
-    return {n: _cpu_seconds(pid) for n, pid in pids.items()}
+    return {n: cpu_seconds(pid) for n, pid in pids.items()}
 
 
 _HANDLED = re.compile(r"^switchboard_messages_handled_total\{.*\} (\S+)$", re.MULTILINE)
 _BATCHES = re.compile(r"^switchboard_batch_seconds_count (\S+)$", re.MULTILINE)
+
+
+def _load_cpu(agents_pid: int) -> float:
+    """CPU seconds used so far by the load: this process (the senders, the offers' consumer) and
+    the agents' process."""
+    return time.process_time() + cpu_seconds(agents_pid)
 
 
 def _consumed(centre: Centre) -> dict[str, tuple[float, float]]:
@@ -169,9 +184,13 @@ def _idle_cpu(centre: Centre, seconds: float) -> dict[str, float]:
 
 
 async def _burst(centre: Centre, figures: Figures) -> None:
-    limits = httpx.Limits(max_connections=BURST_CLIENTS, max_keepalive_connections=BURST_CLIENTS)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-        mail = Mail(centre, client)
+    limits = httpx.Limits(max_connections=BURST_POOL_CONNECTIONS)
+    async with contextlib.AsyncExitStack() as clients:
+        pools = [
+            await clients.enter_async_context(httpx.AsyncClient(timeout=120, limits=limits))
+            for _ in range(BURST_CLIENTS // BURST_POOL_CONNECTIONS)
+        ]
+        client, mail = pools[0], Mail(centre, *pools)
         before = await applied_count(client, centre)
         started = time.monotonic()
         queue = iter(range(BURST))
@@ -250,17 +269,21 @@ def measure(backend: str) -> Figures:
                 raise RuntimeError("the agents could not sign in and go available")
             time.sleep(3.0)  # routing has taken in every agent's state
             asyncio.run(_fixed_rate(centre, 5.0, 2.0))  # warm-up
+            assert agents.pid is not None
             if BURST:
                 before, consumed = _cpu(centre), _consumed(centre)
+                load_before = _load_cpu(agents.pid)
                 asyncio.run(_burst(centre, figures))
                 figures.burst_worked_off = asyncio.run(worked_off(centre))
                 figures.burst_cpu = {n: used - before[n] for n, used in _cpu(centre).items()}
+                figures.burst_load_cpu = _load_cpu(agents.pid) - load_before
                 figures.burst_batching = _per_batch(consumed, _consumed(centre))
             for rate in RATES:
-                before = _cpu(centre)
+                before, load_before = _cpu(centre), _load_cpu(agents.pid)
                 run = asyncio.run(_fixed_rate(centre, rate, RATE_SECONDS))
                 asyncio.run(worked_off(centre))
                 run.cpu = {n: used - before[n] for n, used in _cpu(centre).items()}
+                run.load_cpu = _load_cpu(agents.pid) - load_before
                 figures.runs.append(run)
         finally:
             stop.set()
@@ -294,6 +317,10 @@ def _per_contact(cpu: dict[str, float], contacts: int) -> str:
     return f"{each} (total {1000 * sum(cpu.values()) / max(1, contacts):.1f})"
 
 
+def _load(seconds: float, contacts: int) -> str:
+    return f"{1000 * seconds / max(1, contacts):.1f}"
+
+
 def render(figures: Figures) -> str:
     idle = sum(v for n, v in figures.idle_cpu.items() if n != "(broker)")
     rate = figures.burst_recorded / figures.burst_seconds if figures.burst_seconds else 0.0
@@ -311,7 +338,8 @@ def render(figures: Figures) -> str:
             f"{_refusals(figures.burst_refused)}; 202 p50 {_p(figures.burst_acks, 0.5)} ms p99 "
             f"{_p(figures.burst_acks, 0.99)} ms",
             f"    the agents had wrapped them all up {figures.burst_worked_off:.0f} s later; CPU ms "
-            f"per contact from arrival to wrap-up: {_per_contact(figures.burst_cpu, figures.burst_recorded)}",
+            f"per contact from arrival to wrap-up: {_per_contact(figures.burst_cpu, figures.burst_recorded)}"
+            f"; the load's (senders, agents) {_load(figures.burst_load_cpu, figures.burst_recorded)}",
             "    messages per consumed batch: "
             + ", ".join(f"{n} {v:.1f}" for n, v in sorted(figures.burst_batching.items())),
         ]
@@ -324,6 +352,7 @@ def render(figures: Figures) -> str:
         )
         lines.append(
             f"    CPU ms per contact from arrival to wrap-up: {_per_contact(run.cpu, len(run.acks))}"
+            f"; the load's (senders, agents) {_load(run.load_cpu, len(run.acks))}"
         )
     ratio = (  # the burst's rate against the pipeline's: no burst, no ratio
         f"; centre ÷ raw = {rate / figures.raw_per_second:.4f}"
