@@ -31,10 +31,11 @@ from switchboard.common.logging import FLUSH_WITHIN_SECONDS, BatchedStreamHandle
 from switchboard.common.model_defaults import takes_validated_data_argument
 from switchboard.common.pacing import (
     ASK_WAIT_MS,
-    IDLE_FETCH_MS,
     LINGER_BELOW,
     LINGER_MS,
+    PROMPT,
     QUIET_WAITS,
+    UNHURRIED,
     Pacing,
 )
 from switchboard.common.runtime import Transaction
@@ -361,6 +362,32 @@ async def test_a_consumer_behind_gathers_a_small_batch_with_what_comes_next() ->
     assert large.asked == [(ASK_WAIT_MS, 200)]
 
 
+async def test_an_unhurried_consumer_gathers_a_small_batch_even_when_it_keeps_up() -> None:
+    subscriber = SimpleNamespace(batch_timeout_ms=ASK_WAIT_MS, max_records=200, consumer=None)
+    Pacing(subscriber, broker_holds_fetches=True, promptness=UNHURRIED)
+    kept_up = _Buffer({"a-0": [1]}, {"b-0": [2, 3]}, delay=0.01)  # the first had to be waited for
+    started = time.monotonic()
+    assert await subscriber.get_msg(kept_up) == (1, 2, 3)
+    assert time.monotonic() - started >= UNHURRIED.gather_ms / 1000
+    assert kept_up.asked == [(ASK_WAIT_MS, 200), (0, 199)]
+    prompt = SimpleNamespace(batch_timeout_ms=ASK_WAIT_MS, max_records=200, consumer=None)
+    Pacing(prompt, broker_holds_fetches=True)
+    kept_up = _Buffer({"a-0": [1]}, {"b-0": [2, 3]}, delay=0.01)
+    assert await prompt.get_msg(kept_up) == (1,)  # a prompt one applies it at once
+
+
+async def test_an_unhurried_consumer_asks_the_embedded_broker_less_eagerly() -> None:
+    subscriber = _consumer_with_fetcher()
+    pacing = Pacing(subscriber, broker_holds_fetches=True, promptness=UNHURRIED)
+    fetcher = subscriber.consumer._fetcher
+    assert fetcher._fetch_max_wait_ms == UNHURRIED.idle_fetch_ms > PROMPT.idle_fetch_ms
+    pacing.batch_seen()
+    assert fetcher._fetch_max_wait_ms == UNHURRIED.quiet_waits[0][1] > QUIET_WAITS[0][1]
+    pacing._to_stage(len(UNHURRIED.quiet_waits) - 1)
+    assert fetcher._fetch_max_wait_ms == UNHURRIED.idle_fetch_ms
+    assert pacing._next is None
+
+
 def _consumer_with_fetcher() -> SimpleNamespace:
     fetcher = SimpleNamespace(_fetch_max_wait_ms=0)
     return SimpleNamespace(
@@ -372,7 +399,7 @@ async def test_on_the_embedded_broker_the_fetch_wait_grows_with_the_quiet_after_
     subscriber = _consumer_with_fetcher()
     pacing = Pacing(subscriber, broker_holds_fetches=True)
     fetcher = subscriber.consumer._fetcher
-    assert fetcher._fetch_max_wait_ms == IDLE_FETCH_MS  # nothing has come yet
+    assert fetcher._fetch_max_wait_ms == PROMPT.idle_fetch_ms  # nothing has come yet
     pacing.batch_seen()
     assert fetcher._fetch_max_wait_ms == QUIET_WAITS[0][1]
     seen = [fetcher._fetch_max_wait_ms]
@@ -399,5 +426,5 @@ async def test_on_kafka_the_fetch_wait_stays_long_since_kafka_answers_a_held_fet
     pacing = Pacing(subscriber, broker_holds_fetches=False)
     pacing.batch_seen()
     await asyncio.sleep(0.05)
-    assert subscriber.consumer._fetcher._fetch_max_wait_ms == IDLE_FETCH_MS
+    assert subscriber.consumer._fetcher._fetch_max_wait_ms == PROMPT.idle_fetch_ms
     assert pacing._next is None

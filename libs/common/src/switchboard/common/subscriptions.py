@@ -42,7 +42,7 @@ from switchboard.common.delivery import (
     in_produced_order,
 )
 from switchboard.common.envelope import Envelope, peek
-from switchboard.common.pacing import ASK_WAIT_MS, FETCHER_WAKE_MS, IDLE_FETCH_MS, Pacing
+from switchboard.common.pacing import ASK_WAIT_MS, FETCHER_WAKE_MS, PROMPT, Pacing, Promptness
 from switchboard.common.runtime import Runtime, Transaction
 from switchboard.common.topics import Topic
 
@@ -98,10 +98,13 @@ class Subscriptions(Handlers):
         emits: Sequence[Topic] = (),
         batch_size: int = 200,
         prefetch: Prefetch | None = None,
+        promptness: Promptness = PROMPT,
     ) -> None:
         super().__init__()
         self.service = service
         self.batch_size = batch_size
+        self.promptness = promptness
+        """How soon the consumer must see a record (`pacing.PROMPT` or `pacing.UNHURRIED`)."""
         self.prefetch = prefetch
         """Loads, in a few queries, the rows a batch's handlers will look up one by one (so their
         look-ups find them in the session instead of making a round trip each)."""
@@ -149,7 +152,7 @@ class Subscriptions(Handlers):
             max_records=self.batch_size,
             batch_timeout_ms=ASK_WAIT_MS,
             consumer_timeout_ms=FETCHER_WAKE_MS,
-            fetch_max_wait_ms=IDLE_FETCH_MS,
+            fetch_max_wait_ms=self.promptness.idle_fetch_ms,
             ack_policy=AckPolicy.MANUAL,  # nacked below; acked in `Commits`' own time
             decoder=_undecoded,
             auto_offset_reset="earliest",
@@ -159,7 +162,11 @@ class Subscriptions(Handlers):
             description=f"{self.service}'s one consumer (group {consumer_group(self.service)}), "
             "reading every topic here in batches; the producing service's document describes each.",
         )
-        pacing = Pacing(subscriber, broker_holds_fetches=runtime.settings.on_embedded_broker)
+        pacing = Pacing(
+            subscriber,
+            broker_holds_fetches=runtime.settings.on_embedded_broker,
+            promptness=self.promptness,
+        )
         commits = runtime.commits = Commits()
         context = runtime.broker.context
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from switchboard.catalogue import privacy, store
-from switchboard.common import topics
+from switchboard.common import pacing, topics
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.dispatch import JobStatusChanged
 from switchboard.common.events.privacy import ErasureRequested
@@ -14,6 +14,7 @@ from switchboard.common.subscriptions import Subscriptions
 SERVICE = "catalogue"
 subscriptions = Subscriptions(
     SERVICE,
+    promptness=pacing.UNHURRIED,  # its mirrors are read later
     emits=(
         topics.ORDER_STATUS,
         topics.JOB_REQUESTED,

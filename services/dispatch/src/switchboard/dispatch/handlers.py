@@ -3,7 +3,7 @@ gate's answers release (or stop) the messages to customers that waited on it."""
 
 from __future__ import annotations
 
-from switchboard.common import topics
+from switchboard.common import pacing, topics
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.desktop import JobRequested
 from switchboard.common.events.outbound import OutboundBlocked, OutboundCleared
@@ -18,6 +18,7 @@ from switchboard.dispatch.context import Dispatch
 SERVICE = "dispatch"
 subscriptions = Subscriptions(
     SERVICE,
+    promptness=pacing.UNHURRIED,  # a field job is planned in minutes
     emits=(
         topics.JOB_STATUS,
         topics.FIELDCOMM_STATUS,

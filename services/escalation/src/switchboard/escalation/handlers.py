@@ -9,7 +9,7 @@ from typing import Any
 
 from opentelemetry import propagate
 
-from switchboard.common import privacy, topics
+from switchboard.common import pacing, privacy, topics
 from switchboard.common.envelope import Envelope
 from switchboard.common.events.desktop import (
     ComplaintRaised,
@@ -31,6 +31,7 @@ from switchboard.escalation.context import Escalation
 SERVICE = "escalation"
 subscriptions = Subscriptions(
     SERVICE,
+    promptness=pacing.UNHURRIED,  # its clocks run for minutes or hours
     prefetch=store.watched_contacts,
     emits=(
         topics.CONTACT_ESCALATED,

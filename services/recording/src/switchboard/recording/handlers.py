@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from switchboard.common import prefetch, topics
+from switchboard.common import pacing, prefetch, topics
 from switchboard.common.envelope import Envelope
 from switchboard.common.errors import PermanentError
 from switchboard.common.events.catalogue import OrderChanged, RetentionOffered
@@ -69,6 +69,7 @@ async def _prefetch(session: AsyncSession, events: list[Envelope[Any]]) -> None:
 
 subscriptions = Subscriptions(
     SERVICE,
+    promptness=pacing.UNHURRIED,  # the history and the KPIs are read later
     prefetch=_prefetch,
     emits=(
         topics.CUSTOMER_CORRECTED,

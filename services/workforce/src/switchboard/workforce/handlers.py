@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from switchboard.common import prefetch, topics
+from switchboard.common import pacing, prefetch, topics
 from switchboard.common.envelope import Envelope, aware
 from switchboard.common.events.desktop import AgentStateChanged, ContactWrapped
 from switchboard.common.events.intake import CallAbandoned, CallAnswered
@@ -32,6 +32,7 @@ async def _tracks(session: AsyncSession, events: list[Envelope[Any]]) -> None:
 
 subscriptions = Subscriptions(
     SERVICE,
+    promptness=pacing.UNHURRIED,  # its interval figures and adherence are read later
     prefetch=_tracks,
     emits=(
         topics.WORKFORCE_SCHEDULE,
