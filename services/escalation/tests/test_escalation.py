@@ -20,6 +20,7 @@ from switchboard.common.envelope import Envelope, Payload
 from switchboard.common.events.desktop import (
     ComplaintRaised,
     ContactWrapped,
+    FollowUpDone,
     FollowUpPromised,
     ReplySent,
 )
@@ -183,6 +184,23 @@ async def test_a_follow_up_falls_due_on_time_and_is_escalated_after_its_grace(fl
     await floor.fire()
     [escalated] = await floor.emitted("contact.escalated")
     assert escalated["payload"]["reopen"] is True and escalated["contact_id"] == "c-f"
+
+
+async def test_a_follow_up_kept_before_its_promise_was_applied_never_falls_due(
+    floor: Floor,
+) -> None:
+    """The promise and its keeping travel on different topics: applied in the other order, the
+    follow-up is met, neither offered again nor escalated."""
+    due_at = floor.t0 + timedelta(minutes=30)
+    promised = FollowUpPromised(follow_up_id="f-2", agent_id="amy", due_at=due_at, channel="phone")
+    await floor.deliver(FollowUpDone(follow_up_id="f-2", agent_id="amy"), "c-k")
+    await floor.deliver(promised, "c-k")
+    floor.advance_to(60)
+    await floor.fire()
+    assert await floor.emitted("followup.due") == []
+    assert await floor.emitted("contact.escalated") == []
+    follow_up = (await floor.clocks("c-k"))["follow_up"]
+    assert follow_up.state == "met" and follow_up.stopped_at is not None
 
 
 async def test_a_coaching_follow_up_undone_tells_the_team_leaders(floor: Floor) -> None:

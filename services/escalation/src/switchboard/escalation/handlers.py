@@ -145,7 +145,8 @@ async def on_contact_wrapped(event: Envelope[ContactWrapped], tx: Transaction) -
 @subscriptions.on(topics.FOLLOWUP_PROMISED)
 async def on_followup_promised(event: Envelope[FollowUpPromised], tx: Transaction) -> None:
     """Due at the promised time (offered to the agent who promised it), escalated if not started
-    within the tenant's grace."""
+    within the tenant's grace; met already if its keeping was applied first (the two travel on
+    different topics)."""
     promised = event.payload
     contact = await _watched(tx, event)
     tenant = await tx.session.get(store.EscalationTenant, event.tenant_id)
@@ -166,6 +167,10 @@ async def on_followup_promised(event: Envelope[FollowUpPromised], tx: Transactio
         due_at=promised.due_at,
     )
     tx.session.add(clock)
+    kept_at = contact.stops_seen.get(_kept(promised.follow_up_id))
+    if kept_at is not None:
+        clock.state, clock.stopped_at = "met", datetime.fromisoformat(kept_at)
+        return
     promises.schedule(tx, clock, promised.due_at, "due")
     grace = domain.grace_after(promised.due_at, tenant.config["follow_up_grace"])
     promises.schedule(tx, clock, grace, "breach")
@@ -173,7 +178,18 @@ async def on_followup_promised(event: Envelope[FollowUpPromised], tx: Transactio
 
 @subscriptions.on(topics.FOLLOWUP_DONE)
 async def on_followup_done(event: Envelope[FollowUpDone], tx: Transaction) -> None:
-    await promises.stop_ref(tx, event.payload.follow_up_id, _at(tx, event))
+    """The follow-up's clock is met; the keeping is noted with the contact, for a promise applied
+    after it."""
+    follow_up_id, at = event.payload.follow_up_id, _at(tx, event)
+    contact = await _watched(tx, event)
+    contact.stops_seen = domain.first_seen(contact.stops_seen, _kept(follow_up_id), at)
+    tx.session.add(contact)
+    await promises.stop_ref(tx, follow_up_id, at)
+
+
+def _kept(follow_up_id: str) -> str:
+    """The stop a follow-up's keeping is noted under with its contact."""
+    return f"follow_up_done:{follow_up_id}"
 
 
 @subscriptions.on(topics.COMPLAINT_RAISED)
