@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
 from services.routing.tests.routing_under_test import (
     agent_event,
@@ -24,7 +25,9 @@ from switchboard.common.events.desktop import (
 )
 from switchboard.common.events.intake import (
     CallAbandoned,
+    CallAnswered,
     CallbackRequested,
+    CallEnded,
     ContactReceived,
     WalkInDetails,
 )
@@ -113,6 +116,77 @@ async def test_a_callback_keeps_its_place_is_dialled_and_tried_again(
         assert again["payload"]["reason"].startswith("callback: tried again from")
         engine = Routing.of(routing.runtime).acd.engine
         assert engine.waiting["call-1"].not_before > engine.waiting["call-1"].enqueued_at
+
+
+async def _kept(routing: Any) -> list[store.EarlyCallEvent]:
+    async with await routing.session() as session:
+        return list((await session.exec(select(store.EarlyCallEvent))).all())
+
+
+@pytest.mark.parametrize(
+    ("gone", "outcome"),
+    [(CallAbandoned, "abandoned"), (CallAnswered, "answered_at_pbx"), (CallEnded, "ended")],
+)
+async def test_a_call_gone_before_it_came_is_never_offered(
+    tmp_path: Path, gone: type[CallAbandoned | CallAnswered | CallEnded], outcome: str
+) -> None:
+    """The caller's hang-up (or an answer at the PBX) travels on another topic than the call: applied
+    first, it is kept, and the call then leaves the line as it joins it, as in the other order."""
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=seeded) as routing:
+        call = contact_received("call-1", channel="phone")
+        await routing.deliver(call.follow(gone(call_id="call-call-1", at=datetime.now(UTC))))
+        assert [kept.topic for kept in await _kept(routing)] == [gone.event_type]
+        await routing.deliver(call)
+        await routing.deliver(agent_event("amy", "available"))
+        events = await step(routing)
+        assert not of_type(events, "agent.offered")
+        [queued] = of_type(events, "contact.queued")  # counted as offered to its queue, as before
+        assert queued["payload"]["queue_id"] == "general"
+        async with await routing.session() as session:
+            entry = await session.get(store.QueueEntry, "call-1")
+        assert entry is not None and entry.status == outcome
+        assert "call-1" not in Routing.of(routing.runtime).acd.engine.waiting
+        assert await _kept(routing) == []
+
+
+async def test_a_callback_asked_for_before_the_call_came_keeps_its_place(tmp_path: Path) -> None:
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=seeded) as routing:
+        call = contact_received("call-1", channel="phone")
+        asked = call.follow(
+            CallbackRequested(
+                call_id="call-call-1", at=datetime.now(UTC), callback_number="+61412555666"
+            )
+        )
+        hung_up = call.follow(CallAbandoned(call_id="call-call-1", at=datetime.now(UTC)))
+        for event in (hung_up, asked, call):
+            await routing.deliver(event)
+        async with await routing.session() as session:
+            entry = await session.get(store.QueueEntry, "call-1")
+        assert entry is not None and entry.status == "waiting"
+        assert entry.callback_number == "+61412555666"
+        await routing.deliver(agent_event("amy", "available"))
+        [offered] = of_type(await step(routing), "agent.offered")
+        assert offered["aggregate_id"] == "amy"
+
+
+async def test_a_refused_call_s_later_events_are_not_kept(tmp_path: Path) -> None:
+    """A call routing refuses leaves an entry that says so: its hang-up finds the call gone
+    instead of waiting for ever for a call to come."""
+    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=seeded) as routing:
+        call = contact_received("call-1", channel="phone", flags=["auto_reply"])
+        await routing.deliver(call)
+        [refused] = of_type(await routing.outbox(), "contact.not_routed")
+        assert refused["payload"]["reason"].startswith("automated message")
+        await routing.deliver(call.follow(CallEnded(call_id="call-call-1", at=datetime.now(UTC))))
+        asked = CallbackRequested(
+            call_id="call-call-1", at=datetime.now(UTC), callback_number="+61412555666"
+        )
+        await routing.deliver(call.follow(asked))
+        assert await _kept(routing) == []
+        async with await routing.session() as session:
+            entry = await session.get(store.QueueEntry, "call-1")
+        assert entry is not None and entry.status == "not_routed"
+        assert entry.callback_number is None
 
 
 @pytest.mark.parametrize("wrapped_first", [False, True])

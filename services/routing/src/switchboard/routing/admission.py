@@ -11,7 +11,7 @@ from switchboard.common.events.intake import ContactReceived
 from switchboard.common.events.routing import ContactAssigned, ContactNotRouted, ContactQueued
 from switchboard.common.ids import new_id
 from switchboard.common.runtime import Transaction
-from switchboard.routing import domain, store
+from switchboard.routing import domain, early, store
 from switchboard.routing.distributor import Distributor, acd_of
 from switchboard.routing.restore import now, waiting_of
 
@@ -20,14 +20,13 @@ async def on_contact_received(event: Envelope[ContactReceived], tx: Transaction)
     acd, contact = acd_of(tx), event.payload
     tenant = await acd.known_tenant(tx.session, event.tenant_id)
     if tenant is None:
-        reason = f"tenant {event.tenant_id!r} has no routing configuration"
-        await tx.emit(event.follow(ContactNotRouted(reason=reason)))
+        await _not_routed(tx, event, f"tenant {event.tenant_id!r} has no routing configuration")
         return
     decision = domain.classify(
         _traits(contact), queues=list(tenant.queues.values()), rules=tenant.rules
     )
     if isinstance(decision, domain.DoNotRoute):
-        await tx.emit(event.follow(ContactNotRouted(reason=decision.reason)))
+        await _not_routed(tx, event, decision.reason)
         return
     if contact.walk_in is not None:  # the customer is at the counter with the agent already
         await _served_at_counter(tx, acd, event, decision)
@@ -39,7 +38,7 @@ async def on_contact_received(event: Envelope[ContactReceived], tx: Transaction)
         local=utcnow().astimezone(tenant.timezone),
     )
     if admission.queue_id is None:
-        await tx.emit(event.follow(ContactNotRouted(reason=admission.reason)))
+        await _not_routed(tx, event, admission.reason)
         return
     queued = ContactQueued(
         queue_id=admission.queue_id,
@@ -58,6 +57,31 @@ async def on_contact_received(event: Envelope[ContactReceived], tx: Transaction)
         acd.engine.enqueue(waiting_of(entry))
 
     tx.after_commit(apply)
+    if contact.phone is not None:
+        await early.apply_kept(tx, entry.contact_id)
+
+
+async def _not_routed(tx: Transaction, event: Envelope[ContactReceived], reason: str) -> None:
+    """The contact is refused, with the reason. A call refused leaves an entry that says so, where
+    its later events (`early`) find it gone instead of being kept for a call still to come."""
+    refused = event.follow(ContactNotRouted(reason=reason))
+    await tx.emit(refused)
+    if event.payload.phone is None:
+        return
+    tx.session.add(
+        store.QueueEntry(
+            contact_id=event.aggregate_id,
+            tenant_id=event.tenant_id,
+            queue_id="",
+            channel=event.payload.channel,
+            priority=0,
+            correlation_id=event.correlation_id,
+            queued_event_id=refused.event_id,
+            status="not_routed",
+            outcome_at=utcnow(),
+        )
+    )
+    await early.apply_kept(tx, event.aggregate_id)
 
 
 async def _served_at_counter(

@@ -146,8 +146,8 @@ async def on_callback_requested(event: Envelope[CallbackRequested], tx: Transact
     tenant = acd.tenants.get(entry.tenant_id) if entry else None
     if entry is None or tenant is None or entry.callback_number:
         return
-    if entry.status in ("assigned", "wrap_up", "wrapped"):
-        return  # an agent has the caller already
+    if entry.status in ("assigned", "wrap_up", "wrapped", "not_routed"):
+        return  # an agent has the caller already, or routing refused the call
     entry.callback_number = event.payload.callback_number
     local_now = utcnow().astimezone(tenant.timezone)
     opens = domain.next_open(tenant.callbacks.hours, local_now)

@@ -28,7 +28,7 @@ from switchboard.common.events.privacy import ErasureRequested
 from switchboard.common.events.routing import ContactAssigned, ContactQueued
 from switchboard.common.runtime import Transaction
 from switchboard.common.subscriptions import Subscriptions
-from switchboard.routing import admission, calls, gate, store
+from switchboard.routing import admission, calls, early, gate, store
 from switchboard.routing.distributor import Distributor, acd_of
 from switchboard.routing.restore import epoch, now
 
@@ -65,7 +65,6 @@ subscriptions = Subscriptions(
 log = structlog.get_logger("switchboard.routing")
 
 
-subscriptions.on(topics.CALL_CALLBACK_REQUESTED)(calls.on_callback_requested)
 subscriptions.on(topics.CALL_COMMAND_RESULT)(calls.on_command_result)
 subscriptions.on(topics.CONTACT_TRANSFER_REQUESTED)(calls.on_transfer_requested)
 subscriptions.on(topics.CONTACT_RECEIVED)(admission.on_contact_received)
@@ -153,20 +152,17 @@ async def on_agent_state(event: Envelope[AgentStateChanged], tx: Transaction) ->
     )
 
 
-@subscriptions.on(topics.CALL_ABANDONED)
 async def on_call_abandoned(event: Envelope[CallAbandoned], tx: Transaction) -> None:
     """A caller who hangs up leaves the line, and any offer of their call is withdrawn."""
     await _leave_line(tx, event.aggregate_id, "abandoned")
 
 
-@subscriptions.on(topics.CALL_ANSWERED)
 async def on_call_answered(event: Envelope[CallAnswered], tx: Transaction) -> None:
     """A call answered at the PBX while it waits in our line (by someone the ACD did not choose)
     is no longer waiting: it leaves the line. One answered after our assignment is that agent's."""
     await _leave_line(tx, event.aggregate_id, "answered_at_pbx")
 
 
-@subscriptions.on(topics.CALL_ENDED)
 async def on_call_ended(event: Envelope[CallEnded], tx: Transaction) -> None:
     """An assigned call ends: its agent wraps it up. A call that ends while still waiting (answered
     and finished at the PBX, or dropped) leaves the line, never to be offered."""
@@ -183,6 +179,15 @@ async def on_call_ended(event: Envelope[CallEnded], tx: Transaction) -> None:
     tx.session.add(entry)
     agent_id = entry.agent_id
     tx.after_commit(lambda: acd.engine.call_ended(entry.contact_id, agent_id, now=now()))
+
+
+for _topic, _handle in (
+    (topics.CALL_ANSWERED, on_call_answered),
+    (topics.CALL_ABANDONED, on_call_abandoned),
+    (topics.CALL_ENDED, on_call_ended),
+    (topics.CALL_CALLBACK_REQUESTED, calls.on_callback_requested),
+):
+    subscriptions.on(_topic)(early.after_the_call(_topic, _handle))
 
 
 async def _leave_line(tx: Transaction, contact_id: str, outcome: str) -> None:

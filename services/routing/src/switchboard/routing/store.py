@@ -94,6 +94,26 @@ class QueueEntry(SQLModel, table=True):
     """The last try failed: once its agent wraps up, the callback waits until then."""
 
 
+class EarlyCallEvent(SQLModel, table=True):
+    """A call's event applied before the call's `contact.received` (they travel on different
+    topics, whose partitions Kafka fetches apart, most of all from a backlog): kept until the
+    contact is admitted here, then applied in the order they happened (`early`)."""
+
+    __tablename__ = "routing_early_call_event"
+
+    event_id: str = Field(primary_key=True, max_length=36)
+    contact_id: str = Field(max_length=36, index=True)
+    topic: str = Field(max_length=64)
+    occurred_at: datetime
+    envelope: str
+    """The event as it came (JSON)."""
+
+
+async def early_call_events(session: AsyncSession, *, contact_id: str) -> list[EarlyCallEvent]:
+    query = select(EarlyCallEvent).where(col(EarlyCallEvent.contact_id) == contact_id)
+    return list(await session.exec(query.order_by(col(EarlyCallEvent.occurred_at))))
+
+
 class RoutingOffer(SQLModel, table=True):
     __tablename__ = "routing_offer"
 
