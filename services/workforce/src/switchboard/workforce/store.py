@@ -381,5 +381,6 @@ async def take_turn(session: AsyncSession, *, key: int) -> bool:
     PostgreSQL, released when it ends; SQLite has one writer, so always)."""
     if session.bind is None or session.bind.dialect.name != "postgresql":
         return True
-    taken = await session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key})
+    connection = await session.connection()  # the transaction's own: the lock is released with it
+    taken = await connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key})
     return bool(taken.scalar())
