@@ -4,12 +4,12 @@ for HTTP, aiokafka for Kafka, the embedded broker) with none of Switchboard's co
 services, the broker and the load that sends the contacts and works them.
 
 An email contact takes three HTTP requests (the sender's post, the agent's acceptance and wrap-up)
-and six messages on Kafka, each consumed by about three services (19 handlings). Each part runs in
-a process of its own, and each process's CPU is read from outside:
+and six messages on Kafka, each consumed by about three services (19 handlings; here 18). Each part
+runs in a process of its own, and each process's CPU is read from outside:
 
 - HTTP: a FastAPI app that answers a post of an email's size with 202 and a small JSON body, on the
-  services' own server (`http_server.serve`); 50 httpx clients post to it, as the bench's senders
-  do. CPU a request, the server's and the clients'.
+  services' own server (`http_server.serve`); 50 senders post to it through httpx clients of five
+  connections each, as the bench's senders do. CPU a request, the server's and the senders'.
 - Kafka: a producer sends a contact's six messages (envelope-sized, keyed by the contact, on six
   topics) for 500 contacts a second, acks from all replicas and a 2 ms linger as the services'
   relays send; three consumer groups, each a process reading fifteen topics (the six and nine

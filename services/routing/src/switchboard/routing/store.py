@@ -68,7 +68,9 @@ class QueueEntry(SQLModel, table=True):
     rule: str = Field(default="default", max_length=200)
     enqueued_at: datetime = Field(default_factory=utcnow)
     status: str = Field(default="waiting", max_length=16, index=True)
-    """waiting, offered, assigned, wrapped, abandoned."""
+    """waiting, offered, assigned, wrap_up, wrapped; abandoned, answered_at_pbx, ended (left the
+    line); not_routed (a call refused: its entry is kept so that its later events find it, and its
+    `queued_event_id` is the refusal's)."""
     excluded: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     """Agents passed over (they declined or let an offer lapse) → until when (epoch seconds)."""
     agent_id: str | None = Field(default=None, max_length=64)
