@@ -79,20 +79,26 @@ async def test_a_call_is_bridged_and_goes_back_in_line_when_it_cannot_be(tmp_pat
         assert offers[-1]["aggregate_id"] == "bob"  # not amy again for a while
 
 
-@pytest.mark.parametrize("hang_up_first", [True, False])
+@pytest.mark.parametrize("arrival", ["hang_up_first", "asked_first", "before_the_call"])
 async def test_a_callback_keeps_its_place_is_dialled_and_tried_again(
-    tmp_path: Path, hang_up_first: bool
+    tmp_path: Path, arrival: str
 ) -> None:
+    """The caller's hang-up and their asking to be called back may be applied in either order,
+    and both before the call itself (each its own topic: `early`)."""
     async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=seeded) as routing:
         call = contact_received("call-1", channel="phone")
-        await routing.deliver(call)
         asked = call.follow(
             CallbackRequested(
                 call_id="call-call-1", at=datetime.now(UTC), callback_number="+61412555666"
             )
         )
         hung_up = call.follow(CallAbandoned(call_id="call-call-1", at=datetime.now(UTC)))
-        for event in (hung_up, asked) if hang_up_first else (asked, hung_up):
+        in_order = {
+            "hang_up_first": (call, hung_up, asked),
+            "asked_first": (call, asked, hung_up),
+            "before_the_call": (hung_up, asked, call),
+        }
+        for event in in_order[arrival]:
             await routing.deliver(event)
         async with await routing.session() as session:
             entry = await session.get(store.QueueEntry, "call-1")
@@ -147,26 +153,6 @@ async def test_a_call_gone_before_it_came_is_never_offered(
         assert entry is not None and entry.status == outcome
         assert "call-1" not in Routing.of(routing.runtime).acd.engine.waiting
         assert await _kept(routing) == []
-
-
-async def test_a_callback_asked_for_before_the_call_came_keeps_its_place(tmp_path: Path) -> None:
-    async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=seeded) as routing:
-        call = contact_received("call-1", channel="phone")
-        asked = call.follow(
-            CallbackRequested(
-                call_id="call-call-1", at=datetime.now(UTC), callback_number="+61412555666"
-            )
-        )
-        hung_up = call.follow(CallAbandoned(call_id="call-call-1", at=datetime.now(UTC)))
-        for event in (hung_up, asked, call):
-            await routing.deliver(event)
-        async with await routing.session() as session:
-            entry = await session.get(store.QueueEntry, "call-1")
-        assert entry is not None and entry.status == "waiting"
-        assert entry.callback_number == "+61412555666"
-        await routing.deliver(agent_event("amy", "available"))
-        [offered] = of_type(await step(routing), "agent.offered")
-        assert offered["aggregate_id"] == "amy"
 
 
 async def test_a_refused_call_s_later_events_are_not_kept(tmp_path: Path) -> None:

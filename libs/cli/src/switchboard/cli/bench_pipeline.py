@@ -49,15 +49,20 @@ async def _relay(bootstrap: str, source: str, target: str | None, count: int, gr
             await producer.stop()
 
 
-async def _pipeline(bootstrap: str, count: int) -> float:
-    run = secrets.token_hex(3)
-    names = [f"bench.raw.{run}.{hop}" for hop in ("a", "b", "c")]
+async def create_topics(bootstrap: str, names: list[str]) -> None:
+    """`names`, with the registry's default six partitions each."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        await admin.create_topics([NewTopic(n, 6, 1) for n in names])
+        await admin.create_topics([NewTopic(name, 6, 1) for name in names])
     finally:
         await admin.close()
+
+
+async def _pipeline(bootstrap: str, count: int) -> float:
+    run = secrets.token_hex(3)
+    names = [f"bench.raw.{run}.{hop}" for hop in ("a", "b", "c")]
+    await create_topics(bootstrap, names)
     hops = [
         asyncio.create_task(_relay(bootstrap, names[0], names[1], count, f"{run}-1")),
         asyncio.create_task(_relay(bootstrap, names[1], names[2], count, f"{run}-2")),

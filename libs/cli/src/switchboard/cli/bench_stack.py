@@ -33,6 +33,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from switchboard.cli.bench_centre import cpu_seconds
+from switchboard.cli.bench_pipeline import create_topics
 from switchboard.cli.http_server import serve
 from switchboard.common.embedded_broker import EmbeddedBroker
 from switchboard.common.process import free_port
@@ -191,17 +192,6 @@ async def _producing(bootstrap: str, names: list[str], contacts: int, seconds: f
         await producer.stop()
 
 
-async def _create_topics(bootstrap: str, names: list[str]) -> None:
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(name, 6, 1) for name in names])
-    finally:
-        await admin.close()
-
-
 def kafka_floor() -> dict[str, float]:
     """CPU ms a contact: the producer's, the consumers' (all three groups) and the broker's; and
     how many seconds after the last message was produced the consumers had read it all."""
@@ -212,7 +202,7 @@ def kafka_floor() -> dict[str, float]:
         run = secrets.token_hex(3)
         busy = [f"stack.{run}.{n}" for n in range(MESSAGES_A_CONTACT)]
         quiet = [f"stack.{run}.quiet.{n}" for n in range(QUIET_TOPICS)]
-        asyncio.run(_create_topics(broker.bootstrap, busy + quiet))
+        asyncio.run(create_topics(broker.bootstrap, busy + quiet))
         contacts = int(RATE * SECONDS)
         expected = contacts * MESSAGES_A_CONTACT
         readies = [spawn.Event() for _ in range(GROUPS)]
