@@ -18,6 +18,7 @@ from switchboard.common.events.desktop import (
 )
 from switchboard.common.events.escalation import ContactEscalated
 from switchboard.common.events.routing import (
+    ContactAssigned,
     OfferWithdrawn,
 )
 from switchboard.desktop import inbox_store, security, streams
@@ -106,6 +107,22 @@ async def test_an_offer_withdrawn_before_it_came_never_opens(desktop: Desktop) -
     assert answer.status_code == 409
     assert answer.json()["detail"] == "the offer is no longer open (withdrawn)"
     assert await desktop.outbox_of("contact.accepted") == []
+
+
+async def test_an_offer_whose_assignment_came_first_never_opens(desktop: Desktop) -> None:
+    """From a backlog, the assignment (another topic) may be applied before the offer it
+    followed: the agent has the contact, and the offer never opens on their screen."""
+    await desktop.email_arrives("c-4")
+    assigned = ContactAssigned(
+        offer_id="offer-c-4-amy", agent_id="amy", queue_id="general", waited_seconds=3.0
+    )
+    await desktop.service.deliver(desktop.event(assigned, "c-4"))
+    assert await desktop.offered("c-4", "amy") == "offer-c-4-amy"
+    amy = await desktop.sign_in("amy")
+    mine = (await desktop.http.get("/v1/me", headers=amy)).json()
+    assert mine["offers"] == []
+    contact = (await desktop.http.get("/v1/contacts/c-4", headers=amy)).json()
+    assert contact["status"] == "assigned"
 
 
 async def test_agents_see_only_their_tenants_contacts(desktop: Desktop) -> None:

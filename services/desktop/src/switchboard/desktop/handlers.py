@@ -128,6 +128,11 @@ async def on_agent_offered(event: Envelope[AgentOffered], tx: Transaction) -> No
     if known is not None:
         tx.session.add(known.sqlmodel_update(details))
         return
+    # So may the assignment that followed its acceptance (from a backlog): the agent has the
+    # contact already, and the offer is recorded as accepted, never shown.
+    if contact.agent_id == offer.agent_id and contact.status == "assigned":
+        tx.session.add(store.DesktopOffer(offer_id=offer.offer_id, **details, status="accepted"))
+        return
     tx.session.add(store.DesktopOffer(offer_id=offer.offer_id, **details))
     await tell(
         tx,
