@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from switchboard.cli.main import GROUPS
+from switchboard.cli.status import lag_of
 
 
 def _switchboard(*args: str) -> subprocess.CompletedProcess[str]:
@@ -40,3 +41,9 @@ def test_a_command_loads_no_group_it_does_not_run() -> None:
         check=True,
     ).stdout
     assert loaded.strip() == "['switchboard.cli.main']"
+
+
+def test_status_counts_partitions_ahead_of_the_end_only_where_that_means_lost_messages() -> None:
+    behind = [3, 0, -2, -1]  # end offset minus committed offset, per partition
+    assert lag_of(behind, end_reads_low=False) == (3, 2)  # Kafka: two partitions lost messages
+    assert lag_of(behind, end_reads_low=True) == (3, 0)  # the embedded broker's end reads low
