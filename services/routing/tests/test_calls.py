@@ -136,8 +136,9 @@ async def _kept(routing: Any) -> list[store.EarlyCallEvent]:
 async def test_a_call_gone_before_it_came_is_never_offered(
     tmp_path: Path, gone: type[CallAbandoned | CallAnswered | CallEnded], outcome: str
 ) -> None:
-    """The caller's hang-up (or an answer at the PBX) travels on another topic than the call: applied
-    first, it is kept, and the call then leaves the line as it joins it, as in the other order."""
+    """The caller's hang-up (or an answer at the PBX) travels on another topic than the call:
+    applied first, it is kept, and the call then leaves the line as it joins it, as in the other
+    order."""
     async with service_under_test(SERVICE, subscriptions, tmp_path, prepare=seeded) as routing:
         call = contact_received("call-1", channel="phone")
         await routing.deliver(call.follow(gone(call_id="call-call-1", at=datetime.now(UTC))))

@@ -317,8 +317,13 @@ def _per_contact(cpu: dict[str, float], contacts: int) -> str:
     return f"{each} (total {1000 * sum(cpu.values()) / max(1, contacts):.1f})"
 
 
-def _load(seconds: float, contacts: int) -> str:
-    return f"{1000 * seconds / max(1, contacts):.1f}"
+def _costs(cpu: dict[str, float], load_cpu: float, contacts: int) -> str:
+    """What each process and the load spent on a contact over its whole life."""
+    load = 1000 * load_cpu / max(1, contacts)
+    return (
+        f"CPU ms per contact from arrival to wrap-up: {_per_contact(cpu, contacts)}; "
+        f"the load's (senders, agents) {load:.1f}"
+    )
 
 
 def render(figures: Figures) -> str:
@@ -337,9 +342,8 @@ def render(figures: Figures) -> str:
             f"in {figures.burst_seconds:.1f} s = {rate:.1f} contacts/s; "
             f"{_refusals(figures.burst_refused)}; 202 p50 {_p(figures.burst_acks, 0.5)} ms p99 "
             f"{_p(figures.burst_acks, 0.99)} ms",
-            f"    the agents had wrapped them all up {figures.burst_worked_off:.0f} s later; CPU ms "
-            f"per contact from arrival to wrap-up: {_per_contact(figures.burst_cpu, figures.burst_recorded)}"
-            f"; the load's (senders, agents) {_load(figures.burst_load_cpu, figures.burst_recorded)}",
+            f"    the agents had wrapped them all up {figures.burst_worked_off:.0f} s later; "
+            + _costs(figures.burst_cpu, figures.burst_load_cpu, figures.burst_recorded),
             "    messages per consumed batch: "
             + ", ".join(f"{n} {v:.1f}" for n, v in sorted(figures.burst_batching.items())),
         ]
@@ -350,10 +354,7 @@ def render(figures: Figures) -> str:
             f"p50 {_p(run.offers, 0.5)} ms p99 {_p(run.offers, 0.99)} ms "
             f"({len(run.offers)} of {len(run.acks)} offered within 60 s)"
         )
-        lines.append(
-            f"    CPU ms per contact from arrival to wrap-up: {_per_contact(run.cpu, len(run.acks))}"
-            f"; the load's (senders, agents) {_load(run.load_cpu, len(run.acks))}"
-        )
+        lines.append("    " + _costs(run.cpu, run.load_cpu, len(run.acks)))
     ratio = (  # the burst's rate against the pipeline's: no burst, no ratio
         f"; centre ÷ raw = {rate / figures.raw_per_second:.4f}"
         if BURST and figures.raw_per_second

@@ -5,8 +5,9 @@ contact is handled 19 times), so it bounds what the centre can carry whatever it
 Measured in-process on SQLite and on the local PostgreSQL, through the consumer's real path
 (`Delivery.apply`: the envelope read, the transaction and its ledger claim, the CONSUMER span and
 its export, the metrics, the canonical log line), at a batch of one record (a centre that keeps
-up), ten and thirty (a burst), with tracing on and off. Each case runs in a process of its own, in alternating rounds, and the
-median is printed: the machine's speed wanders by a third within minutes."""
+up), ten and thirty (a burst), with tracing on and off. Each case runs in a process of its own,
+in alternating rounds, and the median is printed: the machine's speed wanders by a third within
+minutes."""
 
 from __future__ import annotations
 

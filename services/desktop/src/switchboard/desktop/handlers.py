@@ -130,10 +130,11 @@ async def on_agent_offered(event: Envelope[AgentOffered], tx: Transaction) -> No
         return
     # So may the assignment that followed its acceptance (from a backlog): the agent has the
     # contact already, and the offer is recorded as accepted, never shown.
-    if contact.agent_id == offer.agent_id and contact.status == "assigned":
-        tx.session.add(store.DesktopOffer(offer_id=offer.offer_id, **details, status="accepted"))
+    taken = contact.agent_id == offer.agent_id and contact.status == "assigned"
+    status = "accepted" if taken else "open"
+    tx.session.add(store.DesktopOffer(offer_id=offer.offer_id, **details, status=status))
+    if taken:
         return
-    tx.session.add(store.DesktopOffer(offer_id=offer.offer_id, **details))
     await tell(
         tx,
         offer.agent_id,
